@@ -1,0 +1,784 @@
+//! The webhook contract: raw bytes in, a validated [`ClosedOpportunity`] out.
+//!
+//! Three gates, each with its own answer: bytes that are not JSON or break the
+//! published schema (`docs/webhooks/opportunity-closed.schema.json`, compiled
+//! into the binary so the documentation is the check) are 400 with every
+//! violation as a JSON pointer; content that is well-formed but cannot be
+//! billed (unknown tax category, negative quantity, wrong currency, too many
+//! lines, markup or control characters) is 422, again with every field named.
+//! Nothing is written before all three gates pass.
+
+use std::str::FromStr;
+use std::sync::LazyLock;
+
+use billing_domain::DomainError;
+use billing_domain::ids::{CrmAccountId, OpportunityId, ProductCode};
+use billing_domain::item::{Item, UnitCode};
+use billing_domain::money::{Currency, Money};
+use billing_domain::party::{
+    CountryCode, CustomerKind, EmailAddress, Language, LeitwegId, PostalAddress, VatId,
+};
+use billing_domain::period::{BillingInterval, IntervalUnit, ServicePeriod};
+use billing_domain::subscription::BillingTiming;
+use billing_domain::tax::{Exemption, TaxCategory};
+use billing_lambda::FieldError;
+use billing_store::OpportunityKey;
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::error::WebhookError;
+
+/// The published schema, enforced as written.
+pub const SCHEMA: &str = include_str!("../../../docs/webhooks/opportunity-closed.schema.json");
+
+/// At most this many field errors are returned; the rest add nothing.
+const MAX_FIELD_ERRORS: usize = 50;
+
+static VALIDATOR: LazyLock<Result<jsonschema::Validator, String>> = LazyLock::new(|| {
+    let schema: Value = serde_json::from_str(SCHEMA).map_err(|e| e.to_string())?;
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .map_err(|e| e.to_string())
+});
+
+/// Compile the schema at cold start, so a broken build fails before serving.
+pub fn check_schema() -> Result<(), String> {
+    VALIDATOR.as_ref().map(|_| ()).map_err(Clone::clone)
+}
+
+/// Invoice one-off items now, or park them for the next recurring invoice.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BillingOption {
+    /// Invoice at once (the default).
+    #[default]
+    InvoiceNow,
+    /// Park as pending charges of the account.
+    WithNextRun,
+}
+
+/// The customer as the CRM describes it, validated; the service adds our id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountData {
+    /// The CRM's account id.
+    pub crm_id: CrmAccountId,
+    /// Legal name.
+    pub name: String,
+    /// Billing address.
+    pub address: PostalAddress,
+    /// VAT ID, if any.
+    pub vat_id: Option<VatId>,
+    /// Invoice recipients.
+    pub invoice_emails: Vec<EmailAddress>,
+    /// Language of documents and e-mails.
+    pub language: Language,
+    /// Billing currency.
+    pub currency: Currency,
+    /// Payment terms in days.
+    pub payment_terms_days: u16,
+    /// Business or consumer.
+    pub kind: CustomerKind,
+    /// Leitweg-ID for public-sector customers.
+    pub leitweg_id: Option<LeitwegId>,
+}
+
+/// A one-off item with its date of supply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OneOffLine {
+    /// Position in the request's `items`.
+    pub index: usize,
+    /// What is sold.
+    pub item: Item,
+    /// When it was supplied (the close date if the CRM gave none).
+    pub period: ServicePeriod,
+}
+
+/// A recurring item for the customer's contract.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecurringLine {
+    /// Position in the request's `items`.
+    pub index: usize,
+    /// What is sold, price per period.
+    pub item: Item,
+    /// How often it is billed.
+    pub interval: BillingInterval,
+    /// In advance or in arrears.
+    pub timing: BillingTiming,
+    /// First day of service.
+    pub start: NaiveDate,
+    /// Last day of service, if fixed.
+    pub end: Option<NaiveDate>,
+}
+
+/// A closed opportunity that passed every gate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClosedOpportunity {
+    /// Identity across retries: `<source_system>/<crm_org_id>` and the id.
+    pub key: OpportunityKey,
+    /// The CRM's opportunity id.
+    pub opportunity_id: OpportunityId,
+    /// SHA-256 of the canonical body without `last_modified`: equal for a
+    /// retry, different for a changed deal.
+    pub fingerprint: String,
+    /// When the CRM last changed it.
+    pub last_modified: DateTime<FixedOffset>,
+    /// Date the deal was won.
+    pub close_date: NaiveDate,
+    /// The deal's currency (equal to the account's).
+    pub currency: Currency,
+    /// Purchase-order reference.
+    pub purchase_order: Option<String>,
+    /// Invoice now or with the next run.
+    pub billing_option: BillingOption,
+    /// The CRM contract recurring items belong to.
+    pub contract_key: String,
+    /// The customer.
+    pub account: AccountData,
+    /// One-off items.
+    pub one_off: Vec<OneOffLine>,
+    /// Recurring items.
+    pub recurring: Vec<RecurringLine>,
+}
+
+#[derive(Deserialize)]
+struct Body {
+    source_system: String,
+    crm_org_id: String,
+    opportunity_id: String,
+    last_modified: String,
+    close_date: String,
+    currency: String,
+    #[serde(default)]
+    purchase_order: Option<String>,
+    #[serde(default)]
+    billing_option: BillingOption,
+    #[serde(default)]
+    contract_id: Option<String>,
+    account: AccountBody,
+    items: Vec<ItemBody>,
+}
+
+#[derive(Deserialize)]
+struct AccountBody {
+    crm_id: String,
+    name: String,
+    address: AddressBody,
+    #[serde(default)]
+    vat_id: Option<String>,
+    invoice_emails: Vec<String>,
+    language: String,
+    currency: String,
+    kind: String,
+    #[serde(default)]
+    payment_terms_days: Option<u16>,
+    #[serde(default)]
+    leitweg_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct AddressBody {
+    street: String,
+    #[serde(default)]
+    additional_line: Option<String>,
+    #[serde(default)]
+    postal_code: Option<String>,
+    city: String,
+    country: String,
+}
+
+#[derive(Deserialize)]
+struct ItemBody {
+    #[serde(default)]
+    product_code: Option<String>,
+    description: String,
+    quantity: Value,
+    #[serde(default)]
+    unit: Option<String>,
+    unit_price: Value,
+    tax_category: String,
+    #[serde(default)]
+    exemption_reason: Option<String>,
+    #[serde(default)]
+    service_date: Option<String>,
+    #[serde(default)]
+    service_period: Option<PeriodBody>,
+    #[serde(default)]
+    recurring: Option<RecurringBody>,
+}
+
+#[derive(Deserialize)]
+struct PeriodBody {
+    start: String,
+    end: String,
+}
+
+#[derive(Deserialize)]
+struct RecurringBody {
+    billing_interval: Value,
+    #[serde(default)]
+    timing: Option<String>,
+    start_date: String,
+    #[serde(default)]
+    end_date: Option<String>,
+}
+
+/// Payment terms when the CRM sends none.
+pub const DEFAULT_PAYMENT_TERMS_DAYS: u16 = 14;
+
+/// Parse and validate a request body. `max_lines` is the billing entity's
+/// line limit per invoice.
+pub fn parse(body: &[u8], max_lines: usize) -> Result<ClosedOpportunity, WebhookError> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        WebhookError::Malformed(vec![FieldError::new("", format!("not valid JSON: {e}"))])
+    })?;
+    let validator = VALIDATOR.as_ref().map_err(|e| {
+        WebhookError::Malformed(vec![FieldError::new(
+            "",
+            format!("schema unavailable: {e}"),
+        )])
+    })?;
+    let violations: Vec<FieldError> = validator
+        .iter_errors(&value)
+        .take(MAX_FIELD_ERRORS)
+        .map(|e| FieldError::new(e.instance_path().to_string(), e.masked().to_string()))
+        .collect();
+    if !violations.is_empty() {
+        return Err(WebhookError::Malformed(violations));
+    }
+    let mut unsafe_text = Vec::new();
+    find_unsafe_text(&value, &mut String::new(), &mut unsafe_text);
+    if !unsafe_text.is_empty() {
+        unsafe_text.truncate(MAX_FIELD_ERRORS);
+        return Err(WebhookError::Unprocessable(unsafe_text));
+    }
+    let fingerprint = fingerprint(&value);
+    let body: Body = serde_json::from_value(value)
+        .map_err(|e| WebhookError::Malformed(vec![FieldError::new("", e.to_string())]))?;
+    Checks::default().opportunity(body, fingerprint, max_lines)
+}
+
+/// SHA-256 over the body with sorted keys and without `last_modified`.
+fn fingerprint(value: &Value) -> String {
+    let mut canonical = String::new();
+    write_canonical(value, &mut canonical, true);
+    hex::encode(Sha256::digest(canonical.as_bytes()))
+}
+
+fn write_canonical(value: &Value, out: &mut String, top: bool) {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map
+                .keys()
+                .filter(|k| !(top && k.as_str() == "last_modified"))
+                .collect();
+            keys.sort();
+            out.push('{');
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                if let Some(v) = map.get(key) {
+                    write_canonical(v, out, false);
+                }
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out, false);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+/// Control characters (tab and newline allowed) and HTML-like markup have
+/// no place on an invoice; refusing them here keeps them out of PDFs,
+/// e-mails and the CRM's view of our answers.
+fn find_unsafe_text(value: &Value, pointer: &mut String, found: &mut Vec<FieldError>) {
+    match value {
+        Value::String(text) => {
+            if text
+                .chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\t')
+            {
+                found.push(FieldError::new(
+                    pointer.clone(),
+                    "contains control characters",
+                ));
+            } else if has_markup(text) {
+                found.push(FieldError::new(
+                    pointer.clone(),
+                    "contains markup (<…>), which invoices cannot carry",
+                ));
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = pointer.len();
+                pointer.push_str(&format!("/{i}"));
+                find_unsafe_text(item, pointer, found);
+                pointer.truncate(len);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                let len = pointer.len();
+                pointer.push('/');
+                pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                find_unsafe_text(item, pointer, found);
+                pointer.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn has_markup(text: &str) -> bool {
+    text.as_bytes()
+        .windows(2)
+        .any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || matches!(w[1], b'/' | b'!' | b'?')))
+}
+
+/// Collects every field error instead of stopping at the first.
+#[derive(Default)]
+struct Checks {
+    errors: Vec<FieldError>,
+}
+
+impl Checks {
+    fn check<T>(&mut self, pointer: &str, result: Result<T, DomainError>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(DomainError::Invalid { message, .. }) => {
+                self.fail(pointer, message);
+                None
+            }
+        }
+    }
+
+    fn fail(&mut self, pointer: &str, message: impl Into<String>) {
+        if self.errors.len() < MAX_FIELD_ERRORS {
+            self.errors.push(FieldError::new(pointer, message));
+        }
+    }
+
+    fn date(&mut self, pointer: &str, text: &str) -> Option<NaiveDate> {
+        match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+            Ok(date) => Some(date),
+            Err(_) => {
+                self.fail(pointer, "not a date (YYYY-MM-DD)");
+                None
+            }
+        }
+    }
+
+    fn opportunity(
+        mut self,
+        body: Body,
+        fingerprint: String,
+        max_lines: usize,
+    ) -> Result<ClosedOpportunity, WebhookError> {
+        let opportunity_id = self.check(
+            "/opportunity_id",
+            OpportunityId::parse(&body.opportunity_id),
+        );
+        let last_modified = DateTime::parse_from_rfc3339(&body.last_modified)
+            .map_err(|_| self.fail("/last_modified", "not an RFC 3339 timestamp"))
+            .ok();
+        let close_date = self.date("/close_date", &body.close_date);
+        let currency = self.check("/currency", Currency::from_code(&body.currency));
+        let account = self.account(body.account);
+        if let (Some(deal), Some(account)) = (currency, &account)
+            && deal != account.currency
+        {
+            self.fail(
+                "/currency",
+                format!(
+                    "deal currency {} differs from the account's currency {}",
+                    deal.code(),
+                    account.currency.code()
+                ),
+            );
+        }
+        if body.items.len() > max_lines {
+            self.fail(
+                "/items",
+                format!(
+                    "{} items; an invoice has at most {max_lines} lines",
+                    body.items.len()
+                ),
+            );
+        }
+        let mut one_off = Vec::new();
+        let mut recurring = Vec::new();
+        if let (Some(currency), Some(close_date)) = (currency, close_date) {
+            for (index, item) in body.items.into_iter().enumerate() {
+                self.item(
+                    index,
+                    item,
+                    currency,
+                    close_date,
+                    &mut one_off,
+                    &mut recurring,
+                );
+            }
+        }
+        let contract_key = body
+            .contract_id
+            .unwrap_or_else(|| body.opportunity_id.clone());
+        match (opportunity_id, last_modified, close_date, currency, account) {
+            (
+                Some(opportunity_id),
+                Some(last_modified),
+                Some(close_date),
+                Some(currency),
+                Some(account),
+            ) if self.errors.is_empty() => Ok(ClosedOpportunity {
+                key: OpportunityKey {
+                    source: format!("{}/{}", body.source_system, body.crm_org_id),
+                    opportunity_id: body.opportunity_id,
+                },
+                opportunity_id,
+                fingerprint,
+                last_modified,
+                close_date,
+                currency,
+                purchase_order: body.purchase_order,
+                billing_option: body.billing_option,
+                contract_key,
+                account,
+                one_off,
+                recurring,
+            }),
+            _ => Err(WebhookError::Unprocessable(self.errors)),
+        }
+    }
+
+    fn account(&mut self, body: AccountBody) -> Option<AccountData> {
+        let crm_id = self.check("/account/crm_id", CrmAccountId::parse(&body.crm_id));
+        let country = self.check(
+            "/account/address/country",
+            CountryCode::parse(&body.address.country),
+        );
+        let vat_id = match body
+            .vat_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+        {
+            Some(text) => self.check("/account/vat_id", VatId::parse(text)).map(Some),
+            None => Some(None),
+        };
+        let leitweg_id = match body
+            .leitweg_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+        {
+            Some(text) => self
+                .check("/account/leitweg_id", LeitwegId::parse(text))
+                .map(Some),
+            None => Some(None),
+        };
+        let mut emails = Vec::new();
+        for (i, email) in body.invoice_emails.iter().enumerate() {
+            if let Some(email) = self.check(
+                &format!("/account/invoice_emails/{i}"),
+                EmailAddress::parse(email),
+            ) {
+                emails.push(email);
+            }
+        }
+        let currency = self.check("/account/currency", Currency::from_code(&body.currency));
+        let language = match body.language.as_str() {
+            "de" => Language::De,
+            _ => Language::En,
+        };
+        let kind = match body.kind.as_str() {
+            "consumer" => CustomerKind::Consumer,
+            _ => CustomerKind::Business,
+        };
+        let (crm_id, country, vat_id, leitweg_id, currency) =
+            (crm_id?, country?, vat_id?, leitweg_id?, currency?);
+        if emails.len() != body.invoice_emails.len() {
+            return None;
+        }
+        let address = PostalAddress {
+            street: body.address.street,
+            additional_line: body
+                .address
+                .additional_line
+                .filter(|l| !l.trim().is_empty()),
+            postal_code: body.address.postal_code.filter(|p| !p.trim().is_empty()),
+            city: body.address.city,
+            country,
+        };
+        if let Some(vat_id) = &vat_id {
+            self.check("/account/vat_id", vat_id.check_country(country, "vat_id"))?;
+        }
+        self.check("/account/address", address.validate("address"))?;
+        Some(AccountData {
+            crm_id,
+            name: body.name,
+            address,
+            vat_id,
+            invoice_emails: emails,
+            language,
+            currency,
+            payment_terms_days: body
+                .payment_terms_days
+                .unwrap_or(DEFAULT_PAYMENT_TERMS_DAYS),
+            kind,
+            leitweg_id,
+        })
+    }
+
+    fn item(
+        &mut self,
+        index: usize,
+        body: ItemBody,
+        currency: Currency,
+        close_date: NaiveDate,
+        one_off: &mut Vec<OneOffLine>,
+        recurring: &mut Vec<RecurringLine>,
+    ) {
+        let at = format!("/items/{index}");
+        let quantity = self.decimal(&format!("{at}/quantity"), &body.quantity);
+        if quantity.is_some_and(|q| q.is_sign_negative() && !q.is_zero()) {
+            self.fail(
+                &format!("{at}/quantity"),
+                "must not be negative; refunds go through a credit note",
+            );
+        }
+        let unit_price = self.decimal(&format!("{at}/unit_price"), &body.unit_price);
+        if unit_price.is_some_and(|p| p.is_sign_negative() && !p.is_zero()) {
+            self.fail(
+                &format!("{at}/unit_price"),
+                "must not be negative; discounts go through a credit note",
+            );
+        }
+        let unit = match body.unit.as_deref() {
+            Some(code) => self.check(&format!("{at}/unit"), UnitCode::parse(code)),
+            None => Some(UnitCode::piece()),
+        };
+        let tax_category = match (body.tax_category.as_str(), body.exemption_reason) {
+            ("standard", _) => Some(TaxCategory::Standard),
+            ("reduced", _) => Some(TaxCategory::Reduced),
+            ("zero", _) => Some(TaxCategory::Zero),
+            ("exempt", Some(reason)) if !reason.trim().is_empty() => {
+                Some(TaxCategory::Exempt(Exemption {
+                    reason,
+                    reason_code: None,
+                }))
+            }
+            ("exempt", _) => {
+                self.fail(
+                    &format!("{at}/exemption_reason"),
+                    "an exempt item needs the reason the invoice must state",
+                );
+                None
+            }
+            (other, _) => {
+                self.fail(
+                    &format!("{at}/tax_category"),
+                    format!(
+                        "unknown tax category `{other}`; use standard, reduced, zero or exempt"
+                    ),
+                );
+                None
+            }
+        };
+        let product_code = match body
+            .product_code
+            .as_deref()
+            .filter(|c| !c.trim().is_empty())
+        {
+            Some(code) => self
+                .check(&format!("{at}/product_code"), ProductCode::parse(code))
+                .map(Some),
+            None => Some(None),
+        };
+        let (Some(quantity), Some(unit_price), Some(unit), Some(tax_category), Some(product_code)) =
+            (quantity, unit_price, unit, tax_category, product_code)
+        else {
+            return;
+        };
+        let item = Item {
+            description: body.description,
+            quantity,
+            unit,
+            unit_price: Money::new(unit_price, currency),
+            tax_category,
+            product_code,
+        };
+        if self
+            .check(&at, item.validate_at(currency, || at.clone()))
+            .is_none()
+        {
+            return;
+        }
+        match body.recurring {
+            Some(recurring_body) => {
+                if let Some(line) = self.recurring(index, item, recurring_body) {
+                    recurring.push(line);
+                }
+            }
+            None => {
+                let period = match (body.service_period, body.service_date) {
+                    (Some(period), _) => {
+                        let start = self.date(&format!("{at}/service_period/start"), &period.start);
+                        let end = self.date(&format!("{at}/service_period/end"), &period.end);
+                        match (start, end) {
+                            (Some(start), Some(end)) => self.check(
+                                &format!("{at}/service_period"),
+                                ServicePeriod::new(start, end),
+                            ),
+                            _ => None,
+                        }
+                    }
+                    (None, Some(date)) => {
+                        self.date(&format!("{at}/service_date"), &date)
+                            .and_then(|d| {
+                                self.check(&format!("{at}/service_date"), ServicePeriod::new(d, d))
+                            })
+                    }
+                    (None, None) => ServicePeriod::new(close_date, close_date).ok(),
+                };
+                if let Some(period) = period {
+                    one_off.push(OneOffLine {
+                        index,
+                        item,
+                        period,
+                    });
+                }
+            }
+        }
+    }
+
+    fn recurring(
+        &mut self,
+        index: usize,
+        item: Item,
+        body: RecurringBody,
+    ) -> Option<RecurringLine> {
+        let at = format!("/items/{index}/recurring");
+        let interval = match &body.billing_interval {
+            Value::String(name) => match name.as_str() {
+                "monthly" => Some(BillingInterval::monthly()),
+                "quarterly" => Some(BillingInterval::quarterly()),
+                "half_yearly" => Some(BillingInterval::half_yearly()),
+                "yearly" => Some(BillingInterval::yearly()),
+                other => {
+                    self.fail(
+                        &format!("{at}/billing_interval"),
+                        format!("unknown interval `{other}`"),
+                    );
+                    None
+                }
+            },
+            Value::Object(map) => {
+                let count = map
+                    .get("every")
+                    .and_then(Value::as_u64)
+                    .and_then(|c| u32::try_from(c).ok());
+                let unit = match map.get("unit").and_then(Value::as_str) {
+                    Some("day") => Some(IntervalUnit::Day),
+                    Some("week") => Some(IntervalUnit::Week),
+                    Some("month") => Some(IntervalUnit::Month),
+                    Some("year") => Some(IntervalUnit::Year),
+                    _ => None,
+                };
+                match (count, unit) {
+                    (Some(count), Some(unit)) => self.check(
+                        &format!("{at}/billing_interval"),
+                        BillingInterval::every(count, unit),
+                    ),
+                    _ => {
+                        self.fail(
+                            &format!("{at}/billing_interval"),
+                            "needs every (1-999) and unit",
+                        );
+                        None
+                    }
+                }
+            }
+            _ => {
+                self.fail(&format!("{at}/billing_interval"), "not an interval");
+                None
+            }
+        };
+        let timing = match body.timing.as_deref() {
+            Some("in_arrears") => BillingTiming::InArrears,
+            _ => BillingTiming::InAdvance,
+        };
+        let start = self.date(&format!("{at}/start_date"), &body.start_date);
+        let end = match body.end_date.as_deref() {
+            Some(text) => self.date(&format!("{at}/end_date"), text).map(Some),
+            None => Some(None),
+        };
+        let (interval, start, end) = (interval?, start?, end?);
+        if end.is_some_and(|end| end < start) {
+            self.fail(&format!("{at}/end_date"), "ends before it starts");
+            return None;
+        }
+        Some(RecurringLine {
+            index,
+            item,
+            interval,
+            timing,
+            start,
+            end,
+        })
+    }
+
+    /// A decimal from a string (exact) or a JSON number (up to 15
+    /// significant digits, beyond which binary floating point loses digits).
+    fn decimal(&mut self, pointer: &str, value: &Value) -> Option<Decimal> {
+        let text = match value {
+            Value::String(text) => text.clone(),
+            Value::Number(number) => {
+                let text = number.to_string();
+                let digits = text
+                    .trim_start_matches('-')
+                    .split(['e', 'E'])
+                    .next()
+                    .unwrap_or_default()
+                    .chars()
+                    .filter(char::is_ascii_digit)
+                    .skip_while(|c| *c == '0')
+                    .count();
+                if digits > 15 || text.contains(['e', 'E']) {
+                    self.fail(
+                        pointer,
+                        "too many digits for a JSON number; send it as a decimal string",
+                    );
+                    return None;
+                }
+                text
+            }
+            _ => {
+                self.fail(pointer, "not a decimal");
+                return None;
+            }
+        };
+        match Decimal::from_str(&text) {
+            Ok(decimal) => Some(decimal),
+            Err(_) => {
+                self.fail(pointer, "out of range for an amount or quantity");
+                None
+            }
+        }
+    }
+}

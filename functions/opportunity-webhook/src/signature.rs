@@ -1,0 +1,222 @@
+//! The webhook signature: `X-Billing-Signature: t=<unix seconds>,v1=<hex>`,
+//! HMAC-SHA256 over `"<t>.<raw body>"`.
+//!
+//! Signing the timestamp with the body lets us refuse replays older than five
+//! minutes; comparing in constant time (`Mac::verify_slice`) leaks nothing
+//! through timing; accepting several secrets lets an operator rotate without
+//! downtime (old and new are both valid until the CRM switches).
+
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+/// The header the CRM sends.
+pub const SIGNATURE_HEADER: &str = "x-billing-signature";
+
+/// How far the signed timestamp may be from our clock, either way.
+pub const TOLERANCE_SECONDS: i64 = 300;
+
+/// The secrets a signature may be made with. Never printed.
+#[derive(Clone)]
+pub struct WebhookSecrets(Vec<Vec<u8>>);
+
+impl std::fmt::Debug for WebhookSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "WebhookSecrets({} secret(s), redacted)", self.0.len())
+    }
+}
+
+/// Why secrets could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[error("webhook secrets: {0}")]
+pub struct SecretsError(String);
+
+impl WebhookSecrets {
+    /// Secrets from a list; blank entries are ignored, none at all is an error.
+    pub fn new<I, S>(secrets: I) -> Result<Self, SecretsError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let secrets: Vec<Vec<u8>> = secrets
+            .into_iter()
+            .map(|s| s.as_ref().trim().as_bytes().to_vec())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if secrets.is_empty() {
+            return Err(SecretsError("no secret configured".into()));
+        }
+        Ok(Self(secrets))
+    }
+
+    /// The Secrets Manager format: a JSON object whose string values are the
+    /// valid secrets (`{"current": "...", "previous": "..."}`), or a plain string.
+    pub fn from_secret_string(text: &str) -> Result<Self, SecretsError> {
+        match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(serde_json::Value::Object(map)) => {
+                Self::new(map.values().filter_map(|v| v.as_str().map(str::to_owned)))
+            }
+            _ => Self::new([text]),
+        }
+    }
+
+    /// The local form: comma-separated secrets in one environment variable.
+    pub fn from_list(text: &str) -> Result<Self, SecretsError> {
+        Self::new(text.split(','))
+    }
+
+    /// Whether `header` is a valid, fresh signature of `body` by any secret.
+    pub fn verify(&self, header: Option<&str>, body: &[u8], now: DateTime<Utc>) -> bool {
+        let Some(parsed) = header.and_then(SignatureHeader::parse) else {
+            return false;
+        };
+        if (now.timestamp() - parsed.timestamp).abs() > TOLERANCE_SECONDS {
+            return false;
+        }
+        let timestamp = parsed.timestamp.to_string();
+        self.0.iter().any(|secret| {
+            parsed.signatures.iter().any(|signature| {
+                let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
+                    return false;
+                };
+                mac.update(timestamp.as_bytes());
+                mac.update(b".");
+                mac.update(body);
+                mac.verify_slice(signature).is_ok()
+            })
+        })
+    }
+
+    /// A header value signing `body` at `timestamp` with the first secret;
+    /// what a CRM does, and what tests and the demo do.
+    pub fn sign(&self, body: &[u8], timestamp: i64) -> String {
+        let secret = self.0.first().map(Vec::as_slice).unwrap_or_default();
+        sign_with(secret, body, timestamp)
+    }
+}
+
+/// Sign `body` at `timestamp` with `secret`, in the header format.
+pub fn sign_with(secret: &[u8], body: &[u8], timestamp: i64) -> String {
+    let hex = match Hmac::<Sha256>::new_from_slice(secret) {
+        Ok(mut mac) => {
+            mac.update(timestamp.to_string().as_bytes());
+            mac.update(b".");
+            mac.update(body);
+            hex::encode(mac.finalize().into_bytes())
+        }
+        Err(_) => String::new(),
+    };
+    format!("t={timestamp},v1={hex}")
+}
+
+struct SignatureHeader {
+    timestamp: i64,
+    signatures: Vec<Vec<u8>>,
+}
+
+impl SignatureHeader {
+    /// `t=<digits>` once, `v1=<64 hex>` one or more times; anything else
+    /// (unknown schemes such as `v0`) is ignored, as senders may add schemes.
+    fn parse(header: &str) -> Option<Self> {
+        let mut timestamp = None;
+        let mut signatures = Vec::new();
+        for part in header.split(',') {
+            let (key, value) = part.trim().split_once('=')?;
+            match key {
+                "t" => {
+                    if timestamp.is_some()
+                        || value.is_empty()
+                        || !value.bytes().all(|b| b.is_ascii_digit())
+                    {
+                        return None;
+                    }
+                    timestamp = Some(value.parse().ok()?);
+                }
+                "v1" if value.len() == 64 => signatures.push(hex::decode(value).ok()?),
+                "v1" => return None,
+                _ => {}
+            }
+        }
+        (!signatures.is_empty()).then_some(())?;
+        Some(Self {
+            timestamp: timestamp?,
+            signatures,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secrets() -> WebhookSecrets {
+        WebhookSecrets::new(["new-secret", "old-secret"]).unwrap()
+    }
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(seconds, 0).unwrap()
+    }
+
+    const BODY: &[u8] = br#"{"opportunity_id":"006A"}"#;
+
+    #[test]
+    fn a_fresh_signature_by_any_current_secret_is_valid() {
+        let header = sign_with(b"old-secret", BODY, 1_800_000_000);
+        assert!(secrets().verify(Some(&header), BODY, at(1_800_000_100)));
+        let header = sign_with(b"new-secret", BODY, 1_800_000_000);
+        assert!(secrets().verify(Some(&header), BODY, at(1_800_000_000)));
+    }
+
+    #[test]
+    fn a_signature_outside_five_minutes_is_refused_both_ways() {
+        let header = sign_with(b"new-secret", BODY, 1_800_000_000);
+        assert!(secrets().verify(Some(&header), BODY, at(1_800_000_300)));
+        assert!(!secrets().verify(Some(&header), BODY, at(1_800_000_301)));
+        assert!(!secrets().verify(Some(&header), BODY, at(1_799_999_699)));
+    }
+
+    #[test]
+    fn a_changed_body_or_unknown_secret_is_refused() {
+        let header = sign_with(b"new-secret", BODY, 1_800_000_000);
+        assert!(!secrets().verify(Some(&header), b"{}", at(1_800_000_000)));
+        let header = sign_with(b"someone-else", BODY, 1_800_000_000);
+        assert!(!secrets().verify(Some(&header), BODY, at(1_800_000_000)));
+    }
+
+    #[test]
+    fn malformed_headers_are_refused() {
+        let now = at(1_800_000_000);
+        let good = sign_with(b"new-secret", BODY, 1_800_000_000);
+        let hex = good.split("v1=").nth(1).unwrap();
+        for header in [
+            "",
+            "t=1800000000",
+            &format!("v1={hex}"),
+            &format!("t=abc,v1={hex}"),
+            &format!("t=-5,v1={hex}"),
+            &format!("t=1800000000,v1={}", &hex[..10]),
+            &format!("t=1800000000,v1={}zz", &hex[..62]),
+            &format!("t=1800000000,t=1800000000,v1={hex}"),
+            &format!("t=1800000000;v1={hex}"),
+        ] {
+            assert!(!secrets().verify(Some(header), BODY, now), "{header}");
+        }
+        assert!(!secrets().verify(None, BODY, now));
+    }
+
+    #[test]
+    fn one_good_signature_among_several_is_enough() {
+        let good = sign_with(b"new-secret", BODY, 1_800_000_000);
+        let hex = good.split("v1=").nth(1).unwrap();
+        let header = format!("t=1800000000,v1={},v1={hex},v0=legacy", "0".repeat(64));
+        assert!(secrets().verify(Some(&header), BODY, at(1_800_000_000)));
+    }
+
+    #[test]
+    fn secrets_manager_json_holds_the_rotation_pair() {
+        let s = WebhookSecrets::from_secret_string(r#"{"current":"a","previous":"b"}"#).unwrap();
+        assert!(s.verify(Some(&sign_with(b"b", BODY, 10)), BODY, at(10)));
+        assert!(WebhookSecrets::from_secret_string(r#"{"current":""}"#).is_err());
+        assert_eq!(format!("{s:?}"), "WebhookSecrets(2 secret(s), redacted)");
+    }
+}

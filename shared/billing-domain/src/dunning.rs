@@ -1,0 +1,909 @@
+//! Dunning policy: when an overdue invoice gets which letter, with which fee,
+//! default interest (§288 BGB) and new payment deadline.
+//!
+//! [`DunningPolicy::next_action`] is a pure function of an invoice's dunning
+//! facts and today's date. It never acts on a paid, cancelled, blocked or
+//! disputed invoice, escalates one level at a time and never repeats a level,
+//! so the daily sweep can run, crash and rerun without sending twice (the
+//! storage layer records the sent level with a conditional write).
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::DomainError;
+use crate::money::{Currency, Money};
+use crate::party::CustomerKind;
+use crate::period::{ServicePeriod, add_days};
+
+/// The kind of letter a dunning level sends, in escalation order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DunningStage {
+    /// A friendly reminder ("Zahlungserinnerung").
+    PaymentReminder,
+    /// First formal notice ("1. Mahnung").
+    FirstNotice,
+    /// Second formal notice ("2. Mahnung").
+    SecondNotice,
+    /// Last notice before collection or court ("letzte Mahnung").
+    FinalNotice,
+}
+
+/// One configured escalation step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DunningLevel {
+    /// Which letter this level sends.
+    pub stage: DunningStage,
+    /// Earliest day to send it, counted from the invoice's due date.
+    pub days_after_due: u32,
+    /// Fee charged with this letter (may be zero).
+    pub fee: Money,
+    /// Days the customer gets to pay, counted from the sending day.
+    pub payment_term_days: u32,
+}
+
+/// The statutory base rate (Basiszinssatz, §247 BGB) from a date on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaseRate {
+    /// First day the rate applies (1 January or 1 July).
+    pub effective_from: NaiveDate,
+    /// Rate in percent per year; may be negative (it was until 2022).
+    pub rate_percent: Decimal,
+}
+
+/// The base rates over time: configuration, because the Bundesbank publishes
+/// a new rate each half year and the code must not need a release for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "Vec<BaseRate>", into = "Vec<BaseRate>")]
+pub struct BaseRateTable(Vec<BaseRate>);
+
+impl BaseRateTable {
+    /// Sorts the rates and refuses an empty table or two rates on one date.
+    pub fn new(mut rates: Vec<BaseRate>) -> Result<Self, DomainError> {
+        if rates.is_empty() {
+            return Err(DomainError::invalid(
+                "base_rates",
+                "at least one base rate is needed",
+            ));
+        }
+        rates.sort_by_key(|rate| rate.effective_from);
+        if let Some(pair) = rates
+            .windows(2)
+            .find(|pair| pair[0].effective_from == pair[1].effective_from)
+        {
+            return Err(DomainError::invalid(
+                "base_rates",
+                format!("two rates from {}", pair[0].effective_from),
+            ));
+        }
+        Ok(Self(rates))
+    }
+
+    /// The rates published by the Deutsche Bundesbank (§247 BGB) from
+    /// 1 July 2016 to 1 July 2025. Extend the configured table with every
+    /// new publication (1 January, 1 July); past its last entry the last
+    /// rate is assumed to continue.
+    pub fn bundesbank() -> Self {
+        let rate = |year, month, basis_points: i64| BaseRate {
+            effective_from: NaiveDate::from_ymd_opt(year, month, 1).unwrap_or_default(),
+            rate_percent: Decimal::new(basis_points, 2),
+        };
+        Self(vec![
+            rate(2016, 7, -88),
+            rate(2023, 1, 162),
+            rate(2023, 7, 312),
+            rate(2024, 1, 362),
+            rate(2024, 7, 337),
+            rate(2025, 1, 227),
+            rate(2025, 7, 127),
+        ])
+    }
+
+    /// The rates in date order.
+    pub fn rates(&self) -> &[BaseRate] {
+        &self.0
+    }
+
+    /// The rate in effect on `date`; a date before the table is an error, not
+    /// a guess.
+    pub fn rate_on(&self, date: NaiveDate) -> Result<BaseRate, DomainError> {
+        self.0
+            .iter()
+            .rev()
+            .find(|rate| rate.effective_from <= date)
+            .copied()
+            .ok_or_else(|| {
+                DomainError::invalid("base_rates", format!("no base rate known for {date}"))
+            })
+    }
+}
+
+impl TryFrom<Vec<BaseRate>> for BaseRateTable {
+    type Error = DomainError;
+
+    fn try_from(rates: Vec<BaseRate>) -> Result<Self, Self::Error> {
+        Self::new(rates)
+    }
+}
+
+impl From<BaseRateTable> for Vec<BaseRate> {
+    fn from(table: BaseRateTable) -> Self {
+        table.0
+    }
+}
+
+/// The flat fee a business debtor owes on default (§288 Abs. 5 BGB, EUR 40),
+/// charged once per invoice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlatFee {
+    /// The fee (EUR 40 by statute).
+    pub amount: Money,
+    /// The first level whose letter claims it, so a friendly reminder can
+    /// stay friendly.
+    pub from_stage: DunningStage,
+}
+
+/// A seller's dunning configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DunningPolicy {
+    /// Escalation steps in order; each is sent at most once per invoice.
+    pub levels: Vec<DunningLevel>,
+    /// Base rates for default interest.
+    pub base_rates: BaseRateTable,
+    /// Percentage points above the base rate for businesses (9, §288 Abs. 2).
+    pub business_margin_points: Decimal,
+    /// Percentage points above the base rate for consumers (5, §288 Abs. 1).
+    pub consumer_margin_points: Decimal,
+    /// Whether letters claim default interest at all.
+    pub charge_interest: bool,
+    /// The business flat fee; `None` waives it.
+    pub business_flat_fee: Option<FlatFee>,
+    /// The flat fee is credited against other collection costs (§288 Abs. 5
+    /// Satz 3 BGB): when true, a business that owes the flat fee is not also
+    /// charged level fees.
+    pub flat_fee_replaces_level_fees: bool,
+}
+
+/// Where an invoice stands for payment purposes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvoiceState {
+    /// Finalized and (partly) unpaid.
+    Open,
+    /// Settled in full.
+    Paid,
+    /// Cancelled by a cancellation document.
+    Cancelled,
+}
+
+/// A dunning letter already sent for an invoice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentDunningLevel {
+    /// Which letter.
+    pub stage: DunningStage,
+    /// When it was sent.
+    pub sent_on: NaiveDate,
+    /// The payment deadline it gave; the next level waits until it passed.
+    pub payment_deadline: NaiveDate,
+}
+
+/// Everything dunning needs to know about one invoice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DunningFacts {
+    /// The payment due date of the invoice.
+    pub due_date: NaiveDate,
+    /// What is still unpaid of the invoice total (fees excluded).
+    pub open_amount: Money,
+    /// Decides interest margin and flat fee.
+    pub customer_kind: CustomerKind,
+    /// Open, paid or cancelled.
+    pub state: InvoiceState,
+    /// Dunning stopped by billing staff (e.g. agreed instalments).
+    #[serde(default)]
+    pub blocked: bool,
+    /// The customer disputes the invoice.
+    #[serde(default)]
+    pub disputed: bool,
+    /// Letters already sent, in any order.
+    #[serde(default)]
+    pub sent: Vec<SentDunningLevel>,
+    /// Whether the business flat fee was already claimed for this invoice.
+    #[serde(default)]
+    pub flat_fee_charged: bool,
+}
+
+/// Interest at one rate over days of default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InterestPeriod {
+    /// The days of default covered (inclusive).
+    pub period: ServicePeriod,
+    /// Number of days in `period`.
+    pub days: i64,
+    /// The base rate in effect, in percent.
+    pub base_rate_percent: Decimal,
+    /// The annual interest rate applied (base rate + margin), in percent.
+    pub rate_percent: Decimal,
+    /// Interest for the period, rounded to the minor unit.
+    pub amount: Money,
+}
+
+/// Default interest on an open amount, split wherever the base rate changes,
+/// so the letter can show each rate and the sum of what is shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DefaultInterest {
+    /// The amount interest is charged on.
+    pub principal: Money,
+    /// One entry per base rate in effect.
+    pub periods: Vec<InterestPeriod>,
+    /// Sum of the period amounts.
+    pub total: Money,
+}
+
+/// A letter to send now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DunningNotice {
+    /// Position of the level in the policy, from 1.
+    pub level: u32,
+    /// Which letter.
+    pub stage: DunningStage,
+    /// The level's fee (zero when waived).
+    pub fee: Money,
+    /// The business flat fee claimed with this letter (zero if none).
+    pub flat_fee: Money,
+    /// Default interest up to and including today.
+    pub interest: DefaultInterest,
+    /// Open amount + fee + flat fee + interest.
+    pub total_claim: Money,
+    /// The new deadline given to the customer.
+    pub payment_deadline: NaiveDate,
+    /// When the next level may follow, if any: the sweep's next look.
+    pub next_check: Option<NaiveDate>,
+}
+
+/// Why no letter goes out today.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoDunningReason {
+    /// Settled: nothing to claim.
+    Paid,
+    /// Cancelled: nothing to claim.
+    Cancelled,
+    /// Dunning block set by billing staff.
+    Blocked,
+    /// Disputed by the customer.
+    Disputed,
+    /// The open amount is zero or a credit.
+    NothingOpen,
+    /// The next level's day has not come (or the last deadline not passed).
+    NotYetDue,
+    /// Every level was sent; what follows (collection) is a person's call.
+    AllLevelsSent,
+}
+
+/// The outcome for one invoice on one day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum DunningAction {
+    /// Nothing to send today.
+    None {
+        /// Why not.
+        reason: NoDunningReason,
+        /// When to look again (`None`: not before something changes).
+        next_check: Option<NaiveDate>,
+    },
+    /// Send this letter.
+    Send(DunningNotice),
+}
+
+impl DunningPolicy {
+    /// A documented starting point for German sellers in EUR: reminder after
+    /// 7 days free of charge, notices after 21, 35 and 49 days with EUR 2.50,
+    /// 5.00 and 5.00 (consumers; businesses pay the flat fee instead), 10 days
+    /// to pay each, §288 margins (+9 / +5 points), Bundesbank base rates and
+    /// the EUR 40 flat fee from the first notice. Fees are a business decision:
+    /// configure your own.
+    pub fn german_default() -> Self {
+        let eur = |cents| Money::from_minor(cents, Currency::EUR);
+        let level = |stage, days_after_due, cents| DunningLevel {
+            stage,
+            days_after_due,
+            fee: eur(cents),
+            payment_term_days: 10,
+        };
+        Self {
+            levels: vec![
+                level(DunningStage::PaymentReminder, 7, 0),
+                level(DunningStage::FirstNotice, 21, 250),
+                level(DunningStage::SecondNotice, 35, 500),
+                level(DunningStage::FinalNotice, 49, 500),
+            ],
+            base_rates: BaseRateTable::bundesbank(),
+            business_margin_points: Decimal::from(9),
+            consumer_margin_points: Decimal::from(5),
+            charge_interest: true,
+            business_flat_fee: Some(FlatFee {
+                amount: eur(4000),
+                from_stage: DunningStage::FirstNotice,
+            }),
+            flat_fee_replaces_level_fees: true,
+        }
+    }
+
+    /// Checks a configuration before it is stored or used: at least one
+    /// level, stages and days strictly increasing, no negative fees.
+    pub fn validate(&self) -> Result<(), DomainError> {
+        if self.levels.is_empty() {
+            return Err(DomainError::invalid(
+                "levels",
+                "at least one dunning level is needed",
+            ));
+        }
+        for (index, pair) in self.levels.windows(2).enumerate() {
+            if pair[1].stage <= pair[0].stage || pair[1].days_after_due <= pair[0].days_after_due {
+                return Err(DomainError::invalid(
+                    format!("levels[{}]", index + 1),
+                    "stages and days_after_due must increase from level to level",
+                ));
+            }
+        }
+        for (index, level) in self.levels.iter().enumerate() {
+            if level.fee.is_negative() {
+                return Err(DomainError::invalid(
+                    format!("levels[{index}].fee"),
+                    "must not be negative",
+                ));
+            }
+        }
+        if let Some(flat_fee) = &self.business_flat_fee
+            && flat_fee.amount.is_negative()
+        {
+            return Err(DomainError::invalid(
+                "business_flat_fee.amount",
+                "must not be negative",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Decides what to do about one invoice today.
+    ///
+    /// Sends the level after the highest one already sent, once its day has
+    /// come and the previous letter's deadline has passed; never skips ahead
+    /// two levels at once, so a customer always gets each letter in turn.
+    pub fn next_action(
+        &self,
+        facts: &DunningFacts,
+        today: NaiveDate,
+    ) -> Result<DunningAction, DomainError> {
+        self.validate()?;
+        let stop = |reason| {
+            Ok(DunningAction::None {
+                reason,
+                next_check: None,
+            })
+        };
+        match facts.state {
+            InvoiceState::Paid => return stop(NoDunningReason::Paid),
+            InvoiceState::Cancelled => return stop(NoDunningReason::Cancelled),
+            InvoiceState::Open => {}
+        }
+        if facts.blocked {
+            return stop(NoDunningReason::Blocked);
+        }
+        if facts.disputed {
+            return stop(NoDunningReason::Disputed);
+        }
+        if !facts.open_amount.is_positive() {
+            return stop(NoDunningReason::NothingOpen);
+        }
+        let last_sent = facts.sent.iter().max_by_key(|sent| sent.stage);
+        let Some(index) = self
+            .levels
+            .iter()
+            .position(|level| last_sent.is_none_or(|sent| level.stage > sent.stage))
+        else {
+            return stop(NoDunningReason::AllLevelsSent);
+        };
+        let level = self.levels[index];
+        let earliest = self.earliest_send_date(facts.due_date, &level, last_sent)?;
+        if today < earliest {
+            return Ok(DunningAction::None {
+                reason: NoDunningReason::NotYetDue,
+                next_check: Some(earliest),
+            });
+        }
+        self.notice(facts, index, today).map(DunningAction::Send)
+    }
+
+    /// The letter for level `index`, sent today.
+    fn notice(
+        &self,
+        facts: &DunningFacts,
+        index: usize,
+        today: NaiveDate,
+    ) -> Result<DunningNotice, DomainError> {
+        let level = self.levels[index];
+        let currency = facts.open_amount.currency();
+        let zero = Money::zero(currency);
+        let flat_fee = match (&self.business_flat_fee, facts.customer_kind) {
+            (Some(flat_fee), CustomerKind::Business)
+                if !facts.flat_fee_charged && level.stage >= flat_fee.from_stage =>
+            {
+                flat_fee
+                    .amount
+                    .ensure_currency(currency, "business_flat_fee.amount")?;
+                flat_fee.amount
+            }
+            _ => zero,
+        };
+        let flat_fee_owed = self.business_flat_fee.is_some()
+            && facts.customer_kind == CustomerKind::Business
+            && (facts.flat_fee_charged || flat_fee.is_positive());
+        let fee = if flat_fee_owed && self.flat_fee_replaces_level_fees {
+            zero
+        } else {
+            level
+                .fee
+                .ensure_currency(currency, &format!("levels[{index}].fee"))?;
+            level.fee
+        };
+        let interest = if self.charge_interest {
+            self.default_interest(
+                facts.open_amount,
+                facts.customer_kind,
+                facts.due_date,
+                today,
+            )?
+        } else {
+            DefaultInterest {
+                principal: facts.open_amount,
+                periods: Vec::new(),
+                total: zero,
+            }
+        };
+        let total_claim = Money::sum(currency, [facts.open_amount, fee, flat_fee, interest.total])?;
+        let payment_deadline = add_days(today, i64::from(level.payment_term_days))?;
+        let sent = SentDunningLevel {
+            stage: level.stage,
+            sent_on: today,
+            payment_deadline,
+        };
+        let next_check = match self.levels.get(index + 1) {
+            Some(next) => Some(self.earliest_send_date(facts.due_date, next, Some(&sent))?),
+            None => None,
+        };
+        Ok(DunningNotice {
+            level: u32::try_from(index + 1).unwrap_or(u32::MAX),
+            stage: level.stage,
+            fee,
+            flat_fee,
+            interest,
+            total_claim,
+            payment_deadline,
+            next_check,
+        })
+    }
+
+    /// The first day `level` may go out: its day after the due date, and
+    /// after the previous letter's payment deadline.
+    fn earliest_send_date(
+        &self,
+        due_date: NaiveDate,
+        level: &DunningLevel,
+        previous: Option<&SentDunningLevel>,
+    ) -> Result<NaiveDate, DomainError> {
+        let by_schedule = add_days(due_date, i64::from(level.days_after_due))?;
+        match previous {
+            Some(sent) => Ok(by_schedule.max(add_days(sent.payment_deadline, 1)?)),
+            None => Ok(by_schedule),
+        }
+    }
+
+    /// Default interest (§288 BGB) on `principal` for the days after
+    /// `due_date` up to and including `until`: base rate + margin, actual
+    /// days / 365, one sub-period per base rate, each rounded to the minor
+    /// unit, summed as shown.
+    pub fn default_interest(
+        &self,
+        principal: Money,
+        customer_kind: CustomerKind,
+        due_date: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<DefaultInterest, DomainError> {
+        let margin = match customer_kind {
+            CustomerKind::Business => self.business_margin_points,
+            CustomerKind::Consumer => self.consumer_margin_points,
+        };
+        let mut periods = Vec::new();
+        let mut start = add_days(due_date, 1)?;
+        while start <= until {
+            let base = self.base_rates.rate_on(start)?;
+            let next_change = self
+                .base_rates
+                .rates()
+                .iter()
+                .map(|rate| rate.effective_from)
+                .find(|from| *from > start && *from <= until);
+            let end = match next_change {
+                Some(from) => add_days(from, -1)?,
+                None => until,
+            };
+            let period = ServicePeriod::new(start, end)?;
+            let days = period.days();
+            let rate_percent = base.rate_percent + margin;
+            periods.push(InterestPeriod {
+                period,
+                days,
+                base_rate_percent: base.rate_percent,
+                rate_percent,
+                amount: interest_amount(principal, rate_percent, days)?,
+            });
+            start = add_days(end, 1)?;
+        }
+        let total = Money::sum(
+            principal.currency(),
+            periods.iter().map(|period| period.amount),
+        )?;
+        Ok(DefaultInterest {
+            principal,
+            periods,
+            total,
+        })
+    }
+}
+
+/// `principal × rate % × days / 365`, rounded to the minor unit. Multiplies
+/// before dividing so the only inexact step is the final division.
+fn interest_amount(
+    principal: Money,
+    rate_percent: Decimal,
+    days: i64,
+) -> Result<Money, DomainError> {
+    let amount = principal
+        .amount()
+        .checked_mul(rate_percent)
+        .and_then(|value| value.checked_mul(Decimal::from(days)))
+        .and_then(|value| value.checked_div(Decimal::from(36_500)))
+        .ok_or_else(|| {
+            DomainError::invalid("open_amount", "interest is outside the supported range")
+        })?;
+    Ok(Money::new(amount, principal.currency()).round())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    fn eur(amount: Decimal) -> Money {
+        Money::new(amount, Currency::EUR)
+    }
+
+    /// Default interest under the German default policy.
+    fn interest(
+        principal: Money,
+        kind: CustomerKind,
+        due_date: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<DefaultInterest, DomainError> {
+        DunningPolicy::german_default().default_interest(principal, kind, due_date, until)
+    }
+
+    /// Turns an open invoice into one dunning must leave alone.
+    type FactsChange = fn(&mut DunningFacts);
+
+    fn facts(kind: CustomerKind) -> DunningFacts {
+        DunningFacts {
+            due_date: d(2025, 5, 31),
+            open_amount: eur(dec!(10000.00)),
+            customer_kind: kind,
+            state: InvoiceState::Open,
+            blocked: false,
+            disputed: false,
+            sent: Vec::new(),
+            flat_fee_charged: false,
+        }
+    }
+
+    fn sent(
+        stage: DunningStage,
+        sent_on: NaiveDate,
+        payment_deadline: NaiveDate,
+    ) -> SentDunningLevel {
+        SentDunningLevel {
+            stage,
+            sent_on,
+            payment_deadline,
+        }
+    }
+
+    /// Worked example: EUR 10,000.00 open, business, due 31 May 2025, today
+    /// 15 July 2025 = 45 days of default (1 June – 15 July).
+    ///   1 June – 30 June: 30 days × (2.27 % + 9) = 11.27 %:
+    ///     10,000.00 × 11.27 % × 30 / 365 = 92.6301… → 92.63
+    ///   1 July – 15 July: 15 days × (1.27 % + 9) = 10.27 %:
+    ///     10,000.00 × 10.27 % × 15 / 365 = 42.2054… → 42.21
+    ///   interest = 92.63 + 42.21 = 134.84
+    #[test]
+    fn interest_over_45_days_across_the_july_base_rate_change() {
+        let business = interest(
+            eur(dec!(10000.00)),
+            CustomerKind::Business,
+            d(2025, 5, 31),
+            d(2025, 7, 15),
+        )
+        .unwrap();
+        assert_eq!(business.periods.len(), 2);
+        let june = &business.periods[0];
+        assert_eq!(
+            june.period,
+            ServicePeriod::new(d(2025, 6, 1), d(2025, 6, 30)).unwrap()
+        );
+        assert_eq!(
+            (june.days, june.base_rate_percent, june.rate_percent),
+            (30, dec!(2.27), dec!(11.27))
+        );
+        assert_eq!(june.amount, eur(dec!(92.63)));
+        let july = &business.periods[1];
+        assert_eq!(
+            july.period,
+            ServicePeriod::new(d(2025, 7, 1), d(2025, 7, 15)).unwrap()
+        );
+        assert_eq!(
+            (july.days, july.base_rate_percent, july.rate_percent),
+            (15, dec!(1.27), dec!(10.27))
+        );
+        assert_eq!(july.amount, eur(dec!(42.21)));
+        assert_eq!(june.days + july.days, 45);
+        assert_eq!(business.total, eur(dec!(134.84)));
+
+        // A consumer pays base + 5: 7.27 % and 6.27 %.
+        //   10,000.00 × 7.27 % × 30 / 365 = 59.7534… → 59.75
+        //   10,000.00 × 6.27 % × 15 / 365 = 25.7671… → 25.77; sum 85.52
+        let consumer = interest(
+            eur(dec!(10000.00)),
+            CustomerKind::Consumer,
+            d(2025, 5, 31),
+            d(2025, 7, 15),
+        )
+        .unwrap();
+        let amounts: Vec<_> = consumer.periods.iter().map(|p| p.amount).collect();
+        assert_eq!(amounts, [eur(dec!(59.75)), eur(dec!(25.77))]);
+        assert_eq!(consumer.total, eur(dec!(85.52)));
+    }
+
+    #[test]
+    fn no_interest_before_or_on_the_due_date() {
+        let none = interest(
+            eur(dec!(100)),
+            CustomerKind::Business,
+            d(2025, 5, 31),
+            d(2025, 5, 31),
+        )
+        .unwrap();
+        assert!(none.periods.is_empty());
+        assert_eq!(none.total, eur(dec!(0)));
+    }
+
+    #[test]
+    fn a_date_before_the_base_rate_table_is_an_error() {
+        let err = interest(
+            eur(dec!(100)),
+            CustomerKind::Business,
+            d(2010, 1, 1),
+            d(2010, 2, 1),
+        )
+        .unwrap_err();
+        assert!(err.to_string().starts_with("base_rates:"));
+    }
+
+    #[test]
+    fn never_acts_on_paid_cancelled_blocked_or_disputed_invoices() {
+        let policy = DunningPolicy::german_default();
+        let today = d(2025, 12, 31);
+        let cases: [(FactsChange, NoDunningReason); 5] = [
+            (|f| f.state = InvoiceState::Paid, NoDunningReason::Paid),
+            (
+                |f| f.state = InvoiceState::Cancelled,
+                NoDunningReason::Cancelled,
+            ),
+            (|f| f.blocked = true, NoDunningReason::Blocked),
+            (|f| f.disputed = true, NoDunningReason::Disputed),
+            (
+                |f| f.open_amount = eur(dec!(0.00)),
+                NoDunningReason::NothingOpen,
+            ),
+        ];
+        for (change, reason) in cases {
+            let mut invoice = facts(CustomerKind::Business);
+            change(&mut invoice);
+            assert_eq!(
+                policy.next_action(&invoice, today).unwrap(),
+                DunningAction::None {
+                    reason,
+                    next_check: None
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn escalates_one_level_at_a_time_and_sends_each_once() {
+        let policy = DunningPolicy::german_default();
+        let mut invoice = facts(CustomerKind::Consumer);
+        // Day 6 after due: nothing yet, look again on day 7.
+        assert_eq!(
+            policy.next_action(&invoice, d(2025, 6, 6)).unwrap(),
+            DunningAction::None {
+                reason: NoDunningReason::NotYetDue,
+                next_check: Some(d(2025, 6, 7)),
+            }
+        );
+        // The sweep missed weeks: still only the reminder first.
+        let DunningAction::Send(reminder) = policy.next_action(&invoice, d(2025, 7, 1)).unwrap()
+        else {
+            panic!("reminder expected");
+        };
+        assert_eq!(
+            (reminder.level, reminder.stage),
+            (1, DunningStage::PaymentReminder)
+        );
+        assert_eq!(reminder.fee, eur(dec!(0.00)));
+        assert_eq!(reminder.payment_deadline, d(2025, 7, 11));
+        // Day 21 has passed, but the reminder's deadline has not.
+        assert_eq!(reminder.next_check, Some(d(2025, 7, 12)));
+        invoice.sent.push(sent(
+            reminder.stage,
+            d(2025, 7, 1),
+            reminder.payment_deadline,
+        ));
+
+        // Rerunning the same day never sends the reminder again.
+        assert_eq!(
+            policy.next_action(&invoice, d(2025, 7, 1)).unwrap(),
+            DunningAction::None {
+                reason: NoDunningReason::NotYetDue,
+                next_check: Some(d(2025, 7, 12)),
+            }
+        );
+        let DunningAction::Send(first) = policy.next_action(&invoice, d(2025, 7, 12)).unwrap()
+        else {
+            panic!("first notice expected");
+        };
+        assert_eq!((first.level, first.stage), (2, DunningStage::FirstNotice));
+        assert_eq!(first.fee, eur(dec!(2.50)));
+        assert_eq!(first.flat_fee, eur(dec!(0.00)), "consumers owe no flat fee");
+        // 42 days (1 June – 12 July): 30 × 7.27 % and 12 × 6.27 %:
+        //   59.75 + 10,000 × 6.27 % × 12 / 365 = 20.6136… → 20.61; sum 80.36
+        assert_eq!(first.interest.total, eur(dec!(80.36)));
+        assert_eq!(first.total_claim, eur(dec!(10082.86)));
+
+        invoice.sent.push(sent(
+            DunningStage::SecondNotice,
+            d(2025, 7, 20),
+            d(2025, 7, 30),
+        ));
+        invoice.sent.push(sent(
+            DunningStage::FinalNotice,
+            d(2025, 8, 1),
+            d(2025, 8, 11),
+        ));
+        assert_eq!(
+            policy.next_action(&invoice, d(2025, 9, 1)).unwrap(),
+            DunningAction::None {
+                reason: NoDunningReason::AllLevelsSent,
+                next_check: None,
+            }
+        );
+    }
+
+    #[test]
+    fn business_owes_the_flat_fee_once_instead_of_level_fees() {
+        let policy = DunningPolicy::german_default();
+        let mut invoice = facts(CustomerKind::Business);
+        invoice.sent.push(sent(
+            DunningStage::PaymentReminder,
+            d(2025, 6, 7),
+            d(2025, 6, 17),
+        ));
+        let DunningAction::Send(first) = policy.next_action(&invoice, d(2025, 6, 21)).unwrap()
+        else {
+            panic!("first notice expected");
+        };
+        assert_eq!(first.flat_fee, eur(dec!(40.00)));
+        assert_eq!(first.fee, eur(dec!(0.00)));
+
+        invoice
+            .sent
+            .push(sent(first.stage, d(2025, 6, 21), first.payment_deadline));
+        invoice.flat_fee_charged = true;
+        let DunningAction::Send(second) = policy.next_action(&invoice, d(2025, 7, 5)).unwrap()
+        else {
+            panic!("second notice expected");
+        };
+        assert_eq!(second.stage, DunningStage::SecondNotice);
+        assert_eq!(
+            second.flat_fee,
+            eur(dec!(0.00)),
+            "flat fee only once per invoice"
+        );
+        assert_eq!(second.fee, eur(dec!(0.00)));
+    }
+
+    #[test]
+    fn fees_in_another_currency_are_refused() {
+        let policy = DunningPolicy::german_default();
+        let mut invoice = facts(CustomerKind::Consumer);
+        invoice.open_amount = Money::new(dec!(100), Currency::USD);
+        invoice.sent.push(sent(
+            DunningStage::PaymentReminder,
+            d(2025, 6, 7),
+            d(2025, 6, 17),
+        ));
+        let err = policy.next_action(&invoice, d(2025, 6, 21)).unwrap_err();
+        assert!(err.to_string().starts_with("levels[1].fee:"), "{err}");
+    }
+
+    #[test]
+    fn policy_validation_names_the_level() {
+        let mut policy = DunningPolicy::german_default();
+        policy.levels.swap(1, 2);
+        let err = policy.validate().unwrap_err();
+        assert!(err.to_string().starts_with("levels[2]:"), "{err}");
+        assert!(BaseRateTable::new(Vec::new()).is_err());
+    }
+
+    #[test]
+    fn json_round_trip_with_snake_case_and_string_amounts() {
+        let policy = DunningPolicy::german_default();
+        let json = serde_json::to_value(&policy).unwrap();
+        assert_eq!(json["levels"][1]["stage"], "first_notice");
+        assert_eq!(json["levels"][1]["fee"]["amount"], "2.50");
+        assert_eq!(json["base_rates"][6]["rate_percent"], "1.27");
+        assert_eq!(json["business_margin_points"], "9");
+        let back: DunningPolicy = serde_json::from_value(json).unwrap();
+        assert_eq!(back, policy);
+
+        let mut invoice = facts(CustomerKind::Business);
+        invoice.sent.push(sent(
+            DunningStage::PaymentReminder,
+            d(2025, 6, 7),
+            d(2025, 6, 17),
+        ));
+        let json = serde_json::to_value(&invoice).unwrap();
+        assert_eq!(json["customer_kind"], "business");
+        assert_eq!(json["state"], "open");
+        assert_eq!(
+            serde_json::from_value::<DunningFacts>(json).unwrap(),
+            invoice
+        );
+
+        let action = policy.next_action(&invoice, d(2025, 7, 15)).unwrap();
+        let json = serde_json::to_value(&action).unwrap();
+        assert_eq!(json["action"], "send");
+        assert_eq!(json["stage"], "first_notice");
+        assert_eq!(json["interest"]["total"]["amount"], "134.84");
+        assert_eq!(json["interest"]["periods"][0]["days"], 30);
+        assert_eq!(
+            serde_json::from_value::<DunningAction>(json).unwrap(),
+            action
+        );
+
+        let none = DunningAction::None {
+            reason: NoDunningReason::NotYetDue,
+            next_check: Some(d(2025, 6, 7)),
+        };
+        let json = serde_json::to_string(&none).unwrap();
+        assert_eq!(
+            json,
+            r#"{"action":"none","reason":"not_yet_due","next_check":"2025-06-07"}"#
+        );
+        assert_eq!(serde_json::from_str::<DunningAction>(&json).unwrap(), none);
+        assert!(serde_json::from_str::<BaseRateTable>("[]").is_err());
+    }
+}

@@ -1,0 +1,23 @@
+//! Pure billing rules: what a customer owes, for which period, at which tax,
+//! and what happens when they don't pay.
+//!
+//! This crate is deliberately free of I/O (no AWS, no tokio, no network):
+//! every rule here can be tested to the cent and to the day without a cloud,
+//! and every Lambda function shares exactly the same rules.
+#![warn(missing_docs)]
+
+pub mod dunning;
+pub mod error;
+pub mod ids;
+pub mod invoice;
+pub mod item;
+pub mod money;
+pub mod numbering;
+pub mod party;
+pub mod payment;
+pub mod period;
+pub mod schedule;
+pub mod subscription;
+pub mod tax;
+
+pub use error::DomainError;

@@ -1,0 +1,650 @@
+//! The two parties of every invoice: the billing entity that issues it and
+//! the customer account that receives it.
+//!
+//! Everything that is cheap to check without a network is checked here, and
+//! every error names the field: country codes against ISO 3166, VAT ID shape
+//! and prefix against the country, IBAN check digits (ISO 7064 mod 97), BIC
+//! shape, e-mail shape and the Leitweg-ID check digits. Whether a VAT ID is
+//! actually registered (VIES) is for an adapter to ask.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::DomainError;
+use crate::ids::{AccountId, BillingEntityId, CrmAccountId, checked_string};
+use crate::invoice::DocumentType;
+use crate::money::Currency;
+use crate::numbering::NumberSeries;
+use crate::tax::TaxRules;
+
+/// Whether the customer buys as a business or as a consumer; this decides
+/// reverse charge, dunning interest (§288 BGB) and the flat dunning fee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CustomerKind {
+    /// A company or other entrepreneur (B2B).
+    Business,
+    /// A private person (B2C).
+    Consumer,
+}
+
+/// Language the customer's documents and e-mails are written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Language {
+    /// German, the first market's default.
+    De,
+    /// English, for foreign customers.
+    En,
+}
+
+/// EU member states, by ISO 3166 code, for the reverse-charge decision.
+const EU_MEMBERS: [&str; 27] = [
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT",
+    "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+];
+
+/// An ISO 3166-1 alpha-2 country code (upper case), as EN 16931 requires for
+/// addresses (BT-40, BT-55).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CountryCode([u8; 2]);
+
+impl CountryCode {
+    /// Germany, the first market.
+    pub const DE: Self = Self(*b"DE");
+    /// Austria, a frequent reverse-charge neighbour.
+    pub const AT: Self = Self(*b"AT");
+
+    /// Accepts an assigned ISO 3166-1 alpha-2 code (or `XK`, Kosovo, which
+    /// the EU uses); lower case is refused so stored data stays canonical.
+    pub fn parse(value: &str) -> Result<Self, DomainError> {
+        let bytes = value.as_bytes();
+        let [a, b] = bytes else {
+            return Err(DomainError::invalid(
+                "country",
+                format!("`{value}` is not a two-letter ISO 3166 code"),
+            ));
+        };
+        let upper = a.is_ascii_uppercase() && b.is_ascii_uppercase();
+        if !upper || (value != "XK" && iso_currency::Country::from_str(value).is_err()) {
+            return Err(DomainError::invalid(
+                "country",
+                format!("`{value}` is not an assigned ISO 3166 alpha-2 code"),
+            ));
+        }
+        Ok(Self([*a, *b]))
+    }
+
+    /// The two letters.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII upper-case letters are ever stored.
+        std::str::from_utf8(&self.0).unwrap_or("??")
+    }
+
+    /// EU membership decides between reverse charge and "not taxable here".
+    pub fn is_eu_member(&self) -> bool {
+        EU_MEMBERS.contains(&self.as_str())
+    }
+
+    /// The prefix this country's VAT IDs carry (Greece uses `EL`); `None`
+    /// outside the EU, where shapes vary too much to check.
+    pub fn eu_vat_prefix(&self) -> Option<&str> {
+        match self.as_str() {
+            "GR" => Some("EL"),
+            code if self.is_eu_member() => Some(code),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Debug for CountryCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Display for CountryCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for CountryCode {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for CountryCode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let code = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Self::parse(&code).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Upper-cases and drops the separators people type into identifiers
+/// (spaces, dots, dashes), so `de 123.456.789` and `DE123456789` are equal.
+fn compact(value: &str) -> String {
+    value
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '.' | '-'))
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+fn check_vat_id(value: &str) -> Result<String, DomainError> {
+    let vat = compact(value);
+    let refuse = |why: &str| Err(DomainError::invalid("vat_id", why.to_owned()));
+    let (prefix, rest) = vat.split_at_checked(2).unwrap_or((&vat, ""));
+    if !prefix.bytes().all(|b| b.is_ascii_uppercase()) || prefix.len() != 2 {
+        return refuse("must start with a two-letter country prefix");
+    }
+    if !(2..=14).contains(&rest.len()) || !rest.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return refuse("must be 2 to 14 letters or digits after the prefix");
+    }
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    match prefix {
+        "DE" if !digits(rest, 9) => refuse("a German VAT ID is DE followed by 9 digits"),
+        "AT" if !(rest.starts_with('U') && digits(&rest[1..], 8)) => {
+            refuse("an Austrian VAT ID is ATU followed by 8 digits")
+        }
+        _ => Ok(vat),
+    }
+}
+
+checked_string!(
+    /// A VAT identification number (USt-IdNr.), normalized without
+    /// separators; required on reverse-charge invoices for both parties.
+    VatId,
+    check_vat_id
+);
+
+impl VatId {
+    /// The two-letter prefix (`DE`, `ATU…` gives `AT`, Greece gives `EL`).
+    pub fn prefix(&self) -> &str {
+        self.as_str().get(..2).unwrap_or_default()
+    }
+
+    /// Refuses an EU VAT ID whose prefix does not belong to `country`; outside
+    /// the EU the prefix is not checked.
+    pub fn check_country(&self, country: CountryCode, field: &str) -> Result<(), DomainError> {
+        match country.eu_vat_prefix() {
+            Some(expected) if expected != self.prefix() => Err(DomainError::invalid(
+                field,
+                format!(
+                    "VAT ID prefix {} does not match country {country} (expected {expected})",
+                    self.prefix()
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn check_tax_number(value: &str) -> Result<String, DomainError> {
+    let value = value.trim();
+    let shape = value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | ' ' | '-'));
+    let digits = value.chars().filter(char::is_ascii_digit).count();
+    if !shape || !(5..=20).contains(&digits) || value.len() > 32 {
+        return Err(DomainError::invalid(
+            "tax_number",
+            "must be 5 to 20 digits, optionally separated by '/', ' ' or '-'",
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+checked_string!(
+    /// The seller's national tax number (Steuernummer), the §14 UStG
+    /// alternative when no VAT ID is printed. Kept as written, since its
+    /// separators differ by German state.
+    TaxNumber,
+    check_tax_number
+);
+
+/// ISO 7064 MOD 97-10 over alphanumeric text (letters count as 10..35):
+/// the check used by IBANs and Leitweg-IDs. Returns `None` on other
+/// characters.
+fn mod97(chars: impl Iterator<Item = char>) -> Option<u32> {
+    let mut remainder = 0u32;
+    for c in chars {
+        let value = c.to_digit(36)?;
+        remainder = if value < 10 {
+            (remainder * 10 + value) % 97
+        } else {
+            (remainder * 100 + value) % 97
+        };
+    }
+    Some(remainder)
+}
+
+fn check_iban(value: &str) -> Result<String, DomainError> {
+    let iban = compact(value);
+    let well_formed = (15..=34).contains(&iban.len())
+        && iban.bytes().take(2).all(|b| b.is_ascii_uppercase())
+        && iban.bytes().skip(2).take(2).all(|b| b.is_ascii_digit())
+        && iban.bytes().all(|b| b.is_ascii_alphanumeric());
+    if !well_formed {
+        return Err(DomainError::invalid(
+            "iban",
+            "must be a country code, two check digits and up to 30 letters or digits",
+        ));
+    }
+    let (head, tail) = iban.split_at(4);
+    if mod97(tail.chars().chain(head.chars())) != Some(1) {
+        return Err(DomainError::invalid("iban", "check digits do not match"));
+    }
+    Ok(iban)
+}
+
+checked_string!(
+    /// An IBAN, stored without spaces and verified by its mod-97 check digits,
+    /// so a typo is caught before it is printed on thousands of invoices.
+    Iban,
+    check_iban
+);
+
+impl Iban {
+    /// Groups of four, the way an IBAN is printed on an invoice.
+    pub fn grouped(&self) -> String {
+        let mut out = String::with_capacity(self.as_str().len() + 8);
+        for (i, c) in self.as_str().chars().enumerate() {
+            if i > 0 && i % 4 == 0 {
+                out.push(' ');
+            }
+            out.push(c);
+        }
+        out
+    }
+}
+
+fn check_bic(value: &str) -> Result<String, DomainError> {
+    let bic = compact(value);
+    let b = bic.as_bytes();
+    let ok = matches!(b.len(), 8 | 11)
+        && b.iter().all(u8::is_ascii_alphanumeric)
+        && b[4..6].iter().all(u8::is_ascii_uppercase);
+    if !ok {
+        return Err(DomainError::invalid(
+            "bic",
+            "must be 8 or 11 letters or digits with a country code at positions 5-6",
+        ));
+    }
+    Ok(bic)
+}
+
+checked_string!(
+    /// A BIC (ISO 9362), optional within SEPA but printed when known.
+    Bic,
+    check_bic
+);
+
+fn check_email(value: &str) -> Result<String, DomainError> {
+    let value = value.trim();
+    let refuse = || {
+        Err(DomainError::invalid(
+            "email",
+            "must look like name@example.org",
+        ))
+    };
+    let Some((local, domain)) = value.rsplit_once('@') else {
+        return refuse();
+    };
+    let domain_ok = domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..");
+    if local.is_empty() || !domain_ok || value.len() > 254 || value.chars().any(char::is_whitespace)
+    {
+        return refuse();
+    }
+    Ok(value.to_owned())
+}
+
+checked_string!(
+    /// An e-mail address invoices are sent to. Only the shape is checked;
+    /// deliverability is learned from bounces.
+    EmailAddress,
+    check_email
+);
+
+fn check_leitweg_id(value: &str) -> Result<String, DomainError> {
+    let id = value.trim().to_ascii_uppercase();
+    let refuse = |why: &str| Err(DomainError::invalid("leitweg_id", why.to_owned()));
+    let parts: Vec<&str> = id.split('-').collect();
+    let (coarse, fine, check) = match parts.as_slice() {
+        [coarse, check] => (*coarse, "", *check),
+        [coarse, fine, check] => (*coarse, *fine, *check),
+        _ => return refuse("must be coarse-fine-check or coarse-check, separated by '-'"),
+    };
+    let coarse_ok = (2..=12).contains(&coarse.len()) && coarse.bytes().all(|b| b.is_ascii_digit());
+    let fine_ok = fine.len() <= 30 && fine.bytes().all(|b| b.is_ascii_alphanumeric());
+    let check_ok = check.len() == 2 && check.bytes().all(|b| b.is_ascii_digit());
+    if !(coarse_ok && fine_ok && check_ok) {
+        return refuse(
+            "coarse address 2-12 digits, fine address up to 30 letters or digits, 2 check digits",
+        );
+    }
+    if mod97(coarse.chars().chain(fine.chars()).chain(check.chars())) != Some(1) {
+        return refuse("check digits do not match");
+    }
+    Ok(id)
+}
+
+checked_string!(
+    /// The Leitweg-ID that routes an XRechnung to a German public-sector
+    /// recipient (BT-10); verified by its ISO 7064 check digits.
+    LeitwegId,
+    check_leitweg_id
+);
+
+/// A postal address as printed and as EN 16931 structures it (BG-5/BG-8).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostalAddress {
+    /// Street and house number (BT-35/BT-50).
+    pub street: String,
+    /// Second address line, e.g. a department or c/o (BT-36/BT-51).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub additional_line: Option<String>,
+    /// Postal code; some countries have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<String>,
+    /// City (BT-37/BT-52).
+    pub city: String,
+    /// Country (BT-40/BT-55).
+    pub country: CountryCode,
+}
+
+impl PostalAddress {
+    /// §14 UStG needs a full address: street and city must be present.
+    pub fn validate(&self, field: &str) -> Result<(), DomainError> {
+        require_text(&self.street, &format!("{field}.street"))?;
+        require_text(&self.city, &format!("{field}.city"))?;
+        if let Some(code) = &self.postal_code {
+            require_text(code, &format!("{field}.postal_code"))?;
+        }
+        Ok(())
+    }
+}
+
+/// Refuses blank text, naming the field.
+pub(crate) fn require_text(value: &str, field: &str) -> Result<(), DomainError> {
+    if value.trim().is_empty() {
+        Err(DomainError::invalid(field, "must not be blank"))
+    } else {
+        Ok(())
+    }
+}
+
+/// Where customers pay to: printed on every invoice and used for matching.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BankAccount {
+    /// Account holder, if it differs from the entity's legal name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_holder: Option<String>,
+    /// The IBAN (BT-84).
+    pub iban: Iban,
+    /// The BIC (BT-86), optional within SEPA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bic: Option<Bic>,
+    /// The bank's name, printed for the customer's convenience.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bank_name: Option<String>,
+}
+
+/// Line limit when the entity configures none: enough for any real invoice,
+/// small enough that a runaway run cannot produce a 10,000-page PDF.
+pub const DEFAULT_MAX_INVOICE_LINES: usize = 500;
+
+fn default_max_invoice_lines() -> usize {
+    DEFAULT_MAX_INVOICE_LINES
+}
+
+/// What every invoice prints about the seller (§14 UStG: name, address,
+/// VAT ID or tax number) plus where to pay. Kept as one piece so that the
+/// invoice snapshot is exactly this, copied at build time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SellerIdentity {
+    /// Legal name as registered.
+    pub legal_name: String,
+    /// Registered address.
+    pub address: PostalAddress,
+    /// The entity's VAT ID; required for reverse-charge invoices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vat_id: Option<VatId>,
+    /// The entity's tax number; needed when no VAT ID is printed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax_number: Option<TaxNumber>,
+    /// Where customers pay to.
+    pub bank_account: BankAccount,
+}
+
+impl SellerIdentity {
+    /// Checks what a legally complete invoice needs from the seller, naming
+    /// fields below `field`.
+    pub fn validate(&self, field: &str) -> Result<(), DomainError> {
+        require_text(&self.legal_name, &format!("{field}.legal_name"))?;
+        self.address.validate(&format!("{field}.address"))?;
+        if self.vat_id.is_none() && self.tax_number.is_none() {
+            return Err(DomainError::invalid(
+                format!("{field}.vat_id"),
+                "a VAT ID or a tax number is required on every invoice (§14 UStG)",
+            ));
+        }
+        match &self.vat_id {
+            Some(vat) => vat.check_country(self.address.country, &format!("{field}.vat_id")),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The legal entity that issues invoices: its identity, tax rules and number
+/// series. Configuration data, read once per run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BillingEntity {
+    /// Our id for the entity.
+    pub id: BillingEntityId,
+    /// Name, address, tax ids and bank account, as printed.
+    pub identity: SellerIdentity,
+    /// Zone in which "today", issue dates and due dates are reckoned.
+    pub time_zone: chrono_tz::Tz,
+    /// Language for customers that have none set and for internal documents.
+    pub default_language: Language,
+    /// Number series, one per document type.
+    pub number_series: Vec<NumberSeries>,
+    /// VAT rates and legal notes this entity applies.
+    pub tax_rules: TaxRules,
+    /// Most lines one invoice may have.
+    #[serde(default = "default_max_invoice_lines")]
+    pub max_invoice_lines: usize,
+    /// Reminder levels, fees and statutory interest; the German default
+    /// (§288 BGB) when a stored configuration has none.
+    #[serde(default = "crate::dunning::DunningPolicy::german_default")]
+    pub dunning: crate::dunning::DunningPolicy,
+}
+
+impl BillingEntity {
+    /// Checks what a legally complete invoice needs from the seller, naming
+    /// the field (prefixed `billing_entity.`).
+    pub fn validate(&self) -> Result<(), DomainError> {
+        self.identity.validate("billing_entity.identity")?;
+        if self.max_invoice_lines == 0 {
+            return Err(DomainError::invalid(
+                "billing_entity.max_invoice_lines",
+                "must be at least 1",
+            ));
+        }
+        for (i, series) in self.number_series.iter().enumerate() {
+            let duplicate = self.number_series[..i]
+                .iter()
+                .any(|s| s.document_type == series.document_type);
+            if duplicate {
+                return Err(DomainError::invalid(
+                    format!("billing_entity.number_series[{i}].document_type"),
+                    "only one series per document type",
+                ));
+            }
+        }
+        self.tax_rules.validate("billing_entity.tax_rules")?;
+        self.dunning.validate()
+    }
+
+    /// The series that numbers documents of `document_type`.
+    pub fn series_for(&self, document_type: DocumentType) -> Result<&NumberSeries, DomainError> {
+        self.number_series
+            .iter()
+            .find(|s| s.document_type == document_type)
+            .ok_or_else(|| {
+                DomainError::invalid(
+                    "billing_entity.number_series",
+                    format!("no series for document type {}", document_type.code()),
+                )
+            })
+    }
+}
+
+/// Payment terms beyond a year are almost certainly a typo.
+pub const MAX_PAYMENT_TERMS_DAYS: u16 = 365;
+
+/// A customer as billing sees it: who receives invoices, where, in which
+/// language and currency, and on which terms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerAccount {
+    /// Our id.
+    pub id: AccountId,
+    /// The CRM's id, to find the account from a webhook.
+    pub crm_id: CrmAccountId,
+    /// The entity that bills this customer.
+    pub billing_entity_id: BillingEntityId,
+    /// Name as printed on the invoice (company or person).
+    pub name: String,
+    /// Billing address.
+    pub address: PostalAddress,
+    /// Customer's VAT ID; required for reverse charge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vat_id: Option<VatId>,
+    /// Where invoices are e-mailed; at least one.
+    pub invoice_emails: Vec<EmailAddress>,
+    /// Language of the customer's documents.
+    pub language: Language,
+    /// Currency all of this customer's invoices are in.
+    pub currency: Currency,
+    /// Days between issue date and due date.
+    pub payment_terms_days: u16,
+    /// Business or consumer.
+    pub kind: CustomerKind,
+    /// Routing id for public-sector customers (XRechnung).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leitweg_id: Option<LeitwegId>,
+}
+
+impl CustomerAccount {
+    /// Checks what an invoice to this customer needs, naming the field
+    /// (prefixed `account.`).
+    pub fn validate(&self) -> Result<(), DomainError> {
+        require_text(&self.name, "account.name")?;
+        self.address.validate("account.address")?;
+        if let Some(vat) = &self.vat_id {
+            vat.check_country(self.address.country, "account.vat_id")?;
+        }
+        if self.invoice_emails.is_empty() {
+            return Err(DomainError::invalid(
+                "account.invoice_emails",
+                "at least one address is needed to deliver invoices",
+            ));
+        }
+        if self.payment_terms_days > MAX_PAYMENT_TERMS_DAYS {
+            return Err(DomainError::invalid(
+                "account.payment_terms_days",
+                format!("must be at most {MAX_PAYMENT_TERMS_DAYS}"),
+            ));
+        }
+        if self.leitweg_id.is_some() && self.kind == CustomerKind::Consumer {
+            return Err(DomainError::invalid(
+                "account.leitweg_id",
+                "only public-sector (business) customers have a Leitweg-ID",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn country_codes() {
+        assert_eq!(CountryCode::parse("AT").unwrap(), CountryCode::AT);
+        assert!(CountryCode::parse("de").is_err());
+        assert!(CountryCode::parse("ZZ").is_err());
+        assert!(CountryCode::parse("DEU").is_err());
+        assert!(CountryCode::parse("XK").is_ok());
+        assert!(CountryCode::AT.is_eu_member());
+        assert!(!CountryCode::parse("CH").unwrap().is_eu_member());
+        assert_eq!(
+            CountryCode::parse("GR").unwrap().eu_vat_prefix(),
+            Some("EL")
+        );
+        assert_eq!(serde_json::to_string(&CountryCode::DE).unwrap(), "\"DE\"");
+    }
+
+    #[test]
+    fn vat_ids() {
+        assert_eq!(
+            VatId::parse("de 123.456.789").unwrap().as_str(),
+            "DE123456789"
+        );
+        assert!(VatId::parse("DE12345678").is_err());
+        assert!(VatId::parse("ATU12345678").is_ok());
+        assert!(VatId::parse("AT12345678").is_err());
+        assert!(VatId::parse("123456789").is_err());
+        let vat = VatId::parse("ATU12345678").unwrap();
+        assert!(vat.check_country(CountryCode::AT, "x").is_ok());
+        let err = vat
+            .check_country(CountryCode::DE, "account.vat_id")
+            .unwrap_err();
+        assert!(err.to_string().starts_with("account.vat_id:"));
+        let greek = VatId::parse("EL123456789").unwrap();
+        assert!(
+            greek
+                .check_country(CountryCode::parse("GR").unwrap(), "x")
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn iban_checksum() {
+        let iban = Iban::parse("de89 3704 0044 0532 0130 00").unwrap();
+        assert_eq!(iban.as_str(), "DE89370400440532013000");
+        assert_eq!(iban.grouped(), "DE89 3704 0044 0532 0130 00");
+        assert!(Iban::parse("DE88370400440532013000").is_err());
+        assert!(Iban::parse("GB82WEST12345698765432").is_ok());
+        assert!(Iban::parse("DE89").is_err());
+        let err = serde_json::from_str::<Iban>("\"DE88370400440532013000\"").unwrap_err();
+        assert!(err.to_string().contains("iban"));
+    }
+
+    #[test]
+    fn bic_email_tax_number() {
+        assert!(Bic::parse("COBADEFFXXX").is_ok());
+        assert!(Bic::parse("COBADEFF").is_ok());
+        assert!(Bic::parse("COBA12FF").is_err());
+        assert!(EmailAddress::parse("billing@example.org").is_ok());
+        assert!(EmailAddress::parse("billing@example").is_err());
+        assert!(EmailAddress::parse("a b@example.org").is_err());
+        assert!(TaxNumber::parse("21/815/08150").is_ok());
+        assert!(TaxNumber::parse("n/a").is_err());
+    }
+
+    #[test]
+    fn leitweg_id_check_digits() {
+        assert!(LeitwegId::parse("04011000-1234512345-06").is_ok());
+        assert!(LeitwegId::parse("04011000-1234512345-07").is_err());
+        assert!(LeitwegId::parse("04011000").is_err());
+    }
+}

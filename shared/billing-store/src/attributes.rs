@@ -1,0 +1,62 @@
+//! Reading and writing item attributes without panicking on what is stored.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::StoreError;
+
+/// A DynamoDB item.
+pub(crate) type Item = HashMap<String, AttributeValue>;
+
+pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+pub(crate) fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// The JSON body of a domain value, stored in the `body` attribute.
+pub(crate) fn body<T: Serialize>(value: &T, what: &str) -> Result<AttributeValue, StoreError> {
+    serde_json::to_string(value)
+        .map(AttributeValue::S)
+        .map_err(|e| StoreError::corrupt(what, format!("cannot encode: {e}")))
+}
+
+pub(crate) fn read_body<T: DeserializeOwned>(item: &Item, what: &str) -> Result<T, StoreError> {
+    let text = read_s(item, "body", what)?;
+    serde_json::from_str(text).map_err(|e| StoreError::corrupt(what, format!("body: {e}")))
+}
+
+pub(crate) fn read_s<'a>(item: &'a Item, name: &str, what: &str) -> Result<&'a str, StoreError> {
+    match item.get(name) {
+        Some(AttributeValue::S(value)) => Ok(value),
+        Some(_) => Err(StoreError::corrupt(what, format!("{name} is not a string"))),
+        None => Err(StoreError::corrupt(what, format!("{name} is missing"))),
+    }
+}
+
+pub(crate) fn read_optional_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    match item.get(name) {
+        Some(AttributeValue::S(value)) => Some(value),
+        _ => None,
+    }
+}
+
+pub(crate) fn read_u64(item: &Item, name: &str, what: &str) -> Result<u64, StoreError> {
+    match item.get(name) {
+        Some(AttributeValue::N(value)) => value
+            .parse()
+            .map_err(|_| StoreError::corrupt(what, format!("{name} is not a whole number"))),
+        Some(_) => Err(StoreError::corrupt(what, format!("{name} is not a number"))),
+        None => Err(StoreError::corrupt(what, format!("{name} is missing"))),
+    }
+}
+
+pub(crate) fn key_item(key: (String, String)) -> Item {
+    let (pk, sk) = key;
+    HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
+}

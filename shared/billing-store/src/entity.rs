@@ -1,0 +1,53 @@
+//! The seller (billing entity) configuration: data in the table, loaded at
+//! cold start, never compiled in.
+
+use billing_domain::ids::BillingEntityId;
+use billing_domain::party::BillingEntity;
+
+use crate::attributes::{body, key_item, read_body, s};
+use crate::{BillingStore, StoreError, keys};
+
+impl BillingStore {
+    /// The seller the functions bill as. Missing or invalid configuration is
+    /// a deployment fault, reported by its key.
+    pub async fn billing_entity(&self, id: &BillingEntityId) -> Result<BillingEntity, StoreError> {
+        let what = format!("billing entity {id}");
+        let output = self
+            .db
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(keys::entity(id))))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("GetItem", &e))?;
+        let item = output
+            .item()
+            .ok_or_else(|| StoreError::NotFound { what: what.clone() })?;
+        let entity: BillingEntity = read_body(item, &what)?;
+        entity
+            .validate()
+            .map_err(|e| StoreError::corrupt(&what, e))?;
+        Ok(entity)
+    }
+
+    /// Store (or replace) a seller configuration; operators' and the demo's
+    /// way to configure the billing entity.
+    pub async fn put_billing_entity(&self, entity: &BillingEntity) -> Result<(), StoreError> {
+        let what = format!("billing entity {}", entity.id);
+        entity
+            .validate()
+            .map_err(|e| StoreError::corrupt(&what, e))?;
+        let mut item = key_item(keys::entity(&entity.id));
+        item.insert("body".into(), body(entity, &what)?);
+        item.insert("record_type".into(), s("billing_entity"));
+        self.db
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("PutItem", &e))?;
+        Ok(())
+    }
+}

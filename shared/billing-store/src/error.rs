@@ -1,0 +1,85 @@
+//! The storage layer's single error type.
+
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use billing_lambda::aws::sdk_error_disposition;
+use billing_lambda::{Disposition, Failure};
+
+/// Why a storage operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// DynamoDB refused or could not be reached; `disposition` says whether
+    /// trying again can help.
+    #[error("DynamoDB {operation} failed: {message}")]
+    Aws {
+        /// The API call, e.g. `TransactWriteItems`.
+        operation: &'static str,
+        /// Retryable for throttling and timeouts, permanent otherwise.
+        disposition: Disposition,
+        /// The SDK's error text (never item contents).
+        message: String,
+    },
+    /// A stored item cannot be read back: a bug or a manual edit, not input.
+    #[error("stored {what} is unreadable: {reason}")]
+    Corrupt {
+        /// Which item, by key.
+        what: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Something that must exist does not (e.g. the seller configuration).
+    #[error("{what} does not exist")]
+    NotFound {
+        /// Which item, by key.
+        what: String,
+    },
+    /// Other writers kept winning the same items; the whole request may be
+    /// retried later.
+    #[error("{what} kept changing concurrently; gave up after {attempts} attempts")]
+    Contended {
+        /// What was contended, e.g. a number counter.
+        what: String,
+        /// How often it was tried.
+        attempts: u32,
+    },
+}
+
+impl StoreError {
+    /// Wrap an SDK failure, classifying it once.
+    pub fn aws<E, R>(operation: &'static str, error: &SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        Self::Aws {
+            operation,
+            disposition: sdk_error_disposition(error),
+            message: DisplayErrorContext(error).to_string(),
+        }
+    }
+
+    pub(crate) fn corrupt(what: impl Into<String>, reason: impl std::fmt::Display) -> Self {
+        Self::Corrupt {
+            what: what.into(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+impl Failure for StoreError {
+    fn disposition(&self) -> Disposition {
+        match self {
+            StoreError::Aws { disposition, .. } => *disposition,
+            StoreError::Contended { .. } => Disposition::Retryable,
+            StoreError::Corrupt { .. } | StoreError::NotFound { .. } => Disposition::Permanent,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            StoreError::Aws { .. } => "storage_unavailable",
+            StoreError::Corrupt { .. } => "storage_corrupt",
+            StoreError::NotFound { .. } => "not_found",
+            StoreError::Contended { .. } => "contended",
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! Finalized invoices as stored, and the record of their archived documents.
+
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use billing_domain::ids::{AccountId, InvoiceId};
+use billing_domain::invoice::Invoice;
+use serde::{Deserialize, Serialize};
+
+use crate::attributes::{key_item, read_body, read_optional_s, read_s, s};
+use crate::{BillingStore, StoreError, keys};
+
+/// Whether an invoice's documents still have to be produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentStatus {
+    /// Finalized; rendering requested (the stream pipe announces it).
+    Pending,
+    /// PDF and XML are in the archive.
+    Archived,
+}
+
+impl DocumentStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            DocumentStatus::Pending => "pending",
+            DocumentStatus::Archived => "archived",
+        }
+    }
+}
+
+/// One archived file of an invoice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchivedDocument {
+    /// S3 key in the documents bucket.
+    pub key: String,
+    /// Hex SHA-256 of the stored bytes.
+    pub sha256: String,
+    /// MIME type, e.g. `application/pdf`.
+    pub content_type: String,
+}
+
+/// An invoice as stored: the immutable document plus its processing state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredInvoice {
+    /// The finalized invoice (never changes).
+    pub invoice: Invoice,
+    /// The customer's account.
+    pub account_id: AccountId,
+    /// Whether its documents are archived.
+    pub document_status: DocumentStatus,
+    /// The archived files, once recorded.
+    pub documents: Vec<ArchivedDocument>,
+}
+
+/// What happened when documents were recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DocumentsRecorded {
+    /// First record: the invoice is now archived.
+    Recorded,
+    /// The same documents were recorded before: nothing changed.
+    AlreadyRecorded,
+    /// Different documents were recorded before: nothing changed, and the
+    /// caller must report it (an archived invoice is never replaced).
+    Different(Vec<ArchivedDocument>),
+}
+
+impl BillingStore {
+    /// An invoice by id.
+    pub async fn invoice(&self, id: &InvoiceId) -> Result<Option<StoredInvoice>, StoreError> {
+        let what = format!("invoice {id}");
+        let output = self
+            .db
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(keys::invoice(id))))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("GetItem", &e))?;
+        let Some(item) = output.item() else {
+            return Ok(None);
+        };
+        let document_status = match read_s(item, "document_status", &what)? {
+            "pending" => DocumentStatus::Pending,
+            "archived" => DocumentStatus::Archived,
+            other => {
+                return Err(StoreError::corrupt(
+                    what,
+                    format!("unknown document_status {other}"),
+                ));
+            }
+        };
+        let documents = match read_optional_s(item, "documents") {
+            Some(text) => serde_json::from_str(text)
+                .map_err(|e| StoreError::corrupt(&what, format!("documents: {e}")))?,
+            None => Vec::new(),
+        };
+        Ok(Some(StoredInvoice {
+            invoice: read_body(item, &what)?,
+            account_id: AccountId::new(read_s(item, "account_id", &what)?),
+            document_status,
+            documents,
+        }))
+    }
+
+    /// Record the archived documents of an invoice, once. A second call with
+    /// the same documents changes nothing; with different ones it changes
+    /// nothing and says so.
+    pub async fn record_documents(
+        &self,
+        id: &InvoiceId,
+        documents: &[ArchivedDocument],
+    ) -> Result<DocumentsRecorded, StoreError> {
+        let what = format!("invoice {id}");
+        let encoded = serde_json::to_string(documents)
+            .map_err(|e| StoreError::corrupt(&what, format!("documents: {e}")))?;
+        let result = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(keys::invoice(id))))
+            .update_expression("SET document_status = :archived, documents = :documents")
+            .condition_expression("attribute_exists(pk) AND document_status = :pending")
+            .expression_attribute_values(":archived", s(DocumentStatus::Archived.as_str()))
+            .expression_attribute_values(":pending", s(DocumentStatus::Pending.as_str()))
+            .expression_attribute_values(":documents", AttributeValue::S(encoded))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(DocumentsRecorded::Recorded),
+            Err(err)
+                if matches!(
+                    err.as_service_error(),
+                    Some(UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                let stored = self
+                    .invoice(id)
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound { what: what.clone() })?;
+                if stored.documents == documents {
+                    Ok(DocumentsRecorded::AlreadyRecorded)
+                } else {
+                    Ok(DocumentsRecorded::Different(stored.documents))
+                }
+            }
+            Err(err) => Err(StoreError::aws("UpdateItem", &err)),
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! DynamoDB repositories for the billing table.
+//!
+//! The item layout and access patterns are documented in
+//! `docs/architecture.md`; this crate is their single implementation. Every
+//! read is a GetItem or Query, and every change that must happen together is
+//! one `TransactWriteItems` whose conditions make a replay fail harmlessly.
+#![warn(missing_docs)]
+
+mod attributes;
+pub mod error;
+pub mod keys;
+
+mod account;
+mod counter;
+mod entity;
+mod invoice;
+mod opportunity;
+mod subscription;
+
+pub use account::VersionedAccount;
+pub use error::StoreError;
+pub use invoice::{ArchivedDocument, DocumentStatus, DocumentsRecorded, StoredInvoice};
+pub use opportunity::{
+    AccountChange, CommitOutcome, InvoiceSummary, OpportunityCommit, OpportunityKey,
+    OpportunityOutcome, OpportunityRecord, ParkedCharges, SubscriptionChange,
+};
+pub use subscription::VersionedSubscription;
+
+/// The billing table, reached through one DynamoDB client.
+#[derive(Clone, Debug)]
+pub struct BillingStore {
+    db: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl BillingStore {
+    /// A store on `table` (the template's `BILLING_TABLE`).
+    pub fn new(db: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self {
+            db,
+            table: table.into(),
+        }
+    }
+
+    /// The table's name, for diagnostics.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+}

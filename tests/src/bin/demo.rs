@@ -1,0 +1,173 @@
+//! `make demo`: the billing pipeline, run locally against the local AWS
+//! endpoint that `tools/local_aws.py` started and provisioned from the
+//! template. Each stage prints what it did; produced files go under `out/`.
+//!
+//! Stages: the infrastructure the template defines, seen through the SDK
+//! clients the functions use; then a CRM closing the documented example
+//! opportunity, posted signed through the real webhook handler.
+
+use std::fmt::Write as _;
+
+use billing_domain::ids::InvoiceId;
+use billing_tests::webhook::{example_entity, example_opportunity, post, signed, webhook_state};
+use billing_tests::{local_clients, resource};
+
+type DemoResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
+
+#[tokio::main]
+async fn main() -> DemoResult {
+    std::fs::create_dir_all("out")?;
+    let mut summary = Vec::new();
+    summary.push(infrastructure().await?);
+    summary.push(opportunity_closed().await?);
+    println!("\n== Summary ==");
+    for line in summary {
+        println!("- {line}");
+    }
+    Ok(())
+}
+
+/// What the template provisioned, through the functions' own SDK clients.
+async fn infrastructure() -> DemoResult<String> {
+    let aws = local_clients().await;
+    let mut report = String::new();
+    writeln!(report, "== Infrastructure (from infra/template.yaml) ==")?;
+    for variable in ["BILLING_TABLE", "IDEMPOTENCY_TABLE"] {
+        let name = resource(variable);
+        let described = aws
+            .dynamodb
+            .describe_table()
+            .table_name(&name)
+            .send()
+            .await?;
+        let table = described.table().ok_or("table vanished")?;
+        let keys: Vec<_> = table
+            .key_schema()
+            .iter()
+            .map(|k| k.attribute_name().to_owned())
+            .collect();
+        let indexes: Vec<_> = table
+            .global_secondary_indexes()
+            .iter()
+            .filter_map(|i| i.index_name())
+            .collect();
+        let stream = table
+            .stream_specification()
+            .and_then(|s| s.stream_view_type())
+            .map(|v| v.as_str().to_owned())
+            .unwrap_or_else(|| "none".into());
+        writeln!(
+            report,
+            "table  {name}: key ({}), indexes [{}], stream {stream}",
+            keys.join(", "),
+            indexes.join(", ")
+        )?;
+    }
+    let bucket = resource("DOCUMENTS_BUCKET");
+    let lock = aws
+        .s3
+        .get_object_lock_configuration()
+        .bucket(&bucket)
+        .send()
+        .await?;
+    let retention = lock
+        .object_lock_configuration()
+        .and_then(|c| c.rule())
+        .and_then(|r| r.default_retention())
+        .map(|r| {
+            format!(
+                "{} for {} years",
+                r.mode().map(|m| m.as_str()).unwrap_or("?"),
+                r.years().unwrap_or_default()
+            )
+        })
+        .unwrap_or_else(|| "none".into());
+    writeln!(report, "bucket {bucket}: object lock {retention}")?;
+    let queues = aws.sqs.list_queues().send().await?;
+    let queue_count = queues.queue_urls().len();
+    for url in queues.queue_urls() {
+        let name = url.rsplit('/').next().unwrap_or(url);
+        writeln!(report, "queue  {name}")?;
+    }
+    std::fs::write("out/infrastructure.txt", &report)?;
+    print!("{report}");
+    Ok(format!(
+        "infrastructure: 2 tables, bucket with {retention} retention, {queue_count} queues (out/infrastructure.txt)"
+    ))
+}
+
+/// The CRM wins the example deal: signed webhook in, numbered invoice out.
+async fn opportunity_closed() -> DemoResult<String> {
+    println!("\n== Opportunity closed (docs/webhooks/example-opportunity.json) ==");
+    let state = webhook_state(example_entity("default")).await;
+    println!("seller configuration stored from docs/examples/billing-entity.json");
+    let body = serde_json::to_vec(&example_opportunity())?;
+    let now = chrono::Utc::now();
+    let (status, answer, _) = post(&state, signed(&body, now), now).await;
+    println!("POST /webhooks/opportunity-closed (signed) -> {status} {answer}");
+    if status != 201 {
+        return Err(format!("expected 201 Created, got {status}: {answer}").into());
+    }
+    let (again, _, _) = post(&state, signed(&body, now), now).await;
+    println!("the same POST again (a CRM retry) -> {again}: same invoice, no new number");
+
+    let invoice_id = InvoiceId::new(answer["invoice_id"].as_str().ok_or("no invoice id")?);
+    let store = billing_tests::webhook::local_store().await;
+    let stored = store
+        .invoice(&invoice_id)
+        .await?
+        .ok_or("invoice not stored")?;
+    let invoice = stored.invoice.content();
+    println!(
+        "\nInvoice {} of {} to {}, due {}",
+        stored.invoice.number(),
+        invoice.issue_date,
+        invoice.buyer.name,
+        invoice.due_date
+    );
+    for line in &invoice.lines {
+        let period = line
+            .service_period
+            .map(|p| format!(" ({} – {})", p.start, p.end))
+            .unwrap_or_default();
+        println!(
+            "  {:>2}. {:<32} {:>6} {:<3} × {:>9} = {:>10}{period}",
+            line.position,
+            line.item.description,
+            line.item.quantity,
+            line.item.unit.as_str(),
+            line.item.unit_price.amount(),
+            line.net_amount.amount(),
+        );
+    }
+    for tax in &invoice.tax_breakdown {
+        println!(
+            "      VAT {:?} {:>5} % on {:>10} = {:>10}",
+            tax.category,
+            tax.rate,
+            tax.taxable_amount.amount(),
+            tax.tax_amount.amount()
+        );
+    }
+    println!(
+        "      net {}  VAT {}  total {} {}",
+        invoice.totals.net_total.amount(),
+        invoice.totals.tax_total.amount(),
+        invoice.totals.gross_total.amount(),
+        invoice.currency.code()
+    );
+    println!(
+        "documents: {:?} (the stream pipe hands it to invoice-pdf)",
+        stored.document_status
+    );
+    let path = format!("out/invoice-{}.json", stored.invoice.number());
+    std::fs::write(&path, serde_json::to_string_pretty(&stored.invoice)?)?;
+    println!("wrote {path}");
+    Ok(format!(
+        "webhook: example deal invoiced as {} ({} {}), retry answered {again}; contract {} started ({path})",
+        stored.invoice.number(),
+        invoice.totals.gross_total.amount(),
+        invoice.currency.code(),
+        answer["subscription_id"].as_str().unwrap_or("-"),
+    ))
+}

@@ -1,0 +1,54 @@
+//! Support for integration tests and the demo: reaching the local AWS
+//! endpoint exactly as a deployed function would, through the standard
+//! `AWS_ENDPOINT_URL` and the resource variables the template defines.
+//!
+//! `make test` and `make demo` run everything under `tools/local_aws.py run`,
+//! which starts the emulator, provisions it from `infra/template.yaml` and
+//! exports those variables.
+#![warn(missing_docs)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use billing_lambda::aws::{AwsClients, load_sdk_config};
+use billing_lambda::config;
+
+pub mod webhook;
+
+/// Clients for the local endpoint, refusing to run against anything else.
+///
+/// # Panics
+/// When `AWS_ENDPOINT_URL` is unset or not on loopback: integration tests
+/// must never touch a real account (run them through `make test`).
+pub async fn local_clients() -> AwsClients {
+    let endpoint = config::optional("AWS_ENDPOINT_URL").unwrap_or_else(|| {
+        panic!("AWS_ENDPOINT_URL is not set: run integration tests through `make test`, which starts the local AWS")
+    });
+    assert!(
+        endpoint.starts_with("http://127.0.0.1:") || endpoint.starts_with("http://localhost:"),
+        "AWS_ENDPOINT_URL={endpoint} is not on loopback; refusing to run integration tests against it"
+    );
+    AwsClients::new(&load_sdk_config().await)
+}
+
+/// A resource name from the environment the template defines.
+///
+/// # Panics
+/// When the variable is missing, naming it.
+pub fn resource(name: &str) -> String {
+    config::required(name).unwrap_or_else(|err| panic!("{err}: run through `make test`"))
+}
+
+/// An id no other test in this run uses, so tests can share one emulator.
+pub fn unique_id(prefix: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!(
+        "{prefix}-{nanos:x}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}

@@ -1,0 +1,613 @@
+//! The opportunity webhook end to end through its real handler, against the
+//! local AWS endpoint provisioned from the template.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
+
+use billing_domain::ids::{AccountId, BillingEntityId, InvoiceId, SubscriptionId};
+use billing_domain::invoice::DocumentType;
+use billing_domain::numbering::NumberSeries;
+use billing_store::keys::derived_id;
+use billing_store::{DocumentStatus, OpportunityKey};
+use billing_tests::webhook::{
+    TEST_SECRET, example_entity, example_opportunity, fixture, local_store, post, request, signed,
+    webhook_state,
+};
+use billing_tests::{local_clients, resource, unique_id};
+use chrono::{DateTime, Datelike, Utc};
+use opportunity_webhook::handler::REPLAYED_HEADER;
+use opportunity_webhook::signature::sign_with;
+use serde_json::{Value, json};
+use tokio::sync::RwLock;
+
+/// Tests that write hold this shared; the test that proves bad input
+/// changes nothing holds it exclusively while it compares table snapshots.
+static TABLES: LazyLock<RwLock<()>> = LazyLock::new(|| RwLock::new(()));
+
+fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+fn berlin_year(at: DateTime<Utc>) -> i32 {
+    at.with_timezone(&chrono_tz_berlin()).year()
+}
+
+fn chrono_tz_berlin() -> chrono::FixedOffset {
+    // The example entity bills in Europe/Berlin; the year boundary only
+    // matters around New Year's Eve, where UTC+1 is Berlin's offset.
+    chrono::FixedOffset::east_opt(3600).expect("valid offset")
+}
+
+/// The example opportunity with its own ids, so tests never share a deal.
+fn opportunity() -> Value {
+    let mut body = example_opportunity();
+    body["opportunity_id"] = json!(unique_id("opp"));
+    body["account"]["crm_id"] = json!(unique_id("acc"));
+    body
+}
+
+fn bytes(body: &Value) -> Vec<u8> {
+    serde_json::to_vec(body).expect("serializable")
+}
+
+fn entity_id() -> String {
+    unique_id("ent")
+}
+
+async fn invoice_counter(entity: &str, at: DateTime<Utc>) -> u64 {
+    let series = NumberSeries::german_default(DocumentType::Invoice);
+    let key = series.counter_key(
+        &BillingEntityId::new(entity),
+        at.with_timezone(&chrono_tz_berlin()).date_naive(),
+    );
+    local_store()
+        .await
+        .counter_value(&key)
+        .await
+        .expect("counter readable")
+}
+
+#[tokio::test]
+async fn a_posted_opportunity_is_invoiced_with_the_first_number_of_the_year() {
+    let _shared = TABLES.read().await;
+    // GIVEN a seller with no invoices yet and the documented example deal
+    let entity = entity_id();
+    let state = webhook_state(example_entity(&entity)).await;
+    let body = opportunity();
+    let at = now();
+
+    // WHEN the CRM posts it, correctly signed
+    let (status, answer, _) = post(&state, signed(&bytes(&body), at), at).await;
+
+    // THEN the one-off items are invoiced under RE-<year>-000001
+    assert_eq!(status, 201, "{answer}");
+    let number = format!("RE-{}-000001", berlin_year(at));
+    assert_eq!(answer["status"], "invoiced");
+    assert_eq!(answer["invoice_number"], number.as_str());
+    // 2 × 1200.00 + 5 × 39.90 = 2599.50 net; 19 % of 2400.00 = 456.00, 7 % of 199.50 = 13.97
+    assert_eq!(answer["total"], "3069.47");
+    assert_eq!(answer["currency"], "EUR");
+    // AND the counter advanced to 1
+    assert_eq!(invoice_counter(&entity, at).await, 1);
+    // AND the finalized invoice awaits its documents (the pipe announces it)
+    let invoice_id = InvoiceId::new(answer["invoice_id"].as_str().expect("an id"));
+    let stored = local_store()
+        .await
+        .invoice(&invoice_id)
+        .await
+        .unwrap()
+        .expect("stored");
+    assert_eq!(stored.invoice.number().as_str(), number);
+    assert_eq!(stored.document_status, DocumentStatus::Pending);
+    assert_eq!(stored.invoice.content().lines.len(), 2);
+    assert_eq!(
+        stored
+            .invoice
+            .content()
+            .references
+            .purchase_order
+            .as_deref(),
+        Some("PO-2026-0815")
+    );
+    // AND the recurring item started the customer's contract
+    let subscription_id =
+        SubscriptionId::new(answer["subscription_id"].as_str().expect("a contract"));
+    let account_id = AccountId::new(answer["account_id"].as_str().expect("an account"));
+    let contract = local_store()
+        .await
+        .subscription(&account_id, &subscription_id)
+        .await
+        .unwrap()
+        .expect("contract stored");
+    assert_eq!(contract.subscription.items.len(), 1);
+    assert_eq!(
+        contract.subscription.items[0].item.quantity.to_string(),
+        "25"
+    );
+}
+
+#[tokio::test]
+async fn a_retry_returns_the_same_invoice_and_allocates_nothing() {
+    let _shared = TABLES.read().await;
+    let entity = entity_id();
+    let state = webhook_state(example_entity(&entity)).await;
+    let body = bytes(&opportunity());
+    let at = now();
+    let (first, created, _) = post(&state, signed(&body, at), at).await;
+    assert_eq!(first, 201, "{created}");
+
+    // WHEN the CRM retries a minute later (new signature, same body)
+    let later = at + chrono::Duration::seconds(60);
+    let (status, replayed, response) = post(&state, signed(&body, later), later).await;
+
+    // THEN it gets the original invoice, marked as a replay, and no new number
+    assert_eq!(status, 200, "{replayed}");
+    assert_eq!(replayed, created);
+    assert_eq!(response.headers()[REPLAYED_HEADER], "true");
+    assert_eq!(invoice_counter(&entity, at).await, 1);
+}
+
+#[tokio::test]
+async fn a_retry_with_a_newer_last_modified_is_still_a_retry() {
+    let _shared = TABLES.read().await;
+    let state = webhook_state(example_entity(&entity_id())).await;
+    let mut body = opportunity();
+    let at = now();
+    assert_eq!(post(&state, signed(&bytes(&body), at), at).await.0, 201);
+    body["last_modified"] = json!("2026-11-21T09:00:00Z");
+    let (status, _, _) = post(&state, signed(&bytes(&body), at), at).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn the_same_opportunity_with_different_content_is_a_conflict() {
+    let _shared = TABLES.read().await;
+    let entity = entity_id();
+    let state = webhook_state(example_entity(&entity)).await;
+    let mut body = opportunity();
+    let at = now();
+    assert_eq!(post(&state, signed(&bytes(&body), at), at).await.0, 201);
+
+    // WHEN the deal comes again with another quantity
+    body["items"][0]["quantity"] = json!("3");
+    let (status, answer, _) = post(&state, signed(&bytes(&body), at), at).await;
+
+    // THEN it is refused with the way forward, and nothing is numbered
+    assert_eq!(status, 409, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("credit note")),
+        "{answer}"
+    );
+    assert_eq!(invoice_counter(&entity, at).await, 1);
+}
+
+#[tokio::test]
+async fn twenty_concurrent_identical_posts_yield_one_invoice() {
+    let _shared = TABLES.read().await;
+    let entity = entity_id();
+    let state = webhook_state(example_entity(&entity)).await;
+    let body = bytes(&opportunity());
+    let at = now();
+
+    // WHEN 20 copies of the same deal arrive at once
+    let answers =
+        futures_util::future::join_all((0..20).map(|_| post(&state, signed(&body, at), at))).await;
+
+    // THEN exactly one created the invoice, the others got it back
+    let statuses: Vec<u16> = answers.iter().map(|(s, _, _)| *s).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        19,
+        "{statuses:?}"
+    );
+    let numbers: BTreeSet<&str> = answers
+        .iter()
+        .filter_map(|(_, a, _)| a["invoice_number"].as_str())
+        .collect();
+    assert_eq!(numbers.len(), 1);
+    assert_eq!(invoice_counter(&entity, at).await, 1);
+}
+
+#[tokio::test]
+async fn fifty_different_opportunities_get_fifty_gapless_numbers() {
+    let _shared = TABLES.read().await;
+    let entity = entity_id();
+    let state = webhook_state(example_entity(&entity)).await;
+    let at = now();
+    let bodies: Vec<Vec<u8>> = (0..50).map(|_| bytes(&opportunity())).collect();
+
+    let answers =
+        futures_util::future::join_all(bodies.iter().map(|b| post(&state, signed(b, at), at)))
+            .await;
+
+    let year = berlin_year(at);
+    let mut numbers: Vec<String> = answers
+        .iter()
+        .map(|(status, answer, _)| {
+            assert_eq!(*status, 201, "{answer}");
+            answer["invoice_number"]
+                .as_str()
+                .expect("a number")
+                .to_owned()
+        })
+        .collect();
+    numbers.sort();
+    let expected: Vec<String> = (1..=50).map(|n| format!("RE-{year}-{n:06}")).collect();
+    assert_eq!(numbers, expected);
+    assert_eq!(invoice_counter(&entity, at).await, 50);
+}
+
+#[tokio::test]
+async fn parked_charges_answer_202_and_a_retry_parks_nothing_new() {
+    let _shared = TABLES.read().await;
+    let entity = entity_id();
+    let state = webhook_state(example_entity(&entity)).await;
+    let mut body = opportunity();
+    body["billing_option"] = json!("with_next_run");
+    let at = now();
+
+    let (status, answer, _) = post(&state, signed(&bytes(&body), at), at).await;
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer["status"], "parked");
+    assert_eq!(answer["pending_charges"], 2);
+    assert!(answer.get("invoice_number").is_none());
+    assert_eq!(invoice_counter(&entity, at).await, 0);
+
+    let (again, _, _) = post(&state, signed(&bytes(&body), at), at).await;
+    assert_eq!(again, 200);
+    let account = answer["account_id"].as_str().expect("account");
+    assert_eq!(pending_items(account).await, 1);
+}
+
+async fn pending_items(account: &str) -> usize {
+    let aws = local_clients().await;
+    let output = aws
+        .dynamodb
+        .query()
+        .table_name(resource("BILLING_TABLE"))
+        .key_condition_expression("pk = :pk AND begins_with(sk, :pending)")
+        .expression_attribute_values(
+            ":pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("ACCOUNT#{account}")),
+        )
+        .expression_attribute_values(
+            ":pending",
+            aws_sdk_dynamodb::types::AttributeValue::S("PENDING#".into()),
+        )
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("query");
+    output.items().len()
+}
+
+#[tokio::test]
+async fn a_deal_with_only_recurring_items_creates_a_contract_and_no_invoice() {
+    let _shared = TABLES.read().await;
+    let entity = entity_id();
+    let state = webhook_state(example_entity(&entity)).await;
+    let mut body = opportunity();
+    let recurring = body["items"][2].clone();
+    body["items"] = json!([recurring]);
+    let at = now();
+
+    let (status, answer, _) = post(&state, signed(&bytes(&body), at), at).await;
+
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer["status"], "subscribed");
+    assert!(answer["subscription_id"].is_string());
+    assert_eq!(invoice_counter(&entity, at).await, 0);
+}
+
+#[tokio::test]
+async fn an_amending_opportunity_changes_quantity_from_its_date_and_adds_items() {
+    let _shared = TABLES.read().await;
+    let state = webhook_state(example_entity(&entity_id())).await;
+    let at = now();
+    let mut first = opportunity();
+    first["contract_id"] = json!(unique_id("contract"));
+    let (status, created, _) = post(&state, signed(&bytes(&first), at), at).await;
+    assert_eq!(status, 201, "{created}");
+
+    // WHEN a later deal on the same contract raises the seats and adds support
+    let mut amendment = first.clone();
+    amendment["opportunity_id"] = json!(unique_id("opp"));
+    let mut seats = first["items"][2].clone();
+    seats["quantity"] = json!("40");
+    seats["recurring"]["start_date"] = json!("2027-03-01");
+    let mut support = seats.clone();
+    support["product_code"] = json!("SUPPORT");
+    support["description"] = json!("Premium-Support");
+    support["quantity"] = json!("1");
+    support["unit_price"] = json!("300.00");
+    amendment["items"] = json!([seats, support]);
+    let (status, amended, _) = post(&state, signed(&bytes(&amendment), at), at).await;
+
+    // THEN the same contract now has 40 seats from March and the new item
+    assert_eq!(status, 202, "{amended}");
+    assert_eq!(amended["subscription_id"], created["subscription_id"]);
+    let contract = local_store()
+        .await
+        .subscription(
+            &AccountId::new(created["account_id"].as_str().expect("account")),
+            &SubscriptionId::new(created["subscription_id"].as_str().expect("contract")),
+        )
+        .await
+        .unwrap()
+        .expect("contract");
+    let contract = contract.subscription;
+    assert_eq!(contract.items.len(), 2);
+    let seats_item = &contract.items[0];
+    let march = chrono::NaiveDate::from_ymd_opt(2027, 3, 1).expect("date");
+    assert_eq!(seats_item.quantity_on(march).to_string(), "40");
+    assert_eq!(
+        seats_item
+            .quantity_on(march.pred_opt().expect("date"))
+            .to_string(),
+        "25"
+    );
+    assert_eq!(contract.items[1].item.description, "Premium-Support");
+}
+
+#[tokio::test]
+async fn an_account_cannot_change_its_currency() {
+    let _shared = TABLES.read().await;
+    let state = webhook_state(example_entity(&entity_id())).await;
+    let at = now();
+    let first = opportunity();
+    assert_eq!(post(&state, signed(&bytes(&first), at), at).await.0, 201);
+    let mut second = first.clone();
+    second["opportunity_id"] = json!(unique_id("opp"));
+    second["currency"] = json!("CHF");
+    second["account"]["currency"] = json!("CHF");
+    let (status, answer, _) = post(&state, signed(&bytes(&second), at), at).await;
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(answer["error"]["fields"][0]["pointer"], "/account/currency");
+}
+
+/// Every item of both tables, as comparable text (a Scan: test tooling only).
+async fn snapshot() -> BTreeSet<String> {
+    let aws = local_clients().await;
+    let mut all = BTreeSet::new();
+    for table in [resource("BILLING_TABLE"), resource("IDEMPOTENCY_TABLE")] {
+        let mut start = None;
+        loop {
+            let page = aws
+                .dynamodb
+                .scan()
+                .table_name(&table)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan");
+            for item in page.items() {
+                let sorted: BTreeMap<_, _> = item
+                    .iter()
+                    .map(|(k, v)| (k.clone(), format!("{v:?}")))
+                    .collect();
+                all.insert(format!("{table}:{sorted:?}"));
+            }
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                break;
+            }
+        }
+    }
+    all
+}
+
+#[tokio::test]
+async fn every_client_error_gets_its_status_and_changes_nothing() {
+    let _exclusive = TABLES.write().await;
+    let state = webhook_state(example_entity(&entity_id())).await;
+    let at = now();
+    let good = bytes(&opportunity());
+    let secret = TEST_SECRET.as_bytes();
+
+    let mut too_many_lines = opportunity();
+    let line = too_many_lines["items"][1].clone();
+    too_many_lines["items"] = Value::Array(vec![line; 501]);
+    let mut ten_thousand_lines = opportunity();
+    let line = ten_thousand_lines["items"][1].clone();
+    ten_thousand_lines["items"] = Value::Array(vec![line; 10_000]);
+    let deep = format!("{}{}", "[".repeat(1000), "]".repeat(1000));
+
+    let cases: Vec<(&str, lambda_http::Request, u16)> = vec![
+        (
+            "no signature",
+            request(&good, None, "application/json"),
+            401,
+        ),
+        (
+            "malformed signature",
+            request(&good, Some("t=abc,v1=zz".into()), "application/json"),
+            401,
+        ),
+        (
+            "stale signature",
+            request(
+                &good,
+                Some(sign_with(secret, &good, at.timestamp() - 301)),
+                "application/json",
+            ),
+            401,
+        ),
+        (
+            "wrong secret",
+            request(
+                &good,
+                Some(sign_with(b"guess", &good, at.timestamp())),
+                "application/json",
+            ),
+            401,
+        ),
+        (
+            "signature of another body",
+            request(
+                &good,
+                Some(sign_with(secret, b"{}", at.timestamp())),
+                "application/json",
+            ),
+            401,
+        ),
+        (
+            "body over 256 KiB",
+            signed(&bytes(&ten_thousand_lines), at),
+            413,
+        ),
+        (
+            "wrong content type",
+            request(
+                &good,
+                Some(sign_with(secret, &good, at.timestamp())),
+                "text/plain",
+            ),
+            415,
+        ),
+        (
+            "form content type",
+            request(
+                &good,
+                Some(sign_with(secret, &good, at.timestamp())),
+                "application/x-www-form-urlencoded",
+            ),
+            415,
+        ),
+        ("empty body", signed(b"", at), 400),
+        (
+            "truncated JSON",
+            signed(&fixture("truncated.json"), at),
+            400,
+        ),
+        ("wrong types", signed(&fixture("wrong-types.json"), at), 400),
+        (
+            "missing account",
+            signed(&fixture("missing-account.json"), at),
+            400,
+        ),
+        (
+            "number out of range",
+            signed(&fixture("huge-number.json"), at),
+            400,
+        ),
+        (
+            "injection in an id",
+            signed(&fixture("injection-in-id.json"), at),
+            400,
+        ),
+        ("JSON array", signed(b"[1,2,3]", at), 400),
+        ("deeply nested", signed(deep.as_bytes(), at), 400),
+        ("not UTF-8", signed(&[0xff, 0xfe, 0x7b], at), 400),
+        (
+            "unknown tax category",
+            signed(&fixture("unknown-tax-category.json"), at),
+            422,
+        ),
+        (
+            "negative quantity",
+            signed(&fixture("negative-quantity.json"), at),
+            422,
+        ),
+        (
+            "currency differs from the account's",
+            signed(&fixture("currency-mismatch.json"), at),
+            422,
+        ),
+        (
+            "script in a description",
+            signed(&fixture("script-in-description.json"), at),
+            422,
+        ),
+        (
+            "control character",
+            signed(&fixture("control-character.json"), at),
+            422,
+        ),
+        (
+            "amount out of range",
+            signed(&fixture("huge-amount.json"), at),
+            422,
+        ),
+        ("501 lines", signed(&bytes(&too_many_lines), at), 422),
+    ];
+    let before = snapshot().await;
+    for (name, request, expected) in cases {
+        let (status, answer, _) = post(&state, request, at).await;
+        assert_eq!(status, expected, "{name}: {answer}");
+        if expected == 400 || expected == 422 {
+            let fields = answer["error"]["fields"].as_array();
+            assert!(
+                fields.is_some_and(|f| !f.is_empty()),
+                "{name}: no field errors in {answer}"
+            );
+        }
+    }
+    let after = snapshot().await;
+    assert_eq!(before, after, "a refused request changed a table");
+}
+
+#[tokio::test]
+async fn field_errors_name_each_offending_field_by_json_pointer() {
+    let _shared = TABLES.read().await;
+    let state = webhook_state(example_entity(&entity_id())).await;
+    let at = now();
+    let mut body = opportunity();
+    body["items"][0]["tax_category"] = json!("luxury");
+    body["items"][1]["quantity"] = json!("-1");
+    body["account"]["invoice_emails"] = json!(["not-an-address"]);
+    let (status, answer, _) = post(&state, signed(&bytes(&body), at), at).await;
+    assert_eq!(status, 422, "{answer}");
+    let pointers: BTreeSet<&str> = answer["error"]["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .filter_map(|f| f["pointer"].as_str())
+        .collect();
+    assert_eq!(
+        pointers,
+        BTreeSet::from([
+            "/items/0/tax_category",
+            "/items/1/quantity",
+            "/account/invoice_emails/0"
+        ])
+    );
+}
+
+#[tokio::test]
+async fn the_same_opportunity_id_from_another_crm_is_another_deal() {
+    let _shared = TABLES.read().await;
+    let state = webhook_state(example_entity(&entity_id())).await;
+    let at = now();
+    let body = opportunity();
+    let mut other = body.clone();
+    other["source_system"] = json!("hubspot");
+    let (a, first, _) = post(&state, signed(&bytes(&body), at), at).await;
+    let (b, second, _) = post(&state, signed(&bytes(&other), at), at).await;
+    assert_eq!((a, b), (201, 201));
+    assert_ne!(first["invoice_id"], second["invoice_id"]);
+    let key = OpportunityKey {
+        source: format!("salesforce/{}", body["crm_org_id"].as_str().expect("org")),
+        opportunity_id: body["opportunity_id"].as_str().expect("id").to_owned(),
+    };
+    let record = local_store()
+        .await
+        .opportunity(&key)
+        .await
+        .unwrap()
+        .expect("recorded");
+    assert_eq!(
+        record.outcome.invoice.map(|i| i.invoice_id.to_string()),
+        first["invoice_id"].as_str().map(str::to_owned)
+    );
+    assert_eq!(
+        derived_id("inv", &[&key.source, &key.opportunity_id]),
+        first["invoice_id"].as_str().expect("id")
+    );
+}

@@ -1,0 +1,89 @@
+"""The moto server, with DynamoDB requests handled one at a time.
+
+moto 5.2.5 implements TransactWriteItems by deep-copying every table the
+transaction touches (to roll back on failure) while other server threads may
+be writing to those tables. Concurrent clients therefore crash it with
+"RuntimeError: dictionary changed size during iteration" (HTTP 500) - an
+emulator race that AWS never shows. Serializing DynamoDB requests removes it
+without weakening anything the tests rely on: each request is still atomic,
+conditions are still evaluated against the latest state, and concurrent
+clients still interleave request by request. S3, SQS, SES and the rest stay
+multi-threaded.
+
+It also evaluates a transaction's conditions before moto snapshots anything:
+moto deep-copies each touched table once per transaction item to be able to
+roll back, which makes every transaction cost O(table size). A transaction
+whose condition fails is cancelled up front with the same cancellation
+reasons, leaving moto's own path for the ones that will write. Under
+contention (many writers racing for one number counter) most attempts fail,
+so this keeps the emulator fast enough for the concurrency tests.
+
+Usage is moto_server's: python tools/moto_server.py -H 127.0.0.1 -p PORT
+"""
+
+import sys
+import threading
+
+from moto.dynamodb import responses
+from moto.dynamodb.comparisons import get_filter_expression
+from moto.dynamodb.exceptions import TransactionCanceledException
+from moto.dynamodb.models import DynamoDBBackend
+from moto.server import main
+
+_DYNAMODB = threading.RLock()
+_call_action = responses.DynamoHandler.call_action
+
+
+def _serialized_call_action(self):
+    with _DYNAMODB:
+        return _call_action(self)
+
+
+responses.DynamoHandler.call_action = _serialized_call_action
+
+_transact_write_items = DynamoDBBackend.transact_write_items
+
+
+def _cancel_failing_transactions_first(self, transact_items):
+    """Cancel a transaction whose conditions fail before moto snapshots tables.
+
+    Anything unusual (validation problems, ReturnValuesOnConditionCheckFailure)
+    goes to moto's own implementation, which reports it as AWS would.
+    """
+    reasons = []
+    for entry in transact_items:
+        if len(entry) != 1:
+            return _transact_write_items(self, transact_items)
+        op_type, op = next(iter(entry.items()))
+        if op.get("ReturnValuesOnConditionCheckFailure"):
+            return _transact_write_items(self, transact_items)
+        condition = op.get("ConditionExpression")
+        if condition is None:
+            reasons.append((None, None, None))
+            continue
+        try:
+            table = self.get_table(op["TableName"])
+            if op_type == "Put":
+                key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
+                if table.range_key_attr is not None:
+                    key[table.range_key_attr] = op["Item"][table.range_key_attr]
+            else:
+                key = op["Key"]
+            current = self.get_item(op["TableName"], key)
+            passes = get_filter_expression(
+                condition,
+                op.get("ExpressionAttributeNames"),
+                op.get("ExpressionAttributeValues"),
+            ).expr(current)
+        except Exception:  # noqa: BLE001 - moto's own path reports it properly
+            return _transact_write_items(self, transact_items)
+        reasons.append((None, None, None) if passes else ("ConditionalCheckFailed", "The conditional request failed", None))
+    if any(code is not None for code, _, _ in reasons):
+        raise TransactionCanceledException(reasons)
+    return _transact_write_items(self, transact_items)
+
+
+DynamoDBBackend.transact_write_items = _cancel_failing_transactions_first
+
+if __name__ == "__main__":
+    sys.exit(main())
