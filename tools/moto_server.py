@@ -10,7 +10,8 @@ conditions are still evaluated against the latest state, and concurrent
 clients still interleave request by request. S3, SQS, SES and the rest stay
 multi-threaded.
 
-It also evaluates a transaction's conditions before moto snapshots anything:
+It also evaluates a transaction's conditions before moto snapshots anything
+(and lets moto snapshot each table once per transaction, not once per item):
 moto deep-copies each touched table once per transaction item to be able to
 roll back, which makes every transaction cost O(table size). A transaction
 whose condition fails is cancelled up front with the same cancellation
@@ -24,6 +25,9 @@ Usage is moto_server's: python tools/moto_server.py -H 127.0.0.1 -p PORT
 import sys
 import threading
 
+import copy
+
+import moto.dynamodb.models as dynamodb_models
 from moto.dynamodb import responses
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import TransactionCanceledException
@@ -80,7 +84,26 @@ def _cancel_failing_transactions_first(self, transact_items):
         reasons.append((None, None, None) if passes else ("ConditionalCheckFailed", "The conditional request failed", None))
     if any(code is not None for code, _, _ in reasons):
         raise TransactionCanceledException(reasons)
-    return _transact_write_items(self, transact_items)
+    # moto snapshots a table once per item of the transaction; once per
+    # table is the same rollback point (nothing else runs meanwhile).
+    dynamodb_models.copy = _OncePerTableCopy()
+    try:
+        return _transact_write_items(self, transact_items)
+    finally:
+        dynamodb_models.copy = copy
+
+
+class _OncePerTableCopy:
+    """Stands in for the `copy` module inside one transaction."""
+
+    def __init__(self):
+        self._copies = {}
+
+    def deepcopy(self, value, memo=None):
+        key = id(value)
+        if key not in self._copies:
+            self._copies[key] = copy.deepcopy(value, memo)
+        return self._copies[key]
 
 
 DynamoDBBackend.transact_write_items = _cancel_failing_transactions_first

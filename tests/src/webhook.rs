@@ -11,7 +11,7 @@ use lambda_http::http::header::CONTENT_TYPE;
 use lambda_http::{Body, Request, Response};
 use opportunity_webhook::handler::{WebhookState, handle_at};
 use opportunity_webhook::service::OpportunityService;
-use opportunity_webhook::signature::{SIGNATURE_HEADER, WebhookSecrets};
+use opportunity_webhook::signature::{SIGNATURE_HEADER, SecretRing, WebhookSecrets};
 
 use crate::{local_clients, resource};
 
@@ -80,7 +80,7 @@ pub async fn webhook_state(entity: BillingEntity) -> WebhookState {
         .expect("the seller configuration is read back");
     WebhookState {
         service: OpportunityService::new(store, entity),
-        secrets: WebhookSecrets::new([TEST_SECRET]).expect("a secret"),
+        secrets: SecretRing::fixed(WebhookSecrets::new([TEST_SECRET]).expect("a secret")),
     }
 }
 

@@ -48,11 +48,28 @@ fn finalization(series: &str, invoice_id: &str, opportunity: &str) -> Vec<Transa
     ]
 }
 
+/// The counter's stored value, read strongly consistent.
+async fn counter_value(aws: &billing_lambda::aws::AwsClients, series: &str) -> Option<String> {
+    let output = aws
+        .dynamodb
+        .get_item()
+        .table_name(resource("BILLING_TABLE"))
+        .key("pk", s(&format!("COUNTER#{series}")))
+        .key("sk", s("COUNTER"))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    match output.item().and_then(|i| i.get("next_value")) {
+        Some(AttributeValue::N(value)) => Some(value.clone()),
+        _ => None,
+    }
+}
+
 #[tokio::test]
 async fn a_transactional_conditional_write_executes_and_its_replay_is_rejected() {
     // GIVEN the billing table provisioned from the template
     let aws = local_clients().await;
-    let table = resource("BILLING_TABLE");
     let series = unique_id("RE-2026");
     let invoice_id = unique_id("inv");
     let opportunity = unique_id("opp");
@@ -66,20 +83,7 @@ async fn a_transactional_conditional_write_executes_and_its_replay_is_rejected()
         .expect("first finalization succeeds");
 
     // THEN all three items exist and the counter moved to 1
-    let counter = aws
-        .dynamodb
-        .get_item()
-        .table_name(&table)
-        .key("pk", s(&format!("COUNTER#{series}")))
-        .key("sk", s("COUNTER"))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        counter.item().and_then(|i| i.get("next_value")),
-        Some(&AttributeValue::N("1".into()))
-    );
+    assert_eq!(counter_value(&aws, &series).await.as_deref(), Some("1"));
 
     // WHEN the same transaction is replayed (a retried request)
     let replay = aws
@@ -101,20 +105,7 @@ async fn a_transactional_conditional_write_executes_and_its_replay_is_rejected()
         .map(|r| r.code().unwrap_or_default().to_owned())
         .collect();
     assert_eq!(codes, vec!["ConditionalCheckFailed"; 3]);
-    let counter_after = aws
-        .dynamodb
-        .get_item()
-        .table_name(&table)
-        .key("pk", s(&format!("COUNTER#{series}")))
-        .key("sk", s("COUNTER"))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        counter_after.item().and_then(|i| i.get("next_value")),
-        Some(&AttributeValue::N("1".into()))
-    );
+    assert_eq!(counter_value(&aws, &series).await.as_deref(), Some("1"));
 }
 
 #[tokio::test]

@@ -418,6 +418,15 @@ async fn every_client_error_gets_its_status_and_changes_nothing() {
     let line = ten_thousand_lines["items"][1].clone();
     ten_thousand_lines["items"] = Value::Array(vec![line; 10_000]);
     let deep = format!("{}{}", "[".repeat(1000), "]".repeat(1000));
+    // Under 256 KiB as sent, but the stored invoice would pass DynamoDB's
+    // 400 KB item limit: refused as content, not a 500.
+    let mut too_big_to_store = opportunity();
+    too_big_to_store["opportunity_id"] = json!(format!("o{}", "9".repeat(127)));
+    let mut line = too_big_to_store["items"][1].clone();
+    line["description"] = json!("D".repeat(384));
+    too_big_to_store["items"] = Value::Array(vec![line; 450]);
+    let too_big_to_store = bytes(&too_big_to_store);
+    assert!(too_big_to_store.len() < 256 * 1024);
 
     let cases: Vec<(&str, lambda_http::Request, u16)> = vec![
         (
@@ -536,6 +545,7 @@ async fn every_client_error_gets_its_status_and_changes_nothing() {
             422,
         ),
         ("501 lines", signed(&bytes(&too_many_lines), at), 422),
+        ("too large to store", signed(&too_big_to_store, at), 422),
     ];
     let before = snapshot().await;
     for (name, request, expected) in cases {
@@ -609,5 +619,161 @@ async fn the_same_opportunity_id_from_another_crm_is_another_deal() {
     assert_eq!(
         derived_id("inv", &[&key.source, &key.opportunity_id]),
         first["invoice_id"].as_str().expect("id")
+    );
+}
+
+#[tokio::test]
+async fn refusals_that_need_stored_state_change_nothing_either() {
+    let _exclusive = TABLES.write().await;
+    // GIVEN an invoiced deal with a running contract
+    let state = webhook_state(example_entity(&entity_id())).await;
+    let at = now();
+    let deal = opportunity();
+    assert_eq!(post(&state, signed(&bytes(&deal), at), at).await.0, 201);
+
+    let mut changed = deal.clone();
+    changed["items"][0]["quantity"] = json!("3");
+    let mut other_currency = opportunity();
+    other_currency["account"] = deal["account"].clone();
+    other_currency["currency"] = json!("CHF");
+    other_currency["account"]["currency"] = json!("CHF");
+    let mut new_tax_on_running_item = opportunity();
+    new_tax_on_running_item["account"] = deal["account"].clone();
+    new_tax_on_running_item["contract_id"] = deal["opportunity_id"].clone();
+    let mut seats = deal["items"][2].clone();
+    seats["tax_category"] = json!("reduced");
+    new_tax_on_running_item["items"] = json!([seats]);
+    let mut parked_without_contract = opportunity();
+    parked_without_contract["billing_option"] = json!("with_next_run");
+    let one_off = parked_without_contract["items"][0].clone();
+    parked_without_contract["items"] = json!([one_off]);
+
+    let cases = [
+        ("changed content", changed, 409, None),
+        (
+            "account currency changes",
+            other_currency,
+            422,
+            Some("/account/currency"),
+        ),
+        (
+            "tax change on a running item",
+            new_tax_on_running_item,
+            422,
+            Some("/items/0/tax_category"),
+        ),
+        (
+            "parked without any contract",
+            parked_without_contract,
+            422,
+            Some("/billing_option"),
+        ),
+    ];
+    let before = snapshot().await;
+    for (name, body, expected, pointer) in cases {
+        let (status, answer, _) = post(&state, signed(&bytes(&body), at), at).await;
+        assert_eq!(status, expected, "{name}: {answer}");
+        if let Some(pointer) = pointer {
+            assert_eq!(answer["error"]["fields"][0]["pointer"], pointer, "{name}");
+        }
+    }
+    assert_eq!(
+        before,
+        snapshot().await,
+        "a refused request changed a table"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_deals_of_one_new_customer_share_one_account_and_contract() {
+    let _shared = TABLES.read().await;
+    let entity = entity_id();
+    let state = webhook_state(example_entity(&entity)).await;
+    let at = now();
+    let customer = unique_id("acc");
+    let contract = unique_id("contract");
+    // Ten deals for a customer nobody has seen yet, all on one contract,
+    // each adding its own product: they race for the account, the contract
+    // and the number counter at once.
+    let bodies: Vec<Vec<u8>> = (0..10)
+        .map(|i| {
+            let mut body = opportunity();
+            body["account"]["crm_id"] = json!(customer);
+            body["contract_id"] = json!(contract);
+            body["items"][2]["product_code"] = json!(format!("SEAT-{i}"));
+            bytes(&body)
+        })
+        .collect();
+    let answers =
+        futures_util::future::join_all(bodies.iter().map(|b| post(&state, signed(b, at), at)))
+            .await;
+    let accounts: BTreeSet<&str> = answers
+        .iter()
+        .map(|(status, answer, _)| {
+            assert_eq!(*status, 201, "{answer}");
+            answer["account_id"].as_str().expect("account")
+        })
+        .collect();
+    assert_eq!(accounts.len(), 1);
+    assert_eq!(invoice_counter(&entity, at).await, 10);
+    let first = &answers[0].1;
+    let contract = local_store()
+        .await
+        .subscription(
+            &AccountId::new(first["account_id"].as_str().expect("account")),
+            &SubscriptionId::new(first["subscription_id"].as_str().expect("contract")),
+        )
+        .await
+        .unwrap()
+        .expect("contract");
+    assert_eq!(contract.subscription.items.len(), 10);
+}
+
+#[tokio::test]
+async fn a_retry_spelled_differently_is_still_a_retry() {
+    let _shared = TABLES.read().await;
+    let state = webhook_state(example_entity(&entity_id())).await;
+    let at = now();
+    let body = opportunity();
+    assert_eq!(post(&state, signed(&bytes(&body), at), at).await.0, 201);
+    // The same deal, re-serialized: numbers instead of strings, trailing
+    // zeros, explicit nulls, the default billing option spelled out.
+    let mut respelled = body.clone();
+    respelled["items"][0]["quantity"] = json!(2.0);
+    respelled["items"][0]["unit_price"] = json!("1200.0000");
+    respelled["items"][1]["service_date"] = Value::Null;
+    respelled["account"]["leitweg_id"] = Value::Null;
+    respelled["billing_option"] = json!("invoice_now");
+    let (status, answer, _) = post(&state, signed(&bytes(&respelled), at), at).await;
+    assert_eq!(status, 200, "{answer}");
+}
+
+#[tokio::test]
+async fn an_amendment_can_end_a_running_item() {
+    let _shared = TABLES.read().await;
+    let state = webhook_state(example_entity(&entity_id())).await;
+    let at = now();
+    let deal = opportunity();
+    let (_, created, _) = post(&state, signed(&bytes(&deal), at), at).await;
+    let mut ending = opportunity();
+    ending["account"] = deal["account"].clone();
+    ending["contract_id"] = deal["opportunity_id"].clone();
+    let mut seats = deal["items"][2].clone();
+    seats["recurring"]["end_date"] = json!("2027-06-30");
+    ending["items"] = json!([seats]);
+    let (status, answer, _) = post(&state, signed(&bytes(&ending), at), at).await;
+    assert_eq!(status, 202, "{answer}");
+    let contract = local_store()
+        .await
+        .subscription(
+            &AccountId::new(created["account_id"].as_str().expect("account")),
+            &SubscriptionId::new(created["subscription_id"].as_str().expect("contract")),
+        )
+        .await
+        .unwrap()
+        .expect("contract");
+    assert_eq!(
+        contract.subscription.items[0].end,
+        chrono::NaiveDate::from_ymd_opt(2027, 6, 30)
     );
 }

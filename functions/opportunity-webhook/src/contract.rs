@@ -8,15 +8,15 @@
 //! lines, markup or control characters) is 422, again with every field named.
 //! Nothing is written before all three gates pass.
 
-use std::str::FromStr;
 use std::sync::LazyLock;
 
 use billing_domain::DomainError;
-use billing_domain::ids::{CrmAccountId, OpportunityId, ProductCode};
+use billing_domain::ids::{AccountId, BillingEntityId, CrmAccountId, OpportunityId, ProductCode};
 use billing_domain::item::{Item, UnitCode};
 use billing_domain::money::{Currency, Money};
 use billing_domain::party::{
-    CountryCode, CustomerKind, EmailAddress, Language, LeitwegId, PostalAddress, VatId,
+    CountryCode, CustomerAccount, CustomerKind, EmailAddress, Language, LeitwegId, PostalAddress,
+    VatId,
 };
 use billing_domain::period::{BillingInterval, IntervalUnit, ServicePeriod};
 use billing_domain::subscription::BillingTiming;
@@ -84,6 +84,26 @@ pub struct AccountData {
     pub kind: CustomerKind,
     /// Leitweg-ID for public-sector customers.
     pub leitweg_id: Option<LeitwegId>,
+}
+
+impl AccountData {
+    /// The account as stored: the CRM's data under our id and seller.
+    pub fn to_account(&self, id: AccountId, billing_entity_id: BillingEntityId) -> CustomerAccount {
+        CustomerAccount {
+            id,
+            crm_id: self.crm_id.clone(),
+            billing_entity_id,
+            name: self.name.clone(),
+            address: self.address.clone(),
+            vat_id: self.vat_id.clone(),
+            invoice_emails: self.invoice_emails.clone(),
+            language: self.language,
+            currency: self.currency,
+            payment_terms_days: self.payment_terms_days,
+            kind: self.kind,
+            leitweg_id: self.leitweg_id.clone(),
+        }
+    }
 }
 
 /// A one-off item with its date of supply.
@@ -174,7 +194,7 @@ struct AccountBody {
     currency: String,
     kind: String,
     #[serde(default)]
-    payment_terms_days: Option<u16>,
+    payment_terms_days: Option<Value>,
     #[serde(default)]
     leitweg_id: Option<String>,
 }
@@ -229,6 +249,10 @@ struct RecurringBody {
 /// Payment terms when the CRM sends none.
 pub const DEFAULT_PAYMENT_TERMS_DAYS: u16 = 14;
 
+/// How far before the close date a recurring item may start: catching up a
+/// quarter is normal, years of back-billing are almost surely a typo.
+pub const MAX_BACKDATING_DAYS: i64 = 366;
+
 /// Parse and validate a request body. `max_lines` is the billing entity's
 /// line limit per invoice.
 pub fn parse(body: &[u8], max_lines: usize) -> Result<ClosedOpportunity, WebhookError> {
@@ -255,26 +279,64 @@ pub fn parse(body: &[u8], max_lines: usize) -> Result<ClosedOpportunity, Webhook
         unsafe_text.truncate(MAX_FIELD_ERRORS);
         return Err(WebhookError::Unprocessable(unsafe_text));
     }
-    let fingerprint = fingerprint(&value);
     let body: Body = serde_json::from_value(value)
         .map_err(|e| WebhookError::Malformed(vec![FieldError::new("", e.to_string())]))?;
-    Checks::default().opportunity(body, fingerprint, max_lines)
+    let mut opportunity = Checks::default().opportunity(body, max_lines)?;
+    opportunity.fingerprint = fingerprint(&opportunity);
+    Ok(opportunity)
 }
 
-/// SHA-256 over the body with sorted keys and without `last_modified`.
-fn fingerprint(value: &Value) -> String {
+/// SHA-256 of what the deal means, not how it was spelled: computed from the
+/// validated content with decimals normalized (`2` = `2.0` = `"2.00"`),
+/// absent and `null` alike, keys sorted, `last_modified` left out. A CRM that
+/// re-serializes the same deal differently is still retrying.
+fn fingerprint(opportunity: &ClosedOpportunity) -> String {
+    let normalized = |item: &Item| {
+        let mut item = item.clone();
+        item.quantity = item.quantity.normalize();
+        item.unit_price = Money::new(
+            item.unit_price.amount().normalize(),
+            item.unit_price.currency(),
+        );
+        serde_json::to_value(item).unwrap_or(Value::Null)
+    };
+    let account = &opportunity.account;
+    let content = serde_json::json!({
+        "key": [&opportunity.key.source, &opportunity.key.opportunity_id],
+        "close_date": opportunity.close_date,
+        "currency": opportunity.currency.code(),
+        "purchase_order": opportunity.purchase_order.as_deref().map(str::trim),
+        "billing_option": format!("{:?}", opportunity.billing_option),
+        "contract": &opportunity.contract_key,
+        "account": {
+            "crm_id": &account.crm_id,
+            "name": account.name.trim(),
+            "address": &account.address,
+            "vat_id": &account.vat_id,
+            "invoice_emails": &account.invoice_emails,
+            "language": account.language,
+            "currency": account.currency.code(),
+            "payment_terms_days": account.payment_terms_days,
+            "kind": account.kind,
+            "leitweg_id": &account.leitweg_id,
+        },
+        "one_off": opportunity.one_off.iter().map(|l| serde_json::json!({
+            "index": l.index, "item": normalized(&l.item), "period": l.period,
+        })).collect::<Vec<_>>(),
+        "recurring": opportunity.recurring.iter().map(|l| serde_json::json!({
+            "index": l.index, "item": normalized(&l.item), "interval": l.interval,
+            "timing": l.timing, "start": l.start, "end": l.end,
+        })).collect::<Vec<_>>(),
+    });
     let mut canonical = String::new();
-    write_canonical(value, &mut canonical, true);
+    write_canonical(&content, &mut canonical);
     hex::encode(Sha256::digest(canonical.as_bytes()))
 }
 
-fn write_canonical(value: &Value, out: &mut String, top: bool) {
+fn write_canonical(value: &Value, out: &mut String) {
     match value {
         Value::Object(map) => {
-            let mut keys: Vec<&String> = map
-                .keys()
-                .filter(|k| !(top && k.as_str() == "last_modified"))
-                .collect();
+            let mut keys: Vec<&String> = map.keys().collect();
             keys.sort();
             out.push('{');
             for (i, key) in keys.into_iter().enumerate() {
@@ -284,7 +346,7 @@ fn write_canonical(value: &Value, out: &mut String, top: bool) {
                 out.push_str(&Value::String(key.clone()).to_string());
                 out.push(':');
                 if let Some(v) = map.get(key) {
-                    write_canonical(v, out, false);
+                    write_canonical(v, out);
                 }
             }
             out.push('}');
@@ -295,7 +357,7 @@ fn write_canonical(value: &Value, out: &mut String, top: bool) {
                 if i > 0 {
                     out.push(',');
                 }
-                write_canonical(item, out, false);
+                write_canonical(item, out);
             }
             out.push(']');
         }
@@ -355,6 +417,7 @@ fn has_markup(text: &str) -> bool {
 #[derive(Default)]
 struct Checks {
     errors: Vec<FieldError>,
+    close_date: NaiveDate,
 }
 
 impl Checks {
@@ -387,7 +450,6 @@ impl Checks {
     fn opportunity(
         mut self,
         body: Body,
-        fingerprint: String,
         max_lines: usize,
     ) -> Result<ClosedOpportunity, WebhookError> {
         let opportunity_id = self.check(
@@ -398,6 +460,9 @@ impl Checks {
             .map_err(|_| self.fail("/last_modified", "not an RFC 3339 timestamp"))
             .ok();
         let close_date = self.date("/close_date", &body.close_date);
+        if let Some(date) = close_date {
+            self.close_date = date;
+        }
         let currency = self.check("/currency", Currency::from_code(&body.currency));
         let account = self.account(body.account);
         if let (Some(deal), Some(account)) = (currency, &account)
@@ -451,7 +516,7 @@ impl Checks {
                     opportunity_id: body.opportunity_id,
                 },
                 opportunity_id,
-                fingerprint,
+                fingerprint: String::new(),
                 last_modified,
                 close_date,
                 currency,
@@ -510,8 +575,30 @@ impl Checks {
             "consumer" => CustomerKind::Consumer,
             _ => CustomerKind::Business,
         };
-        let (crm_id, country, vat_id, leitweg_id, currency) =
-            (crm_id?, country?, vat_id?, leitweg_id?, currency?);
+        // JSON Schema counts 30.0 as an integer; so do we.
+        let payment_terms_days = match &body.payment_terms_days {
+            None | Some(Value::Null) => Some(DEFAULT_PAYMENT_TERMS_DAYS),
+            Some(value) => match value.as_f64() {
+                Some(days) if days.fract() == 0.0 && (0.0..=365.0).contains(&days) => {
+                    Some(days as u16)
+                }
+                _ => {
+                    self.fail(
+                        "/account/payment_terms_days",
+                        "a whole number of days from 0 to 365",
+                    );
+                    None
+                }
+            },
+        };
+        let (crm_id, country, vat_id, leitweg_id, currency, payment_terms_days) = (
+            crm_id?,
+            country?,
+            vat_id?,
+            leitweg_id?,
+            currency?,
+            payment_terms_days?,
+        );
         if emails.len() != body.invoice_emails.len() {
             return None;
         }
@@ -537,9 +624,7 @@ impl Checks {
             invoice_emails: emails,
             language,
             currency,
-            payment_terms_days: body
-                .payment_terms_days
-                .unwrap_or(DEFAULT_PAYMENT_TERMS_DAYS),
+            payment_terms_days,
             kind,
             leitweg_id,
         })
@@ -555,6 +640,9 @@ impl Checks {
         recurring: &mut Vec<RecurringLine>,
     ) {
         let at = format!("/items/{index}");
+        if body.description.trim().is_empty() {
+            self.fail(&format!("{at}/description"), "must not be blank");
+        }
         let quantity = self.decimal(&format!("{at}/quantity"), &body.quantity);
         if quantity.is_some_and(|q| q.is_sign_negative() && !q.is_zero()) {
             self.fail(
@@ -625,6 +713,14 @@ impl Checks {
         };
         if self
             .check(&at, item.validate_at(currency, || at.clone()))
+            .is_none()
+        {
+            return;
+        }
+        // Every item must be billable, also those billed later (parked or
+        // recurring): quantity × price must fit an amount.
+        if self
+            .check(&format!("{at}/quantity"), item.net_amount())
             .is_none()
         {
             return;
@@ -729,6 +825,16 @@ impl Checks {
             None => Some(None),
         };
         let (interval, start, end) = (interval?, start?, end?);
+        if (self.close_date - start).num_days() > MAX_BACKDATING_DAYS {
+            self.fail(
+                &format!("{at}/start_date"),
+                format!(
+                    "starts more than {MAX_BACKDATING_DAYS} days before the close date; \
+                     that would back-bill every period since (a typo?)"
+                ),
+            );
+            return None;
+        }
         if end.is_some_and(|end| end < start) {
             self.fail(&format!("{at}/end_date"), "ends before it starts");
             return None;
@@ -773,12 +879,130 @@ impl Checks {
                 return None;
             }
         };
-        match Decimal::from_str(&text) {
+        // Exact: a value with more digits than a Decimal holds is refused,
+        // never silently rounded.
+        match Decimal::from_str_exact(&text) {
             Ok(decimal) => Some(decimal),
             Err(_) => {
-                self.fail(pointer, "out of range for an amount or quantity");
+                self.fail(
+                    pointer,
+                    "out of range or too precise for an amount or quantity",
+                );
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example() -> Value {
+        serde_json::from_str(include_str!(
+            "../../../docs/webhooks/example-opportunity.json"
+        ))
+        .unwrap()
+    }
+
+    fn parse_value(value: &Value) -> Result<ClosedOpportunity, WebhookError> {
+        parse(&serde_json::to_vec(value).unwrap(), 500)
+    }
+
+    fn pointers(error: WebhookError) -> Vec<String> {
+        match error {
+            WebhookError::Malformed(f) | WebhookError::Unprocessable(f) => {
+                f.into_iter().map(|f| f.pointer).collect()
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn decimals_are_exact_or_refused() {
+        let mut checks = Checks::default();
+        assert_eq!(
+            checks.decimal("/q", &json_str("1200.50")),
+            Some(Decimal::new(120050, 2))
+        );
+        assert_eq!(
+            checks.decimal("/q", &serde_json::json!(2.5)),
+            Some(Decimal::new(25, 1))
+        );
+        assert_eq!(
+            checks.decimal("/q", &json_str("9999999999999999999999999999.999999999999")),
+            None
+        );
+        assert_eq!(
+            checks.decimal("/q", &serde_json::json!(1234567890.1234567)),
+            None
+        );
+        assert_eq!(checks.errors.len(), 2);
+    }
+
+    fn json_str(text: &str) -> Value {
+        Value::String(text.to_owned())
+    }
+
+    #[test]
+    fn markup_is_told_apart_from_comparisons() {
+        assert!(has_markup("<script>alert(1)</script>"));
+        assert!(has_markup("x</b>"));
+        assert!(has_markup("<!-- hidden -->"));
+        assert!(!has_markup("Lizenzen < 10 Nutzer"));
+        assert!(!has_markup("a<5 and b>3"));
+    }
+
+    #[test]
+    fn the_fingerprint_ignores_spelling_but_not_content() {
+        let base = parse_value(&example()).unwrap().fingerprint;
+        let mut respelled = example();
+        respelled["items"][0]["quantity"] = serde_json::json!(2);
+        respelled["items"][0]["unit_price"] = json_str("1200.000");
+        respelled["last_modified"] = json_str("2027-01-01T00:00:00Z");
+        respelled["account"]["vat_id"] = json_str("DE811907980");
+        respelled["account"]["leitweg_id"] = Value::Null;
+        assert_eq!(parse_value(&respelled).unwrap().fingerprint, base);
+        let mut changed = example();
+        changed["items"][0]["quantity"] = json_str("3");
+        assert_ne!(parse_value(&changed).unwrap().fingerprint, base);
+    }
+
+    #[test]
+    fn whole_float_payment_terms_are_days_and_fractions_are_not() {
+        let mut body = example();
+        body["account"]["payment_terms_days"] = serde_json::json!(30.0);
+        assert_eq!(parse_value(&body).unwrap().account.payment_terms_days, 30);
+        body["account"]["payment_terms_days"] = serde_json::json!(30.5);
+        assert!(parse_value(&body).is_err());
+    }
+
+    #[test]
+    fn back_billing_years_is_refused_at_the_start_date() {
+        let mut body = example();
+        body["items"][2]["recurring"]["start_date"] = json_str("2016-12-01");
+        assert_eq!(
+            pointers(parse_value(&body).unwrap_err()),
+            vec!["/items/2/recurring/start_date"]
+        );
+    }
+
+    #[test]
+    fn a_blank_description_is_named() {
+        let mut body = example();
+        body["items"][1]["description"] = json_str("   ");
+        assert!(
+            pointers(parse_value(&body).unwrap_err()).contains(&"/items/1/description".to_owned())
+        );
+    }
+
+    #[test]
+    fn overflowing_recurring_amounts_are_refused_now_not_at_the_next_run() {
+        let mut body = example();
+        body["items"][2]["quantity"] = json_str("9999999999999999999999999999");
+        body["items"][2]["unit_price"] = json_str("9999999999999999999999999999");
+        assert!(
+            pointers(parse_value(&body).unwrap_err()).contains(&"/items/2/quantity".to_owned())
+        );
     }
 }

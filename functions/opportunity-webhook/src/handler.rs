@@ -12,18 +12,18 @@ use serde::Serialize;
 use crate::contract;
 use crate::error::{MAX_BODY_BYTES, WebhookError};
 use crate::service::{Closed, OpportunityService};
-use crate::signature::{SIGNATURE_HEADER, WebhookSecrets};
+use crate::signature::{SIGNATURE_HEADER, SecretRing};
 
 /// Header set on answers to a retry, so the CRM's logs show it was one.
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 
-/// What the function holds between invocations.
-#[derive(Debug, Clone)]
+/// What the function keeps between invocations (built once per cold start).
+#[derive(Debug)]
 pub struct WebhookState {
-    /// The use case.
+    /// The use case, with the store and the seller configuration.
     pub service: OpportunityService,
-    /// Valid signing secrets.
-    pub secrets: WebhookSecrets,
+    /// The signing secrets, refreshed when rotated.
+    pub secrets: SecretRing,
 }
 
 /// The answer's body: what was done, by id.
@@ -112,7 +112,7 @@ async fn process(
         .headers()
         .get(SIGNATURE_HEADER)
         .and_then(|v| v.to_str().ok());
-    if !state.secrets.verify(signature, body, now) {
+    if !state.secrets.verify(signature, body, now).await {
         return Err(WebhookError::Unauthorized);
     }
     if !is_json(request.headers().get(CONTENT_TYPE)) {

@@ -8,9 +8,10 @@ use billing_lambda::aws::{AwsClients, load_sdk_config};
 use billing_lambda::{config, telemetry};
 use billing_store::BillingStore;
 use lambda_http::{Error, Request, run, service_fn};
+use opportunity_webhook::contract;
 use opportunity_webhook::handler::{WebhookState, handle};
 use opportunity_webhook::service::OpportunityService;
-use opportunity_webhook::{contract, signature::WebhookSecrets};
+use opportunity_webhook::signature::{SecretRing, WebhookSecrets};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -21,16 +22,12 @@ async fn main() -> Result<(), Error> {
     let sdk = load_sdk_config().await;
     let clients = AwsClients::new(&sdk);
     let secrets = match config::optional("WEBHOOK_SECRETS") {
-        // Local runs: comma-separated secrets in the environment.
-        Some(list) => WebhookSecrets::from_list(&list)?,
+        // Local runs only (the template never sets it): comma-separated secrets.
+        Some(list) => SecretRing::fixed(WebhookSecrets::from_list(&list)?),
         None => {
-            let arn = config::required("WEBHOOK_SECRET_ARN")?;
-            let secret = aws_sdk_secretsmanager::Client::new(&sdk)
-                .get_secret_value()
-                .secret_id(arn)
-                .send()
-                .await?;
-            WebhookSecrets::from_secret_string(secret.secret_string().unwrap_or_default())?
+            let client = aws_sdk_secretsmanager::Client::new(&sdk);
+            SecretRing::from_secrets_manager(client, config::required("WEBHOOK_SECRET_ARN")?)
+                .await?
         }
     };
     let store = BillingStore::new(clients.dynamodb, table);

@@ -3,13 +3,19 @@
 //! Everything is planned from what is stored, then committed in one
 //! transaction (see `billing_store::OpportunityCommit`); when a concurrent
 //! request changed the account or contract in between, the plan is rebuilt.
+//! Every rule that can refuse the content runs while planning, so a refusal
+//! (4xx) never leaves a write behind.
 
+use std::time::Duration;
+
+use billing_domain::DomainError;
 use billing_domain::ids::{
     AccountId, InvoiceId, PendingChargeId, SubscriptionId, SubscriptionItemId,
 };
 use billing_domain::invoice::{BillableLine, InvoiceDraft, InvoiceRequest, LineSource};
 use billing_domain::item::PendingCharge;
-use billing_domain::party::{BillingEntity, CustomerAccount};
+use billing_domain::party::BillingEntity;
+use billing_domain::schedule::next_due_date;
 use billing_domain::subscription::{ProrationPolicy, Subscription, SubscriptionItem};
 use billing_store::keys::derived_id;
 use billing_store::{
@@ -17,12 +23,20 @@ use billing_store::{
     SubscriptionChange,
 };
 use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio::time::Instant;
 
-use crate::contract::{BillingOption, ClosedOpportunity, RecurringLine};
-use crate::error::WebhookError;
+use crate::contract::{BillingOption, ClosedOpportunity, OneOffLine, RecurringLine};
+use crate::error::{WebhookError, domain_field_pointer};
 
-/// How often a plan is rebuilt after losing a race on the account or contract.
-const MAX_REPLANS: u32 = 5;
+/// Time allowed for planning and committing, inside the function's 29 s
+/// timeout (API Gateway waits 30 s at most): when racing writers keep
+/// winning, answer 503 (the CRM retries) rather than time out unanswered.
+const COMMIT_BUDGET: Duration = Duration::from_secs(20);
+
+/// Largest JSON body stored in one item. DynamoDB refuses items over
+/// 400 KB; what cannot be stored is refused as content (422), never a 500.
+pub const MAX_STORED_BYTES: usize = 350_000;
 
 /// What closing did.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,7 +60,7 @@ impl OpportunityService {
         Self { store, entity }
     }
 
-    /// The seller's line limit per invoice.
+    /// The seller's line limit per invoice, which the contract enforces.
     pub fn max_lines(&self) -> usize {
         self.entity.max_invoice_lines
     }
@@ -58,12 +72,15 @@ impl OpportunityService {
         opportunity: &ClosedOpportunity,
         now: DateTime<Utc>,
     ) -> Result<Closed, WebhookError> {
-        for _ in 0..MAX_REPLANS {
+        let deadline = Instant::now() + COMMIT_BUDGET;
+        let mut plans = 0;
+        while Instant::now() < deadline {
+            plans += 1;
             if let Some(record) = self.store.opportunity(&opportunity.key).await? {
                 return replay(opportunity, record);
             }
             let commit = self.plan(opportunity, now).await?;
-            match self.store.commit_opportunity(&commit).await? {
+            match self.store.commit_opportunity(&commit, deadline).await? {
                 CommitOutcome::Committed(record) => return Ok(Closed::Recorded(record)),
                 CommitOutcome::AlreadyRecorded(record) => return replay(opportunity, record),
                 CommitOutcome::Stale => continue,
@@ -71,7 +88,7 @@ impl OpportunityService {
         }
         Err(StoreError::Contended {
             what: "account or contract".to_owned(),
-            attempts: MAX_REPLANS,
+            attempts: plans,
         }
         .into())
     }
@@ -103,87 +120,73 @@ impl OpportunityService {
             || AccountId::new(derived_id("acc", &[source, data.crm_id.as_str()])),
             |e| e.account.id.clone(),
         );
-        let account = CustomerAccount {
-            id: account_id.clone(),
-            crm_id: data.crm_id.clone(),
-            billing_entity_id: self.entity.id.clone(),
-            name: data.name.clone(),
-            address: data.address.clone(),
-            vat_id: data.vat_id.clone(),
-            invoice_emails: data.invoice_emails.clone(),
-            language: data.language,
-            currency: data.currency,
-            payment_terms_days: data.payment_terms_days,
-            kind: data.kind,
-            leitweg_id: data.leitweg_id.clone(),
-        };
-        account
+        let from_crm = data.to_account(account_id.clone(), self.entity.id.clone());
+        from_crm
             .validate()
             .map_err(|e| WebhookError::from_domain(e, ""))?;
+        let crm_last_modified = opportunity.last_modified;
+        let account = match existing {
+            None => AccountChange::Create {
+                account: from_crm,
+                source: source.to_owned(),
+                crm_id: data.crm_id.as_str().to_owned(),
+                crm_last_modified,
+            },
+            // The stored data is the same, or newer than this delivery: keep
+            // it and only check that it does not change meanwhile.
+            Some(stored)
+                if stored.account == from_crm
+                    || stored
+                        .crm_last_modified
+                        .is_some_and(|t| t > crm_last_modified) =>
+            {
+                AccountChange::Unchanged {
+                    account: stored.account,
+                    expected_version: stored.version,
+                }
+            }
+            Some(stored) => AccountChange::Update {
+                account: from_crm,
+                expected_version: stored.version,
+                crm_last_modified,
+            },
+        };
+        let customer = match &account {
+            AccountChange::Create { account, .. }
+            | AccountChange::Update { account, .. }
+            | AccountChange::Unchanged { account, .. } => account,
+        };
 
-        let issue_date = now.with_timezone(&self.entity.time_zone).date_naive();
-        let opportunity_id = &opportunity.opportunity_id;
         let has_one_off = !opportunity.one_off.is_empty();
         let invoice = if has_one_off && opportunity.billing_option == BillingOption::InvoiceNow {
-            let lines = opportunity
-                .one_off
-                .iter()
-                .map(|line| {
-                    BillableLine::new(line.item.clone())
-                        .with_period(line.period)
-                        .with_source(LineSource::Opportunity {
-                            opportunity_id: opportunity_id.clone(),
-                        })
-                })
-                .collect();
-            let invoice_id = InvoiceId::new(derived_id("inv", &[source, opportunity_id.as_str()]));
-            let mut request = InvoiceRequest::new(invoice_id, issue_date, lines);
-            request.references.purchase_order = opportunity.purchase_order.clone();
-            let draft = InvoiceDraft::build(&self.entity, &account, request)
-                .map_err(|e| WebhookError::from_domain(e, ""))?;
-            let series = self
-                .entity
-                .series_for(draft.document_type)
-                .map_err(|e| StoreError::Corrupt {
-                    what: format!("billing entity {}", self.entity.id),
-                    reason: e.to_string(),
-                })?
-                .clone();
-            Some((draft, series))
+            Some(self.invoice(opportunity, customer, now)?)
         } else {
             None
         };
-        let parked = (has_one_off && opportunity.billing_option == BillingOption::WithNextRun)
-            .then(|| {
-                let batch_id = derived_id("pc", &[source, opportunity_id.as_str()]);
-                let charges = opportunity
-                    .one_off
-                    .iter()
-                    .map(|line| PendingCharge {
-                        id: PendingChargeId::new(format!("{batch_id}-{}", line.index)),
-                        account_id: account_id.clone(),
-                        opportunity_id: Some(opportunity_id.clone()),
-                        item: line.item.clone(),
-                        service_period: Some(line.period),
-                    })
-                    .collect();
-                (batch_id, charges)
-            });
         let subscription = if opportunity.recurring.is_empty() {
             None
         } else {
             Some(self.contract(opportunity, &account_id, source).await?)
         };
-        let account = match existing {
-            Some(existing) => AccountChange::Update {
-                account,
-                expected_version: existing.version,
-            },
-            None => AccountChange::Create {
-                account,
-                source: source.to_owned(),
-                crm_id: data.crm_id.as_str().to_owned(),
-            },
+        let parked = if has_one_off && opportunity.billing_option == BillingOption::WithNextRun {
+            self.ensure_a_run_will_bill(&account_id, subscription.as_ref())
+                .await?;
+            let batch_id = derived_id("pc", &[source, opportunity.opportunity_id.as_str()]);
+            let charges: Vec<PendingCharge> = opportunity
+                .one_off
+                .iter()
+                .map(|line| PendingCharge {
+                    id: PendingChargeId::new(format!("{batch_id}-{}", line.index)),
+                    account_id: account_id.clone(),
+                    opportunity_id: Some(opportunity.opportunity_id.clone()),
+                    item: line.item.clone(),
+                    service_period: Some(line.period),
+                })
+                .collect();
+            ensure_storable(&charges)?;
+            Some((batch_id, charges))
+        } else {
+            None
         };
         Ok(OpportunityCommit {
             key: opportunity.key.clone(),
@@ -196,9 +199,75 @@ impl OpportunityService {
         })
     }
 
-    /// Create the deal's contract, or amend the one it names: items with a
-    /// known product code change quantity or price from their start date;
-    /// others are added.
+    /// The one-off items as a finalizable invoice draft, with the series
+    /// that will number it.
+    fn invoice(
+        &self,
+        opportunity: &ClosedOpportunity,
+        customer: &billing_domain::party::CustomerAccount,
+        now: DateTime<Utc>,
+    ) -> Result<(InvoiceDraft, billing_domain::numbering::NumberSeries), WebhookError> {
+        let source = opportunity.key.source.as_str();
+        let opportunity_id = &opportunity.opportunity_id;
+        let lines = opportunity
+            .one_off
+            .iter()
+            .map(|line| {
+                BillableLine::new(line.item.clone())
+                    .with_period(line.period)
+                    .with_source(LineSource::Opportunity {
+                        opportunity_id: opportunity_id.clone(),
+                    })
+            })
+            .collect();
+        let invoice_id = InvoiceId::new(derived_id("inv", &[source, opportunity_id.as_str()]));
+        let issue_date = now.with_timezone(&self.entity.time_zone).date_naive();
+        let mut request = InvoiceRequest::new(invoice_id, issue_date, lines);
+        request.references.purchase_order = opportunity.purchase_order.clone();
+        let draft = InvoiceDraft::build(&self.entity, customer, request)
+            .map_err(|e| draft_error(e, &opportunity.one_off))?;
+        ensure_storable(&draft)?;
+        let series = self
+            .entity
+            .series_for(draft.document_type)
+            .map_err(|e| StoreError::Corrupt {
+                what: format!("billing entity {}", self.entity.id),
+                reason: e.to_string(),
+            })?
+            .clone();
+        Ok((draft, series))
+    }
+
+    /// Parked charges ride on the customer's next recurring invoice; refuse
+    /// them when no contract of the account (stored or created now) will
+    /// ever be billed again, instead of parking money nobody collects.
+    async fn ensure_a_run_will_bill(
+        &self,
+        account_id: &AccountId,
+        created_or_amended: Option<&SubscriptionChange>,
+    ) -> Result<(), WebhookError> {
+        let will_bill = |subscription: &Subscription| {
+            next_due_date(subscription).is_ok_and(|due| due.is_some())
+        };
+        if created_or_amended.is_some_and(|change| will_bill(subscription_of(change))) {
+            return Ok(());
+        }
+        let stored = self.store.subscriptions_of(account_id).await?;
+        if stored.iter().any(|s| will_bill(&s.subscription)) {
+            return Ok(());
+        }
+        Err(WebhookError::unprocessable(
+            "/billing_option",
+            "with_next_run needs a running subscription for this customer; \
+             none exists, so use invoice_now",
+        ))
+    }
+
+    /// Create the deal's contract, or amend the one it names. A recurring
+    /// item whose product code and interval match a running item changes
+    /// that item's quantity and price from its start date, and may end it
+    /// earlier; other terms of a running item cannot change through the
+    /// webhook (422). Everything else is added as a new item.
     async fn contract(
         &self,
         opportunity: &ClosedOpportunity,
@@ -223,11 +292,11 @@ impl OpportunityService {
             quantity_changes: Vec::new(),
             billed_through: None,
         };
-        let existing = self
+        let change = match self
             .store
             .subscription(account_id, &subscription_id)
-            .await?;
-        let change = match existing {
+            .await?
+        {
             None => {
                 let start = opportunity
                     .recurring
@@ -249,26 +318,8 @@ impl OpportunityService {
             Some(stored) => {
                 let mut subscription = stored.subscription;
                 for line in &opportunity.recurring {
-                    let at = format!("/items/{}/recurring/start_date", line.index);
-                    let known = line.item.product_code.as_ref().and_then(|code| {
-                        subscription
-                            .items
-                            .iter()
-                            .find(|i| {
-                                i.item.product_code.as_ref() == Some(code)
-                                    && i.interval == line.interval
-                            })
-                            .map(|i| i.id.clone())
-                    });
-                    match known {
-                        Some(item_id) => {
-                            subscription
-                                .change_quantity(&item_id, line.start, line.item.quantity)
-                                .map_err(|e| WebhookError::unprocessable(&at, e.to_string()))?;
-                            subscription
-                                .change_price(&item_id, line.start, line.item.unit_price)
-                                .map_err(|e| WebhookError::unprocessable(&at, e.to_string()))?;
-                        }
+                    match running_item(&subscription, line) {
+                        Some(index) => amend_item(&mut subscription, index, line)?,
                         None => subscription.items.push(new_item(line)),
                     }
                 }
@@ -278,19 +329,133 @@ impl OpportunityService {
                 }
             }
         };
-        let subscription = match &change {
-            SubscriptionChange::Create(s)
-            | SubscriptionChange::Update {
-                subscription: s, ..
-            } => s,
-        };
+        let subscription = subscription_of(&change);
         // The contract's item positions are not the request's: point at the
         // items and keep the domain's own field path in the message.
         subscription
             .validate()
             .map_err(|e| WebhookError::unprocessable("/items", e.to_string()))?;
+        next_due_date(subscription)
+            .map_err(|e| WebhookError::unprocessable("/items", e.to_string()))?;
+        ensure_storable(subscription)?;
         Ok(change)
     }
+}
+
+fn subscription_of(change: &SubscriptionChange) -> &Subscription {
+    match change {
+        SubscriptionChange::Create(s)
+        | SubscriptionChange::Update {
+            subscription: s, ..
+        } => s,
+    }
+}
+
+/// The running item a recurring line amends: same product code and
+/// interval, not ended before the line starts.
+fn running_item(subscription: &Subscription, line: &RecurringLine) -> Option<usize> {
+    let code = line.item.product_code.as_ref()?;
+    subscription.items.iter().position(|item| {
+        item.item.product_code.as_ref() == Some(code)
+            && item.interval == line.interval
+            && subscription
+                .item_end(item)
+                .is_none_or(|end| end >= line.start)
+    })
+}
+
+fn amend_item(
+    subscription: &mut Subscription,
+    index: usize,
+    line: &RecurringLine,
+) -> Result<(), WebhookError> {
+    let at = |field: &str| format!("/items/{}/{field}", line.index);
+    let Some(current) = subscription.items.get(index) else {
+        return Ok(());
+    };
+    let unchangeable = [
+        (
+            "description",
+            current.item.description != line.item.description,
+        ),
+        ("unit", current.item.unit != line.item.unit),
+        (
+            "tax_category",
+            current.item.tax_category != line.item.tax_category,
+        ),
+        ("recurring/timing", current.timing != line.timing),
+    ];
+    if let Some((field, _)) = unchangeable.iter().find(|(_, differs)| *differs) {
+        return Err(WebhookError::unprocessable(
+            at(field),
+            format!(
+                "the running contract item {} has another {field}; end it (end_date) and add a new item with another product code",
+                current.id
+            ),
+        ));
+    }
+    let item_id = current.id.clone();
+    let billed_through = current.billed_through;
+    let start_pointer = at("recurring/start_date");
+    subscription
+        .change_quantity(&item_id, line.start, line.item.quantity)
+        .map_err(|e| WebhookError::unprocessable(&start_pointer, e.to_string()))?;
+    subscription
+        .change_price(&item_id, line.start, line.item.unit_price)
+        .map_err(|e| WebhookError::unprocessable(&start_pointer, e.to_string()))?;
+    if let Some(end) = line.end {
+        if billed_through.is_some_and(|billed| billed > end) {
+            return Err(WebhookError::unprocessable(
+                at("recurring/end_date"),
+                format!(
+                    "already billed through {}; ending earlier needs a credit note",
+                    billed_through.map(|d| d.to_string()).unwrap_or_default()
+                ),
+            ));
+        }
+        if let Some(item) = subscription.items.get_mut(index) {
+            item.end = Some(end);
+        }
+    }
+    Ok(())
+}
+
+/// Refuse what DynamoDB could not store, as content.
+fn ensure_storable(value: &impl Serialize) -> Result<(), WebhookError> {
+    let size = serde_json::to_vec(value)
+        .map(|b| b.len())
+        .unwrap_or(usize::MAX);
+    if size > MAX_STORED_BYTES {
+        return Err(WebhookError::unprocessable(
+            "/items",
+            format!(
+                "the deal is too large to store as one document ({size} bytes of at most {MAX_STORED_BYTES}); split it into several opportunities"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Point a draft error at the request: the draft's `lines[i]` are the
+/// one-off items in order, its references are the request's top level.
+fn draft_error(error: DomainError, one_off: &[OneOffLine]) -> WebhookError {
+    let DomainError::Invalid { field, message } = error;
+    let pointer = if let Some(rest) = field.strip_prefix("lines[") {
+        let (position, tail) = rest.split_once(']').unwrap_or((rest, ""));
+        let tail = tail.trim_start_matches('.');
+        let tail = tail.strip_prefix("item.").unwrap_or(tail);
+        match position.parse::<usize>().ok().and_then(|i| one_off.get(i)) {
+            Some(line) => domain_field_pointer(&format!("/items/{}", line.index), tail),
+            None => "/items".to_owned(),
+        }
+    } else if let Some(reference) = field.strip_prefix("references.") {
+        domain_field_pointer("", reference)
+    } else if field == "lines" {
+        "/items".to_owned()
+    } else {
+        domain_field_pointer("", &field)
+    };
+    WebhookError::unprocessable(pointer, message)
 }
 
 fn replay(
@@ -303,5 +468,63 @@ fn replay(
         Err(WebhookError::Conflict {
             opportunity_id: opportunity.key.opportunity_id.clone(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(index: usize) -> OneOffLine {
+        let period = billing_domain::period::ServicePeriod::new(
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
+        )
+        .unwrap();
+        OneOffLine {
+            index,
+            item: billing_domain::item::Item::new(
+                "x",
+                rust_decimal::Decimal::ONE,
+                billing_domain::money::Money::new(
+                    rust_decimal::Decimal::ONE,
+                    billing_domain::money::Currency::EUR,
+                ),
+            ),
+            period,
+        }
+    }
+
+    fn pointer(error: WebhookError) -> String {
+        match error {
+            WebhookError::Unprocessable(fields) => fields[0].pointer.clone(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn draft_lines_point_at_the_request_items_they_came_from() {
+        // The second one-off item was the request's fourth item.
+        let one_off = [line(0), line(3)];
+        let error = DomainError::invalid("lines[1].item.quantity", "overflow");
+        assert_eq!(pointer(draft_error(error, &one_off)), "/items/3/quantity");
+    }
+
+    #[test]
+    fn draft_references_point_at_the_top_level() {
+        let error = DomainError::invalid("references.purchase_order", "blank");
+        assert_eq!(pointer(draft_error(error, &[])), "/purchase_order");
+        let error = DomainError::invalid("lines", "empty invoice");
+        assert_eq!(pointer(draft_error(error, &[])), "/items");
+    }
+
+    #[test]
+    fn oversized_documents_are_refused_as_content() {
+        let big = "x".repeat(MAX_STORED_BYTES + 1);
+        assert!(matches!(
+            ensure_storable(&big),
+            Err(WebhookError::Unprocessable(_))
+        ));
+        assert!(ensure_storable(&"small").is_ok());
     }
 }

@@ -6,6 +6,9 @@
 //! through timing; accepting several secrets lets an operator rotate without
 //! downtime (old and new are both valid until the CRM switches).
 
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
+
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -109,6 +112,108 @@ pub fn sign_with(secret: &[u8], body: &[u8], timestamp: i64) -> String {
     format!("t={timestamp},v1={hex}")
 }
 
+/// Where the secrets come from, so that a rotation reaches warm functions.
+#[derive(Debug, Clone)]
+pub enum SecretSource {
+    /// Given once (local runs, tests): never re-read.
+    Fixed,
+    /// The Secrets Manager secret the template creates.
+    SecretsManager {
+        /// The client built at cold start.
+        client: aws_sdk_secretsmanager::Client,
+        /// The secret's ARN or name.
+        secret_id: String,
+    },
+}
+
+/// Re-read the secrets after this long even while signatures verify, so a
+/// secret removed after rotation stops being accepted.
+pub const SECRETS_MAX_AGE: Duration = Duration::from_secs(300);
+
+/// After a failed verification, re-read at most this often: a rotated
+/// secret is picked up at once, while a flood of bad signatures cannot turn
+/// into a flood of Secrets Manager calls.
+pub const SECRETS_RETRY_AFTER: Duration = Duration::from_secs(30);
+
+/// The valid secrets and where to refresh them from.
+#[derive(Debug)]
+pub struct SecretRing {
+    current: RwLock<(WebhookSecrets, Instant)>,
+    source: SecretSource,
+}
+
+impl SecretRing {
+    /// Secrets that never change (local runs, tests).
+    pub fn fixed(secrets: WebhookSecrets) -> Self {
+        Self {
+            current: RwLock::new((secrets, Instant::now())),
+            source: SecretSource::Fixed,
+        }
+    }
+
+    /// Secrets from Secrets Manager, read now (at cold start) and refreshed
+    /// as described on [`SECRETS_MAX_AGE`] and [`SECRETS_RETRY_AFTER`].
+    pub async fn from_secrets_manager(
+        client: aws_sdk_secretsmanager::Client,
+        secret_id: String,
+    ) -> Result<Self, SecretsError> {
+        let source = SecretSource::SecretsManager { client, secret_id };
+        let secrets = fetch(&source).await?;
+        Ok(Self {
+            current: RwLock::new((secrets, Instant::now())),
+            source,
+        })
+    }
+
+    /// Whether `header` signs `body` with a current secret, re-reading the
+    /// secrets when they are old or when verification fails and they were
+    /// not read just now.
+    pub async fn verify(&self, header: Option<&str>, body: &[u8], now: DateTime<Utc>) -> bool {
+        let (verified, age) = match self.current.read() {
+            Ok(guard) => (guard.0.verify(header, body, now), guard.1.elapsed()),
+            Err(_) => (false, Duration::MAX),
+        };
+        let refresh = matches!(self.source, SecretSource::SecretsManager { .. })
+            && (age > SECRETS_MAX_AGE || (!verified && age > SECRETS_RETRY_AFTER));
+        if !refresh {
+            return verified;
+        }
+        match fetch(&self.source).await {
+            Ok(fresh) => {
+                let verified = fresh.verify(header, body, now);
+                if let Ok(mut guard) = self.current.write() {
+                    *guard = (fresh, Instant::now());
+                }
+                verified
+            }
+            Err(error) => {
+                tracing::warn!(%error, "webhook secrets could not be re-read; keeping the loaded ones");
+                verified
+            }
+        }
+    }
+}
+
+async fn fetch(source: &SecretSource) -> Result<WebhookSecrets, SecretsError> {
+    match source {
+        SecretSource::Fixed => Err(SecretsError("fixed secrets are not re-read".into())),
+        SecretSource::SecretsManager { client, secret_id } => {
+            let output = client
+                .get_secret_value()
+                .secret_id(secret_id)
+                .send()
+                .await
+                .map_err(|e| {
+                    SecretsError(format!(
+                        "GetSecretValue failed: {}",
+                        aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
+                    ))
+                })?;
+            WebhookSecrets::from_secret_string(output.secret_string().unwrap_or_default())
+        }
+    }
+}
+
 struct SignatureHeader {
     timestamp: i64,
     signatures: Vec<Vec<u8>>,
@@ -121,7 +226,11 @@ impl SignatureHeader {
         let mut timestamp = None;
         let mut signatures = Vec::new();
         for part in header.split(',') {
-            let (key, value) = part.trim().split_once('=')?;
+            let part = part.trim();
+            if part.is_empty() {
+                continue;
+            }
+            let (key, value) = part.split_once('=')?;
             match key {
                 "t" => {
                     if timestamp.is_some()
@@ -202,6 +311,24 @@ mod tests {
             assert!(!secrets().verify(Some(header), BODY, now), "{header}");
         }
         assert!(!secrets().verify(None, BODY, now));
+    }
+
+    #[test]
+    fn empty_parts_such_as_a_trailing_comma_are_ignored() {
+        let header = format!("{},", sign_with(b"new-secret", BODY, 1_800_000_000));
+        assert!(secrets().verify(Some(&header), BODY, at(1_800_000_000)));
+    }
+
+    #[tokio::test]
+    async fn a_fixed_ring_verifies_without_refreshing() {
+        let ring = SecretRing::fixed(secrets());
+        let good = sign_with(b"new-secret", BODY, 1_800_000_000);
+        assert!(ring.verify(Some(&good), BODY, at(1_800_000_000)).await);
+        assert!(
+            !ring
+                .verify(Some("t=1,v1=00"), BODY, at(1_800_000_000))
+                .await
+        );
     }
 
     #[test]

@@ -3,7 +3,9 @@
 use billing_domain::ids::AccountId;
 use billing_domain::party::CustomerAccount;
 
-use crate::attributes::{key_item, read_body, read_s, read_u64};
+use chrono::{DateTime, FixedOffset};
+
+use crate::attributes::{read_body, read_optional_s, read_s, read_u64};
 use crate::{BillingStore, StoreError, keys};
 
 /// An account with the version its next update must expect.
@@ -13,6 +15,8 @@ pub struct VersionedAccount {
     pub account: CustomerAccount,
     /// Optimistic-locking version of the stored item.
     pub version: u64,
+    /// When the CRM last changed the data stored here, if known.
+    pub crm_last_modified: Option<DateTime<FixedOffset>>,
 }
 
 impl BillingStore {
@@ -24,16 +28,8 @@ impl BillingStore {
         crm_id: &str,
     ) -> Result<Option<VersionedAccount>, StoreError> {
         let what = format!("CRM link {source}/{org}/{crm_id}");
-        let link = self
-            .db
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key_item(keys::crm_link(source, org, crm_id))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("GetItem", &e))?;
-        let Some(link) = link.item() else {
+        let link = self.get(keys::crm_link(source, org, crm_id)).await?;
+        let Some(link) = link.as_ref() else {
             return Ok(None);
         };
         let account_id = AccountId::new(read_s(link, "account_id", &what)?);
@@ -49,21 +45,15 @@ impl BillingStore {
     /// An account by id.
     pub async fn account(&self, id: &AccountId) -> Result<Option<VersionedAccount>, StoreError> {
         let what = format!("account {id}");
-        let output = self
-            .db
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key_item(keys::account(id))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("GetItem", &e))?;
+        let output = self.get(keys::account(id)).await?;
         output
-            .item()
+            .as_ref()
             .map(|item| {
                 Ok(VersionedAccount {
                     account: read_body(item, &what)?,
                     version: read_u64(item, "version", &what)?,
+                    crm_last_modified: read_optional_s(item, "crm_last_modified")
+                        .and_then(|t| DateTime::parse_from_rfc3339(t).ok()),
                 })
             })
             .transpose()

@@ -28,7 +28,19 @@ pub(crate) fn body<T: Serialize>(value: &T, what: &str) -> Result<AttributeValue
 
 pub(crate) fn read_body<T: DeserializeOwned>(item: &Item, what: &str) -> Result<T, StoreError> {
     let text = read_s(item, "body", what)?;
-    serde_json::from_str(text).map_err(|e| StoreError::corrupt(what, format!("body: {e}")))
+    // serde's message may quote the stored value (personal data): report
+    // only the kind of problem and where it is.
+    serde_json::from_str(text).map_err(|e| {
+        StoreError::corrupt(
+            what,
+            format!(
+                "body: {:?} error at line {} column {}",
+                e.classify(),
+                e.line(),
+                e.column()
+            ),
+        )
+    })
 }
 
 pub(crate) fn read_s<'a>(item: &'a Item, name: &str, what: &str) -> Result<&'a str, StoreError> {

@@ -12,17 +12,9 @@ impl BillingStore {
     /// a deployment fault, reported by its key.
     pub async fn billing_entity(&self, id: &BillingEntityId) -> Result<BillingEntity, StoreError> {
         let what = format!("billing entity {id}");
-        let output = self
-            .db
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key_item(keys::entity(id))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("GetItem", &e))?;
+        let output = self.get(keys::entity(id)).await?;
         let item = output
-            .item()
+            .as_ref()
             .ok_or_else(|| StoreError::NotFound { what: what.clone() })?;
         let entity: BillingEntity = read_body(item, &what)?;
         entity

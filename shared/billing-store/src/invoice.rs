@@ -68,16 +68,8 @@ impl BillingStore {
     /// An invoice by id.
     pub async fn invoice(&self, id: &InvoiceId) -> Result<Option<StoredInvoice>, StoreError> {
         let what = format!("invoice {id}");
-        let output = self
-            .db
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key_item(keys::invoice(id))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("GetItem", &e))?;
-        let Some(item) = output.item() else {
+        let output = self.get(keys::invoice(id)).await?;
+        let Some(item) = output.as_ref() else {
             return Ok(None);
         };
         let document_status = match read_s(item, "document_status", &what)? {

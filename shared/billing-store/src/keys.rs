@@ -28,9 +28,15 @@ pub fn crm_link(source: &str, org: &str, crm_id: &str) -> (String, String) {
     (format!("CRM#{source}#{org}#{crm_id}"), "ACCOUNT".to_owned())
 }
 
+/// Prefix of an account's subscription items.
+pub const SUBSCRIPTION_PREFIX: &str = "SUBSCRIPTION#";
+
 /// Subscription item, in its account's partition.
 pub fn subscription(account: &AccountId, id: &SubscriptionId) -> (String, String) {
-    (format!("ACCOUNT#{account}"), format!("SUBSCRIPTION#{id}"))
+    (
+        format!("ACCOUNT#{account}"),
+        format!("{SUBSCRIPTION_PREFIX}{id}"),
+    )
 }
 
 /// Prefix of an account's pending one-off charges.
@@ -122,7 +128,10 @@ mod tests {
     #[test]
     fn shards_are_stable_and_in_range() {
         // Pinned: a change here would strand stored index keys.
-        assert_eq!(shard_of("sub_1"), shard_of("sub_1"));
+        assert_eq!(
+            [shard_of("sub_1"), shard_of("inv_1"), shard_of("")],
+            [3, 9, 3]
+        );
         let shards: std::collections::BTreeSet<u8> =
             (0..1000).map(|i| shard_of(&format!("sub_{i}"))).collect();
         assert_eq!(shards.len(), INDEX_SHARDS as usize);

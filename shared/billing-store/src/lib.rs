@@ -46,4 +46,19 @@ impl BillingStore {
     pub fn table(&self) -> &str {
         &self.table
     }
+
+    /// One item by key, read strongly consistent: every read here decides
+    /// a write, so it must see the latest committed state.
+    async fn get(&self, key: (String, String)) -> Result<Option<attributes::Item>, StoreError> {
+        let output = self
+            .db
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(attributes::key_item(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("GetItem", &e))?;
+        Ok(output.item)
+    }
 }

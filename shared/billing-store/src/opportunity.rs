@@ -11,8 +11,10 @@
 
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem, Update};
 use billing_domain::ids::{AccountId, InvoiceId, SubscriptionId};
 use billing_domain::invoice::{DocumentType, Invoice, InvoiceDraft};
 use billing_domain::item::PendingCharge;
@@ -21,15 +23,23 @@ use billing_domain::numbering::{CounterKey, InvoiceNumber, NumberSeries};
 use billing_domain::party::CustomerAccount;
 use billing_domain::schedule::next_due_date;
 use billing_domain::subscription::Subscription;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
+
+use billing_lambda::Disposition;
 
 use crate::attributes::{Item, body, key_item, n, read_body, s};
 use crate::{BillingStore, StoreError, keys};
 
-/// How often a commit draws a number again after losing the counter to a
-/// concurrent commit before giving up (the request is then retryable).
-const MAX_COUNTER_ATTEMPTS: u32 = 60;
+/// Cancellation reasons that say "someone else got there first" or "slow
+/// down": worth drawing again. Anything else (a validation error) would fail
+/// the same way again.
+const TRANSIENT_REASONS: &[&str] = &[
+    "TransactionConflict",
+    "ThrottlingError",
+    "ProvisionedThroughputExceeded",
+    "RequestLimitExceeded",
+];
 
 /// Identifies an opportunity across retries: the CRM it came from and its id there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,6 +113,8 @@ pub enum AccountChange {
         source: String,
         /// The CRM's account id.
         crm_id: String,
+        /// The CRM's modification time of this data.
+        crm_last_modified: DateTime<FixedOffset>,
     },
     /// Refresh a known account from the CRM's data.
     Update {
@@ -110,15 +122,26 @@ pub enum AccountChange {
         account: CustomerAccount,
         /// The version read; a concurrent change makes the commit stale.
         expected_version: u64,
+        /// The CRM's modification time of this data, so that a late,
+        /// older delivery never overwrites newer data.
+        crm_last_modified: DateTime<FixedOffset>,
+    },
+    /// The account is as stored (or the CRM's data is older): only check
+    /// that it did not change meanwhile, without rewriting it.
+    Unchanged {
+        /// The stored account.
+        account: CustomerAccount,
+        /// The version read.
+        expected_version: u64,
     },
 }
 
 impl AccountChange {
     fn account(&self) -> &CustomerAccount {
         match self {
-            AccountChange::Create { account, .. } | AccountChange::Update { account, .. } => {
-                account
-            }
+            AccountChange::Create { account, .. }
+            | AccountChange::Update { account, .. }
+            | AccountChange::Unchanged { account, .. } => account,
         }
     }
 }
@@ -198,26 +221,25 @@ impl BillingStore {
     ) -> Result<Option<OpportunityRecord>, StoreError> {
         let what = format!("opportunity {}/{}", key.source, key.opportunity_id);
         let output = self
-            .db
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key_item(keys::opportunity(
-                &key.source,
-                &key.opportunity_id,
-            ))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("GetItem", &e))?;
-        output.item().map(|item| read_body(item, &what)).transpose()
+            .get(keys::opportunity(&key.source, &key.opportunity_id))
+            .await?;
+        output
+            .as_ref()
+            .map(|item| read_body(item, &what))
+            .transpose()
     }
 
-    /// Write everything an opportunity changes, all or nothing.
+    /// Write everything an opportunity changes, all or nothing. Races for
+    /// the number counter are retried until `deadline`, which the caller
+    /// keeps inside its own time limit (an answer beats a timeout).
     pub async fn commit_opportunity(
         &self,
         commit: &OpportunityCommit,
+        deadline: Instant,
     ) -> Result<CommitOutcome, StoreError> {
-        for attempt in 1..=MAX_COUNTER_ATTEMPTS {
+        let mut attempt = 0;
+        while Instant::now() < deadline {
+            attempt += 1;
             let numbered = match &commit.invoice {
                 Some((draft, series)) => Some(self.number(draft, series).await?),
                 None => None,
@@ -296,6 +318,19 @@ impl BillingStore {
             }) {
                 return Ok(CommitOutcome::Stale);
             }
+            let transient = failed.iter().all(|(part, code)| {
+                TRANSIENT_REASONS.contains(code)
+                    || (*part == Part::Counter && *code == "ConditionalCheckFailed")
+            });
+            if !transient {
+                let codes: Vec<String> =
+                    failed.iter().map(|(p, c)| format!("{p:?}: {c}")).collect();
+                return Err(StoreError::Aws {
+                    operation: "TransactWriteItems",
+                    disposition: Disposition::Permanent,
+                    message: format!("transaction cancelled: {}", codes.join(", ")),
+                });
+            }
             // The counter moved or a concurrent transaction held an item:
             // draw again after a short, jittered pause.
             tracing::debug!(attempt, ?failed, "opportunity commit raced; retrying");
@@ -303,7 +338,7 @@ impl BillingStore {
         }
         Err(StoreError::Contended {
             what: "invoice number counter".to_owned(),
-            attempts: MAX_COUNTER_ATTEMPTS,
+            attempts: attempt,
         })
     }
 
@@ -348,8 +383,17 @@ impl BillingStore {
         account_item.insert("body".into(), body(account, "account")?);
         account_item.insert("updated_at".into(), s(&now));
         match &commit.account {
-            AccountChange::Create { source, crm_id, .. } => {
+            AccountChange::Create {
+                source,
+                crm_id,
+                crm_last_modified,
+                ..
+            } => {
                 account_item.insert("version".into(), n(1));
+                account_item.insert(
+                    "crm_last_modified".into(),
+                    s(crm_last_modified.to_rfc3339()),
+                );
                 parts.push(Part::Account);
                 items.push(self.put_new(account_item)?);
                 let (source_system, org) = source.split_once('/').unwrap_or((source, ""));
@@ -360,11 +404,30 @@ impl BillingStore {
                 items.push(self.put_new(link)?);
             }
             AccountChange::Update {
-                expected_version, ..
+                expected_version,
+                crm_last_modified,
+                ..
             } => {
                 account_item.insert("version".into(), n(expected_version + 1));
+                account_item.insert(
+                    "crm_last_modified".into(),
+                    s(crm_last_modified.to_rfc3339()),
+                );
                 parts.push(Part::Account);
                 items.push(self.put_versioned(account_item, *expected_version)?);
+            }
+            AccountChange::Unchanged {
+                expected_version, ..
+            } => {
+                let check = ConditionCheck::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key_item(keys::account(&account.id))))
+                    .condition_expression("version = :expected")
+                    .expression_attribute_values(":expected", n(*expected_version))
+                    .build()
+                    .map_err(|e| StoreError::corrupt("transaction item", e))?;
+                parts.push(Part::Account);
+                items.push(TransactWriteItem::builder().condition_check(check).build());
             }
         }
 
@@ -438,7 +501,9 @@ impl BillingStore {
             .expression_attribute_values(":next", n(last + 1))
             .expression_attribute_values(":type", s("counter"));
         update = if last == 0 {
-            update.condition_expression("attribute_not_exists(pk)")
+            update
+                .condition_expression("attribute_not_exists(pk) OR last_value = :last")
+                .expression_attribute_values(":last", n(last))
         } else {
             update
                 .condition_expression("last_value = :last")

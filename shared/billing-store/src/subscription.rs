@@ -3,7 +3,7 @@
 use billing_domain::ids::{AccountId, SubscriptionId};
 use billing_domain::subscription::Subscription;
 
-use crate::attributes::{key_item, read_body, read_u64};
+use crate::attributes::{read_body, read_u64, s};
 use crate::{BillingStore, StoreError, keys};
 
 /// A contract with the version its next update must expect.
@@ -23,17 +23,9 @@ impl BillingStore {
         id: &SubscriptionId,
     ) -> Result<Option<VersionedSubscription>, StoreError> {
         let what = format!("subscription {id}");
-        let output = self
-            .db
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key_item(keys::subscription(account, id))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("GetItem", &e))?;
+        let output = self.get(keys::subscription(account, id)).await?;
         output
-            .item()
+            .as_ref()
             .map(|item| {
                 Ok(VersionedSubscription {
                     subscription: read_body(item, &what)?,
@@ -41,5 +33,41 @@ impl BillingStore {
                 })
             })
             .transpose()
+    }
+
+    /// Every contract of an account (one Query on its partition), e.g. to
+    /// know whether parked charges will ever ride on a recurring invoice.
+    pub async fn subscriptions_of(
+        &self,
+        account: &AccountId,
+    ) -> Result<Vec<VersionedSubscription>, StoreError> {
+        let (pk, _) = keys::subscription(account, &SubscriptionId::new(""));
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .db
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", s(&pk))
+                .expression_attribute_values(":prefix", s(keys::SUBSCRIPTION_PREFIX))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| StoreError::aws("Query", &e))?;
+            for item in page.items() {
+                let what = format!("subscription of account {account}");
+                found.push(VersionedSubscription {
+                    subscription: read_body(item, &what)?,
+                    version: read_u64(item, "version", &what)?,
+                });
+            }
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(found);
+            }
+        }
     }
 }

@@ -3,14 +3,22 @@
 //! template. Each stage prints what it did; produced files go under `out/`.
 //!
 //! Stages: the infrastructure the template defines, seen through the SDK
-//! clients the functions use; then a CRM closing the documented example
-//! opportunity, posted signed through the real webhook handler.
+//! clients the functions use; a CRM closing the documented example
+//! opportunity, posted signed through the real webhook handler; then its
+//! invoice announced on the documents queue (the pipe's message) and handed
+//! to the real invoice-pdf handler as Lambda would, which archives the
+//! PDF/A-3 and XML and requests delivery.
 
 use std::fmt::Write as _;
 
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use billing_documents::InvoiceRenderer;
 use billing_domain::ids::InvoiceId;
 use billing_tests::webhook::{example_entity, example_opportunity, post, signed, webhook_state};
 use billing_tests::{local_clients, resource};
+use invoice_pdf::archive::DocumentArchive;
+use invoice_pdf::service::DocumentService;
+use lambda_runtime::{Context, LambdaEvent};
 
 type DemoResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
@@ -19,7 +27,9 @@ async fn main() -> DemoResult {
     std::fs::create_dir_all("out")?;
     let mut summary = Vec::new();
     summary.push(infrastructure().await?);
-    summary.push(opportunity_closed().await?);
+    let (line, invoice_id) = opportunity_closed().await?;
+    summary.push(line);
+    summary.push(documents(&invoice_id).await?);
     println!("\n== Summary ==");
     for line in summary {
         println!("- {line}");
@@ -97,7 +107,7 @@ async fn infrastructure() -> DemoResult<String> {
 }
 
 /// The CRM wins the example deal: signed webhook in, numbered invoice out.
-async fn opportunity_closed() -> DemoResult<String> {
+async fn opportunity_closed() -> DemoResult<(String, InvoiceId)> {
     println!("\n== Opportunity closed (docs/webhooks/example-opportunity.json) ==");
     let state = webhook_state(example_entity("default")).await;
     println!("seller configuration stored from docs/examples/billing-entity.json");
@@ -163,11 +173,119 @@ async fn opportunity_closed() -> DemoResult<String> {
     let path = format!("out/invoice-{}.json", stored.invoice.number());
     std::fs::write(&path, serde_json::to_string_pretty(&stored.invoice)?)?;
     println!("wrote {path}");
+    Ok((
+        format!(
+            "webhook: example deal invoiced as {} ({} {}), retry answered {again}; contract {} started ({path})",
+            stored.invoice.number(),
+            invoice.totals.gross_total.amount(),
+            invoice.currency.code(),
+            answer["subscription_id"].as_str().unwrap_or("-"),
+        ),
+        invoice_id,
+    ))
+}
+
+/// The finalized invoice through the documents queue and the real
+/// invoice-pdf handler; the archived files are copied to `out/`.
+async fn documents(invoice_id: &InvoiceId) -> DemoResult<String> {
+    println!("\n== Invoice documents (documents queue -> invoice-pdf) ==");
+    let aws = local_clients().await;
+    let documents_queue = resource("DOCUMENTS_QUEUE_URL");
+    // What the EventBridge Pipe sends for an invoice with pending documents.
+    let announcement = serde_json::json!({ "invoice_id": invoice_id.as_str() }).to_string();
+    aws.sqs
+        .send_message()
+        .queue_url(&documents_queue)
+        .message_body(&announcement)
+        .send()
+        .await?;
+    println!("documents queue <- {announcement}");
+    let received = aws
+        .sqs
+        .receive_message()
+        .queue_url(&documents_queue)
+        .max_number_of_messages(10)
+        .wait_time_seconds(2)
+        .send()
+        .await?;
+    let mut event = SqsEvent::default();
+    event.records = received
+        .messages()
+        .iter()
+        .map(|m| {
+            let mut message = SqsMessage::default();
+            message.message_id = m.message_id().map(str::to_owned);
+            message.receipt_handle = m.receipt_handle().map(str::to_owned);
+            message.body = m.body().map(str::to_owned);
+            message
+        })
+        .collect();
+    let service = DocumentService::new(
+        billing_tests::webhook::local_store().await,
+        InvoiceRenderer::built_in()?,
+        DocumentArchive::new(aws.s3.clone(), resource("DOCUMENTS_BUCKET")),
+        aws.sqs.clone(),
+        resource("DELIVERY_QUEUE_URL"),
+    );
+    let batch = event.records.clone();
+    let response =
+        invoice_pdf::handler::handle(&service, LambdaEvent::new(event, Context::default()))
+            .await
+            .map_err(|e| e.to_string())?;
+    println!(
+        "invoice-pdf handled {} message(s), {} failed",
+        batch.len(),
+        response.batch_item_failures.len()
+    );
+    if !response.batch_item_failures.is_empty() {
+        return Err("invoice-pdf reported failed messages".into());
+    }
+    // What Lambda does with a successfully handled batch.
+    for message in &batch {
+        if let Some(handle) = &message.receipt_handle {
+            aws.sqs
+                .delete_message()
+                .queue_url(&documents_queue)
+                .receipt_handle(handle)
+                .send()
+                .await?;
+        }
+    }
+    let mut written = Vec::new();
+    for document in service.archived_documents(invoice_id).await? {
+        let object = aws
+            .s3
+            .get_object()
+            .bucket(resource("DOCUMENTS_BUCKET"))
+            .key(&document.key)
+            .send()
+            .await?;
+        let bytes = object.body.collect().await?.into_bytes();
+        let name = document.key.rsplit('/').next().unwrap_or(&document.key);
+        let path = format!("out/{name}");
+        std::fs::write(&path, &bytes)?;
+        println!(
+            "archived s3://{}/{} ({}, {} bytes, sha256 {}) -> {path}",
+            resource("DOCUMENTS_BUCKET"),
+            document.key,
+            document.content_type,
+            bytes.len(),
+            &document.sha256[..16]
+        );
+        written.push(path);
+    }
+    let delivery = aws
+        .sqs
+        .receive_message()
+        .queue_url(resource("DELIVERY_QUEUE_URL"))
+        .wait_time_seconds(2)
+        .send()
+        .await?;
+    for message in delivery.messages() {
+        println!("delivery queue -> {}", message.body().unwrap_or_default());
+    }
     Ok(format!(
-        "webhook: example deal invoiced as {} ({} {}), retry answered {again}; contract {} started ({path})",
-        stored.invoice.number(),
-        invoice.totals.gross_total.amount(),
-        invoice.currency.code(),
-        answer["subscription_id"].as_str().unwrap_or("-"),
+        "documents: PDF/A-3 with embedded factur-x.xml archived under Object Lock, delivery requested ({})",
+        written.join(", ")
     ))
 }

@@ -1,0 +1,189 @@
+//! The documents bucket as an archive that never replaces a document.
+//!
+//! Keys are derived from the invoice alone (`invoices/<entity>/<year>/
+//! <number>.pdf`), so every render of an invoice targets the same objects.
+//! Each object is written with a conditional put (`If-None-Match: *`): S3
+//! itself refuses to overwrite, so two concurrent renders cannot both win.
+//! When the key exists, the stored SHA-256 is compared: identical bytes are
+//! a no-op, anything else is a conflict that is reported and left alone.
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ServerSideEncryption};
+use billing_domain::invoice::Invoice;
+use billing_store::ArchivedDocument;
+use chrono::Datelike;
+use sha2::{Digest, Sha256};
+
+use crate::error::InvoicePdfError;
+
+/// PDF content type.
+pub const PDF: &str = "application/pdf";
+/// XML content type (as Factur-X declares the attachment).
+pub const XML: &str = "text/xml";
+
+/// One file to archive.
+#[derive(Debug, Clone)]
+pub struct Document {
+    /// Deterministic key.
+    pub key: String,
+    /// MIME type.
+    pub content_type: &'static str,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
+impl Document {
+    /// The record kept on the invoice: key, hex SHA-256, content type.
+    pub fn record(&self) -> ArchivedDocument {
+        ArchivedDocument {
+            key: self.key.clone(),
+            sha256: hex::encode(Sha256::digest(&self.bytes)),
+            content_type: self.content_type.to_owned(),
+        }
+    }
+}
+
+/// What archiving one document did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Archived {
+    /// The object was written now.
+    Stored,
+    /// The same bytes were already archived: nothing written.
+    AlreadyStored,
+}
+
+/// The key prefix of an invoice's documents: `invoices/<entity>/<year>/<number>`.
+/// Characters other than letters, digits, `-`, `_` and `.` become `_`, so a
+/// number pattern with `/` cannot create extra folders.
+pub fn key_stem(invoice: &Invoice) -> String {
+    let content = invoice.content();
+    format!(
+        "invoices/{}/{}/{}",
+        key_safe(content.billing_entity_id.as_str()),
+        content.issue_date.year(),
+        key_safe(invoice.number().as_str())
+    )
+}
+
+fn key_safe(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The documents bucket.
+#[derive(Debug, Clone)]
+pub struct DocumentArchive {
+    s3: aws_sdk_s3::Client,
+    bucket: String,
+}
+
+impl DocumentArchive {
+    /// The archive in `bucket` (the template's `DOCUMENTS_BUCKET`).
+    pub fn new(s3: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
+        Self {
+            s3,
+            bucket: bucket.into(),
+        }
+    }
+
+    /// Stores `document` unless it is already there with the same bytes.
+    ///
+    /// The object carries content type, SSE-S3, its SHA-256 as an S3
+    /// checksum (verified by S3 on upload, and satisfying Object Lock's
+    /// integrity requirement), and the invoice id and number as metadata.
+    pub async fn put_once(
+        &self,
+        invoice: &Invoice,
+        document: &Document,
+    ) -> Result<Archived, InvoicePdfError> {
+        let digest = Sha256::digest(&document.bytes);
+        let checksum = aws_smithy_types::base64::encode(digest.as_slice());
+        let result = self
+            .s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&document.key)
+            .body(ByteStream::from(document.bytes.clone()))
+            .content_type(document.content_type)
+            .server_side_encryption(ServerSideEncryption::Aes256)
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .checksum_sha256(&checksum)
+            .metadata("invoice-id", invoice.content().id.as_str())
+            .metadata("invoice-number", invoice.number().as_str())
+            .metadata("sha256", hex::encode(digest))
+            .if_none_match("*")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Archived::Stored),
+            Err(err) if is_precondition_failed(&err) => {
+                self.compare(&document.key, &hex::encode(digest), &checksum)
+                    .await
+            }
+            Err(err) => Err(InvoicePdfError::archive("PutObject", &document.key, &err)),
+        }
+    }
+
+    /// The key exists: identical bytes are fine, anything else is a conflict.
+    async fn compare(
+        &self,
+        key: &str,
+        sha256_hex: &str,
+        sha256_base64: &str,
+    ) -> Result<Archived, InvoicePdfError> {
+        let head = self
+            .s3
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .checksum_mode(ChecksumMode::Enabled)
+            .send()
+            .await
+            .map_err(|err| InvoicePdfError::archive("HeadObject", key, &err))?;
+        let stored_hex = head.metadata().and_then(|m| m.get("sha256"));
+        let same = match (stored_hex, head.checksum_sha256()) {
+            (Some(stored), _) => stored == sha256_hex,
+            (None, Some(stored)) => stored == sha256_base64,
+            (None, None) => false,
+        };
+        if same {
+            Ok(Archived::AlreadyStored)
+        } else {
+            Err(InvoicePdfError::DifferentDocumentArchived {
+                key: key.to_owned(),
+            })
+        }
+    }
+}
+
+fn is_precondition_failed<E, R>(err: &aws_sdk_s3::error::SdkError<E, R>) -> bool
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata,
+{
+    err.as_service_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "PreconditionFailed")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_deterministic_and_cannot_escape_their_folder() {
+        let invoice = billing_documents::samples::german_consumer().unwrap();
+        assert_eq!(
+            key_stem(&invoice),
+            "invoices/ent_sample/2026/RE-2026-000042"
+        );
+        assert_eq!(key_safe("RE/2026/../7"), "RE_2026_.._7");
+    }
+}

@@ -1,0 +1,9 @@
+//! `invoice-pdf`: a finalized invoice becomes its archived PDF/A-3 (with the
+//! EN 16931 XML embedded), the XML on its own, and a delivery request.
+#![warn(missing_docs)]
+
+pub mod archive;
+pub mod error;
+pub mod handler;
+pub mod local;
+pub mod service;

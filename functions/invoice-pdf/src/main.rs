@@ -1,0 +1,31 @@
+//! Start-up only: configuration, clients, templates and fonts are loaded
+//! once per cold start; a missing piece stops start-up by name.
+
+use billing_documents::InvoiceRenderer;
+use billing_lambda::aws::{AwsClients, load_sdk_config};
+use billing_lambda::{config, telemetry};
+use billing_store::BillingStore;
+use invoice_pdf::archive::DocumentArchive;
+use invoice_pdf::handler::handle;
+use invoice_pdf::service::DocumentService;
+use lambda_runtime::{Error, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init();
+    let table = config::required("BILLING_TABLE")?;
+    let bucket = config::required("DOCUMENTS_BUCKET")?;
+    let delivery_queue_url = config::required("DELIVERY_QUEUE_URL")?;
+    // Built-in templates, or the operator's INVOICE_TEMPLATE_DIR.
+    let renderer = InvoiceRenderer::from_env()?;
+    let clients = AwsClients::new(&load_sdk_config().await);
+    let service = DocumentService::new(
+        BillingStore::new(clients.dynamodb, table),
+        renderer,
+        DocumentArchive::new(clients.s3, bucket),
+        clients.sqs,
+        delivery_queue_url,
+    );
+    let service = &service;
+    run(service_fn(move |event| handle(service, event))).await
+}

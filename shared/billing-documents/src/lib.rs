@@ -1,0 +1,68 @@
+//! Invoice documents: what the customer's accounts-payable team reads and
+//! what their software imports, made from the same finalized invoice.
+//!
+//! - [`cii`]: the EN 16931 XML in UN/CEFACT CII syntax (Factur-X profile
+//!   EN16931, and XRechnung 3.0 for public-sector customers);
+//! - [`render`]: Typst templates to PDF/A-3b with that XML embedded as
+//!   `factur-x.xml`, and [`xmp`]: the Factur-X metadata Typst cannot write.
+//!
+//! No AWS and no async runtime: rendering is CPU work a function calls, and
+//! the same code runs in tests, benchmarks and the demo.
+#![warn(missing_docs)]
+
+pub mod cii;
+pub mod render;
+pub mod samples;
+pub mod text;
+pub mod view;
+pub mod xmp;
+
+pub use cii::{CiiProfile, invoice_xml};
+pub use render::{InvoiceDocuments, InvoiceRenderer};
+
+/// Why a document could not be produced. None of these clear up by
+/// retrying with the same invoice and templates: a function treats them as
+/// permanent and lets the message reach the dead-letter queue with the reason.
+#[derive(Debug, thiserror::Error)]
+pub enum DocumentError {
+    /// XRechnung was asked for a customer without a Leitweg-ID.
+    #[error("XRechnung needs the customer's Leitweg-ID (account.leitweg_id)")]
+    MissingLeitwegId,
+    /// Writing XML into memory failed (should not happen).
+    #[error("writing the invoice XML failed: {0}")]
+    Xml(#[source] std::io::Error),
+    /// A template did not compile or failed while laying out.
+    #[error("invoice template failed: {message}")]
+    Template {
+        /// Typst's diagnostics.
+        message: String,
+    },
+    /// The operator's template directory could not be read.
+    #[error("template directory {path}: {reason}")]
+    TemplateDirectory {
+        /// The directory named by `INVOICE_TEMPLATE_DIR`.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// Typst could not write a conforming PDF/A-3b.
+    #[error("PDF export failed: {message}")]
+    Pdf {
+        /// Typst's diagnostics (e.g. a PDF/A violation).
+        message: String,
+    },
+    /// An operator template did not place the e-invoice attachment.
+    #[error(
+        "the invoice template dropped the factur-x.xml attachment (place `body` in invoice.typ)"
+    )]
+    MissingAttachment,
+    /// The PDF's metadata stream could not be rewritten.
+    #[error("PDF metadata: {message}")]
+    Metadata {
+        /// lopdf's error.
+        message: String,
+    },
+    /// A sample invoice could not be built (a bug in the samples).
+    #[error("sample invoice: {0}")]
+    Sample(#[from] billing_domain::DomainError),
+}

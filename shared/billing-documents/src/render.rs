@@ -1,0 +1,326 @@
+//! Typst as a library: templates and fonts loaded once per cold start, one
+//! PDF/A-3b per invoice with its EN 16931 XML attached.
+//!
+//! The built-in templates and fonts are compiled into the binary; an
+//! operator restyles invoices by pointing `INVOICE_TEMPLATE_DIR` at a
+//! directory (in Lambda, a layer under `/opt`) whose files replace or add to
+//! the built-in ones by name: `theme.typ`, `labels.typ`, `invoice.typ`,
+//! images, and `.ttf`/`.otf` fonts. Only the entry point that attaches the
+//! e-invoice stays fixed, so no template can produce a PDF without its XML.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use billing_domain::invoice::Invoice;
+use chrono::Datelike;
+use typst::diag::{FileError, FileResult, SourceDiagnostic};
+use typst::foundations::{Bytes, Datetime, Duration, Smart};
+use typst::syntax::{FileId, RootedPath, Source, VirtualPath, VirtualRoot};
+use typst::text::{Font, FontBook};
+use typst::utils::LazyHash;
+use typst::{Library, LibraryExt, World};
+use typst_layout::PagedDocument;
+use typst_pdf::{PdfOptions, PdfStandard, PdfStandards, Timestamp};
+
+use crate::DocumentError;
+use crate::cii::{self, CiiProfile};
+use crate::view::InvoiceView;
+use crate::xmp;
+
+/// The environment variable naming the operator's template directory.
+pub const TEMPLATE_DIR_VARIABLE: &str = "INVOICE_TEMPLATE_DIR";
+
+/// The name the e-invoice carries inside the PDF, fixed by Factur-X.
+pub const FACTUR_X_FILE_NAME: &str = "factur-x.xml";
+
+/// Memoized layout results unused for this many renders are dropped, so a
+/// warm Lambda's memory stays flat while a template's shared parts stay
+/// cached across invoices.
+const CACHE_GENERATIONS: usize = 5;
+
+const BUILT_IN_FILES: &[(&str, &[u8])] = &[
+    ("invoice.typ", include_bytes!("../templates/invoice.typ")),
+    ("labels.typ", include_bytes!("../templates/labels.typ")),
+    ("theme.typ", include_bytes!("../templates/theme.typ")),
+];
+
+const BUILT_IN_FONTS: &[&[u8]] = &[
+    include_bytes!("../fonts/LibertinusSerif-Regular.otf"),
+    include_bytes!("../fonts/LibertinusSerif-Bold.otf"),
+    include_bytes!("../fonts/LibertinusSerif-Italic.otf"),
+];
+
+/// Fixed entry point: the operator's layout receives the data and the
+/// attachment, which Factur-X requires to be `factur-x.xml`, related as the
+/// alternative (machine-readable) form of the visible invoice.
+const MAIN: &str = r#"#import "/invoice.typ": invoice
+#show: invoice.with(json("/invoice.json"))
+#pdf.attach(
+  "factur-x.xml",
+  relationship: "alternative",
+  mime-type: "text/xml",
+  description: "Factur-X/ZUGFeRD invoice (EN 16931, UN/CEFACT CII)",
+)
+"#;
+
+/// The documents of one invoice, ready to archive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceDocuments {
+    /// PDF/A-3b with `factur-x.xml` embedded and the Factur-X XMP schema.
+    pub pdf: Vec<u8>,
+    /// The embedded EN 16931 CII XML, also archived on its own.
+    pub xml: Vec<u8>,
+    /// XRechnung CII XML, for customers with a Leitweg-ID.
+    pub xrechnung: Option<Vec<u8>>,
+}
+
+/// Templates and fonts, loaded once per cold start and shared by every
+/// render of the process.
+pub struct InvoiceRenderer {
+    library: LazyHash<Library>,
+    book: LazyHash<FontBook>,
+    fonts: Vec<Font>,
+    sources: HashMap<FileId, Source>,
+    files: HashMap<FileId, Bytes>,
+    main: FileId,
+    data: FileId,
+    attachment: FileId,
+}
+
+impl InvoiceRenderer {
+    /// The built-in templates, overridden by the directory named in
+    /// `INVOICE_TEMPLATE_DIR` when it is set.
+    pub fn from_env() -> Result<Self, DocumentError> {
+        match std::env::var_os(TEMPLATE_DIR_VARIABLE) {
+            Some(dir) if !dir.is_empty() => Self::with_overrides(Some(Path::new(&dir))),
+            _ => Self::with_overrides(None),
+        }
+    }
+
+    /// The built-in German/English templates and fonts only.
+    pub fn built_in() -> Result<Self, DocumentError> {
+        Self::with_overrides(None)
+    }
+
+    /// The built-in templates with every file of `dir` (not recursive)
+    /// replacing or adding to them; fonts in it join the embedded ones.
+    pub fn with_overrides(dir: Option<&Path>) -> Result<Self, DocumentError> {
+        let mut files: HashMap<String, Vec<u8>> = BUILT_IN_FILES
+            .iter()
+            .map(|(name, bytes)| ((*name).to_owned(), bytes.to_vec()))
+            .collect();
+        let mut fonts: Vec<Font> = BUILT_IN_FONTS
+            .iter()
+            .flat_map(|bytes| Font::iter(Bytes::new(*bytes)))
+            .collect();
+        if let Some(dir) = dir {
+            let template_error = |reason: String| DocumentError::TemplateDirectory {
+                path: dir.display().to_string(),
+                reason,
+            };
+            let entries = std::fs::read_dir(dir).map_err(|e| template_error(e.to_string()))?;
+            for entry in entries {
+                let entry = entry.map_err(|e| template_error(e.to_string()))?;
+                let path = entry.path();
+                if !path.is_file() {
+                    continue;
+                }
+                let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+                    continue;
+                };
+                let bytes = std::fs::read(&path).map_err(|e| template_error(e.to_string()))?;
+                let lower = name.to_ascii_lowercase();
+                if lower.ends_with(".ttf") || lower.ends_with(".otf") || lower.ends_with(".ttc") {
+                    let before = fonts.len();
+                    fonts.extend(Font::iter(Bytes::new(bytes)));
+                    if fonts.len() == before {
+                        return Err(template_error(format!("{name} is not a readable font")));
+                    }
+                } else {
+                    files.insert(name.to_owned(), bytes);
+                }
+            }
+        }
+
+        let id = |path: &str| -> Result<FileId, DocumentError> {
+            let vpath = VirtualPath::new(path).map_err(|e| DocumentError::Template {
+                message: format!("template file name {path}: {e:?}"),
+            })?;
+            Ok(RootedPath::new(VirtualRoot::Project, vpath).intern())
+        };
+        let main = id("/main.typ")?;
+        let mut sources = HashMap::new();
+        sources.insert(main, Source::new(main, MAIN.to_owned()));
+        let mut file_bytes = HashMap::new();
+        for (name, bytes) in files {
+            let file = id(&format!("/{name}"))?;
+            if name.ends_with(".typ") {
+                let text = String::from_utf8(bytes).map_err(|_| DocumentError::Template {
+                    message: format!("{name} is not UTF-8"),
+                })?;
+                sources.insert(file, Source::new(file, text));
+            } else {
+                file_bytes.insert(file, Bytes::new(bytes));
+            }
+        }
+        Ok(Self {
+            library: LazyHash::new(Library::builder().build()),
+            book: LazyHash::new(FontBook::from_fonts(&fonts)),
+            fonts,
+            sources,
+            files: file_bytes,
+            main,
+            data: id("/invoice.json")?,
+            attachment: id(&format!("/{FACTUR_X_FILE_NAME}"))?,
+        })
+    }
+
+    /// Renders the PDF and the XML (and XRechnung when the customer has a
+    /// Leitweg-ID) of a finalized invoice. Deterministic: the same invoice
+    /// and templates give the same bytes, which is what lets the archive
+    /// treat a re-render as a no-op.
+    pub fn render(&self, invoice: &Invoice) -> Result<InvoiceDocuments, DocumentError> {
+        let xml = cii::invoice_xml(invoice, CiiProfile::FacturXEn16931)?;
+        let xrechnung = match invoice.content().buyer.leitweg_id {
+            Some(_) => Some(cii::invoice_xml(invoice, CiiProfile::XRechnung)?),
+            None => None,
+        };
+        let pdf = self.pdf(invoice, &xml);
+        // Typst memoizes across calls in a global cache; without eviction a
+        // warm process grows by megabytes per invoice.
+        comemo::evict(CACHE_GENERATIONS);
+        let pdf = xmp::add_factur_x_metadata(&pdf?)?;
+        Ok(InvoiceDocuments {
+            pdf,
+            xml,
+            xrechnung,
+        })
+    }
+
+    fn pdf(&self, invoice: &Invoice, xml: &[u8]) -> Result<Vec<u8>, DocumentError> {
+        let view =
+            serde_json::to_vec(&InvoiceView::of(invoice)).map_err(|e| DocumentError::Template {
+                message: format!("invoice data: {e}"),
+            })?;
+        let issue_date = invoice.content().issue_date;
+        let today = Datetime::from_ymd(
+            issue_date.year(),
+            u8::try_from(issue_date.month()).unwrap_or(1),
+            u8::try_from(issue_date.day()).unwrap_or(1),
+        );
+        let world = InvoiceWorld {
+            renderer: self,
+            data: Bytes::new(view),
+            attachment: Bytes::new(xml.to_vec()),
+            today,
+        };
+        let document: PagedDocument = typst::compile(&world)
+            .output
+            .map_err(|errors| template_error(&errors))?;
+        let standards =
+            PdfStandards::new(&[PdfStandard::A_3b]).map_err(|e| DocumentError::Pdf {
+                message: e.message().to_string(),
+            })?;
+        let options = PdfOptions {
+            // A stable document id: the same invoice always gets the same one.
+            ident: Smart::Custom(invoice.content().id.as_str().to_owned()),
+            timestamp: today.map(Timestamp::new_utc),
+            standards,
+            ..PdfOptions::default()
+        };
+        typst_pdf::pdf(&document, &options).map_err(|errors| DocumentError::Pdf {
+            message: diagnostics(&errors),
+        })
+    }
+}
+
+impl std::fmt::Debug for InvoiceRenderer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InvoiceRenderer")
+            .field("fonts", &self.fonts.len())
+            .field("templates", &self.sources.len())
+            .field("files", &self.files.len())
+            .finish()
+    }
+}
+
+/// One render's view of the files: the shared templates plus this
+/// invoice's data and XML.
+struct InvoiceWorld<'a> {
+    renderer: &'a InvoiceRenderer,
+    data: Bytes,
+    attachment: Bytes,
+    today: Option<Datetime>,
+}
+
+impl World for InvoiceWorld<'_> {
+    fn library(&self) -> &LazyHash<Library> {
+        &self.renderer.library
+    }
+
+    fn book(&self) -> &LazyHash<FontBook> {
+        &self.renderer.book
+    }
+
+    fn main(&self) -> FileId {
+        self.renderer.main
+    }
+
+    fn source(&self, id: FileId) -> FileResult<Source> {
+        self.renderer
+            .sources
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| not_found(id))
+    }
+
+    fn file(&self, id: FileId) -> FileResult<Bytes> {
+        if id == self.renderer.data {
+            return Ok(self.data.clone());
+        }
+        if id == self.renderer.attachment {
+            return Ok(self.attachment.clone());
+        }
+        if let Some(source) = self.renderer.sources.get(&id) {
+            return Ok(Bytes::from_string(source.clone()));
+        }
+        self.renderer
+            .files
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| not_found(id))
+    }
+
+    fn font(&self, index: usize) -> Option<Font> {
+        self.renderer.fonts.get(index).cloned()
+    }
+
+    fn today(&self, _offset: Option<Duration>) -> Option<Datetime> {
+        self.today
+    }
+}
+
+fn not_found(id: FileId) -> FileError {
+    FileError::NotFound(id.vpath().get_without_slash().into())
+}
+
+fn template_error(errors: &[SourceDiagnostic]) -> DocumentError {
+    DocumentError::Template {
+        message: diagnostics(errors),
+    }
+}
+
+fn diagnostics(errors: &[SourceDiagnostic]) -> String {
+    errors
+        .iter()
+        .map(|e| {
+            let hints: Vec<_> = e.hints.iter().map(|h| h.v.to_string()).collect();
+            if hints.is_empty() {
+                e.message.to_string()
+            } else {
+                format!("{} (hint: {})", e.message, hints.join("; "))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}

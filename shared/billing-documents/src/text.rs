@@ -1,0 +1,142 @@
+//! Wording and number formats that depend on the customer's language.
+//!
+//! Only what must be identical in the PDF and the XML (the payment-terms
+//! sentence) or what needs exact decimal arithmetic (amounts, quantities)
+//! lives here; every other printed word is in the templates, where an
+//! operator can change it without a build.
+
+use billing_domain::money::Money;
+use billing_domain::party::Language;
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+/// Separators, date pattern and fixed sentences of one language.
+#[derive(Debug)]
+pub struct Labels {
+    /// The language code the templates select their wording by.
+    pub code: &'static str,
+    decimal_separator: char,
+    group_separator: char,
+    date_format: &'static str,
+    payment_terms: &'static str,
+}
+
+const DE: Labels = Labels {
+    code: "de",
+    decimal_separator: ',',
+    group_separator: '.',
+    date_format: "%d.%m.%Y",
+    payment_terms: "Zahlbar ohne Abzug bis zum {due}.",
+};
+
+const EN: Labels = Labels {
+    code: "en",
+    decimal_separator: '.',
+    group_separator: ',',
+    date_format: "%-d %B %Y",
+    payment_terms: "Payable without deduction by {due}.",
+};
+
+/// The formats for `language`.
+pub fn labels(language: Language) -> &'static Labels {
+    match language {
+        Language::De => &DE,
+        Language::En => &EN,
+    }
+}
+
+/// The payment-terms sentence (BT-20), printed and embedded alike.
+pub fn payment_terms(labels: &Labels, due: NaiveDate) -> String {
+    labels.payment_terms.replace("{due}", &date(labels, due))
+}
+
+/// A date as the customer reads it (`31.01.2026`, `31 January 2026`).
+pub fn date(labels: &Labels, date: NaiveDate) -> String {
+    date.format(labels.date_format).to_string()
+}
+
+/// An amount with currency at its minor unit (`1.234,50 EUR`).
+pub fn money(labels: &Labels, money: Money) -> String {
+    format!(
+        "{} {}",
+        grouped(labels, money.round().amount()),
+        money.currency()
+    )
+}
+
+/// A unit price: as precise as agreed, at least to the minor unit.
+pub fn unit_price(labels: &Labels, money: Money) -> String {
+    grouped(labels, price_decimals(money))
+}
+
+/// A price without trailing zeros beyond the currency's minor unit
+/// (`0.0125`, `12.50`): unit prices may be finer than cents.
+pub fn price_decimals(money: Money) -> Decimal {
+    let minor = money.currency().minor_units();
+    let mut value = money.amount().normalize();
+    if value.scale() < minor {
+        value.rescale(minor);
+    }
+    value
+}
+
+/// A quantity or rate without trailing zeros (`1,5`, `19`).
+pub fn number(labels: &Labels, value: Decimal) -> String {
+    grouped(labels, value.normalize())
+}
+
+/// Digits grouped by thousands with the language's separators; the decimal
+/// text comes from `Decimal` itself, so nothing passes through a float.
+fn grouped(labels: &Labels, value: Decimal) -> String {
+    let raw = value.abs().to_string();
+    let (whole, fraction) = raw.split_once('.').unwrap_or((&raw, ""));
+    let mut out = String::with_capacity(raw.len() + raw.len() / 3 + 1);
+    if value.is_sign_negative() && !value.is_zero() {
+        out.push('-');
+    }
+    for (i, digit) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            out.push(labels.group_separator);
+        }
+        out.push(digit);
+    }
+    if !fraction.is_empty() {
+        out.push(labels.decimal_separator);
+        out.push_str(fraction);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use billing_domain::money::Currency;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn german_and_english_number_formats() {
+        let amount = Money::new(dec!(1234567.5), Currency::EUR);
+        assert_eq!(money(&DE, amount), "1.234.567,50 EUR");
+        assert_eq!(money(&EN, amount), "1,234,567.50 EUR");
+        assert_eq!(
+            money(&DE, Money::new(dec!(-0.5), Currency::EUR)),
+            "-0,50 EUR"
+        );
+        assert_eq!(number(&DE, dec!(1.50)), "1,5");
+        assert_eq!(number(&EN, dec!(19.00)), "19");
+        assert_eq!(
+            unit_price(&DE, Money::new(dec!(0.0125), Currency::EUR)),
+            "0,0125"
+        );
+    }
+
+    #[test]
+    fn dates_and_payment_terms() {
+        let due = NaiveDate::from_ymd_opt(2026, 2, 14).unwrap_or_default();
+        assert_eq!(date(&DE, due), "14.02.2026");
+        assert_eq!(
+            payment_terms(&EN, due),
+            "Payable without deduction by 14 February 2026."
+        );
+    }
+}
