@@ -266,6 +266,19 @@ async fn parked_charges_answer_202_and_a_retry_parks_nothing_new() {
     assert_eq!(pending_items(account).await, 1);
 }
 
+/// The contract an answer names, as stored.
+async fn stored_contract(answer: &Value) -> billing_store::VersionedSubscription {
+    local_store()
+        .await
+        .subscription(
+            &AccountId::new(answer["account_id"].as_str().expect("account")),
+            &SubscriptionId::new(answer["subscription_id"].as_str().expect("contract")),
+        )
+        .await
+        .unwrap()
+        .expect("contract")
+}
+
 async fn pending_items(account: &str) -> usize {
     let aws = local_clients().await;
     let output = aws
@@ -333,15 +346,7 @@ async fn an_amending_opportunity_changes_quantity_from_its_date_and_adds_items()
     // THEN the same contract now has 40 seats from March and the new item
     assert_eq!(status, 202, "{amended}");
     assert_eq!(amended["subscription_id"], created["subscription_id"]);
-    let contract = local_store()
-        .await
-        .subscription(
-            &AccountId::new(created["account_id"].as_str().expect("account")),
-            &SubscriptionId::new(created["subscription_id"].as_str().expect("contract")),
-        )
-        .await
-        .unwrap()
-        .expect("contract");
+    let contract = stored_contract(&created).await;
     let contract = contract.subscription;
     assert_eq!(contract.items.len(), 2);
     let seats_item = &contract.items[0];
@@ -717,15 +722,7 @@ async fn concurrent_deals_of_one_new_customer_share_one_account_and_contract() {
     assert_eq!(accounts.len(), 1);
     assert_eq!(invoice_counter(&entity, at).await, 10);
     let first = &answers[0].1;
-    let contract = local_store()
-        .await
-        .subscription(
-            &AccountId::new(first["account_id"].as_str().expect("account")),
-            &SubscriptionId::new(first["subscription_id"].as_str().expect("contract")),
-        )
-        .await
-        .unwrap()
-        .expect("contract");
+    let contract = stored_contract(first).await;
     assert_eq!(contract.subscription.items.len(), 10);
 }
 
@@ -763,15 +760,7 @@ async fn an_amendment_can_end_a_running_item() {
     ending["items"] = json!([seats]);
     let (status, answer, _) = post(&state, signed(&bytes(&ending), at), at).await;
     assert_eq!(status, 202, "{answer}");
-    let contract = local_store()
-        .await
-        .subscription(
-            &AccountId::new(created["account_id"].as_str().expect("account")),
-            &SubscriptionId::new(created["subscription_id"].as_str().expect("contract")),
-        )
-        .await
-        .unwrap()
-        .expect("contract");
+    let contract = stored_contract(&created).await;
     assert_eq!(
         contract.subscription.items[0].end,
         chrono::NaiveDate::from_ymd_opt(2027, 6, 30)

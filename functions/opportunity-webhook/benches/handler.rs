@@ -17,18 +17,19 @@ mod common;
 
 use std::hint::black_box;
 
-use billing_domain::ids::{AccountId, InvoiceId};
-use billing_domain::invoice::{BillableLine, InvoiceDraft, InvoiceRequest, LineSource};
+use billing_domain::ids::AccountId;
+use billing_domain::invoice::InvoiceDraft;
 use billing_domain::numbering::NumberSeries;
 use billing_domain::party::{BillingEntity, CustomerAccount};
 use billing_store::keys::derived_id;
 use chrono::{DateTime, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use opportunity_webhook::contract::{self, ClosedOpportunity};
+use opportunity_webhook::service::draft_invoice;
 use opportunity_webhook::signature::{WebhookSecrets, sign_with};
 
 /// The domain part of `OpportunityService::plan` for a new account and
-/// `invoice_now`: account, lines, draft, series.
+/// `invoice_now`: the account, then the service's own pure drafting step.
 fn plan(
     entity: &BillingEntity,
     opportunity: &ClosedOpportunity,
@@ -36,39 +37,10 @@ fn plan(
 ) -> (CustomerAccount, InvoiceDraft, NumberSeries) {
     let source = opportunity.key.source.as_str();
     let data = &opportunity.account;
-    let account = CustomerAccount {
-        id: AccountId::new(derived_id("acc", &[source, data.crm_id.as_str()])),
-        crm_id: data.crm_id.clone(),
-        billing_entity_id: entity.id.clone(),
-        name: data.name.clone(),
-        address: data.address.clone(),
-        vat_id: data.vat_id.clone(),
-        invoice_emails: data.invoice_emails.clone(),
-        language: data.language,
-        currency: data.currency,
-        payment_terms_days: data.payment_terms_days,
-        kind: data.kind,
-        leitweg_id: data.leitweg_id.clone(),
-    };
+    let id = AccountId::new(derived_id("acc", &[source, data.crm_id.as_str()]));
+    let account = data.to_account(id, entity.id.clone());
     account.validate().unwrap();
-    let issue_date = now.with_timezone(&entity.time_zone).date_naive();
-    let opportunity_id = &opportunity.opportunity_id;
-    let lines = opportunity
-        .one_off
-        .iter()
-        .map(|line| {
-            BillableLine::new(line.item.clone())
-                .with_period(line.period)
-                .with_source(LineSource::Opportunity {
-                    opportunity_id: opportunity_id.clone(),
-                })
-        })
-        .collect();
-    let invoice_id = InvoiceId::new(derived_id("inv", &[source, opportunity_id.as_str()]));
-    let mut request = InvoiceRequest::new(invoice_id, issue_date, lines);
-    request.references.purchase_order = opportunity.purchase_order.clone();
-    let draft = InvoiceDraft::build(entity, &account, request).unwrap();
-    let series = entity.series_for(draft.document_type).unwrap().clone();
+    let (draft, series) = draft_invoice(entity, opportunity, &account, now).unwrap();
     (account, draft, series)
 }
 

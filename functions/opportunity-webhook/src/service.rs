@@ -159,7 +159,7 @@ impl OpportunityService {
 
         let has_one_off = !opportunity.one_off.is_empty();
         let invoice = if has_one_off && opportunity.billing_option == BillingOption::InvoiceNow {
-            Some(self.invoice(opportunity, customer, now)?)
+            Some(draft_invoice(&self.entity, opportunity, customer, now)?)
         } else {
             None
         };
@@ -197,45 +197,6 @@ impl OpportunityService {
             subscription,
             recorded_at: now,
         })
-    }
-
-    /// The one-off items as a finalizable invoice draft, with the series
-    /// that will number it.
-    fn invoice(
-        &self,
-        opportunity: &ClosedOpportunity,
-        customer: &billing_domain::party::CustomerAccount,
-        now: DateTime<Utc>,
-    ) -> Result<(InvoiceDraft, billing_domain::numbering::NumberSeries), WebhookError> {
-        let source = opportunity.key.source.as_str();
-        let opportunity_id = &opportunity.opportunity_id;
-        let lines = opportunity
-            .one_off
-            .iter()
-            .map(|line| {
-                BillableLine::new(line.item.clone())
-                    .with_period(line.period)
-                    .with_source(LineSource::Opportunity {
-                        opportunity_id: opportunity_id.clone(),
-                    })
-            })
-            .collect();
-        let invoice_id = InvoiceId::new(derived_id("inv", &[source, opportunity_id.as_str()]));
-        let issue_date = now.with_timezone(&self.entity.time_zone).date_naive();
-        let mut request = InvoiceRequest::new(invoice_id, issue_date, lines);
-        request.references.purchase_order = opportunity.purchase_order.clone();
-        let draft = InvoiceDraft::build(&self.entity, customer, request)
-            .map_err(|e| draft_error(e, &opportunity.one_off))?;
-        ensure_storable(&draft)?;
-        let series = self
-            .entity
-            .series_for(draft.document_type)
-            .map_err(|e| StoreError::Corrupt {
-                what: format!("billing entity {}", self.entity.id),
-                reason: e.to_string(),
-            })?
-            .clone();
-        Ok((draft, series))
     }
 
     /// Parked charges ride on the customer's next recurring invoice; refuse
@@ -340,6 +301,45 @@ impl OpportunityService {
         ensure_storable(subscription)?;
         Ok(change)
     }
+}
+
+/// The one-off items as a finalizable invoice draft, with the series that
+/// will number it. Pure (no store): the invoicing rules of a deal, which the
+/// handler benchmark measures without AWS.
+pub fn draft_invoice(
+    entity: &BillingEntity,
+    opportunity: &ClosedOpportunity,
+    customer: &billing_domain::party::CustomerAccount,
+    now: DateTime<Utc>,
+) -> Result<(InvoiceDraft, billing_domain::numbering::NumberSeries), WebhookError> {
+    let source = opportunity.key.source.as_str();
+    let opportunity_id = &opportunity.opportunity_id;
+    let lines = opportunity
+        .one_off
+        .iter()
+        .map(|line| {
+            BillableLine::new(line.item.clone())
+                .with_period(line.period)
+                .with_source(LineSource::Opportunity {
+                    opportunity_id: opportunity_id.clone(),
+                })
+        })
+        .collect();
+    let invoice_id = InvoiceId::new(derived_id("inv", &[source, opportunity_id.as_str()]));
+    let issue_date = now.with_timezone(&entity.time_zone).date_naive();
+    let mut request = InvoiceRequest::new(invoice_id, issue_date, lines);
+    request.references.purchase_order = opportunity.purchase_order.clone();
+    let draft = InvoiceDraft::build(entity, customer, request)
+        .map_err(|e| draft_error(e, &opportunity.one_off))?;
+    ensure_storable(&draft)?;
+    let series = entity
+        .series_for(draft.document_type)
+        .map_err(|e| StoreError::Corrupt {
+            what: format!("billing entity {}", entity.id),
+            reason: e.to_string(),
+        })?
+        .clone();
+    Ok((draft, series))
 }
 
 fn subscription_of(change: &SubscriptionChange) -> &Subscription {
