@@ -30,14 +30,28 @@ pub struct Document {
     pub content_type: &'static str,
     /// The bytes.
     pub bytes: Vec<u8>,
+    /// Their SHA-256, computed once: recorded on the invoice, sent to S3 as
+    /// the checksum, compared with an existing object.
+    sha256: [u8; 32],
 }
 
 impl Document {
+    /// A document to archive under `key`.
+    pub fn new(key: String, content_type: &'static str, bytes: Vec<u8>) -> Self {
+        let sha256 = Sha256::digest(&bytes).into();
+        Self {
+            key,
+            content_type,
+            bytes,
+            sha256,
+        }
+    }
+
     /// The record kept on the invoice: key, hex SHA-256, content type.
     pub fn record(&self) -> ArchivedDocument {
         ArchivedDocument {
             key: self.key.clone(),
-            sha256: hex::encode(Sha256::digest(&self.bytes)),
+            sha256: hex::encode(self.sha256),
             content_type: self.content_type.to_owned(),
         }
     }
@@ -104,8 +118,8 @@ impl DocumentArchive {
         invoice: &Invoice,
         document: &Document,
     ) -> Result<Archived, InvoicePdfError> {
-        let digest = Sha256::digest(&document.bytes);
-        let checksum = aws_smithy_types::base64::encode(digest.as_slice());
+        let sha256_hex = hex::encode(document.sha256);
+        let checksum = aws_smithy_types::base64::encode(document.sha256.as_slice());
         let result = self
             .s3
             .put_object()
@@ -118,15 +132,14 @@ impl DocumentArchive {
             .checksum_sha256(&checksum)
             .metadata("invoice-id", invoice.content().id.as_str())
             .metadata("invoice-number", invoice.number().as_str())
-            .metadata("sha256", hex::encode(digest))
+            .metadata("sha256", &sha256_hex)
             .if_none_match("*")
             .send()
             .await;
         match result {
             Ok(_) => Ok(Archived::Stored),
             Err(err) if is_precondition_failed(&err) => {
-                self.compare(&document.key, &hex::encode(digest), &checksum)
-                    .await
+                self.compare(&document.key, &sha256_hex, &checksum).await
             }
             Err(err) => Err(InvoicePdfError::archive("PutObject", &document.key, &err)),
         }

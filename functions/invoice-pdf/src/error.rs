@@ -87,10 +87,10 @@ impl Failure for InvoicePdfError {
         match self {
             Self::Store(err) => err.disposition(),
             Self::Aws { disposition, .. } => *disposition,
-            // The invoice may not be visible yet to this reader; retries are
-            // cheap and the dead-letter queue catches a real absence.
-            Self::UnknownInvoice { .. } => Disposition::Retryable,
+            // The store reads strongly consistent and the pipe announces an
+            // invoice only after it was committed: a missing one is missing.
             Self::BadRequest { .. }
+            | Self::UnknownInvoice { .. }
             | Self::Render(_)
             | Self::DifferentDocumentArchived { .. }
             | Self::DifferentDocumentsRecorded { .. } => Disposition::Permanent,

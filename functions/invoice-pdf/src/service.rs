@@ -137,8 +137,13 @@ impl DocumentService {
             invoice_number: invoice.number().to_string(),
             documents: documents.to_vec(),
         };
-        let body = serde_json::to_string(&request).map_err(|e| InvoicePdfError::BadRequest {
-            reason: format!("delivery request: {e}"),
+        // A struct of strings always encodes; were it ever to fail, the
+        // send step failed for good (our fault, not the queue message's).
+        let body = serde_json::to_string(&request).map_err(|e| InvoicePdfError::Aws {
+            operation: "SendMessage",
+            target: "delivery queue".to_owned(),
+            disposition: billing_lambda::Disposition::Permanent,
+            message: format!("cannot encode the delivery request: {e}"),
         })?;
         self.sqs
             .send_message()
@@ -155,23 +160,15 @@ impl DocumentService {
 fn documents(invoice: &Invoice, rendered: billing_documents::InvoiceDocuments) -> Vec<Document> {
     let stem = archive::key_stem(invoice);
     let mut documents = vec![
-        Document {
-            key: format!("{stem}.pdf"),
-            content_type: archive::PDF,
-            bytes: rendered.pdf,
-        },
-        Document {
-            key: format!("{stem}.xml"),
-            content_type: archive::XML,
-            bytes: rendered.xml,
-        },
+        Document::new(format!("{stem}.pdf"), archive::PDF, rendered.pdf),
+        Document::new(format!("{stem}.xml"), archive::XML, rendered.xml),
     ];
     if let Some(xrechnung) = rendered.xrechnung {
-        documents.push(Document {
-            key: format!("{stem}.xrechnung.xml"),
-            content_type: archive::XML,
-            bytes: xrechnung,
-        });
+        documents.push(Document::new(
+            format!("{stem}.xrechnung.xml"),
+            archive::XML,
+            xrechnung,
+        ));
     }
     documents
 }

@@ -254,6 +254,20 @@ async fn a_different_archived_document_is_reported_and_not_replaced() {
 
     // THEN the message fails (back to the queue, finally the DLQ) ...
     assert_eq!(response.batch_item_failures.len(), 1);
+    // ... for exactly this reason, which is final ...
+    let error = f
+        .service
+        .produce(&invoice.content().id)
+        .await
+        .expect_err("a different archived document is refused");
+    assert_eq!(
+        billing_lambda::Failure::code(&error),
+        "different_document_archived"
+    );
+    assert_eq!(
+        billing_lambda::Failure::disposition(&error),
+        billing_lambda::Disposition::Permanent
+    );
     // ... the archived file is untouched and the invoice still pending
     assert_eq!(object_versions(&f, &key).await, 1);
     let object = f
@@ -282,4 +296,19 @@ async fn stored_invoice(f: &Fixture, invoice: &Invoice) -> billing_store::Stored
 
 fn hex_sha256(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
+}
+
+#[tokio::test]
+async fn an_unknown_invoice_fails_for_good() {
+    // GIVEN an announcement for an invoice that was never stored
+    let f = fixture().await;
+    let id = billing_domain::ids::InvoiceId::new(unique_id("inv"));
+    // WHEN its documents are requested
+    let error = f.service.produce(&id).await.expect_err("nothing to render");
+    // THEN it is a final failure (the queue parks it in the DLQ), not a retry
+    assert_eq!(billing_lambda::Failure::code(&error), "unknown_invoice");
+    assert_eq!(
+        billing_lambda::Failure::disposition(&error),
+        billing_lambda::Disposition::Permanent
+    );
 }

@@ -141,9 +141,6 @@ pub struct ClosedOpportunity {
     pub key: OpportunityKey,
     /// The CRM's opportunity id.
     pub opportunity_id: OpportunityId,
-    /// SHA-256 of the canonical body without `last_modified`: equal for a
-    /// retry, different for a changed deal.
-    pub fingerprint: String,
     /// When the CRM last changed it.
     pub last_modified: DateTime<FixedOffset>,
     /// Date the deal was won.
@@ -281,15 +278,20 @@ pub fn parse(body: &[u8], max_lines: usize) -> Result<ClosedOpportunity, Webhook
     }
     let body: Body = serde_json::from_value(value)
         .map_err(|e| WebhookError::Malformed(vec![FieldError::new("", e.to_string())]))?;
-    let mut opportunity = Checks::default().opportunity(body, max_lines)?;
-    opportunity.fingerprint = fingerprint(&opportunity);
-    Ok(opportunity)
+    Checks::default().opportunity(body, max_lines)
 }
 
 /// SHA-256 of what the deal means, not how it was spelled: computed from the
 /// validated content with decimals normalized (`2` = `2.0` = `"2.00"`),
 /// absent and `null` alike, keys sorted, `last_modified` left out. A CRM that
 /// re-serializes the same deal differently is still retrying.
+impl ClosedOpportunity {
+    /// See [`fingerprint`]: equal for a retry, different for a changed deal.
+    pub fn fingerprint(&self) -> String {
+        fingerprint(self)
+    }
+}
+
 fn fingerprint(opportunity: &ClosedOpportunity) -> String {
     let normalized = |item: &Item| {
         let mut item = item.clone();
@@ -516,7 +518,6 @@ impl Checks {
                     opportunity_id: body.opportunity_id,
                 },
                 opportunity_id,
-                fingerprint: String::new(),
                 last_modified,
                 close_date,
                 currency,
@@ -955,17 +956,17 @@ mod tests {
 
     #[test]
     fn the_fingerprint_ignores_spelling_but_not_content() {
-        let base = parse_value(&example()).unwrap().fingerprint;
+        let base = parse_value(&example()).unwrap().fingerprint();
         let mut respelled = example();
         respelled["items"][0]["quantity"] = serde_json::json!(2);
         respelled["items"][0]["unit_price"] = json_str("1200.000");
         respelled["last_modified"] = json_str("2027-01-01T00:00:00Z");
         respelled["account"]["vat_id"] = json_str("DE811907980");
         respelled["account"]["leitweg_id"] = Value::Null;
-        assert_eq!(parse_value(&respelled).unwrap().fingerprint, base);
+        assert_eq!(parse_value(&respelled).unwrap().fingerprint(), base);
         let mut changed = example();
         changed["items"][0]["quantity"] = json_str("3");
-        assert_ne!(parse_value(&changed).unwrap().fingerprint, base);
+        assert_ne!(parse_value(&changed).unwrap().fingerprint(), base);
     }
 
     #[test]

@@ -40,7 +40,25 @@ pub enum WebhookError {
     },
     /// Storage failed.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for WebhookError {
+    /// Everything the webhook stores comes from the deal, so a document too
+    /// large for one item is the deal's size: content to split (422), not a
+    /// storage fault.
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::TooLarge { what, size } => Self::unprocessable(
+                "/items",
+                format!(
+                    "the deal is too large to store: its {what} is {size} bytes encoded; \
+                     split it into several opportunities"
+                ),
+            ),
+            other => Self::Store(other),
+        }
+    }
 }
 
 impl WebhookError {

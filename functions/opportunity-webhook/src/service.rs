@@ -23,7 +23,6 @@ use billing_store::{
     SubscriptionChange,
 };
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::contract::{BillingOption, ClosedOpportunity, OneOffLine, RecurringLine};
@@ -33,10 +32,6 @@ use crate::error::{WebhookError, domain_field_pointer};
 /// timeout (API Gateway waits 30 s at most): when racing writers keep
 /// winning, answer 503 (the CRM retries) rather than time out unanswered.
 const COMMIT_BUDGET: Duration = Duration::from_secs(20);
-
-/// Largest JSON body stored in one item. DynamoDB refuses items over
-/// 400 KB; what cannot be stored is refused as content (422), never a 500.
-pub const MAX_STORED_BYTES: usize = 350_000;
 
 /// What closing did.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,16 +68,19 @@ impl OpportunityService {
         now: DateTime<Utc>,
     ) -> Result<Closed, WebhookError> {
         let deadline = Instant::now() + COMMIT_BUDGET;
+        let fingerprint = opportunity.fingerprint();
         let mut plans = 0;
         while Instant::now() < deadline {
             plans += 1;
             if let Some(record) = self.store.opportunity(&opportunity.key).await? {
-                return replay(opportunity, record);
+                return replay(opportunity, &fingerprint, record);
             }
-            let commit = self.plan(opportunity, now).await?;
+            let commit = self.plan(opportunity, &fingerprint, now).await?;
             match self.store.commit_opportunity(&commit, deadline).await? {
                 CommitOutcome::Committed(record) => return Ok(Closed::Recorded(record)),
-                CommitOutcome::AlreadyRecorded(record) => return replay(opportunity, record),
+                CommitOutcome::AlreadyRecorded(record) => {
+                    return replay(opportunity, &fingerprint, record);
+                }
                 CommitOutcome::Stale => continue,
             }
         }
@@ -96,6 +94,7 @@ impl OpportunityService {
     async fn plan(
         &self,
         opportunity: &ClosedOpportunity,
+        fingerprint: &str,
         now: DateTime<Utc>,
     ) -> Result<OpportunityCommit, WebhookError> {
         let source = opportunity.key.source.as_str();
@@ -183,14 +182,13 @@ impl OpportunityService {
                     service_period: Some(line.period),
                 })
                 .collect();
-            ensure_storable(&charges)?;
             Some((batch_id, charges))
         } else {
             None
         };
         Ok(OpportunityCommit {
             key: opportunity.key.clone(),
-            fingerprint: opportunity.fingerprint.clone(),
+            fingerprint: fingerprint.to_owned(),
             account,
             invoice,
             parked,
@@ -298,7 +296,6 @@ impl OpportunityService {
             .map_err(|e| WebhookError::unprocessable("/items", e.to_string()))?;
         next_due_date(subscription)
             .map_err(|e| WebhookError::unprocessable("/items", e.to_string()))?;
-        ensure_storable(subscription)?;
         Ok(change)
     }
 }
@@ -331,7 +328,6 @@ pub fn draft_invoice(
     request.references.purchase_order = opportunity.purchase_order.clone();
     let draft = InvoiceDraft::build(entity, customer, request)
         .map_err(|e| draft_error(e, &opportunity.one_off))?;
-    ensure_storable(&draft)?;
     let series = entity
         .series_for(draft.document_type)
         .map_err(|e| StoreError::Corrupt {
@@ -420,22 +416,6 @@ fn amend_item(
     Ok(())
 }
 
-/// Refuse what DynamoDB could not store, as content.
-fn ensure_storable(value: &impl Serialize) -> Result<(), WebhookError> {
-    let size = serde_json::to_vec(value)
-        .map(|b| b.len())
-        .unwrap_or(usize::MAX);
-    if size > MAX_STORED_BYTES {
-        return Err(WebhookError::unprocessable(
-            "/items",
-            format!(
-                "the deal is too large to store as one document ({size} bytes of at most {MAX_STORED_BYTES}); split it into several opportunities"
-            ),
-        ));
-    }
-    Ok(())
-}
-
 /// Point a draft error at the request: the draft's `lines[i]` are the
 /// one-off items in order, its references are the request's top level.
 fn draft_error(error: DomainError, one_off: &[OneOffLine]) -> WebhookError {
@@ -460,9 +440,10 @@ fn draft_error(error: DomainError, one_off: &[OneOffLine]) -> WebhookError {
 
 fn replay(
     opportunity: &ClosedOpportunity,
+    fingerprint: &str,
     record: OpportunityRecord,
 ) -> Result<Closed, WebhookError> {
-    if record.fingerprint == opportunity.fingerprint {
+    if record.fingerprint == fingerprint {
         Ok(Closed::Replayed(record))
     } else {
         Err(WebhookError::Conflict {
@@ -516,15 +497,5 @@ mod tests {
         assert_eq!(pointer(draft_error(error, &[])), "/purchase_order");
         let error = DomainError::invalid("lines", "empty invoice");
         assert_eq!(pointer(draft_error(error, &[])), "/items");
-    }
-
-    #[test]
-    fn oversized_documents_are_refused_as_content() {
-        let big = "x".repeat(MAX_STORED_BYTES + 1);
-        assert!(matches!(
-            ensure_storable(&big),
-            Err(WebhookError::Unprocessable(_))
-        ));
-        assert!(ensure_storable(&"small").is_ok());
     }
 }

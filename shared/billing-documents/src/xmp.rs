@@ -13,12 +13,6 @@ use lopdf::{Document, Object, Stream};
 use crate::DocumentError;
 use crate::render::FACTUR_X_FILE_NAME;
 
-/// Namespace of the Factur-X 1.0 XMP properties.
-pub const FACTUR_X_NAMESPACE: &str = "urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#";
-
-/// The Factur-X profile our XML conforms to (`fx:ConformanceLevel`).
-pub const FACTUR_X_CONFORMANCE_LEVEL: &str = "EN 16931";
-
 /// Where the description goes: right before the RDF root closes.
 const RDF_END: &str = "</rdf:RDF>";
 

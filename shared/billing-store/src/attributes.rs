@@ -20,10 +20,22 @@ pub(crate) fn n(value: impl ToString) -> AttributeValue {
 }
 
 /// The JSON body of a domain value, stored in the `body` attribute.
+/// Largest `body` stored in one item. DynamoDB refuses items over 400 KB;
+/// the rest of an item (keys, index attributes) stays far below the margin.
+pub const MAX_BODY_BYTES: usize = 350_000;
+
+/// Encodes a domain value for the `body` attribute, refusing one DynamoDB
+/// could not store before anything is sent.
 pub(crate) fn body<T: Serialize>(value: &T, what: &str) -> Result<AttributeValue, StoreError> {
-    serde_json::to_string(value)
-        .map(AttributeValue::S)
-        .map_err(|e| StoreError::corrupt(what, format!("cannot encode: {e}")))
+    let text = serde_json::to_string(value)
+        .map_err(|e| StoreError::corrupt(what, format!("cannot encode: {e}")))?;
+    if text.len() > MAX_BODY_BYTES {
+        return Err(StoreError::TooLarge {
+            what: what.to_owned(),
+            size: text.len(),
+        });
+    }
+    Ok(AttributeValue::S(text))
 }
 
 pub(crate) fn read_body<T: DeserializeOwned>(item: &Item, what: &str) -> Result<T, StoreError> {
@@ -71,4 +83,19 @@ pub(crate) fn read_u64(item: &Item, name: &str, what: &str) -> Result<u64, Store
 pub(crate) fn key_item(key: (String, String)) -> Item {
     let (pk, sk) = key;
     HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_over_the_item_limit_is_refused_before_sending() {
+        let big = "x".repeat(MAX_BODY_BYTES);
+        assert!(matches!(
+            body(&big, "invoice"),
+            Err(StoreError::TooLarge { size, .. }) if size == MAX_BODY_BYTES + 2
+        ));
+        assert!(body(&"small", "invoice").is_ok());
+    }
 }

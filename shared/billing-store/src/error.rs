@@ -41,6 +41,15 @@ pub enum StoreError {
         /// How often it was tried.
         attempts: u32,
     },
+    /// A document is too large for one item; nothing was written. The
+    /// caller decides whether that is its client's fault (e.g. a deal to split).
+    #[error("{what} is {size} bytes encoded; at most {max} fit in one item", max = crate::attributes::MAX_BODY_BYTES)]
+    TooLarge {
+        /// Which document.
+        what: String,
+        /// Its encoded size.
+        size: usize,
+    },
 }
 
 impl StoreError {
@@ -70,7 +79,9 @@ impl Failure for StoreError {
         match self {
             StoreError::Aws { disposition, .. } => *disposition,
             StoreError::Contended { .. } => Disposition::Retryable,
-            StoreError::Corrupt { .. } | StoreError::NotFound { .. } => Disposition::Permanent,
+            StoreError::Corrupt { .. }
+            | StoreError::NotFound { .. }
+            | StoreError::TooLarge { .. } => Disposition::Permanent,
         }
     }
 
@@ -80,6 +91,7 @@ impl Failure for StoreError {
             StoreError::Corrupt { .. } => "storage_corrupt",
             StoreError::NotFound { .. } => "not_found",
             StoreError::Contended { .. } => "contended",
+            StoreError::TooLarge { .. } => "too_large",
         }
     }
 }

@@ -18,9 +18,15 @@ pub fn entity(id: &BillingEntityId) -> (String, String) {
     (format!("ENTITY#{id}"), "ENTITY".to_owned())
 }
 
+/// The partition of an account: the account item, its contracts and its
+/// pending charges, and (as `ByAccount` key) its documents.
+pub fn account_partition(id: &AccountId) -> String {
+    format!("ACCOUNT#{id}")
+}
+
 /// Account item.
 pub fn account(id: &AccountId) -> (String, String) {
-    (format!("ACCOUNT#{id}"), "ACCOUNT".to_owned())
+    (account_partition(id), "ACCOUNT".to_owned())
 }
 
 /// The item that maps a CRM account to ours.
@@ -34,7 +40,7 @@ pub const SUBSCRIPTION_PREFIX: &str = "SUBSCRIPTION#";
 /// Subscription item, in its account's partition.
 pub fn subscription(account: &AccountId, id: &SubscriptionId) -> (String, String) {
     (
-        format!("ACCOUNT#{account}"),
+        account_partition(account),
         format!("{SUBSCRIPTION_PREFIX}{id}"),
     )
 }
@@ -69,11 +75,6 @@ pub fn counter(key: &CounterKey) -> (String, String) {
         format!("COUNTER#{}", key.storage_key()),
         "COUNTER".to_owned(),
     )
-}
-
-/// `ByAccount` index: partition of an account's documents.
-pub fn account_documents(account: &AccountId) -> String {
-    format!("ACCOUNT#{account}")
 }
 
 /// `ByAccount` index: invoices sort by issue date, then id.

@@ -494,22 +494,20 @@ impl BillingStore {
         key: &CounterKey,
         last: u64,
     ) -> Result<TransactWriteItem, StoreError> {
-        let mut update = Update::builder()
+        // The first draw may also find a counter someone created at 0.
+        let condition = if last == 0 {
+            "attribute_not_exists(pk) OR last_value = :last"
+        } else {
+            "last_value = :last"
+        };
+        let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key_item(keys::counter(key))))
             .update_expression("SET last_value = :next, record_type = :type")
+            .condition_expression(condition)
             .expression_attribute_values(":next", n(last + 1))
-            .expression_attribute_values(":type", s("counter"));
-        update = if last == 0 {
-            update
-                .condition_expression("attribute_not_exists(pk) OR last_value = :last")
-                .expression_attribute_values(":last", n(last))
-        } else {
-            update
-                .condition_expression("last_value = :last")
-                .expression_attribute_values(":last", n(last))
-        };
-        let update = update
+            .expression_attribute_values(":last", n(last))
+            .expression_attribute_values(":type", s("counter"))
             .build()
             .map_err(|e| StoreError::corrupt("transaction item", e))?;
         Ok(TransactWriteItem::builder().update(update).build())
@@ -540,7 +538,7 @@ fn invoice_item(invoice: &Invoice, now: &str) -> Result<Item, StoreError> {
     item.insert("created_at".into(), s(now));
     item.insert(
         "account_key".into(),
-        s(keys::account_documents(&content.buyer.id)),
+        s(keys::account_partition(&content.buyer.id)),
     );
     item.insert(
         "account_sort".into(),

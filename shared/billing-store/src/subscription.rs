@@ -3,7 +3,7 @@
 use billing_domain::ids::{AccountId, SubscriptionId};
 use billing_domain::subscription::Subscription;
 
-use crate::attributes::{read_body, read_u64, s};
+use crate::attributes::{Item, read_body, read_u64, s};
 use crate::{BillingStore, StoreError, keys};
 
 /// A contract with the version its next update must expect.
@@ -13,6 +13,15 @@ pub struct VersionedSubscription {
     pub subscription: Subscription,
     /// Optimistic-locking version of the stored item.
     pub version: u64,
+}
+
+impl VersionedSubscription {
+    fn read(item: &Item, what: &str) -> Result<Self, StoreError> {
+        Ok(Self {
+            subscription: read_body(item, what)?,
+            version: read_u64(item, "version", what)?,
+        })
+    }
 }
 
 impl BillingStore {
@@ -26,12 +35,7 @@ impl BillingStore {
         let output = self.get(keys::subscription(account, id)).await?;
         output
             .as_ref()
-            .map(|item| {
-                Ok(VersionedSubscription {
-                    subscription: read_body(item, &what)?,
-                    version: read_u64(item, "version", &what)?,
-                })
-            })
+            .map(|item| VersionedSubscription::read(item, &what))
             .transpose()
     }
 
@@ -41,7 +45,8 @@ impl BillingStore {
         &self,
         account: &AccountId,
     ) -> Result<Vec<VersionedSubscription>, StoreError> {
-        let (pk, _) = keys::subscription(account, &SubscriptionId::new(""));
+        let pk = keys::account_partition(account);
+        let what = format!("subscription of account {account}");
         let mut found = Vec::new();
         let mut start = None;
         loop {
@@ -58,11 +63,7 @@ impl BillingStore {
                 .await
                 .map_err(|e| StoreError::aws("Query", &e))?;
             for item in page.items() {
-                let what = format!("subscription of account {account}");
-                found.push(VersionedSubscription {
-                    subscription: read_body(item, &what)?,
-                    version: read_u64(item, "version", &what)?,
-                });
+                found.push(VersionedSubscription::read(item, &what)?);
             }
             start = page.last_evaluated_key().cloned();
             if start.is_none() {

@@ -251,25 +251,23 @@ async fn documents(invoice_id: &InvoiceId) -> DemoResult<String> {
                 .await?;
         }
     }
+    let bucket = resource("DOCUMENTS_BUCKET");
+    let exported = invoice_pdf::local::export_archived(
+        &service,
+        &aws.s3,
+        &bucket,
+        invoice_id,
+        std::path::Path::new("out"),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     let mut written = Vec::new();
-    for document in service.archived_documents(invoice_id).await? {
-        let object = aws
-            .s3
-            .get_object()
-            .bucket(resource("DOCUMENTS_BUCKET"))
-            .key(&document.key)
-            .send()
-            .await?;
-        let bytes = object.body.collect().await?.into_bytes();
-        let name = document.key.rsplit('/').next().unwrap_or(&document.key);
-        let path = format!("out/{name}");
-        std::fs::write(&path, &bytes)?;
+    for (path, document) in exported {
+        let path = path.display().to_string();
         println!(
-            "archived s3://{}/{} ({}, {} bytes, sha256 {}) -> {path}",
-            resource("DOCUMENTS_BUCKET"),
+            "archived s3://{bucket}/{} ({}, sha256 {}) -> {path}",
             document.key,
             document.content_type,
-            bytes.len(),
             &document.sha256[..16]
         );
         written.push(path);
