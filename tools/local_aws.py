@@ -397,6 +397,20 @@ def _provision_mail_configuration(stack: Stack) -> None:
         ses.create_configuration_set(ConfigurationSet={"Name": name})
         stack.refs[logical_id] = name
         stack.names[logical_id] = name
+    # Sender identities: the emulator treats a created identity as verified,
+    # so mail from the billing entity's address is accepted as on a set-up
+    # account, and mail from any other domain is refused as unverified.
+    sesv2 = _client("sesv2", stack.endpoint)
+    for logical_id, res in resources_of_type(stack.template, "AWS::SES::EmailIdentity").items():
+        props = stack.resolve(res.get("Properties", {}))
+        identity = props["EmailIdentity"]
+        kwargs = {"EmailIdentity": identity}
+        configuration_set = props.get("ConfigurationSetAttributes", {}).get("ConfigurationSetName")
+        if configuration_set:
+            kwargs["ConfigurationSetName"] = configuration_set
+        sesv2.create_email_identity(**kwargs)
+        stack.refs[logical_id] = identity
+        stack.names[logical_id] = identity
 
 
 # ---------------------------------------------------------------- emulator
@@ -550,6 +564,7 @@ def summary(stack: Stack) -> str:
         ("AWS::SQS::Queue", "queue"),
         ("AWS::SNS::Topic", "topic"),
         ("AWS::SES::ConfigurationSet", "mail"),
+        ("AWS::SES::EmailIdentity", "sender"),
     ):
         for logical_id in resources_of_type(stack.template, type_name):
             lines.append(f"  {label:<7} {logical_id:<32} {stack.names[logical_id]}")

@@ -159,6 +159,18 @@ def test_topic_subscriptions_deliver_to_their_queues(template, provisioned_stack
         assert json.loads(envelope["Message"]) == {"probe": logical_id}
 
 
+def test_sender_identities_exist_with_their_configuration_set(template, provisioned_stack, client):
+    sesv2 = client("sesv2")
+    identities = local_aws.resources_of_type(template, "AWS::SES::EmailIdentity")
+    assert identities, "the template defines no sender identity"
+    for logical_id, resource in identities.items():
+        name = provisioned_stack.refs[logical_id]
+        assert name == local_aws.Stack(endpoint="", template=template).parameter_default("SenderIdentity")
+        found = sesv2.get_email_identity(EmailIdentity=name)
+        configuration_set = resource["Properties"]["ConfigurationSetAttributes"]["ConfigurationSetName"]
+        assert found["ConfigurationSetName"] == provisioned_stack.refs[configuration_set["Ref"]]
+
+
 def test_function_environments_name_only_provisioned_resources(provisioned_stack):
     envs = provisioned_stack.function_environments()
     assert "opportunity-webhook" in envs

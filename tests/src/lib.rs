@@ -13,6 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use billing_lambda::aws::{AwsClients, load_sdk_config};
 use billing_lambda::config;
 
+pub mod delivery;
 pub mod webhook;
 
 /// Clients for the local endpoint, refusing to run against anything else.
@@ -51,4 +52,37 @@ pub fn unique_id(prefix: &str) -> String {
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     )
+}
+
+/// Stores `invoice` the way the finalizing transaction writes it (body,
+/// account, `document_status`), for tests that start at a finalized invoice.
+///
+/// # Panics
+/// When the local endpoint refuses the write.
+pub async fn put_finalized_invoice(
+    aws: &AwsClients,
+    table: &str,
+    invoice: &billing_domain::invoice::Invoice,
+    document_status: billing_store::DocumentStatus,
+) {
+    use aws_sdk_dynamodb::types::AttributeValue::S;
+    let (pk, sk) = billing_store::keys::invoice(&invoice.content().id);
+    let status = match document_status {
+        billing_store::DocumentStatus::Pending => "pending",
+        billing_store::DocumentStatus::Archived => "archived",
+    };
+    aws.dynamodb
+        .put_item()
+        .table_name(table)
+        .item("pk", S(pk))
+        .item("sk", S(sk))
+        .item(
+            "body",
+            S(serde_json::to_string(invoice).expect("an invoice encodes")),
+        )
+        .item("account_id", S(invoice.content().buyer.id.to_string()))
+        .item("document_status", S(status.to_owned()))
+        .send()
+        .await
+        .expect("the invoice is stored");
 }

@@ -17,8 +17,9 @@
 use billing_documents::InvoiceRenderer;
 use billing_domain::ids::InvoiceId;
 use billing_domain::invoice::Invoice;
-use billing_store::{ArchivedDocument, BillingStore, DocumentStatus, DocumentsRecorded};
-use serde::Serialize;
+use billing_store::{
+    ArchivedDocument, BillingStore, DeliveryRequest, DocumentStatus, DocumentsRecorded,
+};
 
 use crate::archive::{self, Archived, Document, DocumentArchive};
 use crate::error::InvoicePdfError;
@@ -35,17 +36,6 @@ pub enum Produced {
     },
     /// The invoice's documents were already recorded: nothing done.
     AlreadyArchived,
-}
-
-/// The delivery queue's message: which invoice, and which archived files.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct DeliveryRequest {
-    /// The invoice to send.
-    pub invoice_id: String,
-    /// Its legal number (for logs and the mail subject).
-    pub invoice_number: String,
-    /// The archived files: PDF first, then XML(s).
-    pub documents: Vec<ArchivedDocument>,
 }
 
 /// Everything a documents request needs, built once per cold start.

@@ -8,13 +8,12 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_dynamodb::types::AttributeValue;
 use billing_documents::{InvoiceRenderer, samples};
-use billing_domain::ids::InvoiceId;
 use billing_domain::invoice::Invoice;
-use billing_store::{BillingStore, DocumentStatus, keys};
+use billing_store::{BillingStore, DeliveryRequest, DocumentStatus, keys};
 use billing_tests::{local_clients, resource, unique_id};
 use invoice_pdf::archive::{DocumentArchive, key_stem};
 use invoice_pdf::handler::handle;
-use invoice_pdf::service::{DeliveryRequest, DocumentService};
+use invoice_pdf::service::DocumentService;
 use lambda_runtime::{Context, LambdaEvent};
 use sha2::{Digest, Sha256};
 
@@ -57,25 +56,13 @@ async fn finalized_invoice(f: &Fixture) -> Invoice {
     json["number"] = unique_id("RE-2026").into();
     json["content"]["references"]["payment_reference"] = json["number"].clone();
     let invoice: Invoice = serde_json::from_value(json).unwrap();
-    let (pk, sk) = keys::invoice(&InvoiceId::new(&id));
-    f.aws
-        .dynamodb
-        .put_item()
-        .table_name(f.store.table())
-        .item("pk", AttributeValue::S(pk))
-        .item("sk", AttributeValue::S(sk))
-        .item(
-            "body",
-            AttributeValue::S(serde_json::to_string(&invoice).unwrap()),
-        )
-        .item(
-            "account_id",
-            AttributeValue::S(invoice.content().buyer.id.to_string()),
-        )
-        .item("document_status", AttributeValue::S("pending".into()))
-        .send()
-        .await
-        .unwrap();
+    billing_tests::put_finalized_invoice(
+        &f.aws,
+        f.store.table(),
+        &invoice,
+        DocumentStatus::Pending,
+    )
+    .await;
     invoice
 }
 

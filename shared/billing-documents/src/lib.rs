@@ -3,6 +3,7 @@
 //!
 //! - [`cii`]: the EN 16931 XML in UN/CEFACT CII syntax (Factur-X profile
 //!   EN16931, and XRechnung 3.0 for public-sector customers);
+//! - [`mail`]: the e-mail that carries them, from templates, as MIME;
 //! - [`render`]: Typst templates to PDF/A-3b with that XML embedded as
 //!   `factur-x.xml`, and [`xmp`]: the Factur-X metadata Typst cannot write.
 //!
@@ -11,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod cii;
+pub mod mail;
 pub mod render;
 pub mod samples;
 pub mod text;
@@ -60,6 +62,19 @@ pub enum DocumentError {
     #[error("PDF metadata: {message}")]
     Metadata {
         /// lopdf's error.
+        message: String,
+    },
+    /// An address of the e-mail cannot be written into a header (the role
+    /// is named; the address itself is personal data and stays out).
+    #[error("the e-mail's {role} address is unusable")]
+    MailAddress {
+        /// `from`, `reply_to`, `to` or `cc`.
+        role: &'static str,
+    },
+    /// The e-mail could not be put together.
+    #[error("composing the e-mail failed: {message}")]
+    Mail {
+        /// lettre's error.
         message: String,
     },
     /// A sample invoice could not be built (a bug in the samples).

@@ -30,6 +30,14 @@ use crate::xmp;
 /// The environment variable naming the operator's template directory.
 pub const TEMPLATE_DIR_VARIABLE: &str = "INVOICE_TEMPLATE_DIR";
 
+/// The operator's template directory, if `INVOICE_TEMPLATE_DIR` names one:
+/// PDF and e-mail templates are restyled from the same place.
+pub(crate) fn operator_template_dir() -> Option<std::path::PathBuf> {
+    std::env::var_os(TEMPLATE_DIR_VARIABLE)
+        .filter(|dir| !dir.is_empty())
+        .map(std::path::PathBuf::from)
+}
+
 /// The name the e-invoice carries inside the PDF, fixed by Factur-X.
 pub const FACTUR_X_FILE_NAME: &str = "factur-x.xml";
 
@@ -91,10 +99,7 @@ impl InvoiceRenderer {
     /// The built-in templates, overridden by the directory named in
     /// `INVOICE_TEMPLATE_DIR` when it is set.
     pub fn from_env() -> Result<Self, DocumentError> {
-        match std::env::var_os(TEMPLATE_DIR_VARIABLE) {
-            Some(dir) if !dir.is_empty() => Self::with_overrides(Some(Path::new(&dir))),
-            _ => Self::with_overrides(None),
-        }
+        Self::with_overrides(operator_template_dir().as_deref())
     }
 
     /// The built-in German/English templates and fonts only.

@@ -465,6 +465,38 @@ pub struct BillingEntity {
     /// (§288 BGB) when a stored configuration has none.
     #[serde(default = "crate::dunning::DunningPolicy::german_default")]
     pub dunning: crate::dunning::DunningPolicy,
+    /// Who invoice e-mails come from.
+    pub mail: InvoiceMailSender,
+}
+
+/// The From and Reply-To of the entity's invoice e-mails. The address must
+/// belong to an identity SES has verified for the deployment; the customer's
+/// replies (questions, disputes) go to `reply_to`, usually the billing team.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceMailSender {
+    /// The From address.
+    pub address: EmailAddress,
+    /// The name shown next to it, e.g. the entity's trading name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Where replies go, if not to the From address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<EmailAddress>,
+}
+
+impl InvoiceMailSender {
+    /// A display name is one printable line (it becomes a mail header).
+    pub fn validate(&self, field: &str) -> Result<(), DomainError> {
+        if let Some(name) = &self.display_name
+            && (name.trim().is_empty() || name.len() > 200 || name.chars().any(char::is_control))
+        {
+            return Err(DomainError::invalid(
+                format!("{field}.display_name"),
+                "must be one printable line of at most 200 bytes",
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl BillingEntity {
@@ -490,6 +522,7 @@ impl BillingEntity {
             }
         }
         self.tax_rules.validate("billing_entity.tax_rules")?;
+        self.mail.validate("billing_entity.mail")?;
         self.dunning.validate()
     }
 

@@ -12,6 +12,7 @@ pub mod aws;
 pub mod config;
 pub mod failure;
 pub mod http;
+pub mod privacy;
 pub mod sqs;
 pub mod telemetry;
 

@@ -66,6 +66,30 @@ impl StoreError {
         }
     }
 
+    /// Wrap a failed transaction: cancelled because another writer got
+    /// there first or DynamoDB asked to slow down, it is worth retrying.
+    pub(crate) fn transaction(
+        error: &SdkError<
+            aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+            aws_sdk_dynamodb::config::http::HttpResponse,
+        >,
+    ) -> Self {
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+        let mut wrapped = Self::aws("TransactWriteItems", error);
+        if let (
+            Some(TransactWriteItemsError::TransactionCanceledException(cancelled)),
+            Self::Aws { disposition, .. },
+        ) = (error.as_service_error(), &mut wrapped)
+            && cancelled.cancellation_reasons().iter().any(|r| {
+                r.code()
+                    .is_some_and(|c| crate::opportunity::TRANSIENT_REASONS.contains(&c))
+            })
+        {
+            *disposition = Disposition::Retryable;
+        }
+        wrapped
+    }
+
     pub(crate) fn corrupt(what: impl Into<String>, reason: impl std::fmt::Display) -> Self {
         Self::Corrupt {
             what: what.into(),

@@ -50,6 +50,8 @@ pub struct StoredInvoice {
     pub document_status: DocumentStatus,
     /// The archived files, once recorded.
     pub documents: Vec<ArchivedDocument>,
+    /// The e-mail's state, once delivery was attempted.
+    pub delivery: Option<crate::DeliveryState>,
 }
 
 /// What happened when documents were recorded.
@@ -92,6 +94,7 @@ impl BillingStore {
             account_id: AccountId::new(read_s(item, "account_id", &what)?),
             document_status,
             documents,
+            delivery: crate::DeliveryState::read(item, &what)?,
         }))
     }
 

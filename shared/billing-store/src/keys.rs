@@ -61,6 +61,30 @@ pub fn invoice(id: &InvoiceId) -> (String, String) {
     (format!("INVOICE#{id}"), "INVOICE".to_owned())
 }
 
+/// Prefix of an account's suppressed e-mail addresses.
+pub const SUPPRESSION_PREFIX: &str = "SUPPRESSED#";
+
+/// An address the account's mail must not go to, in its partition. The
+/// address is lower-cased: mail systems treat it case-insensitively in practice.
+pub fn suppression(account: &AccountId, address: &str) -> (String, String) {
+    (
+        account_partition(account),
+        format!("{SUPPRESSION_PREFIX}{}", address.to_lowercase()),
+    )
+}
+
+/// Prefix of the entries of an entity's needs-attention list.
+pub const ATTENTION_PREFIX: &str = "INVOICE#";
+
+/// An invoice on its entity's needs-attention list: one partition per
+/// entity, so the list is one Query (it stays small: staff work it off).
+pub fn attention(entity: &BillingEntityId, invoice: &InvoiceId) -> (String, String) {
+    (
+        format!("ATTENTION#{entity}"),
+        format!("{ATTENTION_PREFIX}{invoice}"),
+    )
+}
+
 /// The record that an opportunity was processed.
 pub fn opportunity(source: &str, opportunity_id: &str) -> (String, String) {
     (

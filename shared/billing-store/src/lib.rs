@@ -12,12 +12,17 @@ pub mod keys;
 
 mod account;
 mod counter;
+mod delivery;
 mod entity;
 mod invoice;
 mod opportunity;
 mod subscription;
 
 pub use account::VersionedAccount;
+pub use delivery::{
+    AttentionEntry, DeliveryClaim, DeliveryRequest, DeliveryState, DeliveryStatus, OutcomeRecorded,
+    Suppression, TroubleReport,
+};
 pub use error::StoreError;
 pub use invoice::{ArchivedDocument, DocumentStatus, DocumentsRecorded, StoredInvoice};
 pub use opportunity::{
@@ -60,5 +65,35 @@ impl BillingStore {
             .await
             .map_err(|e| StoreError::aws("GetItem", &e))?;
         Ok(output.item)
+    }
+
+    /// Every item of partition `pk` whose sort key starts with `prefix`,
+    /// strongly consistent, across pages.
+    pub(crate) async fn query_prefix(
+        &self,
+        pk: String,
+        prefix: &str,
+    ) -> Result<Vec<attributes::Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .db
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", attributes::s(pk.clone()))
+                .expression_attribute_values(":prefix", attributes::s(prefix))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| StoreError::aws("Query", &e))?;
+            items.extend(page.items.unwrap_or_default());
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
     }
 }

@@ -34,7 +34,7 @@ use crate::{BillingStore, StoreError, keys};
 /// Cancellation reasons that say "someone else got there first" or "slow
 /// down": worth drawing again. Anything else (a validation error) would fail
 /// the same way again.
-const TRANSIENT_REASONS: &[&str] = &[
+pub(crate) const TRANSIENT_REASONS: &[&str] = &[
     "TransactionConflict",
     "ThrottlingError",
     "ProvisionedThroughputExceeded",

@@ -3,7 +3,7 @@
 use billing_domain::ids::{AccountId, SubscriptionId};
 use billing_domain::subscription::Subscription;
 
-use crate::attributes::{Item, read_body, read_u64, s};
+use crate::attributes::{Item, read_body, read_u64};
 use crate::{BillingStore, StoreError, keys};
 
 /// A contract with the version its next update must expect.
@@ -45,30 +45,11 @@ impl BillingStore {
         &self,
         account: &AccountId,
     ) -> Result<Vec<VersionedSubscription>, StoreError> {
-        let pk = keys::account_partition(account);
         let what = format!("subscription of account {account}");
-        let mut found = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .db
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                .expression_attribute_values(":pk", s(&pk))
-                .expression_attribute_values(":prefix", s(keys::SUBSCRIPTION_PREFIX))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| StoreError::aws("Query", &e))?;
-            for item in page.items() {
-                found.push(VersionedSubscription::read(item, &what)?);
-            }
-            start = page.last_evaluated_key().cloned();
-            if start.is_none() {
-                return Ok(found);
-            }
-        }
+        self.query_prefix(keys::account_partition(account), keys::SUBSCRIPTION_PREFIX)
+            .await?
+            .iter()
+            .map(|item| VersionedSubscription::read(item, &what))
+            .collect()
     }
 }

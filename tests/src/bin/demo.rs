@@ -7,15 +7,20 @@
 //! opportunity, posted signed through the real webhook handler; then its
 //! invoice announced on the documents queue (the pipe's message) and handed
 //! to the real invoice-pdf handler as Lambda would, which archives the
-//! PDF/A-3 and XML and requests delivery.
+//! PDF/A-3 and XML and requests delivery; then that request through the
+//! real invoice-delivery handler, which e-mails the invoice through (local)
+//! SES and records it as sent.
 
 use std::fmt::Write as _;
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use billing_documents::InvoiceRenderer;
 use billing_domain::ids::InvoiceId;
+use billing_lambda::sqs::RetryBackoff;
+use billing_tests::delivery::{delivery_service, recorded_mails, sqs_event, take_messages};
 use billing_tests::webhook::{example_entity, example_opportunity, post, signed, webhook_state};
 use billing_tests::{local_clients, resource};
+use invoice_delivery::handler::{RETRY_FIRST, RETRY_MAX};
 use invoice_pdf::archive::DocumentArchive;
 use invoice_pdf::service::DocumentService;
 use lambda_runtime::{Context, LambdaEvent};
@@ -30,6 +35,7 @@ async fn main() -> DemoResult {
     let (line, invoice_id) = opportunity_closed().await?;
     summary.push(line);
     summary.push(documents(&invoice_id).await?);
+    summary.push(delivery(&invoice_id).await?);
     println!("\n== Summary ==");
     for line in summary {
         println!("- {line}");
@@ -272,18 +278,71 @@ async fn documents(invoice_id: &InvoiceId) -> DemoResult<String> {
         );
         written.push(path);
     }
-    let delivery = aws
-        .sqs
-        .receive_message()
-        .queue_url(resource("DELIVERY_QUEUE_URL"))
-        .wait_time_seconds(2)
-        .send()
-        .await?;
-    for message in delivery.messages() {
-        println!("delivery queue -> {}", message.body().unwrap_or_default());
-    }
     Ok(format!(
         "documents: PDF/A-3 with embedded factur-x.xml archived under Object Lock, delivery requested ({})",
+        written.join(", ")
+    ))
+}
+
+/// The delivery request through the real invoice-delivery handler: SES
+/// (local) sends the e-mail, the invoice records it; each e-mail the local
+/// endpoint recorded is written to `out/` as an `.eml` file.
+async fn delivery(invoice_id: &InvoiceId) -> DemoResult<String> {
+    println!("\n== Delivery (delivery queue -> invoice-delivery -> SES) ==");
+    let aws = local_clients().await;
+    let queue = resource("DELIVERY_QUEUE_URL");
+    let messages = take_messages(&aws, &queue, |body| body.contains(invoice_id.as_str())).await;
+    for message in &messages {
+        println!("delivery queue -> {}", message.body().unwrap_or_default());
+    }
+    if messages.is_empty() {
+        return Err("no delivery request arrived".into());
+    }
+    let store = billing_tests::webhook::local_store().await;
+    let service = delivery_service(&aws, store.clone());
+    let backoff = RetryBackoff::new(aws.sqs.clone(), &queue, RETRY_FIRST, RETRY_MAX);
+    let response = invoice_delivery::handler::handle(
+        &service,
+        &backoff,
+        LambdaEvent::new(sqs_event(&messages), Context::default()),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    if !response.batch_item_failures.is_empty() {
+        return Err("invoice-delivery reported failed messages".into());
+    }
+    let state = store
+        .delivery_state(invoice_id)
+        .await?
+        .ok_or("the invoice records no delivery")?;
+    let message_id = state.message_id.clone().unwrap_or_default();
+    println!(
+        "invoice delivery: {} (SES message id {message_id})",
+        state.status.as_str()
+    );
+    let number = store
+        .invoice(invoice_id)
+        .await?
+        .ok_or("invoice not stored")?
+        .invoice
+        .number()
+        .to_string();
+    let mut written = Vec::new();
+    for (index, mail) in recorded_mails().into_iter().enumerate() {
+        let path = match index {
+            0 => format!("out/{number}.eml"),
+            n => format!("out/{number}-{n}.eml"),
+        };
+        std::fs::write(&path, &mail.raw_data)?;
+        println!(
+            "SES recorded an e-mail to {} recipient(s) -> {path}",
+            mail.destinations.len()
+        );
+        written.push(path);
+    }
+    Ok(format!(
+        "delivery: invoice e-mailed with its PDF attached, status {} ({})",
+        state.status.as_str(),
         written.join(", ")
     ))
 }

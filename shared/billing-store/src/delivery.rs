@@ -1,0 +1,618 @@
+//! The delivery of an invoice by e-mail: who may send it, what happened to
+//! it, which addresses must not be mailed again, and what needs a person.
+//!
+//! The invoice item carries the delivery state beside its immutable body:
+//!
+//! - `delivery_status`: absent (never attempted), `sending` (claimed by one
+//!   worker until `delivery_claim_expires`), then `sent`, `delivered`,
+//!   `failed`, `bounced` or `complained`;
+//! - `delivery_rank`: how far the outcome has come (see [`DeliveryStatus::rank`]);
+//!   SES events arrive in any order, and one never lowers it;
+//! - `delivery_message_id`, `delivery_sent_at`, `delivery_reason`,
+//!   `delivery_event_at`.
+//!
+//! Beside it, in the account's partition, one `SUPPRESSED#<address>` item per
+//! address that bounced for good or complained, and, in the entity's
+//! `ATTENTION#` partition, one item per invoice that billing staff must look at.
+
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
+use billing_domain::ids::{AccountId, BillingEntityId, InvoiceId};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::attributes::{Item, key_item, n, read_optional_s, read_s, s};
+use crate::invoice::ArchivedDocument;
+use crate::{BillingStore, StoreError, keys};
+
+/// The delivery queue's message, sent by the documents function once an
+/// invoice's files are archived. Delivered at least once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryRequest {
+    /// The invoice to send.
+    pub invoice_id: String,
+    /// Its legal number (for logs and the mail subject).
+    pub invoice_number: String,
+    /// The archived files: PDF first, then XML(s).
+    pub documents: Vec<ArchivedDocument>,
+}
+
+/// Where an invoice's e-mail stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// A worker holds the claim and is sending (or crashed while sending).
+    Sending,
+    /// SES accepted the message.
+    Sent,
+    /// The recipient's mail server accepted it.
+    Delivered,
+    /// It could not be sent and will not be retried (reason recorded).
+    Failed,
+    /// A recipient's server refused it.
+    Bounced,
+    /// A recipient marked it as spam.
+    Complained,
+}
+
+impl DeliveryStatus {
+    /// The stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sending => "sending",
+            Self::Sent => "sent",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+            Self::Bounced => "bounced",
+            Self::Complained => "complained",
+        }
+    }
+
+    fn parse(value: &str) -> Option<Self> {
+        Some(match value {
+            "sending" => Self::Sending,
+            "sent" => Self::Sent,
+            "delivered" => Self::Delivered,
+            "failed" => Self::Failed,
+            "bounced" => Self::Bounced,
+            "complained" => Self::Complained,
+            _ => return None,
+        })
+    }
+
+    /// Order of outcomes: a later SES event never replaces a weightier one
+    /// (one recipient's delivery does not hide another's bounce, and a
+    /// complaint outweighs everything).
+    pub fn rank(self) -> u8 {
+        match self {
+            Self::Sending => 0,
+            Self::Sent => 1,
+            Self::Delivered => 2,
+            Self::Failed | Self::Bounced => 3,
+            Self::Complained => 4,
+        }
+    }
+
+    /// Whether the e-mail was handed to SES or given up: nothing more to send.
+    pub fn is_settled(self) -> bool {
+        self != Self::Sending
+    }
+}
+
+/// The recorded delivery state of one invoice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryState {
+    /// Where it stands.
+    pub status: DeliveryStatus,
+    /// SES's message id, once sent.
+    pub message_id: Option<String>,
+    /// When SES accepted it.
+    pub sent_at: Option<DateTime<Utc>>,
+    /// Why it failed, bounced or drew a complaint.
+    pub reason: Option<String>,
+    /// While `sending`: until when the claim holds.
+    pub claim_expires: Option<DateTime<Utc>>,
+}
+
+impl DeliveryState {
+    pub(crate) fn read(item: &Item, what: &str) -> Result<Option<Self>, StoreError> {
+        let Some(status) = read_optional_s(item, "delivery_status") else {
+            return Ok(None);
+        };
+        let status = DeliveryStatus::parse(status).ok_or_else(|| {
+            StoreError::corrupt(what, format!("unknown delivery_status {status}"))
+        })?;
+        let time = |name: &str| {
+            read_optional_s(item, name)
+                .map(|t| {
+                    DateTime::parse_from_rfc3339(t)
+                        .map(|t| t.with_timezone(&Utc))
+                        .map_err(|e| StoreError::corrupt(what, format!("{name}: {e}")))
+                })
+                .transpose()
+        };
+        Ok(Some(Self {
+            status,
+            message_id: read_optional_s(item, "delivery_message_id").map(str::to_owned),
+            sent_at: time("delivery_sent_at")?,
+            reason: read_optional_s(item, "delivery_reason").map(str::to_owned),
+            claim_expires: time("delivery_claim_expires_at")?,
+        }))
+    }
+}
+
+/// The answer to "may I send this invoice now?".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryClaim {
+    /// Yes: the caller holds the claim until the lease ends.
+    Claimed {
+        /// A previous worker's claim had expired without an outcome: it may
+        /// have crashed after SES accepted its message (see the delivery
+        /// function's docs for how that window is bounded).
+        taken_over: bool,
+    },
+    /// Another worker's claim is still running; try later.
+    Busy {
+        /// When that claim lapses.
+        until: DateTime<Utc>,
+    },
+    /// The invoice already has an outcome: send nothing.
+    Settled(DeliveryState),
+}
+
+/// What recording an outcome changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutcomeRecorded {
+    /// Recorded now.
+    Recorded,
+    /// The invoice had moved on (the claim was lost, or a weightier outcome
+    /// is recorded); nothing on the invoice changed.
+    Superseded(Option<DeliveryState>),
+}
+
+/// An address the account's e-mails must not go to any more.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suppression {
+    /// The address, lower-cased.
+    pub address: String,
+    /// `bounced` or `complained`.
+    pub cause: DeliveryStatus,
+    /// SES's description (bounce type, diagnostic code, feedback type).
+    pub reason: String,
+    /// The invoice whose e-mail taught us.
+    pub invoice_id: String,
+    /// When SES reported it.
+    pub since: DateTime<Utc>,
+}
+
+/// An invoice whose delivery needs a person (failed, bounced, complained).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttentionEntry {
+    /// The invoice.
+    pub invoice_id: String,
+    /// Its number, for the clerk.
+    pub invoice_number: String,
+    /// The customer.
+    pub account_id: String,
+    /// The outcome that put it here.
+    pub status: DeliveryStatus,
+    /// Why.
+    pub reason: String,
+    /// When it happened.
+    pub since: DateTime<Utc>,
+}
+
+/// A delivery outcome that needs a person, as reported by SES or the sender.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TroubleReport {
+    /// The invoice.
+    pub invoice_id: InvoiceId,
+    /// `failed`, `bounced` or `complained`.
+    pub status: DeliveryStatus,
+    /// Readable reason, kept on the invoice and the attention entry.
+    pub reason: String,
+    /// When it happened (SES's timestamp for events: replays are identical).
+    pub at: DateTime<Utc>,
+    /// Addresses to suppress for the invoice's account (lower-cased here).
+    pub suppress: Vec<String>,
+}
+
+const CLAIM_ATTRIBUTES: &str = "delivery_claim, delivery_claim_expires, delivery_claim_expires_at";
+
+fn rfc3339(at: DateTime<Utc>) -> AttributeValue {
+    s(at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
+fn is_condition_failure(err: &aws_sdk_dynamodb::error::SdkError<UpdateItemError>) -> bool {
+    matches!(
+        err.as_service_error(),
+        Some(UpdateItemError::ConditionalCheckFailedException(_))
+    )
+}
+
+impl BillingStore {
+    /// The recorded delivery state of an invoice (`None` before the first
+    /// attempt); `NotFound` if the invoice does not exist.
+    pub async fn delivery_state(
+        &self,
+        id: &InvoiceId,
+    ) -> Result<Option<DeliveryState>, StoreError> {
+        let what = format!("invoice {id}");
+        let item = self
+            .get(keys::invoice(id))
+            .await?
+            .ok_or_else(|| StoreError::NotFound { what: what.clone() })?;
+        DeliveryState::read(&item, &what)
+    }
+
+    /// Claims the right to send invoice `id` until `now + lease`: granted
+    /// when nobody tried yet, or when the last claim lapsed without an
+    /// outcome. `token` identifies the claimant in the later calls.
+    pub async fn claim_delivery(
+        &self,
+        id: &InvoiceId,
+        token: &str,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+    ) -> Result<DeliveryClaim, StoreError> {
+        let expires = now + lease;
+        let result = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(keys::invoice(id))))
+            .update_expression(
+                "SET delivery_status = :sending, delivery_rank = :zero, delivery_claim = :token, \
+                 delivery_claim_expires = :expires, delivery_claim_expires_at = :expires_at",
+            )
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(delivery_status) \
+                 OR (delivery_status = :sending AND delivery_claim_expires < :now))",
+            )
+            .expression_attribute_values(":sending", s(DeliveryStatus::Sending.as_str()))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":token", s(token))
+            .expression_attribute_values(":expires", n(expires.timestamp_millis()))
+            .expression_attribute_values(":expires_at", rfc3339(expires))
+            .expression_attribute_values(":now", n(now.timestamp_millis()))
+            .return_values(ReturnValue::UpdatedOld)
+            .send()
+            .await;
+        match result {
+            Ok(output) => Ok(DeliveryClaim::Claimed {
+                taken_over: output
+                    .attributes()
+                    .is_some_and(|old| old.contains_key("delivery_claim")),
+            }),
+            Err(err) if is_condition_failure(&err) => {
+                match self.delivery_state(id).await? {
+                    Some(state) if state.status == DeliveryStatus::Sending => {
+                        Ok(DeliveryClaim::Busy {
+                            until: state.claim_expires.unwrap_or(expires),
+                        })
+                    }
+                    Some(state) => Ok(DeliveryClaim::Settled(state)),
+                    // Released between our write and read: the caller retries.
+                    None => Ok(DeliveryClaim::Busy { until: now }),
+                }
+            }
+            Err(err) => Err(StoreError::aws("UpdateItem", &err)),
+        }
+    }
+
+    /// Gives a claim back after a passing failure, so the next attempt need
+    /// not wait for the lease. A claim already lost is left alone.
+    pub async fn release_delivery(&self, id: &InvoiceId, token: &str) -> Result<(), StoreError> {
+        let result = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(keys::invoice(id))))
+            .update_expression(format!(
+                "REMOVE delivery_status, delivery_rank, {CLAIM_ATTRIBUTES}"
+            ))
+            .condition_expression("delivery_claim = :token AND delivery_status = :sending")
+            .expression_attribute_values(":token", s(token))
+            .expression_attribute_values(":sending", s(DeliveryStatus::Sending.as_str()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failure(&err) => Ok(()),
+            Err(err) => Err(StoreError::aws("UpdateItem", &err)),
+        }
+    }
+
+    /// Records that SES accepted the claimant's message. Only the holder of
+    /// the claim (`token`) can; anyone else gets `Superseded`.
+    pub async fn record_sent(
+        &self,
+        id: &InvoiceId,
+        token: &str,
+        message_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<OutcomeRecorded, StoreError> {
+        let result = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(keys::invoice(id))))
+            .update_expression(format!(
+                "SET delivery_status = :sent, delivery_rank = :rank, delivery_message_id = :mid, \
+                 delivery_sent_at = :at REMOVE {CLAIM_ATTRIBUTES}"
+            ))
+            .condition_expression("delivery_claim = :token AND delivery_status = :sending")
+            .expression_attribute_values(":sent", s(DeliveryStatus::Sent.as_str()))
+            .expression_attribute_values(":rank", n(DeliveryStatus::Sent.rank()))
+            .expression_attribute_values(":mid", s(message_id))
+            .expression_attribute_values(":at", rfc3339(at))
+            .expression_attribute_values(":token", s(token))
+            .expression_attribute_values(":sending", s(DeliveryStatus::Sending.as_str()))
+            .send()
+            .await;
+        self.outcome(id, result).await
+    }
+
+    /// Recorded, or (when the update's condition failed) what is there instead.
+    async fn outcome(
+        &self,
+        id: &InvoiceId,
+        result: Result<
+            aws_sdk_dynamodb::operation::update_item::UpdateItemOutput,
+            aws_sdk_dynamodb::error::SdkError<UpdateItemError>,
+        >,
+    ) -> Result<OutcomeRecorded, StoreError> {
+        match result {
+            Ok(_) => Ok(OutcomeRecorded::Recorded),
+            Err(err) if is_condition_failure(&err) => {
+                Ok(OutcomeRecorded::Superseded(self.delivery_state(id).await?))
+            }
+            Err(err) => Err(StoreError::aws("UpdateItem", &err)),
+        }
+    }
+
+    /// Records what SES said about a sent message that went well: `Send`
+    /// (accepted) or `Delivery`. The message id ties the event to the
+    /// invoice; a `Send` event also settles a claim whose worker crashed
+    /// after SES accepted the message, which is what bounds the duplicate
+    /// window. A weightier outcome already recorded stays.
+    pub async fn record_delivery_progress(
+        &self,
+        id: &InvoiceId,
+        status: DeliveryStatus,
+        message_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<OutcomeRecorded, StoreError> {
+        let mut update = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(keys::invoice(id))))
+            .update_expression(format!(
+                "SET delivery_status = :status, delivery_rank = :rank, delivery_message_id = :mid, \
+                 delivery_event_at = :at, delivery_sent_at = if_not_exists(delivery_sent_at, :at) \
+                 REMOVE {CLAIM_ATTRIBUTES}"
+            ))
+            .condition_expression(
+                "attribute_exists(pk) AND attribute_exists(delivery_status) \
+                 AND delivery_rank <= :rank \
+                 AND (attribute_not_exists(delivery_message_id) OR delivery_message_id = :mid)",
+            )
+            .expression_attribute_values(":status", s(status.as_str()))
+            .expression_attribute_values(":rank", n(status.rank()))
+            .expression_attribute_values(":mid", s(message_id))
+            .expression_attribute_values(":at", rfc3339(at));
+        if status == DeliveryStatus::Sent {
+            // Settles a claim, or an invoice whose claim was released after
+            // an SES call that failed on our side but reached SES (so the
+            // retry finds it sent); a replayed Send after Delivery must not
+            // step back.
+            update = update.condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(delivery_status) \
+                 OR delivery_status = :sending)",
+            );
+            update =
+                update.expression_attribute_values(":sending", s(DeliveryStatus::Sending.as_str()));
+        }
+        let result = update.send().await;
+        self.outcome(id, result).await
+    }
+
+    /// Records an outcome that needs a person, in one transaction: the
+    /// invoice's status and reason (unless a weightier outcome is already
+    /// there), the suppressed addresses, and the attention entry. Replaying
+    /// the same report writes the same values again.
+    ///
+    /// `claim` is the sender's token for a send failure: then the invoice
+    /// changes only while that claim holds.
+    pub async fn record_delivery_trouble(
+        &self,
+        report: &TroubleReport,
+        claim: Option<&str>,
+    ) -> Result<OutcomeRecorded, StoreError> {
+        let what = format!("invoice {}", report.invoice_id);
+        let stored = self
+            .invoice(&report.invoice_id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound { what: what.clone() })?;
+        let account_id = stored.account_id.clone();
+        let invoice_number = stored.invoice.number().to_string();
+        let entity_id = stored.invoice.content().billing_entity_id.clone();
+        let side_effects = || -> Vec<TransactWriteItem> {
+            let mut items: Vec<TransactWriteItem> = report
+                .suppress
+                .iter()
+                .map(|address| self.suppression_put(&account_id, address, report))
+                .collect();
+            items.push(self.attention_put(&entity_id, &account_id, &invoice_number, report));
+            items
+        };
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_item(keys::invoice(&report.invoice_id))))
+            .update_expression(format!(
+                "SET delivery_status = :status, delivery_rank = :rank, delivery_reason = :reason, \
+                 delivery_event_at = :at REMOVE {CLAIM_ATTRIBUTES}"
+            ))
+            .expression_attribute_values(":status", s(report.status.as_str()))
+            .expression_attribute_values(":rank", n(report.status.rank()))
+            .expression_attribute_values(":reason", s(&report.reason))
+            .expression_attribute_values(":at", rfc3339(report.at));
+        update = match claim {
+            Some(token) => update
+                .condition_expression("delivery_claim = :token AND delivery_status = :sending")
+                .expression_attribute_values(":token", s(token))
+                .expression_attribute_values(":sending", s(DeliveryStatus::Sending.as_str())),
+            None => update.condition_expression(
+                "attribute_not_exists(delivery_rank) OR delivery_rank <= :rank",
+            ),
+        };
+        let update = update
+            .build()
+            .map_err(|e| StoreError::corrupt(&what, format!("update: {e}")))?;
+        let mut items = vec![TransactWriteItem::builder().update(update).build()];
+        items.extend(side_effects());
+        let result = self
+            .db
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => return Ok(OutcomeRecorded::Recorded),
+            Err(err) => err,
+        };
+        let invoice_condition_failed = matches!(
+            err.as_service_error(),
+            Some(TransactWriteItemsError::TransactionCanceledException(cancelled))
+                if cancelled.cancellation_reasons().first().and_then(|r| r.code())
+                    == Some("ConditionalCheckFailed")
+        );
+        if !invoice_condition_failed {
+            return Err(StoreError::transaction(&err));
+        }
+        if claim.is_none() && !report.suppress.is_empty() {
+            // A weightier outcome stays on the invoice, but the addresses
+            // this event names are still bad: suppress them anyway.
+            let puts: Vec<TransactWriteItem> = report
+                .suppress
+                .iter()
+                .map(|address| self.suppression_put(&account_id, address, report))
+                .collect();
+            self.db
+                .transact_write_items()
+                .set_transact_items(Some(puts))
+                .send()
+                .await
+                .map_err(|e| StoreError::transaction(&e))?;
+        }
+        Ok(OutcomeRecorded::Superseded(
+            self.delivery_state(&report.invoice_id).await?,
+        ))
+    }
+
+    fn suppression_put(
+        &self,
+        account: &AccountId,
+        address: &str,
+        report: &TroubleReport,
+    ) -> TransactWriteItem {
+        let (pk, sk) = keys::suppression(account, address);
+        let put = Put::builder()
+            .table_name(&self.table)
+            .item("pk", s(pk))
+            .item("sk", s(sk))
+            .item("address", s(address.to_lowercase()))
+            .item("cause", s(report.status.as_str()))
+            .item("reason", s(&report.reason))
+            .item("invoice_id", s(report.invoice_id.as_str()))
+            .item("since", rfc3339(report.at))
+            .build();
+        TransactWriteItem::builder().set_put(put.ok()).build()
+    }
+
+    fn attention_put(
+        &self,
+        entity: &BillingEntityId,
+        account: &AccountId,
+        invoice_number: &str,
+        report: &TroubleReport,
+    ) -> TransactWriteItem {
+        let (pk, sk) = keys::attention(entity, &report.invoice_id);
+        let put = Put::builder()
+            .table_name(&self.table)
+            .item("pk", s(pk))
+            .item("sk", s(sk))
+            .item("invoice_id", s(report.invoice_id.as_str()))
+            .item("invoice_number", s(invoice_number))
+            .item("account_id", s(account.as_str()))
+            .item("status", s(report.status.as_str()))
+            .item("reason", s(&report.reason))
+            .item("since", rfc3339(report.at))
+            .build();
+        TransactWriteItem::builder().set_put(put.ok()).build()
+    }
+
+    /// The addresses of an account that must not be mailed (lower-cased).
+    pub async fn suppressed_addresses(
+        &self,
+        account: &AccountId,
+    ) -> Result<Vec<Suppression>, StoreError> {
+        let what = format!("suppression list of account {account}");
+        let items = self
+            .query_prefix(keys::account_partition(account), keys::SUPPRESSION_PREFIX)
+            .await?;
+        items
+            .iter()
+            .map(|item| {
+                let cause = read_s(item, "cause", &what)?;
+                Ok(Suppression {
+                    address: read_s(item, "address", &what)?.to_owned(),
+                    cause: DeliveryStatus::parse(cause).ok_or_else(|| {
+                        StoreError::corrupt(&what, format!("unknown cause {cause}"))
+                    })?,
+                    reason: read_s(item, "reason", &what)?.to_owned(),
+                    invoice_id: read_s(item, "invoice_id", &what)?.to_owned(),
+                    since: read_time(item, "since", &what)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The invoices of a billing entity whose delivery needs a person,
+    /// oldest first.
+    pub async fn needs_attention(
+        &self,
+        entity: &BillingEntityId,
+    ) -> Result<Vec<AttentionEntry>, StoreError> {
+        let what = format!("attention list of {entity}");
+        let (pk, _) = keys::attention(entity, &InvoiceId::new("-"));
+        let items = self.query_prefix(pk, keys::ATTENTION_PREFIX).await?;
+        let mut entries = items
+            .iter()
+            .map(|item| {
+                let status = read_s(item, "status", &what)?;
+                Ok(AttentionEntry {
+                    invoice_id: read_s(item, "invoice_id", &what)?.to_owned(),
+                    invoice_number: read_s(item, "invoice_number", &what)?.to_owned(),
+                    account_id: read_s(item, "account_id", &what)?.to_owned(),
+                    status: DeliveryStatus::parse(status).ok_or_else(|| {
+                        StoreError::corrupt(&what, format!("unknown status {status}"))
+                    })?,
+                    reason: read_s(item, "reason", &what)?.to_owned(),
+                    since: read_time(item, "since", &what)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        entries.sort_by(|a, b| a.since.cmp(&b.since).then(a.invoice_id.cmp(&b.invoice_id)));
+        Ok(entries)
+    }
+}
+
+fn read_time(item: &Item, name: &str, what: &str) -> Result<DateTime<Utc>, StoreError> {
+    let text = read_s(item, name, what)?;
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StoreError::corrupt(what, format!("{name}: {e}")))
+}
