@@ -14,7 +14,7 @@ use crate::service::{Delivered, DeliveryService};
 
 /// First retry of a throttled or busy delivery after this long...
 pub const RETRY_FIRST: Duration = Duration::from_secs(15);
-/// ...doubling up to this (with the queue's 8 receives: about an hour in
+/// ...doubling up to this (with the queue's 8 receives: about half an hour in
 /// all before the dead-letter queue).
 pub const RETRY_MAX: Duration = Duration::from_secs(15 * 60);
 

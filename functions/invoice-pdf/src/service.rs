@@ -104,6 +104,26 @@ impl DocumentService {
         }
     }
 
+    /// Records on the invoice why this attempt failed. Best effort: if the
+    /// store cannot take it either, the logged error is what remains.
+    pub async fn record_failure(&self, id: &InvoiceId, error: &InvoicePdfError) {
+        if matches!(error, InvoicePdfError::UnknownInvoice { .. }) {
+            return;
+        }
+        let recorded = self
+            .store
+            .record_document_failure(
+                id,
+                billing_lambda::Failure::code(error),
+                &error.to_string(),
+                chrono::Utc::now(),
+            )
+            .await;
+        if let Err(store_error) = recorded {
+            tracing::warn!(invoice_id = %id, error = %store_error, "could not record the documents failure on the invoice");
+        }
+    }
+
     /// What is recorded as archived for invoice `id` (empty while pending).
     pub async fn archived_documents(
         &self,

@@ -152,6 +152,7 @@ async fn a_finalized_invoice_is_archived_and_handed_to_delivery_once() {
     assert!(response.batch_item_failures.is_empty());
     let stored = stored_invoice(&f, &invoice).await;
     assert_eq!(stored.document_status, DocumentStatus::Archived);
+    assert_eq!(stored.document_failure, None);
     let keys: Vec<_> = stored.documents.iter().map(|d| d.key.as_str()).collect();
     assert_eq!(keys, [format!("{stem}.pdf"), format!("{stem}.xml")]);
     // ... with the SHA-256 recorded on the invoice, content type and metadata
@@ -271,6 +272,14 @@ async fn a_different_archived_document_is_reported_and_not_replaced() {
     let stored = stored_invoice(&f, &invoice).await;
     assert_eq!(stored.document_status, DocumentStatus::Pending);
     assert!(delivery_requests(&f, &invoice).await.is_empty());
+    // ... and the invoice says why, for whoever finds the message in the DLQ
+    let failure = stored.document_failure.expect("the failure is recorded");
+    assert_eq!(failure.code, "different_document_archived");
+    assert!(failure.reason.contains(&key), "{}", failure.reason);
+    assert_eq!(failure.attempts, 1);
+    trigger(&f, &invoice).await;
+    let again = stored_invoice(&f, &invoice).await.document_failure.unwrap();
+    assert_eq!(again.attempts, 2);
 }
 
 async fn stored_invoice(f: &Fixture, invoice: &Invoice) -> billing_store::StoredInvoice {

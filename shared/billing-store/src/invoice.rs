@@ -6,7 +6,7 @@ use billing_domain::ids::{AccountId, InvoiceId};
 use billing_domain::invoice::Invoice;
 use serde::{Deserialize, Serialize};
 
-use crate::attributes::{key_item, read_body, read_optional_s, read_s, s};
+use crate::attributes::{key_item, n, read_body, read_optional_s, read_s, read_u64, s};
 use crate::{BillingStore, StoreError, keys};
 
 /// Whether an invoice's documents still have to be produced.
@@ -52,6 +52,24 @@ pub struct StoredInvoice {
     pub documents: Vec<ArchivedDocument>,
     /// The e-mail's state, once delivery was attempted.
     pub delivery: Option<crate::DeliveryState>,
+    /// Why the last attempt to produce the documents failed, while they
+    /// are still pending.
+    pub document_failure: Option<DocumentFailure>,
+}
+
+/// The last failed attempt at an invoice's documents: the queue message
+/// that ends in the dead-letter queue names the invoice, and the invoice
+/// says why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentFailure {
+    /// Stable code, e.g. `render_failed`.
+    pub code: String,
+    /// The error text (never personal data).
+    pub reason: String,
+    /// When it failed.
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// How many attempts have failed so far.
+    pub attempts: u64,
 }
 
 /// What happened when documents were recorded.
@@ -95,6 +113,21 @@ impl BillingStore {
             document_status,
             documents,
             delivery: crate::DeliveryState::read(item, &what)?,
+            document_failure: read_optional_s(item, "document_failure")
+                .map(|reason| -> Result<DocumentFailure, StoreError> {
+                    let at = read_s(item, "document_failed_at", &what)?;
+                    Ok(DocumentFailure {
+                        code: read_s(item, "document_failure_code", &what)?.to_owned(),
+                        reason: reason.to_owned(),
+                        at: chrono::DateTime::parse_from_rfc3339(at)
+                            .map_err(|e| {
+                                StoreError::corrupt(&what, format!("document_failed_at: {e}"))
+                            })?
+                            .to_utc(),
+                        attempts: read_u64(item, "document_attempts", &what)?,
+                    })
+                })
+                .transpose()?,
         }))
     }
 
@@ -114,7 +147,10 @@ impl BillingStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key_item(keys::invoice(id))))
-            .update_expression("SET document_status = :archived, documents = :documents")
+            .update_expression(
+                "SET document_status = :archived, documents = :documents \
+                 REMOVE document_failure, document_failure_code, document_failed_at",
+            )
             .condition_expression("attribute_exists(pk) AND document_status = :pending")
             .expression_attribute_values(":archived", s(DocumentStatus::Archived.as_str()))
             .expression_attribute_values(":pending", s(DocumentStatus::Pending.as_str()))
@@ -138,6 +174,52 @@ impl BillingStore {
                 } else {
                     Ok(DocumentsRecorded::Different(stored.documents))
                 }
+            }
+            Err(err) => Err(StoreError::aws("UpdateItem", &err)),
+        }
+    }
+
+    /// Records why producing the documents of a pending invoice failed
+    /// (overwriting the previous attempt's reason and counting attempts).
+    /// An invoice archived meanwhile, or gone, is left alone.
+    pub async fn record_document_failure(
+        &self,
+        id: &InvoiceId,
+        code: &str,
+        reason: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(keys::invoice(id))))
+            .update_expression(
+                "SET document_failure = :reason, document_failure_code = :code, \
+                 document_failed_at = :at, \
+                 document_attempts = if_not_exists(document_attempts, :zero) + :one",
+            )
+            .condition_expression("attribute_exists(pk) AND document_status = :pending")
+            .expression_attribute_values(":reason", s(reason))
+            .expression_attribute_values(":code", s(code))
+            .expression_attribute_values(
+                ":at",
+                s(at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+            )
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":pending", s(DocumentStatus::Pending.as_str()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err)
+                if matches!(
+                    err.as_service_error(),
+                    Some(UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(())
             }
             Err(err) => Err(StoreError::aws("UpdateItem", &err)),
         }

@@ -24,7 +24,9 @@ pub use delivery::{
     Suppression, TroubleReport,
 };
 pub use error::StoreError;
-pub use invoice::{ArchivedDocument, DocumentStatus, DocumentsRecorded, StoredInvoice};
+pub use invoice::{
+    ArchivedDocument, DocumentFailure, DocumentStatus, DocumentsRecorded, StoredInvoice,
+};
 pub use opportunity::{
     AccountChange, CommitOutcome, InvoiceSummary, OpportunityCommit, OpportunityKey,
     OpportunityOutcome, OpportunityRecord, ParkedCharges, SubscriptionChange,
