@@ -14,7 +14,9 @@ use std::path::Path;
 use billing_domain::invoice::Invoice;
 use chrono::Datelike;
 use typst::diag::{FileError, FileResult, SourceDiagnostic};
-use typst::foundations::{Bytes, Datetime, Duration, Smart};
+use typst::foundations::{Bytes, Datetime, Duration, NativeElement, Smart};
+use typst::introspection::Introspector;
+use typst::pdf::AttachElem;
 use typst::syntax::{FileId, RootedPath, Source, VirtualPath, VirtualRoot};
 use typst::text::{Font, FontBook};
 use typst::utils::LazyHash;
@@ -41,10 +43,14 @@ pub(crate) fn operator_template_dir() -> Option<std::path::PathBuf> {
 /// The name the e-invoice carries inside the PDF, fixed by Factur-X.
 pub const FACTUR_X_FILE_NAME: &str = "factur-x.xml";
 
-/// Memoized layout results unused for this many renders are dropped, so a
-/// warm Lambda's memory stays flat while a template's shared parts stay
-/// cached across invoices.
-const CACHE_GENERATIONS: usize = 5;
+/// Memoized results the last render did not use are dropped after each
+/// render, so a warm Lambda's memory stays flat while what every invoice
+/// shares (the evaluated templates, font data, layout that does not depend
+/// on the invoice) stays cached. Two different invoices share little else:
+/// keeping five generations instead of one held five invoices' layout for
+/// no hits, each eviction (it walks the whole cache) took 1.6 ms instead of
+/// 0.6, and layout itself was slower in the bigger heap.
+const CACHE_GENERATIONS: usize = 1;
 
 const BUILT_IN_FILES: &[(&str, &[u8])] = &[
     ("invoice.typ", include_bytes!("../templates/invoice.typ")),
@@ -93,6 +99,8 @@ pub struct InvoiceRenderer {
     main: FileId,
     data: FileId,
     attachment: FileId,
+    /// PDF/A-3b, checked once.
+    standards: PdfStandards,
 }
 
 impl InvoiceRenderer {
@@ -168,7 +176,12 @@ impl InvoiceRenderer {
                 file_bytes.insert(file, Bytes::new(bytes));
             }
         }
+        let standards =
+            PdfStandards::new(&[PdfStandard::A_3b]).map_err(|e| DocumentError::Pdf {
+                message: e.message().to_string(),
+            })?;
         Ok(Self {
+            standards,
             library: LazyHash::new(Library::builder().build()),
             book: LazyHash::new(FontBook::from_fonts(&fonts)),
             fonts,
@@ -194,7 +207,14 @@ impl InvoiceRenderer {
         // Typst memoizes across calls in a global cache; without eviction a
         // warm process grows by megabytes per invoice.
         comemo::evict(CACHE_GENERATIONS);
-        let pdf = xmp::add_factur_x_metadata(&pdf?)?;
+        let pdf = pdf?;
+        // The attachment was checked on the laid-out document; the lopdf
+        // rewrite (which checks it again) only runs for a file the in-place
+        // splice does not recognise.
+        let pdf = match xmp::splice_in_place(&pdf) {
+            Some(pdf) => pdf,
+            None => xmp::add_factur_x_metadata(&pdf)?,
+        };
         Ok(InvoiceDocuments {
             pdf,
             xml,
@@ -202,7 +222,20 @@ impl InvoiceRenderer {
         })
     }
 
+    /// Typst's PDF, before the XMP splice. Refuses a document without the
+    /// `factur-x.xml` attachment before exporting it.
     fn pdf(&self, invoice: &Invoice, xml: &[u8]) -> Result<Vec<u8>, DocumentError> {
+        let (document, options) = self.compile(invoice, xml)?;
+        typst_pdf::pdf(&document, &options).map_err(|errors| DocumentError::Pdf {
+            message: diagnostics(&errors),
+        })
+    }
+
+    fn compile(
+        &self,
+        invoice: &Invoice,
+        xml: &[u8],
+    ) -> Result<(PagedDocument, PdfOptions), DocumentError> {
         let view =
             serde_json::to_vec(&InvoiceView::of(invoice)).map_err(|e| DocumentError::Template {
                 message: format!("invoice data: {e}"),
@@ -222,20 +255,25 @@ impl InvoiceRenderer {
         let document: PagedDocument = typst::compile(&world)
             .output
             .map_err(|errors| template_error(&errors))?;
-        let standards =
-            PdfStandards::new(&[PdfStandard::A_3b]).map_err(|e| DocumentError::Pdf {
-                message: e.message().to_string(),
-            })?;
+        // Typst exports every attach element it finds, and a template that
+        // drops `body` drops this one: no PDF leaves without its e-invoice.
+        let attached = document
+            .introspector()
+            .query(&AttachElem::ELEM.select())
+            .iter()
+            .filter_map(|elem| elem.to_packed::<AttachElem>())
+            .any(|elem| elem.path.derived == FACTUR_X_FILE_NAME);
+        if !attached {
+            return Err(DocumentError::MissingAttachment);
+        }
         let options = PdfOptions {
             // A stable document id: the same invoice always gets the same one.
             ident: Smart::Custom(invoice.content().id.as_str().to_owned()),
             timestamp: today.map(Timestamp::new_utc),
-            standards,
+            standards: self.standards.clone(),
             ..PdfOptions::default()
         };
-        typst_pdf::pdf(&document, &options).map_err(|errors| DocumentError::Pdf {
-            message: diagnostics(&errors),
-        })
+        Ok((document, options))
     }
 }
 
@@ -328,4 +366,119 @@ fn diagnostics(errors: &[SourceDiagnostic]) -> String {
         })
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::samples;
+
+    fn typst_pdf(invoice: &Invoice) -> Vec<u8> {
+        let renderer = InvoiceRenderer::built_in().unwrap();
+        let xml = cii::invoice_xml(invoice, CiiProfile::FacturXEn16931).unwrap();
+        renderer.pdf(invoice, &xml).unwrap()
+    }
+
+    fn metadata(document: &lopdf::Document) -> Vec<u8> {
+        let id = document
+            .catalog()
+            .unwrap()
+            .get(b"Metadata")
+            .unwrap()
+            .as_reference()
+            .unwrap();
+        let stream = document.get_object(id).unwrap().as_stream().unwrap();
+        assert!(
+            stream.dict.get(b"Filter").is_err(),
+            "XMP must stay uncompressed"
+        );
+        stream.content.clone()
+    }
+
+    fn rfind(haystack: &[u8], needle: &[u8]) -> usize {
+        haystack
+            .windows(needle.len())
+            .rposition(|w| w == needle)
+            .unwrap()
+    }
+
+    /// Every in-use cross-reference entry must point at its `n g obj`.
+    fn assert_offsets_point_at_their_objects(pdf: &[u8]) {
+        let tail = std::str::from_utf8(&pdf[rfind(pdf, b"startxref")..]).unwrap();
+        let xref_at: usize = tail.split_whitespace().nth(1).unwrap().parse().unwrap();
+        let table = &pdf[xref_at..rfind(pdf, b"trailer")];
+        let table = std::str::from_utf8(table).unwrap();
+        let mut lines = table.lines();
+        assert_eq!(lines.next(), Some("xref"));
+        let mut header = lines.next().unwrap().split_whitespace();
+        let first: usize = header.next().unwrap().parse().unwrap();
+        let count: usize = header.next().unwrap().parse().unwrap();
+        let mut checked = 0;
+        for (number, line) in (first..first + count).zip(lines) {
+            let fields: Vec<_> = line.split_whitespace().collect();
+            if fields[2] == "n" {
+                let offset: usize = fields[0].parse().unwrap();
+                assert!(
+                    pdf[offset..].starts_with(format!("{number} 0 obj").as_bytes()),
+                    "object {number} is not at {offset}"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 10);
+    }
+
+    #[test]
+    fn the_in_place_splice_changes_only_the_metadata_and_agrees_with_lopdf() {
+        for invoice in [
+            samples::german_consumer().unwrap(),
+            samples::long(20).unwrap(),
+        ] {
+            let raw = typst_pdf(&invoice);
+            let fast = xmp::splice_in_place(&raw).expect("Typst's layout is recognised");
+            let slow = xmp::add_factur_x_metadata(&raw).unwrap();
+            assert_offsets_point_at_their_objects(&fast);
+
+            let fast_doc = lopdf::Document::load_mem(&fast).unwrap();
+            let slow_doc = lopdf::Document::load_mem(&slow).unwrap();
+            let raw_doc = lopdf::Document::load_mem(&raw).unwrap();
+            assert_eq!(metadata(&fast_doc), metadata(&slow_doc));
+            assert_ne!(metadata(&fast_doc), metadata(&raw_doc));
+            // Every other object is untouched.
+            let metadata_id = fast_doc
+                .catalog()
+                .unwrap()
+                .get(b"Metadata")
+                .unwrap()
+                .as_reference()
+                .unwrap();
+            assert_eq!(fast_doc.objects.len(), raw_doc.objects.len());
+            for (id, object) in &raw_doc.objects {
+                if *id != metadata_id {
+                    assert_eq!(
+                        format!("{object:?}"),
+                        format!("{:?}", fast_doc.objects[id]),
+                        "object {id:?} changed"
+                    );
+                }
+            }
+            assert_eq!(fast_doc.trailer, raw_doc.trailer);
+        }
+    }
+
+    #[test]
+    fn a_file_not_laid_out_like_typst_s_is_left_to_lopdf() {
+        let raw = typst_pdf(&samples::german_consumer().unwrap());
+        // No classic cross-reference table where `startxref` points (as
+        // with a cross-reference stream): not recognised.
+        let mut other = raw.clone();
+        let at = rfind(&other, b"xref\n0 ");
+        other[at..at + 4].copy_from_slice(b"XREF");
+        assert!(xmp::splice_in_place(&other).is_none());
+        // A compressed metadata stream: not recognised either.
+        let at = rfind(&raw, b"/Type/Metadata");
+        let mut other = raw.clone();
+        other[at..at + "/Type/Metadata".len()].copy_from_slice(b"/Filter/Flate_");
+        assert!(xmp::splice_in_place(&other).is_none());
+    }
 }
