@@ -54,6 +54,24 @@ pub fn unique_id(prefix: &str) -> String {
     )
 }
 
+/// `invoice` with an id, number, seller and customer of its own, so a test
+/// that stores it sees only its own numbers, suppressions and attention
+/// entries in the shared emulator.
+///
+/// # Panics
+/// Never for a valid invoice: it round-trips through its own JSON.
+pub fn isolated(invoice: &billing_domain::invoice::Invoice) -> billing_domain::invoice::Invoice {
+    let mut json = serde_json::to_value(invoice).expect("an invoice encodes");
+    let entity = unique_id("ent");
+    json["content"]["id"] = unique_id("inv").into();
+    json["content"]["billing_entity_id"] = entity.clone().into();
+    json["content"]["buyer"]["id"] = unique_id("acc").into();
+    json["content"]["buyer"]["billing_entity_id"] = entity.into();
+    json["number"] = unique_id("RE-2026").into();
+    json["content"]["references"]["payment_reference"] = json["number"].clone();
+    serde_json::from_value(json).expect("an invoice decodes")
+}
+
 /// Stores `invoice` the way the finalizing transaction writes it (body,
 /// account, `document_status`), for tests that start at a finalized invoice.
 ///

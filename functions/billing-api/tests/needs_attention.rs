@@ -8,10 +8,9 @@ use aws_lambda_events::event::apigw::{
 };
 use billing_api::handler::{ApiState, NEEDS_ATTENTION, handle};
 use billing_documents::samples;
-use billing_domain::ids::BillingEntityId;
 use billing_domain::invoice::Invoice;
 use billing_store::{BillingStore, DeliveryStatus, DocumentStatus, TroubleReport};
-use billing_tests::{local_clients, put_finalized_invoice, resource, unique_id};
+use billing_tests::{local_clients, put_finalized_invoice, resource};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt};
 use serde_json::Value;
@@ -38,12 +37,7 @@ fn request(method: &str, path: &str, groups: Option<&str>) -> lambda_http::Reque
 async fn state_with_a_bounce() -> (ApiState, Invoice) {
     let aws = local_clients().await;
     let store = BillingStore::new(aws.dynamodb.clone(), resource("BILLING_TABLE"));
-    let entity = unique_id("ent");
-    let mut json = serde_json::to_value(samples::german_consumer().unwrap()).unwrap();
-    json["content"]["id"] = unique_id("inv").into();
-    json["content"]["billing_entity_id"] = entity.clone().into();
-    json["content"]["buyer"]["id"] = unique_id("acc").into();
-    let invoice: Invoice = serde_json::from_value(json).unwrap();
+    let invoice = billing_tests::isolated(&samples::german_consumer().unwrap());
     put_finalized_invoice(&aws, store.table(), &invoice, DocumentStatus::Archived).await;
     let report = TroubleReport {
         invoice_id: invoice.content().id.clone(),
@@ -55,7 +49,7 @@ async fn state_with_a_bounce() -> (ApiState, Invoice) {
     store.record_delivery_trouble(&report, None).await.unwrap();
     let state = ApiState {
         store,
-        entity: BillingEntityId::new(&entity),
+        entity: invoice.content().billing_entity_id.clone(),
     };
     (state, invoice)
 }

@@ -52,15 +52,7 @@ async fn fixture() -> Fixture {
 /// the suppression and attention lists hold only this test's entries),
 /// stored the way `invoice-pdf` leaves it.
 async fn archived_invoice(f: &Fixture) -> Invoice {
-    let mut json = serde_json::to_value(samples::german_consumer().unwrap()).unwrap();
-    let entity = unique_id("entity");
-    json["content"]["id"] = unique_id("inv").into();
-    json["content"]["billing_entity_id"] = entity.clone().into();
-    json["content"]["buyer"]["id"] = unique_id("acc").into();
-    json["content"]["buyer"]["billing_entity_id"] = entity.into();
-    json["number"] = unique_id("RE-2026").into();
-    json["content"]["references"]["payment_reference"] = json["number"].clone();
-    let invoice: Invoice = serde_json::from_value(json).unwrap();
+    let invoice = billing_tests::isolated(&samples::german_consumer().unwrap());
     billing_tests::put_finalized_invoice(
         &f.aws,
         f.store.table(),

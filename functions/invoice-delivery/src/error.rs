@@ -157,3 +157,71 @@ impl Failure for DeliveryError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_sesv2::operation::send_email::SendEmailError;
+    use aws_sdk_sesv2::types::error::{
+        MessageRejected, SendingPausedException, TooManyRequestsException,
+    };
+    use aws_smithy_runtime_api::http::{Response, StatusCode};
+    use aws_smithy_types::body::SdkBody;
+
+    use super::*;
+
+    fn meta(code: &str, message: &str) -> aws_sdk_sesv2::error::ErrorMetadata {
+        aws_sdk_sesv2::error::ErrorMetadata::builder()
+            .code(code)
+            .message(message)
+            .build()
+    }
+
+    fn refused(err: SendEmailError) -> DeliveryError {
+        let response = Response::new(StatusCode::try_from(400).unwrap(), SdkBody::empty());
+        DeliveryError::ses(&SdkError::service_error(err, response))
+    }
+
+    #[test]
+    fn a_rejected_message_is_final_and_its_text_names_no_address() {
+        let text = "Email address is not verified: invoices@unverified.example.net";
+        let err = refused(SendEmailError::MessageRejected(
+            MessageRejected::builder()
+                .message(text)
+                .meta(meta("MessageRejected", text))
+                .build(),
+        ));
+        assert_eq!(err.disposition(), Disposition::Permanent);
+        assert!(err.is_invoice_outcome());
+        assert_eq!(
+            err.to_string(),
+            "SES refused the message (MessageRejected): Email address is not verified: <e-mail address>"
+        );
+    }
+
+    #[test]
+    fn throttling_and_a_paused_account_wait_in_the_queue() {
+        let throttled = refused(SendEmailError::TooManyRequestsException(
+            TooManyRequestsException::builder()
+                .meta(meta("TooManyRequestsException", "slow down"))
+                .build(),
+        ));
+        let paused = refused(SendEmailError::SendingPausedException(
+            SendingPausedException::builder()
+                .meta(meta("SendingPausedException", "sending is paused"))
+                .build(),
+        ));
+        for err in [throttled, paused] {
+            assert_eq!(err.disposition(), Disposition::Retryable, "{err}");
+            assert!(!err.is_invoice_outcome());
+        }
+    }
+
+    #[test]
+    fn a_timeout_is_retried_and_never_recorded_as_the_outcome() {
+        let err = DeliveryError::ses(&SdkError::<SendEmailError, Response>::timeout_error(
+            "read timed out",
+        ));
+        assert_eq!(err.disposition(), Disposition::Retryable);
+        assert!(!err.is_invoice_outcome());
+    }
+}

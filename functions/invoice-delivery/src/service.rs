@@ -222,7 +222,7 @@ impl DeliveryService {
                 addresses: recipients,
             },
             &text,
-            &attachments,
+            attachments,
             now,
         )?;
         let message_id = self

@@ -90,6 +90,15 @@ async fn archived_invoice_for(
     }
 }
 
+/// The delivery state the invoice of `request` records (it must have one).
+async fn recorded(f: &Fixture, request: &DeliveryRequest) -> billing_store::DeliveryState {
+    f.store
+        .delivery_state(&InvoiceId::new(&request.invoice_id))
+        .await
+        .unwrap()
+        .expect("a delivery state is recorded")
+}
+
 fn message(request: &DeliveryRequest) -> SqsMessage {
     let mut message = SqsMessage::default();
     message.message_id = Some(unique_id("msg"));
@@ -183,12 +192,7 @@ async fn an_invoice_is_sent_once_and_a_redelivery_sends_nothing_new() {
         parsed.subject()
     );
     // AND the invoice records `sent` with SES's message id
-    let state = f
-        .store
-        .delivery_state(&InvoiceId::new(&request.invoice_id))
-        .await
-        .unwrap()
-        .unwrap();
+    let state = recorded(&f, &request).await;
     assert_eq!(state.status, DeliveryStatus::Sent);
     assert_eq!(state.message_id.as_deref(), Some(mail.id.as_str()));
     assert!(state.sent_at.is_some());
@@ -284,12 +288,7 @@ async fn suppressed_addresses_are_skipped_and_none_left_means_failed() {
     let later = archived_invoice_for(&f, &customer, &addresses, "de").await;
     deliver_with(&service, &backoff(&f.aws), vec![message(&later)]).await;
     assert_eq!(mails_to(&domain).len(), 1, "nothing more was sent");
-    let state = f
-        .store
-        .delivery_state(&InvoiceId::new(&later.invoice_id))
-        .await
-        .unwrap()
-        .unwrap();
+    let state = recorded(&f, &later).await;
     assert_eq!(state.status, DeliveryStatus::Failed);
     assert!(state.reason.unwrap().contains("are suppressed"));
 }
@@ -305,12 +304,7 @@ async fn a_document_that_differs_from_its_recorded_checksum_is_not_sent() {
     deliver_with(&service, &backoff(&f.aws), vec![message(&request)]).await;
 
     assert!(mails_to(&domain).is_empty());
-    let state = f
-        .store
-        .delivery_state(&InvoiceId::new(&request.invoice_id))
-        .await
-        .unwrap()
-        .unwrap();
+    let state = recorded(&f, &request).await;
     assert_eq!(state.status, DeliveryStatus::Failed);
     assert!(state.reason.unwrap().contains("SHA-256"));
 }

@@ -32,16 +32,7 @@ pub async fn handle_message(
     message: SqsMessage,
 ) -> Result<(), InvoicePdfError> {
     let invoice_id = invoice_id(message.body.as_deref())?;
-    let produced = match service.produce(&invoice_id).await {
-        Ok(produced) => produced,
-        Err(error) => {
-            // The message goes back to the queue (finally to its DLQ); the
-            // invoice keeps the reason, so whoever finds it there can see why.
-            service.record_failure(&invoice_id, &error).await;
-            return Err(error);
-        }
-    };
-    match produced {
+    match service.produce(&invoice_id).await? {
         Produced::Archived { documents, written } => tracing::info!(
             invoice_id = %invoice_id,
             documents = documents.len(),

@@ -67,8 +67,21 @@ impl DocumentService {
     }
 
     /// Produces and archives the documents of invoice `id` (see the module
-    /// docs for the order of steps and why).
+    /// docs for the order of steps and why). A failure is also recorded on
+    /// the invoice: the message that ends in the dead-letter queue names the
+    /// invoice, and the invoice says why.
     pub async fn produce(&self, id: &InvoiceId) -> Result<Produced, InvoicePdfError> {
+        let result = self.archive_and_request_delivery(id).await;
+        if let Err(error) = &result {
+            self.record_failure(id, error).await;
+        }
+        result
+    }
+
+    async fn archive_and_request_delivery(
+        &self,
+        id: &InvoiceId,
+    ) -> Result<Produced, InvoicePdfError> {
         let stored =
             self.store
                 .invoice(id)
@@ -106,7 +119,7 @@ impl DocumentService {
 
     /// Records on the invoice why this attempt failed. Best effort: if the
     /// store cannot take it either, the logged error is what remains.
-    pub async fn record_failure(&self, id: &InvoiceId, error: &InvoicePdfError) {
+    async fn record_failure(&self, id: &InvoiceId, error: &InvoicePdfError) {
         if matches!(error, InvoicePdfError::UnknownInvoice { .. }) {
             return;
         }

@@ -195,12 +195,13 @@ fn mailbox(
 }
 
 /// The whole e-mail as RFC 5322 bytes: From the entity's sender, Reply-To
-/// if set, To and Cc, the text, then the attachments in the given order.
+/// if set, To and Cc, the text, then the attachments in the given order
+/// (taken, not copied: a PDF is the bulk of the message).
 pub fn compose(
     sender: &InvoiceMailSender,
     recipients: &MailRecipients,
     text: &MailText,
-    attachments: &[MailAttachment],
+    attachments: Vec<MailAttachment>,
     date: DateTime<Utc>,
 ) -> Result<Vec<u8>, DocumentError> {
     let (to, cc) = recipients
@@ -231,10 +232,8 @@ pub fn compose(
                     attachment.file_name
                 ),
             })?;
-        parts = parts.singlepart(
-            Attachment::new(attachment.file_name.clone())
-                .body(attachment.bytes.clone(), content_type),
-        );
+        parts = parts
+            .singlepart(Attachment::new(attachment.file_name).body(attachment.bytes, content_type));
     }
     let message = builder.multipart(parts).map_err(|e| DocumentError::Mail {
         message: e.to_string(),
@@ -333,7 +332,7 @@ mod tests {
             &sender(),
             &recipients(&["ap@kunde.example", "cfo@kunde.example"]),
             &text,
-            &[pdf],
+            vec![pdf],
             DateTime::parse_from_rfc3339("2026-11-26T10:00:00Z")
                 .unwrap()
                 .to_utc(),
@@ -359,7 +358,32 @@ mod tests {
             subject: "x".to_owned(),
             body: "y".to_owned(),
         };
-        let err = compose(&sender(), &recipients(&[]), &text, &[], Utc::now()).unwrap_err();
+        let err = compose(&sender(), &recipients(&[]), &text, Vec::new(), Utc::now()).unwrap_err();
         assert_eq!(err.to_string(), "the e-mail's to address is unusable");
+    }
+
+    #[test]
+    fn an_attachment_with_an_invalid_content_type_is_refused_by_name() {
+        let text = MailText {
+            subject: "x".to_owned(),
+            body: "y".to_owned(),
+        };
+        let broken = MailAttachment {
+            file_name: "RE-2026-000001.pdf".to_owned(),
+            content_type: "not a type".to_owned(),
+            bytes: Vec::new(),
+        };
+        let err = compose(
+            &sender(),
+            &recipients(&["ap@kunde.example"]),
+            &text,
+            vec![broken],
+            Utc::now(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "composing the e-mail failed: attachment RE-2026-000001.pdf has an invalid content type"
+        );
     }
 }

@@ -80,6 +80,48 @@ pub(crate) fn read_u64(item: &Item, name: &str, what: &str) -> Result<u64, Store
     }
 }
 
+/// A timestamp as stored: RFC 3339, UTC, milliseconds.
+pub(crate) fn time(at: chrono::DateTime<chrono::Utc>) -> AttributeValue {
+    s(at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
+/// A stored timestamp, if present.
+pub(crate) fn read_optional_time(
+    item: &Item,
+    name: &str,
+    what: &str,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+    read_optional_s(item, name)
+        .map(|text| {
+            chrono::DateTime::parse_from_rfc3339(text)
+                .map(|t| t.to_utc())
+                .map_err(|e| StoreError::corrupt(what, format!("{name}: {e}")))
+        })
+        .transpose()
+}
+
+/// A stored timestamp that must be there.
+pub(crate) fn read_time(
+    item: &Item,
+    name: &str,
+    what: &str,
+) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
+    read_optional_time(item, name, what)?
+        .ok_or_else(|| StoreError::corrupt(what, format!("{name} is missing")))
+}
+
+/// Whether an UpdateItem failed only because its condition did not hold.
+pub(crate) fn is_condition_failure(
+    err: &aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::update_item::UpdateItemError,
+    >,
+) -> bool {
+    matches!(
+        err.as_service_error(),
+        Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_))
+    )
+}
+
 pub(crate) fn key_item(key: (String, String)) -> Item {
     let (pk, sk) = key;
     HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])

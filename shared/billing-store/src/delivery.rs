@@ -17,12 +17,15 @@
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{ReturnValue, TransactWriteItem, Update};
 use billing_domain::ids::{AccountId, BillingEntityId, InvoiceId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::attributes::{Item, key_item, n, read_optional_s, read_s, s};
+use crate::attributes::{
+    Item, is_condition_failure, key_item, n, read_optional_s, read_optional_time, read_s,
+    read_time, s, time,
+};
 use crate::invoice::ArchivedDocument;
 use crate::{BillingStore, StoreError, keys};
 
@@ -123,21 +126,12 @@ impl DeliveryState {
         let status = DeliveryStatus::parse(status).ok_or_else(|| {
             StoreError::corrupt(what, format!("unknown delivery_status {status}"))
         })?;
-        let time = |name: &str| {
-            read_optional_s(item, name)
-                .map(|t| {
-                    DateTime::parse_from_rfc3339(t)
-                        .map(|t| t.with_timezone(&Utc))
-                        .map_err(|e| StoreError::corrupt(what, format!("{name}: {e}")))
-                })
-                .transpose()
-        };
         Ok(Some(Self {
             status,
             message_id: read_optional_s(item, "delivery_message_id").map(str::to_owned),
-            sent_at: time("delivery_sent_at")?,
+            sent_at: read_optional_time(item, "delivery_sent_at", what)?,
             reason: read_optional_s(item, "delivery_reason").map(str::to_owned),
-            claim_expires: time("delivery_claim_expires_at")?,
+            claim_expires: read_optional_time(item, "delivery_claim_expires_at", what)?,
         }))
     }
 }
@@ -220,17 +214,6 @@ pub struct TroubleReport {
 
 const CLAIM_ATTRIBUTES: &str = "delivery_claim, delivery_claim_expires, delivery_claim_expires_at";
 
-fn rfc3339(at: DateTime<Utc>) -> AttributeValue {
-    s(at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-}
-
-fn is_condition_failure(err: &aws_sdk_dynamodb::error::SdkError<UpdateItemError>) -> bool {
-    matches!(
-        err.as_service_error(),
-        Some(UpdateItemError::ConditionalCheckFailedException(_))
-    )
-}
-
 impl BillingStore {
     /// The recorded delivery state of an invoice (`None` before the first
     /// attempt); `NotFound` if the invoice does not exist.
@@ -274,7 +257,7 @@ impl BillingStore {
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":token", s(token))
             .expression_attribute_values(":expires", n(expires.timestamp_millis()))
-            .expression_attribute_values(":expires_at", rfc3339(expires))
+            .expression_attribute_values(":expires_at", time(expires))
             .expression_attribute_values(":now", n(now.timestamp_millis()))
             .return_values(ReturnValue::UpdatedOld)
             .send()
@@ -346,7 +329,7 @@ impl BillingStore {
             .expression_attribute_values(":sent", s(DeliveryStatus::Sent.as_str()))
             .expression_attribute_values(":rank", n(DeliveryStatus::Sent.rank()))
             .expression_attribute_values(":mid", s(message_id))
-            .expression_attribute_values(":at", rfc3339(at))
+            .expression_attribute_values(":at", time(at))
             .expression_attribute_values(":token", s(token))
             .expression_attribute_values(":sending", s(DeliveryStatus::Sending.as_str()))
             .send()
@@ -384,6 +367,18 @@ impl BillingStore {
         message_id: &str,
         at: DateTime<Utc>,
     ) -> Result<OutcomeRecorded, StoreError> {
+        // `Send` settles a claim, or an invoice whose claim was released
+        // after an SES call that failed on our side but reached SES (so the
+        // retry finds it sent); a replayed Send after Delivery must not step
+        // back. Later events need an earlier one and never lower the rank.
+        let condition = if status == DeliveryStatus::Sent {
+            "attribute_exists(pk) AND (attribute_not_exists(delivery_status) \
+             OR delivery_status = :sending)"
+        } else {
+            "attribute_exists(pk) AND attribute_exists(delivery_status) \
+             AND delivery_rank <= :rank \
+             AND (attribute_not_exists(delivery_message_id) OR delivery_message_id = :mid)"
+        };
         let mut update = self
             .db
             .update_item()
@@ -394,24 +389,12 @@ impl BillingStore {
                  delivery_event_at = :at, delivery_sent_at = if_not_exists(delivery_sent_at, :at) \
                  REMOVE {CLAIM_ATTRIBUTES}"
             ))
-            .condition_expression(
-                "attribute_exists(pk) AND attribute_exists(delivery_status) \
-                 AND delivery_rank <= :rank \
-                 AND (attribute_not_exists(delivery_message_id) OR delivery_message_id = :mid)",
-            )
+            .condition_expression(condition)
             .expression_attribute_values(":status", s(status.as_str()))
             .expression_attribute_values(":rank", n(status.rank()))
             .expression_attribute_values(":mid", s(message_id))
-            .expression_attribute_values(":at", rfc3339(at));
+            .expression_attribute_values(":at", time(at));
         if status == DeliveryStatus::Sent {
-            // Settles a claim, or an invoice whose claim was released after
-            // an SES call that failed on our side but reached SES (so the
-            // retry finds it sent); a replayed Send after Delivery must not
-            // step back.
-            update = update.condition_expression(
-                "attribute_exists(pk) AND (attribute_not_exists(delivery_status) \
-                 OR delivery_status = :sending)",
-            );
             update =
                 update.expression_attribute_values(":sending", s(DeliveryStatus::Sending.as_str()));
         }
@@ -439,15 +422,12 @@ impl BillingStore {
         let account_id = stored.account_id.clone();
         let invoice_number = stored.invoice.number().to_string();
         let entity_id = stored.invoice.content().billing_entity_id.clone();
-        let side_effects = || -> Vec<TransactWriteItem> {
-            let mut items: Vec<TransactWriteItem> = report
-                .suppress
-                .iter()
-                .map(|address| self.suppression_put(&account_id, address, report))
-                .collect();
-            items.push(self.attention_put(&entity_id, &account_id, &invoice_number, report));
-            items
-        };
+        let suppressions = report
+            .suppress
+            .iter()
+            .map(|address| self.suppression_put(&account_id, address, report))
+            .collect::<Result<Vec<_>, _>>()?;
+        let attention = self.attention_put(&entity_id, &account_id, &invoice_number, report)?;
         let mut update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key_item(keys::invoice(&report.invoice_id))))
@@ -458,7 +438,7 @@ impl BillingStore {
             .expression_attribute_values(":status", s(report.status.as_str()))
             .expression_attribute_values(":rank", n(report.status.rank()))
             .expression_attribute_values(":reason", s(&report.reason))
-            .expression_attribute_values(":at", rfc3339(report.at));
+            .expression_attribute_values(":at", time(report.at));
         update = match claim {
             Some(token) => update
                 .condition_expression("delivery_claim = :token AND delivery_status = :sending")
@@ -472,7 +452,8 @@ impl BillingStore {
             .build()
             .map_err(|e| StoreError::corrupt(&what, format!("update: {e}")))?;
         let mut items = vec![TransactWriteItem::builder().update(update).build()];
-        items.extend(side_effects());
+        items.extend(suppressions.iter().cloned());
+        items.push(attention);
         let result = self
             .db
             .transact_write_items()
@@ -492,17 +473,12 @@ impl BillingStore {
         if !invoice_condition_failed {
             return Err(StoreError::transaction(&err));
         }
-        if claim.is_none() && !report.suppress.is_empty() {
+        if claim.is_none() && !suppressions.is_empty() {
             // A weightier outcome stays on the invoice, but the addresses
             // this event names are still bad: suppress them anyway.
-            let puts: Vec<TransactWriteItem> = report
-                .suppress
-                .iter()
-                .map(|address| self.suppression_put(&account_id, address, report))
-                .collect();
             self.db
                 .transact_write_items()
-                .set_transact_items(Some(puts))
+                .set_transact_items(Some(suppressions))
                 .send()
                 .await
                 .map_err(|e| StoreError::transaction(&e))?;
@@ -517,19 +493,14 @@ impl BillingStore {
         account: &AccountId,
         address: &str,
         report: &TroubleReport,
-    ) -> TransactWriteItem {
-        let (pk, sk) = keys::suppression(account, address);
-        let put = Put::builder()
-            .table_name(&self.table)
-            .item("pk", s(pk))
-            .item("sk", s(sk))
-            .item("address", s(address.to_lowercase()))
-            .item("cause", s(report.status.as_str()))
-            .item("reason", s(&report.reason))
-            .item("invoice_id", s(report.invoice_id.as_str()))
-            .item("since", rfc3339(report.at))
-            .build();
-        TransactWriteItem::builder().set_put(put.ok()).build()
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut item = key_item(keys::suppression(account, address));
+        item.insert("address".into(), s(address.to_lowercase()));
+        item.insert("cause".into(), s(report.status.as_str()));
+        item.insert("reason".into(), s(&report.reason));
+        item.insert("invoice_id".into(), s(report.invoice_id.as_str()));
+        item.insert("since".into(), time(report.at));
+        self.transaction_put(item, None, None)
     }
 
     fn attention_put(
@@ -538,20 +509,15 @@ impl BillingStore {
         account: &AccountId,
         invoice_number: &str,
         report: &TroubleReport,
-    ) -> TransactWriteItem {
-        let (pk, sk) = keys::attention(entity, &report.invoice_id);
-        let put = Put::builder()
-            .table_name(&self.table)
-            .item("pk", s(pk))
-            .item("sk", s(sk))
-            .item("invoice_id", s(report.invoice_id.as_str()))
-            .item("invoice_number", s(invoice_number))
-            .item("account_id", s(account.as_str()))
-            .item("status", s(report.status.as_str()))
-            .item("reason", s(&report.reason))
-            .item("since", rfc3339(report.at))
-            .build();
-        TransactWriteItem::builder().set_put(put.ok()).build()
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut item = key_item(keys::attention(entity, &report.invoice_id));
+        item.insert("invoice_id".into(), s(report.invoice_id.as_str()));
+        item.insert("invoice_number".into(), s(invoice_number));
+        item.insert("account_id".into(), s(account.as_str()));
+        item.insert("status".into(), s(report.status.as_str()));
+        item.insert("reason".into(), s(&report.reason));
+        item.insert("since".into(), time(report.at));
+        self.transaction_put(item, None, None)
     }
 
     /// The addresses of an account that must not be mailed (lower-cased).
@@ -587,8 +553,9 @@ impl BillingStore {
         entity: &BillingEntityId,
     ) -> Result<Vec<AttentionEntry>, StoreError> {
         let what = format!("attention list of {entity}");
-        let (pk, _) = keys::attention(entity, &InvoiceId::new("-"));
-        let items = self.query_prefix(pk, keys::ATTENTION_PREFIX).await?;
+        let items = self
+            .query_prefix(keys::attention_partition(entity), keys::ATTENTION_PREFIX)
+            .await?;
         let mut entries = items
             .iter()
             .map(|item| {
@@ -608,11 +575,4 @@ impl BillingStore {
         entries.sort_by(|a, b| a.since.cmp(&b.since).then(a.invoice_id.cmp(&b.invoice_id)));
         Ok(entries)
     }
-}
-
-fn read_time(item: &Item, name: &str, what: &str) -> Result<DateTime<Utc>, StoreError> {
-    let text = read_s(item, name, what)?;
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| StoreError::corrupt(what, format!("{name}: {e}")))
 }

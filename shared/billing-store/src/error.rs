@@ -4,6 +4,16 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkErro
 use billing_lambda::aws::sdk_error_disposition;
 use billing_lambda::{Disposition, Failure};
 
+/// Cancellation reasons that say "someone else got there first" or "slow
+/// down": worth trying again. Anything else (a validation error) would fail
+/// the same way again.
+pub(crate) const TRANSIENT_REASONS: &[&str] = &[
+    "TransactionConflict",
+    "ThrottlingError",
+    "ProvisionedThroughputExceeded",
+    "RequestLimitExceeded",
+];
+
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -80,10 +90,10 @@ impl StoreError {
             Some(TransactWriteItemsError::TransactionCanceledException(cancelled)),
             Self::Aws { disposition, .. },
         ) = (error.as_service_error(), &mut wrapped)
-            && cancelled.cancellation_reasons().iter().any(|r| {
-                r.code()
-                    .is_some_and(|c| crate::opportunity::TRANSIENT_REASONS.contains(&c))
-            })
+            && cancelled
+                .cancellation_reasons()
+                .iter()
+                .any(|r| r.code().is_some_and(|c| TRANSIENT_REASONS.contains(&c)))
         {
             *disposition = Disposition::Retryable;
         }

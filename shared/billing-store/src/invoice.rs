@@ -1,12 +1,14 @@
 //! Finalized invoices as stored, and the record of their archived documents.
 
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use billing_domain::ids::{AccountId, InvoiceId};
 use billing_domain::invoice::Invoice;
 use serde::{Deserialize, Serialize};
 
-use crate::attributes::{key_item, n, read_body, read_optional_s, read_s, read_u64, s};
+use crate::attributes::{
+    is_condition_failure, key_item, n, read_body, read_optional_s, read_s, read_time, read_u64, s,
+    time,
+};
 use crate::{BillingStore, StoreError, keys};
 
 /// Whether an invoice's documents still have to be produced.
@@ -115,15 +117,10 @@ impl BillingStore {
             delivery: crate::DeliveryState::read(item, &what)?,
             document_failure: read_optional_s(item, "document_failure")
                 .map(|reason| -> Result<DocumentFailure, StoreError> {
-                    let at = read_s(item, "document_failed_at", &what)?;
                     Ok(DocumentFailure {
                         code: read_s(item, "document_failure_code", &what)?.to_owned(),
                         reason: reason.to_owned(),
-                        at: chrono::DateTime::parse_from_rfc3339(at)
-                            .map_err(|e| {
-                                StoreError::corrupt(&what, format!("document_failed_at: {e}"))
-                            })?
-                            .to_utc(),
+                        at: read_time(item, "document_failed_at", &what)?,
                         attempts: read_u64(item, "document_attempts", &what)?,
                     })
                 })
@@ -159,12 +156,7 @@ impl BillingStore {
             .await;
         match result {
             Ok(_) => Ok(DocumentsRecorded::Recorded),
-            Err(err)
-                if matches!(
-                    err.as_service_error(),
-                    Some(UpdateItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
+            Err(err) if is_condition_failure(&err) => {
                 let stored = self
                     .invoice(id)
                     .await?
@@ -202,10 +194,7 @@ impl BillingStore {
             .condition_expression("attribute_exists(pk) AND document_status = :pending")
             .expression_attribute_values(":reason", s(reason))
             .expression_attribute_values(":code", s(code))
-            .expression_attribute_values(
-                ":at",
-                s(at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
-            )
+            .expression_attribute_values(":at", time(at))
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":pending", s(DocumentStatus::Pending.as_str()))
@@ -213,14 +202,7 @@ impl BillingStore {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(err)
-                if matches!(
-                    err.as_service_error(),
-                    Some(UpdateItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(())
-            }
+            Err(err) if is_condition_failure(&err) => Ok(()),
             Err(err) => Err(StoreError::aws("UpdateItem", &err)),
         }
     }

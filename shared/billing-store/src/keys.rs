@@ -51,7 +51,7 @@ pub const PENDING_PREFIX: &str = "PENDING#";
 /// Pending-charges item of one opportunity, in its account's partition.
 pub fn pending_charges(account: &AccountId, batch_id: &str) -> (String, String) {
     (
-        format!("ACCOUNT#{account}"),
+        account_partition(account),
         format!("{PENDING_PREFIX}{batch_id}"),
     )
 }
@@ -76,11 +76,16 @@ pub fn suppression(account: &AccountId, address: &str) -> (String, String) {
 /// Prefix of the entries of an entity's needs-attention list.
 pub const ATTENTION_PREFIX: &str = "INVOICE#";
 
-/// An invoice on its entity's needs-attention list: one partition per
-/// entity, so the list is one Query (it stays small: staff work it off).
+/// An entity's needs-attention list: one partition, so the list is one
+/// Query (it stays small: staff work it off).
+pub fn attention_partition(entity: &BillingEntityId) -> String {
+    format!("ATTENTION#{entity}")
+}
+
+/// An invoice on its entity's needs-attention list.
 pub fn attention(entity: &BillingEntityId, invoice: &InvoiceId) -> (String, String) {
     (
-        format!("ATTENTION#{entity}"),
+        attention_partition(entity),
         format!("{ATTENTION_PREFIX}{invoice}"),
     )
 }

@@ -98,4 +98,26 @@ impl BillingStore {
             }
         }
     }
+
+    /// One Put of a transaction, with an optional condition and its value.
+    pub(crate) fn transaction_put(
+        &self,
+        item: attributes::Item,
+        condition: Option<&str>,
+        value: Option<(&str, aws_sdk_dynamodb::types::AttributeValue)>,
+    ) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
+        let mut put = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_owned));
+        if let Some((name, value)) = value {
+            put = put.expression_attribute_values(name, value);
+        }
+        let put = put
+            .build()
+            .map_err(|e| StoreError::corrupt("transaction item", e))?;
+        Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder()
+            .put(put)
+            .build())
+    }
 }

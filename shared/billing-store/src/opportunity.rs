@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem, Update};
 use billing_domain::ids::{AccountId, InvoiceId, SubscriptionId};
 use billing_domain::invoice::{DocumentType, Invoice, InvoiceDraft};
 use billing_domain::item::PendingCharge;
@@ -30,16 +30,6 @@ use billing_lambda::Disposition;
 
 use crate::attributes::{Item, body, key_item, n, read_body, s};
 use crate::{BillingStore, StoreError, keys};
-
-/// Cancellation reasons that say "someone else got there first" or "slow
-/// down": worth drawing again. Anything else (a validation error) would fail
-/// the same way again.
-pub(crate) const TRANSIENT_REASONS: &[&str] = &[
-    "TransactionConflict",
-    "ThrottlingError",
-    "ProvisionedThroughputExceeded",
-    "RequestLimitExceeded",
-];
 
 /// Identifies an opportunity across retries: the CRM it came from and its id there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -319,7 +309,7 @@ impl BillingStore {
                 return Ok(CommitOutcome::Stale);
             }
             let transient = failed.iter().all(|(part, code)| {
-                TRANSIENT_REASONS.contains(code)
+                crate::error::TRANSIENT_REASONS.contains(code)
                     || (*part == Part::Counter && *code == "ConditionalCheckFailed")
             });
             if !transient {
@@ -469,24 +459,15 @@ impl BillingStore {
     }
 
     fn put_new(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(|e| StoreError::corrupt("transaction item", e))?;
-        Ok(TransactWriteItem::builder().put(put).build())
+        self.transaction_put(item, Some("attribute_not_exists(pk)"), None)
     }
 
     fn put_versioned(&self, item: Item, expected: u64) -> Result<TransactWriteItem, StoreError> {
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("version = :expected")
-            .expression_attribute_values(":expected", n(expected))
-            .build()
-            .map_err(|e| StoreError::corrupt("transaction item", e))?;
-        Ok(TransactWriteItem::builder().put(put).build())
+        self.transaction_put(
+            item,
+            Some("version = :expected"),
+            Some((":expected", n(expected))),
+        )
     }
 
     fn advance_counter(
