@@ -25,8 +25,10 @@ import contextlib
 import ctypes
 import json
 import os
+import secrets
 import signal
 import socket
+import string
 import subprocess
 import sys
 import time
@@ -212,6 +214,7 @@ def provision(endpoint: str, template: dict | None = None) -> Stack:
     _provision_buckets(stack)
     _provision_topics(stack)
     _provision_mail_configuration(stack)
+    _provision_secrets(stack)
     return stack
 
 
@@ -411,6 +414,39 @@ def _provision_mail_configuration(stack: Stack) -> None:
         sesv2.create_email_identity(**kwargs)
         stack.refs[logical_id] = identity
         stack.names[logical_id] = identity
+
+
+def generated_secret_string(spec: dict) -> str:
+    """A value shaped as CloudFormation's GenerateSecretString makes it: a
+    random password (letters and digits when punctuation is excluded) under
+    GenerateStringKey in the JSON SecretStringTemplate, or on its own."""
+    alphabet = string.ascii_letters + string.digits
+    if not spec.get("ExcludePunctuation"):
+        alphabet += "!#$%&()*+,-./:;<=>?@[]^_{|}~"
+    password = "".join(secrets.choice(alphabet) for _ in range(int(spec.get("PasswordLength", 32))))
+    template = spec.get("SecretStringTemplate")
+    key = spec.get("GenerateStringKey")
+    if template is None or key is None:
+        return password
+    value = json.loads(template)
+    value[key] = password
+    return json.dumps(value)
+
+
+def _provision_secrets(stack: Stack) -> None:
+    """Secrets Manager secrets with a generated or given value, so a Ref
+    yields the secret's ARN as on AWS and functions read it as deployed."""
+    client = _client("secretsmanager", stack.endpoint)
+    for logical_id, res in resources_of_type(stack.template, "AWS::SecretsManager::Secret").items():
+        props = stack.resolve(res.get("Properties", {}))
+        name = props.get("Name") or physical_name(logical_id, "AWS::SecretsManager::Secret")
+        if "SecretString" in props:
+            value = str(props["SecretString"])
+        else:
+            value = generated_secret_string(props.get("GenerateSecretString", {}))
+        created = client.create_secret(Name=name, SecretString=value, Description=props.get("Description", ""))
+        stack.refs[logical_id] = created["ARN"]
+        stack.names[logical_id] = name
 
 
 # ---------------------------------------------------------------- emulator

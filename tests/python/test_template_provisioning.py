@@ -171,6 +171,25 @@ def test_sender_identities_exist_with_their_configuration_set(template, provisio
         assert found["ConfigurationSetName"] == provisioned_stack.refs[configuration_set["Ref"]]
 
 
+def test_every_secret_exists_with_the_shape_the_template_generates(template, provisioned_stack, client):
+    secretsmanager = client("secretsmanager")
+    secrets = local_aws.resources_of_type(template, "AWS::SecretsManager::Secret")
+    assert secrets, "the template defines no secret"
+    for logical_id, resource in secrets.items():
+        spec = resource["Properties"]["GenerateSecretString"]
+        value = secretsmanager.get_secret_value(SecretId=provisioned_stack.refs[logical_id])["SecretString"]
+        generated = json.loads(value)[spec["GenerateStringKey"]]
+        assert len(generated) == spec["PasswordLength"]
+        if spec.get("ExcludePunctuation"):
+            assert generated.isalnum()
+
+
+def test_the_webhook_is_given_the_provisioned_secret(provisioned_stack):
+    arn = provisioned_stack.function_environments()["opportunity-webhook"]["WEBHOOK_SECRET_ARN"]
+    assert arn == provisioned_stack.refs["WebhookSecret"]
+    assert arn.startswith("arn:aws:secretsmanager:")
+
+
 def test_function_environments_name_only_provisioned_resources(provisioned_stack):
     envs = provisioned_stack.function_environments()
     assert "opportunity-webhook" in envs

@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use lambda_http::http::header::CONTENT_TYPE;
 use lambda_http::{Body, Request, Response};
 use opportunity_webhook::handler::{WebhookState, handle_at};
-use opportunity_webhook::service::OpportunityService;
-use opportunity_webhook::signature::{SIGNATURE_HEADER, SecretRing, WebhookSecrets};
+use opportunity_webhook::signature::{SIGNATURE_HEADER, WebhookSecrets};
+use opportunity_webhook::startup::{self, SecretsSetting, WebhookConfig};
 
 use crate::{local_clients, resource};
 
@@ -63,25 +63,32 @@ pub async fn local_store() -> BillingStore {
     BillingStore::new(local_clients().await.dynamodb, resource("BILLING_TABLE"))
 }
 
-/// Store `entity` and build the webhook's state as its `main` would.
+/// The webhook's configuration on the local table, signing with [`TEST_SECRET`].
 ///
 /// # Panics
-/// If the local endpoint refuses the write.
+/// Never: the test secret is not blank.
+pub fn local_webhook_config(entity_id: &BillingEntityId) -> WebhookConfig {
+    WebhookConfig {
+        table: resource("BILLING_TABLE"),
+        entity_id: entity_id.clone(),
+        secrets: SecretsSetting::Fixed(WebhookSecrets::new([TEST_SECRET]).expect("a secret")),
+    }
+}
+
+/// Store `entity` and load the webhook's state as its `main` does.
+///
+/// # Panics
+/// If the local endpoint refuses the write or the load fails.
 pub async fn webhook_state(entity: BillingEntity) -> WebhookState {
     billing_lambda::telemetry::init();
-    let store = local_store().await;
-    store
+    local_store()
+        .await
         .put_billing_entity(&entity)
         .await
         .expect("the seller configuration is stored");
-    let entity = store
-        .billing_entity(&entity.id)
+    startup::load(local_webhook_config(&entity.id))
         .await
-        .expect("the seller configuration is read back");
-    WebhookState {
-        service: OpportunityService::new(store, entity),
-        secrets: SecretRing::fixed(WebhookSecrets::new([TEST_SECRET]).expect("a secret")),
-    }
+        .expect("the webhook loads its state")
 }
 
 /// A request as API Gateway delivers it, signed at `signed_at` unless

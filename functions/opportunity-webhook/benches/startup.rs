@@ -2,17 +2,22 @@
 //! hello-world `lambda_runtime` binary (`examples/hello.rs`), measured in the
 //! same run (issue 4; budget: under 2× the hello world).
 //!
-//! A fake Lambda Runtime API on 127.0.0.1 stands in for Lambda: each binary
-//! is spawned with the environment Lambda sets, and the time from spawn to
-//! its first `GET /2018-06-01/runtime/invocation/next` is one sample. The
-//! request is never answered; the process is killed and the next one started.
-//! Runs alternate between the two binaries so that machine load hits both.
+//! A fake Lambda Runtime API on 127.0.0.1 (`tests/support/runtime_api.rs`)
+//! stands in for Lambda: each binary is spawned with the environment Lambda
+//! sets and handed one event. Two times per spawn:
 //!
-//! The webhook reads its seller from DynamoDB at start-up, so this runs under
-//! the local emulator and seeds the billing entity first. To separate that
-//! one GetItem from the rest, the same start-up steps are then repeated in
-//! this process (SDK configuration and clients, the first GetItem on a new
-//! client, a second GetItem on the warm connection, the schema compile).
+//! - **first poll**: spawn → first `GET …/invocation/next`. This is the end
+//!   of Lambda's init phase, the start-up time the budget is about.
+//! - **first answer**: spawn → the answer to that first event. The webhook's
+//!   event is a request with a wrong signature, so it is answered (401) as
+//!   soon as the webhook has loaded its state, with no AWS call of its own:
+//!   this is when a cold environment can serve, and it shows the loading
+//!   that no longer delays the first poll.
+//!
+//! The webhook reads its seller from DynamoDB, so this runs under the local
+//! emulator and seeds the billing entity first. `startup::load` is then
+//! timed in this process too, next to one GetItem on a warm connection (the
+//! emulator's own service time) and the schema compile.
 //!
 //! The binaries are passed in, already built with the release profile (the
 //! deployed one: LTO, one codegen unit). `cargo bench` would rebuild the
@@ -27,142 +32,56 @@
 //! ```
 //!
 //! `make bench-webhook` does all of it. `STARTUP_RUNS` sets the samples per
-//! binary (default 30).
+//! binary (default 30). `WEBHOOK_BASELINE_BIN`, if set, is a second webhook
+//! build (say, the previous release) measured in the same run.
 
 mod common;
+#[path = "../tests/support/runtime_api.rs"]
+mod runtime_api;
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use billing_domain::party::BillingEntity;
-use billing_lambda::aws::{AwsClients, load_sdk_config};
+use billing_lambda::aws::load_sdk_config;
 use billing_store::BillingStore;
 use opportunity_webhook::contract::SCHEMA;
+use opportunity_webhook::signature::{SIGNATURE_HEADER, WebhookSecrets};
+use opportunity_webhook::startup::{self, SecretsSetting, WebhookConfig};
+use runtime_api::{FakeRuntimeApi, Seen};
 
-const NEXT_PATH: &str = "/2018-06-01/runtime/invocation/next";
 const WARM_UP_RUNS: usize = 3;
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// What the fake Runtime API saw.
-enum Seen {
-    /// The first poll for an event: start-up is over.
-    Next(Instant),
-    /// Anything else, e.g. `/runtime/init/error`: start-up failed.
-    Other { path: String, body: String },
+/// One spawn's two times.
+struct Sample {
+    first_poll: Duration,
+    first_answer: Duration,
 }
 
-/// A minimal Runtime API: records requests, answers none of the polls.
-struct FakeRuntimeApi {
-    address: String,
-    seen: Receiver<Seen>,
-}
-
-impl FakeRuntimeApi {
-    fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let address = listener.local_addr().unwrap().to_string();
-        let (sender, seen) = mpsc::channel();
-        thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let sender = sender.clone();
-                thread::spawn(move || serve(stream, &sender));
-            }
-        });
-        Self { address, seen }
-    }
-}
-
-fn serve(stream: TcpStream, seen: &Sender<Seen>) {
-    let _ = stream.set_nodelay(true);
-    let Ok(mut writer) = stream.try_clone() else {
-        return;
-    };
-    let mut reader = BufReader::new(stream);
-    loop {
-        let mut request_line = String::new();
-        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
-            return;
-        }
-        let arrived = Instant::now();
-        let mut content_length = 0;
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':')
-                && name.eq_ignore_ascii_case("content-length")
-            {
-                content_length = value.trim().parse().unwrap_or(0);
-            }
-        }
-        let path = request_line
-            .split_whitespace()
-            .nth(1)
-            .unwrap_or_default()
-            .to_owned();
-        if path == NEXT_PATH {
-            let _ = seen.send(Seen::Next(arrived));
-            // Never answered: hold the connection until the process is killed.
-            let _ = reader.read_to_end(&mut Vec::new());
-            return;
-        }
-        let mut body = vec![0; content_length];
-        let _ = reader.read_exact(&mut body);
-        let _ = seen.send(Seen::Other {
-            path,
-            body: String::from_utf8_lossy(&body).into_owned(),
-        });
-        let answer = r#"{"status":"OK"}"#;
-        let _ = write!(
-            writer,
-            "HTTP/1.1 202 Accepted\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{answer}",
-            answer.len()
-        );
-    }
-}
-
-/// A binary under test and the environment only it gets.
+/// A binary under test, the environment only it gets, its one event and
+/// what its answer must contain.
 struct Function {
-    label: &'static str,
+    label: String,
     name: &'static str,
     path: PathBuf,
     env: Vec<(&'static str, String)>,
+    event: String,
+    expected_answer: &'static str,
 }
 
 impl Function {
-    /// Spawn, wait for the first poll, kill: the time from spawn to poll.
-    fn start_once(&self, api: &FakeRuntimeApi, log: &Path) -> Duration {
-        while api.seen.try_recv().is_ok() {}
+    /// Spawn, hand it the event, wait for its answer, kill.
+    fn start_once(&self, api: &FakeRuntimeApi, log: &Path) -> Sample {
+        api.reset();
+        api.queue(self.event.clone());
         let log_file = File::create(log).unwrap();
         let mut command = Command::new(&self.path);
         command
-            .env("AWS_LAMBDA_RUNTIME_API", &api.address)
-            .env("AWS_LAMBDA_FUNCTION_NAME", self.name)
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env(
-                "AWS_LAMBDA_LOG_STREAM_NAME",
-                "2026/03/10/[$LATEST]0123456789abcdef",
-            )
-            .env(
-                "AWS_LAMBDA_LOG_GROUP_NAME",
-                format!("/aws/lambda/{}", self.name),
-            )
-            .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
-            .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
-            .env("AWS_LAMBDA_LOG_LEVEL", "INFO")
-            .env("_HANDLER", "bootstrap")
+            .envs(api.lambda_environment(self.name))
             .envs(self.env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().unwrap())
@@ -171,19 +90,34 @@ impl Function {
         let mut child = command.spawn().unwrap_or_else(|e| {
             panic!("cannot start {}: {e}", self.path.display());
         });
+        let mut first_poll = None;
         let outcome = loop {
-            match api.seen.recv_timeout(Duration::from_millis(10)) {
-                Ok(Seen::Next(at)) => break Ok(at.saturating_duration_since(started)),
-                Ok(Seen::Other { path, body }) => break Err(format!("called {path}: {body}")),
-                Err(RecvTimeoutError::Timeout) => {
+            match api.next_seen(Duration::from_millis(10)) {
+                Some(Seen::Next(at)) => {
+                    first_poll.get_or_insert(at.saturating_duration_since(started));
+                }
+                Some(Seen::Answer { at, body, .. }) => {
+                    break match first_poll {
+                        Some(_) if !body.contains(self.expected_answer) => Err(format!(
+                            "answered {body}, expected it to contain {}",
+                            self.expected_answer
+                        )),
+                        Some(first_poll) => Ok(Sample {
+                            first_poll,
+                            first_answer: at.saturating_duration_since(started),
+                        }),
+                        None => Err("answered before polling".into()),
+                    };
+                }
+                Some(Seen::Other { path, body }) => break Err(format!("called {path}: {body}")),
+                None => {
                     if let Ok(Some(status)) = child.try_wait() {
-                        break Err(format!("exited with {status} before polling"));
+                        break Err(format!("exited with {status} before answering"));
                     }
                     if started.elapsed() > START_TIMEOUT {
-                        break Err(format!("no poll within {START_TIMEOUT:?}"));
+                        break Err(format!("no answer within {START_TIMEOUT:?}"));
                     }
                 }
-                Err(RecvTimeoutError::Disconnected) => break Err("runtime API stopped".into()),
             }
         };
         let _ = child.kill();
@@ -204,8 +138,8 @@ struct Summary {
 }
 
 impl Summary {
-    fn of(samples: &[Duration]) -> Self {
-        let mut ms: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1e3).collect();
+    fn of(samples: impl IntoIterator<Item = Duration>) -> Self {
+        let mut ms: Vec<f64> = samples.into_iter().map(|d| d.as_secs_f64() * 1e3).collect();
         ms.sort_by(f64::total_cmp);
         let rank = |p: f64| ms[((p * ms.len() as f64).ceil() as usize).clamp(1, ms.len()) - 1];
         Self {
@@ -225,15 +159,20 @@ impl Summary {
 }
 
 fn required_path(name: &str) -> PathBuf {
-    let Some(path) = std::env::var_os(name).map(PathBuf::from) else {
+    let Some(path) = optional_path(name) else {
         eprintln!(
             "{name} is not set: pass the release binaries (see the top of benches/startup.rs \
              or run `make bench-webhook`)"
         );
         std::process::exit(2);
     };
-    assert!(path.is_file(), "{name}={} is not a file", path.display());
     path
+}
+
+fn optional_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os(name).map(PathBuf::from)?;
+    assert!(path.is_file(), "{name}={} is not a file", path.display());
+    Some(path)
 }
 
 fn load_average() -> String {
@@ -251,21 +190,18 @@ fn size_mib(path: &Path) -> f64 {
     std::fs::metadata(path).map_or(0.0, |m| m.len() as f64 / (1024.0 * 1024.0))
 }
 
-/// The start-up steps of the webhook's `main` that touch AWS, repeated in
-/// this process: (SDK config + clients, first GetItem on new clients,
-/// GetItem on the warm connection).
-async fn aws_start_up_steps(table: &str, entity: &BillingEntity) -> (Duration, Duration, Duration) {
+/// The webhook's `startup::load` on a fresh SDK configuration, then one more
+/// GetItem of the seller on the now warm connection.
+async fn load_in_process(config: WebhookConfig, entity: &BillingEntity) -> (Duration, Duration) {
     let started = Instant::now();
+    startup::load(config.clone()).await.unwrap();
+    let loaded = Instant::now();
     let sdk = load_sdk_config().await;
-    let clients = AwsClients::new(&sdk);
-    let store = BillingStore::new(clients.dynamodb, table);
-    let configured = Instant::now();
-    let loaded = store.billing_entity(&entity.id).await.unwrap();
-    let first = Instant::now();
-    let again = store.billing_entity(&entity.id).await.unwrap();
-    let second = Instant::now();
-    assert_eq!(loaded, again);
-    (configured - started, first - configured, second - first)
+    let store = BillingStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.table);
+    store.billing_entity(&entity.id).await.unwrap();
+    let warm = Instant::now();
+    store.billing_entity(&entity.id).await.unwrap();
+    (loaded - started, warm.elapsed())
 }
 
 fn main() {
@@ -276,6 +212,7 @@ fn main() {
         .max(1);
     let webhook_bin = required_path("WEBHOOK_BIN");
     let hello_bin = required_path("HELLO_BIN");
+    let baseline_bin = optional_path("WEBHOOK_BASELINE_BIN");
     let table = std::env::var("BILLING_TABLE").unwrap_or_default();
     if table.is_empty() || std::env::var_os("AWS_ENDPOINT_URL").is_none() {
         eprintln!(
@@ -294,52 +231,68 @@ fn main() {
     let (entity, entity_source) = common::german_entity();
     runtime.block_on(async {
         let sdk = load_sdk_config().await;
-        let store = BillingStore::new(AwsClients::new(&sdk).dynamodb, table.as_str());
+        let store = BillingStore::new(aws_sdk_dynamodb::Client::new(&sdk), table.as_str());
         store.put_billing_entity(&entity).await.unwrap();
     });
 
     let api = FakeRuntimeApi::start();
     let logs = std::env::temp_dir().join(format!("startup-bench-{}", std::process::id()));
     std::fs::create_dir_all(&logs).unwrap();
-    let hello = Function {
-        label: "hello world (lambda_runtime)",
-        name: "hello",
-        path: hello_bin,
-        env: Vec::new(),
-    };
-    let webhook = Function {
-        label: "opportunity-webhook",
-        name: "billing-local-OpportunityWebhookFunction",
-        path: webhook_bin,
-        env: vec![
-            ("BILLING_ENTITY_ID", entity.id.to_string()),
-            ("WEBHOOK_SECRETS", common::SECRET.to_owned()),
+    let unsigned = runtime_api::http_post_event(
+        "/webhooks/opportunity-closed",
+        &[
+            ("content-type", "application/json"),
+            (SIGNATURE_HEADER, "t=1773133200,v1=00"),
         ],
+        "{}",
+    );
+    let webhook_env = vec![
+        ("BILLING_ENTITY_ID", entity.id.to_string()),
+        ("WEBHOOK_SECRETS", common::SECRET.to_owned()),
+    ];
+    let webhook = |label: &str, path: PathBuf| Function {
+        label: label.to_owned(),
+        name: "billing-local-OpportunityWebhookFunction",
+        path,
+        env: webhook_env.clone(),
+        event: unsigned.clone(),
+        expected_answer: "\"statusCode\":401",
     };
-    let functions = [&hello, &webhook];
-    for function in functions {
+    let mut functions = vec![
+        Function {
+            label: "hello world (`lambda_runtime`)".into(),
+            name: "hello",
+            path: hello_bin,
+            env: Vec::new(),
+            event: r#"{"greeting":"hi"}"#.into(),
+            expected_answer: "\"message\":\"hello\"",
+        },
+        webhook("`opportunity-webhook`", webhook_bin),
+    ];
+    if let Some(path) = baseline_bin {
+        functions.push(webhook("`opportunity-webhook`, baseline build", path));
+    }
+    for function in &functions {
         for _ in 0..WARM_UP_RUNS {
             function.start_once(&api, &logs.join(function.name));
         }
     }
-    let mut samples = [Vec::new(), Vec::new()];
+    let mut samples: Vec<Vec<Sample>> = functions.iter().map(|_| Vec::new()).collect();
     for _ in 0..runs {
         for (function, samples) in functions.iter().zip(samples.iter_mut()) {
             samples.push(function.start_once(&api, &logs.join(function.name)));
         }
     }
-    let [hello_samples, webhook_samples] = samples;
 
-    // The same AWS steps in-process, on fresh configurations and clients.
-    let mut config_times = Vec::new();
-    let mut first_get_times = Vec::new();
-    let mut warm_get_times = Vec::new();
-    for _ in 0..runs {
-        let (config, first, warm) = runtime.block_on(aws_start_up_steps(&table, &entity));
-        config_times.push(config);
-        first_get_times.push(first);
-        warm_get_times.push(warm);
-    }
+    // The load in this process, on fresh SDK configurations.
+    let config = WebhookConfig {
+        table: table.clone(),
+        entity_id: entity.id.clone(),
+        secrets: SecretsSetting::Fixed(WebhookSecrets::from_list(common::SECRET).unwrap()),
+    };
+    let (load_times, warm_get_times): (Vec<_>, Vec<_>) = (0..runs)
+        .map(|_| runtime.block_on(load_in_process(config.clone(), &entity)))
+        .unzip();
     let schema_times: Vec<Duration> = (0..runs)
         .map(|_| {
             let started = Instant::now();
@@ -354,61 +307,57 @@ fn main() {
         .collect();
     let load_after = load_average();
 
-    let hello_summary = Summary::of(&hello_samples);
-    let webhook_summary = Summary::of(&webhook_samples);
-    let first_get = Summary::of(&first_get_times);
-    let without_get = webhook_summary.median - first_get.median;
     println!();
-    println!("start-up: spawn → first GET {NEXT_PATH}");
+    println!("start-up: spawn → first GET {}", runtime_api::NEXT_PATH);
     println!(
         "{runs} runs per binary (after {WARM_UP_RUNS} warm-up runs), alternating; \
          {cores} cores; load average {load_before} before, {load_after} after"
     );
     println!("billing entity: {entity_source}");
-    println!(
-        "binaries: webhook {:.1} MiB, hello {:.1} MiB",
-        size_mib(&webhook.path),
-        size_mib(&hello.path)
-    );
+    let sizes: Vec<String> = functions
+        .iter()
+        .map(|f| format!("{} {:.1} MiB", f.label, size_mib(&f.path)))
+        .collect();
+    println!("binaries: {}", sizes.join(", "));
     println!();
     println!("| measure | median | p90 | min | max |");
     println!("| --- | --- | --- | --- | --- |");
-    println!("{}", hello_summary.row("hello world (`lambda_runtime`)"));
+    let mut medians = Vec::new();
+    for (function, samples) in functions.iter().zip(&samples) {
+        let poll = Summary::of(samples.iter().map(|s| s.first_poll));
+        let answer = Summary::of(samples.iter().map(|s| s.first_answer));
+        println!("{}", poll.row(&format!("{}: first poll", function.label)));
+        println!(
+            "{}",
+            answer.row(&format!("{}: first answer", function.label))
+        );
+        medians.push((poll.median, answer.median));
+    }
     println!(
         "{}",
-        webhook_summary.row("`opportunity-webhook`, incl. GetItem of the entity")
+        Summary::of(load_times).row("in-process: `startup::load`, new SDK configuration")
     );
     println!(
         "{}",
-        Summary::of(&config_times).row("in-process: SDK config + clients")
+        Summary::of(warm_get_times).row("in-process: GetItem of the seller, warm connection")
     );
     println!(
         "{}",
-        first_get.row("in-process: first GetItem on new clients")
-    );
-    println!(
-        "{}",
-        Summary::of(&warm_get_times).row("in-process: GetItem, warm connection")
-    );
-    println!(
-        "{}",
-        Summary::of(&schema_times).row("in-process: schema compile")
+        Summary::of(schema_times.iter().copied()).row("in-process: schema compile")
     );
     println!();
+    let (hello_poll, hello_answer) = medians[0];
+    for (function, (poll, answer)) in functions.iter().zip(&medians).skip(1) {
+        println!(
+            "ratio of medians, {} / hello: first poll {:.2}, first answer {:.2}",
+            function.label,
+            poll / hello_poll,
+            answer / hello_answer
+        );
+    }
     println!(
-        "ratio of medians, webhook / hello: {:.2} (incl. GetItem), {:.2} (without: \
-         webhook median − first-GetItem median = {:.2} ms)",
-        webhook_summary.median / hello_summary.median,
-        without_get / hello_summary.median,
-        without_get
-    );
-    let first_samples = |times: &[Duration]| times.first().map_or(0.0, |d| d.as_secs_f64() * 1e3);
-    println!(
-        "first in-process sample (coldest): SDK config + clients {:.2} ms, first GetItem {:.2} ms, \
-         schema compile {:.2} ms",
-        first_samples(&config_times),
-        first_samples(&first_get_times),
-        first_samples(&schema_times)
+        "first schema compile in this process (coldest): {:.2} ms",
+        schema_times.first().map_or(0.0, |d| d.as_secs_f64() * 1e3)
     );
     let _ = std::fs::remove_dir_all(&logs);
 }

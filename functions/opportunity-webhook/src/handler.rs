@@ -1,7 +1,10 @@
 //! HTTP in, HTTP out: authenticate, parse, one call to the use case, map
 //! the result. Every path answers with a mapped status; nothing panics.
 
+use std::future::Future;
+
 use billing_lambda::http::{error_response, json_response};
+use billing_lambda::preload::Preload;
 use billing_store::OpportunityRecord;
 use chrono::{DateTime, Utc};
 use lambda_http::http::HeaderValue;
@@ -13,6 +16,7 @@ use crate::contract;
 use crate::error::{MAX_BODY_BYTES, WebhookError};
 use crate::service::{Closed, OpportunityService};
 use crate::signature::{SIGNATURE_HEADER, SecretRing};
+use crate::startup::StartupError;
 
 /// Header set on answers to a retry, so the CRM's logs show it was one.
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
@@ -74,6 +78,23 @@ impl<'a> Answer<'a> {
             pending_charges: outcome.parked.as_ref().map(|p| p.line_count),
             subscription_id: outcome.subscription_id.as_ref().map(|s| s.as_str()),
         }
+    }
+}
+
+/// Handle one request once the state loaded at cold start is there. If it
+/// could not be loaded, answer with a 5xx (the CRM retries) and leave the
+/// next request to try loading again.
+pub async fn handle_when_loaded<F, Fut>(
+    state: &Preload<WebhookState, F>,
+    request: Request,
+) -> Response<Body>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<WebhookState, StartupError>>,
+{
+    match state.get().await {
+        Ok(state) => handle(state, request).await,
+        Err(error) => error_response(&error),
     }
 }
 

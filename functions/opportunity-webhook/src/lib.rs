@@ -2,7 +2,8 @@
 //! webhook becomes a finalized invoice, parked charges and contract changes.
 //!
 //! `handler` answers HTTP; `contract` turns bytes into a validated
-//! opportunity; `service` is the one use case; `signature` authenticates.
+//! opportunity; `service` is the one use case; `signature` authenticates;
+//! `startup` reads the configuration and loads what the answers need.
 #![warn(missing_docs)]
 
 pub mod contract;
@@ -10,3 +11,4 @@ pub mod error;
 pub mod handler;
 pub mod service;
 pub mod signature;
+pub mod startup;

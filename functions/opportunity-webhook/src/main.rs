@@ -1,44 +1,28 @@
-//! Start-up only: configuration, clients, secrets and the seller record are
-//! loaded once per cold start; a missing piece stops start-up by name.
+//! Start-up only. The configuration is read before the runtime starts, so a
+//! missing variable fails the init phase by name. The secrets, the seller
+//! record and the schema are loaded once per execution environment, started
+//! here and overlapping the runtime's first poll (`startup`); requests wait
+//! for that load, and one that failed is tried again by the next request.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 
-use billing_domain::ids::BillingEntityId;
-use billing_lambda::aws::{AwsClients, load_sdk_config};
-use billing_lambda::{config, telemetry};
-use billing_store::BillingStore;
+use billing_lambda::preload::Preload;
+use billing_lambda::telemetry;
 use lambda_http::{Error, Request, run, service_fn};
-use opportunity_webhook::contract;
-use opportunity_webhook::handler::{WebhookState, handle};
-use opportunity_webhook::service::OpportunityService;
-use opportunity_webhook::signature::{SecretRing, WebhookSecrets};
+use opportunity_webhook::handler::handle_when_loaded;
+use opportunity_webhook::startup::{self, WebhookConfig};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init();
-    contract::check_schema()?;
-    let table = config::required("BILLING_TABLE")?;
-    let entity_id = BillingEntityId::parse(&config::required("BILLING_ENTITY_ID")?)?;
-    let sdk = load_sdk_config().await;
-    let clients = AwsClients::new(&sdk);
-    let secrets = match config::optional("WEBHOOK_SECRETS") {
-        // Local runs only (the template never sets it): comma-separated secrets.
-        Some(list) => SecretRing::fixed(WebhookSecrets::from_list(&list)?),
-        None => {
-            let client = aws_sdk_secretsmanager::Client::new(&sdk);
-            SecretRing::from_secrets_manager(client, config::required("WEBHOOK_SECRET_ARN")?)
-                .await?
-        }
-    };
-    let store = BillingStore::new(clients.dynamodb, table);
-    let entity = store.billing_entity(&entity_id).await?;
-    let state = WebhookState {
-        service: OpportunityService::new(store, entity),
-        secrets,
-    };
-    let state = &state;
+    let config = WebhookConfig::from_env()
+        .inspect_err(|error| tracing::error!(%error, "the webhook cannot start"))?;
+    let state = Arc::new(Preload::new(move || startup::load(config.clone())));
+    state.start();
+    let state = &*state;
     run(service_fn(move |request: Request| async move {
-        Ok::<_, Infallible>(handle(state, request).await)
+        Ok::<_, Infallible>(handle_when_loaded(state, request).await)
     }))
     .await
 }

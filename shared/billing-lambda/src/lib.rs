@@ -3,15 +3,17 @@
 //! Functions stay thin because the start-up chores live here once:
 //! configuration read from the environment at cold start ([`config`]), one AWS
 //! SDK configuration and its clients ([`aws`]), JSON logs in the format Lambda
-//! asks for ([`telemetry`]), and one vocabulary for how a failure ends
-//! ([`failure`]): an HTTP status, a retryable or final Lambda error, or an SQS
-//! batch item failure ([`sqs`]).
+//! asks for ([`telemetry`]), state loaded once per execution environment
+//! beside the runtime's first poll ([`preload`]), and one vocabulary for how
+//! a failure ends ([`failure`]): an HTTP status, a retryable or final Lambda
+//! error, or an SQS batch item failure ([`sqs`]).
 #![warn(missing_docs)]
 
 pub mod aws;
 pub mod config;
 pub mod failure;
 pub mod http;
+pub mod preload;
 pub mod privacy;
 pub mod sqs;
 pub mod telemetry;

@@ -1,0 +1,333 @@
+//! The real `opportunity-webhook` binary, started as Lambda starts it (a
+//! fake Runtime API on loopback, `tests/support/runtime_api.rs`) against the
+//! local AWS endpoint: what `main` does at start-up, seen from outside.
+//!
+//! Run through `make test` (the local endpoint and `BILLING_TABLE` come from
+//! `tools/local_aws.py`).
+
+#[path = "support/runtime_api.rs"]
+mod runtime_api;
+
+use std::fs::File;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use billing_domain::ids::BillingEntityId;
+use billing_domain::party::BillingEntity;
+use billing_lambda::aws::load_sdk_config;
+use billing_store::BillingStore;
+use opportunity_webhook::signature::{SIGNATURE_HEADER, WebhookSecrets};
+use runtime_api::{FakeRuntimeApi, Seen};
+use serde_json::Value;
+
+const SECRET: &str = "binary-test-secret";
+const FUNCTION_NAME: &str = "billing-local-OpportunityWebhookFunction";
+const WAIT: Duration = Duration::from_secs(30);
+
+/// A started binary, killed when dropped; its output goes to a file.
+struct Running {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Running {
+    fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+fn unique(prefix: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{prefix}-{nanos:x}-{}", std::process::id())
+}
+
+fn repo_file(relative: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(relative)
+}
+
+/// The documented example seller under an id of its own (own counters).
+fn example_entity(id: &str) -> BillingEntity {
+    let text = std::fs::read_to_string(repo_file("docs/examples/billing-entity.json")).unwrap();
+    let mut entity: BillingEntity = serde_json::from_str(&text).unwrap();
+    entity.id = BillingEntityId::new(id);
+    entity
+}
+
+async fn local_store() -> BillingStore {
+    let table = std::env::var("BILLING_TABLE").expect("BILLING_TABLE: run through `make test`");
+    BillingStore::new(
+        aws_sdk_dynamodb::Client::new(&load_sdk_config().await),
+        table,
+    )
+}
+
+/// Start the binary with Lambda's environment plus `env`, without `removed`.
+fn start(api: &FakeRuntimeApi, env: &[(&str, &str)], removed: &[&str]) -> Running {
+    api.reset();
+    let log = std::env::temp_dir().join(unique("webhook-binary-test"));
+    let log_file = File::create(&log).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_opportunity-webhook"));
+    command
+        .envs(api.lambda_environment(FUNCTION_NAME))
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone().unwrap())
+        .stderr(log_file);
+    for name in removed {
+        command.env_remove(name);
+    }
+    Running {
+        child: command.spawn().expect("the webhook binary starts"),
+        log,
+    }
+}
+
+/// The next answer the binary posts, as (HTTP status, JSON body); fails on
+/// anything else it says to the Runtime API.
+fn next_answer(api: &FakeRuntimeApi, running: &Running) -> (u16, Value) {
+    loop {
+        match api.next_seen(WAIT) {
+            Some(Seen::Next(_)) => continue,
+            Some(Seen::Answer { body, .. }) => {
+                let response: Value = serde_json::from_str(&body).unwrap();
+                let status = response["statusCode"].as_u64().unwrap();
+                let body: Value =
+                    serde_json::from_str(response["body"].as_str().unwrap_or("null")).unwrap();
+                return (u16::try_from(status).unwrap(), body);
+            }
+            Some(Seen::Other { path, body }) => {
+                panic!("called {path}: {body}\n{}", running.output())
+            }
+            None => panic!("no answer within {WAIT:?}\n{}", running.output()),
+        }
+    }
+}
+
+/// A request the webhook refuses at the signature: answered as soon as the
+/// state is loaded, with no AWS call of its own.
+fn unsigned_event() -> String {
+    runtime_api::http_post_event(
+        "/webhooks/opportunity-closed",
+        &[
+            ("content-type", "application/json"),
+            (SIGNATURE_HEADER, "t=1773133200,v1=00"),
+        ],
+        "{}",
+    )
+}
+
+/// The documented example opportunity under a fresh id, signed now with
+/// [`SECRET`].
+fn signed_example_event() -> String {
+    example_event_signed_with(SECRET)
+}
+
+/// The documented example opportunity under a fresh id, signed now.
+fn example_event_signed_with(secret: &str) -> String {
+    let text =
+        std::fs::read_to_string(repo_file("docs/webhooks/example-opportunity.json")).unwrap();
+    let mut opportunity: Value = serde_json::from_str(&text).unwrap();
+    opportunity["opportunity_id"] = unique("opp-binary").into();
+    let body = opportunity.to_string();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let signature = WebhookSecrets::new([secret])
+        .unwrap()
+        .sign(body.as_bytes(), i64::try_from(now).unwrap());
+    runtime_api::http_post_event(
+        "/webhooks/opportunity-closed",
+        &[
+            ("content-type", "application/json"),
+            (SIGNATURE_HEADER, &signature),
+        ],
+        &body,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_started_binary_loads_the_seller_and_invoices_a_signed_deal() {
+    // GIVEN a seller in the billing table
+    let entity = example_entity(&unique("bin-seller"));
+    local_store()
+        .await
+        .put_billing_entity(&entity)
+        .await
+        .unwrap();
+    let api = FakeRuntimeApi::start();
+    // WHEN the binary starts and gets a badly signed request, then a signed deal
+    let running = start(
+        &api,
+        &[
+            ("BILLING_ENTITY_ID", entity.id.as_str()),
+            ("WEBHOOK_SECRETS", SECRET),
+        ],
+        &["WEBHOOK_SECRET_ARN"],
+    );
+    api.queue(unsigned_event());
+    api.queue(signed_example_event());
+    // THEN the first is refused and the second invoiced with the seller's first number
+    let (status, body) = next_answer(&api, &running);
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    let (status, body) = next_answer(&api, &running);
+    assert_eq!(status, 201, "{body}");
+    let number = body["invoice_number"].as_str().unwrap();
+    assert!(
+        number.starts_with("RE-") && number.ends_with("-000001"),
+        "{number}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_deployed_secret_is_read_from_secrets_manager_with_both_secrets_valid_in_rotation() {
+    // GIVEN the template's secret in rotation: a current and a previous value
+    let secret_arn =
+        std::env::var("WEBHOOK_SECRET_ARN").expect("WEBHOOK_SECRET_ARN: run through `make test`");
+    let (current, previous) = (unique("current"), unique("previous"));
+    aws_sdk_secretsmanager::Client::new(&load_sdk_config().await)
+        .put_secret_value()
+        .secret_id(&secret_arn)
+        .secret_string(serde_json::json!({ "current": current, "previous": previous }).to_string())
+        .send()
+        .await
+        .unwrap();
+    let entity = example_entity(&unique("bin-sm-seller"));
+    local_store()
+        .await
+        .put_billing_entity(&entity)
+        .await
+        .unwrap();
+    // WHEN the binary starts as deployed (no local secrets) and gets deals
+    // signed with each secret, and one signed with neither
+    let api = FakeRuntimeApi::start();
+    let running = start(
+        &api,
+        &[("BILLING_ENTITY_ID", entity.id.as_str())],
+        &["WEBHOOK_SECRETS"],
+    );
+    api.queue(example_event_signed_with(&current));
+    api.queue(example_event_signed_with(&previous));
+    api.queue(example_event_signed_with("not-a-configured-secret"));
+    // THEN both secrets are accepted and the stranger refused
+    let (status, body) = next_answer(&api, &running);
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = next_answer(&api, &running);
+    assert_eq!(status, 201, "{body}");
+    let (status, _) = next_answer(&api, &running);
+    assert_eq!(status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_seller_is_a_5xx_and_a_later_request_loads_it_once_stored() {
+    // GIVEN a deployment whose seller record is not stored yet
+    let entity = example_entity(&unique("bin-late-seller"));
+    let api = FakeRuntimeApi::start();
+    let running = start(
+        &api,
+        &[
+            ("BILLING_ENTITY_ID", entity.id.as_str()),
+            ("WEBHOOK_SECRETS", SECRET),
+        ],
+        &["WEBHOOK_SECRET_ARN"],
+    );
+    // WHEN a request arrives
+    api.queue(unsigned_event());
+    // THEN it is answered 500 with the reason's code, and nothing else is said
+    let (status, body) = next_answer(&api, &running);
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (500, Some("seller_configuration_unavailable"))
+    );
+    assert_eq!(body["error"]["message"], "internal error");
+    // AND once the seller is stored, the same process serves the next request
+    local_store()
+        .await
+        .put_billing_entity(&entity)
+        .await
+        .unwrap();
+    api.queue(unsigned_event());
+    let (status, _) = next_answer(&api, &running);
+    assert_eq!(status, 401);
+    assert!(
+        running.output().contains("cold-start load failed"),
+        "the failed load is logged:\n{}",
+        running.output()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreadable_secret_is_a_500_naming_the_secrets() {
+    // GIVEN a stored seller but a secret ARN that does not exist
+    let entity = example_entity(&unique("bin-no-secret"));
+    local_store()
+        .await
+        .put_billing_entity(&entity)
+        .await
+        .unwrap();
+    let api = FakeRuntimeApi::start();
+    let running = start(
+        &api,
+        &[
+            ("BILLING_ENTITY_ID", entity.id.as_str()),
+            (
+                "WEBHOOK_SECRET_ARN",
+                "arn:aws:secretsmanager:eu-central-1:123456789012:secret:missing-AbCdEf",
+            ),
+        ],
+        &["WEBHOOK_SECRETS"],
+    );
+    // WHEN a correctly signed deal arrives
+    api.queue(signed_example_event());
+    // THEN it is a 500 with the secrets' code
+    let (status, body) = next_answer(&api, &running);
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (500, Some("webhook_secrets_unavailable"))
+    );
+}
+
+#[test]
+fn a_missing_variable_stops_the_start_before_the_first_poll() {
+    // GIVEN no BILLING_TABLE
+    let api = FakeRuntimeApi::start();
+    let mut running = start(
+        &api,
+        &[
+            ("BILLING_ENTITY_ID", "default"),
+            ("WEBHOOK_SECRETS", SECRET),
+        ],
+        &["BILLING_TABLE"],
+    );
+    // WHEN it starts
+    let status = running.child.wait().unwrap();
+    // THEN it exits with an error naming the variable, without ever polling
+    assert!(!status.success());
+    assert!(
+        running
+            .output()
+            .contains("missing environment variable BILLING_TABLE"),
+        "{}",
+        running.output()
+    );
+    assert!(
+        api.next_seen(Duration::from_millis(100)).is_none(),
+        "it talked to the Runtime API"
+    );
+}
