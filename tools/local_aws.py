@@ -601,6 +601,7 @@ def summary(stack: Stack) -> str:
         ("AWS::SNS::Topic", "topic"),
         ("AWS::SES::ConfigurationSet", "mail"),
         ("AWS::SES::EmailIdentity", "sender"),
+        ("AWS::SecretsManager::Secret", "secret"),
     ):
         for logical_id in resources_of_type(stack.template, type_name):
             lines.append(f"  {label:<7} {logical_id:<32} {stack.names[logical_id]}")

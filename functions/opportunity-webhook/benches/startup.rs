@@ -6,13 +6,17 @@
 //! stands in for Lambda: each binary is spawned with the environment Lambda
 //! sets and handed one event. Two times per spawn:
 //!
-//! - **first poll**: spawn → first `GET …/invocation/next`. This is the end
-//!   of Lambda's init phase, the start-up time the budget is about.
-//! - **first answer**: spawn → the answer to that first event. The webhook's
-//!   event is a request with a wrong signature, so it is answered (401) as
-//!   soon as the webhook has loaded its state, with no AWS call of its own:
-//!   this is when a cold environment can serve, and it shows the loading
-//!   that no longer delays the first poll.
+//! - **first poll**: spawn → first `GET …/invocation/next`, the end of
+//!   Lambda's init phase (what Lambda reports as `Init Duration`).
+//! - **first answer**: spawn → the answer to that first event, i.e. what a
+//!   request that causes a cold start waits for. The webhook's event is a
+//!   request with a wrong signature, answered (401) as soon as the state is
+//!   loaded, with no AWS call of its own.
+//!
+//! Both are reported because they can be traded: a function that defers its
+//! loading past the first poll has a short init phase and a slow first
+//! answer. `WEBHOOK_BASELINE_BIN` puts a second build (the previous release,
+//! or a variant) into the same run to compare.
 //!
 //! The webhook reads its seller from DynamoDB, so this runs under the local
 //! emulator and seeds the billing entity first. `startup::load` is then

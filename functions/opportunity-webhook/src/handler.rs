@@ -81,9 +81,9 @@ impl<'a> Answer<'a> {
     }
 }
 
-/// Handle one request once the state loaded at cold start is there. If it
-/// could not be loaded, answer with a 5xx (the CRM retries) and leave the
-/// next request to try loading again.
+/// Handle one request with the state loaded at cold start. If that load
+/// failed, this request tries again and, if it fails too, is answered with
+/// a 5xx (the CRM retries).
 pub async fn handle_when_loaded<F, Fut>(
     state: &Preload<WebhookState, F>,
     request: Request,

@@ -1,11 +1,12 @@
-//! Start-up only. The configuration is read before the runtime starts, so a
-//! missing variable fails the init phase by name. The secrets, the seller
-//! record and the schema are loaded once per execution environment, started
-//! here and overlapping the runtime's first poll (`startup`); requests wait
-//! for that load, and one that failed is tried again by the next request.
+//! Start-up only. The configuration is read first, so a missing variable
+//! fails the init phase by name. Then the secrets, the seller record and the
+//! schema are loaded, concurrently (`startup::load`), still in the init
+//! phase: an on-demand environment has a full vCPU only until the runtime's
+//! first poll, and a provisioned one is initialized before any request. A
+//! failed load does not stop the function: the first request tries again
+//! and, while it keeps failing, is answered with a mapped 5xx.
 
 use std::convert::Infallible;
-use std::sync::Arc;
 
 use billing_lambda::preload::Preload;
 use billing_lambda::telemetry;
@@ -18,9 +19,9 @@ async fn main() -> Result<(), Error> {
     telemetry::init();
     let config = WebhookConfig::from_env()
         .inspect_err(|error| tracing::error!(%error, "the webhook cannot start"))?;
-    let state = Arc::new(Preload::new(move || startup::load(config.clone())));
-    state.start();
-    let state = &*state;
+    let state = Preload::new(move || startup::load(config.clone()));
+    state.load_now().await;
+    let state = &state;
     run(service_fn(move |request: Request| async move {
         Ok::<_, Infallible>(handle_when_loaded(state, request).await)
     }))

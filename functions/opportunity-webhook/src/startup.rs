@@ -1,13 +1,13 @@
 //! What the webhook needs before it can answer, in two steps: the
-//! configuration, read from the environment before the runtime starts (a
-//! missing variable fails the init phase by name), and the state, loaded
-//! once per execution environment beside the runtime's first poll
-//! (`billing_lambda::preload`).
+//! configuration, read from the environment (a missing variable fails the
+//! init phase by name), and the state, loaded once per execution
+//! environment in the init phase (`billing_lambda::preload`).
 //!
 //! The state's parts are independent, so they load concurrently: the
 //! signing secrets (Secrets Manager), the seller record (DynamoDB) and the
 //! published schema's compilation. A cold start waits for the slowest of
-//! them, not for their sum.
+//! them, not for their sum, and only one AWS client is built per service
+//! the webhook calls.
 
 use billing_domain::ids::BillingEntityId;
 use billing_lambda::aws::load_sdk_config;

@@ -74,6 +74,29 @@ async fn local_store() -> BillingStore {
     )
 }
 
+/// The example seller under a fresh id, stored in the billing table.
+async fn stored_seller(prefix: &str) -> BillingEntity {
+    let entity = example_entity(&unique(prefix));
+    local_store()
+        .await
+        .put_billing_entity(&entity)
+        .await
+        .unwrap();
+    entity
+}
+
+/// Start the binary for `entity_id`, signing with the local [`SECRET`].
+fn start_with_local_secret(api: &FakeRuntimeApi, entity_id: &BillingEntityId) -> Running {
+    start(
+        api,
+        &[
+            ("BILLING_ENTITY_ID", entity_id.as_str()),
+            ("WEBHOOK_SECRETS", SECRET),
+        ],
+        &["WEBHOOK_SECRET_ARN"],
+    )
+}
+
 /// Start the binary with Lambda's environment plus `env`, without `removed`.
 fn start(api: &FakeRuntimeApi, env: &[(&str, &str)], removed: &[&str]) -> Running {
     api.reset();
@@ -162,22 +185,10 @@ fn example_event_signed_with(secret: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_started_binary_loads_the_seller_and_invoices_a_signed_deal() {
     // GIVEN a seller in the billing table
-    let entity = example_entity(&unique("bin-seller"));
-    local_store()
-        .await
-        .put_billing_entity(&entity)
-        .await
-        .unwrap();
+    let entity = stored_seller("bin-seller").await;
     let api = FakeRuntimeApi::start();
     // WHEN the binary starts and gets a badly signed request, then a signed deal
-    let running = start(
-        &api,
-        &[
-            ("BILLING_ENTITY_ID", entity.id.as_str()),
-            ("WEBHOOK_SECRETS", SECRET),
-        ],
-        &["WEBHOOK_SECRET_ARN"],
-    );
+    let running = start_with_local_secret(&api, &entity.id);
     api.queue(unsigned_event());
     api.queue(signed_example_event());
     // THEN the first is refused and the second invoiced with the seller's first number
@@ -208,12 +219,7 @@ async fn the_deployed_secret_is_read_from_secrets_manager_with_both_secrets_vali
         .send()
         .await
         .unwrap();
-    let entity = example_entity(&unique("bin-sm-seller"));
-    local_store()
-        .await
-        .put_billing_entity(&entity)
-        .await
-        .unwrap();
+    let entity = stored_seller("bin-sm-seller").await;
     // WHEN the binary starts as deployed (no local secrets) and gets deals
     // signed with each secret, and one signed with neither
     let api = FakeRuntimeApi::start();
@@ -239,14 +245,7 @@ async fn a_missing_seller_is_a_5xx_and_a_later_request_loads_it_once_stored() {
     // GIVEN a deployment whose seller record is not stored yet
     let entity = example_entity(&unique("bin-late-seller"));
     let api = FakeRuntimeApi::start();
-    let running = start(
-        &api,
-        &[
-            ("BILLING_ENTITY_ID", entity.id.as_str()),
-            ("WEBHOOK_SECRETS", SECRET),
-        ],
-        &["WEBHOOK_SECRET_ARN"],
-    );
+    let running = start_with_local_secret(&api, &entity.id);
     // WHEN a request arrives
     api.queue(unsigned_event());
     // THEN it is answered 500 with the reason's code, and nothing else is said
@@ -275,12 +274,7 @@ async fn a_missing_seller_is_a_5xx_and_a_later_request_loads_it_once_stored() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unreadable_secret_is_a_500_naming_the_secrets() {
     // GIVEN a stored seller but a secret ARN that does not exist
-    let entity = example_entity(&unique("bin-no-secret"));
-    local_store()
-        .await
-        .put_billing_entity(&entity)
-        .await
-        .unwrap();
+    let entity = stored_seller("bin-no-secret").await;
     let api = FakeRuntimeApi::start();
     let running = start(
         &api,

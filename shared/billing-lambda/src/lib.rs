@@ -4,9 +4,9 @@
 //! configuration read from the environment at cold start ([`config`]), one AWS
 //! SDK configuration and its clients ([`aws`]), JSON logs in the format Lambda
 //! asks for ([`telemetry`]), state loaded once per execution environment
-//! beside the runtime's first poll ([`preload`]), and one vocabulary for how
-//! a failure ends ([`failure`]): an HTTP status, a retryable or final Lambda
-//! error, or an SQS batch item failure ([`sqs`]).
+//! whose failed load is answered and retried ([`preload`]), and one
+//! vocabulary for how a failure ends ([`failure`]): an HTTP status, a
+//! retryable or final Lambda error, or an SQS batch item failure ([`sqs`]).
 #![warn(missing_docs)]
 
 pub mod aws;
