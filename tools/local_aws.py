@@ -416,20 +416,38 @@ def _provision_mail_configuration(stack: Stack) -> None:
         stack.names[logical_id] = identity
 
 
+# The GenerateSecretString properties implemented here; any other is refused
+# rather than silently ignored, so the local value cannot drift from AWS's.
+_GENERATE_SECRET_KEYS = {"SecretStringTemplate", "GenerateStringKey", "PasswordLength", "ExcludePunctuation"}
+_PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+
+
 def generated_secret_string(spec: dict) -> str:
     """A value shaped as CloudFormation's GenerateSecretString makes it: a
-    random password (letters and digits when punctuation is excluded) under
-    GenerateStringKey in the JSON SecretStringTemplate, or on its own."""
-    alphabet = string.ascii_letters + string.digits
+    random password of letters, digits and (unless excluded) punctuation,
+    with at least one character of each (RequireEachIncludedType, on by
+    default), under GenerateStringKey in the JSON SecretStringTemplate, or
+    on its own when neither is given."""
+    unsupported = set(spec) - _GENERATE_SECRET_KEYS
+    if unsupported:
+        raise ValueError(f"GenerateSecretString: {sorted(unsupported)} not supported locally")
+    if ("SecretStringTemplate" in spec) != ("GenerateStringKey" in spec):
+        raise ValueError("GenerateSecretString: SecretStringTemplate and GenerateStringKey go together")
+    classes = [string.ascii_uppercase, string.ascii_lowercase, string.digits]
     if not spec.get("ExcludePunctuation"):
-        alphabet += "!#$%&()*+,-./:;<=>?@[]^_{|}~"
-    password = "".join(secrets.choice(alphabet) for _ in range(int(spec.get("PasswordLength", 32))))
-    template = spec.get("SecretStringTemplate")
-    key = spec.get("GenerateStringKey")
-    if template is None or key is None:
+        classes.append(_PUNCTUATION)
+    length = int(spec.get("PasswordLength", 32))
+    if length < len(classes):
+        raise ValueError(f"GenerateSecretString: PasswordLength {length} cannot hold one of each character type")
+    alphabet = "".join(classes)
+    chars = [secrets.choice(group) for group in classes]
+    chars += [secrets.choice(alphabet) for _ in range(length - len(classes))]
+    secrets.SystemRandom().shuffle(chars)
+    password = "".join(chars)
+    if "SecretStringTemplate" not in spec:
         return password
-    value = json.loads(template)
-    value[key] = password
+    value = json.loads(spec["SecretStringTemplate"])
+    value[spec["GenerateStringKey"]] = password
     return json.dumps(value)
 
 

@@ -7,6 +7,8 @@ change that the provisioner ignores (or mangles) fails here.
 
 import json
 
+import pytest
+
 import local_aws
 
 
@@ -176,12 +178,27 @@ def test_every_secret_exists_with_the_shape_the_template_generates(template, pro
     secrets = local_aws.resources_of_type(template, "AWS::SecretsManager::Secret")
     assert secrets, "the template defines no secret"
     for logical_id, resource in secrets.items():
-        spec = resource["Properties"]["GenerateSecretString"]
         value = secretsmanager.get_secret_value(SecretId=provisioned_stack.refs[logical_id])["SecretString"]
+        spec = resource["Properties"].get("GenerateSecretString")
+        if spec is None:
+            assert value == resource["Properties"]["SecretString"]
+            continue
         generated = json.loads(value)[spec["GenerateStringKey"]]
         assert len(generated) == spec["PasswordLength"]
         if spec.get("ExcludePunctuation"):
             assert generated.isalnum()
+
+
+def test_generated_secrets_hold_each_character_type_and_refuse_unknown_options():
+    for _ in range(200):
+        password = local_aws.generated_secret_string({"PasswordLength": 4})
+        assert len(password) == 4
+        assert any(c.isupper() for c in password) and any(c.islower() for c in password)
+        assert any(c.isdigit() for c in password) and any(not c.isalnum() for c in password)
+    with pytest.raises(ValueError, match="ExcludeCharacters"):
+        local_aws.generated_secret_string({"ExcludeCharacters": "x"})
+    with pytest.raises(ValueError, match="go together"):
+        local_aws.generated_secret_string({"GenerateStringKey": "current"})
 
 
 def test_the_webhook_is_given_the_provisioned_secret(provisioned_stack):

@@ -82,10 +82,11 @@ impl<'a> Answer<'a> {
 }
 
 /// Handle one request with the state loaded at cold start. If that load
-/// failed, this request tries again and, if it fails too, is answered with
-/// a 5xx (the CRM retries).
+/// failed, this request tries again (at most every few seconds, see
+/// `billing_lambda::preload::RETRY_AFTER`) and, while it fails, is answered
+/// with a 5xx (the CRM retries).
 pub async fn handle_when_loaded<F, Fut>(
-    state: &Preload<WebhookState, F>,
+    state: &Preload<WebhookState, StartupError, F>,
     request: Request,
 ) -> Response<Body>
 where
@@ -94,7 +95,7 @@ where
 {
     match state.get().await {
         Ok(state) => handle(state, request).await,
-        Err(error) => error_response(&error),
+        Err(error) => error_response(&*error),
     }
 }
 

@@ -20,7 +20,7 @@ async fn main() -> Result<(), Error> {
     let config = WebhookConfig::from_env()
         .inspect_err(|error| tracing::error!(%error, "the webhook cannot start"))?;
     let state = Preload::new(move || startup::load(config.clone()));
-    state.load_now().await;
+    state.load_now(startup::INIT_LOAD_LIMIT).await;
     let state = &state;
     run(service_fn(move |request: Request| async move {
         Ok::<_, Infallible>(handle_when_loaded(state, request).await)

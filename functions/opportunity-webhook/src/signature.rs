@@ -9,6 +9,8 @@
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
+use billing_lambda::Disposition;
+use billing_lambda::aws::sdk_error_disposition;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -29,10 +31,28 @@ impl std::fmt::Debug for WebhookSecrets {
     }
 }
 
-/// Why secrets could not be loaded.
+/// Why secrets could not be loaded. Never holds a secret value.
 #[derive(Debug, thiserror::Error)]
-#[error("webhook secrets: {0}")]
-pub struct SecretsError(String);
+#[error("webhook secrets: {reason}")]
+pub struct SecretsError {
+    reason: String,
+    disposition: Disposition,
+}
+
+impl SecretsError {
+    fn permanent(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+            disposition: Disposition::Permanent,
+        }
+    }
+
+    /// Whether reading again may help: a throttled or timed-out
+    /// Secrets Manager call may, a missing secret or a bad value does not.
+    pub fn disposition(&self) -> Disposition {
+        self.disposition
+    }
+}
 
 impl WebhookSecrets {
     /// Secrets from a list; blank entries are ignored, none at all is an error.
@@ -47,7 +67,7 @@ impl WebhookSecrets {
             .filter(|s| !s.is_empty())
             .collect();
         if secrets.is_empty() {
-            return Err(SecretsError("no secret configured".into()));
+            return Err(SecretsError::permanent("no secret configured"));
         }
         Ok(Self(secrets))
     }
@@ -196,18 +216,19 @@ impl SecretRing {
 
 async fn fetch(source: &SecretSource) -> Result<WebhookSecrets, SecretsError> {
     match source {
-        SecretSource::Fixed => Err(SecretsError("fixed secrets are not re-read".into())),
+        SecretSource::Fixed => Err(SecretsError::permanent("fixed secrets are not re-read")),
         SecretSource::SecretsManager { client, secret_id } => {
             let output = client
                 .get_secret_value()
                 .secret_id(secret_id)
                 .send()
                 .await
-                .map_err(|e| {
-                    SecretsError(format!(
+                .map_err(|e| SecretsError {
+                    reason: format!(
                         "GetSecretValue failed: {}",
                         aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
-                    ))
+                    ),
+                    disposition: sdk_error_disposition(&e),
                 })?;
             WebhookSecrets::from_secret_string(output.secret_string().unwrap_or_default())
         }

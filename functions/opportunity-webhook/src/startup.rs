@@ -9,6 +9,8 @@
 //! them, not for their sum, and only one AWS client is built per service
 //! the webhook calls.
 
+use std::time::Duration;
+
 use billing_domain::ids::BillingEntityId;
 use billing_lambda::aws::load_sdk_config;
 use billing_lambda::{ConfigError, Disposition, Failure, config};
@@ -47,25 +49,27 @@ impl WebhookConfig {
     /// Read `BILLING_TABLE`, `BILLING_ENTITY_ID` and `WEBHOOK_SECRETS` or
     /// `WEBHOOK_SECRET_ARN`. Reads no secret value from AWS.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let table = config::required("BILLING_TABLE")?;
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// [`WebhookConfig::from_env`] over any lookup, so tests need not
+    /// change the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let invalid = |name: &str, reason: String| ConfigError::Invalid {
+            name: name.to_owned(),
+            reason,
+        };
+        let table = config::required_from("BILLING_TABLE", &lookup)?;
         let entity_id =
-            BillingEntityId::parse(&config::required("BILLING_ENTITY_ID")?).map_err(|error| {
-                ConfigError::Invalid {
-                    name: "BILLING_ENTITY_ID".into(),
-                    reason: error.to_string(),
-                }
-            })?;
-        let secrets = match config::optional("WEBHOOK_SECRETS") {
-            Some(list) => {
-                SecretsSetting::Fixed(WebhookSecrets::from_list(&list).map_err(|error| {
-                    ConfigError::Invalid {
-                        name: "WEBHOOK_SECRETS".into(),
-                        reason: error.to_string(),
-                    }
-                })?)
-            }
+            BillingEntityId::parse(&config::required_from("BILLING_ENTITY_ID", &lookup)?)
+                .map_err(|error| invalid("BILLING_ENTITY_ID", error.to_string()))?;
+        let secrets = match lookup("WEBHOOK_SECRETS").filter(|v| !v.trim().is_empty()) {
+            Some(list) => SecretsSetting::Fixed(
+                WebhookSecrets::from_list(&list)
+                    .map_err(|error| invalid("WEBHOOK_SECRETS", error.to_string()))?,
+            ),
             None => SecretsSetting::SecretsManager {
-                secret_id: config::required("WEBHOOK_SECRET_ARN")?,
+                secret_id: config::required_from("WEBHOOK_SECRET_ARN", &lookup)?,
             },
         };
         Ok(Self {
@@ -75,6 +79,11 @@ impl WebhookConfig {
         })
     }
 }
+
+/// How long the init phase may spend loading: Lambda ends an init phase
+/// after 10 s with a bare error, so the load gives up before that and
+/// leaves it to the first request.
+pub const INIT_LOAD_LIMIT: Duration = Duration::from_secs(8);
 
 /// Why the webhook could not load what it answers with. Each case is the
 /// deployment's fault, never the caller's: the CRM gets a 5xx and retries.
@@ -97,6 +106,9 @@ impl Failure for StartupError {
         match self {
             // A throttled or timed-out read may succeed on the next event.
             StartupError::Seller(store) if store.disposition() == Disposition::Retryable => {
+                Disposition::Retryable
+            }
+            StartupError::Secrets(secrets) if secrets.disposition() == Disposition::Retryable => {
                 Disposition::Retryable
             }
             _ => Disposition::Permanent,
@@ -127,14 +139,135 @@ pub async fn load(config: WebhookConfig) -> Result<WebhookState, StartupError> {
         }
     };
     let seller = store.billing_entity(&config.entity_id);
-    // Polled after both requests are on their way, so it overlaps them.
-    let schema = async { contract::check_schema() };
+    // CPU work: on the blocking pool, so it overlaps the two calls.
+    let schema = tokio::task::spawn_blocking(contract::check_schema);
     let (secrets, seller, schema) = tokio::join!(secrets, seller, schema);
-    schema.map_err(StartupError::Schema)?;
+    schema
+        .map_err(|error| StartupError::Schema(error.to_string()))?
+        .map_err(StartupError::Schema)?;
     let secrets = secrets?;
     let entity = seller?;
     Ok(WebhookState {
         service: OpportunityService::new(store, entity),
         secrets,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        }
+    }
+
+    const DEPLOYED: &[(&str, &str)] = &[
+        ("BILLING_TABLE", "billing"),
+        ("BILLING_ENTITY_ID", "default"),
+        (
+            "WEBHOOK_SECRET_ARN",
+            "arn:aws:secretsmanager:eu-central-1:1:secret:s",
+        ),
+    ];
+
+    #[test]
+    fn the_deployed_environment_reads_secrets_from_secrets_manager() {
+        let config = WebhookConfig::from_lookup(lookup(DEPLOYED)).unwrap();
+        assert_eq!(config.table, "billing");
+        assert_eq!(config.entity_id.as_str(), "default");
+        assert!(matches!(
+            config.secrets,
+            SecretsSetting::SecretsManager { ref secret_id } if secret_id.ends_with(":secret:s")
+        ));
+    }
+
+    #[test]
+    fn local_secrets_take_precedence_over_the_arn() {
+        let mut pairs = DEPLOYED.to_vec();
+        pairs.push(("WEBHOOK_SECRETS", "one,two"));
+        let config = WebhookConfig::from_lookup(lookup(&pairs)).unwrap();
+        assert!(matches!(config.secrets, SecretsSetting::Fixed(_)));
+    }
+
+    #[test]
+    fn each_missing_or_invalid_variable_is_named() {
+        let without = |name: &str| -> Vec<(&str, &str)> {
+            DEPLOYED
+                .iter()
+                .copied()
+                .filter(|(k, _)| *k != name)
+                .collect()
+        };
+        for name in ["BILLING_TABLE", "BILLING_ENTITY_ID", "WEBHOOK_SECRET_ARN"] {
+            let error = WebhookConfig::from_lookup(lookup(&without(name))).unwrap_err();
+            assert_eq!(error, ConfigError::Missing { name: name.into() });
+        }
+        let mut bad_id = without("BILLING_ENTITY_ID");
+        bad_id.push(("BILLING_ENTITY_ID", "de\u{7}fault"));
+        let error = WebhookConfig::from_lookup(lookup(&bad_id)).unwrap_err();
+        assert!(
+            matches!(&error, ConfigError::Invalid { name, .. } if name == "BILLING_ENTITY_ID"),
+            "{error}"
+        );
+        let mut blank_secrets = DEPLOYED.to_vec();
+        blank_secrets.push(("WEBHOOK_SECRETS", " , "));
+        let error = WebhookConfig::from_lookup(lookup(&blank_secrets)).unwrap_err();
+        assert!(
+            matches!(&error, ConfigError::Invalid { name, .. } if name == "WEBHOOK_SECRETS"),
+            "{error}"
+        );
+    }
+
+    fn store_error(disposition: Disposition) -> StoreError {
+        StoreError::Aws {
+            operation: "GetItem",
+            disposition,
+            message: "test".into(),
+        }
+    }
+
+    #[test]
+    fn a_passing_fault_is_a_503_and_the_rest_a_500_with_their_codes() {
+        let cases = [
+            (
+                StartupError::Seller(store_error(Disposition::Retryable)),
+                503,
+                "seller_configuration_unavailable",
+            ),
+            (
+                StartupError::Seller(StoreError::NotFound {
+                    what: "billing entity default".into(),
+                }),
+                500,
+                "seller_configuration_unavailable",
+            ),
+            (
+                StartupError::Seller(store_error(Disposition::Permanent)),
+                500,
+                "seller_configuration_unavailable",
+            ),
+            (
+                StartupError::Secrets(WebhookSecrets::new([" "]).unwrap_err()),
+                500,
+                "webhook_secrets_unavailable",
+            ),
+            (StartupError::Schema("broken".into()), 500, "schema_invalid"),
+        ];
+        for (error, status, code) in cases {
+            assert_eq!(
+                (error.disposition().http_status(), error.code()),
+                (status, code),
+                "{error}"
+            );
+        }
+    }
 }

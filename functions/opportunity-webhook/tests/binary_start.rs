@@ -16,6 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use billing_domain::ids::BillingEntityId;
 use billing_domain::party::BillingEntity;
 use billing_lambda::aws::load_sdk_config;
+use billing_lambda::preload::RETRY_AFTER;
 use billing_store::BillingStore;
 use opportunity_webhook::signature::{SIGNATURE_HEADER, WebhookSecrets};
 use runtime_api::{FakeRuntimeApi, Seen};
@@ -207,17 +208,19 @@ async fn the_started_binary_loads_the_seller_and_invoices_a_signed_deal() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_deployed_secret_is_read_from_secrets_manager_with_both_secrets_valid_in_rotation() {
-    // GIVEN the template's secret in rotation: a current and a previous value
-    let secret_arn =
-        std::env::var("WEBHOOK_SECRET_ARN").expect("WEBHOOK_SECRET_ARN: run through `make test`");
+async fn secrets_are_read_from_secrets_manager_with_both_valid_in_rotation() {
+    // GIVEN a secret in rotation, a current and a previous value, in the
+    // shape the template's secret has (a secret of this test's own, so the
+    // shared emulator's template secret is left alone)
     let (current, previous) = (unique("current"), unique("previous"));
-    aws_sdk_secretsmanager::Client::new(&load_sdk_config().await)
-        .put_secret_value()
-        .secret_id(&secret_arn)
+    let secret_arn = aws_sdk_secretsmanager::Client::new(&load_sdk_config().await)
+        .create_secret()
+        .name(unique("webhook-secret"))
         .secret_string(serde_json::json!({ "current": current, "previous": previous }).to_string())
         .send()
         .await
+        .unwrap()
+        .arn
         .unwrap();
     let entity = stored_seller("bin-sm-seller").await;
     // WHEN the binary starts as deployed (no local secrets) and gets deals
@@ -225,7 +228,10 @@ async fn the_deployed_secret_is_read_from_secrets_manager_with_both_secrets_vali
     let api = FakeRuntimeApi::start();
     let running = start(
         &api,
-        &[("BILLING_ENTITY_ID", entity.id.as_str())],
+        &[
+            ("BILLING_ENTITY_ID", entity.id.as_str()),
+            ("WEBHOOK_SECRET_ARN", secret_arn.as_str()),
+        ],
         &["WEBHOOK_SECRETS"],
     );
     api.queue(example_event_signed_with(&current));
@@ -241,34 +247,44 @@ async fn the_deployed_secret_is_read_from_secrets_manager_with_both_secrets_vali
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_missing_seller_is_a_5xx_and_a_later_request_loads_it_once_stored() {
+async fn a_missing_seller_is_a_500_until_it_is_stored_and_the_retry_interval_passed() {
     // GIVEN a deployment whose seller record is not stored yet
     let entity = example_entity(&unique("bin-late-seller"));
     let api = FakeRuntimeApi::start();
     let running = start_with_local_secret(&api, &entity.id);
-    // WHEN a request arrives
+    // WHEN it starts
+    // THEN it tried to load in the init phase, before its first poll
+    assert!(
+        matches!(api.next_seen(WAIT), Some(Seen::Next(_))),
+        "{}",
+        running.output()
+    );
+    assert!(
+        running.output().contains("cold-start load failed"),
+        "the load ran and failed before the first poll:\n{}",
+        running.output()
+    );
+    // AND a request is answered 500 with the reason's code, and nothing more
     api.queue(unsigned_event());
-    // THEN it is answered 500 with the reason's code, and nothing else is said
     let (status, body) = next_answer(&api, &running);
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (500, Some("seller_configuration_unavailable"))
     );
     assert_eq!(body["error"]["message"], "internal error");
-    // AND once the seller is stored, the same process serves the next request
+    // WHEN the seller is stored
     local_store()
         .await
         .put_billing_entity(&entity)
         .await
         .unwrap();
+    // THEN a request within the retry interval still gets the remembered failure
     api.queue(unsigned_event());
-    let (status, _) = next_answer(&api, &running);
-    assert_eq!(status, 401);
-    assert!(
-        running.output().contains("cold-start load failed"),
-        "the failed load is logged:\n{}",
-        running.output()
-    );
+    assert_eq!(next_answer(&api, &running).0, 500);
+    // AND after it, the same process loads and serves
+    tokio::time::sleep(RETRY_AFTER).await;
+    api.queue(unsigned_event());
+    assert_eq!(next_answer(&api, &running).0, 401);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -295,6 +311,8 @@ async fn an_unreadable_secret_is_a_500_naming_the_secrets() {
         (status, body["error"]["code"].as_str()),
         (500, Some("webhook_secrets_unavailable"))
     );
+    assert_eq!(body["error"]["message"], "internal error");
+    assert!(!body.to_string().contains("secretsmanager"), "{body}");
 }
 
 #[test]
