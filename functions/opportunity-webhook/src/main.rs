@@ -3,8 +3,9 @@
 //! schema are loaded, concurrently (`startup::load`), still in the init
 //! phase: an on-demand environment has a full vCPU only until the runtime's
 //! first poll, and a provisioned one is initialized before any request. A
-//! failed load does not stop the function: the first request tries again
-//! and, while it keeps failing, is answered with a mapped 5xx.
+//! failed or timed-out load does not stop the function: requests try again
+//! (at most every few seconds) and, while it keeps failing, are answered
+//! with a mapped 5xx.
 
 use std::convert::Infallible;
 
