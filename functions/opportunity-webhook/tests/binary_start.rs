@@ -18,7 +18,7 @@ use billing_domain::party::BillingEntity;
 use billing_lambda::aws::load_sdk_config;
 use billing_lambda::preload::RETRY_AFTER;
 use billing_store::BillingStore;
-use opportunity_webhook::signature::{SIGNATURE_HEADER, WebhookSecrets};
+use opportunity_webhook::signature::{SECRETS_RETRY_AFTER, SIGNATURE_HEADER, WebhookSecrets};
 use runtime_api::{FakeRuntimeApi, Seen};
 use serde_json::Value;
 
@@ -95,6 +95,23 @@ fn start_with_local_secret(api: &FakeRuntimeApi, entity_id: &BillingEntityId) ->
             ("WEBHOOK_SECRETS", SECRET),
         ],
         &["WEBHOOK_SECRET_ARN"],
+    )
+}
+
+/// Start the binary for `entity_id` as deployed: secrets from Secrets
+/// Manager under `secret_arn`.
+fn start_with_secret_arn(
+    api: &FakeRuntimeApi,
+    entity_id: &BillingEntityId,
+    secret_arn: &str,
+) -> Running {
+    start(
+        api,
+        &[
+            ("BILLING_ENTITY_ID", entity_id.as_str()),
+            ("WEBHOOK_SECRET_ARN", secret_arn),
+        ],
+        &["WEBHOOK_SECRETS"],
     )
 }
 
@@ -213,27 +230,13 @@ async fn secrets_are_read_from_secrets_manager_with_both_valid_in_rotation() {
     // shape the template's secret has (a secret of this test's own, so the
     // shared emulator's template secret is left alone)
     let (current, previous) = (unique("current"), unique("previous"));
-    let secret_arn = aws_sdk_secretsmanager::Client::new(&load_sdk_config().await)
-        .create_secret()
-        .name(unique("webhook-secret"))
-        .secret_string(serde_json::json!({ "current": current, "previous": previous }).to_string())
-        .send()
-        .await
-        .unwrap()
-        .arn
-        .unwrap();
+    let (_, secret_arn) =
+        created_secret(serde_json::json!({ "current": current, "previous": previous })).await;
     let entity = stored_seller("bin-sm-seller").await;
     // WHEN the binary starts as deployed (no local secrets) and gets deals
     // signed with each secret, and one signed with neither
     let api = FakeRuntimeApi::start();
-    let running = start(
-        &api,
-        &[
-            ("BILLING_ENTITY_ID", entity.id.as_str()),
-            ("WEBHOOK_SECRET_ARN", secret_arn.as_str()),
-        ],
-        &["WEBHOOK_SECRETS"],
-    );
+    let running = start_with_secret_arn(&api, &entity.id, &secret_arn);
     api.queue(example_event_signed_with(&current));
     api.queue(example_event_signed_with(&previous));
     api.queue(example_event_signed_with("not-a-configured-secret"));
@@ -244,6 +247,52 @@ async fn secrets_are_read_from_secrets_manager_with_both_valid_in_rotation() {
     assert_eq!(status, 201, "{body}");
     let (status, _) = next_answer(&api, &running);
     assert_eq!(status, 401);
+}
+
+/// A secret of this test's own, in the template secret's shape.
+async fn created_secret(value: serde_json::Value) -> (aws_sdk_secretsmanager::Client, String) {
+    let client = aws_sdk_secretsmanager::Client::new(&load_sdk_config().await);
+    let arn = client
+        .create_secret()
+        .name(unique("webhook-secret"))
+        .secret_string(value.to_string())
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    (client, arn)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_warm_function_picks_up_a_rotated_secret_after_the_re_read_interval() {
+    // GIVEN a running function that loaded a secret with only `current`
+    let (old, new) = (unique("old"), unique("new"));
+    let (client, secret_arn) = created_secret(serde_json::json!({ "current": old })).await;
+    let entity = stored_seller("bin-rotation-seller").await;
+    let api = FakeRuntimeApi::start();
+    let running = start_with_secret_arn(&api, &entity.id, &secret_arn);
+    api.queue(example_event_signed_with(&old));
+    assert_eq!(next_answer(&api, &running).0, 201);
+    // WHEN the CRM's secret is rotated: the new one current, the old one previous
+    client
+        .put_secret_value()
+        .secret_id(&secret_arn)
+        .secret_string(serde_json::json!({ "current": new, "previous": old }).to_string())
+        .send()
+        .await
+        .unwrap();
+    // THEN a deal signed with the new secret is refused while the loaded
+    // secrets are fresh (re-read at most every SECRETS_RETRY_AFTER) ...
+    api.queue(example_event_signed_with(&new));
+    assert_eq!(next_answer(&api, &running).0, 401);
+    // ... and accepted once they are older, by the same warm process,
+    // which then still accepts the old secret during the rotation
+    tokio::time::sleep(SECRETS_RETRY_AFTER + Duration::from_secs(1)).await;
+    api.queue(example_event_signed_with(&new));
+    assert_eq!(next_answer(&api, &running).0, 201);
+    api.queue(example_event_signed_with(&old));
+    assert_eq!(next_answer(&api, &running).0, 201);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -292,16 +341,10 @@ async fn an_unreadable_secret_is_a_500_naming_the_secrets() {
     // GIVEN a stored seller but a secret ARN that does not exist
     let entity = stored_seller("bin-no-secret").await;
     let api = FakeRuntimeApi::start();
-    let running = start(
+    let running = start_with_secret_arn(
         &api,
-        &[
-            ("BILLING_ENTITY_ID", entity.id.as_str()),
-            (
-                "WEBHOOK_SECRET_ARN",
-                "arn:aws:secretsmanager:eu-central-1:123456789012:secret:missing-AbCdEf",
-            ),
-        ],
-        &["WEBHOOK_SECRETS"],
+        &entity.id,
+        "arn:aws:secretsmanager:eu-central-1:123456789012:secret:missing-AbCdEf",
     );
     // WHEN a correctly signed deal arrives
     api.queue(signed_example_event());
