@@ -63,7 +63,7 @@ impl WebhookConfig {
         let entity_id =
             BillingEntityId::parse(&config::required_from("BILLING_ENTITY_ID", &lookup)?)
                 .map_err(|error| invalid("BILLING_ENTITY_ID", error.to_string()))?;
-        let secrets = match lookup("WEBHOOK_SECRETS").filter(|v| !v.trim().is_empty()) {
+        let secrets = match config::optional_from("WEBHOOK_SECRETS", &lookup) {
             Some(list) => SecretsSetting::Fixed(
                 WebhookSecrets::from_list(&list)
                     .map_err(|error| invalid("WEBHOOK_SECRETS", error.to_string()))?,
@@ -103,15 +103,17 @@ pub enum StartupError {
 
 impl Failure for StartupError {
     fn disposition(&self) -> Disposition {
-        match self {
-            // A throttled or timed-out read may succeed on the next event.
-            StartupError::Seller(store) if store.disposition() == Disposition::Retryable => {
-                Disposition::Retryable
-            }
-            StartupError::Secrets(secrets) if secrets.disposition() == Disposition::Retryable => {
-                Disposition::Retryable
-            }
-            _ => Disposition::Permanent,
+        let cause = match self {
+            StartupError::Seller(store) => store.disposition(),
+            StartupError::Secrets(secrets) => secrets.disposition(),
+            StartupError::Schema(_) => Disposition::Permanent,
+        };
+        // A throttled or timed-out read may succeed on the next event; all
+        // else is the deployment's fault, never the caller's (no 4xx).
+        if cause == Disposition::Retryable {
+            Disposition::Retryable
+        } else {
+            Disposition::Permanent
         }
     }
 

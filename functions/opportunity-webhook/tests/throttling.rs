@@ -1,7 +1,8 @@
 //! Throttling is a failure the local emulator cannot produce, so it is
-//! played with a mocked DynamoDB client: a throttled store must give the CRM
-//! a 503 with `Retry-After` (it retries), never a 4xx (it would give up) and
-//! never a hang.
+//! played with mocked DynamoDB and Secrets Manager clients: a throttled
+//! store or secret read must give the CRM a 503 with `Retry-After` (it
+//! retries), never a 4xx (it would give up), never a 500 (which says a retry
+//! alone will not help) and never a hang.
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ErrorMetadata;
@@ -90,4 +91,38 @@ async fn a_throttled_commit_answers_503_and_nothing_else_is_written() {
     assert_eq!(response.status(), 503);
     assert_eq!(response.headers()[RETRY_AFTER], "1");
     assert!(commits.num_calls() >= 1);
+}
+
+#[tokio::test]
+async fn a_throttled_secrets_read_at_start_answers_503_and_a_missing_secret_500() {
+    use aws_sdk_secretsmanager::error::ErrorMetadata as SecretsErrorMetadata;
+    use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
+    use billing_lambda::http::error_response;
+    use opportunity_webhook::startup::StartupError;
+
+    let cases = [
+        ("ThrottlingException", 503),
+        ("ResourceNotFoundException", 500),
+    ];
+    for (code, status) in cases {
+        // GIVEN Secrets Manager answers the start-up read with `code`
+        let reads = mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_error(move || {
+            GetSecretValueError::generic(SecretsErrorMetadata::builder().code(code).build())
+        });
+        let client = mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, [&reads]);
+        // WHEN the webhook loads its secrets
+        let error = SecretRing::from_secrets_manager(client, "webhook-secret".into())
+            .await
+            .map(|_| ())
+            .unwrap_err();
+        // THEN the CRM is answered as the cause deserves
+        let response = error_response(&StartupError::from(error));
+        assert_eq!(response.status(), status, "{code}");
+        assert_eq!(
+            response.headers().contains_key(RETRY_AFTER),
+            status == 503,
+            "{code}"
+        );
+        assert!(reads.num_calls() >= 1);
+    }
 }

@@ -28,9 +28,15 @@ pub fn required(name: &str) -> Result<String, ConfigError> {
     required_from(name, |key| std::env::var(key).ok())
 }
 
-/// A variable with a sensible absence (e.g. a local-only override).
+/// A variable with a sensible absence (e.g. a local-only override); blank
+/// counts as absent.
 pub fn optional(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+    optional_from(name, |key| std::env::var(key).ok())
+}
+
+/// [`optional`] over any lookup.
+pub fn optional_from(name: &str, lookup: impl Fn(&str) -> Option<String>) -> Option<String> {
+    lookup(name).filter(|v| !v.trim().is_empty())
 }
 
 /// [`required`] over any lookup, so tests need not mutate the process environment.

@@ -10,12 +10,12 @@
 //! or in the background, therefore runs throttled and lands on the first
 //! request: the load belongs before the poll ([`Preload::load_now`]).
 //!
-//! A failed load is not kept. The function still starts; each event that
-//! finds nothing loaded tries again ([`Preload::get`]) and, while the load
-//! keeps failing, gets the failure to answer with (a mapped 5xx rather than
-//! Lambda's bare runtime error). A record stored after the deploy is picked
-//! up without a restart, and a passing fault does not poison the
-//! environment.
+//! A failed load is kept only for [`RETRY_AFTER`]. The function still
+//! starts; an event that finds nothing loaded gets the recent failure to
+//! answer with (a mapped 5xx rather than Lambda's bare runtime error), or
+//! loads again once the interval is over ([`Preload::get`]). A record
+//! stored after the deploy is picked up without a restart, and a passing
+//! fault does not poison the environment.
 
 use std::fmt::Display;
 use std::future::Future;
@@ -66,9 +66,6 @@ where
     /// interval ago: then that failure is the answer, also for callers
     /// that were waiting for the failed load.
     pub async fn get(&self) -> Result<&T, Arc<E>> {
-        if let Some(state) = self.loaded.get() {
-            return Ok(state);
-        }
         self.loaded
             .get_or_try_init(|| async {
                 if let Some(failure) = self.recent_failure() {
@@ -264,16 +261,19 @@ mod tests {
         assert_eq!(test.runs(), 2);
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn concurrent_events_share_one_load() {
-        // GIVEN a load nobody has run yet, held at its gate
-        let (test, load) = TestLoad::new(0);
-        let preload = Arc::new(Preload::new(load));
-        // WHEN three events ask at once and the load then finishes
-        let events: Vec<_> = (0..3)
+    /// `n` events asking at once, all still waiting after 20 ms because
+    /// the load is held at its gate; each yields its answer.
+    async fn events_waiting_for_the_load<F>(
+        preload: &Arc<Preload<usize, String, F>>,
+        n: usize,
+    ) -> Vec<tokio::task::JoinHandle<Result<usize, String>>>
+    where
+        F: Fn() -> Loading + Send + Sync + 'static,
+    {
+        let events: Vec<_> = (0..n)
             .map(|_| {
-                let preload = Arc::clone(&preload);
-                tokio::spawn(async move { preload.get().await.ok().copied() })
+                let preload = Arc::clone(preload);
+                tokio::spawn(async move { preload.get().await.copied().map_err(|e| e.to_string()) })
             })
             .collect();
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -281,10 +281,20 @@ mod tests {
             events.iter().all(|e| !e.is_finished()),
             "the events wait for the load"
         );
+        events
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_events_share_one_load() {
+        // GIVEN a load nobody has run yet, held at its gate, and three waiting events
+        let (test, load) = TestLoad::new(0);
+        let preload = Arc::new(Preload::new(load));
+        let events = events_waiting_for_the_load(&preload, 3).await;
+        // WHEN the load finishes
         test.open(3);
         // THEN the load ran once and all three got its result
         for event in events {
-            assert_eq!(event.await.unwrap(), Some(1));
+            assert_eq!(event.await.unwrap(), Ok(1));
         }
         assert_eq!(test.runs(), 1);
     }
@@ -294,13 +304,7 @@ mod tests {
         // GIVEN a load that will fail, held at its gate, and three waiting events
         let (test, load) = TestLoad::new(1);
         let preload = Arc::new(Preload::new(load));
-        let events: Vec<_> = (0..3)
-            .map(|_| {
-                let preload = Arc::clone(&preload);
-                tokio::spawn(async move { preload.get().await.copied().map_err(|e| e.to_string()) })
-            })
-            .collect();
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        let events = events_waiting_for_the_load(&preload, 3).await;
         // WHEN the load fails
         test.open(3);
         // THEN all three get that failure, and it ran once
