@@ -245,6 +245,7 @@ impl OpportunityService {
             item: line.item.clone(),
             interval: line.interval,
             timing: line.timing,
+            anchor_month: None,
             start: Some(line.start),
             end: line.end,
             price_changes: Vec::new(),

@@ -16,6 +16,7 @@ pub mod numbering;
 pub mod party;
 pub mod payment;
 pub mod period;
+pub mod run;
 pub mod schedule;
 pub mod subscription;
 pub mod tax;

@@ -224,6 +224,55 @@ impl From<AnchorDay> for u8 {
     }
 }
 
+/// The month (1–12) calendar-aligned periods are counted from: 1 aligns
+/// quarterly items to calendar quarters and yearly items to calendar years;
+/// 4 gives a fiscal year starting in April.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "u8", into = "u8")]
+pub struct AnchorMonth(u8);
+
+impl AnchorMonth {
+    /// Only months of the year are anchors.
+    pub fn new(month: u8) -> Result<Self, DomainError> {
+        if !(1..=12).contains(&month) {
+            return Err(DomainError::invalid(
+                "anchor_month",
+                format!("must be between 1 and 12, got {month}"),
+            ));
+        }
+        Ok(Self(month))
+    }
+
+    /// January: calendar quarters, half-years and years.
+    pub const fn calendar() -> Self {
+        Self(1)
+    }
+
+    /// The configured month (1–12).
+    pub fn month(self) -> u8 {
+        self.0
+    }
+
+    /// The month counted from 0, for month arithmetic.
+    fn month0(self) -> i64 {
+        i64::from(self.0) - 1
+    }
+}
+
+impl TryFrom<u8> for AnchorMonth {
+    type Error = DomainError;
+
+    fn try_from(month: u8) -> Result<Self, Self::Error> {
+        Self::new(month)
+    }
+}
+
+impl From<AnchorMonth> for u8 {
+    fn from(anchor: AnchorMonth) -> Self {
+        anchor.0
+    }
+}
+
 /// The fixed sequence of period boundaries of one subscription item.
 ///
 /// Boundary 0 is the first period start on or after the item's start date;
@@ -253,14 +302,41 @@ impl PeriodGrid {
         interval: BillingInterval,
         anchor: Option<AnchorDay>,
     ) -> Result<Self, DomainError> {
-        let anchor_day = match (interval.unit, anchor) {
-            (IntervalUnit::Month | IntervalUnit::Year, Some(anchor)) => anchor.day(),
+        Self::aligned(start, interval, anchor, None)
+    }
+
+    /// The grid of an item starting on `start`, with its calendar periods
+    /// aligned to `anchor_month`: every boundary falls in a month that is a
+    /// whole number of intervals away from it, so a quarterly item anchored
+    /// in January starts periods on 1 January, April, July and October, and
+    /// a yearly one aligned to January runs per calendar year. A start in
+    /// the middle of such a period gives a partial first period (prorated
+    /// per the contract). Aligned grids start on day 1 unless the contract
+    /// names an anchor day. Day and week intervals ignore both anchors.
+    pub fn aligned(
+        start: NaiveDate,
+        interval: BillingInterval,
+        anchor: Option<AnchorDay>,
+        anchor_month: Option<AnchorMonth>,
+    ) -> Result<Self, DomainError> {
+        let anchor_month = anchor_month.filter(|_| interval.months().is_some());
+        let anchor_day = match (interval.unit, anchor, anchor_month) {
+            (IntervalUnit::Month | IntervalUnit::Year, Some(anchor), _) => anchor.day(),
+            (IntervalUnit::Month | IntervalUnit::Year, None, Some(_)) => 1,
             _ => day_of_month(start),
         };
         let start_month = month_index(start);
-        let mut origin = date_in_month(start_month, anchor_day)?;
+        let mut month = start_month;
+        if let (Some(anchor_month), Some(months)) = (anchor_month, interval.months()) {
+            // The first aligned month on or after the start's month.
+            let offset = (i64::from(anchor_month.month0()) - start_month).rem_euclid(months);
+            month += offset;
+        }
+        let mut origin = date_in_month(month, anchor_day)?;
         if origin < start {
-            origin = date_in_month(start_month + 1, anchor_day)?;
+            let step = anchor_month.and(interval.months()).unwrap_or(1);
+            month += step;
+            origin = date_in_month(month, anchor_day)?;
         }
         Ok(Self {
             origin,

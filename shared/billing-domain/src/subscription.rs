@@ -13,7 +13,7 @@ use crate::DomainError;
 use crate::ids::{AccountId, SubscriptionId, SubscriptionItemId};
 use crate::item::Item;
 use crate::money::{Currency, Money};
-use crate::period::{AnchorDay, BillingInterval, PeriodGrid, ServicePeriod, add_days};
+use crate::period::{AnchorDay, AnchorMonth, BillingInterval, PeriodGrid, ServicePeriod, add_days};
 
 /// Whether a period is billed when it begins or once it is over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -77,6 +77,10 @@ pub struct SubscriptionItem {
     pub interval: BillingInterval,
     /// Billed at the start or the end of each period.
     pub timing: BillingTiming,
+    /// Aligns monthly-based periods to this month (calendar quarters,
+    /// half-years or years with 1); `None` counts periods from the start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor_month: Option<AnchorMonth>,
     /// First day of service if later than the contract's start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start: Option<NaiveDate>,
@@ -255,7 +259,12 @@ impl Subscription {
     /// The period grid of an item: its interval from its start, on the
     /// contract's anchor day.
     pub fn item_grid(&self, item: &SubscriptionItem) -> Result<PeriodGrid, DomainError> {
-        PeriodGrid::new(self.item_start(item), item.interval, self.anchor_day)
+        PeriodGrid::aligned(
+            self.item_start(item),
+            item.interval,
+            self.anchor_day,
+            item.anchor_month,
+        )
     }
 
     /// Changes an item's unit price from `effective_from` on (the webhook's

@@ -36,6 +36,7 @@ pub fn recurring_item(
         item,
         interval,
         timing,
+        anchor_month: None,
         start: None,
         end: None,
         price_changes: Vec::new(),

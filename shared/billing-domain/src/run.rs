@@ -1,0 +1,180 @@
+//! The invoice run for one customer: every due period of all of the
+//! customer's contracts plus the one-off charges parked for the next
+//! invoice, on one invoice per currency (split only when the seller's line
+//! limit forces it).
+//!
+//! [`bill_customer`] is pure: it returns the invoice drafts together with
+//! the billing progress of every contract it billed and the parked charges
+//! it consumed. The storage layer writes all of that in one transaction,
+//! conditioned on the contract versions it read, which is what makes a
+//! retried, duplicated or overlapping run bill nothing twice.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::DomainError;
+use crate::ids::{AccountId, InvoiceId, SubscriptionId};
+use crate::invoice::{BillableLine, InvoiceDraft, InvoiceRequest};
+use crate::item::PendingCharge;
+use crate::money::Currency;
+use crate::party::{BillingEntity, CustomerAccount};
+use crate::schedule::{BillingProgress, due_for_run_within};
+use crate::subscription::Subscription;
+
+/// The calendar day a run bills for: the day of `at` in the seller's time
+/// zone, so a schedule that fires at 06:00 Berlin time (04:00 or 05:00 UTC),
+/// or a retry hours later, still bills that Berlin day.
+pub fn run_date(at: DateTime<Utc>, zone: chrono_tz::Tz) -> NaiveDate {
+    at.with_timezone(&zone).date_naive()
+}
+
+/// The one-off charges of one parked batch (one opportunity), consumed as a
+/// whole by the invoice that carries them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingBatch {
+    /// The batch's id (the storage item's key).
+    pub batch_id: String,
+    /// The charges, in the order they were sold.
+    pub charges: Vec<PendingCharge>,
+}
+
+/// What the run knows about one customer on a run date.
+#[derive(Debug, Clone, Copy)]
+pub struct CustomerRunInput<'a> {
+    /// The seller.
+    pub entity: &'a BillingEntity,
+    /// The customer.
+    pub account: &'a CustomerAccount,
+    /// Every contract of the customer (the due ones are found here).
+    pub subscriptions: &'a [Subscription],
+    /// Every batch of parked one-off charges of the customer.
+    pub pending: &'a [PendingBatch],
+    /// The day billed for; also the invoice date.
+    pub run_date: NaiveDate,
+}
+
+/// How one contract moves on when the customer's invoice is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriptionAdvance {
+    /// The contract.
+    pub subscription_id: SubscriptionId,
+    /// New `billed_through` per item, with the value read as condition.
+    pub progress: Vec<BillingProgress>,
+    /// The contract's next due date afterwards (its due-index key); `None`
+    /// when it has ended and everything is billed.
+    pub next_due: Option<NaiveDate>,
+}
+
+/// One customer's result of a run: what to store, all together or not at all.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomerBill {
+    /// The customer.
+    pub account_id: AccountId,
+    /// The day billed for.
+    pub run_date: NaiveDate,
+    /// The invoices (or credit notes), unnumbered: numbers are assigned
+    /// only at finalization.
+    pub invoices: Vec<InvoiceDraft>,
+    /// Every contract with billed periods.
+    pub advances: Vec<SubscriptionAdvance>,
+    /// The parked batches the invoices carry.
+    pub pending_billed: Vec<String>,
+}
+
+/// Bills one customer: `None` when no contract has a period due (parked
+/// charges then keep waiting for the next recurring invoice).
+///
+/// `invoice_id(currency, index)` mints the id of the index-th invoice in a
+/// currency, so the caller decides how ids are derived. Errors name the
+/// contract or charge (`subscriptions/<id>/…`, `pending/<batch>/…`) so the
+/// run outcome can say exactly what to fix.
+pub fn bill_customer(
+    input: &CustomerRunInput<'_>,
+    mut invoice_id: impl FnMut(Currency, usize) -> InvoiceId,
+) -> Result<Option<CustomerBill>, DomainError> {
+    let limit = input.entity.max_invoice_lines;
+    let mut groups: Vec<(Currency, Vec<BillableLine>)> = Vec::new();
+    let mut advances = Vec::new();
+    for subscription in input.subscriptions {
+        let at = |e: DomainError| within(&format!("subscriptions/{}", subscription.id), e);
+        if subscription.account_id != input.account.id {
+            return Err(DomainError::invalid(
+                format!("subscriptions/{}/account_id", subscription.id),
+                format!(
+                    "belongs to {}, not {}",
+                    subscription.account_id, input.account.id
+                ),
+            ));
+        }
+        let schedule = due_for_run_within(subscription, input.run_date, limit).map_err(at)?;
+        if schedule.is_empty() {
+            continue;
+        }
+        let lines = schedule.billable_lines(subscription).map_err(at)?;
+        group_mut(&mut groups, subscription.currency).extend(lines);
+        advances.push(SubscriptionAdvance {
+            subscription_id: subscription.id.clone(),
+            progress: schedule.progress,
+            next_due: schedule.next_due,
+        });
+    }
+    if advances.is_empty() {
+        return Ok(None);
+    }
+    let mut pending_billed = Vec::with_capacity(input.pending.len());
+    for batch in input.pending {
+        for charge in &batch.charges {
+            if charge.account_id != input.account.id {
+                return Err(DomainError::invalid(
+                    format!("pending/{}/account_id", batch.batch_id),
+                    format!("belongs to {}, not {}", charge.account_id, input.account.id),
+                ));
+            }
+            let currency = charge.item.unit_price.currency();
+            group_mut(&mut groups, currency).push(charge.to_billable_line());
+        }
+        pending_billed.push(batch.batch_id.clone());
+    }
+    let mut invoices = Vec::new();
+    for (currency, lines) in groups {
+        let mut account = input.account.clone();
+        account.currency = currency;
+        for (index, chunk) in lines.chunks(limit.max(1)).enumerate() {
+            let request =
+                InvoiceRequest::new(invoice_id(currency, index), input.run_date, chunk.to_vec());
+            invoices.push(InvoiceDraft::build(input.entity, &account, request)?);
+        }
+    }
+    Ok(Some(CustomerBill {
+        account_id: input.account.id.clone(),
+        run_date: input.run_date,
+        invoices,
+        advances,
+        pending_billed,
+    }))
+}
+
+/// The lines of `currency`, created on first use so invoices keep the order
+/// in which their currencies first appear.
+fn group_mut(
+    groups: &mut Vec<(Currency, Vec<BillableLine>)>,
+    currency: Currency,
+) -> &mut Vec<BillableLine> {
+    let index = match groups.iter().position(|(c, _)| *c == currency) {
+        Some(index) => index,
+        None => {
+            groups.push((currency, Vec::new()));
+            groups.len() - 1
+        }
+    };
+    &mut groups[index].1
+}
+
+/// Prefixes an error's field with where it came from.
+fn within(prefix: &str, error: DomainError) -> DomainError {
+    match error {
+        DomainError::Invalid { field, message } => {
+            DomainError::invalid(format!("{prefix}/{field}"), message)
+        }
+    }
+}
