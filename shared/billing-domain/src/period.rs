@@ -329,7 +329,7 @@ impl PeriodGrid {
         let mut month = start_month;
         if let (Some(anchor_month), Some(months)) = (anchor_month, interval.months()) {
             // The first aligned month on or after the start's month.
-            let offset = (i64::from(anchor_month.month0()) - start_month).rem_euclid(months);
+            let offset = (anchor_month.month0() - start_month).rem_euclid(months);
             month += offset;
         }
         let mut origin = date_in_month(month, anchor_day)?;
