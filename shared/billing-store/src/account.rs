@@ -48,14 +48,18 @@ impl BillingStore {
         let output = self.get(keys::account(id)).await?;
         output
             .as_ref()
-            .map(|item| {
-                Ok(VersionedAccount {
-                    account: read_body(item, &what)?,
-                    version: read_u64(item, "version", &what)?,
-                    crm_last_modified: read_optional_s(item, "crm_last_modified")
-                        .and_then(|t| DateTime::parse_from_rfc3339(t).ok()),
-                })
-            })
+            .map(|item| VersionedAccount::read(item, &what))
             .transpose()
+    }
+}
+
+impl VersionedAccount {
+    pub(crate) fn read(item: &crate::attributes::Item, what: &str) -> Result<Self, StoreError> {
+        Ok(VersionedAccount {
+            account: read_body(item, what)?,
+            version: read_u64(item, "version", what)?,
+            crm_last_modified: read_optional_s(item, "crm_last_modified")
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok()),
+        })
     }
 }

@@ -124,10 +124,97 @@ pub fn shard_of(id: &str) -> u8 {
 }
 
 /// `DueSubscriptions` index keys for a subscription next due on `date`.
-pub fn due_subscription(id: &SubscriptionId, date: NaiveDate) -> (String, String) {
+///
+/// Sharded by the *account*, and sorted by date, then account: every due
+/// contract of one customer sits in one shard, next to the customer's other
+/// contracts due that day, so the planner groups a customer's contracts by
+/// looking at neighbouring entries only and never holds the index in memory.
+pub fn due_subscription(
+    account: &AccountId,
+    id: &SubscriptionId,
+    date: NaiveDate,
+) -> (String, String) {
     (
-        format!("DUE#{}", shard_of(id.as_str())),
-        format!("{date}#{id}"),
+        due_shard(shard_of(account.as_str())),
+        format!("{date}#{account}#{id}"),
+    )
+}
+
+/// The partition key of one `DueSubscriptions` shard.
+pub fn due_shard(shard: u8) -> String {
+    format!("DUE#{shard}")
+}
+
+/// The account of a `DueSubscriptions` sort key (`<date>#<account>#<id>`).
+pub fn due_account(due_at: &str) -> Option<AccountId> {
+    let mut parts = due_at.splitn(3, '#');
+    let (_date, account, _id) = (parts.next()?, parts.next()?, parts.next()?);
+    (!account.is_empty()).then(|| AccountId::new(account))
+}
+
+/// Upper bound of the `DueSubscriptions` sort keys due on or before `date`.
+pub fn due_until(date: NaiveDate) -> String {
+    format!("{date}#~")
+}
+
+/// The partition of one invoice run: its record, its batches, its
+/// customers and their failures.
+pub fn run_partition(run_id: &str) -> String {
+    format!("RUN#{run_id}")
+}
+
+/// An invoice run's record.
+pub fn run(run_id: &str) -> (String, String) {
+    (run_partition(run_id), "RUN".to_owned())
+}
+
+/// Prefix of a run's finished batches.
+pub const RUN_BATCH_PREFIX: &str = "BATCH#";
+/// Prefix of a run's billed customers.
+pub const RUN_CUSTOMER_PREFIX: &str = "CUSTOMER#";
+/// Prefix of a run's customers that could not be billed.
+pub const RUN_FAILED_PREFIX: &str = "FAILED#";
+
+/// Prefix of a run's records of what it billed for one customer.
+pub fn run_customer_prefix(account: &AccountId) -> String {
+    format!("{RUN_CUSTOMER_PREFIX}{account}#")
+}
+
+/// A run's record of one bill of one customer, named by the bill's first
+/// invoice (a run date planned twice may bill a customer twice: a contract
+/// added in between).
+pub fn run_customer(run_id: &str, account: &AccountId, first: &InvoiceId) -> (String, String) {
+    (
+        run_partition(run_id),
+        format!("{}{first}", run_customer_prefix(account)),
+    )
+}
+
+/// A run's record of a customer it could not bill, and why.
+pub fn run_failure(run_id: &str, account: &AccountId) -> (String, String) {
+    (
+        run_partition(run_id),
+        format!("{RUN_FAILED_PREFIX}{account}"),
+    )
+}
+
+/// A run's marker that one of its batches is done.
+pub fn run_batch(run_id: &str, batch_id: &str) -> (String, String) {
+    (
+        run_partition(run_id),
+        format!("{RUN_BATCH_PREFIX}{batch_id}"),
+    )
+}
+
+/// Prefix of the customers on an entity's needs-attention list (a run could
+/// not bill them).
+pub const ATTENTION_CUSTOMER_PREFIX: &str = "CUSTOMER#";
+
+/// A customer on its entity's needs-attention list.
+pub fn attention_customer(entity: &BillingEntityId, account: &AccountId) -> (String, String) {
+    (
+        attention_partition(entity),
+        format!("{ATTENTION_CUSTOMER_PREFIX}{account}"),
     )
 }
 

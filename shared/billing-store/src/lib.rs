@@ -16,6 +16,7 @@ mod delivery;
 mod entity;
 mod invoice;
 mod opportunity;
+pub mod run;
 mod subscription;
 
 pub use account::VersionedAccount;

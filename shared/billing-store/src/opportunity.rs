@@ -423,7 +423,7 @@ impl BillingStore {
 
         if let Some((invoice, counter_key, last)) = numbered {
             parts.push(Part::Counter);
-            items.push(self.advance_counter(counter_key, *last)?);
+            items.push(self.advance_counter(counter_key, *last, last + 1)?);
             parts.push(Part::Invoice);
             items.push(self.put_new(invoice_item(invoice, &now)?)?);
         }
@@ -458,11 +458,15 @@ impl BillingStore {
         Ok((parts, items))
     }
 
-    fn put_new(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
+    pub(crate) fn put_new(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
         self.transaction_put(item, Some("attribute_not_exists(pk)"), None)
     }
 
-    fn put_versioned(&self, item: Item, expected: u64) -> Result<TransactWriteItem, StoreError> {
+    pub(crate) fn put_versioned(
+        &self,
+        item: Item,
+        expected: u64,
+    ) -> Result<TransactWriteItem, StoreError> {
         self.transaction_put(
             item,
             Some("version = :expected"),
@@ -470,10 +474,13 @@ impl BillingStore {
         )
     }
 
-    fn advance_counter(
+    /// Moves a counter from `last` to `next` (several numbers at once when a
+    /// run numbers many invoices in one transaction), conditioned on `last`.
+    pub(crate) fn advance_counter(
         &self,
         key: &CounterKey,
         last: u64,
+        next: u64,
     ) -> Result<TransactWriteItem, StoreError> {
         // The first draw may also find a counter someone created at 0.
         let condition = if last == 0 {
@@ -486,7 +493,7 @@ impl BillingStore {
             .set_key(Some(key_item(keys::counter(key))))
             .update_expression("SET last_value = :next, record_type = :type")
             .condition_expression(condition)
-            .expression_attribute_values(":next", n(last + 1))
+            .expression_attribute_values(":next", n(next))
             .expression_attribute_values(":last", n(last))
             .expression_attribute_values(":type", s("counter"))
             .build()
@@ -496,7 +503,7 @@ impl BillingStore {
 }
 
 /// The stored invoice with every index key it is found by.
-fn invoice_item(invoice: &Invoice, now: &str) -> Result<Item, StoreError> {
+pub(crate) fn invoice_item(invoice: &Invoice, now: &str) -> Result<Item, StoreError> {
     let content = invoice.content();
     let number = invoice.number().to_string();
     let mut item = key_item(keys::invoice(&content.id));
@@ -546,7 +553,7 @@ fn invoice_item(invoice: &Invoice, now: &str) -> Result<Item, StoreError> {
 
 /// The stored contract, carrying the due-index keys of its next due date
 /// (none once it has nothing left to bill, which drops it from the index).
-fn subscription_item(
+pub(crate) fn subscription_item(
     subscription: &Subscription,
     billing_entity_id: &billing_domain::ids::BillingEntityId,
     version: u64,
@@ -565,7 +572,7 @@ fn subscription_item(
     item.insert("billing_entity_id".into(), s(billing_entity_id.as_str()));
     item.insert("updated_at".into(), s(now));
     if let Some(date) = next_due_date(subscription).map_err(|e| StoreError::corrupt(&what, e))? {
-        let (shard, at) = keys::due_subscription(&subscription.id, date);
+        let (shard, at) = keys::due_subscription(&subscription.account_id, &subscription.id, date);
         item.insert("due_shard".into(), s(shard));
         item.insert("due_at".into(), s(at));
     }
@@ -574,7 +581,7 @@ fn subscription_item(
 
 /// 5 ms doubling per attempt up to 200 ms, with jitter so racing writers
 /// spread out.
-fn backoff(attempt: u32) -> Duration {
+pub(crate) fn backoff(attempt: u32) -> Duration {
     let ceiling = 5u64.saturating_mul(1 << attempt.min(6)).min(200);
     let jitter = u64::from(
         std::time::SystemTime::now()

@@ -16,7 +16,7 @@ pub struct VersionedSubscription {
 }
 
 impl VersionedSubscription {
-    fn read(item: &Item, what: &str) -> Result<Self, StoreError> {
+    pub(crate) fn read(item: &Item, what: &str) -> Result<Self, StoreError> {
         Ok(Self {
             subscription: read_body(item, what)?,
             version: read_u64(item, "version", what)?,
