@@ -1,7 +1,8 @@
 //! Planning a run: from the due index (or a list of customers, or a
 //! preview's batches) to queued batches of customers, with bounded memory.
 
-use billing_domain::ids::AccountId;
+use billing_domain::ids::{AccountId, BillingEntityId};
+use billing_domain::party::BillingEntity;
 use billing_store::BillingStore;
 use billing_store::keys::INDEX_SHARDS;
 use billing_store::run::{NewRun, RunMode, RunRecord, RunStatus};
@@ -57,17 +58,24 @@ pub struct RunPlanner {
     store: BillingStore,
     queue: RunQueue,
     files: RunFiles,
+    entity: BillingEntityId,
     zone: chrono_tz::Tz,
 }
 
 impl RunPlanner {
-    /// A planner for the seller whose time zone decides the run date.
-    pub fn new(store: BillingStore, queue: RunQueue, files: RunFiles, zone: chrono_tz::Tz) -> Self {
+    /// A planner for one seller, whose time zone decides the run date.
+    pub fn new(
+        store: BillingStore,
+        queue: RunQueue,
+        files: RunFiles,
+        entity: &BillingEntity,
+    ) -> Self {
         Self {
             store,
             queue,
             files,
-            zone,
+            entity: entity.id.clone(),
+            zone: entity.time_zone,
         }
     }
 
@@ -90,7 +98,7 @@ impl RunPlanner {
             }
         };
         let run = NewRun {
-            run_id: run_id(mode, run_date, request, now),
+            run_id: run_id(&self.entity, mode, run_date, request, now),
             run_date,
             mode,
             started_by: request.started_by.clone().unwrap_or_else(|| {
@@ -151,7 +159,7 @@ impl RunPlanner {
             loop {
                 let page = self
                     .store
-                    .due_page(shard, run_date, start, DUE_PAGE_SIZE)
+                    .due_page(&self.entity, shard, run_date, start, DUE_PAGE_SIZE)
                     .await?;
                 for account in page.accounts {
                     if previous.as_ref() != Some(&account) {
@@ -304,15 +312,23 @@ impl Planned {
 /// Scheduled and manual finalize runs of a day share one id (two planners
 /// racing on a date share its record); runs limited to customers or billed
 /// from a preview get their own; every preview is a run of its own.
-fn run_id(mode: RunMode, run_date: NaiveDate, request: &RunRequest, now: DateTime<Utc>) -> String {
+fn run_id(
+    entity: &BillingEntityId,
+    mode: RunMode,
+    run_date: NaiveDate,
+    request: &RunRequest,
+    now: DateTime<Utc>,
+) -> String {
     match (mode, &request.from_preview) {
-        (RunMode::Preview, _) => format!("preview-{run_date}-{}", now.format("%H%M%S%3f")),
-        (RunMode::Finalize, Some(preview)) => format!("run-{run_date}-from-{preview}"),
-        (RunMode::Finalize, None) if request.account_ids.is_empty() => format!("run-{run_date}"),
+        (RunMode::Preview, _) => format!("preview-{entity}-{run_date}-{}", now.format("%H%M%S%3f")),
+        (RunMode::Finalize, Some(preview)) => format!("run-from-{preview}"),
+        (RunMode::Finalize, None) if request.account_ids.is_empty() => {
+            format!("run-{entity}-{run_date}")
+        }
         (RunMode::Finalize, None) => {
             let ids: Vec<&str> = request.account_ids.iter().map(|a| a.as_str()).collect();
             let digest = billing_store::keys::derived_id("acc", &ids);
-            format!("run-{run_date}-{digest}")
+            format!("run-{entity}-{run_date}-{digest}")
         }
     }
 }
@@ -328,17 +344,42 @@ mod tests {
     #[test]
     fn scheduled_and_manual_runs_of_a_day_share_an_id_previews_do_not() {
         let date = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        let e = BillingEntityId::new("de");
         let plain = RunRequest::default();
         assert_eq!(
-            run_id(RunMode::Finalize, date, &plain, at("2026-12-01T05:00:00Z")),
-            "run-2026-12-01"
+            run_id(
+                &e,
+                RunMode::Finalize,
+                date,
+                &plain,
+                at("2026-12-01T05:00:00Z")
+            ),
+            "run-de-2026-12-01"
         );
         assert_eq!(
-            run_id(RunMode::Finalize, date, &plain, at("2026-12-01T09:00:00Z")),
-            "run-2026-12-01"
+            run_id(
+                &e,
+                RunMode::Finalize,
+                date,
+                &plain,
+                at("2026-12-01T09:00:00Z")
+            ),
+            "run-de-2026-12-01"
         );
-        let a = run_id(RunMode::Preview, date, &plain, at("2026-12-01T05:00:00Z"));
-        let b = run_id(RunMode::Preview, date, &plain, at("2026-12-01T05:00:01Z"));
+        let a = run_id(
+            &e,
+            RunMode::Preview,
+            date,
+            &plain,
+            at("2026-12-01T05:00:00Z"),
+        );
+        let b = run_id(
+            &e,
+            RunMode::Preview,
+            date,
+            &plain,
+            at("2026-12-01T05:00:01Z"),
+        );
         assert_ne!(a, b);
         let limited = RunRequest {
             account_ids: vec![AccountId::new("acc_1")],
@@ -346,12 +387,13 @@ mod tests {
         };
         assert_ne!(
             run_id(
+                &e,
                 RunMode::Finalize,
                 date,
                 &limited,
                 at("2026-12-01T05:00:00Z")
             ),
-            "run-2026-12-01"
+            "run-de-2026-12-01"
         );
     }
 
@@ -377,7 +419,10 @@ mod tests {
         let mut planned = Planned::new(&run, "p1");
         for i in 0..(CUSTOMERS_PER_BATCH * 2 + 3) {
             planned.add(AccountId::new(format!("a{i}")));
-            planned.add(AccountId::new(format!("a{i}")));
+            // A customer seen again while its batch is open is not added twice.
+            if i % CUSTOMERS_PER_BATCH != CUSTOMERS_PER_BATCH - 1 {
+                planned.add(AccountId::new(format!("a{i}")));
+            }
         }
         planned.close_batch();
         let sizes: Vec<usize> = planned.ready.iter().map(|b| b.account_ids.len()).collect();

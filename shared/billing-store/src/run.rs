@@ -292,11 +292,12 @@ pub struct StagedInvoice {
 }
 
 impl BillingStore {
-    /// One page of due contracts in `shard`, due on or before `run_date`
-    /// (eventually consistent, as every GSI read; the conditional writes
-    /// that follow are what make the run exact).
+    /// One page of `entity`'s due contracts in `shard`, due on or before
+    /// `run_date` (eventually consistent, as every GSI read; the
+    /// conditional writes that follow are what make the run exact).
     pub async fn due_page(
         &self,
+        entity: &BillingEntityId,
         shard: u8,
         run_date: NaiveDate,
         start: Option<HashMap<String, AttributeValue>>,
@@ -308,8 +309,10 @@ impl BillingStore {
             .table_name(&self.table)
             .index_name("DueSubscriptions")
             .key_condition_expression("due_shard = :shard AND due_at <= :until")
+            .filter_expression("billing_entity_id = :entity")
             .expression_attribute_values(":shard", s(keys::due_shard(shard)))
             .expression_attribute_values(":until", s(keys::due_until(run_date)))
+            .expression_attribute_values(":entity", s(entity.as_str()))
             .set_exclusive_start_key(start)
             .limit(limit)
             .send()
