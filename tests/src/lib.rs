@@ -14,6 +14,7 @@ use billing_lambda::aws::{AwsClients, load_sdk_config};
 use billing_lambda::config;
 
 pub mod delivery;
+pub mod run;
 pub mod webhook;
 
 /// Clients for the local endpoint, refusing to run against anything else.

@@ -17,6 +17,7 @@ mod entity;
 mod invoice;
 mod opportunity;
 pub mod run;
+mod seed;
 mod subscription;
 
 pub use account::VersionedAccount;

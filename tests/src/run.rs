@@ -1,0 +1,272 @@
+//! The invoice run on the local endpoint: the planner and worker wired as
+//! their `main`s wire them, the run queue played as Lambda's SQS trigger
+//! would, and a customer base written straight into the table.
+
+use aws_lambda_events::event::sqs::SqsBatchResponse;
+use aws_sdk_sqs::types::MessageSystemAttributeName;
+use billing_domain::ids::{AccountId, BillingEntityId, CrmAccountId};
+use billing_domain::party::{BillingEntity, CustomerAccount};
+use billing_lambda::aws::AwsClients;
+use billing_run::preview::RunFiles;
+use billing_run::queue::RunQueue;
+use billing_run::{RunPlanner, RunRequest, RunWorker};
+use billing_store::BillingStore;
+use billing_store::run::RunRecord;
+use lambda_runtime::{Context, LambdaEvent};
+
+use crate::delivery::sqs_event;
+use crate::{resource, unique_id};
+
+/// The documented example seller under an id of its own, so a test sees
+/// only its own counters, runs and due contracts in the shared emulator.
+///
+/// # Panics
+/// When the example no longer parses.
+pub fn isolated_entity() -> BillingEntity {
+    let mut entity: BillingEntity =
+        serde_json::from_str(include_str!("../../docs/examples/billing-entity.json"))
+            .expect("the example billing entity parses");
+    entity.id = BillingEntityId::new(unique_id("ent"));
+    entity
+}
+
+/// A German consumer of `entity`, paying in EUR within 14 days.
+///
+/// # Panics
+/// Never: the literal values are valid.
+pub fn consumer(entity: &BillingEntity, name: &str) -> CustomerAccount {
+    let id = unique_id("acc");
+    serde_json::from_value(serde_json::json!({
+        "id": id,
+        "crm_id": format!("crm-{id}"),
+        "billing_entity_id": entity.id,
+        "name": name,
+        "address": {"street": "Heidestraße 17", "postal_code": "51147", "city": "Köln", "country": "DE"},
+        "invoice_emails": ["billing@example.org"],
+        "language": "de",
+        "currency": "EUR",
+        "payment_terms_days": 14,
+        "kind": "consumer"
+    }))
+    .map(|mut account: CustomerAccount| {
+        account.crm_id = CrmAccountId::new(format!("crm-{id}"));
+        account
+    })
+    .expect("the consumer literal is a valid account")
+}
+
+/// The run functions of one seller on the local endpoint.
+pub struct LocalRun {
+    /// The billing table.
+    pub store: BillingStore,
+    /// The planner, as `invoice-run-planner`'s main builds it.
+    pub planner: RunPlanner,
+    /// The worker, as `invoice-run-worker`'s main builds it.
+    pub worker: RunWorker,
+    /// The seller.
+    pub entity: BillingEntity,
+    aws: AwsClients,
+    queue: String,
+}
+
+impl LocalRun {
+    /// Stores `entity` and wires planner and worker for it.
+    ///
+    /// # Panics
+    /// When the local endpoint refuses the seller.
+    pub async fn new(aws: &AwsClients, entity: BillingEntity) -> Self {
+        let store = BillingStore::new(aws.dynamodb.clone(), resource("BILLING_TABLE"));
+        store
+            .put_billing_entity(&entity)
+            .await
+            .expect("the seller is stored");
+        let queue = resource("INVOICE_RUN_QUEUE_URL");
+        let files = RunFiles::new(aws.s3.clone(), resource("DOCUMENTS_BUCKET"));
+        Self {
+            planner: RunPlanner::new(
+                store.clone(),
+                RunQueue::new(aws.sqs.clone(), queue.clone()),
+                files.clone(),
+                &entity,
+            ),
+            worker: RunWorker::new(store.clone(), files, entity.clone()),
+            store,
+            entity,
+            aws: aws.clone(),
+            queue,
+        }
+    }
+
+    /// Plans, then works off every batch, then reads the run back.
+    ///
+    /// # Panics
+    /// When planning fails or a batch fails (tests expect clean runs; use
+    /// [`Self::plan`] and [`Self::deliver`] to look at failures).
+    pub async fn run(&self, request: RunRequest) -> RunRecord {
+        let planned = self.plan(request).await;
+        let failures = self.deliver(&planned.run_id).await;
+        assert!(failures.is_empty(), "batches failed: {failures:?}");
+        self.record(&planned.run_id).await
+    }
+
+    /// Plans a run.
+    ///
+    /// # Panics
+    /// When planning fails.
+    pub async fn plan(&self, request: RunRequest) -> RunRecord {
+        self.planner
+            .plan(&request, chrono::Utc::now())
+            .await
+            .unwrap_or_else(|e| panic!("planning failed: {e}"))
+    }
+
+    /// The run's record.
+    ///
+    /// # Panics
+    /// When it cannot be read.
+    pub async fn record(&self, run_id: &str) -> RunRecord {
+        self.store
+            .run(run_id)
+            .await
+            .expect("the run can be read")
+            .expect("the run exists")
+    }
+
+    /// Hands every queued batch of `run_id` to the worker, ten per delivery
+    /// like the template's trigger, until none is left; returns the message
+    /// ids the worker reported as failed (they stay on the queue).
+    ///
+    /// # Panics
+    /// When the queue cannot be read.
+    pub async fn deliver(&self, run_id: &str) -> Vec<String> {
+        let marker = format!("\"run_id\":\"{run_id}\"");
+        let mut failed = Vec::new();
+        let mut idle = 0;
+        while idle < 2 {
+            let messages = self.take(&marker).await;
+            if messages.is_empty() {
+                idle += 1;
+                continue;
+            }
+            idle = 0;
+            let event = LambdaEvent::new(sqs_event(&messages), Context::default());
+            let response: SqsBatchResponse =
+                invoice_run_worker::handler::handle(&self.worker, event)
+                    .await
+                    .expect("the handler answers");
+            failed.extend(
+                response
+                    .batch_item_failures
+                    .into_iter()
+                    .map(|f| f.item_identifier),
+            );
+            if !failed.is_empty() {
+                break;
+            }
+        }
+        failed
+    }
+
+    /// Up to ten of this run's messages, deleted as Lambda deletes a
+    /// handled delivery; other tests' messages are released at once.
+    async fn take(&self, marker: &str) -> Vec<aws_sdk_sqs::types::Message> {
+        let received = self
+            .aws
+            .sqs
+            .receive_message()
+            .queue_url(&self.queue)
+            .max_number_of_messages(10)
+            .wait_time_seconds(0)
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .send()
+            .await
+            .expect("the run queue can be read");
+        let mut mine = Vec::new();
+        for message in received.messages() {
+            let handle = message.receipt_handle().unwrap_or_default();
+            if message.body().unwrap_or_default().contains(marker) {
+                mine.push(message.clone());
+                self.aws
+                    .sqs
+                    .delete_message()
+                    .queue_url(&self.queue)
+                    .receipt_handle(handle)
+                    .send()
+                    .await
+                    .expect("the message can be deleted");
+            } else {
+                self.aws
+                    .sqs
+                    .change_message_visibility()
+                    .queue_url(&self.queue)
+                    .receipt_handle(handle)
+                    .visibility_timeout(0)
+                    .send()
+                    .await
+                    .expect("the message can be released");
+            }
+        }
+        mine
+    }
+
+    /// The run's queued messages without handling them (deleted), to play
+    /// redeliveries and crashes by hand.
+    pub async fn take_batches(&self, run_id: &str) -> Vec<billing_run::RunBatch> {
+        let marker = format!("\"run_id\":\"{run_id}\"");
+        let mut batches = Vec::new();
+        let mut idle = 0;
+        while idle < 2 {
+            let messages = self.take(&marker).await;
+            if messages.is_empty() {
+                idle += 1;
+            }
+            for message in messages {
+                batches.push(
+                    billing_run::RunBatch::parse(message.body())
+                        .expect("the planner's message parses"),
+                );
+            }
+        }
+        batches
+    }
+
+    /// The customer's stored invoices, by number (finalized ones only).
+    ///
+    /// # Panics
+    /// When the table cannot be read.
+    pub async fn invoices_of(&self, account: &AccountId) -> Vec<billing_store::StoredInvoice> {
+        let page = self
+            .aws
+            .dynamodb
+            .query()
+            .table_name(self.store.table())
+            .index_name("ByAccount")
+            .key_condition_expression("account_key = :a")
+            .expression_attribute_values(
+                ":a",
+                aws_sdk_dynamodb::types::AttributeValue::S(billing_store::keys::account_partition(
+                    account,
+                )),
+            )
+            .send()
+            .await
+            .expect("ByAccount can be read");
+        let mut invoices = Vec::new();
+        for item in page.items() {
+            let Some(aws_sdk_dynamodb::types::AttributeValue::S(id)) = item.get("invoice_id")
+            else {
+                continue;
+            };
+            if let Some(invoice) = self
+                .store
+                .invoice(&billing_domain::ids::InvoiceId::new(id))
+                .await
+                .expect("the invoice can be read")
+            {
+                invoices.push(invoice);
+            }
+        }
+        invoices.sort_by(|a, b| a.invoice.number().as_str().cmp(b.invoice.number().as_str()));
+        invoices
+    }
+}
