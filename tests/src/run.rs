@@ -270,3 +270,37 @@ impl LocalRun {
         invoices
     }
 }
+
+/// A monthly licence in advance from 1 January 2026 at `price` EUR, billed
+/// through `billed_through`.
+///
+/// # Panics
+/// Never for a valid price.
+pub fn monthly_contract(
+    account: &AccountId,
+    price: &str,
+    billed_through: Option<chrono::NaiveDate>,
+) -> billing_domain::subscription::Subscription {
+    let id = unique_id("sub");
+    serde_json::from_value(serde_json::json!({
+        "id": id,
+        "account_id": account,
+        "currency": "EUR",
+        "start": "2026-01-01",
+        "proration": "actual_days",
+        "items": [{
+            "id": format!("{id}-licence"),
+            "item": {
+                "description": "Licence",
+                "quantity": "1",
+                "unit": "C62",
+                "unit_price": {"amount": price, "currency": "EUR"},
+                "tax_category": {"kind": "standard"}
+            },
+            "interval": {"count": 1, "unit": "month"},
+            "timing": "in_advance",
+            "billed_through": billed_through,
+        }]
+    }))
+    .expect("a valid contract")
+}

@@ -1,0 +1,288 @@
+//! The invoice run under faults: a worker that dies between staging and
+//! numbering, racing planners, duplicated messages and a customer that
+//! cannot be billed. Each period is billed once, whatever happens.
+
+use billing_domain::ids::InvoiceId;
+use billing_domain::party::CustomerAccount;
+use billing_domain::run::{CustomerRunInput, bill_customer};
+use billing_run::RunRequest;
+use billing_store::run::Staged;
+use billing_tests::local_clients;
+use billing_tests::run::{LocalRun, consumer, isolated_entity, monthly_contract};
+use chrono::NaiveDate;
+
+fn july() -> NaiveDate {
+    "2026-07-01".parse().unwrap()
+}
+
+async fn customers(run: &LocalRun, count: usize) -> Vec<CustomerAccount> {
+    let mut accounts = Vec::new();
+    for i in 0..count {
+        let account = consumer(&run.entity, &format!("Customer {i}"));
+        let contract = monthly_contract(&account.id, "100.00", "2026-06-30".parse().ok());
+        run.store
+            .seed_customer(&account, &[contract], &[], chrono::Utc::now())
+            .await
+            .expect("stored");
+        accounts.push(account);
+    }
+    accounts
+}
+
+fn july_run() -> RunRequest {
+    RunRequest {
+        run_date: Some(july()),
+        ..RunRequest::default()
+    }
+}
+
+/// Every customer has exactly one invoice, and the series is 1..=n.
+async fn assert_billed_once(run: &LocalRun, accounts: &[CustomerAccount]) {
+    let mut numbers = Vec::new();
+    for account in accounts {
+        let invoices = run.invoices_of(&account.id).await;
+        assert_eq!(invoices.len(), 1, "{}", account.id);
+        assert_eq!(invoices[0].invoice.content().lines.len(), 1);
+        numbers.push(invoices[0].invoice.number().to_string());
+        let state = run
+            .store
+            .customer_state(&account.id)
+            .await
+            .unwrap()
+            .unwrap();
+        let item = &state.subscriptions[0].subscription.items[0];
+        assert_eq!(item.billed_through, "2026-07-31".parse().ok());
+    }
+    numbers.sort();
+    let expected: Vec<String> = (1..=accounts.len())
+        .map(|n| format!("RE-2026-{n:06}"))
+        .collect();
+    assert_eq!(numbers, expected);
+    let counter = run
+        .entity
+        .series_for(billing_domain::invoice::DocumentType::Invoice)
+        .unwrap()
+        .counter_key(&run.entity.id, july());
+    assert_eq!(
+        run.store.counter_value(&counter).await.unwrap(),
+        accounts.len() as u64
+    );
+}
+
+#[tokio::test]
+async fn a_worker_that_dies_between_staging_and_numbering_is_finished_by_the_retry() {
+    // GIVEN a planned run, and a worker that staged one customer's bill and died
+    let aws = local_clients().await;
+    let run = LocalRun::new(&aws, isolated_entity()).await;
+    let accounts = customers(&run, 3).await;
+    let planned = run.plan(july_run()).await;
+    let batches = run.take_batches(&planned.run_id).await;
+    assert_eq!(batches.len(), 1);
+    let state = run
+        .store
+        .customer_state(&accounts[0].id)
+        .await
+        .unwrap()
+        .unwrap();
+    let contracts = state.contracts();
+    let bill = bill_customer(
+        &CustomerRunInput {
+            entity: &run.entity,
+            account: &state.account.account,
+            subscriptions: &contracts,
+            pending: &state.pending,
+            run_date: july(),
+        },
+        |_, _| InvoiceId::new(billing_tests::unique_id("inv-crashed")),
+    )
+    .unwrap()
+    .unwrap();
+    let staged = run
+        .store
+        .stage_bill(&planned.run_id, &state, &bill, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(staged, Staged::Staged);
+    // The staged invoice has no number and is not announced for rendering.
+    let waiting = run
+        .store
+        .unnumbered(&[bill.invoices[0].id.clone()])
+        .await
+        .unwrap();
+    assert_eq!(waiting.len(), 1);
+    assert!(run.invoices_of(&accounts[0].id).await.is_empty());
+
+    // WHEN the batch is delivered again (the crashed delivery's retry)
+    run.worker
+        .bill_batch(&batches[0], chrono::Utc::now())
+        .await
+        .unwrap();
+
+    // THEN the staged invoice is numbered, nothing is billed twice, and the run completes
+    assert_billed_once(&run, &accounts).await;
+    assert_eq!(
+        run.invoices_of(&accounts[0].id).await[0]
+            .invoice
+            .content()
+            .id,
+        bill.invoices[0].id
+    );
+    let record = run.record(&planned.run_id).await;
+    assert_eq!(record.outcome.unwrap().invoices, 3);
+}
+
+#[tokio::test]
+async fn a_worker_that_dies_after_numbering_is_retried_harmlessly() {
+    let aws = local_clients().await;
+    let run = LocalRun::new(&aws, isolated_entity()).await;
+    let accounts = customers(&run, 4).await;
+    let planned = run.plan(july_run()).await;
+    let batches = run.take_batches(&planned.run_id).await;
+    // The first delivery bills everything; the "crash" loses its acknowledgement.
+    run.worker
+        .bill_batch(&batches[0], chrono::Utc::now())
+        .await
+        .unwrap();
+    // The redelivery bills nothing.
+    let report = run
+        .worker
+        .bill_batch(&batches[0], chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(report.billed, 0);
+    assert_eq!(report.nothing_due, 4);
+    assert_billed_once(&run, &accounts).await;
+    assert_eq!(run.record(&planned.run_id).await.done_batches, 1);
+}
+
+#[tokio::test]
+async fn a_message_delivered_twice_at_once_bills_once() {
+    let aws = local_clients().await;
+    let run = LocalRun::new(&aws, isolated_entity()).await;
+    let accounts = customers(&run, 6).await;
+    let planned = run.plan(july_run()).await;
+    let batches = run.take_batches(&planned.run_id).await;
+    let now = chrono::Utc::now();
+    let (a, b) = tokio::join!(
+        run.worker.bill_batch(&batches[0], now),
+        run.worker.bill_batch(&batches[0], now)
+    );
+    // Either copy may hand the batch back (the other held the customers);
+    // the queue's redelivery then finds everything billed.
+    if a.is_err() || b.is_err() {
+        run.worker.bill_batch(&batches[0], now).await.unwrap();
+    }
+    assert_billed_once(&run, &accounts).await;
+}
+
+#[tokio::test]
+async fn two_planners_racing_on_one_date_bill_each_customer_once() {
+    let aws = local_clients().await;
+    let run = LocalRun::new(&aws, isolated_entity()).await;
+    let accounts = customers(&run, 30).await;
+    let (first, second) = tokio::join!(run.plan(july_run()), run.plan(july_run()));
+    assert_eq!(first.run_id, second.run_id, "one date, one run");
+    let failed = run.deliver(&first.run_id).await;
+    assert!(failed.is_empty(), "{failed:?}");
+    assert_billed_once(&run, &accounts).await;
+    let record = run.record(&first.run_id).await;
+    assert_eq!(record.planned_batches, 4, "two passes of two batches each");
+    assert_eq!(record.outcome.expect("completed").invoices, 30);
+}
+
+#[tokio::test]
+async fn a_customer_that_cannot_be_billed_fails_alone_and_is_billed_once_fixed() {
+    // GIVEN two good customers and an Austrian business without a VAT ID
+    let aws = local_clients().await;
+    let run = LocalRun::new(&aws, isolated_entity()).await;
+    let good = customers(&run, 2).await;
+    let mut broken = consumer(&run.entity, "Alpen Consulting GmbH");
+    broken.kind = billing_domain::party::CustomerKind::Business;
+    broken.address.country = billing_domain::party::CountryCode::AT;
+    broken.address.city = "Wien".into();
+    broken.address.postal_code = Some("1010".into());
+    let contract = monthly_contract(&broken.id, "100.00", "2026-06-30".parse().ok());
+    run.store
+        .seed_customer(&broken, &[contract], &[], chrono::Utc::now())
+        .await
+        .unwrap();
+
+    // WHEN the run bills them
+    let record = run.run(july_run()).await;
+
+    // THEN the good ones are billed, the broken one is on the outcome and the attention list
+    let outcome = record.outcome.expect("completed");
+    assert_eq!(outcome.invoices, 2);
+    assert_eq!(outcome.failures.len(), 1);
+    assert_eq!(outcome.failures[0].account_id, broken.id);
+    assert_eq!(outcome.failures[0].code, "invalid_contract");
+    assert!(
+        outcome.failures[0].reason.contains("account.vat_id"),
+        "{}",
+        outcome.failures[0].reason
+    );
+    let attention = run
+        .store
+        .customers_needing_attention(&run.entity.id)
+        .await
+        .unwrap();
+    assert_eq!(attention.len(), 1);
+    assert_eq!(attention[0].account_id, broken.id);
+    assert!(run.invoices_of(&broken.id).await.is_empty());
+    for account in &good {
+        assert_eq!(run.invoices_of(&account.id).await.len(), 1);
+    }
+
+    // WHEN the VAT ID is added and the next run comes
+    let mut fixed = broken.clone();
+    fixed.vat_id = billing_domain::party::VatId::parse("ATU12345678").ok();
+    set_account(&aws, &run, &fixed).await;
+    let next = run
+        .run(RunRequest {
+            run_date: "2026-07-02".parse().ok(),
+            ..RunRequest::default()
+        })
+        .await;
+
+    // THEN it is billed (reverse charge) and leaves the attention list
+    assert_eq!(next.outcome.unwrap().invoices, 1);
+    let invoices = run.invoices_of(&broken.id).await;
+    assert_eq!(invoices.len(), 1);
+    assert_eq!(
+        invoices[0].invoice.content().tax_treatment,
+        billing_domain::tax::TaxTreatment::ReverseCharge
+    );
+    assert!(
+        run.store
+            .customers_needing_attention(&run.entity.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// Replaces the stored account body, as a CRM update would.
+async fn set_account(
+    aws: &billing_lambda::aws::AwsClients,
+    run: &LocalRun,
+    account: &CustomerAccount,
+) {
+    let (pk, sk) = billing_store::keys::account(&account.id);
+    aws.dynamodb
+        .update_item()
+        .table_name(run.store.table())
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(pk))
+        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(sk))
+        .update_expression("SET body = :body ADD version :one")
+        .expression_attribute_values(
+            ":body",
+            aws_sdk_dynamodb::types::AttributeValue::S(serde_json::to_string(account).unwrap()),
+        )
+        .expression_attribute_values(
+            ":one",
+            aws_sdk_dynamodb::types::AttributeValue::N("1".into()),
+        )
+        .send()
+        .await
+        .expect("the account is updated");
+}
