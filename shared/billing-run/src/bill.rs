@@ -74,6 +74,73 @@ impl RunWorker {
         batch: &RunBatch,
         now: DateTime<Utc>,
     ) -> Result<BatchReport, RunError> {
+        let mut results = self.bill_batches(std::slice::from_ref(batch), now).await;
+        results
+            .pop()
+            .unwrap_or_else(|| Err(RunError::bad_request("batch", "no batch")))
+    }
+
+    /// [`Self::bill_batch`] for one delivery of several batches: customers
+    /// are staged batch by batch (concurrently), and everything staged is
+    /// numbered together, so the series counter is written once per 99
+    /// invoices of the whole delivery rather than raced for by each batch.
+    /// One result per batch, in order; a numbering failure fails every batch
+    /// that staged something (their retries number what is left).
+    pub async fn bill_batches(
+        &self,
+        batches: &[RunBatch],
+        now: DateTime<Utc>,
+    ) -> Vec<Result<BatchReport, RunError>> {
+        let staged =
+            futures_util::future::join_all(batches.iter().map(|b| self.stage_batch(b, now))).await;
+        let invoices: Vec<StagedInvoice> = staged
+            .iter()
+            .filter_map(|r| r.as_ref().ok())
+            .flat_map(|(_, invoices)| invoices.iter().cloned())
+            .collect();
+        let numbered = if invoices.is_empty() {
+            Ok(Vec::new())
+        } else {
+            self.store
+                .number_invoices(&self.entity, &invoices, now)
+                .await
+        };
+        let mut results = Vec::with_capacity(batches.len());
+        for (batch, staged) in batches.iter().zip(staged) {
+            let result = match (staged, &numbered) {
+                (Err(error), _) => Err(error),
+                (Ok((_, invoices)), Err(error)) if !invoices.is_empty() => {
+                    Err(RunError::Store(error.clone()))
+                }
+                (Ok((mut report, invoices)), _) => {
+                    report.numbered = invoices.len();
+                    self.finish(batch, now).await.map(|()| report)
+                }
+            };
+            results.push(result);
+        }
+        results
+    }
+
+    /// Marks a batch done and completes the run after its last batch.
+    async fn finish(&self, batch: &RunBatch, now: DateTime<Utc>) -> Result<(), RunError> {
+        let record = self
+            .store
+            .finish_batch(&batch.run_id, &batch.batch_id)
+            .await?;
+        RunTally::new(self.store.clone(), self.files.clone())
+            .complete_if_done(record, now)
+            .await?;
+        Ok(())
+    }
+
+    /// Bills every customer of one batch up to staging; a preview's part is
+    /// written here. Returns what the batch staged, for numbering.
+    async fn stage_batch(
+        &self,
+        batch: &RunBatch,
+        now: DateTime<Utc>,
+    ) -> Result<(BatchReport, Vec<StagedInvoice>), RunError> {
         let expected = self.expected(batch).await?;
         let mut report = BatchReport::default();
         let mut staged = Vec::new();
@@ -119,28 +186,12 @@ impl RunWorker {
                 Billed::NothingDue => report.nothing_due += 1,
             }
         }
-        match batch.mode {
-            RunMode::Preview => {
-                self.files
-                    .put_json(&batch_key(&batch.run_id, &batch.batch_id), &part)
-                    .await?;
-            }
-            RunMode::Finalize => {
-                report.numbered = self
-                    .store
-                    .number_invoices(&self.entity, &staged, now)
-                    .await?
-                    .len();
-            }
+        if batch.mode == RunMode::Preview {
+            self.files
+                .put_json(&batch_key(&batch.run_id, &batch.batch_id), &part)
+                .await?;
         }
-        let record = self
-            .store
-            .finish_batch(&batch.run_id, &batch.batch_id)
-            .await?;
-        RunTally::new(self.store.clone(), self.files.clone())
-            .complete_if_done(record, now)
-            .await?;
-        Ok(report)
+        Ok((report, staged))
     }
 
     /// The preview's part for this batch, by customer, for a run from a preview.

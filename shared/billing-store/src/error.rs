@@ -15,7 +15,7 @@ pub(crate) const TRANSIENT_REASONS: &[&str] = &[
 ];
 
 /// Why a storage operation failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// DynamoDB refused or could not be reached; `disposition` says whether
     /// trying again can help.
