@@ -304,3 +304,59 @@ pub fn monthly_contract(
     }))
     .expect("a valid contract")
 }
+
+/// `make demo`'s customers (`tests/fixtures/run/demo-customers.json`),
+/// stored for `entity`: accounts, contracts and parked charges.
+///
+/// # Panics
+/// When the fixture is invalid or the endpoint refuses it.
+pub async fn seed_demo_customers(run: &LocalRun) -> Vec<CustomerAccount> {
+    let fixture: serde_json::Value =
+        serde_json::from_str(include_str!("../fixtures/run/demo-customers.json"))
+            .expect("the demo fixture is JSON");
+    let mut accounts = Vec::new();
+    for customer in fixture["customers"].as_array().cloned().unwrap_or_default() {
+        let mut account = customer["account"].clone();
+        account["billing_entity_id"] = serde_json::json!(run.entity.id);
+        let account: CustomerAccount =
+            serde_json::from_value(account).expect("the demo account is valid");
+        let contracts: Vec<billing_domain::subscription::Subscription> = customer["contracts"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|mut contract| {
+                contract["account_id"] = serde_json::json!(account.id);
+                serde_json::from_value(contract).expect("the demo contract is valid")
+            })
+            .collect();
+        let pending: Vec<(String, Vec<billing_domain::item::PendingCharge>)> = customer["pending"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|charge| {
+                let id = charge["id"].as_str().unwrap_or("charge").to_owned();
+                let charge = serde_json::from_value(serde_json::json!({
+                    "id": id,
+                    "account_id": account.id,
+                    "item": {
+                        "description": charge["description"],
+                        "quantity": "1",
+                        "unit": "C62",
+                        "unit_price": {"amount": charge["amount"], "currency": "EUR"},
+                        "tax_category": {"kind": "standard"}
+                    }
+                }))
+                .expect("the demo charge is valid");
+                (id, vec![charge])
+            })
+            .collect();
+        run.store
+            .seed_customer(&account, &contracts, &pending, chrono::Utc::now())
+            .await
+            .expect("the demo customer is stored");
+        accounts.push(account);
+    }
+    accounts
+}

@@ -1130,3 +1130,19 @@ impl BillingStore {
         }))
     }
 }
+
+impl BillingStore {
+    /// Every invoice a run staged (one Query of the run's partition), in
+    /// the order of its customer records.
+    pub async fn run_invoices(&self, run_id: &str) -> Result<Vec<InvoiceId>, StoreError> {
+        let items = self
+            .query_prefix(keys::run_partition(run_id), keys::RUN_CUSTOMER_PREFIX)
+            .await?;
+        let mut ids = Vec::new();
+        for item in &items {
+            let customer: RunCustomer = crate::attributes::read_body(item, "run customer")?;
+            ids.extend(customer.invoice_ids);
+        }
+        Ok(ids)
+    }
+}

@@ -9,7 +9,10 @@
 //! to the real invoice-pdf handler as Lambda would, which archives the
 //! PDF/A-3 and XML and requests delivery; then that request through the
 //! real invoice-delivery handler, which e-mails the invoice through (local)
-//! SES and records it as sent.
+//! SES and records it as sent. Last, the invoice run: the demo customers
+//! (`tests/fixtures/run/demo-customers.json`) are previewed for today,
+//! the run is finalized from the preview, and each invoice takes the same
+//! documents and delivery path.
 
 use std::fmt::Write as _;
 
@@ -36,6 +39,7 @@ async fn main() -> DemoResult {
     summary.push(line);
     summary.push(documents(&invoice_id).await?);
     summary.push(delivery(&invoice_id).await?);
+    summary.extend(invoice_run().await?);
     println!("\n== Summary ==");
     for line in summary {
         println!("- {line}");
@@ -288,6 +292,7 @@ async fn documents(invoice_id: &InvoiceId) -> DemoResult<String> {
 /// (local) sends the e-mail, the invoice records it; each e-mail the local
 /// endpoint recorded is written to `out/` as an `.eml` file.
 async fn delivery(invoice_id: &InvoiceId) -> DemoResult<String> {
+    let already = recorded_mails().len();
     println!("\n== Delivery (delivery queue -> invoice-delivery -> SES) ==");
     let aws = local_clients().await;
     let queue = resource("DELIVERY_QUEUE_URL");
@@ -328,7 +333,7 @@ async fn delivery(invoice_id: &InvoiceId) -> DemoResult<String> {
         .number()
         .to_string();
     let mut written = Vec::new();
-    for (index, mail) in recorded_mails().into_iter().enumerate() {
+    for (index, mail) in recorded_mails().into_iter().skip(already).enumerate() {
         let path = match index {
             0 => format!("out/{number}.eml"),
             n => format!("out/{number}-{n}.eml"),
@@ -345,4 +350,66 @@ async fn delivery(invoice_id: &InvoiceId) -> DemoResult<String> {
         state.status.as_str(),
         written.join(", ")
     ))
+}
+
+/// The invoice run for today: preview (files under `out/`), then finalize
+/// from the preview, then documents and e-mail for every invoice.
+async fn invoice_run() -> DemoResult<Vec<String>> {
+    println!("\n== Invoice run (invoice-run-planner -> run queue -> invoice-run-worker) ==");
+    let aws = local_clients().await;
+    let entity = billing_tests::webhook::example_entity(&resource("BILLING_ENTITY_ID"));
+    let run = billing_tests::run::LocalRun::new(&aws, entity).await;
+    let customers = billing_tests::run::seed_demo_customers(&run).await;
+    println!(
+        "customers stored from tests/fixtures/run/demo-customers.json: {}",
+        customers
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let preview = run
+        .run(billing_run::RunRequest {
+            mode: Some(billing_store::run::RunMode::Preview),
+            started_by: Some("make demo".into()),
+            ..billing_run::RunRequest::default()
+        })
+        .await;
+    let files = billing_run::preview::RunFiles::new(aws.s3.clone(), resource("DOCUMENTS_BUCKET"));
+    let shown: billing_run::preview::Preview = files
+        .get_json(&billing_run::preview::preview_json_key(&preview.run_id))
+        .await?
+        .ok_or("the preview was not written")?;
+    std::fs::write(
+        "out/run-preview.json",
+        serde_json::to_string_pretty(&shown)?,
+    )?;
+    std::fs::write("out/run-preview.csv", shown.to_csv())?;
+    let previewed = preview.outcome.clone().unwrap_or_default();
+    println!(
+        "preview {} for {}: {} customers, {} invoices, totals {:?} -> out/run-preview.csv, out/run-preview.json",
+        preview.run_id, preview.run_date, previewed.customers, previewed.invoices, previewed.totals
+    );
+    let billed = run
+        .run(billing_run::RunRequest {
+            from_preview: Some(preview.run_id.clone()),
+            started_by: Some("make demo".into()),
+            ..billing_run::RunRequest::default()
+        })
+        .await;
+    let outcome = billed.outcome.clone().ok_or("the run did not complete")?;
+    println!("run outcome: {}", serde_json::to_string(&outcome)?);
+    let mut lines = vec![format!(
+        "invoice run {}: previewed, then finalized from the preview: {} customers, {} invoices, totals {:?}, {} failures (out/run-preview.csv)",
+        billed.run_id,
+        outcome.customers,
+        outcome.invoices,
+        outcome.totals,
+        outcome.failures.len()
+    )];
+    for invoice_id in run.store.run_invoices(&billed.run_id).await? {
+        documents(&invoice_id).await?;
+        lines.push(delivery(&invoice_id).await?);
+    }
+    Ok(lines)
 }
