@@ -546,7 +546,7 @@ fn invoice_item(invoice: &Invoice, now: &str) -> Result<Item, StoreError> {
 
 /// The stored contract, carrying the due-index keys of its next due date
 /// (none once it has nothing left to bill, which drops it from the index).
-fn subscription_item(
+pub(crate) fn subscription_item(
     subscription: &Subscription,
     billing_entity_id: &billing_domain::ids::BillingEntityId,
     version: u64,
