@@ -1,6 +1,6 @@
 //! `accounts import`: the customers that imported contracts bill.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use billing_domain::ids::BillingEntityId;
@@ -10,7 +10,6 @@ use clap::Subcommand;
 use serde::Serialize;
 
 use crate::Context;
-use crate::entity::domain_problem;
 use crate::error::{AdminError, EXIT_CODES_HELP, Problem};
 use crate::json::{JsonFile, Seg};
 
@@ -48,7 +47,12 @@ pub async fn run(command: AccountsCommand, context: &Context) -> Result<(), Admi
 }
 
 async fn import(file: &JsonFile, context: &Context) -> Result<(), AdminError> {
-    let accounts = decode_accounts(file)?;
+    let accounts = file.decode_records(
+        "account",
+        "account.",
+        |a: &CustomerAccount| a.id.clone(),
+        CustomerAccount::validate,
+    )?;
     let store = context.store().await?;
     let writes = plan(file, &store, &accounts, context).await?;
     let mut report = AccountReport {
@@ -83,46 +87,6 @@ async fn import(file: &JsonFile, context: &Context) -> Result<(), AdminError> {
         )
     });
     Ok(())
-}
-
-/// Every record decoded and validated; all problems of the file at once.
-fn decode_accounts(file: &JsonFile) -> Result<Vec<CustomerAccount>, AdminError> {
-    let mut problems = Vec::new();
-    let mut accounts = Vec::new();
-    let mut seen = HashSet::new();
-    for (index, record) in file.records()?.iter().enumerate() {
-        let base = [Seg::Index(index)];
-        let account: CustomerAccount = match file.decode(record, &base) {
-            Ok(account) => account,
-            Err(found) => {
-                problems.extend(
-                    found
-                        .into_iter()
-                        .map(|p| p.record(format!("record {index}"))),
-                );
-                continue;
-            }
-        };
-        let name = || format!("record {index} (account {})", account.id);
-        if let Err(e) = account.validate() {
-            problems.push(domain_problem(file, &base, "account.", &e).record(name()));
-        }
-        if !seen.insert(account.id.clone()) {
-            problems.push(
-                file.problem(
-                    &[Seg::Index(index), Seg::Key("id".into())],
-                    "appears twice in the file",
-                )
-                .record(name()),
-            );
-        }
-        accounts.push(account);
-    }
-    if problems.is_empty() {
-        Ok(accounts)
-    } else {
-        Err(file.refused(problems))
-    }
 }
 
 /// Reads what is stored and decides each write; refuses what cannot change.

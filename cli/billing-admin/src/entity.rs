@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 
-use billing_domain::DomainError;
 use billing_domain::ids::BillingEntityId;
 use billing_domain::party::BillingEntity;
 use billing_store::StoreError;
@@ -12,7 +11,7 @@ use serde::Serialize;
 
 use crate::Context;
 use crate::error::{AdminError, EXIT_CODES_HELP};
-use crate::json::{JsonFile, Seg, parse_path};
+use crate::json::JsonFile;
 
 /// `billing-admin entity ...`
 #[derive(Debug, Subcommand)]
@@ -67,7 +66,7 @@ async fn put(file: &JsonFile, context: &Context) -> Result<(), AdminError> {
         .map_err(|problems| file.refused(problems))?;
     entity
         .validate()
-        .map_err(|e| file.refused(vec![domain_problem(file, &[], "billing_entity.", &e)]))?;
+        .map_err(|e| file.refused(vec![file.domain_problem(&[], "billing_entity.", &e)]))?;
     let store = context.store().await?;
     let outcome = match store.billing_entity(&entity.id).await {
         Ok(stored) if stored == entity => PutOutcome::Unchanged,
@@ -88,18 +87,4 @@ async fn put(file: &JsonFile, context: &Context) -> Result<(), AdminError> {
         format!("billing entity {}: {did}", entity.id)
     });
     Ok(())
-}
-
-/// A domain validation error located in a JSON file: its field name (minus
-/// the domain's `prefix`, e.g. `account.`) is a path below `base`.
-pub(crate) fn domain_problem(
-    file: &JsonFile,
-    base: &[Seg],
-    prefix: &str,
-    error: &DomainError,
-) -> crate::error::Problem {
-    let DomainError::Invalid { field, message } = error;
-    let mut path = base.to_vec();
-    path.extend(parse_path(field.strip_prefix(prefix).unwrap_or(field)));
-    file.problem(&path, message.clone())
 }

@@ -9,7 +9,12 @@
 //! a field the type does not know. A small scanner then finds the line and
 //! column of any path in the original text.
 
+use std::collections::HashSet;
+use std::fmt::Display;
+use std::hash::Hash;
 use std::path::Path;
+
+use billing_domain::DomainError;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -162,6 +167,60 @@ impl JsonFile {
             }
         }
         problem
+    }
+
+    /// Every record of an array file decoded strictly, validated by the
+    /// domain (whose field names carry `prefix`, e.g. `account.`) and with
+    /// unique ids; all problems of the file at once. On success the records
+    /// are in file order, so index `i` is the file's record `i`.
+    pub fn decode_records<T, K>(
+        &self,
+        kind: &str,
+        prefix: &str,
+        id: impl Fn(&T) -> K,
+        validate: impl Fn(&T) -> Result<(), DomainError>,
+    ) -> Result<Vec<T>, AdminError>
+    where
+        T: DeserializeOwned + Serialize,
+        K: Eq + Hash + Display,
+    {
+        let mut problems = Vec::new();
+        let mut decoded = Vec::new();
+        let mut seen = HashSet::new();
+        for (index, record) in self.records()?.iter().enumerate() {
+            let base = [Seg::Index(index)];
+            let value: T = match self.decode(record, &base) {
+                Ok(value) => value,
+                Err(found) => {
+                    let name = format!("record {index}");
+                    problems.extend(found.into_iter().map(|p| p.record(name.clone())));
+                    continue;
+                }
+            };
+            let name = format!("record {index} ({kind} {})", id(&value));
+            if let Err(e) = validate(&value) {
+                problems.push(self.domain_problem(&base, prefix, &e).record(name.clone()));
+            }
+            if !seen.insert(id(&value)) {
+                let at = [Seg::Index(index), Seg::Key("id".into())];
+                problems.push(self.problem(&at, "appears twice in the file").record(name));
+            }
+            decoded.push(value);
+        }
+        if problems.is_empty() {
+            Ok(decoded)
+        } else {
+            Err(self.refused(problems))
+        }
+    }
+
+    /// A domain validation error located in this file: its field name
+    /// (minus the domain's `prefix`, e.g. `account.`) is a path below `base`.
+    pub fn domain_problem(&self, base: &[Seg], prefix: &str, error: &DomainError) -> Problem {
+        let DomainError::Invalid { field, message } = error;
+        let mut path = base.to_vec();
+        path.extend(parse_path(field.strip_prefix(prefix).unwrap_or(field)));
+        self.problem(&path, message.clone())
     }
 
     /// The refusal of this file.

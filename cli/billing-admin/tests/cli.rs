@@ -83,6 +83,12 @@ impl Ids {
         self.own(&text)
     }
 
+    /// Writes `value` as a JSON file of this test and returns its path.
+    fn json_file(&self, name: &str, value: &Value) -> String {
+        let text = serde_json::to_string_pretty(value).expect("JSON encodes");
+        self.file(name, &text)
+    }
+
     /// Writes `text` to a file of this test and returns its path.
     fn file(&self, name: &str, text: &str) -> String {
         let path = self.dir.join(name);
@@ -98,11 +104,15 @@ fn store_default_entity() {
     assert_eq!(code, 0, "{out}");
 }
 
-async fn import_accounts(ids: &Ids) {
+/// The local AWS and ids of a test's own, with the fixture accounts stored.
+async fn with_accounts() -> (AwsClients, String, Ids) {
+    let (aws, table) = local().await;
+    let ids = Ids::new();
     store_default_entity();
     let file = ids.file("accounts.json", &ids.fixture("accounts.json"));
     let (code, out) = admin_json(&["accounts", "import", &file]);
     assert_eq!(code, 0, "{out}");
+    (aws, table, ids)
 }
 
 /// Every item of an account's partition (account, contracts, ...).
@@ -122,6 +132,27 @@ async fn partition(
         .expect("query")
         .items
         .unwrap_or_default()
+}
+
+/// `contracts import FILE --json`, which must be refused (exit 1): the
+/// problems by line and field, and the whole answer.
+fn refused_import(file: &str) -> (Vec<(Option<u64>, String)>, Value) {
+    let (code, out) = admin_json(&["contracts", "import", file]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(out["error"]["code"], "refused");
+    (problems(&out), out)
+}
+
+/// A `--json` run that must succeed (exit 0): its answer.
+fn admin_ok(args: &[&str]) -> Value {
+    let (code, out) = admin_json(args);
+    assert_eq!(code, 0, "{out}");
+    out
+}
+
+/// The named counts of an import's answer.
+fn counts<const N: usize>(out: &Value, names: [&str; N]) -> [Option<u64>; N] {
+    names.map(|name| out[name].as_u64())
 }
 
 fn problems(document: &Value) -> Vec<(Option<u64>, String)> {
@@ -148,10 +179,7 @@ async fn entity_put_show_and_refusals() {
     )
     .unwrap();
     entity["id"] = id.clone().into();
-    let good = ids.file(
-        "entity.json",
-        &serde_json::to_string_pretty(&entity).unwrap(),
-    );
+    let good = ids.json_file("entity.json", &entity);
 
     let (code, out) = admin_json(&["entity", "put", &good]);
     assert_eq!(
@@ -180,10 +208,7 @@ async fn entity_put_show_and_refusals() {
     let mut unknown = entity.clone();
     unknown["identity"]["bank_account"]["ibna"] = "DE00".into();
     unknown["identity"]["legal_name"] = "Changed GmbH".into();
-    let file = ids.file(
-        "unknown.json",
-        &serde_json::to_string_pretty(&unknown).unwrap(),
-    );
+    let file = ids.json_file("unknown.json", &unknown);
     let (code, out) = admin_json(&["entity", "put", &file]);
     assert_eq!(code, 1, "{out}");
     assert_eq!(out["error"]["code"], "refused");
@@ -194,10 +219,7 @@ async fn entity_put_show_and_refusals() {
 
     let mut invalid = entity.clone();
     invalid["identity"]["bank_account"]["iban"] = "DE89370400440532013001".into();
-    let file = ids.file(
-        "invalid.json",
-        &serde_json::to_string_pretty(&invalid).unwrap(),
-    );
+    let file = ids.json_file("invalid.json", &invalid);
     let (code, out) = admin_json(&["entity", "put", &file]);
     assert_eq!(code, 1, "{out}");
     assert_eq!(problems(&out)[0].1, "identity.bank_account.iban", "{out}");
@@ -228,29 +250,32 @@ async fn accounts_are_created_updated_and_skipped() {
     store_default_entity();
     let text = ids.fixture("accounts.json");
     let file = ids.file("accounts.json", &text);
-    let (code, out) = admin_json(&["accounts", "import", &file]);
-    assert_eq!(code, 0, "{out}");
     assert_eq!(
-        (out["created"].as_u64(), out["unchanged"].as_u64()),
-        (Some(3), Some(0))
+        counts(
+            &admin_ok(&["accounts", "import", &file]),
+            ["created", "unchanged"]
+        ),
+        [Some(3), Some(0)]
     );
 
-    let (code, out) = admin_json(&["accounts", "import", &file]);
-    assert_eq!(code, 0, "{out}");
     assert_eq!(
-        (out["created"].as_u64(), out["unchanged"].as_u64()),
-        (Some(0), Some(3))
+        counts(
+            &admin_ok(&["accounts", "import", &file]),
+            ["created", "unchanged"]
+        ),
+        [Some(0), Some(3)]
     );
 
     let changed = ids.file(
         "changed.json",
         &text.replace("Nordwind Logistik GmbH", "Nordwind Logistik SE"),
     );
-    let (code, out) = admin_json(&["accounts", "import", &changed]);
-    assert_eq!(code, 0, "{out}");
     assert_eq!(
-        (out["updated"].as_u64(), out["unchanged"].as_u64()),
-        (Some(1), Some(2))
+        counts(
+            &admin_ok(&["accounts", "import", &changed]),
+            ["updated", "unchanged"]
+        ),
+        [Some(1), Some(2)]
     );
     let store = BillingStore::new(aws.dynamodb.clone(), &table);
     let stored = store.account(&ids.account(1)).await.unwrap().unwrap();
@@ -268,10 +293,7 @@ async fn an_account_file_with_one_bad_record_writes_nothing() {
     let mut records: Value = serde_json::from_str(&ids.fixture("accounts.json")).unwrap();
     records[2]["payment_terms"] = 30.into();
     records[1]["currency"] = "EURO".into();
-    let file = ids.file(
-        "accounts.json",
-        &serde_json::to_string_pretty(&records).unwrap(),
-    );
+    let file = ids.json_file("accounts.json", &records);
     let (code, out) = admin_json(&["accounts", "import", &file]);
     assert_eq!(code, 1, "{out}");
     let fields: Vec<String> = problems(&out).into_iter().map(|(_, f)| f).collect();
@@ -283,18 +305,16 @@ async fn an_account_file_with_one_bad_record_writes_nothing() {
 
 #[tokio::test]
 async fn contracts_from_json_then_the_same_from_csv_are_unchanged() {
-    let (aws, table) = local().await;
-    let ids = Ids::new();
-    import_accounts(&ids).await;
+    let (aws, table, ids) = with_accounts().await;
     let json = ids.file("contracts.json", &ids.fixture("contracts.json"));
     let csv = ids.file("contracts.csv", &ids.fixture("contracts.csv"));
 
-    let (code, out) = admin_json(&["contracts", "import", &json]);
-    assert_eq!(code, 0, "{out}");
     assert_eq!(
-        (out["created"].as_u64(), out["unchanged"].as_u64()),
-        (Some(3), Some(0)),
-        "{out}"
+        counts(
+            &admin_ok(&["contracts", "import", &json]),
+            ["created", "unchanged"]
+        ),
+        [Some(3), Some(0)]
     );
     // Written like the webhook's contracts: body, version 1, due-index keys.
     let items = partition(&aws, &table, &ids.account(3)).await;
@@ -308,12 +328,12 @@ async fn contracts_from_json_then_the_same_from_csv_are_unchanged() {
     );
     assert!(contract.contains_key("due_shard") && contract.contains_key("due_at"));
 
-    let (code, out) = admin_json(&["contracts", "import", &csv]);
-    assert_eq!(code, 0, "{out}");
     assert_eq!(
-        (out["created"].as_u64(), out["unchanged"].as_u64()),
-        (Some(0), Some(3)),
-        "{out}"
+        counts(
+            &admin_ok(&["contracts", "import", &csv]),
+            ["created", "unchanged"]
+        ),
+        [Some(0), Some(3)]
     );
     let output = admin(&["contracts", "import", &json]);
     assert_eq!(output.status.code(), Some(0));
@@ -329,9 +349,7 @@ async fn contracts_from_json_then_the_same_from_csv_are_unchanged() {
 
 #[tokio::test]
 async fn a_csv_with_a_bad_row_is_refused_by_line_and_column() {
-    let (aws, table) = local().await;
-    let ids = Ids::new();
-    import_accounts(&ids).await;
+    let (aws, table, ids) = with_accounts().await;
     let text = ids
         .fixture("contracts.csv")
         .replace("Website hosting,1,MON,19.90", "Website hosting,1,MON,19,90");
@@ -345,10 +363,8 @@ async fn a_csv_with_a_bad_row_is_refused_by_line_and_column() {
         "hosting,Website hosting,1,MON,19.90,standard,1 month",
         "hosting,Website hosting,1,MON,19.90,standard,1 fortnight",
     );
-    let file = ids.file("interval.csv", &text);
-    let (code, out) = admin_json(&["contracts", "import", &file]);
-    assert_eq!(code, 1, "{out}");
-    assert_eq!(problems(&out), [(Some(4), "interval".to_owned())], "{out}");
+    let (found, _) = refused_import(&ids.file("interval.csv", &text));
+    assert_eq!(found, [(Some(4), "interval".to_owned())]);
     for n in 1..=3 {
         assert_eq!(
             partition(&aws, &table, &ids.account(n)).await.len(),
@@ -360,22 +376,14 @@ async fn a_csv_with_a_bad_row_is_refused_by_line_and_column() {
 
 #[tokio::test]
 async fn contracts_for_an_unknown_account_or_another_currency_are_refused() {
-    let (aws, table) = local().await;
-    let ids = Ids::new();
-    import_accounts(&ids).await;
+    let (aws, table, ids) = with_accounts().await;
     let mut contracts: Value = serde_json::from_str(&ids.fixture("contracts.json")).unwrap();
     contracts[1]["account_id"] = format!("{}-9", ids.accounts).into();
     contracts[2]["currency"] = "USD".into();
     for item in contracts[2]["items"].as_array_mut().unwrap() {
         item["item"]["unit_price"]["currency"] = "USD".into();
     }
-    let file = ids.file(
-        "contracts.json",
-        &serde_json::to_string_pretty(&contracts).unwrap(),
-    );
-    let (code, out) = admin_json(&["contracts", "import", &file]);
-    assert_eq!(code, 1, "{out}");
-    let found = problems(&out);
+    let (found, out) = refused_import(&ids.json_file("contracts.json", &contracts));
     assert_eq!(
         found.iter().map(|(_, f)| f.as_str()).collect::<Vec<_>>(),
         ["[1].account_id", "[2].currency"],
@@ -385,28 +393,17 @@ async fn contracts_for_an_unknown_account_or_another_currency_are_refused() {
     // The valid first contract was not written either.
     assert_eq!(partition(&aws, &table, &ids.account(1)).await.len(), 1);
 
-    let csv = ids
-        .fixture("contracts.csv")
-        .replace(",acc-demo-2,", ",nobody,");
-    let csv = ids.own(&csv).replace(
+    let csv = ids.fixture("contracts.csv").replace(
         &format!(",{}-2,", ids.accounts),
         &format!(",{}-9,", ids.accounts),
     );
-    let file = ids.file("contracts.csv", &csv);
-    let (code, out) = admin_json(&["contracts", "import", &file]);
-    assert_eq!(code, 1, "{out}");
-    assert_eq!(
-        problems(&out),
-        [(Some(4), "account_id".to_owned())],
-        "{out}"
-    );
+    let (found, _) = refused_import(&ids.file("contracts.csv", &csv));
+    assert_eq!(found, [(Some(4), "account_id".to_owned())]);
 }
 
 #[tokio::test]
 async fn an_amendment_keeps_billing_progress_and_never_reprices_a_billed_period() {
-    let (aws, table) = local().await;
-    let ids = Ids::new();
-    import_accounts(&ids).await;
+    let (aws, table, ids) = with_accounts().await;
     let csv = ids.fixture("contracts.csv");
     let file = ids.file("contracts.csv", &csv);
     let (code, out) = admin_json(&["contracts", "import", &file]);
@@ -442,12 +439,12 @@ async fn an_amendment_keeps_billing_progress_and_never_reprices_a_billed_period(
         );
     let amended = amended.replace("Software licence, per user", "Software licence per user");
     let file = ids.file("amended.csv", &amended);
-    let (code, out) = admin_json(&["contracts", "import", &file]);
-    assert_eq!(code, 0, "{out}");
     assert_eq!(
-        (out["amended"].as_u64(), out["unchanged"].as_u64()),
-        (Some(1), Some(2)),
-        "{out}"
+        counts(
+            &admin_ok(&["contracts", "import", &file]),
+            ["amended", "unchanged"]
+        ),
+        [Some(1), Some(2)]
     );
     let stored = store
         .subscription(&ids.account(1), &ids.contract(1))
@@ -464,14 +461,8 @@ async fn an_amendment_keeps_billing_progress_and_never_reprices_a_billed_period(
 
     // Re-pricing the billed licence is refused, naming contract and column.
     let repriced = amended.replace("per user\",5,C62,49.00", "per user\",5,C62,59.00");
-    let file = ids.file("repriced.csv", &repriced);
-    let (code, out) = admin_json(&["contracts", "import", &file]);
-    assert_eq!(code, 1, "{out}");
-    assert_eq!(
-        problems(&out),
-        [(Some(2), "unit_price".to_owned())],
-        "{out}"
-    );
+    let (found, out) = refused_import(&ids.file("repriced.csv", &repriced));
+    assert_eq!(found, [(Some(2), "unit_price".to_owned())]);
     let record = out["error"]["problems"][0]["record"].as_str().unwrap();
     assert!(record.contains(ids.contract(1).as_str()), "{out}");
     let after = store

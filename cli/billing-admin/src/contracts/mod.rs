@@ -11,7 +11,7 @@
 mod amend;
 pub mod csv;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use billing_domain::DomainError;
@@ -22,7 +22,6 @@ use clap::{Subcommand, ValueEnum};
 use serde::Serialize;
 
 use crate::Context;
-use crate::entity::domain_problem;
 use crate::error::{AdminError, EXIT_CODES_HELP, Problem};
 use crate::json::{JsonFile, Seg, parse_path};
 
@@ -177,42 +176,18 @@ pub async fn run(command: ContractsCommand, context: &Context) -> Result<(), Adm
 /// A JSON array of contracts, each decoded strictly and validated.
 fn read_json(path: &Path) -> Result<(Source, Vec<(Subscription, Origin)>), AdminError> {
     let file = JsonFile::read(path)?;
-    let mut problems = Vec::new();
-    let mut contracts = Vec::new();
-    let mut seen = HashSet::new();
-    for (index, record) in file.records()?.iter().enumerate() {
-        let base = [Seg::Index(index)];
-        let contract: Subscription = match file.decode(record, &base) {
-            Ok(contract) => contract,
-            Err(found) => {
-                problems.extend(
-                    found
-                        .into_iter()
-                        .map(|p| p.record(format!("record {index}"))),
-                );
-                continue;
-            }
-        };
-        let name = format!("record {index} (contract {})", contract.id);
-        if let Err(e) = contract.validate() {
-            problems.push(domain_problem(&file, &base, "", &e).record(name.clone()));
-        }
-        if !seen.insert(contract.id.clone()) {
-            problems.push(
-                file.problem(
-                    &[Seg::Index(index), Seg::Key("id".into())],
-                    "appears twice in the file",
-                )
-                .record(name),
-            );
-        }
-        contracts.push((contract, Origin::Json(index)));
-    }
-    if problems.is_empty() {
-        Ok((Source::Json(file), contracts))
-    } else {
-        Err(file.refused(problems))
-    }
+    let contracts = file.decode_records(
+        "contract",
+        "",
+        |c: &Subscription| c.id.clone(),
+        Subscription::validate,
+    )?;
+    let contracts = contracts
+        .into_iter()
+        .enumerate()
+        .map(|(index, contract)| (contract, Origin::Json(index)))
+        .collect();
+    Ok((Source::Json(file), contracts))
 }
 
 async fn import(
