@@ -14,6 +14,7 @@ mod account;
 mod counter;
 mod delivery;
 mod entity;
+mod import;
 mod invoice;
 mod opportunity;
 pub mod run;
@@ -26,6 +27,7 @@ pub use delivery::{
     Suppression, TroubleReport,
 };
 pub use error::StoreError;
+pub use import::{AccountWrite, ImportWrite};
 pub use invoice::{
     ArchivedDocument, DocumentFailure, DocumentStatus, DocumentsRecorded, StoredInvoice,
 };

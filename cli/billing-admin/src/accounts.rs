@@ -1,0 +1,148 @@
+//! `accounts import`: the customers that imported contracts bill.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use billing_domain::ids::BillingEntityId;
+use billing_domain::party::CustomerAccount;
+use billing_store::{AccountWrite, BillingStore, ImportWrite, StoreError};
+use clap::Subcommand;
+use serde::Serialize;
+
+use crate::Context;
+use crate::error::{AdminError, EXIT_CODES_HELP, Problem};
+use crate::json::{JsonFile, Seg};
+
+/// `billing-admin accounts ...`
+#[derive(Debug, Subcommand)]
+pub enum AccountsCommand {
+    /// Create or update customer accounts from a JSON array of accounts.
+    ///
+    /// Each record is the domain's CustomerAccount. A new account is created
+    /// (version 1), a changed one updated (only if nobody changed it since it
+    /// was read), an identical one skipped, so re-running a file is safe.
+    /// Every record is checked first (fields, validation, the billing entity
+    /// exists, the currency of a stored account is unchanged); if any is
+    /// refused, nothing is written.
+    #[command(after_help = format!("{EXIT_CODES_HELP}\n\nExamples:\n  billing-admin accounts import tests/fixtures/contracts/accounts.json\n  billing-admin --stack billing-prod --json accounts import customers.json"))]
+    Import {
+        /// The JSON file: `[{"id": ..., "crm_id": ..., ...}, ...]`.
+        file: PathBuf,
+    },
+}
+
+/// Counts of what an account import did.
+#[derive(Debug, Default, Serialize)]
+struct AccountReport {
+    created: usize,
+    updated: usize,
+    unchanged: usize,
+}
+
+/// Runs an `accounts` command.
+pub async fn run(command: AccountsCommand, context: &Context) -> Result<(), AdminError> {
+    match command {
+        AccountsCommand::Import { file } => import(&JsonFile::read(&file)?, context).await,
+    }
+}
+
+async fn import(file: &JsonFile, context: &Context) -> Result<(), AdminError> {
+    let accounts = file.decode_records(
+        "account",
+        "account.",
+        |a: &CustomerAccount| a.id.clone(),
+        CustomerAccount::validate,
+    )?;
+    let store = context.store().await?;
+    let writes = plan(file, &store, &accounts, context).await?;
+    let mut report = AccountReport {
+        unchanged: accounts.len() - writes.len(),
+        ..AccountReport::default()
+    };
+    let bar = context.output.progress(writes.len(), "writing");
+    let now = chrono::Utc::now();
+    for write in &writes {
+        match store.import_account(write, now).await? {
+            ImportWrite::Written => {}
+            ImportWrite::Stale => {
+                let account = match write {
+                    AccountWrite::Create(account) | AccountWrite::Update { account, .. } => account,
+                };
+                return Err(AdminError::Stale {
+                    what: format!("account {}", account.id),
+                });
+            }
+        }
+        match write {
+            AccountWrite::Create(_) => report.created += 1,
+            AccountWrite::Update { .. } => report.updated += 1,
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    context.output.result(&report, || {
+        format!(
+            "accounts: {} created, {} updated, {} unchanged",
+            report.created, report.updated, report.unchanged
+        )
+    });
+    Ok(())
+}
+
+/// Reads what is stored and decides each write; refuses what cannot change.
+async fn plan(
+    file: &JsonFile,
+    store: &BillingStore,
+    accounts: &[CustomerAccount],
+    context: &Context,
+) -> Result<Vec<AccountWrite>, AdminError> {
+    let mut problems = Vec::new();
+    let mut entities: BTreeMap<BillingEntityId, bool> = BTreeMap::new();
+    let mut writes = Vec::new();
+    let bar = context.output.progress(accounts.len(), "checking");
+    for (index, account) in accounts.iter().enumerate() {
+        let at = |field: &str| {
+            file.problem(&[Seg::Index(index), Seg::Key(field.into())], "")
+                .record(format!("record {index} (account {})", account.id))
+        };
+        if !entities.contains_key(&account.billing_entity_id) {
+            let exists = match store.billing_entity(&account.billing_entity_id).await {
+                Ok(_) | Err(StoreError::Corrupt { .. }) => true,
+                Err(StoreError::NotFound { .. }) => false,
+                Err(e) => return Err(e.into()),
+            };
+            entities.insert(account.billing_entity_id.clone(), exists);
+        }
+        if entities.get(&account.billing_entity_id) == Some(&false) {
+            problems.push(Problem {
+                message: format!(
+                    "no billing entity {} is stored; store it first with `billing-admin entity put`",
+                    account.billing_entity_id
+                ),
+                ..at("billing_entity_id")
+            });
+        }
+        match store.account(&account.id).await? {
+            None => writes.push(AccountWrite::Create(account.clone())),
+            Some(stored) if stored.account == *account => {}
+            Some(stored) if stored.account.currency != account.currency => problems.push(Problem {
+                message: format!(
+                    "the stored account bills in {}; an account's currency cannot change",
+                    stored.account.currency
+                ),
+                ..at("currency")
+            }),
+            Some(stored) => writes.push(AccountWrite::Update {
+                account: account.clone(),
+                expected_version: stored.version,
+            }),
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    if problems.is_empty() {
+        Ok(writes)
+    } else {
+        Err(file.refused(problems))
+    }
+}

@@ -1,0 +1,161 @@
+//! `billing-admin`, the operator CLI of the billing system.
+//!
+//! One module per subcommand group (`entity`, `accounts`, `contracts`), each
+//! with a clap `Subcommand` enum and an async `run(command, &Context)`.
+//! Adding a group (e.g. `run start` / `run status`) is: a module with both,
+//! one variant in [`Command`] and one arm in [`dispatch`]. Everything a
+//! group needs from outside comes through [`Context`]: the output mode, the
+//! SDK configuration and the deployment's [`resources::Resources`]. Failures
+//! are [`error::AdminError`], whose variants map to the documented exit codes.
+#![warn(missing_docs)]
+
+pub mod accounts;
+pub mod contracts;
+pub mod entity;
+pub mod error;
+pub mod json;
+pub mod output;
+pub mod resources;
+
+use std::process::ExitCode;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use billing_store::BillingStore;
+use clap::{Parser, Subcommand};
+
+use crate::error::{AdminError, EXIT_CODES_HELP};
+use crate::output::Output;
+use crate::resources::{ResourceArgs, Resources};
+
+const RESOURCES_HELP: &str = "\
+Resources:
+  --stack NAME     a deployed stack: its table, run queue and documents bucket
+                   are looked up in CloudFormation (DescribeStackResources)
+  --table NAME     the billing table (wins over --stack and BILLING_TABLE)
+  otherwise        BILLING_TABLE, INVOICE_RUN_QUEUE_URL, DOCUMENTS_BUCKET
+  Region, credentials and endpoint come from the standard AWS configuration
+  (AWS_PROFILE, AWS_REGION, ...; AWS_ENDPOINT_URL for the local emulator).";
+
+/// The command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "billing-admin",
+    version,
+    about = "Operator CLI of the billing system: seller configuration, account and contract imports",
+    after_help = format!("{RESOURCES_HELP}\n\n{EXIT_CODES_HELP}\n\nExamples:\n  billing-admin --stack billing-prod entity put docs/examples/billing-entity.json\n  billing-admin contracts import tests/fixtures/contracts/contracts.csv\n  billing-admin --json accounts import accounts.json")
+)]
+pub struct Cli {
+    /// Print one JSON document on stdout instead of text (no progress bar).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// The deployed CloudFormation stack to work on.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub stack: Option<String>,
+    /// The billing table (overrides --stack and BILLING_TABLE).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub table: Option<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommand groups.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The seller (billing entity) configuration.
+    #[command(subcommand)]
+    Entity(entity::EntityCommand),
+    /// Customer accounts.
+    #[command(subcommand)]
+    Accounts(accounts::AccountsCommand),
+    /// Subscription contracts.
+    #[command(subcommand)]
+    Contracts(contracts::ContractsCommand),
+}
+
+/// What every command gets: how to print, and how to reach the deployment.
+#[derive(Debug)]
+pub struct Context {
+    /// How results and errors are printed.
+    pub output: Output,
+    sdk: SdkConfig,
+    args: ResourceArgs,
+}
+
+impl Context {
+    /// The shared SDK configuration (standard AWS environment).
+    pub fn sdk(&self) -> &SdkConfig {
+        &self.sdk
+    }
+
+    /// The deployment's resources, resolved on first need (a command that
+    /// fails on its input never calls CloudFormation).
+    pub async fn resources(&self) -> Result<Resources, AdminError> {
+        Resources::resolve(&self.args, &self.sdk).await
+    }
+
+    /// The billing table's store.
+    pub async fn store(&self) -> Result<BillingStore, AdminError> {
+        let resources = self.resources().await?;
+        Ok(BillingStore::new(
+            aws_sdk_dynamodb::Client::new(&self.sdk),
+            resources.table,
+        ))
+    }
+}
+
+/// Runs one parsed command.
+pub async fn dispatch(command: Command, context: &Context) -> Result<(), AdminError> {
+    match command {
+        Command::Entity(command) => entity::run(command, context).await,
+        Command::Accounts(command) => accounts::run(command, context).await,
+        Command::Contracts(command) => contracts::run(command, context).await,
+    }
+}
+
+/// The binary: parse (clap exits 2 on usage errors, 0 on `--help`), run,
+/// print, and exit with the documented code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let output = Output::new(cli.json);
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            output.error(&AdminError::Usage(format!("cannot start: {e}")));
+            return ExitCode::from(error::exit::AWS);
+        }
+    };
+    let result = runtime.block_on(async {
+        let context = Context {
+            output,
+            sdk: aws_config::defaults(BehaviorVersion::latest()).load().await,
+            args: ResourceArgs {
+                table: cli.table,
+                stack: cli.stack,
+            },
+        };
+        dispatch(cli.command, &context).await
+    });
+    match result {
+        Ok(()) => ExitCode::from(error::exit::SUCCESS),
+        Err(error) => {
+            output.error(&error);
+            ExitCode::from(error.exit_code())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,513 @@
+//! The real `billing-admin` binary against the local AWS: happy paths,
+//! refusals with their exit codes, and the table unchanged after each
+//! refusal. Every test uses ids of its own (tests share one emulator).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use billing_domain::ids::{AccountId, SubscriptionId};
+use billing_lambda::aws::AwsClients;
+use billing_store::{BillingStore, SubscriptionChange};
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The local clients and table; refuses a non-loopback endpoint, since
+/// the binary inherits this environment.
+async fn local() -> (AwsClients, String) {
+    let aws = billing_tests::local_clients().await;
+    (aws, billing_tests::resource("BILLING_TABLE"))
+}
+
+fn admin(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_billing-admin"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+/// `--json` run: exit code and the one JSON document on stdout.
+fn admin_json(args: &[&str]) -> (i32, Value) {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let output = admin(&all);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let document = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is one JSON document ({e}): {stdout}\nstderr: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    (output.status.code().unwrap_or(-1), document)
+}
+
+/// Ids of one test: fixture ids with the demo prefixes replaced.
+struct Ids {
+    accounts: String,
+    contracts: String,
+    dir: PathBuf,
+}
+
+impl Ids {
+    fn new() -> Self {
+        let dir = std::env::temp_dir().join(billing_tests::unique_id("billing-admin"));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        Self {
+            accounts: billing_tests::unique_id("acc"),
+            contracts: billing_tests::unique_id("ctr"),
+            dir,
+        }
+    }
+
+    fn account(&self, n: u32) -> AccountId {
+        AccountId::new(format!("{}-{n}", self.accounts))
+    }
+
+    fn contract(&self, n: u32) -> SubscriptionId {
+        SubscriptionId::new(format!("{}-{n}", self.contracts))
+    }
+
+    /// Text with this test's ids.
+    fn own(&self, text: &str) -> String {
+        text.replace("acc-demo", &self.accounts)
+            .replace("ctr-demo", &self.contracts)
+    }
+
+    fn fixture(&self, name: &str) -> String {
+        let text = std::fs::read_to_string(repo().join("tests/fixtures/contracts").join(name))
+            .expect("fixture");
+        self.own(&text)
+    }
+
+    /// Writes `value` as a JSON file of this test and returns its path.
+    fn json_file(&self, name: &str, value: &Value) -> String {
+        let text = serde_json::to_string_pretty(value).expect("JSON encodes");
+        self.file(name, &text)
+    }
+
+    /// Writes `text` to a file of this test and returns its path.
+    fn file(&self, name: &str, text: &str) -> String {
+        let path = self.dir.join(name);
+        std::fs::write(&path, text).expect("write file");
+        path.display().to_string()
+    }
+}
+
+/// The seller the fixtures' accounts name (`default`); idempotent.
+fn store_default_entity() {
+    let entity = repo().join("docs/examples/billing-entity.json");
+    let (code, out) = admin_json(&["entity", "put", &entity.display().to_string()]);
+    assert_eq!(code, 0, "{out}");
+}
+
+/// The local AWS and ids of a test's own, with the fixture accounts stored.
+async fn with_accounts() -> (AwsClients, String, Ids) {
+    let (aws, table) = local().await;
+    let ids = Ids::new();
+    store_default_entity();
+    let file = ids.file("accounts.json", &ids.fixture("accounts.json"));
+    let (code, out) = admin_json(&["accounts", "import", &file]);
+    assert_eq!(code, 0, "{out}");
+    (aws, table, ids)
+}
+
+/// Every item of an account's partition (account, contracts, ...).
+async fn partition(
+    aws: &AwsClients,
+    table: &str,
+    account: &AccountId,
+) -> Vec<HashMap<String, AttributeValue>> {
+    aws.dynamodb
+        .query()
+        .table_name(table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", AttributeValue::S(format!("ACCOUNT#{account}")))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("query")
+        .items
+        .unwrap_or_default()
+}
+
+/// `contracts import FILE --json`, which must be refused (exit 1): the
+/// problems by line and field, and the whole answer.
+fn refused_import(file: &str) -> (Vec<(Option<u64>, String)>, Value) {
+    let (code, out) = admin_json(&["contracts", "import", file]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(out["error"]["code"], "refused");
+    (problems(&out), out)
+}
+
+/// A `--json` run that must succeed (exit 0): its answer.
+fn admin_ok(args: &[&str]) -> Value {
+    let (code, out) = admin_json(args);
+    assert_eq!(code, 0, "{out}");
+    out
+}
+
+/// The named counts of an import's answer.
+fn counts<const N: usize>(out: &Value, names: [&str; N]) -> [Option<u64>; N] {
+    names.map(|name| out[name].as_u64())
+}
+
+fn problems(document: &Value) -> Vec<(Option<u64>, String)> {
+    document["error"]["problems"]
+        .as_array()
+        .expect("problems")
+        .iter()
+        .map(|p| {
+            (
+                p["line"].as_u64(),
+                p["field"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn entity_put_show_and_refusals() {
+    let (aws, table) = local().await;
+    let ids = Ids::new();
+    let id = billing_tests::unique_id("ent");
+    let mut entity: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("docs/examples/billing-entity.json")).unwrap(),
+    )
+    .unwrap();
+    entity["id"] = id.clone().into();
+    let good = ids.json_file("entity.json", &entity);
+
+    let (code, out) = admin_json(&["entity", "put", &good]);
+    assert_eq!(
+        (code, out["outcome"].as_str()),
+        (0, Some("created")),
+        "{out}"
+    );
+    let (code, out) = admin_json(&["entity", "put", &good]);
+    assert_eq!(
+        (code, out["outcome"].as_str()),
+        (0, Some("unchanged")),
+        "{out}"
+    );
+    let (code, shown) = admin_json(&["entity", "show", &id]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        shown["identity"]["legal_name"],
+        entity["identity"]["legal_name"]
+    );
+
+    // Refusals: none of them changes the stored entity.
+    let store = BillingStore::new(aws.dynamodb.clone(), &table);
+    let entity_id = billing_domain::ids::BillingEntityId::new(&id);
+    let before = store.billing_entity(&entity_id).await.unwrap();
+
+    let mut unknown = entity.clone();
+    unknown["identity"]["bank_account"]["ibna"] = "DE00".into();
+    unknown["identity"]["legal_name"] = "Changed GmbH".into();
+    let file = ids.json_file("unknown.json", &unknown);
+    let (code, out) = admin_json(&["entity", "put", &file]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(out["error"]["code"], "refused");
+    let found = problems(&out);
+    assert_eq!(found.len(), 1, "{out}");
+    assert_eq!(found[0].1, "identity.bank_account.ibna");
+    assert!(found[0].0.is_some_and(|line| line > 10), "{out}");
+
+    let mut invalid = entity.clone();
+    invalid["identity"]["bank_account"]["iban"] = "DE89370400440532013001".into();
+    let file = ids.json_file("invalid.json", &invalid);
+    let (code, out) = admin_json(&["entity", "put", &file]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(problems(&out)[0].1, "identity.bank_account.iban", "{out}");
+
+    let broken = ids.file("broken.json", "{\n  \"id\": \"x\",\n  \"identity\": {\n}");
+    let output = admin(&["entity", "put", &broken]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("broken.json") && stderr.contains("line 4"),
+        "{stderr}"
+    );
+
+    assert_eq!(store.billing_entity(&entity_id).await.unwrap(), before);
+
+    let (code, out) = admin_json(&["entity", "show", &billing_tests::unique_id("ent")]);
+    assert_eq!(
+        (code, out["error"]["code"].as_str()),
+        (1, Some("not_found")),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn accounts_are_created_updated_and_skipped() {
+    let (aws, table) = local().await;
+    let ids = Ids::new();
+    store_default_entity();
+    let text = ids.fixture("accounts.json");
+    let file = ids.file("accounts.json", &text);
+    assert_eq!(
+        counts(
+            &admin_ok(&["accounts", "import", &file]),
+            ["created", "unchanged"]
+        ),
+        [Some(3), Some(0)]
+    );
+
+    assert_eq!(
+        counts(
+            &admin_ok(&["accounts", "import", &file]),
+            ["created", "unchanged"]
+        ),
+        [Some(0), Some(3)]
+    );
+
+    let changed = ids.file(
+        "changed.json",
+        &text.replace("Nordwind Logistik GmbH", "Nordwind Logistik SE"),
+    );
+    assert_eq!(
+        counts(
+            &admin_ok(&["accounts", "import", &changed]),
+            ["updated", "unchanged"]
+        ),
+        [Some(1), Some(2)]
+    );
+    let store = BillingStore::new(aws.dynamodb.clone(), &table);
+    let stored = store.account(&ids.account(1)).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.account.name.as_str(), stored.version),
+        ("Nordwind Logistik SE", 2)
+    );
+}
+
+#[tokio::test]
+async fn an_account_file_with_one_bad_record_writes_nothing() {
+    let (aws, table) = local().await;
+    let ids = Ids::new();
+    store_default_entity();
+    let mut records: Value = serde_json::from_str(&ids.fixture("accounts.json")).unwrap();
+    records[2]["payment_terms"] = 30.into();
+    records[1]["currency"] = "EURO".into();
+    let file = ids.json_file("accounts.json", &records);
+    let (code, out) = admin_json(&["accounts", "import", &file]);
+    assert_eq!(code, 1, "{out}");
+    let fields: Vec<String> = problems(&out).into_iter().map(|(_, f)| f).collect();
+    assert_eq!(fields, ["[1].currency", "[2].payment_terms"], "{out}");
+    for n in 1..=3 {
+        assert!(partition(&aws, &table, &ids.account(n)).await.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn contracts_from_json_then_the_same_from_csv_are_unchanged() {
+    let (aws, table, ids) = with_accounts().await;
+    let json = ids.file("contracts.json", &ids.fixture("contracts.json"));
+    let csv = ids.file("contracts.csv", &ids.fixture("contracts.csv"));
+
+    assert_eq!(
+        counts(
+            &admin_ok(&["contracts", "import", &json]),
+            ["created", "unchanged"]
+        ),
+        [Some(3), Some(0)]
+    );
+    // Written like the webhook's contracts: body, version 1, due-index keys.
+    let items = partition(&aws, &table, &ids.account(3)).await;
+    let contract = items
+        .iter()
+        .find(|i| i.get("record_type") == Some(&AttributeValue::S("subscription".into())))
+        .expect("contract stored");
+    assert_eq!(
+        contract.get("version"),
+        Some(&AttributeValue::N("1".into()))
+    );
+    assert!(contract.contains_key("due_shard") && contract.contains_key("due_at"));
+
+    assert_eq!(
+        counts(
+            &admin_ok(&["contracts", "import", &csv]),
+            ["created", "unchanged"]
+        ),
+        [Some(0), Some(3)]
+    );
+    let output = admin(&["contracts", "import", &json]);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("0 created, 0 amended, 3 unchanged"));
+    let store = BillingStore::new(aws.dynamodb.clone(), &table);
+    let stored = store
+        .subscription(&ids.account(1), &ids.contract(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.version, 1, "an unchanged import writes nothing");
+}
+
+#[tokio::test]
+async fn a_csv_with_a_bad_row_is_refused_by_line_and_column() {
+    let (aws, table, ids) = with_accounts().await;
+    let text = ids
+        .fixture("contracts.csv")
+        .replace("Website hosting,1,MON,19.90", "Website hosting,1,MON,19,90");
+    let file = ids.file("contracts.csv", &text);
+    let output = admin(&["contracts", "import", &file]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("nothing was written"), "{stderr}");
+
+    let text = ids.fixture("contracts.csv").replace(
+        "hosting,Website hosting,1,MON,19.90,standard,1 month",
+        "hosting,Website hosting,1,MON,19.90,standard,1 fortnight",
+    );
+    let (found, _) = refused_import(&ids.file("interval.csv", &text));
+    assert_eq!(found, [(Some(4), "interval".to_owned())]);
+    for n in 1..=3 {
+        assert_eq!(
+            partition(&aws, &table, &ids.account(n)).await.len(),
+            1,
+            "only the account"
+        );
+    }
+}
+
+#[tokio::test]
+async fn contracts_for_an_unknown_account_or_another_currency_are_refused() {
+    let (aws, table, ids) = with_accounts().await;
+    let mut contracts: Value = serde_json::from_str(&ids.fixture("contracts.json")).unwrap();
+    contracts[1]["account_id"] = format!("{}-9", ids.accounts).into();
+    contracts[2]["currency"] = "USD".into();
+    for item in contracts[2]["items"].as_array_mut().unwrap() {
+        item["item"]["unit_price"]["currency"] = "USD".into();
+    }
+    let (found, out) = refused_import(&ids.json_file("contracts.json", &contracts));
+    assert_eq!(
+        found.iter().map(|(_, f)| f.as_str()).collect::<Vec<_>>(),
+        ["[1].account_id", "[2].currency"],
+        "{out}"
+    );
+    assert!(found.iter().all(|(line, _)| line.is_some()));
+    // The valid first contract was not written either.
+    assert_eq!(partition(&aws, &table, &ids.account(1)).await.len(), 1);
+
+    let csv = ids.fixture("contracts.csv").replace(
+        &format!(",{}-2,", ids.accounts),
+        &format!(",{}-9,", ids.accounts),
+    );
+    let (found, _) = refused_import(&ids.file("contracts.csv", &csv));
+    assert_eq!(found, [(Some(4), "account_id".to_owned())]);
+}
+
+#[tokio::test]
+async fn an_amendment_keeps_billing_progress_and_never_reprices_a_billed_period() {
+    let (aws, table, ids) = with_accounts().await;
+    let csv = ids.fixture("contracts.csv");
+    let file = ids.file("contracts.csv", &csv);
+    let (code, out) = admin_json(&["contracts", "import", &file]);
+    assert_eq!(code, 0, "{out}");
+
+    // The invoice run billed the licence's first month (as the worker
+    // would: billed_through advanced, version bumped).
+    let store = BillingStore::new(aws.dynamodb.clone(), &table);
+    let stored = store
+        .subscription(&ids.account(1), &ids.contract(1))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut billed = stored.subscription.clone();
+    let progress = "2026-02-14".parse().unwrap();
+    billed.items[0].billed_through = Some(progress);
+    let change = SubscriptionChange::Update {
+        subscription: billed,
+        expected_version: 1,
+    };
+    let entity = billing_domain::ids::BillingEntityId::new("default");
+    store
+        .import_subscription(&change, &entity, chrono::Utc::now())
+        .await
+        .unwrap();
+
+    // A new name and an extra item: amended, progress kept.
+    let amended = csv.clone()
+        + &format!(
+            "{c}-1,{a}-1,EUR,2026-01-15,,,actual_days,onboarding,Onboarding,1,LS,500.00,standard,1 month,in_advance,2026-03-01,2026-03-31,,\n",
+            c = ids.contracts,
+            a = ids.accounts
+        );
+    let amended = amended.replace("Software licence, per user", "Software licence per user");
+    let file = ids.file("amended.csv", &amended);
+    assert_eq!(
+        counts(
+            &admin_ok(&["contracts", "import", &file]),
+            ["amended", "unchanged"]
+        ),
+        [Some(1), Some(2)]
+    );
+    let stored = store
+        .subscription(&ids.account(1), &ids.contract(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.version, 3);
+    assert_eq!(stored.subscription.items.len(), 3);
+    assert_eq!(stored.subscription.items[0].billed_through, Some(progress));
+    assert_eq!(
+        stored.subscription.items[0].item.description,
+        "Software licence per user"
+    );
+
+    // Re-pricing the billed licence is refused, naming contract and column.
+    let repriced = amended.replace("per user\",5,C62,49.00", "per user\",5,C62,59.00");
+    let (found, out) = refused_import(&ids.file("repriced.csv", &repriced));
+    assert_eq!(found, [(Some(2), "unit_price".to_owned())]);
+    let record = out["error"]["problems"][0]["record"].as_str().unwrap();
+    assert!(record.contains(ids.contract(1).as_str()), "{out}");
+    let after = store
+        .subscription(&ids.account(1), &ids.contract(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after, stored, "a refused amendment writes nothing");
+}
+
+#[tokio::test]
+async fn usage_errors_exit_2_and_every_help_lists_the_exit_codes() {
+    let _ = local().await;
+    let output = Command::new(env!("CARGO_BIN_EXE_billing-admin"))
+        .args(["entity", "show", "default"])
+        .env_remove("BILLING_TABLE")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--stack"));
+    assert_eq!(admin(&["contracts", "import"]).status.code(), Some(2));
+    assert_eq!(
+        admin(&["contracts", "import", "x", "--format", "xml"])
+            .status
+            .code(),
+        Some(2)
+    );
+    for command in [
+        &[][..],
+        &["entity", "put"],
+        &["entity", "show"],
+        &["accounts", "import"],
+        &["contracts", "import"],
+    ] {
+        let mut args = command.to_vec();
+        args.push("--help");
+        let output = admin(&args);
+        assert_eq!(output.status.code(), Some(0), "{args:?}");
+        let help = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            help.contains("Exit codes:") && help.contains("billing-admin"),
+            "{args:?}: {help}"
+        );
+    }
+    let help =
+        String::from_utf8_lossy(&admin(&["contracts", "import", "--help"]).stdout).into_owned();
+    assert!(help.contains("anchor_month") && help.contains("unit_price"));
+}
