@@ -16,6 +16,7 @@ pub mod error;
 pub mod json;
 pub mod output;
 pub mod resources;
+pub mod run;
 
 use std::process::ExitCode;
 
@@ -41,8 +42,8 @@ Resources:
 #[command(
     name = "billing-admin",
     version,
-    about = "Operator CLI of the billing system: seller configuration, account and contract imports",
-    after_help = format!("{RESOURCES_HELP}\n\n{EXIT_CODES_HELP}\n\nExamples:\n  billing-admin --stack billing-prod entity put docs/examples/billing-entity.json\n  billing-admin contracts import tests/fixtures/contracts/contracts.csv\n  billing-admin --json accounts import accounts.json")
+    about = "Operator CLI of the billing system: seller configuration, account and contract imports, invoice runs",
+    after_help = format!("{RESOURCES_HELP}\n\n{EXIT_CODES_HELP}\n\nExamples:\n  billing-admin --stack billing-prod entity put docs/examples/billing-entity.json\n  billing-admin contracts import tests/fixtures/contracts/contracts.csv\n  billing-admin --json accounts import accounts.json\n  billing-admin run start --preview")
 )]
 pub struct Cli {
     /// Print one JSON document on stdout instead of text (no progress bar).
@@ -71,6 +72,9 @@ pub enum Command {
     /// Subscription contracts.
     #[command(subcommand)]
     Contracts(contracts::ContractsCommand),
+    /// Invoice runs: start one (or a preview), follow it, read its outcome.
+    #[command(subcommand)]
+    Run(run::RunCommand),
 }
 
 /// What every command gets: how to print, and how to reach the deployment.
@@ -110,6 +114,7 @@ pub async fn dispatch(command: Command, context: &Context) -> Result<(), AdminEr
         Command::Entity(command) => entity::run(command, context).await,
         Command::Accounts(command) => accounts::run(command, context).await,
         Command::Contracts(command) => contracts::run(command, context).await,
+        Command::Run(command) => run::run(command, context).await,
     }
 }
 

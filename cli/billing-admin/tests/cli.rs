@@ -496,6 +496,8 @@ async fn usage_errors_exit_2_and_every_help_lists_the_exit_codes() {
         &["entity", "show"],
         &["accounts", "import"],
         &["contracts", "import"],
+        &["run", "start"],
+        &["run", "status"],
     ] {
         let mut args = command.to_vec();
         args.push("--help");
@@ -510,4 +512,113 @@ async fn usage_errors_exit_2_and_every_help_lists_the_exit_codes() {
     let help =
         String::from_utf8_lossy(&admin(&["contracts", "import", "--help"]).stdout).into_owned();
     assert!(help.contains("anchor_month") && help.contains("unit_price"));
+}
+
+#[tokio::test]
+async fn a_previewed_run_is_started_followed_and_changes_no_contract() {
+    // GIVEN the fixture customers and contracts
+    let (aws, table, ids) = with_accounts().await;
+    let file = ids.file("contracts.json", &ids.fixture("contracts.json"));
+    admin_ok(&["contracts", "import", &file]);
+    let (a1, a2) = (ids.account(1).to_string(), ids.account(2).to_string());
+
+    // WHEN an operator previews 1 May for two of them
+    let started = admin_ok(&[
+        "run",
+        "start",
+        "--preview",
+        "--date",
+        "2026-05-01",
+        "--account",
+        &a1,
+        "--account",
+        &a2,
+    ]);
+
+    // THEN the run is planned as one batch of two customers
+    let run_id = started["run_id"].as_str().expect("a run id").to_owned();
+    assert!(
+        run_id.starts_with("preview-default-2026-05-01"),
+        "{started}"
+    );
+    assert_eq!(started["mode"], "preview");
+    assert_eq!(started["planned_customers"], 2);
+    assert!(
+        started["started_by"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("billing-admin:")
+    );
+    let status = admin_ok(&["run", "status", &run_id]);
+    assert_eq!(status["status"], "billing");
+
+    // WHEN the worker works off the batch (Lambda's part, played here)
+    let entity = billing_tests::webhook::example_entity("default");
+    let local = billing_tests::run::LocalRun::new(&aws, entity).await;
+    assert!(local.deliver(&run_id).await.is_empty());
+
+    // THEN `run status --wait` shows the outcome, and no contract changed
+    let done = admin_ok(&["run", "status", &run_id, "--wait", "--timeout", "30"]);
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["outcome"]["customers"], 2, "{done}");
+    assert!(
+        done["outcome"]["invoices"].as_u64().unwrap_or(0) >= 2,
+        "{done}"
+    );
+    let human = admin(&["run", "status", &run_id]);
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        text.contains("outcome: 2 customers") && text.contains("preview.csv"),
+        "{text}"
+    );
+    for account in [ids.account(1), ids.account(2)] {
+        for item in partition(&aws, &table, &account).await {
+            if item["sk"]
+                .as_s()
+                .is_ok_and(|sk| sk.starts_with("SUBSCRIPTION#"))
+            {
+                assert_eq!(item["version"].as_n().ok().map(String::as_str), Some("1"));
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn run_refusals_name_the_problem_with_their_exit_codes() {
+    let _ = local().await;
+    store_default_entity();
+    // An unknown preview is refused (1), an unknown run is not found (1).
+    let (code, out) = admin_json(&["run", "start", "--from-preview", "preview-none"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out["error"]["problems"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("no such run"),
+        "{out}"
+    );
+    let (code, out) = admin_json(&["run", "status", "run-none"]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(out["error"]["code"], "not_found");
+    // --preview with --from-preview, or a bad date, is a usage error (2).
+    assert_eq!(
+        admin(&["run", "start", "--preview", "--from-preview", "x"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        admin(&["run", "start", "--date", "2026-13-01"])
+            .status
+            .code(),
+        Some(2)
+    );
+    // Without a queue the run cannot be planned (2), naming what is missing.
+    let output = Command::new(env!("CARGO_BIN_EXE_billing-admin"))
+        .args(["run", "start", "--preview"])
+        .env_remove("INVOICE_RUN_QUEUE_URL")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("INVOICE_RUN_QUEUE_URL"));
 }

@@ -5,7 +5,7 @@
 //! (`billed_through`) is the invoice run's, never the file's: it is carried
 //! over from the stored items. What a finalized invoice already shows must
 //! not change (rule 4: corrections are credit notes), so for every billed
-//! item the import may not change its start, interval, timing, the
+//! item the import may not change its start, interval, alignment, timing, the
 //! contract's anchor day, the price or quantity in effect on any billed
 //! period, nor end it before what is billed, nor drop it.
 
@@ -102,6 +102,12 @@ fn check_billed_item(
             format!("{why}; its interval cannot change"),
         ));
     }
+    if new.anchor_month != old.anchor_month {
+        refusals.push(refusal(
+            field("anchor_month"),
+            format!("{why}; its calendar alignment cannot change"),
+        ));
+    }
     if new.timing != old.timing {
         refusals.push(refusal(
             field("timing"),
@@ -187,6 +193,7 @@ mod tests {
                 ),
                 interval: BillingInterval::monthly(),
                 timing: BillingTiming::InAdvance,
+                anchor_month: None,
                 start: None,
                 end: None,
                 price_changes: vec![],

@@ -13,7 +13,7 @@ use std::str::FromStr;
 use billing_domain::ids::{AccountId, ProductCode, SubscriptionId, SubscriptionItemId};
 use billing_domain::item::{Item, UnitCode};
 use billing_domain::money::{Currency, Money};
-use billing_domain::period::{AnchorDay, BillingInterval, IntervalUnit};
+use billing_domain::period::{AnchorDay, AnchorMonth, BillingInterval, IntervalUnit};
 use billing_domain::subscription::{
     BillingTiming, ProrationPolicy, Subscription, SubscriptionItem,
 };
@@ -442,14 +442,6 @@ impl Row<'_> {
         let item_end = self.optional_cell("item_end", parse_date);
         let product_code = self.optional_cell("product_code", |v| domain(ProductCode::parse(v)));
         let anchor_month = self.optional_cell("anchor_month", parse_anchor_month);
-        if let Some(Some(_)) = anchor_month {
-            // Calendar alignment (issue 11) is not on SubscriptionItem in this
-            // build: refuse rather than bill an anniversary grid silently.
-            self.refuse(
-                "anchor_month",
-                "calendar alignment is not supported by this build yet; leave the column empty",
-            );
-        }
         let head = Head {
             account_id: account_id?,
             currency: currency?,
@@ -472,9 +464,7 @@ impl Row<'_> {
             timing: timing?,
             start: item_start?,
             end: item_end?,
-            // When SubscriptionItem gains `anchor_month: Option<AnchorMonth>`,
-            // this literal stops compiling: pass `anchor_month?` here (parsed
-            // above by `parse_anchor_month`) and drop the refusal.
+            anchor_month: anchor_month?,
             price_changes: Vec::new(),
             quantity_changes: Vec::new(),
             billed_through: None,
@@ -555,9 +545,9 @@ pub fn parse_interval(value: &str) -> Result<BillingInterval, String> {
     domain(BillingInterval::every(count, unit))
 }
 
-fn parse_anchor_month(value: &str) -> Result<u8, String> {
+fn parse_anchor_month(value: &str) -> Result<AnchorMonth, String> {
     match value.parse::<u8>() {
-        Ok(month @ 1..=12) => Ok(month),
+        Ok(month @ 1..=12) => AnchorMonth::new(month).map_err(|e| e.to_string()),
         _ => Err(format!("`{value}` is not a month (1-12)")),
     }
 }
