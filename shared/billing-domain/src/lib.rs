@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod dunning;
+pub mod dunning_letter;
 pub mod error;
 pub mod ids;
 pub mod invoice;

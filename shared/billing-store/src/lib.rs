@@ -13,15 +13,21 @@ pub mod keys;
 mod account;
 mod counter;
 mod delivery;
+mod dunning;
 mod entity;
 mod invoice;
 mod opportunity;
+mod payment;
 mod subscription;
 
 pub use account::VersionedAccount;
 pub use delivery::{
     AttentionEntry, DeliveryClaim, DeliveryRequest, DeliveryState, DeliveryStatus, OutcomeRecorded,
     Suppression, TroubleReport,
+};
+pub use dunning::{
+    AttentionNote, Dispute, DueInvoice, DueScan, DunningBlock, DunningState, LetterCommit,
+    LetterInvoice, LetterRecorded, MAX_INVOICES_PER_LETTER, letter_key,
 };
 pub use error::StoreError;
 pub use invoice::{
@@ -30,6 +36,10 @@ pub use invoice::{
 pub use opportunity::{
     AccountChange, CommitOutcome, InvoiceSummary, OpportunityCommit, OpportunityKey,
     OpportunityOutcome, OpportunityRecord, ParkedCharges, SubscriptionChange,
+};
+pub use payment::{
+    EntryBooked, EntryBooking, InvoiceBooking, InvoicePayments, ReviewEntry, StatementRecord,
+    payment_id, statement_key, status_name,
 };
 pub use subscription::VersionedSubscription;
 

@@ -21,6 +21,7 @@ use billing_domain::item::PendingCharge;
 use billing_domain::money::Money;
 use billing_domain::numbering::{CounterKey, InvoiceNumber, NumberSeries};
 use billing_domain::party::CustomerAccount;
+use billing_domain::reference::CreditorReference;
 use billing_domain::schedule::next_due_date;
 use billing_domain::subscription::Subscription;
 use chrono::{DateTime, FixedOffset, Utc};
@@ -343,7 +344,15 @@ impl BillingStore {
         let number = series
             .format(draft.issue_date, last + 1)
             .map_err(|e| StoreError::corrupt(format!("counter {}", key.storage_key()), e))?;
-        Ok((draft.clone().finalize(number), key, last))
+        let mut draft = draft.clone();
+        if draft.references.payment_reference.is_none() {
+            // Invoices are paid by an ISO 11649 reference derived from their
+            // number (the invoice number itself when it is too long for one).
+            draft.references.payment_reference = CreditorReference::for_invoice_number(&number)
+                .ok()
+                .map(String::from);
+        }
+        Ok((draft.finalize(number), key, last))
     }
 
     fn transaction(
