@@ -15,6 +15,7 @@ use billing_lambda::config;
 
 pub mod billing;
 pub mod delivery;
+pub mod demo_dunning;
 pub mod webhook;
 
 /// Clients for the local endpoint, refusing to run against anything else.
