@@ -26,6 +26,7 @@ use billing_store::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::archive::LetterArchive;
 use crate::error::SweepError;
 
 /// Which day to sweep.
@@ -62,16 +63,28 @@ pub struct SweepReport {
 }
 
 /// The sweep over one billing table and seller.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct SweepService {
     store: BillingStore,
     entity_id: BillingEntityId,
+    archive: Option<LetterArchive>,
 }
 
 impl SweepService {
-    /// A sweep for `entity_id` (the template's `BILLING_ENTITY_ID`).
+    /// A sweep for `entity_id` (the template's `BILLING_ENTITY_ID`) that
+    /// records letters only.
     pub fn new(store: BillingStore, entity_id: BillingEntityId) -> Self {
-        Self { store, entity_id }
+        Self {
+            store,
+            entity_id,
+            archive: None,
+        }
+    }
+
+    /// Also renders each recorded letter and archives its PDF.
+    pub fn with_archive(mut self, archive: LetterArchive) -> Self {
+        self.archive = Some(archive);
+        self
     }
 
     /// Sweeps for `day`: a calendar day of the seller, or the schedule's
@@ -262,6 +275,17 @@ impl SweepService {
         match self.store.record_dunning_letter(&commit).await? {
             LetterRecorded::Recorded => {
                 tracing::info!(letter_id = %letter_id, invoices = letter.lines.len(), "dunning letter recorded");
+                if let (Some(archive), Some((oldest, _))) = (
+                    &self.archive,
+                    notices
+                        .iter()
+                        .min_by_key(|(state, _)| state.invoice.content().issue_date),
+                ) {
+                    let (key, sha256) = archive.archive(&letter, &oldest.invoice).await?;
+                    self.store
+                        .record_letter_document(&letter_id, &key, &sha256)
+                        .await?;
+                }
                 report.letters.push(letter);
             }
             LetterRecorded::AlreadyRecorded => report.already_recorded += 1,

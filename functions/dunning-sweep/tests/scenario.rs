@@ -4,14 +4,16 @@
 //! and the interest basis of the second notice, the rest is paid, and no
 //! letter follows. Every amount is computed by hand below.
 
+use billing_documents::letter::LetterRenderer;
 use billing_domain::dunning::DunningStage;
 use billing_domain::money::{Currency, Money};
 use billing_domain::party::CustomerKind;
 use billing_domain::payment::PaymentStatus;
 use billing_tests::billing::{customer, invoice, stored_seller};
-use billing_tests::local_clients;
 use billing_tests::webhook::{local_store, repo_path};
+use billing_tests::{local_clients, resource};
 use chrono::{Days, NaiveDate, Utc};
+use dunning_sweep::archive::LetterArchive;
 use dunning_sweep::service::{SweepDay, SweepService};
 use payment_import::service::ImportService;
 use rust_decimal::Decimal;
@@ -61,7 +63,11 @@ async fn sixty_days_from_due_date_to_paid() {
         .payment_reference
         .clone()
         .unwrap();
-    let sweep = SweepService::new(store.clone(), entity.id.clone());
+    let aws = local_clients().await;
+    let bucket = resource("DOCUMENTS_BUCKET");
+    let sweep = SweepService::new(store.clone(), entity.id.clone()).with_archive(
+        LetterArchive::new(LetterRenderer::from_env().unwrap(), aws.s3.clone(), &bucket),
+    );
     let import = ImportService::new(store.clone(), local_clients().await.s3, entity.id.clone());
 
     let mut letters = Vec::new();
@@ -181,6 +187,21 @@ async fn sixty_days_from_due_date_to_paid() {
     assert_eq!((second.fee, second.flat_fee), (eur(0), eur(0)));
     assert_eq!(second.earlier_fees, eur(4000));
     assert_eq!(second.total, eur(73_680));
+
+    // Every letter is archived as a PDF in the documents bucket.
+    for letter in &letters {
+        let object = aws
+            .s3
+            .get_object()
+            .bucket(&bucket)
+            .key(LetterArchive::key(letter))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("letter {} is not archived: {e}", letter.letter_id));
+        assert_eq!(object.content_type(), Some("application/pdf"));
+        let bytes = object.body.collect().await.unwrap().into_bytes();
+        assert!(bytes.starts_with(b"%PDF-"));
+    }
 
     // The rest on 25 January: paid, out of the index, the day recorded.
     let state = store

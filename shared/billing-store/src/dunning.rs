@@ -459,6 +459,29 @@ impl BillingStore {
         crate::payment::transaction_update(update)
     }
 
+    /// Records the archived PDF of a letter (`letter_status` recorded →
+    /// archived); repeating it writes the same values.
+    pub async fn record_letter_document(
+        &self,
+        letter_id: &str,
+        key: &str,
+        sha256: &str,
+    ) -> Result<(), StoreError> {
+        self.db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(letter_key(letter_id))))
+            .update_expression("SET letter_status = :archived, pdf_key = :key, pdf_sha256 = :sha")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":archived", s("archived"))
+            .expression_attribute_values(":key", s(key))
+            .expression_attribute_values(":sha", s(sha256))
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("UpdateItem", &e))?;
+        Ok(())
+    }
+
     /// Moves an invoice's next look to `next` (nothing to send today), or
     /// out of the index (`None`), conditioned on the level read so a
     /// concurrent letter is not undone.
