@@ -13,7 +13,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use billing_lambda::aws::{AwsClients, load_sdk_config};
 use billing_lambda::config;
 
+pub mod billing;
 pub mod delivery;
+pub mod demo_dunning;
 pub mod run;
 pub mod webhook;
 
@@ -104,4 +106,19 @@ pub async fn put_finalized_invoice(
         .send()
         .await
         .expect("the invoice is stored");
+}
+
+/// The physical name of a template resource (e.g. `StatementsBucket`) in
+/// the local stack, for resources no function's environment names.
+///
+/// # Panics
+/// When not run under `tools/local_aws.py` or the resource is unknown.
+pub fn stack_name(logical_id: &str) -> String {
+    let path = resource("LOCAL_AWS_STACK");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let stack: serde_json::Value = serde_json::from_str(&text).expect("stack.json is JSON");
+    stack["names"][logical_id]
+        .as_str()
+        .unwrap_or_else(|| panic!("{logical_id} is not in the local stack"))
+        .to_owned()
 }

@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod cii;
+pub mod letter;
 pub mod mail;
 pub mod render;
 pub mod samples;

@@ -81,7 +81,8 @@ impl BaseRateTable {
     }
 
     /// The rates published by the Deutsche Bundesbank (§247 BGB) from
-    /// 1 July 2016 to 1 July 2025. Extend the configured table with every
+    /// 1 July 2016 to 1 January 2026 (1.27 %, unchanged since 1 July 2025).
+    /// Extend the configured table with every
     /// new publication (1 January, 1 July); past its last entry the last
     /// rate is assumed to continue.
     pub fn bundesbank() -> Self {
@@ -97,7 +98,20 @@ impl BaseRateTable {
             rate(2024, 7, 337),
             rate(2025, 1, 227),
             rate(2025, 7, 127),
+            rate(2026, 1, 127),
         ])
+    }
+
+    /// The start of the half-year `today` lies in (1 January or 1 July),
+    /// when the table has no rate published for it: interest is then
+    /// computed with the last known rate, and staff must be told to extend
+    /// the table rather than have it assumed silently.
+    pub fn missing_half_year(&self, today: NaiveDate) -> Option<NaiveDate> {
+        use chrono::Datelike;
+        let month = if today.month() >= 7 { 7 } else { 1 };
+        let start = NaiveDate::from_ymd_opt(today.year(), month, 1)?;
+        let last = self.0.last()?.effective_from;
+        (last < start).then_some(start)
     }
 
     /// The rates in date order.
@@ -163,6 +177,21 @@ pub struct DunningPolicy {
     /// Satz 3 BGB): when true, a business that owes the flat fee is not also
     /// charged level fees.
     pub flat_fee_replaces_level_fees: bool,
+    /// Days after the due date before the customer is in default (§286
+    /// BGB: e.g. 30 for consumers who were told so on the invoice); interest
+    /// runs from the day after. 0: in default from the day after the due
+    /// date.
+    #[serde(default)]
+    pub default_after_days: u32,
+    /// After the last level's deadline passed unpaid, hand the invoice over
+    /// to collection (it leaves dunning and goes on the needs-attention
+    /// list); when false, it simply stays at the last level.
+    #[serde(default = "default_hand_over")]
+    pub hand_over_to_collection: bool,
+}
+
+fn default_hand_over() -> bool {
+    true
 }
 
 /// Where an invoice stands for payment purposes.
@@ -202,6 +231,12 @@ pub struct DunningFacts {
     /// Dunning stopped by billing staff (e.g. agreed instalments).
     #[serde(default)]
     pub blocked: bool,
+    /// Last day a block holds (a promise to pay); none: until lifted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_until: Option<NaiveDate>,
+    /// Handed over to collection: dunning is over for good.
+    #[serde(default)]
+    pub handed_over: bool,
     /// The customer disputes the invoice.
     #[serde(default)]
     pub disputed: bool,
@@ -279,6 +314,8 @@ pub enum NoDunningReason {
     NotYetDue,
     /// Every level was sent; what follows (collection) is a person's call.
     AllLevelsSent,
+    /// Handed over to collection: no more letters.
+    HandedOver,
 }
 
 /// The outcome for one invoice on one day.
@@ -294,6 +331,12 @@ pub enum DunningAction {
     },
     /// Send this letter.
     Send(DunningNotice),
+    /// The last level's deadline passed unpaid: hand the invoice over to
+    /// collection (no letter; staff are told).
+    HandOver {
+        /// The final letter's deadline that passed.
+        final_deadline: NaiveDate,
+    },
 }
 
 impl DunningPolicy {
@@ -327,6 +370,8 @@ impl DunningPolicy {
                 from_stage: DunningStage::FirstNotice,
             }),
             flat_fee_replaces_level_fees: true,
+            default_after_days: 0,
+            hand_over_to_collection: true,
         }
     }
 
@@ -388,8 +433,14 @@ impl DunningPolicy {
             InvoiceState::Cancelled => return stop(NoDunningReason::Cancelled),
             InvoiceState::Open => {}
         }
-        if facts.blocked {
-            return stop(NoDunningReason::Blocked);
+        if facts.handed_over {
+            return stop(NoDunningReason::HandedOver);
+        }
+        if facts.blocked && facts.block_until.is_none_or(|until| today <= until) {
+            return Ok(DunningAction::None {
+                reason: NoDunningReason::Blocked,
+                next_check: facts.block_until.and_then(|until| until.succ_opt()),
+            });
         }
         if facts.disputed {
             return stop(NoDunningReason::Disputed);
@@ -403,7 +454,20 @@ impl DunningPolicy {
             .iter()
             .position(|level| last_sent.is_none_or(|sent| level.stage > sent.stage))
         else {
-            return stop(NoDunningReason::AllLevelsSent);
+            let final_deadline = last_sent.map(|sent| sent.payment_deadline);
+            return match final_deadline {
+                Some(final_deadline) if self.hand_over_to_collection => {
+                    if today > final_deadline {
+                        Ok(DunningAction::HandOver { final_deadline })
+                    } else {
+                        Ok(DunningAction::None {
+                            reason: NoDunningReason::NotYetDue,
+                            next_check: Some(add_days(final_deadline, 1)?),
+                        })
+                    }
+                }
+                _ => stop(NoDunningReason::AllLevelsSent),
+            };
         };
         let level = self.levels[index];
         let earliest = self.earliest_send_date(facts.due_date, &level, last_sent)?;
@@ -452,7 +516,7 @@ impl DunningPolicy {
             self.default_interest(
                 facts.open_amount,
                 facts.customer_kind,
-                facts.due_date,
+                add_days(facts.due_date, i64::from(self.default_after_days))?,
                 today,
             )?
         } else {
@@ -471,6 +535,7 @@ impl DunningPolicy {
         };
         let next_check = match self.levels.get(index + 1) {
             Some(next) => Some(self.earliest_send_date(facts.due_date, next, Some(&sent))?),
+            None if self.hand_over_to_collection => Some(add_days(payment_deadline, 1)?),
             None => None,
         };
         Ok(DunningNotice {
@@ -604,6 +669,8 @@ mod tests {
             customer_kind: kind,
             state: InvoiceState::Open,
             blocked: false,
+            block_until: None,
+            handed_over: false,
             disputed: false,
             sent: Vec::new(),
             flat_fee_charged: false,
@@ -793,12 +860,96 @@ mod tests {
             d(2025, 8, 1),
             d(2025, 8, 11),
         ));
+        // Until the final deadline passed: wait; then hand over, once.
+        assert_eq!(
+            policy.next_action(&invoice, d(2025, 8, 11)).unwrap(),
+            DunningAction::None {
+                reason: NoDunningReason::NotYetDue,
+                next_check: Some(d(2025, 8, 12)),
+            }
+        );
         assert_eq!(
             policy.next_action(&invoice, d(2025, 9, 1)).unwrap(),
+            DunningAction::HandOver {
+                final_deadline: d(2025, 8, 11)
+            }
+        );
+        invoice.handed_over = true;
+        assert_eq!(
+            policy.next_action(&invoice, d(2025, 9, 2)).unwrap(),
+            DunningAction::None {
+                reason: NoDunningReason::HandedOver,
+                next_check: None,
+            }
+        );
+        invoice.handed_over = false;
+        let mut keep = policy.clone();
+        keep.hand_over_to_collection = false;
+        assert_eq!(
+            keep.next_action(&invoice, d(2025, 9, 1)).unwrap(),
             DunningAction::None {
                 reason: NoDunningReason::AllLevelsSent,
                 next_check: None,
             }
+        );
+    }
+
+    #[test]
+    fn a_block_with_an_end_date_holds_until_that_day_only() {
+        let policy = DunningPolicy::german_default();
+        let mut invoice = facts(CustomerKind::Business);
+        invoice.blocked = true;
+        invoice.block_until = Some(d(2025, 6, 30));
+        assert_eq!(
+            policy.next_action(&invoice, d(2025, 6, 30)).unwrap(),
+            DunningAction::None {
+                reason: NoDunningReason::Blocked,
+                next_check: Some(d(2025, 7, 1)),
+            }
+        );
+        // Expired yesterday: dunned today.
+        let DunningAction::Send(reminder) = policy.next_action(&invoice, d(2025, 7, 1)).unwrap()
+        else {
+            panic!("the block expired; a reminder is due");
+        };
+        assert_eq!(reminder.stage, DunningStage::PaymentReminder);
+    }
+
+    #[test]
+    fn default_can_start_later_than_the_due_date() {
+        let mut policy = DunningPolicy::german_default();
+        policy.default_after_days = 30;
+        let mut invoice = facts(CustomerKind::Consumer);
+        invoice.sent.push(sent(
+            DunningStage::PaymentReminder,
+            d(2025, 6, 7),
+            d(2025, 6, 17),
+        ));
+        let DunningAction::Send(first) = policy.next_action(&invoice, d(2025, 7, 15)).unwrap()
+        else {
+            panic!("first notice expected");
+        };
+        // In default from 1 July: 15 days × 6.27 % on 10,000 = 25.77.
+        assert_eq!(first.interest.periods.len(), 1);
+        assert_eq!(first.interest.periods[0].days, 15);
+        assert_eq!(first.interest.total, eur(dec!(25.77)));
+    }
+
+    #[test]
+    fn the_table_knows_2026_and_says_when_a_half_year_is_missing() {
+        let table = BaseRateTable::bundesbank();
+        let rate = table.rate_on(d(2026, 3, 1)).unwrap();
+        assert_eq!(
+            (rate.effective_from, rate.rate_percent),
+            (d(2026, 1, 1), dec!(1.27))
+        );
+        assert_eq!(table.missing_half_year(d(2026, 6, 30)), None);
+        assert_eq!(table.missing_half_year(d(2026, 7, 1)), Some(d(2026, 7, 1)));
+        assert_eq!(table.missing_half_year(d(2027, 2, 1)), Some(d(2027, 1, 1)));
+        // Past the table, the last rate carries on.
+        assert_eq!(
+            table.rate_on(d(2026, 12, 1)).unwrap().rate_percent,
+            dec!(1.27)
         );
     }
 
@@ -865,6 +1016,7 @@ mod tests {
         assert_eq!(json["levels"][1]["stage"], "first_notice");
         assert_eq!(json["levels"][1]["fee"]["amount"], "2.50");
         assert_eq!(json["base_rates"][6]["rate_percent"], "1.27");
+        assert_eq!(json["base_rates"][7]["effective_from"], "2026-01-01");
         assert_eq!(json["business_margin_points"], "9");
         let back: DunningPolicy = serde_json::from_value(json).unwrap();
         assert_eq!(back, policy);

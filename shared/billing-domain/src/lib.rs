@@ -7,15 +7,18 @@
 #![warn(missing_docs)]
 
 pub mod dunning;
+pub mod dunning_letter;
 pub mod error;
 pub mod ids;
 pub mod invoice;
 pub mod item;
+pub mod matching;
 pub mod money;
 pub mod numbering;
 pub mod party;
 pub mod payment;
 pub mod period;
+pub mod reference;
 pub mod run;
 pub mod schedule;
 pub mod subscription;

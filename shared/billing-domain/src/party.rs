@@ -465,6 +465,10 @@ pub struct BillingEntity {
     /// (§288 BGB) when a stored configuration has none.
     #[serde(default = "crate::dunning::DunningPolicy::german_default")]
     pub dunning: crate::dunning::DunningPolicy,
+    /// How far a bank transfer may differ from an open amount and still be
+    /// matched to it by amount alone; exact when not configured.
+    #[serde(default)]
+    pub payment_tolerance: crate::matching::AmountTolerance,
     /// Who invoice e-mails come from.
     pub mail: InvoiceMailSender,
 }
@@ -523,6 +527,8 @@ impl BillingEntity {
         }
         self.tax_rules.validate("billing_entity.tax_rules")?;
         self.mail.validate("billing_entity.mail")?;
+        self.payment_tolerance
+            .validate("billing_entity.payment_tolerance")?;
         self.dunning.validate()
     }
 

@@ -109,6 +109,72 @@ impl PaymentSummary {
     }
 }
 
+/// What booking one bank line against an invoice does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Booking {
+    /// The part that lowers (negative: raises) the invoice's open amount.
+    pub to_invoice: Money,
+    /// The part the invoice did not need: customer credit on the account.
+    pub to_credit: Money,
+    /// The invoice after the booking.
+    pub after: PaymentSummary,
+}
+
+impl PaymentSummary {
+    /// The summary of an invoice of `amount_due` of which `paid` (net) was
+    /// received.
+    pub fn from_paid(amount_due: Money, paid: Money) -> Result<Self, DomainError> {
+        let currency = amount_due.currency();
+        let payment = Payment {
+            id: PaymentId::new("paid"),
+            amount: paid.round(),
+            received_on: NaiveDate::MIN,
+            reference: None,
+        };
+        paid.ensure_currency(currency, "paid.currency")?;
+        Self::apply(amount_due, std::slice::from_ref(&payment))
+    }
+
+    /// Books `amount` against this invoice: a credit pays at most what is
+    /// open and the rest becomes customer credit, so an invoice itself is
+    /// never overpaid; a debit (a returned direct debit or reversed credit,
+    /// negative) reopens what it takes back and may not take back more than
+    /// was paid.
+    pub fn book(&self, amount: Money) -> Result<Booking, DomainError> {
+        let currency = self.amount_due.currency();
+        amount.ensure_currency(currency, "amount.currency")?;
+        if !amount.is_rounded() {
+            return Err(DomainError::invalid(
+                "amount",
+                format!("more decimals than {currency} has"),
+            ));
+        }
+        let zero = Money::zero(currency);
+        let (to_invoice, to_credit) = if amount.is_negative() {
+            if (-amount).compare(&self.paid)?.is_gt() {
+                return Err(DomainError::invalid(
+                    "amount",
+                    format!(
+                        "a return of {} exceeds the {} paid on the invoice",
+                        -amount, self.paid
+                    ),
+                ));
+            }
+            (amount, zero)
+        } else if amount.compare(&self.open)?.is_gt() {
+            (self.open, amount.checked_sub(self.open)?)
+        } else {
+            (amount, zero)
+        };
+        let after = Self::from_paid(self.amount_due, self.paid.checked_add(to_invoice)?)?;
+        Ok(Booking {
+            to_invoice,
+            to_credit,
+            after,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,5 +259,91 @@ mod tests {
             )
         );
         assert_eq!(serde_json::from_str::<PaymentSummary>(&json).unwrap(), s);
+    }
+
+    #[test]
+    fn booking_caps_at_the_open_amount_and_returns_reopen() {
+        let start = PaymentSummary::apply(eur(dec!(100.00)), &[]).unwrap();
+        let partial = start.book(eur(dec!(30.00))).unwrap();
+        assert_eq!(partial.after.status, PaymentStatus::PartiallyPaid);
+        assert_eq!(partial.after.open, eur(dec!(70.00)));
+        let over = partial.after.book(eur(dec!(80.00))).unwrap();
+        assert_eq!(over.to_invoice, eur(dec!(70.00)));
+        assert_eq!(over.to_credit, eur(dec!(10.00)));
+        assert_eq!(over.after.status, PaymentStatus::Paid);
+        let returned = over.after.book(eur(dec!(-70.00))).unwrap();
+        assert_eq!(returned.after.status, PaymentStatus::PartiallyPaid);
+        assert_eq!(returned.after.open, eur(dec!(70.00)));
+        let err = returned.after.book(eur(dec!(-30.01))).unwrap_err();
+        assert!(err.to_string().starts_with("amount:"), "{err}");
+        assert!(start.book(Money::new(dec!(1), Currency::USD)).is_err());
+    }
+
+    proptest::proptest! {
+        /// For any sequence of payments, partial payments and returns, the
+        /// open amount is the total minus what was booked to the invoice
+        /// plus what was returned, and it never goes below zero: what would
+        /// have taken it there is customer credit instead.
+        #[test]
+        fn open_amount_is_total_minus_payments_plus_returns(
+            total_cents in 1i64..1_000_000,
+            steps in proptest::collection::vec((proptest::bool::ANY, 1i64..1_500_000), 0..25),
+        ) {
+            let total = Money::from_minor(total_cents, Currency::EUR);
+            let mut summary = PaymentSummary::apply(total, &[]).unwrap();
+            let mut booked = Money::zero(Currency::EUR);
+            let mut returned = Money::zero(Currency::EUR);
+            let mut credit = Money::zero(Currency::EUR);
+            let mut received = Money::zero(Currency::EUR);
+            for (is_return, cents) in steps {
+                let amount = Money::from_minor(cents, Currency::EUR);
+                if is_return {
+                    // A return takes back at most what the invoice holds.
+                    let back = if amount.compare(&summary.paid).unwrap().is_gt() {
+                        summary.paid
+                    } else {
+                        amount
+                    };
+                    if back.is_zero() {
+                        proptest::prop_assert!(summary.book(-amount).is_err());
+                        continue;
+                    }
+                    let booking = summary.book(-back).unwrap();
+                    returned = returned.checked_add(back).unwrap();
+                    received = received.checked_sub(back).unwrap();
+                    summary = booking.after;
+                } else {
+                    let booking = summary.book(amount).unwrap();
+                    proptest::prop_assert_eq!(
+                        booking.to_invoice.checked_add(booking.to_credit).unwrap(),
+                        amount
+                    );
+                    booked = booked.checked_add(booking.to_invoice).unwrap();
+                    credit = credit.checked_add(booking.to_credit).unwrap();
+                    received = received.checked_add(booking.to_invoice).unwrap();
+                    summary = booking.after;
+                }
+                let expected = total.checked_sub(booked).unwrap().checked_add(returned).unwrap();
+                proptest::prop_assert_eq!(summary.open, expected);
+                proptest::prop_assert!(!summary.open.is_negative());
+                proptest::prop_assert!(summary.customer_credit.is_zero());
+                proptest::prop_assert_eq!(summary.paid, received);
+                proptest::prop_assert_eq!(
+                    summary.status == PaymentStatus::Paid,
+                    summary.open.is_zero()
+                );
+            }
+            // Without returns, the same money applied at once agrees.
+            if !returned.is_zero() {
+                return Ok(());
+            }
+            let all = PaymentSummary::apply(
+                total,
+                &[payment("all", received.checked_add(credit).unwrap())],
+            )
+            .unwrap();
+            proptest::prop_assert_eq!(all.customer_credit, credit);
+            proptest::prop_assert_eq!(all.open, summary.open);
+        }
     }
 }

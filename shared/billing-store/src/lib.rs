@@ -13,10 +13,12 @@ pub mod keys;
 mod account;
 mod counter;
 mod delivery;
+mod dunning;
 mod entity;
 mod import;
 mod invoice;
 mod opportunity;
+mod payment;
 pub mod run;
 mod seed;
 mod subscription;
@@ -26,6 +28,10 @@ pub use delivery::{
     AttentionEntry, DeliveryClaim, DeliveryRequest, DeliveryState, DeliveryStatus, OutcomeRecorded,
     Suppression, TroubleReport,
 };
+pub use dunning::{
+    AttentionNote, Dispute, DueInvoice, DueScan, DunningBlock, DunningState, LetterCommit,
+    LetterInvoice, LetterRecorded, MAX_INVOICES_PER_LETTER, letter_key,
+};
 pub use error::StoreError;
 pub use import::{AccountWrite, ImportWrite};
 pub use invoice::{
@@ -34,6 +40,10 @@ pub use invoice::{
 pub use opportunity::{
     AccountChange, CommitOutcome, InvoiceSummary, OpportunityCommit, OpportunityKey,
     OpportunityOutcome, OpportunityRecord, ParkedCharges, SubscriptionChange,
+};
+pub use payment::{
+    EntryBooked, EntryBooking, InvoiceBooking, InvoicePayments, ReviewEntry, StatementRecord,
+    payment_id, statement_key, status_name,
 };
 pub use subscription::VersionedSubscription;
 

@@ -21,6 +21,7 @@ use billing_domain::item::PendingCharge;
 use billing_domain::money::Money;
 use billing_domain::numbering::{CounterKey, InvoiceNumber, NumberSeries};
 use billing_domain::party::CustomerAccount;
+use billing_domain::reference::CreditorReference;
 use billing_domain::schedule::next_due_date;
 use billing_domain::subscription::Subscription;
 use chrono::{DateTime, FixedOffset, Utc};
@@ -343,7 +344,7 @@ impl BillingStore {
         let number = series
             .format(draft.issue_date, last + 1)
             .map_err(|e| StoreError::corrupt(format!("counter {}", key.storage_key()), e))?;
-        Ok((draft.clone().finalize(number), key, last))
+        Ok((finalize(draft.clone(), number), key, last))
     }
 
     fn transaction(
@@ -500,6 +501,18 @@ impl BillingStore {
             .map_err(|e| StoreError::corrupt("transaction item", e))?;
         Ok(TransactWriteItem::builder().update(update).build())
     }
+}
+
+/// A draft with its number, paid by an ISO 11649 reference derived from
+/// the number (the number itself when it is too long for one): the one
+/// finalization of the webhook and the invoice run.
+pub(crate) fn finalize(mut draft: InvoiceDraft, number: InvoiceNumber) -> Invoice {
+    if draft.references.payment_reference.is_none() {
+        draft.references.payment_reference = CreditorReference::for_invoice_number(&number)
+            .ok()
+            .map(String::from);
+    }
+    draft.finalize(number)
 }
 
 /// The stored invoice with every index key it is found by.

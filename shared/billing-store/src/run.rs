@@ -40,7 +40,7 @@ use serde::{Deserialize, Serialize};
 use billing_lambda::Disposition;
 
 use crate::attributes::{Item, body, key_item, n, read_optional_s, read_s, read_u64, s, time};
-use crate::opportunity::{backoff, invoice_item, subscription_item};
+use crate::opportunity::{backoff, finalize, invoice_item, subscription_item};
 use crate::{BillingStore, StoreError, VersionedAccount, VersionedSubscription, keys};
 
 /// Most items in one DynamoDB transaction.
@@ -612,7 +612,7 @@ impl BillingStore {
                     .map_err(|e| {
                         StoreError::corrupt(format!("counter {}", key.storage_key()), e)
                     })?;
-                let invoice: Invoice = staged.draft.clone().finalize(number.clone());
+                let invoice: Invoice = finalize(staged.draft.clone(), number.clone());
                 let mut item = invoice_item(&invoice, &stamp)?;
                 item.insert("run_id".into(), s(&staged.run_id));
                 item.insert("numbered_at".into(), time(now));

@@ -9,7 +9,9 @@
 //! to the real invoice-pdf handler as Lambda would, which archives the
 //! PDF/A-3 and XML and requests delivery; then that request through the
 //! real invoice-delivery handler, which e-mails the invoice through (local)
-//! SES and records it as sent. Last, the invoice run: the demo customers
+//! SES and records it as sent; then a bank statement through the real
+//! payment-import handler and a month of dunning sweeps, letters to `out/`.
+//! Last, the invoice run: the demo customers
 //! (`tests/fixtures/run/demo-customers.json`) are previewed for today,
 //! the run is finalized from the preview, and each invoice takes the same
 //! documents and delivery path.
@@ -39,6 +41,8 @@ async fn main() -> DemoResult {
     summary.push(line);
     summary.push(documents(&invoice_id).await?);
     summary.push(delivery(&invoice_id).await?);
+    let store = billing_tests::webhook::local_store().await;
+    summary.push(billing_tests::demo_dunning::run(&store, "default").await?);
     summary.extend(invoice_run().await?);
     println!("\n== Summary ==");
     for line in summary {

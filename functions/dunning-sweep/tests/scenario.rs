@@ -1,0 +1,216 @@
+//! Sixty simulated days against the local AWS: an invoice falls due, gets a
+//! payment reminder, a first notice with the flat fee and interest, a
+//! partial payment arrives by bank statement and lowers the open amount
+//! and the interest basis of the second notice, the rest is paid, and no
+//! letter follows. Every amount is computed by hand below.
+
+use billing_documents::letter::LetterRenderer;
+use billing_domain::dunning::DunningStage;
+use billing_domain::money::{Currency, Money};
+use billing_domain::party::CustomerKind;
+use billing_domain::payment::PaymentStatus;
+use billing_tests::billing::{customer, invoice, stored_seller};
+use billing_tests::webhook::{local_store, repo_path};
+use billing_tests::{local_clients, resource};
+use chrono::{Days, NaiveDate, Utc};
+use dunning_sweep::archive::LetterArchive;
+use dunning_sweep::service::{SweepDay, SweepService};
+use payment_import::service::ImportService;
+use rust_decimal::Decimal;
+
+fn eur(cents: i64) -> Money {
+    Money::from_minor(cents, Currency::EUR)
+}
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+fn statement(msg: &str, on: NaiveDate, amount: &str, reference: &str) -> Vec<u8> {
+    let template =
+        std::fs::read_to_string(repo_path("tests/fixtures/camt/scenario-transfer.xml")).unwrap();
+    let opening = Decimal::new(1_000_000, 2);
+    let closing = opening + amount.parse::<Decimal>().unwrap();
+    template
+        .replace("{{MSG_ID}}", msg)
+        .replace("{{DATE}}", &on.to_string())
+        .replace("{{AMOUNT}}", amount)
+        .replace("{{REFERENCE}}", reference)
+        .replace("{{OPENING}}", &opening.to_string())
+        .replace("{{CLOSING}}", &closing.to_string())
+        .into_bytes()
+}
+
+#[tokio::test]
+async fn sixty_days_from_due_date_to_paid() {
+    let store = local_store().await;
+    let entity = stored_seller(&store).await;
+    let account = customer(&entity.id, CustomerKind::Business);
+    // 1,000.00 net + 19 % = 1,190.00, issued 1 December 2025, due 15 December.
+    let invoice = invoice(
+        &store,
+        &entity,
+        &account,
+        date(2025, 12, 1),
+        Decimal::new(100_000, 2),
+    )
+    .await;
+    assert_eq!(invoice.amount_due(), eur(119_000));
+    assert_eq!(invoice.content().due_date, date(2025, 12, 15));
+    let reference = invoice
+        .content()
+        .references
+        .payment_reference
+        .clone()
+        .unwrap();
+    let aws = local_clients().await;
+    let bucket = resource("DOCUMENTS_BUCKET");
+    let sweep = SweepService::new(store.clone(), entity.id.clone()).with_archive(
+        LetterArchive::new(LetterRenderer::from_env().unwrap(), aws.s3.clone(), &bucket),
+    );
+    let import = ImportService::new(store.clone(), local_clients().await.s3, entity.id.clone());
+
+    let mut letters = Vec::new();
+    let start = date(2025, 12, 15);
+    for offset in 0..60u64 {
+        let today = start + Days::new(offset);
+        if today == date(2026, 1, 10) {
+            let file = statement("SCENARIO-PARTIAL", today, "500.00", &reference);
+            let report = import
+                .import("scenario/partial.xml", &file, Utc::now())
+                .await
+                .unwrap();
+            assert_eq!(report.imported, 1);
+        }
+        if today == date(2026, 1, 25) {
+            let file = statement("SCENARIO-REST", today, "690.00", &reference);
+            import
+                .import("scenario/rest.xml", &file, Utc::now())
+                .await
+                .unwrap();
+        }
+        // Each day twice: the second run never sends anything.
+        let report = sweep
+            .sweep(SweepDay::Date(today), Utc::now())
+            .await
+            .unwrap();
+        let again = sweep
+            .sweep(SweepDay::Date(today), Utc::now())
+            .await
+            .unwrap();
+        assert!(
+            again.letters.is_empty(),
+            "a second sweep on {today} sent a letter"
+        );
+        for letter in report.letters {
+            assert_eq!(letter.account_id, account.id);
+            letters.push(letter);
+        }
+    }
+    let days: Vec<NaiveDate> = letters.iter().map(|l| l.date).collect();
+    assert_eq!(
+        days,
+        [date(2025, 12, 22), date(2026, 1, 5), date(2026, 1, 19)],
+        "reminder, first notice, second notice; nothing after the rest was paid"
+    );
+    let line = |i: usize| &letters[i].lines[0];
+
+    // Reminder on 22 December (due + 7): no fee, no flat fee (from the
+    // first notice), interest 16–22 Dec = 7 days at 1.27 + 9 = 10.27 %:
+    //   1,190.00 × 10.27 % × 7 / 365 = 2.3438… → 2.34
+    let reminder = line(0);
+    assert_eq!(reminder.stage, DunningStage::PaymentReminder);
+    assert_eq!((reminder.fee, reminder.flat_fee), (eur(0), eur(0)));
+    assert_eq!(reminder.interest.periods.len(), 1);
+    assert_eq!(reminder.interest.total, eur(234));
+    assert_eq!(reminder.total, eur(119_234));
+    assert_eq!(letters[0].payment_deadline, date(2026, 1, 1));
+
+    // First notice on 5 January (due + 21, after the reminder's deadline):
+    // the EUR 40 flat fee (business, replaces the level fee); interest
+    // split at 1 January, when the base rate table has its next entry:
+    //   16–31 Dec: 16 days: 1,190.00 × 10.27 % × 16 / 365 = 5.3573… → 5.36
+    //   1–5 Jan:    5 days: 1,190.00 × 10.27 % ×  5 / 365 = 1.6741… → 1.67
+    //   interest 7.03; total 1,190.00 + 40.00 + 7.03 = 1,237.03
+    let first = line(1);
+    assert_eq!(first.stage, DunningStage::FirstNotice);
+    assert_eq!((first.fee, first.flat_fee), (eur(0), eur(4000)));
+    let periods: Vec<(NaiveDate, NaiveDate, i64, Decimal, Money)> = first
+        .interest
+        .periods
+        .iter()
+        .map(|p| {
+            (
+                p.period.start,
+                p.period.end,
+                p.days,
+                p.rate_percent,
+                p.amount,
+            )
+        })
+        .collect();
+    assert_eq!(
+        periods,
+        [
+            (
+                date(2025, 12, 16),
+                date(2025, 12, 31),
+                16,
+                Decimal::new(1027, 2),
+                eur(536)
+            ),
+            (
+                date(2026, 1, 1),
+                date(2026, 1, 5),
+                5,
+                Decimal::new(1027, 2),
+                eur(167)
+            ),
+        ]
+    );
+    assert_eq!(first.interest.total, eur(703));
+    assert_eq!(first.total, eur(123_703));
+    assert_eq!(letters[1].total_due, eur(123_703));
+
+    // 500.00 arrive on 10 January: 690.00 open. Second notice on 19 January
+    // (due + 35) on the lower basis; the flat fee is not claimed again but
+    // stays owed:
+    //   16–31 Dec: 690.00 × 10.27 % × 16 / 365 = 3.1063… → 3.11
+    //   1–19 Jan:  690.00 × 10.27 % × 19 / 365 = 3.6887… → 3.69
+    //   total 690.00 + 6.80 + 40.00 (earlier fees) = 736.80
+    let second = line(2);
+    assert_eq!(second.stage, DunningStage::SecondNotice);
+    assert_eq!(second.open_amount, eur(69_000));
+    assert_eq!(second.interest.principal, eur(69_000));
+    let amounts: Vec<Money> = second.interest.periods.iter().map(|p| p.amount).collect();
+    assert_eq!(amounts, [eur(311), eur(369)]);
+    assert_eq!((second.fee, second.flat_fee), (eur(0), eur(0)));
+    assert_eq!(second.earlier_fees, eur(4000));
+    assert_eq!(second.total, eur(73_680));
+
+    // Every letter is archived as a PDF in the documents bucket.
+    for letter in &letters {
+        let object = aws
+            .s3
+            .get_object()
+            .bucket(&bucket)
+            .key(LetterArchive::key(letter))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("letter {} is not archived: {e}", letter.letter_id));
+        assert_eq!(object.content_type(), Some("application/pdf"));
+        let bytes = object.body.collect().await.unwrap().into_bytes();
+        assert!(bytes.starts_with(b"%PDF-"));
+    }
+
+    // The rest on 25 January: paid, out of the index, the day recorded.
+    let state = store
+        .dunning_state(&invoice.content().id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(state.payments.summary.status, PaymentStatus::Paid);
+    assert_eq!(state.payments.paid_in_full_on, Some(date(2026, 1, 25)));
+    assert!(!state.indexed);
+    assert_eq!(state.level, 3);
+}

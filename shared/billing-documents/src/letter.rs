@@ -1,0 +1,396 @@
+//! The dunning letter as PDF/A-3b, with the invoice's fonts and theme.
+//!
+//! Like the invoice, the letter's figures are formatted here (no money
+//! passes through a float) and handed to `dunning.typ` as `/letter.json`;
+//! the wording is in the template, German and English, so an operator can
+//! change it through `INVOICE_TEMPLATE_DIR` without a build.
+
+use std::collections::HashMap;
+
+use billing_domain::dunning_letter::{DunningLetter, LetterLine};
+use billing_domain::party::{CustomerAccount, SellerIdentity};
+use chrono::Datelike;
+use serde::Serialize;
+use typst::diag::{FileError, FileResult};
+use typst::foundations::{Bytes, Datetime, Duration, Smart};
+use typst::syntax::{FileId, RootedPath, Source, VirtualPath, VirtualRoot};
+use typst::text::{Font, FontBook};
+use typst::utils::LazyHash;
+use typst::{Library, LibraryExt, World};
+use typst_layout::PagedDocument;
+use typst_pdf::{PdfOptions, PdfStandard, PdfStandards, Timestamp};
+
+use crate::DocumentError;
+use crate::text::{self, Labels};
+
+const MAIN: &str = r#"#import "/dunning.typ": letter
+#letter(json("/letter.json"))
+"#;
+
+const TEMPLATES: &[(&str, &[u8])] = &[
+    ("dunning.typ", include_bytes!("../templates/dunning.typ")),
+    ("theme.typ", include_bytes!("../templates/theme.typ")),
+];
+
+const FONTS: &[&[u8]] = &[
+    include_bytes!("../fonts/LibertinusSerif-Regular.otf"),
+    include_bytes!("../fonts/LibertinusSerif-Bold.otf"),
+    include_bytes!("../fonts/LibertinusSerif-Italic.otf"),
+];
+
+/// What the template receives.
+#[derive(Debug, Serialize)]
+struct LetterView {
+    lang: &'static str,
+    stage: &'static str,
+    date: String,
+    seller: PartyView,
+    buyer: PartyView,
+    lines: Vec<LineView>,
+    total_due: String,
+    payment_deadline: String,
+    payment_reference: Option<String>,
+    payment_reference_label: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct PartyView {
+    name: String,
+    address: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct LineView {
+    number: String,
+    issue_date: String,
+    due_date: String,
+    open_amount: String,
+    level: u32,
+    stage: &'static str,
+    fee: Option<String>,
+    flat_fee: Option<String>,
+    earlier_fees: Option<String>,
+    interest: Vec<HashMap<&'static str, String>>,
+    total: String,
+}
+
+fn stage(stage: billing_domain::dunning::DunningStage) -> &'static str {
+    use billing_domain::dunning::DunningStage as S;
+    match stage {
+        S::PaymentReminder => "payment_reminder",
+        S::FirstNotice => "first_notice",
+        S::SecondNotice => "second_notice",
+        S::FinalNotice => "final_notice",
+    }
+}
+
+fn line_view(labels: &Labels, line: &LetterLine) -> LineView {
+    let nonzero = |money: billing_domain::money::Money| {
+        (!money.is_zero()).then(|| text::money(labels, money))
+    };
+    LineView {
+        number: line.number.clone(),
+        issue_date: text::date(labels, line.issue_date),
+        due_date: text::date(labels, line.due_date),
+        open_amount: text::money(labels, line.open_amount),
+        level: line.level,
+        stage: stage(line.stage),
+        fee: nonzero(line.fee),
+        flat_fee: nonzero(line.flat_fee),
+        earlier_fees: nonzero(line.earlier_fees),
+        interest: line
+            .interest
+            .periods
+            .iter()
+            .map(|p| {
+                HashMap::from([
+                    ("days", p.days.to_string()),
+                    ("from", text::date(labels, p.period.start)),
+                    ("to", text::date(labels, p.period.end)),
+                    ("rate", text::number(labels, p.rate_percent)),
+                    ("base", text::number(labels, p.base_rate_percent)),
+                    ("basis", text::money(labels, line.interest.principal)),
+                    ("amount", text::money(labels, p.amount)),
+                ])
+            })
+            .collect(),
+        total: text::money(labels, line.total),
+    }
+}
+
+/// Templates and fonts for dunning letters, loaded once per cold start.
+pub struct LetterRenderer {
+    library: LazyHash<Library>,
+    book: LazyHash<FontBook>,
+    fonts: Vec<Font>,
+    sources: HashMap<FileId, Source>,
+    main: FileId,
+    data: FileId,
+    standards: PdfStandards,
+}
+
+impl std::fmt::Debug for LetterRenderer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LetterRenderer")
+            .field("fonts", &self.fonts.len())
+            .finish()
+    }
+}
+
+fn file_id(path: &str) -> Result<FileId, DocumentError> {
+    let vpath = VirtualPath::new(path).map_err(|e| DocumentError::Template {
+        message: format!("template file name {path}: {e:?}"),
+    })?;
+    Ok(RootedPath::new(VirtualRoot::Project, vpath).intern())
+}
+
+impl LetterRenderer {
+    /// The built-in templates, overridden by files of the same name in
+    /// `INVOICE_TEMPLATE_DIR` when it is set.
+    pub fn from_env() -> Result<Self, DocumentError> {
+        let dir = crate::render::operator_template_dir();
+        let fonts: Vec<Font> = FONTS
+            .iter()
+            .flat_map(|bytes| Font::iter(Bytes::new(*bytes)))
+            .collect();
+        let main = file_id("/main.typ")?;
+        let mut sources = HashMap::from([(main, Source::new(main, MAIN.to_owned()))]);
+        for (name, bytes) in TEMPLATES {
+            let replaced = dir
+                .as_ref()
+                .and_then(|dir| std::fs::read(dir.join(name)).ok());
+            let bytes = replaced.unwrap_or_else(|| bytes.to_vec());
+            let text = String::from_utf8(bytes).map_err(|_| DocumentError::Template {
+                message: format!("{name} is not UTF-8"),
+            })?;
+            let id = file_id(&format!("/{name}"))?;
+            sources.insert(id, Source::new(id, text));
+        }
+        let standards =
+            PdfStandards::new(&[PdfStandard::A_3b]).map_err(|e| DocumentError::Pdf {
+                message: e.message().to_string(),
+            })?;
+        Ok(Self {
+            library: LazyHash::new(Library::builder().build()),
+            book: LazyHash::new(FontBook::from_fonts(&fonts)),
+            fonts,
+            sources,
+            main,
+            data: file_id("/letter.json")?,
+            standards,
+        })
+    }
+
+    /// The letter's PDF/A-3b. Deterministic: the same letter gives the same
+    /// bytes (document id = letter id, timestamp = letter date).
+    pub fn render(
+        &self,
+        letter: &DunningLetter,
+        seller: &SellerIdentity,
+        buyer: &CustomerAccount,
+        payment_reference: Option<&str>,
+    ) -> Result<Vec<u8>, DocumentError> {
+        let labels = text::labels(letter.language);
+        let address = |street: &str, extra: Option<&str>, postal: Option<&str>, city: &str| {
+            let mut lines = vec![street.to_owned()];
+            lines.extend(extra.map(str::to_owned));
+            lines.push(
+                format!("{} {city}", postal.unwrap_or_default())
+                    .trim()
+                    .to_owned(),
+            );
+            lines
+        };
+        let mut buyer_lines = vec![buyer.name.clone()];
+        buyer_lines.extend(address(
+            &buyer.address.street,
+            buyer.address.additional_line.as_deref(),
+            buyer.address.postal_code.as_deref(),
+            &buyer.address.city,
+        ));
+        let view = LetterView {
+            lang: labels.code,
+            stage: stage(letter.stage),
+            date: text::date(labels, letter.date),
+            seller: PartyView {
+                name: seller.legal_name.clone(),
+                address: address(
+                    &seller.address.street,
+                    seller.address.additional_line.as_deref(),
+                    seller.address.postal_code.as_deref(),
+                    &seller.address.city,
+                ),
+            },
+            buyer: PartyView {
+                name: buyer.name.clone(),
+                address: buyer_lines,
+            },
+            lines: letter.lines.iter().map(|l| line_view(labels, l)).collect(),
+            total_due: text::money(labels, letter.total_due),
+            payment_deadline: text::date(labels, letter.payment_deadline),
+            payment_reference: payment_reference.map(str::to_owned),
+            payment_reference_label: match labels.code {
+                "de" => "Verwendungszweck",
+                _ => "Payment reference",
+            },
+        };
+        let data = serde_json::to_vec(&view).map_err(|e| DocumentError::Template {
+            message: format!("letter data: {e}"),
+        })?;
+        let today = Datetime::from_ymd(
+            letter.date.year(),
+            u8::try_from(letter.date.month()).unwrap_or(1),
+            u8::try_from(letter.date.day()).unwrap_or(1),
+        );
+        let world = LetterWorld {
+            renderer: self,
+            data: Bytes::new(data),
+            today,
+        };
+        let result = typst::compile::<PagedDocument>(&world).output;
+        comemo::evict(1);
+        let document = result.map_err(|errors| DocumentError::Template {
+            message: errors
+                .iter()
+                .map(|e| e.message.to_string())
+                .collect::<Vec<_>>()
+                .join("; "),
+        })?;
+        let options = PdfOptions {
+            ident: Smart::Custom(letter.letter_id.clone()),
+            timestamp: today.map(Timestamp::new_utc),
+            standards: self.standards.clone(),
+            ..PdfOptions::default()
+        };
+        typst_pdf::pdf(&document, &options).map_err(|errors| DocumentError::Pdf {
+            message: errors
+                .iter()
+                .map(|e| e.message.to_string())
+                .collect::<Vec<_>>()
+                .join("; "),
+        })
+    }
+}
+
+struct LetterWorld<'a> {
+    renderer: &'a LetterRenderer,
+    data: Bytes,
+    today: Option<Datetime>,
+}
+
+impl World for LetterWorld<'_> {
+    fn library(&self) -> &LazyHash<Library> {
+        &self.renderer.library
+    }
+
+    fn book(&self) -> &LazyHash<FontBook> {
+        &self.renderer.book
+    }
+
+    fn main(&self) -> FileId {
+        self.renderer.main
+    }
+
+    fn source(&self, id: FileId) -> FileResult<Source> {
+        self.renderer
+            .sources
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| FileError::NotFound(id.vpath().get_without_slash().into()))
+    }
+
+    fn file(&self, id: FileId) -> FileResult<Bytes> {
+        if id == self.renderer.data {
+            return Ok(self.data.clone());
+        }
+        self.renderer
+            .sources
+            .get(&id)
+            .map(|source| Bytes::from_string(source.clone()))
+            .ok_or_else(|| FileError::NotFound(id.vpath().get_without_slash().into()))
+    }
+
+    fn font(&self, index: usize) -> Option<Font> {
+        self.renderer.fonts.get(index).cloned()
+    }
+
+    fn today(&self, _offset: Option<Duration>) -> Option<Datetime> {
+        self.today
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use billing_domain::dunning::{DunningAction, DunningFacts, DunningPolicy, InvoiceState};
+    use billing_domain::money::Money;
+    use billing_domain::party::Language;
+
+    fn sample_letter(language: Language) -> (DunningLetter, billing_domain::invoice::Invoice) {
+        let invoice = crate::samples::german_consumer().unwrap();
+        let content = invoice.content();
+        let facts = DunningFacts {
+            due_date: content.due_date,
+            open_amount: invoice.amount_due(),
+            customer_kind: content.buyer.kind,
+            state: InvoiceState::Open,
+            blocked: false,
+            block_until: None,
+            handed_over: false,
+            disputed: false,
+            sent: Vec::new(),
+            flat_fee_charged: false,
+        };
+        let today = content.due_date + chrono::Days::new(40);
+        let DunningAction::Send(notice) = DunningPolicy::german_default()
+            .next_action(&facts, today)
+            .unwrap()
+        else {
+            panic!("a reminder is due");
+        };
+        let zero = Money::zero(content.currency);
+        let letter = DunningLetter::build(
+            "dun_sample".to_owned(),
+            today,
+            language,
+            &[(&invoice, invoice.amount_due(), zero, &notice)],
+        )
+        .unwrap();
+        (letter, invoice)
+    }
+
+    #[test]
+    fn renders_german_and_english_letters_deterministically() {
+        let renderer = LetterRenderer::from_env().unwrap();
+        for language in [Language::De, Language::En] {
+            let (letter, invoice) = sample_letter(language);
+            let content = invoice.content();
+            let pdf = renderer
+                .render(
+                    &letter,
+                    &content.seller,
+                    &content.buyer,
+                    Some("RF18539007547034"),
+                )
+                .unwrap();
+            assert!(pdf.starts_with(b"%PDF-"), "{language:?}");
+            assert!(pdf.windows(6).any(|w| w == b"pdfaid"), "PDF/A metadata");
+            let again = renderer
+                .render(
+                    &letter,
+                    &content.seller,
+                    &content.buyer,
+                    Some("RF18539007547034"),
+                )
+                .unwrap();
+            assert_eq!(pdf, again, "same letter, same bytes");
+            if let Some(dir) = std::env::var_os("LETTER_SAMPLE_DIR") {
+                std::fs::write(
+                    std::path::Path::new(&dir).join(format!("{language:?}.pdf")),
+                    &pdf,
+                )
+                .unwrap();
+            }
+        }
+    }
+}

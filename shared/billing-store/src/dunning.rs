@@ -1,0 +1,751 @@
+//! Dunning state on invoices: what the sweep reads (only through the
+//! sparse `DunningDue` index), the letters it records, hand-over to
+//! collection, and the blocks and disputes billing staff set.
+//!
+//! The invoice item carries, beside its body and payment state:
+//! `dunning_level` (highest level sent, absent = 0), `dunning_sent` (JSON
+//! list of the letters sent), `flat_fee_charged`, `fees_charged`,
+//! `dunning_block` and `dispute` (JSON), `collection_since`, and the index
+//! keys `dunning_shard`/`dunning_at` while the sweep must look at it.
+//! Letters are recorded together with the level advance of every invoice
+//! they list, each conditioned on the level and payment version read, so a
+//! sweep run twice, or racing a payment, sends nothing twice.
+
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use billing_domain::dunning::{DunningFacts, InvoiceState, SentDunningLevel};
+use billing_domain::ids::{AccountId, BillingEntityId, InvoiceId};
+use billing_domain::invoice::Invoice;
+use billing_domain::money::Money;
+use billing_domain::payment::PaymentStatus;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::attributes::{Item, key_item, n, read_body, read_optional_s, read_s, s, time};
+use crate::payment::InvoicePayments;
+use crate::{BillingStore, StoreError, keys};
+
+/// A dunning block set by billing staff (e.g. a promise to pay).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DunningBlock {
+    /// Why (shown to staff; no personal data).
+    pub reason: String,
+    /// Last day it holds; none: until lifted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<NaiveDate>,
+    /// Who set it (staff user id), if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// When.
+    pub since: DateTime<Utc>,
+}
+
+/// A dispute flagged by billing staff: the invoice is never dunned while
+/// it stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dispute {
+    /// What the customer disputes.
+    pub reason: String,
+    /// Who flagged it, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// When.
+    pub since: DateTime<Utc>,
+}
+
+/// An invoice as the `DunningDue` index shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueInvoice {
+    /// The invoice.
+    pub invoice_id: InvoiceId,
+    /// Its customer (letters are per customer).
+    pub account_id: AccountId,
+    /// Its seller.
+    pub billing_entity_id: BillingEntityId,
+}
+
+/// What one pass over the index read.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DueScan {
+    /// Invoices whose next dunning date has come.
+    pub invoices: Vec<DueInvoice>,
+    /// Index items DynamoDB read (its `ScannedCount`), to show the sweep
+    /// reads only what is due.
+    pub items_read: u64,
+    /// Query requests sent (one per shard and page).
+    pub requests: u64,
+}
+
+/// An invoice's dunning state, read strongly consistent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DunningState {
+    /// The finalized invoice.
+    pub invoice: Invoice,
+    /// Its payment state.
+    pub payments: InvoicePayments,
+    /// Highest level sent (0: none).
+    pub level: u32,
+    /// The letters sent.
+    pub sent: Vec<SentDunningLevel>,
+    /// Whether the business flat fee was claimed.
+    pub flat_fee_charged: bool,
+    /// Fees claimed by earlier letters (they stay owed).
+    pub fees_charged: Money,
+    /// A block, if set.
+    pub block: Option<DunningBlock>,
+    /// A dispute, if flagged.
+    pub dispute: Option<Dispute>,
+    /// Handed over to collection on this day.
+    pub collection_since: Option<NaiveDate>,
+    /// Whether it currently carries dunning index keys.
+    pub indexed: bool,
+    /// The block as stored, so a letter is written only if it did not change.
+    pub block_stored: Option<String>,
+}
+
+impl DunningState {
+    fn read(item: &Item, what: &str) -> Result<Self, StoreError> {
+        let invoice: Invoice = read_body(item, what)?;
+        let payments = InvoicePayments::read(item, what)?;
+        let currency = invoice.content().currency;
+        let json = |name: &str| read_optional_s(item, name);
+        let sent: Vec<SentDunningLevel> = match json("dunning_sent") {
+            Some(text) => serde_json::from_str(text)
+                .map_err(|e| StoreError::corrupt(what, format!("dunning_sent: {e}")))?,
+            None => Vec::new(),
+        };
+        let block = json("dunning_block")
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| StoreError::corrupt(what, format!("dunning_block: {e}")))?;
+        let dispute = json("dispute")
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| StoreError::corrupt(what, format!("dispute: {e}")))?;
+        let fees_charged = match json("fees_charged") {
+            Some(text) => Money::new(
+                text.parse()
+                    .map_err(|_| StoreError::corrupt(what, "fees_charged is not an amount"))?,
+                currency,
+            ),
+            None => Money::zero(currency),
+        };
+        Ok(Self {
+            invoice,
+            payments,
+            level: match item.get("dunning_level") {
+                Some(AttributeValue::N(v)) => v
+                    .parse()
+                    .map_err(|_| StoreError::corrupt(what, "dunning_level is not a number"))?,
+                _ => 0,
+            },
+            sent,
+            flat_fee_charged: matches!(
+                item.get("flat_fee_charged"),
+                Some(AttributeValue::Bool(true))
+            ),
+            fees_charged,
+            block,
+            dispute,
+            collection_since: json("collection_since").and_then(|d| d.parse().ok()),
+            indexed: item.contains_key("dunning_shard"),
+            block_stored: json("dunning_block").map(str::to_owned),
+        })
+    }
+
+    /// The facts the dunning policy decides on.
+    pub fn facts(&self) -> DunningFacts {
+        let content = self.invoice.content();
+        DunningFacts {
+            due_date: content.due_date,
+            open_amount: self.payments.summary.open,
+            customer_kind: content.buyer.kind,
+            state: match self.payments.summary.status {
+                PaymentStatus::Paid | PaymentStatus::Overpaid => InvoiceState::Paid,
+                PaymentStatus::Open | PaymentStatus::PartiallyPaid => InvoiceState::Open,
+            },
+            blocked: self.block.is_some(),
+            block_until: self.block.as_ref().and_then(|b| b.until),
+            handed_over: self.collection_since.is_some(),
+            disputed: self.dispute.is_some(),
+            sent: self.sent.clone(),
+            flat_fee_charged: self.flat_fee_charged,
+        }
+    }
+}
+
+/// One invoice's part of a letter: the level it advances to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LetterInvoice {
+    /// The invoice.
+    pub invoice_id: InvoiceId,
+    /// Level read before deciding; the write is conditioned on it.
+    pub expected_level: u32,
+    /// Payment version read; a payment booked since cancels the letter.
+    pub payment_version: u64,
+    /// The (expired) block read, if any; a block set or changed since
+    /// cancels the letter.
+    pub block_read: Option<String>,
+    /// The new level.
+    pub level: u32,
+    /// Every letter sent for the invoice, this one included (the list is
+    /// rewritten under the level condition).
+    pub sent: Vec<SentDunningLevel>,
+    /// The sweep's day.
+    pub sent_on: NaiveDate,
+    /// Whether the flat fee is claimed (now or before).
+    pub flat_fee_charged: bool,
+    /// Fees claimed so far, including this letter's.
+    pub fees_charged: Money,
+    /// When the sweep must look again; none: leaves the index.
+    pub next_check: Option<NaiveDate>,
+}
+
+/// A dunning letter to record: one per customer and sweep.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LetterCommit {
+    /// Stable id (same customer, day and contents: same id).
+    pub letter_id: String,
+    /// The customer.
+    pub account_id: AccountId,
+    /// The seller.
+    pub billing_entity_id: BillingEntityId,
+    /// The sweep's day.
+    pub date: NaiveDate,
+    /// The letter's content as JSON (what the template renders).
+    pub body: serde_json::Value,
+    /// The invoices it advances.
+    pub invoices: Vec<LetterInvoice>,
+    /// When it was recorded.
+    pub at: DateTime<Utc>,
+}
+
+/// How recording a letter ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LetterRecorded {
+    /// Recorded; send it.
+    Recorded,
+    /// Recorded before (a rerun): send nothing.
+    AlreadyRecorded,
+    /// An invoice moved on (paid, dunned, blocked) since it was read:
+    /// nothing was written; decide again.
+    Stale,
+}
+
+/// Most invoices one letter advances (DynamoDB transactions hold 100
+/// items; the rest waits for the next letter).
+pub const MAX_INVOICES_PER_LETTER: usize = 50;
+
+/// The item of a recorded letter.
+pub fn letter_key(letter_id: &str) -> (String, String) {
+    (format!("LETTER#{letter_id}"), "LETTER".to_owned())
+}
+
+/// The condition that the invoice is still at the dunning level read.
+fn level_condition(level: u32) -> &'static str {
+    if level == 0 {
+        "attribute_not_exists(dunning_level)"
+    } else {
+        "dunning_level = :expected"
+    }
+}
+
+fn dunning_attention_key(entity: &BillingEntityId, invoice: &InvoiceId) -> (String, String) {
+    (
+        keys::attention_partition(entity),
+        format!("DUNNING#{invoice}"),
+    )
+}
+
+/// A matter on the needs-attention list besides delivery trouble: an
+/// invoice handed over to collection, a missing base rate, a refused bank
+/// statement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttentionNote {
+    /// `collection`, `base_rate_missing`, `statement_refused`, ...
+    pub kind: String,
+    /// The invoice, for hand-overs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoice_id: Option<InvoiceId>,
+    /// Its number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoice_number: Option<String>,
+    /// What to do.
+    pub message: String,
+    /// Since when.
+    pub since: DateTime<Utc>,
+}
+
+impl BillingStore {
+    /// Invoices whose next dunning date is on or before `today`, read from
+    /// every shard of the `DunningDue` index and nothing else.
+    pub async fn dunning_due(&self, today: NaiveDate) -> Result<DueScan, StoreError> {
+        let mut scan = DueScan::default();
+        let until = format!("{today}~");
+        for shard in 0..keys::INDEX_SHARDS {
+            let mut start = None;
+            loop {
+                let page = self
+                    .db
+                    .query()
+                    .table_name(&self.table)
+                    .index_name("DunningDue")
+                    .key_condition_expression("dunning_shard = :shard AND dunning_at <= :until")
+                    .expression_attribute_values(":shard", s(format!("DUN#{shard}")))
+                    .expression_attribute_values(":until", s(&until))
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .map_err(|e| StoreError::aws("Query", &e))?;
+                scan.requests += 1;
+                scan.items_read += u64::try_from(page.scanned_count()).unwrap_or(0);
+                for item in page.items() {
+                    let what = "DunningDue entry";
+                    let pk = read_s(item, "pk", what)?;
+                    let Some(id) = pk.strip_prefix("INVOICE#") else {
+                        continue;
+                    };
+                    scan.invoices.push(DueInvoice {
+                        invoice_id: InvoiceId::new(id),
+                        account_id: AccountId::new(read_s(item, "account_id", what)?),
+                        billing_entity_id: BillingEntityId::new(read_s(
+                            item,
+                            "billing_entity_id",
+                            what,
+                        )?),
+                    });
+                }
+                start = page.last_evaluated_key;
+                if start.is_none() {
+                    break;
+                }
+            }
+        }
+        Ok(scan)
+    }
+
+    /// An invoice's dunning state (strongly consistent: the index may lag).
+    pub async fn dunning_state(&self, id: &InvoiceId) -> Result<Option<DunningState>, StoreError> {
+        let what = format!("invoice {id}");
+        let item = self.get(keys::invoice(id)).await?;
+        item.as_ref()
+            .map(|item| DunningState::read(item, &what))
+            .transpose()
+    }
+
+    /// Records a letter and advances every invoice it lists, in one
+    /// transaction (see the module docs).
+    pub async fn record_dunning_letter(
+        &self,
+        letter: &LetterCommit,
+    ) -> Result<LetterRecorded, StoreError> {
+        if letter.invoices.is_empty() || letter.invoices.len() > MAX_INVOICES_PER_LETTER {
+            return Err(StoreError::corrupt(
+                format!("letter {}", letter.letter_id),
+                format!(
+                    "lists {} invoices; 1 to {MAX_INVOICES_PER_LETTER} fit one letter",
+                    letter.invoices.len()
+                ),
+            ));
+        }
+        let mut item = key_item(letter_key(&letter.letter_id));
+        item.insert("record_type".into(), s("dunning_letter"));
+        item.insert("letter_id".into(), s(&letter.letter_id));
+        item.insert("account_id".into(), s(letter.account_id.as_str()));
+        item.insert(
+            "billing_entity_id".into(),
+            s(letter.billing_entity_id.as_str()),
+        );
+        item.insert("letter_date".into(), s(letter.date.to_string()));
+        item.insert(
+            "body".into(),
+            crate::attributes::body(&letter.body, "dunning letter")?,
+        );
+        item.insert("letter_status".into(), s("recorded"));
+        item.insert("created_at".into(), time(letter.at));
+        item.insert(
+            "account_key".into(),
+            s(keys::account_partition(&letter.account_id)),
+        );
+        item.insert(
+            "account_sort".into(),
+            s(format!("LETTER#{}#{}", letter.date, letter.letter_id)),
+        );
+        let mut items = vec![self.transaction_put(item, Some("attribute_not_exists(pk)"), None)?];
+        for part in &letter.invoices {
+            items.push(self.advance_update(part)?);
+        }
+        let result = self
+            .db
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => return Ok(LetterRecorded::Recorded),
+            Err(err) => err,
+        };
+        match err.as_service_error() {
+            Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                let codes: Vec<&str> = cancelled
+                    .cancellation_reasons()
+                    .iter()
+                    .map(|r| r.code().unwrap_or("None"))
+                    .collect();
+                if codes.first() == Some(&"ConditionalCheckFailed") {
+                    Ok(LetterRecorded::AlreadyRecorded)
+                } else if codes.contains(&"ConditionalCheckFailed") {
+                    Ok(LetterRecorded::Stale)
+                } else {
+                    Err(StoreError::transaction(&err))
+                }
+            }
+            _ => Err(StoreError::transaction(&err)),
+        }
+    }
+
+    fn advance_update(&self, part: &LetterInvoice) -> Result<TransactWriteItem, StoreError> {
+        let sent_json = serde_json::to_string(&part.sent)
+            .map_err(|e| StoreError::corrupt("dunning letter", e))?;
+        let mut expression = "SET dunning_level = :level, \
+             dunning_sent = :sent, flat_fee_charged = :flat, fees_charged = :fees, \
+             last_dunned_on = :day"
+            .to_owned();
+        match part.next_check {
+            Some(_) => expression.push_str(", dunning_shard = :shard, dunning_at = :at"),
+            None => expression.push_str(" REMOVE dunning_shard, dunning_at"),
+        }
+        let level_condition = level_condition(part.expected_level);
+        let version_condition = if part.payment_version == 0 {
+            "attribute_not_exists(payment_version)"
+        } else {
+            "payment_version = :version"
+        };
+        let block_condition = if part.block_read.is_some() {
+            "dunning_block = :block"
+        } else {
+            "attribute_not_exists(dunning_block)"
+        };
+        let condition = format!(
+            "attribute_exists(dunning_shard) AND {level_condition} AND {version_condition} \
+             AND {block_condition} AND attribute_not_exists(dispute) \
+             AND attribute_not_exists(collection_since)"
+        );
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_item(keys::invoice(&part.invoice_id))))
+            .update_expression(expression)
+            .condition_expression(condition)
+            .expression_attribute_values(":level", n(part.level))
+            .expression_attribute_values(":flat", AttributeValue::Bool(part.flat_fee_charged))
+            .expression_attribute_values(":fees", s(part.fees_charged.amount().to_string()))
+            .expression_attribute_values(":day", s(part.sent_on.to_string()));
+        update = update.expression_attribute_values(":sent", s(sent_json));
+        if let Some(block) = &part.block_read {
+            update = update.expression_attribute_values(":block", s(block));
+        }
+        if let Some(next) = part.next_check {
+            let (shard, at) = keys::dunning_due(&part.invoice_id, next);
+            update = update
+                .expression_attribute_values(":shard", s(shard))
+                .expression_attribute_values(":at", s(at));
+        }
+        if part.expected_level > 0 {
+            update = update.expression_attribute_values(":expected", n(part.expected_level));
+        }
+        if part.payment_version > 0 {
+            update = update.expression_attribute_values(":version", n(part.payment_version));
+        }
+        crate::payment::transaction_update(update)
+    }
+
+    /// Records the archived PDF of a letter (`letter_status` recorded →
+    /// archived); repeating it writes the same values.
+    pub async fn record_letter_document(
+        &self,
+        letter_id: &str,
+        key: &str,
+        sha256: &str,
+    ) -> Result<(), StoreError> {
+        self.db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(letter_key(letter_id))))
+            .update_expression("SET letter_status = :archived, pdf_key = :key, pdf_sha256 = :sha")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":archived", s("archived"))
+            .expression_attribute_values(":key", s(key))
+            .expression_attribute_values(":sha", s(sha256))
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("UpdateItem", &e))?;
+        Ok(())
+    }
+
+    /// Moves an invoice's next look to `next` (nothing to send today), or
+    /// out of the index (`None`), conditioned on the level read so a
+    /// concurrent letter is not undone.
+    pub async fn reschedule_dunning(
+        &self,
+        id: &InvoiceId,
+        expected_level: u32,
+        next: Option<NaiveDate>,
+    ) -> Result<bool, StoreError> {
+        let level_condition = level_condition(expected_level);
+        let mut update = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(keys::invoice(id))))
+            .condition_expression(format!("attribute_exists(pk) AND {level_condition}"));
+        update = match next {
+            Some(date) => {
+                let (shard, at) = keys::dunning_due(id, date);
+                update
+                    .update_expression("SET dunning_shard = :shard, dunning_at = :at")
+                    .expression_attribute_values(":shard", s(shard))
+                    .expression_attribute_values(":at", s(at))
+            }
+            None => update.update_expression("REMOVE dunning_shard, dunning_at"),
+        };
+        if expected_level > 0 {
+            update = update.expression_attribute_values(":expected", n(expected_level));
+        }
+        match update.send().await {
+            Ok(_) => Ok(true),
+            Err(err) if crate::attributes::is_condition_failure(&err) => Ok(false),
+            Err(err) => Err(StoreError::aws("UpdateItem", &err)),
+        }
+    }
+
+    /// Hands an invoice over to collection: it leaves the dunning index for
+    /// good and goes on the needs-attention list, in one transaction,
+    /// conditioned on the level read.
+    pub async fn hand_over_to_collection(
+        &self,
+        state: &DunningState,
+        today: NaiveDate,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let content = state.invoice.content();
+        let level_condition = level_condition(state.level);
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_item(keys::invoice(&content.id))))
+            .update_expression("SET collection_since = :day REMOVE dunning_shard, dunning_at")
+            .condition_expression(format!(
+                "attribute_exists(dunning_shard) AND attribute_not_exists(collection_since) AND {level_condition}"
+            ))
+            .expression_attribute_values(":day", s(today.to_string()));
+        if state.level > 0 {
+            update = update.expression_attribute_values(":expected", n(state.level));
+        }
+        let update = update
+            .build()
+            .map_err(|e| StoreError::corrupt("transaction item", e))?;
+        let entry = AttentionNote {
+            kind: "collection".to_owned(),
+            invoice_id: Some(content.id.clone()),
+            invoice_number: Some(state.invoice.number().to_string()),
+            message: format!(
+                "final notice unanswered; {} open: hand over to collection",
+                state.payments.summary.open
+            ),
+            since: at,
+        };
+        let mut attention = key_item(dunning_attention_key(
+            &content.billing_entity_id,
+            &content.id,
+        ));
+        attention.insert("record_type".into(), s("dunning_attention"));
+        attention.insert(
+            "body".into(),
+            crate::attributes::body(&entry, "attention entry")?,
+        );
+        let items = vec![
+            TransactWriteItem::builder().update(update).build(),
+            self.transaction_put(attention, None, None)?,
+        ];
+        match self
+            .db
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(err) => match err.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(_)) => Ok(false),
+                _ => Err(StoreError::transaction(&err)),
+            },
+        }
+    }
+
+    /// Puts a note on the entity's needs-attention list (a base rate missing
+    /// for the half-year, a refused statement); one entry per `topic`
+    /// (e.g. `base_rate_missing`, `statement_refused#<file>`), refreshed
+    /// when it recurs.
+    pub async fn put_attention_note(
+        &self,
+        entity: &BillingEntityId,
+        topic: &str,
+        message: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let entry = AttentionNote {
+            kind: topic.split('#').next().unwrap_or(topic).to_owned(),
+            invoice_id: None,
+            invoice_number: None,
+            message: message.to_owned(),
+            since: at,
+        };
+        let mut item = key_item((
+            keys::attention_partition(entity),
+            format!("WARNING#{topic}"),
+        ));
+        item.insert("record_type".into(), s("dunning_attention"));
+        item.insert("body".into(), crate::attributes::body(&entry, "warning")?);
+        self.db
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("PutItem", &e))?;
+        Ok(())
+    }
+
+    /// The notes of an entity's needs-attention list besides delivery
+    /// trouble: hand-overs to collection, configuration warnings, refused
+    /// statements.
+    pub async fn attention_notes(
+        &self,
+        entity: &BillingEntityId,
+    ) -> Result<Vec<AttentionNote>, StoreError> {
+        let mut entries = Vec::new();
+        for prefix in ["DUNNING#", "WARNING#"] {
+            for item in self
+                .query_prefix(keys::attention_partition(entity), prefix)
+                .await?
+            {
+                entries.push(read_body::<AttentionNote>(&item, "attention entry")?);
+            }
+        }
+        Ok(entries)
+    }
+
+    /// Blocks dunning of an invoice (billing staff): with an end date it
+    /// returns to the sweep the day after; without, it leaves the index
+    /// until the block is lifted.
+    pub async fn block_dunning(
+        &self,
+        id: &InvoiceId,
+        block: &DunningBlock,
+    ) -> Result<(), StoreError> {
+        let encoded =
+            serde_json::to_string(block).map_err(|e| StoreError::corrupt("dunning block", e))?;
+        let mut update = self
+            .staff_edit(id)
+            .expression_attribute_values(":block", s(encoded));
+        update = match block.until.and_then(|until| until.succ_opt()) {
+            Some(resume) => {
+                let (shard, at) = keys::dunning_due(id, resume);
+                update
+                    .update_expression(
+                        "SET dunning_block = :block, dunning_shard = :shard, dunning_at = :at",
+                    )
+                    .expression_attribute_values(":shard", s(shard))
+                    .expression_attribute_values(":at", s(at))
+            }
+            None => update
+                .update_expression("SET dunning_block = :block REMOVE dunning_shard, dunning_at"),
+        };
+        self.staff_update(id, update).await
+    }
+
+    /// Lifts a block: the invoice is looked at again from `today`, unless
+    /// it is paid, disputed or handed over.
+    pub async fn lift_dunning_block(
+        &self,
+        id: &InvoiceId,
+        today: NaiveDate,
+    ) -> Result<(), StoreError> {
+        let update = self
+            .staff_edit(id)
+            .update_expression("REMOVE dunning_block");
+        self.staff_update(id, update).await?;
+        self.resume_if_dunnable(id, today).await
+    }
+
+    /// Flags an invoice as disputed: never dunned while it stands.
+    pub async fn flag_dispute(&self, id: &InvoiceId, dispute: &Dispute) -> Result<(), StoreError> {
+        let encoded =
+            serde_json::to_string(dispute).map_err(|e| StoreError::corrupt("dispute", e))?;
+        let update = self
+            .staff_edit(id)
+            .update_expression("SET dispute = :dispute REMOVE dunning_shard, dunning_at")
+            .expression_attribute_values(":dispute", s(encoded));
+        self.staff_update(id, update).await
+    }
+
+    /// Resolves a dispute: dunning continues from `today` if nothing else
+    /// stops it.
+    pub async fn resolve_dispute(
+        &self,
+        id: &InvoiceId,
+        today: NaiveDate,
+    ) -> Result<(), StoreError> {
+        let update = self.staff_edit(id).update_expression("REMOVE dispute");
+        self.staff_update(id, update).await?;
+        self.resume_if_dunnable(id, today).await
+    }
+
+    /// An update of an existing invoice by billing staff.
+    fn staff_edit(
+        &self,
+        id: &InvoiceId,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(keys::invoice(id))))
+            .condition_expression("attribute_exists(pk)")
+    }
+
+    async fn staff_update(
+        &self,
+        id: &InvoiceId,
+        update: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
+    ) -> Result<(), StoreError> {
+        match update.send().await {
+            Ok(_) => Ok(()),
+            Err(err) if crate::attributes::is_condition_failure(&err) => {
+                Err(StoreError::NotFound {
+                    what: format!("invoice {id}"),
+                })
+            }
+            Err(err) => Err(StoreError::aws("UpdateItem", &err)),
+        }
+    }
+
+    async fn resume_if_dunnable(&self, id: &InvoiceId, today: NaiveDate) -> Result<(), StoreError> {
+        let Some(state) = self.dunning_state(id).await? else {
+            return Err(StoreError::NotFound {
+                what: format!("invoice {id}"),
+            });
+        };
+        let facts = state.facts();
+        if facts.state != InvoiceState::Open
+            || facts.blocked
+            || facts.disputed
+            || facts.handed_over
+            || state.indexed
+        {
+            return Ok(());
+        }
+        // An expired block's resume date or today, whichever is later.
+        let from = today.max(state.invoice.content().due_date);
+        self.reschedule_dunning(id, state.level, Some(from)).await?;
+        Ok(())
+    }
+}

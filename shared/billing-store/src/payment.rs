@@ -1,0 +1,766 @@
+//! Payments on invoices: bank lines booked against invoices, customer
+//! credit, the review list, and imported statements.
+//!
+//! One bank entry is booked in one transaction: a `PAYMENT#` item per
+//! invoice it pays (put with `attribute_not_exists`), each invoice's open
+//! amount and status (conditioned on the `payment_version` read), the
+//! removal of a paid invoice's dunning index keys, customer credit for a
+//! surplus, and the entry's marker in its statement's partition. A replay
+//! fails on the first condition and changes nothing.
+
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use billing_domain::ids::{AccountId, BillingEntityId, InvoiceId};
+use billing_domain::invoice::DocumentType;
+use billing_domain::matching::{MatchRule, OpenInvoice};
+use billing_domain::money::{Currency, Money};
+use billing_domain::numbering::InvoiceNumber;
+use billing_domain::payment::{PaymentStatus, PaymentSummary};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::attributes::{Item, key_item, n, read_optional_s, read_s, s, time};
+use crate::{BillingStore, StoreError, keys};
+
+/// Statuses an invoice's payments give it (`status` on the invoice item).
+pub fn status_name(status: PaymentStatus) -> &'static str {
+    match status {
+        PaymentStatus::Open => "open",
+        PaymentStatus::PartiallyPaid => "partially_paid",
+        PaymentStatus::Paid | PaymentStatus::Overpaid => "paid",
+    }
+}
+
+/// An invoice's payment state as stored beside the immutable body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoicePayments {
+    /// Which invoice.
+    pub invoice_id: InvoiceId,
+    /// Its number.
+    pub number: InvoiceNumber,
+    /// Its customer.
+    pub account_id: AccountId,
+    /// Its seller.
+    pub billing_entity_id: BillingEntityId,
+    /// Invoice or credit note.
+    pub document_type: DocumentType,
+    /// Issue date (splits pay the oldest first).
+    pub issue_date: NaiveDate,
+    /// Due date (on-time rates).
+    pub due_date: NaiveDate,
+    /// Open, partially paid or paid, with the amounts.
+    pub summary: PaymentSummary,
+    /// Version the next payment booking must expect.
+    pub payment_version: u64,
+    /// The day it was last paid in full (payment behaviour data).
+    pub paid_in_full_on: Option<NaiveDate>,
+}
+
+impl InvoicePayments {
+    pub(crate) fn read(item: &Item, what: &str) -> Result<Self, StoreError> {
+        let currency = Currency::from_code(read_s(item, "currency", what)?)
+            .map_err(|e| StoreError::corrupt(what, e))?;
+        let money = |name: &str| -> Result<Option<Money>, StoreError> {
+            read_optional_s(item, name)
+                .map(|text| {
+                    text.parse()
+                        .map(|amount| Money::new(amount, currency))
+                        .map_err(|_| StoreError::corrupt(what, format!("{name} is not an amount")))
+                })
+                .transpose()
+        };
+        let total = money("total")?.ok_or_else(|| StoreError::corrupt(what, "total is missing"))?;
+        let paid = money("paid_amount")?.unwrap_or_else(|| Money::zero(currency));
+        let summary =
+            PaymentSummary::from_paid(total, paid).map_err(|e| StoreError::corrupt(what, e))?;
+        let date = |name: &str| -> Result<Option<NaiveDate>, StoreError> {
+            read_optional_s(item, name)
+                .map(|text| {
+                    text.parse()
+                        .map_err(|_| StoreError::corrupt(what, format!("{name} is not a date")))
+                })
+                .transpose()
+        };
+        let document_type =
+            match read_optional_s(item, "document_type").or(match item.get("document_type") {
+                Some(AttributeValue::N(code)) => Some(code.as_str()),
+                _ => None,
+            }) {
+                Some("381") => DocumentType::CreditNote,
+                _ => DocumentType::Invoice,
+            };
+        Ok(Self {
+            invoice_id: InvoiceId::new(read_s(item, "invoice_id", what)?),
+            number: InvoiceNumber::new(read_s(item, "invoice_number", what)?),
+            account_id: AccountId::new(read_s(item, "account_id", what)?),
+            billing_entity_id: BillingEntityId::new(read_s(item, "billing_entity_id", what)?),
+            document_type,
+            issue_date: date("issue_date")?
+                .ok_or_else(|| StoreError::corrupt(what, "issue_date is missing"))?,
+            due_date: date("due_date")?
+                .ok_or_else(|| StoreError::corrupt(what, "due_date is missing"))?,
+            summary,
+            payment_version: match item.get("payment_version") {
+                Some(AttributeValue::N(v)) => v
+                    .parse()
+                    .map_err(|_| StoreError::corrupt(what, "payment_version is not a number"))?,
+                _ => 0,
+            },
+            paid_in_full_on: date("paid_in_full_on")?,
+        })
+    }
+
+    /// The invoice as matching sees it.
+    pub fn open_invoice(&self) -> OpenInvoice {
+        OpenInvoice {
+            invoice_id: self.invoice_id.clone(),
+            number: self.number.clone(),
+            issue_date: self.issue_date,
+            open: self.summary.open,
+        }
+    }
+}
+
+/// One part of a bank entry, booked against one invoice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceBooking {
+    /// The invoice.
+    pub invoice_id: InvoiceId,
+    /// Positive: a payment; negative: a return that reopens.
+    pub amount: Money,
+}
+
+/// Everything one bank entry books, in one transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryBooking {
+    /// The statement the entry belongs to (see [`statement_key`]).
+    pub statement_id: String,
+    /// The entry's identity within the statement.
+    pub entry_id: String,
+    /// Parts per invoice (already split oldest first).
+    pub invoices: Vec<InvoiceBooking>,
+    /// Surplus for the customer's account.
+    pub credit: Option<(AccountId, Money)>,
+    /// Value date.
+    pub value_date: NaiveDate,
+    /// Which rule matched.
+    pub rule: MatchRule,
+    /// Why, in words, for staff (no personal data).
+    pub reason: String,
+    /// When it was booked.
+    pub booked_at: DateTime<Utc>,
+}
+
+/// What booking an entry did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EntryBooked {
+    /// Booked now; the invoices' new states.
+    Booked(Vec<PaymentSummary>),
+    /// This entry was booked before: nothing changed.
+    AlreadyBooked,
+    /// The amounts cannot be booked (e.g. a return larger than what was
+    /// paid): nothing changed; the entry belongs on the review list.
+    Refused(String),
+}
+
+/// A bank entry a person must look at: no rule matched, or more than one
+/// invoice could be meant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewEntry {
+    /// The statement.
+    pub statement_id: String,
+    /// The entry's identity within it.
+    pub entry_id: String,
+    /// Credit or debit, signed.
+    pub amount: Money,
+    /// Booking date.
+    pub booking_date: NaiveDate,
+    /// Value date.
+    pub value_date: Option<NaiveDate>,
+    /// Structured reference, if the entry had one.
+    pub creditor_reference: Option<String>,
+    /// Remittance text as received.
+    pub remittance: Option<String>,
+    /// The bank's return reason code, for debits.
+    pub return_reason: Option<String>,
+    /// Why it is here.
+    pub reason: String,
+    /// Invoices it might be meant for (ambiguous matches).
+    #[serde(default)]
+    pub candidates: Vec<InvoiceNumber>,
+    /// When it was put here.
+    pub since: DateTime<Utc>,
+}
+
+/// The record that a statement was imported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatementRecord {
+    /// See [`statement_key`].
+    pub statement_id: String,
+    /// Where the file came from (bucket key).
+    pub source: String,
+    /// Entries booked.
+    pub booked: usize,
+    /// Entries put on the review list.
+    pub for_review: usize,
+    /// Entries skipped (debits without return reason, zero).
+    pub ignored: usize,
+    /// When the import finished.
+    pub imported_at: DateTime<Utc>,
+}
+
+/// The identity of a statement: message id and statement id, as the bank
+/// assigns them (a statement is the same statement in any file name), for
+/// the entity whose account it is.
+pub fn statement_key(entity: &BillingEntityId, message_id: &str, statement_id: &str) -> String {
+    keys::derived_id("stm", &[entity.as_str(), message_id, statement_id])
+}
+
+/// Stable id of the payment an entry books on an invoice.
+pub fn payment_id(statement_id: &str, entry_id: &str, invoice: &InvoiceId) -> String {
+    keys::derived_id("pay", &[statement_id, entry_id, invoice.as_str()])
+}
+
+const STATEMENT_ENTRY_PREFIX: &str = "ENTRY#";
+const REVIEW_PREFIX: &str = "ENTRY#";
+const CREDIT_PREFIX: &str = "CREDIT#";
+
+/// The `amount` and `currency` of a payment or credit item.
+fn read_amount(item: &Item, what: &str) -> Result<Money, StoreError> {
+    let currency = Currency::from_code(read_s(item, "currency", what)?)
+        .map_err(|e| StoreError::corrupt(what, e))?;
+    let amount = read_s(item, "amount", what)?
+        .parse()
+        .map_err(|_| StoreError::corrupt(what, "amount is not an amount"))?;
+    Ok(Money::new(amount, currency))
+}
+
+/// One Update of a transaction.
+pub(crate) fn transaction_update(
+    update: aws_sdk_dynamodb::types::builders::UpdateBuilder,
+) -> Result<TransactWriteItem, StoreError> {
+    let update = update
+        .build()
+        .map_err(|e| StoreError::corrupt("transaction item", e))?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
+fn statement_item_key(statement_id: &str) -> (String, String) {
+    (format!("STATEMENT#{statement_id}"), "STATEMENT".to_owned())
+}
+
+fn statement_entry_key(statement_id: &str, entry_id: &str) -> (String, String) {
+    (
+        format!("STATEMENT#{statement_id}"),
+        format!("{STATEMENT_ENTRY_PREFIX}{entry_id}"),
+    )
+}
+
+fn review_partition(entity: &BillingEntityId) -> String {
+    format!("REVIEW#{entity}")
+}
+
+fn payer_key(entity: &BillingEntityId, account_number: &str) -> (String, String) {
+    let normalized: String = account_number
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_uppercase();
+    (
+        format!(
+            "PAYER#{}",
+            keys::derived_id("payer", &[entity.as_str(), &normalized])
+        ),
+        "PAYER".to_owned(),
+    )
+}
+
+impl BillingStore {
+    /// The payment state of an invoice, read strongly consistent.
+    pub async fn invoice_payments(
+        &self,
+        id: &InvoiceId,
+    ) -> Result<Option<InvoicePayments>, StoreError> {
+        let what = format!("invoice {id}");
+        let item = self.get(keys::invoice(id)).await?;
+        item.as_ref()
+            .map(|item| InvoicePayments::read(item, &what))
+            .transpose()
+    }
+
+    /// Invoices carrying `reference` as payment reference (index
+    /// `ByPaymentReference`; usually one).
+    pub async fn invoices_by_payment_reference(
+        &self,
+        reference: &str,
+    ) -> Result<Vec<InvoicePayments>, StoreError> {
+        self.invoices_by_index("ByPaymentReference", "payment_reference", reference)
+            .await
+    }
+
+    /// The invoice of an entity with a number (index `ByInvoiceNumber`).
+    pub async fn invoices_by_number(
+        &self,
+        entity: &BillingEntityId,
+        number: &InvoiceNumber,
+    ) -> Result<Vec<InvoicePayments>, StoreError> {
+        self.invoices_by_index(
+            "ByInvoiceNumber",
+            "invoice_number_key",
+            &keys::invoice_number(entity, number.as_str()),
+        )
+        .await
+    }
+
+    async fn invoices_by_index(
+        &self,
+        index: &str,
+        attribute: &str,
+        value: &str,
+    ) -> Result<Vec<InvoicePayments>, StoreError> {
+        let mut ids = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .db
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .key_condition_expression("#k = :v")
+                .expression_attribute_names("#k", attribute)
+                .expression_attribute_values(":v", s(value))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| StoreError::aws("Query", &e))?;
+            for key in page.items() {
+                let pk = read_s(key, "pk", index)?;
+                if let Some(id) = pk.strip_prefix("INVOICE#") {
+                    ids.push(InvoiceId::new(id));
+                }
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(invoice) = self.invoice_payments(&id).await? {
+                found.push(invoice);
+            }
+        }
+        Ok(found)
+    }
+
+    /// The open (or partially paid) invoices of an account, oldest first
+    /// (index `ByAccount`).
+    pub async fn open_invoices_of_account(
+        &self,
+        account: &AccountId,
+    ) -> Result<Vec<InvoicePayments>, StoreError> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .db
+                .query()
+                .table_name(&self.table)
+                .index_name("ByAccount")
+                .key_condition_expression("account_key = :a AND begins_with(account_sort, :p)")
+                .expression_attribute_values(":a", s(keys::account_partition(account)))
+                .expression_attribute_values(":p", s("INVOICE#"))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| StoreError::aws("Query", &e))?;
+            for item in page.items() {
+                let what = "ByAccount entry";
+                let invoice = InvoicePayments::read(item, what)?;
+                if invoice.document_type == DocumentType::Invoice
+                    && invoice.summary.open.is_positive()
+                {
+                    found.push(invoice);
+                }
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        found.sort_by(|a, b| {
+            a.issue_date
+                .cmp(&b.issue_date)
+                .then_with(|| a.number.as_str().cmp(b.number.as_str()))
+        });
+        Ok(found)
+    }
+
+    /// The account a bank account paid for before, if it was ever matched.
+    pub async fn payer_account(
+        &self,
+        entity: &BillingEntityId,
+        account_number: &str,
+    ) -> Result<Option<AccountId>, StoreError> {
+        let item = self.get(payer_key(entity, account_number)).await?;
+        item.as_ref()
+            .map(|item| Ok(AccountId::new(read_s(item, "account_id", "payer link")?)))
+            .transpose()
+    }
+
+    /// Remembers which customer a bank account pays for (learned from a
+    /// match by reference or number), so later transfers without a
+    /// reference can be matched by amount. The key is a hash: the account
+    /// number itself is not stored.
+    pub async fn remember_payer(
+        &self,
+        entity: &BillingEntityId,
+        account_number: &str,
+        account: &AccountId,
+    ) -> Result<(), StoreError> {
+        let mut item = key_item(payer_key(entity, account_number));
+        item.insert("record_type".into(), s("payer_link"));
+        item.insert("account_id".into(), s(account.as_str()));
+        self.db
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("PutItem", &e))?;
+        Ok(())
+    }
+
+    /// Books one entry, all or nothing (see the module docs). The invoices
+    /// are read fresh; a concurrent booking on one of them is retried.
+    pub async fn book_entry(&self, booking: &EntryBooking) -> Result<EntryBooked, StoreError> {
+        for attempt in 1..=5u32 {
+            let mut items = Vec::new();
+            let mut summaries = Vec::new();
+            let marker = statement_entry_key(&booking.statement_id, &booking.entry_id);
+            let mut marker_item = key_item(marker);
+            marker_item.insert("record_type".into(), s("statement_entry"));
+            marker_item.insert("outcome".into(), s("booked"));
+            marker_item.insert("rule".into(), s(booking.rule.as_str()));
+            items.push(self.transaction_put(
+                marker_item,
+                Some("attribute_not_exists(pk)"),
+                None,
+            )?);
+            for part in &booking.invoices {
+                let what = format!("invoice {}", part.invoice_id);
+                let current = self
+                    .invoice_payments(&part.invoice_id)
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound { what: what.clone() })?;
+                let applied = match current.summary.book(part.amount) {
+                    Ok(applied) => applied,
+                    Err(e) => return Ok(EntryBooked::Refused(format!("{what}: {e}"))),
+                };
+                if !applied.to_credit.is_zero() {
+                    return Ok(EntryBooked::Refused(format!(
+                        "{what}: {} exceeds its open amount",
+                        part.amount
+                    )));
+                }
+                let id = payment_id(&booking.statement_id, &booking.entry_id, &part.invoice_id);
+                let mut payment =
+                    key_item((keys::invoice(&part.invoice_id).0, format!("PAYMENT#{id}")));
+                payment.insert("record_type".into(), s("payment"));
+                payment.insert("payment_id".into(), s(&id));
+                payment.insert("amount".into(), s(part.amount.amount().to_string()));
+                payment.insert("currency".into(), s(part.amount.currency().code()));
+                payment.insert("value_date".into(), s(booking.value_date.to_string()));
+                payment.insert("rule".into(), s(booking.rule.as_str()));
+                payment.insert("reason".into(), s(&booking.reason));
+                payment.insert("statement_id".into(), s(&booking.statement_id));
+                payment.insert("entry_id".into(), s(&booking.entry_id));
+                payment.insert("booked_at".into(), time(booking.booked_at));
+                items.push(self.transaction_put(
+                    payment,
+                    Some("attribute_not_exists(pk)"),
+                    None,
+                )?);
+                items.push(self.invoice_payment_update(&current, &applied.after, booking)?);
+                summaries.push(applied.after);
+            }
+            if let Some((account, credit)) = &booking.credit {
+                let id = keys::derived_id("crd", &[&booking.statement_id, &booking.entry_id]);
+                let mut item = key_item((
+                    keys::account_partition(account),
+                    format!("{CREDIT_PREFIX}{id}"),
+                ));
+                item.insert("record_type".into(), s("customer_credit"));
+                item.insert("amount".into(), s(credit.amount().to_string()));
+                item.insert("currency".into(), s(credit.currency().code()));
+                item.insert("value_date".into(), s(booking.value_date.to_string()));
+                item.insert("statement_id".into(), s(&booking.statement_id));
+                item.insert("entry_id".into(), s(&booking.entry_id));
+                item.insert("reason".into(), s(&booking.reason));
+                items.push(self.transaction_put(item, Some("attribute_not_exists(pk)"), None)?);
+            }
+            let result = self
+                .db
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .send()
+                .await;
+            let err = match result {
+                Ok(_) => return Ok(EntryBooked::Booked(summaries)),
+                Err(err) => err,
+            };
+            let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+                err.as_service_error()
+            else {
+                return Err(StoreError::aws("TransactWriteItems", &err));
+            };
+            let codes: Vec<&str> = cancelled
+                .cancellation_reasons()
+                .iter()
+                .map(|r| r.code().unwrap_or("None"))
+                .collect();
+            if codes.first() == Some(&"ConditionalCheckFailed") {
+                return Ok(EntryBooked::AlreadyBooked);
+            }
+            let retry = codes.iter().all(|code| {
+                *code == "None"
+                    || *code == "ConditionalCheckFailed"
+                    || crate::error::TRANSIENT_REASONS.contains(code)
+            });
+            if !retry {
+                return Err(StoreError::transaction(&err));
+            }
+            tracing::debug!(attempt, "payment booking raced; reading again");
+        }
+        Err(StoreError::Contended {
+            what: format!("invoices of entry {}", booking.entry_id),
+            attempts: 5,
+        })
+    }
+
+    /// The invoice's new payment state, conditioned on the version read.
+    /// Paid: leaves the dunning index and records the day (payment
+    /// behaviour). Reopened by a return: back into the dunning index from
+    /// the value date, unless blocked, disputed or handed over.
+    fn invoice_payment_update(
+        &self,
+        current: &InvoicePayments,
+        after: &PaymentSummary,
+        booking: &EntryBooking,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut set = vec![
+            "#status = :status",
+            "open_amount = :open",
+            "paid_amount = :paid",
+            "payment_version = :next",
+            "last_payment_on = :day",
+        ];
+        let mut remove = Vec::new();
+        let paid = after.status == PaymentStatus::Paid;
+        let was_paid = current.summary.status == PaymentStatus::Paid;
+        if paid {
+            set.push("paid_in_full_on = :day");
+            set.push("paid_on_time = :on_time");
+            remove.push("dunning_shard");
+            remove.push("dunning_at");
+        } else if was_paid {
+            remove.push("paid_in_full_on");
+            remove.push("paid_on_time");
+        }
+        let mut expression = format!("SET {}", set.join(", "));
+        if !remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        let condition = if current.payment_version == 0 {
+            "attribute_exists(pk) AND attribute_not_exists(payment_version)"
+        } else {
+            "payment_version = :version"
+        };
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_item(keys::invoice(&current.invoice_id))))
+            .update_expression(expression)
+            .condition_expression(condition)
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":status", s(status_name(after.status)))
+            .expression_attribute_values(":open", s(after.open.amount().to_string()))
+            .expression_attribute_values(":paid", s(after.paid.amount().to_string()))
+            .expression_attribute_values(":next", n(current.payment_version + 1))
+            .expression_attribute_values(":day", s(booking.value_date.to_string()));
+        if current.payment_version > 0 {
+            update = update.expression_attribute_values(":version", n(current.payment_version));
+        }
+        if paid {
+            update = update.expression_attribute_values(
+                ":on_time",
+                AttributeValue::Bool(booking.value_date <= current.due_date),
+            );
+        }
+        transaction_update(update)
+    }
+
+    /// After a return reopened a paid invoice: put it back into the dunning
+    /// index from `from` (a separate write, because whether dunning may
+    /// resume depends on blocks and disputes, which the dunning state holds).
+    pub async fn resume_dunning_after_return(
+        &self,
+        id: &InvoiceId,
+        from: NaiveDate,
+    ) -> Result<(), StoreError> {
+        let (shard, at) = keys::dunning_due(id, from);
+        let result = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(keys::invoice(id))))
+            .update_expression("SET dunning_shard = :shard, dunning_at = :at")
+            .condition_expression(
+                "attribute_exists(pk) AND #status <> :paid AND attribute_not_exists(dunning_block) \
+                 AND attribute_not_exists(dispute) AND attribute_not_exists(collection_since) \
+                 AND attribute_not_exists(dunning_shard)",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":shard", s(shard))
+            .expression_attribute_values(":at", s(at))
+            .expression_attribute_values(":paid", s("paid"))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if crate::attributes::is_condition_failure(&err) => Ok(()),
+            Err(err) => Err(StoreError::aws("UpdateItem", &err)),
+        }
+    }
+
+    /// The payments booked on an invoice, in booking order.
+    pub async fn payments_of_invoice(&self, id: &InvoiceId) -> Result<Vec<Money>, StoreError> {
+        let what = format!("payments of invoice {id}");
+        let items = self.query_prefix(keys::invoice(id).0, "PAYMENT#").await?;
+        items.iter().map(|item| read_amount(item, &what)).collect()
+    }
+
+    /// The customer credit on an account (surpluses of overpayments).
+    pub async fn customer_credit(&self, account: &AccountId) -> Result<Vec<Money>, StoreError> {
+        let what = format!("credit of account {account}");
+        let items = self
+            .query_prefix(keys::account_partition(account), CREDIT_PREFIX)
+            .await?;
+        items.iter().map(|item| read_amount(item, &what)).collect()
+    }
+
+    /// Puts an entry on the entity's review list and marks it handled in
+    /// its statement, together; a replay changes nothing.
+    pub async fn put_for_review(
+        &self,
+        entity: &BillingEntityId,
+        entry: &ReviewEntry,
+    ) -> Result<bool, StoreError> {
+        let mut marker = key_item(statement_entry_key(&entry.statement_id, &entry.entry_id));
+        marker.insert("record_type".into(), s("statement_entry"));
+        marker.insert("outcome".into(), s("review"));
+        let mut item = key_item((
+            review_partition(entity),
+            format!("{REVIEW_PREFIX}{}#{}", entry.statement_id, entry.entry_id),
+        ));
+        item.insert("record_type".into(), s("payment_review"));
+        item.insert(
+            "body".into(),
+            crate::attributes::body(entry, "review entry")?,
+        );
+        let items = vec![
+            self.transaction_put(marker, Some("attribute_not_exists(pk)"), None)?,
+            self.transaction_put(item, Some("attribute_not_exists(pk)"), None)?,
+        ];
+        match self
+            .db
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(err) => match err.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(c))
+                    if c.cancellation_reasons()
+                        .iter()
+                        .any(|r| r.code() == Some("ConditionalCheckFailed")) =>
+                {
+                    Ok(false)
+                }
+                _ => Err(StoreError::transaction(&err)),
+            },
+        }
+    }
+
+    /// The entity's review list: bank entries a person must match.
+    pub async fn payment_review_list(
+        &self,
+        entity: &BillingEntityId,
+    ) -> Result<Vec<ReviewEntry>, StoreError> {
+        let items = self
+            .query_prefix(review_partition(entity), REVIEW_PREFIX)
+            .await?;
+        let mut entries = items
+            .iter()
+            .map(|item| crate::attributes::read_body::<ReviewEntry>(item, "review entry"))
+            .collect::<Result<Vec<_>, _>>()?;
+        entries.sort_by(|a, b| a.since.cmp(&b.since).then(a.entry_id.cmp(&b.entry_id)));
+        Ok(entries)
+    }
+
+    /// The record of an imported statement, if it was imported completely.
+    pub async fn statement(
+        &self,
+        statement_id: &str,
+    ) -> Result<Option<StatementRecord>, StoreError> {
+        let item = self.get(statement_item_key(statement_id)).await?;
+        item.as_ref()
+            .map(|item| crate::attributes::read_body(item, "statement record"))
+            .transpose()
+    }
+
+    /// Entries of a statement handled already (booked or put for review),
+    /// so an import that crashed half-way resumes where it stopped.
+    pub async fn handled_entries(&self, statement_id: &str) -> Result<Vec<String>, StoreError> {
+        let items = self
+            .query_prefix(statement_item_key(statement_id).0, STATEMENT_ENTRY_PREFIX)
+            .await?;
+        Ok(items
+            .iter()
+            .filter_map(|item| read_optional_s(item, "sk"))
+            .filter_map(|sk| sk.strip_prefix(STATEMENT_ENTRY_PREFIX))
+            .map(str::to_owned)
+            .collect())
+    }
+
+    /// Records that a statement was imported completely; the first record
+    /// wins, a replay changes nothing.
+    pub async fn record_statement(&self, record: &StatementRecord) -> Result<(), StoreError> {
+        let mut item = key_item(statement_item_key(&record.statement_id));
+        item.insert("record_type".into(), s("statement"));
+        item.insert(
+            "body".into(),
+            crate::attributes::body(record, "statement record")?,
+        );
+        let result = self
+            .db
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err)
+                if matches!(
+                    err.as_service_error(),
+                    Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(StoreError::aws("PutItem", &err)),
+        }
+    }
+}
