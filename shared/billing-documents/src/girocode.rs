@@ -10,8 +10,7 @@
 use billing_domain::invoice::{DocumentType, Invoice};
 use billing_domain::money::Currency;
 use billing_domain::party::creditor_reference;
-use qrcode::render::svg;
-use qrcode::{EcLevel, QrCode};
+use qrcode::{Color, EcLevel, QrCode};
 use rust_decimal::Decimal;
 
 use crate::cii::{PaymentMeans, payment_means};
@@ -116,19 +115,43 @@ impl EpcTransfer {
     }
 
     /// The QR code as SVG (error correction M, as EPC069-12 asks), black
-    /// on white with its quiet zone, for the template to place.
+    /// on white with its 4-module quiet zone, one unit per module, for the
+    /// template to scale. Each row's runs of dark modules are one rectangle
+    /// of a single path (the `qrcode` crate's own SVG draws every module),
+    /// so Typst has fewer shapes to convert on every render.
     pub fn svg(&self) -> Option<String> {
         let code =
             QrCode::with_error_correction_level(self.payload().as_bytes(), EcLevel::M).ok()?;
-        Some(
-            code.render::<svg::Color<'_>>()
-                .quiet_zone(true)
-                .dark_color(svg::Color("#000000"))
-                .light_color(svg::Color("#ffffff"))
-                .build(),
-        )
+        let width = code.width();
+        let colors = code.to_colors();
+        let size = width + 2 * QUIET_ZONE;
+        let mut path = String::with_capacity(width * width * 2);
+        for (y, row) in colors.chunks(width).enumerate() {
+            let mut x = 0;
+            while x < width {
+                if row[x] == Color::Dark {
+                    let run = row[x..].iter().take_while(|c| **c == Color::Dark).count();
+                    path.push_str(&format!(
+                        "M{} {}h{run}v1h-{run}z",
+                        x + QUIET_ZONE,
+                        y + QUIET_ZONE
+                    ));
+                    x += run;
+                } else {
+                    x += 1;
+                }
+            }
+        }
+        Some(format!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {size} {size}\" \
+             shape-rendering=\"crispEdges\"><rect width=\"{size}\" height=\"{size}\" \
+             fill=\"#ffffff\"/><path fill=\"#000000\" d=\"{path}\"/></svg>"
+        ))
     }
 }
+
+/// Light modules around the code, as ISO/IEC 18004 requires for reading.
+const QUIET_ZONE: usize = 4;
 
 /// One line (line breaks would shift every later element) of at most
 /// `max` characters.
