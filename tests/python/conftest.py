@@ -1,11 +1,14 @@
 """Shared fixtures: a fresh emulator per test module, provisioned from the template."""
 
+import os
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tools"))
 
 import local_aws  # noqa: E402
 
@@ -29,3 +32,20 @@ def client(provisioned_stack):
         return local_aws._client(service, provisioned_stack.endpoint)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def documents(tmp_path_factory):
+    """GIVEN every sample document billing-documents renders (PDF, XML,
+    XRechnung, expected facts), rendered once for the whole session."""
+    given = os.environ.get("INVOICE_DOCUMENTS_DIR")
+    if given:
+        return Path(given)
+    out = tmp_path_factory.mktemp("documents")
+    cargo = os.environ.get("CARGO", "cargo")
+    subprocess.run(
+        [cargo, "run", "--quiet", "-p", "billing-documents", "--example", "render_samples", "--", str(out)],
+        cwd=ROOT,
+        check=True,
+    )
+    return out

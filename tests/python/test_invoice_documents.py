@@ -15,23 +15,21 @@ independent tools:
   Alternative, and the XML's totals, tax breakdown and line count equal the
   domain invoice's.
 
-Set INVOICE_DOCUMENTS_DIR to check already rendered files instead.
+The `documents` fixture (conftest.py) renders them once per test session;
+set INVOICE_DOCUMENTS_DIR to check already rendered files instead.
 """
 
 import json
-import os
 import re
 import shutil
 import subprocess
 from decimal import Decimal
-from pathlib import Path
 
 import facturx
 import pytest
 from lxml import etree
 from pypdf import PdfReader
 
-ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ["german-consumer", "reverse-charge-austria", "public-sector-leitweg", "long-200-lines"]
 NS = {
     "rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
@@ -39,22 +37,6 @@ NS = {
     "udt": "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100",
 }
 FX = "urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#"
-
-
-@pytest.fixture(scope="module")
-def documents(tmp_path_factory):
-    """GIVEN the sample invoices rendered by billing-documents."""
-    given = os.environ.get("INVOICE_DOCUMENTS_DIR")
-    if given:
-        return Path(given)
-    out = tmp_path_factory.mktemp("documents")
-    cargo = os.environ.get("CARGO", "cargo")
-    subprocess.run(
-        [cargo, "run", "--quiet", "-p", "billing-documents", "--example", "render_samples", "--", str(out)],
-        cwd=ROOT,
-        check=True,
-    )
-    return out
 
 
 def _tool(name, package):

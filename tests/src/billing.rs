@@ -57,6 +57,7 @@ pub fn customer(entity: &BillingEntityId, kind: CustomerKind) -> CustomerAccount
         payment_terms_days: 14,
         kind,
         leitweg_id: None,
+        electronic_address: None,
     }
 }
 

@@ -15,8 +15,8 @@ use billing_domain::ids::{AccountId, BillingEntityId, CrmAccountId, OpportunityI
 use billing_domain::item::{Item, UnitCode};
 use billing_domain::money::{Currency, Money};
 use billing_domain::party::{
-    CountryCode, CustomerAccount, CustomerKind, EmailAddress, Language, LeitwegId, PostalAddress,
-    VatId,
+    CountryCode, CustomerAccount, CustomerKind, EasCode, ElectronicAddress, EmailAddress, Language,
+    LeitwegId, PostalAddress, VatId,
 };
 use billing_domain::period::{BillingInterval, IntervalUnit, ServicePeriod};
 use billing_domain::subscription::BillingTiming;
@@ -84,6 +84,9 @@ pub struct AccountData {
     pub kind: CustomerKind,
     /// Leitweg-ID for public-sector customers.
     pub leitweg_id: Option<LeitwegId>,
+    /// Where the customer receives e-invoices (BT-49); present whenever a
+    /// Leitweg-ID is.
+    pub electronic_address: Option<ElectronicAddress>,
 }
 
 impl AccountData {
@@ -102,6 +105,7 @@ impl AccountData {
             payment_terms_days: self.payment_terms_days,
             kind: self.kind,
             leitweg_id: self.leitweg_id.clone(),
+            electronic_address: self.electronic_address.clone(),
         }
     }
 }
@@ -194,6 +198,14 @@ struct AccountBody {
     payment_terms_days: Option<Value>,
     #[serde(default)]
     leitweg_id: Option<String>,
+    #[serde(default)]
+    electronic_address: Option<ElectronicAddressBody>,
+}
+
+#[derive(Deserialize)]
+struct ElectronicAddressBody {
+    scheme: String,
+    value: String,
 }
 
 #[derive(Deserialize)]
@@ -330,6 +342,12 @@ fn fingerprint(opportunity: &ClosedOpportunity) -> String {
             "timing": l.timing, "start": l.start, "end": l.end,
         })).collect::<Vec<_>>(),
     });
+    let mut content = content;
+    // Added after deals were stored: only present when given, so a retry
+    // of a deal stored before keeps its fingerprint.
+    if let Some(address) = &account.electronic_address {
+        content["account"]["electronic_address"] = serde_json::json!(address);
+    }
     let mut canonical = String::new();
     write_canonical(&content, &mut canonical);
     hex::encode(Sha256::digest(canonical.as_bytes()))
@@ -558,6 +576,21 @@ impl Checks {
                 .map(Some),
             None => Some(None),
         };
+        let electronic_address = match &body.electronic_address {
+            None => Some(None),
+            Some(address) => self
+                .check(
+                    "/account/electronic_address/scheme",
+                    EasCode::parse(&address.scheme),
+                )
+                .and_then(|scheme| {
+                    self.check(
+                        "/account/electronic_address/value",
+                        ElectronicAddress::new(scheme, &address.value),
+                    )
+                })
+                .map(Some),
+        };
         let mut emails = Vec::new();
         for (i, email) in body.invoice_emails.iter().enumerate() {
             if let Some(email) = self.check(
@@ -600,6 +633,15 @@ impl Checks {
             currency?,
             payment_terms_days?,
         );
+        let electronic_address = electronic_address?;
+        if leitweg_id.is_some() && electronic_address.is_none() {
+            self.fail(
+                "/account/electronic_address",
+                "a customer with a Leitweg-ID receives XRechnung, which needs the customer's \
+                 electronic address (BT-49), e.g. scheme 0204 with the Leitweg-ID",
+            );
+            return None;
+        }
         if emails.len() != body.invoice_emails.len() {
             return None;
         }
@@ -628,6 +670,7 @@ impl Checks {
             payment_terms_days,
             kind,
             leitweg_id,
+            electronic_address,
         })
     }
 
@@ -967,6 +1010,74 @@ mod tests {
         let mut changed = example();
         changed["items"][0]["quantity"] = json_str("3");
         assert_ne!(parse_value(&changed).unwrap().fingerprint(), base);
+    }
+
+    #[test]
+    fn a_public_sector_customer_brings_its_electronic_address() {
+        let mut body = example();
+        body["account"]["leitweg_id"] = json_str("04011000-1234512345-06");
+        body["account"]["electronic_address"] =
+            serde_json::json!({"scheme": "0204", "value": "04011000-1234512345-06"});
+        let account = parse_value(&body).unwrap().account;
+        let address = account.electronic_address.clone().unwrap();
+        assert_eq!(address.scheme().as_str(), "0204");
+        assert_eq!(address.value(), "04011000-1234512345-06");
+        let stored = account.to_account(AccountId::new("acc_1"), BillingEntityId::new("default"));
+        assert_eq!(stored.electronic_address, Some(address));
+        assert!(stored.validate().is_ok());
+    }
+
+    #[test]
+    fn electronic_address_refusals_name_the_field() {
+        let with_leitweg = || {
+            let mut body = example();
+            body["account"]["leitweg_id"] = json_str("04011000-1234512345-06");
+            body
+        };
+        // A Leitweg-ID means XRechnung, which cannot go without BT-49.
+        assert_eq!(
+            pointers(parse_value(&with_leitweg()).unwrap_err()),
+            vec!["/account/electronic_address"]
+        );
+        let mut body = with_leitweg();
+        body["account"]["electronic_address"] = Value::Null;
+        assert_eq!(
+            pointers(parse_value(&body).unwrap_err()),
+            vec!["/account/electronic_address"]
+        );
+        let mut body = with_leitweg();
+        body["account"]["electronic_address"] =
+            serde_json::json!({"scheme": "XX", "value": "04011000-1234512345-06"});
+        assert_eq!(
+            pointers(parse_value(&body).unwrap_err()),
+            vec!["/account/electronic_address/scheme"]
+        );
+        let mut body = example();
+        body["account"]["electronic_address"] =
+            serde_json::json!({"scheme": "EM", "value": "no address"});
+        assert_eq!(
+            pointers(parse_value(&body).unwrap_err()),
+            vec!["/account/electronic_address/value"]
+        );
+        // The schema refuses a half address before the rules run.
+        let mut body = example();
+        body["account"]["electronic_address"] = serde_json::json!({"scheme": "EM"});
+        assert!(matches!(
+            parse_value(&body).unwrap_err(),
+            WebhookError::Malformed(_)
+        ));
+    }
+
+    #[test]
+    fn an_electronic_address_changes_the_fingerprint_only_when_given() {
+        let base = parse_value(&example()).unwrap().fingerprint();
+        let mut explicit_null = example();
+        explicit_null["account"]["electronic_address"] = Value::Null;
+        assert_eq!(parse_value(&explicit_null).unwrap().fingerprint(), base);
+        let mut given = example();
+        given["account"]["electronic_address"] =
+            serde_json::json!({"scheme": "EM", "value": "rechnung@muster-handel.example"});
+        assert_ne!(parse_value(&given).unwrap().fingerprint(), base);
     }
 
     #[test]

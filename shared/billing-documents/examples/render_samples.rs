@@ -5,7 +5,8 @@
 //! cargo run -p billing-documents --example render_samples -- out/documents
 //! ```
 //!
-//! Per sample: `<name>.pdf`, `<name>.xml` (the embedded Factur-X XML),
+//! Per sample: `<name>.pdf` (with its GiroCode when due by transfer),
+//! `<name>.xml` (the embedded Factur-X XML),
 //! `<name>.xrechnung.xml` when the customer has a Leitweg-ID, and
 //! `<name>.expected.json`: what the domain invoice says, so the tests can
 //! compare the documents against it rather than against copied numbers.
@@ -13,7 +14,8 @@
 use std::path::PathBuf;
 
 use billing_documents::{InvoiceRenderer, samples};
-use billing_domain::invoice::Invoice;
+use billing_domain::invoice::{DocumentType, Invoice};
+use rust_decimal::Decimal;
 use serde_json::json;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -64,6 +66,19 @@ fn expected(invoice: &Invoice) -> serde_json::Value {
             "taxable": g.taxable_amount.amount().to_string(),
             "tax": g.tax_amount.amount().to_string(),
         })).collect::<Vec<_>>(),
+        // What a transfer must carry, from the invoice itself: the GiroCode
+        // test compares the decoded QR code with this.
+        "transfer": (content.document_type == DocumentType::Invoice
+            && invoice.amount_due().amount() > Decimal::ZERO)
+            .then(|| json!({
+                "name": content.seller.bank_account.account_holder.as_deref()
+                    .unwrap_or(&content.seller.legal_name),
+                "iban": content.seller.bank_account.iban.as_str(),
+                "bic": content.seller.bank_account.bic.as_ref().map(|b| b.as_str()),
+                "amount": invoice.amount_due().round().amount().to_string(),
+                "currency": invoice.amount_due().currency().code(),
+                "reference": content.references.payment_reference,
+            })),
         "totals": {
             "net": content.totals.net_total.amount().to_string(),
             "tax": content.totals.tax_total.amount().to_string(),

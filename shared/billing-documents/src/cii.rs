@@ -11,7 +11,7 @@ use std::io;
 
 use billing_domain::invoice::{Invoice, InvoiceLine, TaxBreakdown};
 use billing_domain::money::Money;
-use billing_domain::party::{PostalAddress, SellerIdentity};
+use billing_domain::party::{ElectronicAddress, PostalAddress, SellerContact, SellerIdentity};
 use billing_domain::period::ServicePeriod;
 use billing_domain::tax::VatCategoryCode;
 use chrono::NaiveDate;
@@ -35,8 +35,29 @@ pub const XRECHNUNG_3_0: &str =
 /// process it builds on).
 pub const PEPPOL_BILLING_PROCESS: &str = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0";
 
-/// SEPA credit transfer (UNTDID 4461 code 58): how our customers pay.
-const SEPA_CREDIT_TRANSFER: &str = "58";
+/// How an invoice is paid (BG-16). The domain models one way so far, SEPA
+/// credit transfer to the seller's account; the XML's payment means and the
+/// GiroCode both ask here, so a direct-debit variant added later turns the
+/// GiroCode off for those invoices by construction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PaymentMeans {
+    /// SEPA credit transfer to the seller's IBAN.
+    SepaCreditTransfer,
+}
+
+impl PaymentMeans {
+    /// UNTDID 4461 code (BT-81).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::SepaCreditTransfer => "58",
+        }
+    }
+}
+
+/// How `invoice` is paid.
+pub fn payment_means(_invoice: &Invoice) -> PaymentMeans {
+    PaymentMeans::SepaCreditTransfer
+}
 
 /// Which flavour of EN 16931 CII to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -60,20 +81,30 @@ impl CiiProfile {
 
 /// Writes `invoice` as CII XML (UTF-8, indented) in `profile`.
 ///
-/// The only refusal is XRechnung for a customer without a Leitweg-ID: the
-/// recipient's platform would reject such a file anyway.
+/// The only refusals are XRechnung for a customer without a Leitweg-ID, and
+/// XRechnung for an invoice whose parties lack what XRechnung requires
+/// (seller contact and electronic address, buyer electronic address): the
+/// recipient's platform would reject such a file anyway. New invoices cannot
+/// get here (the domain refuses to build them); this guards snapshots built
+/// before those fields existed.
 pub fn invoice_xml(invoice: &Invoice, profile: CiiProfile) -> Result<Vec<u8>, DocumentError> {
+    let content = invoice.content();
     let buyer_reference = match profile {
         CiiProfile::FacturXEn16931 => None,
-        CiiProfile::XRechnung => Some(
-            invoice
-                .content()
+        CiiProfile::XRechnung => {
+            let leitweg_id = content
                 .buyer
                 .leitweg_id
                 .as_ref()
                 .map(|id| id.as_str().to_owned())
-                .ok_or(DocumentError::MissingLeitwegId)?,
-        ),
+                .ok_or(DocumentError::MissingLeitwegId)?;
+            content
+                .buyer
+                .check_xrechnung("account")
+                .and_then(|()| content.seller.check_xrechnung("billing_entity.identity"))
+                .map_err(DocumentError::XRechnungIncomplete)?;
+            Some(leitweg_id)
+        }
     };
     let mut cii = Cii {
         w: Writer::new_with_indent(Vec::with_capacity(8 * 1024), b' ', 2),
@@ -257,7 +288,6 @@ impl Cii<'_> {
     fn agreement(&mut self, buyer_reference: Option<&str>) -> io::Result<()> {
         let content = self.invoice.content();
         let tax_treatment_hides_vat_ids = hides_vat_ids(content.tax_breakdown.as_slice());
-        let profile = self.profile;
         self.group("ram:ApplicableHeaderTradeAgreement", |c| {
             if let Some(reference) = buyer_reference {
                 c.text("ram:BuyerReference", reference)?; // BT-10
@@ -266,12 +296,8 @@ impl Cii<'_> {
             c.group("ram:BuyerTradeParty", |c| {
                 c.text("ram:Name", &content.buyer.name)?; // BT-44
                 c.address(&content.buyer.address)?; // BG-8
-                if profile == CiiProfile::XRechnung
-                    && let Some(email) = content.buyer.invoice_emails.first()
-                {
-                    c.group("ram:URIUniversalCommunication", |c| {
-                        c.text_with("ram:URIID", &[("schemeID", "EM")], email.as_str()) // BT-49
-                    })?;
+                if let Some(address) = &content.buyer.electronic_address {
+                    c.electronic_address(address)?; // BT-49
                 }
                 match &content.buyer.vat_id {
                     Some(vat) if !tax_treatment_hides_vat_ids => {
@@ -296,7 +322,13 @@ impl Cii<'_> {
     fn seller(&mut self, seller: &SellerIdentity, hide_vat_id: bool) -> io::Result<()> {
         self.group("ram:SellerTradeParty", |c| {
             c.text("ram:Name", &seller.legal_name)?; // BT-27
+            if let Some(contact) = &seller.contact {
+                c.contact(contact)?; // BG-6
+            }
             c.address(&seller.address)?; // BG-5
+            if let Some(address) = &seller.electronic_address {
+                c.electronic_address(address)?; // BT-34
+            }
             if let Some(vat) = seller.vat_id.as_ref().filter(|_| !hide_vat_id) {
                 c.group("ram:SpecifiedTaxRegistration", |c| {
                     c.text_with("ram:ID", &[("schemeID", "VA")], vat.as_str()) // BT-31
@@ -308,6 +340,30 @@ impl Cii<'_> {
                 })?;
             }
             Ok(())
+        })
+    }
+
+    /// BG-6: who answers questions about the invoice.
+    fn contact(&mut self, contact: &SellerContact) -> io::Result<()> {
+        self.group("ram:DefinedTradeContact", |c| {
+            c.text("ram:PersonName", &contact.name)?; // BT-41
+            c.group("ram:TelephoneUniversalCommunication", |c| {
+                c.text("ram:CompleteNumber", contact.telephone.as_str()) // BT-42
+            })?;
+            c.group("ram:EmailURIUniversalCommunication", |c| {
+                c.text("ram:URIID", contact.email.as_str()) // BT-43
+            })
+        })
+    }
+
+    /// BT-34 / BT-49 with its EAS scheme.
+    fn electronic_address(&mut self, address: &ElectronicAddress) -> io::Result<()> {
+        self.group("ram:URIUniversalCommunication", |c| {
+            c.text_with(
+                "ram:URIID",
+                &[("schemeID", address.scheme().as_str())],
+                address.value(),
+            )
         })
     }
 
@@ -344,7 +400,7 @@ impl Cii<'_> {
             c.text("ram:InvoiceCurrencyCode", currency)?; // BT-5
             let bank = &content.seller.bank_account;
             c.group("ram:SpecifiedTradeSettlementPaymentMeans", |c| {
-                c.text("ram:TypeCode", SEPA_CREDIT_TRANSFER)?; // BT-81
+                c.text("ram:TypeCode", payment_means(invoice).code())?; // BT-81
                 c.group("ram:PayeePartyCreditorFinancialAccount", |c| {
                     c.text("ram:IBANID", bank.iban.as_str())?; // BT-84
                     if let Some(holder) = &bank.account_holder {

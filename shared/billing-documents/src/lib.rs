@@ -5,13 +5,15 @@
 //!   EN16931, and XRechnung 3.0 for public-sector customers);
 //! - [`mail`]: the e-mail that carries them, from templates, as MIME;
 //! - [`render`]: Typst templates to PDF/A-3b with that XML embedded as
-//!   `factur-x.xml`, and [`xmp`]: the Factur-X metadata Typst cannot write.
+//!   `factur-x.xml`, and [`xmp`]: the Factur-X metadata Typst cannot write;
+//! - [`girocode`]: the EPC QR code printed beside the payment terms.
 //!
 //! No AWS and no async runtime: rendering is CPU work a function calls, and
 //! the same code runs in tests, benchmarks and the demo.
 #![warn(missing_docs)]
 
 pub mod cii;
+pub mod girocode;
 pub mod letter;
 pub mod mail;
 pub mod render;
@@ -31,6 +33,10 @@ pub enum DocumentError {
     /// XRechnung was asked for a customer without a Leitweg-ID.
     #[error("XRechnung needs the customer's Leitweg-ID (account.leitweg_id)")]
     MissingLeitwegId,
+    /// XRechnung was asked for an invoice whose seller or buyer lacks what
+    /// XRechnung requires; the error names the field.
+    #[error("XRechnung cannot be written: {0}")]
+    XRechnungIncomplete(#[source] billing_domain::DomainError),
     /// Writing XML into memory failed (should not happen).
     #[error("writing the invoice XML failed: {0}")]
     Xml(#[source] std::io::Error),

@@ -26,6 +26,7 @@ use typst_pdf::{PdfOptions, PdfStandard, PdfStandards, Timestamp};
 
 use crate::DocumentError;
 use crate::cii::{self, CiiProfile};
+use crate::girocode::EpcTransfer;
 use crate::view::InvoiceView;
 use crate::xmp;
 
@@ -39,6 +40,9 @@ pub(crate) fn operator_template_dir() -> Option<std::path::PathBuf> {
         .filter(|dir| !dir.is_empty())
         .map(std::path::PathBuf::from)
 }
+
+/// Where templates find the invoice's GiroCode image (when `data.girocode`).
+pub const GIROCODE_FILE: &str = "/girocode.svg";
 
 /// The name the e-invoice carries inside the PDF, fixed by Factur-X.
 pub const FACTUR_X_FILE_NAME: &str = "factur-x.xml";
@@ -99,6 +103,7 @@ pub struct InvoiceRenderer {
     main: FileId,
     data: FileId,
     attachment: FileId,
+    girocode: FileId,
     /// PDF/A-3b, checked once.
     standards: PdfStandards,
 }
@@ -190,6 +195,7 @@ impl InvoiceRenderer {
             main,
             data: id("/invoice.json")?,
             attachment: id(&format!("/{FACTUR_X_FILE_NAME}"))?,
+            girocode: id(GIROCODE_FILE)?,
         })
     }
 
@@ -236,9 +242,14 @@ impl InvoiceRenderer {
         invoice: &Invoice,
         xml: &[u8],
     ) -> Result<(PagedDocument, PdfOptions), DocumentError> {
+        let girocode = EpcTransfer::for_invoice(invoice)
+            .and_then(|transfer| transfer.svg())
+            .map(|svg| Bytes::new(svg.into_bytes()));
         let view =
-            serde_json::to_vec(&InvoiceView::of(invoice)).map_err(|e| DocumentError::Template {
-                message: format!("invoice data: {e}"),
+            serde_json::to_vec(&InvoiceView::of(invoice, girocode.is_some())).map_err(|e| {
+                DocumentError::Template {
+                    message: format!("invoice data: {e}"),
+                }
             })?;
         let issue_date = invoice.content().issue_date;
         let today = Datetime::from_ymd(
@@ -250,6 +261,7 @@ impl InvoiceRenderer {
             renderer: self,
             data: Bytes::new(view),
             attachment: Bytes::new(xml.to_vec()),
+            girocode,
             today,
         };
         let document: PagedDocument = typst::compile(&world)
@@ -293,6 +305,8 @@ struct InvoiceWorld<'a> {
     renderer: &'a InvoiceRenderer,
     data: Bytes,
     attachment: Bytes,
+    /// The EPC QR code as SVG, when the invoice is paid by transfer.
+    girocode: Option<Bytes>,
     today: Option<Datetime>,
 }
 
@@ -323,6 +337,9 @@ impl World for InvoiceWorld<'_> {
         }
         if id == self.renderer.attachment {
             return Ok(self.attachment.clone());
+        }
+        if id == self.renderer.girocode {
+            return self.girocode.clone().ok_or_else(|| not_found(id));
         }
         if let Some(source) = self.renderer.sources.get(&id) {
             return Ok(Bytes::from_string(source.clone()));

@@ -11,8 +11,9 @@ use billing_domain::item::{Item, UnitCode};
 use billing_domain::money::{Currency, Money};
 use billing_domain::numbering::{InvoiceNumber, NumberSeries};
 use billing_domain::party::{
-    BankAccount, Bic, BillingEntity, CountryCode, CustomerAccount, CustomerKind, EmailAddress,
-    Iban, Language, LeitwegId, PostalAddress, SellerIdentity, TaxNumber, VatId,
+    BankAccount, Bic, BillingEntity, CountryCode, CustomerAccount, CustomerKind, ElectronicAddress,
+    EmailAddress, Iban, Language, LeitwegId, PostalAddress, SellerContact, SellerIdentity,
+    TaxNumber, Telephone, VatId,
 };
 use billing_domain::period::ServicePeriod;
 use billing_domain::tax::{TaxCategory, TaxRules};
@@ -66,7 +67,8 @@ pub fn german_consumer() -> Result<Invoice, DomainError> {
 }
 
 /// An Austrian business, English, reverse charge (§13b UStG), with a
-/// purchase-order reference.
+/// purchase-order reference, a creditor reference to pay with and an
+/// electronic address.
 pub fn reverse_charge_austria() -> Result<Invoice, DomainError> {
     let q1 = period(date(2026, 1, 1)?, date(2026, 3, 31)?)?;
     let lines = vec![
@@ -89,6 +91,8 @@ pub fn reverse_charge_austria() -> Result<Invoice, DomainError> {
     ];
     let mut request = request("inv_sample_at", lines);
     request.references.purchase_order = Some("PO-2026-0815".to_owned());
+    // An ISO 11649 creditor reference: the GiroCode carries it structured.
+    request.references.payment_reference = Some("RF18539007547034".to_owned());
     finalize(&austrian_business()?, request, "RE-2026-000043")
 }
 
@@ -103,6 +107,7 @@ pub fn public_sector() -> Result<Invoice, DomainError> {
         kind: CustomerKind::Business,
         payment_terms_days: 30,
         leitweg_id: Some(LeitwegId::parse("04011000-1234512345-06")?),
+        electronic_address: Some(ElectronicAddress::parse("0204", "04011000-1234512345-06")?),
         ..consumer()
     };
     let lines = vec![
@@ -167,6 +172,15 @@ pub fn seller() -> Result<BillingEntity, DomainError> {
                 bic: Some(Bic::parse("COBADEFFXXX")?),
                 bank_name: Some("Commerzbank".to_owned()),
             },
+            contact: Some(SellerContact {
+                name: "Buchhaltung".to_owned(),
+                telephone: Telephone::parse("+49 30 1234567-0")?,
+                email: EmailAddress::parse("buchhaltung@beispiel-software.de")?,
+            }),
+            electronic_address: Some(ElectronicAddress::parse(
+                "EM",
+                "rechnung@beispiel-software.de",
+            )?),
         },
         time_zone: chrono_tz_berlin(),
         default_language: Language::De,
@@ -204,6 +218,7 @@ fn consumer() -> CustomerAccount {
         payment_terms_days: 14,
         kind: CustomerKind::Consumer,
         leitweg_id: None,
+        electronic_address: None,
     }
 }
 
@@ -214,6 +229,10 @@ fn austrian_business() -> Result<CustomerAccount, DomainError> {
         name: "Alpen Consulting GmbH".to_owned(),
         address: address("Kärntner Straße 5", "1010", "Wien", CountryCode::AT),
         vat_id: Some(VatId::parse("ATU12345678")?),
+        electronic_address: Some(ElectronicAddress::parse(
+            "EM",
+            "invoices@alpen-consulting.example",
+        )?),
         language: Language::En,
         payment_terms_days: 30,
         kind: CustomerKind::Business,

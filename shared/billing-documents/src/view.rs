@@ -49,6 +49,9 @@ pub struct InvoiceView {
     pub preceding_invoice: Option<String>,
     /// Whether the customer owes the VAT (both VAT ids must be printed).
     pub reverse_charge: bool,
+    /// Whether `/girocode.svg` (the EPC QR code for paying by transfer) is
+    /// there to print beside the payment terms.
+    pub girocode: bool,
 }
 
 /// The seller as printed in the letterhead and footer.
@@ -149,8 +152,9 @@ pub struct TotalsView {
 }
 
 impl InvoiceView {
-    /// The view of `invoice` in its customer's language.
-    pub fn of(invoice: &Invoice) -> Self {
+    /// The view of `invoice` in its customer's language; `girocode` says
+    /// whether the renderer provides the QR code image.
+    pub fn of(invoice: &Invoice, girocode: bool) -> Self {
         let content = invoice.content();
         let labels = text::labels(content.buyer.language);
         let home = content.seller.address.country;
@@ -209,6 +213,7 @@ impl InvoiceView {
                 .map(|n| n.as_str().to_owned()),
             reverse_charge: content.tax_treatment
                 == billing_domain::tax::TaxTreatment::ReverseCharge,
+            girocode,
         }
     }
 }

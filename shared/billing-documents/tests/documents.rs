@@ -57,6 +57,48 @@ fn xrechnung_needs_a_leitweg_id() {
     assert!(xml.contains("urn:xeinkauf.de:kosit:xrechnung_3.0"));
 }
 
+/// BT-34, BG-6 and BT-49 are in every CII document, not only XRechnung.
+#[test]
+fn both_profiles_carry_the_contact_and_the_electronic_addresses() {
+    let public = samples::public_sector().unwrap();
+    for profile in [CiiProfile::FacturXEn16931, CiiProfile::XRechnung] {
+        let xml = String::from_utf8(invoice_xml(&public, profile).unwrap()).unwrap();
+        for expected in [
+            "<ram:PersonName>Buchhaltung</ram:PersonName>",
+            "<ram:CompleteNumber>+49 30 1234567-0</ram:CompleteNumber>",
+            "<ram:URIID>buchhaltung@beispiel-software.de</ram:URIID>",
+            r#"<ram:URIID schemeID="EM">rechnung@beispiel-software.de</ram:URIID>"#,
+            r#"<ram:URIID schemeID="0204">04011000-1234512345-06</ram:URIID>"#,
+        ] {
+            assert!(xml.contains(expected), "{profile:?} lacks {expected}");
+        }
+    }
+}
+
+/// An invoice snapshot from before the seller had a contact cannot become
+/// an XRechnung: the error names the missing field.
+#[test]
+fn xrechnung_of_an_incomplete_snapshot_is_refused_naming_the_field() {
+    let public = samples::public_sector().unwrap();
+    let mut snapshot = serde_json::to_value(&public).unwrap();
+    snapshot["content"]["seller"]
+        .as_object_mut()
+        .unwrap()
+        .remove("contact");
+    let old: billing_domain::invoice::Invoice = serde_json::from_value(snapshot).unwrap();
+    let err = invoice_xml(&old, CiiProfile::XRechnung).unwrap_err();
+    assert!(
+        matches!(err, DocumentError::XRechnungIncomplete(_)),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("billing_entity.identity.contact"),
+        "{err}"
+    );
+    // The Factur-X XML of the same snapshot is still written.
+    assert!(invoice_xml(&old, CiiProfile::FacturXEn16931).is_ok());
+}
+
 fn template_dir(name: &str, files: &[(&str, &str)]) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("billing-documents-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

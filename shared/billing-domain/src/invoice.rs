@@ -287,6 +287,9 @@ impl InvoiceDraft {
     ) -> Result<Self, DomainError> {
         entity.validate()?;
         account.validate()?;
+        if account.receives_xrechnung() {
+            entity.identity.check_xrechnung("billing_entity.identity")?;
+        }
         if account.billing_entity_id != entity.id {
             return Err(DomainError::invalid(
                 "account.billing_entity_id",

@@ -183,19 +183,34 @@ impl VatId {
     }
 }
 
-fn check_tax_number(value: &str) -> Result<String, DomainError> {
+/// A number people write with separators (tax numbers, telephones): trimmed,
+/// only characters `allowed` accepts, `digits` digits and at most `max_len`
+/// bytes, kept as written; otherwise `message`, naming `field`.
+fn check_written_number(
+    value: &str,
+    field: &str,
+    allowed: impl Fn(char) -> bool,
+    digits: std::ops::RangeInclusive<usize>,
+    max_len: usize,
+    message: &str,
+) -> Result<String, DomainError> {
     let value = value.trim();
-    let shape = value
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | ' ' | '-'));
-    let digits = value.chars().filter(char::is_ascii_digit).count();
-    if !shape || !(5..=20).contains(&digits) || value.len() > 32 {
-        return Err(DomainError::invalid(
-            "tax_number",
-            "must be 5 to 20 digits, optionally separated by '/', ' ' or '-'",
-        ));
+    let count = value.chars().filter(char::is_ascii_digit).count();
+    if !value.chars().all(allowed) || !digits.contains(&count) || value.len() > max_len {
+        return Err(DomainError::invalid(field, message));
     }
     Ok(value.to_owned())
+}
+
+fn check_tax_number(value: &str) -> Result<String, DomainError> {
+    check_written_number(
+        value,
+        "tax_number",
+        |c| c.is_ascii_alphanumeric() || matches!(c, '/' | ' ' | '-'),
+        5..=20,
+        32,
+        "must be 5 to 20 digits, optionally separated by '/', ' ' or '-'",
+    )
 }
 
 checked_string!(
@@ -220,6 +235,20 @@ fn mod97(chars: impl Iterator<Item = char>) -> Option<u32> {
         };
     }
     Some(remainder)
+}
+
+/// `reference` as an ISO 11649 creditor reference (`RF`, two check
+/// digits, 1 to 21 letters or digits, MOD 97-10 with the first four moved to
+/// the end), normalized without separators; `None` if it is not one. Banks
+/// carry such a reference as structured remittance, so matching stays exact.
+pub fn creditor_reference(reference: &str) -> Option<String> {
+    let compact = compact(reference);
+    let well_formed = (5..=25).contains(&compact.len())
+        && compact.starts_with("RF")
+        && compact[2..4].bytes().all(|b| b.is_ascii_digit())
+        && compact[4..].bytes().all(|b| b.is_ascii_alphanumeric());
+    let (head, tail) = compact.split_at(4.min(compact.len()));
+    (well_formed && mod97(tail.chars().chain(head.chars())) == Some(1)).then_some(compact)
 }
 
 fn check_iban(value: &str) -> Result<String, DomainError> {
@@ -342,6 +371,186 @@ checked_string!(
     check_leitweg_id
 );
 
+/// The EAS codes (CEF "Electronic Address Scheme", EN 16931 BT-34/BT-49
+/// `schemeID`, code list as of CEN validation 1.3.16) a receiving platform
+/// accepts; any other value fails BR-CL-25 at the portal.
+const EAS_CODES: &[&str] = &[
+    "0002", "0007", "0009", "0037", "0060", "0088", "0096", "0097", "0106", "0130", "0135", "0142",
+    "0147", "0151", "0154", "0158", "0170", "0177", "0183", "0184", "0188", "0190", "0191", "0192",
+    "0193", "0194", "0195", "0196", "0198", "0199", "0200", "0201", "0202", "0203", "0204", "0205",
+    "0208", "0209", "0210", "0211", "0212", "0213", "0215", "0216", "0217", "0218", "0219", "0220",
+    "0221", "0225", "0230", "0235", "0240", "0242", "0244", "0245", "0246", "0248", "9910", "9913",
+    "9914", "9915", "9918", "9919", "9920", "9922", "9923", "9924", "9925", "9926", "9927", "9928",
+    "9929", "9930", "9931", "9932", "9933", "9934", "9935", "9936", "9937", "9938", "9939", "9940",
+    "9941", "9942", "9943", "9944", "9945", "9946", "9947", "9948", "9949", "9950", "9951", "9952",
+    "9953", "9957", "9959", "AN", "AQ", "AS", "AU", "EM",
+];
+
+fn check_eas_code(value: &str) -> Result<String, DomainError> {
+    let code = value.trim().to_ascii_uppercase();
+    if EAS_CODES.contains(&code.as_str()) {
+        Ok(code)
+    } else {
+        Err(DomainError::invalid(
+            "scheme",
+            format!(
+                "`{value}` is not an EAS code (e.g. EM for an e-mail address, 0204 for a \
+                 Leitweg-ID, 9930 for a German VAT ID)"
+            ),
+        ))
+    }
+}
+
+checked_string!(
+    /// The scheme of an electronic address (EAS code list), so the
+    /// receiver's platform knows how to route to it.
+    EasCode,
+    check_eas_code
+);
+
+impl EasCode {
+    /// `EM`: the address is an e-mail address.
+    pub fn email() -> Self {
+        Self("EM".to_owned())
+    }
+
+    /// `0204`: the address is a Leitweg-ID (German public sector).
+    pub fn leitweg_id() -> Self {
+        Self("0204".to_owned())
+    }
+}
+
+/// Longest electronic address accepted; routing ids are short, and an
+/// e-mail address has at most 254 bytes.
+const MAX_ELECTRONIC_ADDRESS_LEN: usize = 254;
+
+/// Where a party receives e-invoices (EN 16931 BT-34 for the seller, BT-49
+/// for the buyer): an identifier and its EAS scheme. XRechnung requires one
+/// for both parties. Checked against its scheme where the scheme has a
+/// shape we know (e-mail, Leitweg-ID, German VAT ID), so a typo is caught
+/// when stored rather than at the receiver's portal.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "ElectronicAddressFields")]
+pub struct ElectronicAddress {
+    scheme: EasCode,
+    value: String,
+}
+
+/// The stored shape of an [`ElectronicAddress`], checked on the way in.
+#[derive(Deserialize)]
+struct ElectronicAddressFields {
+    scheme: String,
+    value: String,
+}
+
+impl TryFrom<ElectronicAddressFields> for ElectronicAddress {
+    type Error = DomainError;
+
+    fn try_from(fields: ElectronicAddressFields) -> Result<Self, DomainError> {
+        Self::parse(&fields.scheme, &fields.value)
+    }
+}
+
+impl ElectronicAddress {
+    /// Checks the scheme against the EAS code list and the value against
+    /// the scheme; errors name `scheme` or `value`.
+    pub fn parse(scheme: &str, value: &str) -> Result<Self, DomainError> {
+        Self::new(EasCode::parse(scheme)?, value)
+    }
+
+    /// An address in an already checked scheme; the value is checked (and
+    /// normalized) by what the scheme expects, errors naming `value`.
+    pub fn new(scheme: EasCode, value: &str) -> Result<Self, DomainError> {
+        let as_value = |e: DomainError| {
+            let DomainError::Invalid { message, .. } = e;
+            DomainError::invalid("value", message)
+        };
+        let trimmed = value.trim();
+        let value = match scheme.as_str() {
+            "EM" => check_email(trimmed).map_err(as_value)?,
+            "0204" => check_leitweg_id(trimmed).map_err(as_value)?,
+            "9930" => {
+                let vat = VatId::parse(trimmed).map_err(as_value)?;
+                if vat.prefix() != "DE" {
+                    return Err(DomainError::invalid(
+                        "value",
+                        "scheme 9930 is a German VAT ID (DE followed by 9 digits)",
+                    ));
+                }
+                vat.as_str().to_owned()
+            }
+            _ => trimmed.to_owned(),
+        };
+        if value.is_empty() {
+            return Err(DomainError::invalid("value", "must not be blank"));
+        }
+        if value.len() > MAX_ELECTRONIC_ADDRESS_LEN || value.chars().any(char::is_control) {
+            return Err(DomainError::invalid(
+                "value",
+                format!(
+                    "must be one line of at most {MAX_ELECTRONIC_ADDRESS_LEN} bytes without \
+                     control characters"
+                ),
+            ));
+        }
+        Ok(Self { scheme, value })
+    }
+
+    /// The EAS code written as `schemeID`.
+    pub fn scheme(&self) -> &EasCode {
+        &self.scheme
+    }
+
+    /// The address itself, normalized for its scheme.
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+}
+
+fn check_telephone(value: &str) -> Result<String, DomainError> {
+    check_written_number(
+        value,
+        "telephone",
+        |c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '/' | '(' | ')' | '.'),
+        3..=20,
+        40,
+        "must be 3 to 20 digits, optionally with +, spaces, '-', '/', '.' or parentheses",
+    )
+}
+
+checked_string!(
+    /// A telephone number as printed (BT-42); only its shape is checked.
+    Telephone,
+    check_telephone
+);
+
+/// Who at the seller answers questions about an invoice (EN 16931 BG-6):
+/// XRechnung requires all three parts (BR-DE-2, BR-DE-5..7).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SellerContact {
+    /// A person or department, e.g. "Buchhaltung" (BT-41).
+    pub name: String,
+    /// Telephone (BT-42).
+    pub telephone: Telephone,
+    /// E-mail address (BT-43).
+    pub email: EmailAddress,
+}
+
+impl SellerContact {
+    /// The name must be one printable line; telephone and e-mail are
+    /// checked by their types.
+    pub fn validate(&self, field: &str) -> Result<(), DomainError> {
+        let name = self.name.trim();
+        if name.is_empty() || self.name.len() > 200 || self.name.chars().any(char::is_control) {
+            return Err(DomainError::invalid(
+                format!("{field}.name"),
+                "must be one printable line of at most 200 bytes",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// A postal address as printed and as EN 16931 structures it (BG-5/BG-8).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PostalAddress {
@@ -368,6 +577,20 @@ impl PostalAddress {
             require_text(code, &format!("{field}.postal_code"))?;
         }
         Ok(())
+    }
+}
+
+/// Refuses a missing optional part, naming `field.name`.
+fn require_present(
+    present: bool,
+    field: &str,
+    name: &str,
+    message: &str,
+) -> Result<(), DomainError> {
+    if present {
+        Ok(())
+    } else {
+        Err(DomainError::invalid(format!("{field}.{name}"), message))
     }
 }
 
@@ -421,6 +644,12 @@ pub struct SellerIdentity {
     pub tax_number: Option<TaxNumber>,
     /// Where customers pay to.
     pub bank_account: BankAccount,
+    /// Who answers questions about invoices (BG-6); required for XRechnung.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<SellerContact>,
+    /// Where the seller receives e-invoices (BT-34); required for XRechnung.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub electronic_address: Option<ElectronicAddress>,
 }
 
 impl SellerIdentity {
@@ -435,10 +664,32 @@ impl SellerIdentity {
                 "a VAT ID or a tax number is required on every invoice (§14 UStG)",
             ));
         }
+        if let Some(contact) = &self.contact {
+            contact.validate(&format!("{field}.contact"))?;
+        }
         match &self.vat_id {
             Some(vat) => vat.check_country(self.address.country, &format!("{field}.vat_id")),
             None => Ok(()),
         }
+    }
+
+    /// What an XRechnung needs from the seller beyond every invoice: the
+    /// contact (BR-DE-2) and the electronic address (BT-34, Peppol R020).
+    /// Asked when an XRechnung would be produced, so a gap is refused here,
+    /// naming the field, instead of at the recipient's portal.
+    pub fn check_xrechnung(&self, field: &str) -> Result<(), DomainError> {
+        require_present(
+            self.contact.is_some(),
+            field,
+            "contact",
+            "XRechnung requires the seller contact (name, telephone, e-mail; BR-DE-2)",
+        )?;
+        require_present(
+            self.electronic_address.is_some(),
+            field,
+            "electronic_address",
+            "XRechnung requires the seller's electronic address (BT-34)",
+        )
     }
 }
 
@@ -579,6 +830,10 @@ pub struct CustomerAccount {
     /// Routing id for public-sector customers (XRechnung).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leitweg_id: Option<LeitwegId>,
+    /// Where the customer receives e-invoices (BT-49); required with a
+    /// Leitweg-ID, since every XRechnung must carry it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub electronic_address: Option<ElectronicAddress>,
 }
 
 impl CustomerAccount {
@@ -608,7 +863,33 @@ impl CustomerAccount {
                 "only public-sector (business) customers have a Leitweg-ID",
             ));
         }
+        if self.receives_xrechnung() {
+            self.check_xrechnung("account")?;
+        }
         Ok(())
+    }
+
+    /// Customers with a Leitweg-ID receive XRechnung besides the PDF.
+    pub fn receives_xrechnung(&self) -> bool {
+        self.leitweg_id.is_some()
+    }
+
+    /// What an XRechnung needs from the buyer beyond every invoice: the
+    /// Leitweg-ID (BT-10) and the electronic address (BT-49, Peppol R010).
+    pub fn check_xrechnung(&self, field: &str) -> Result<(), DomainError> {
+        require_present(
+            self.leitweg_id.is_some(),
+            field,
+            "leitweg_id",
+            "XRechnung requires the customer's Leitweg-ID (BT-10)",
+        )?;
+        require_present(
+            self.electronic_address.is_some(),
+            field,
+            "electronic_address",
+            "a customer with a Leitweg-ID needs an electronic address (BT-49), \
+             e.g. scheme 0204 with the Leitweg-ID or EM with an e-mail address",
+        )
     }
 }
 
@@ -669,6 +950,17 @@ mod tests {
     }
 
     #[test]
+    fn creditor_references() {
+        let canonical = Some("RF18539007547034".to_owned());
+        assert_eq!(creditor_reference("RF18539007547034"), canonical);
+        assert_eq!(creditor_reference("rf18 5390 0754 7034"), canonical);
+        assert_eq!(creditor_reference("RF19539007547034"), None);
+        assert_eq!(creditor_reference("RE-2026-000042"), None);
+        assert_eq!(creditor_reference("RF18"), None);
+        assert_eq!(creditor_reference("RFxx539007547034"), None);
+    }
+
+    #[test]
     fn bic_email_tax_number() {
         assert!(Bic::parse("COBADEFFXXX").is_ok());
         assert!(Bic::parse("COBADEFF").is_ok());
@@ -678,6 +970,60 @@ mod tests {
         assert!(EmailAddress::parse("a b@example.org").is_err());
         assert!(TaxNumber::parse("21/815/08150").is_ok());
         assert!(TaxNumber::parse("n/a").is_err());
+    }
+
+    #[test]
+    fn electronic_addresses_are_checked_by_their_scheme() {
+        let email = ElectronicAddress::parse("em", " rechnung@example.org ").unwrap();
+        assert_eq!(email.scheme().as_str(), "EM");
+        assert_eq!(email.value(), "rechnung@example.org");
+        let leitweg = ElectronicAddress::parse("0204", "04011000-1234512345-06").unwrap();
+        assert_eq!(leitweg.value(), "04011000-1234512345-06");
+        let vat = ElectronicAddress::parse("9930", "de 123 456 789").unwrap();
+        assert_eq!(vat.value(), "DE123456789");
+        assert!(ElectronicAddress::parse("0088", "4000001000005").is_ok());
+
+        let field = |scheme: &str, value: &str| match ElectronicAddress::parse(scheme, value) {
+            Err(DomainError::Invalid { field, .. }) => field,
+            Ok(_) => "accepted".to_owned(),
+        };
+        assert_eq!(field("XX", "a@example.org"), "scheme");
+        assert_eq!(field("", "a@example.org"), "scheme");
+        assert_eq!(field("EM", "not an address"), "value");
+        assert_eq!(field("0204", "04011000-1234512345-07"), "value");
+        assert_eq!(field("9930", "ATU12345678"), "value");
+        assert_eq!(field("0088", "  "), "value");
+        assert_eq!(field("0088", &"1".repeat(300)), "value");
+
+        let json = r#"{"scheme":"EM","value":"rechnung@example.org"}"#;
+        assert_eq!(
+            serde_json::from_str::<ElectronicAddress>(json).unwrap(),
+            email
+        );
+        assert_eq!(serde_json::to_string(&email).unwrap(), json);
+        let err = serde_json::from_str::<ElectronicAddress>(r#"{"scheme":"ZZ","value":"x"}"#)
+            .unwrap_err();
+        assert!(err.to_string().contains("scheme"), "{err}");
+    }
+
+    #[test]
+    fn telephone_and_contact() {
+        assert_eq!(
+            Telephone::parse(" +49 30 1234567-0 ").unwrap().as_str(),
+            "+49 30 1234567-0"
+        );
+        assert!(Telephone::parse("12").is_err());
+        assert!(Telephone::parse("call us").is_err());
+        let contact = SellerContact {
+            name: "\n".to_owned(),
+            telephone: Telephone::parse("030 123456").unwrap(),
+            email: EmailAddress::parse("buchhaltung@example.org").unwrap(),
+        };
+        let err = contact.validate("identity.contact").unwrap_err();
+        assert!(
+            err.to_string().starts_with("identity.contact.name:"),
+            "{err}"
+        );
     }
 
     #[test]

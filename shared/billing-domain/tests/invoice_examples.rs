@@ -472,3 +472,70 @@ fn errors_name_the_field() {
     let err = InvoiceDraft::build(&entity, &bad_vat, request(vec![ok_line()])).unwrap_err();
     assert_eq!(field_of(err), "account.vat_id");
 }
+
+#[test]
+fn xrechnung_data_is_required_where_an_xrechnung_is_produced() {
+    let ok_line = || {
+        line(
+            "Fachverfahren",
+            dec!(1),
+            UnitCode::year(),
+            eur(dec!(1200)),
+            TaxCategory::Standard,
+        )
+    };
+    let build = |entity: &billing_domain::party::BillingEntity, account| {
+        InvoiceDraft::build(entity, account, request(vec![ok_line()]))
+            .map(|_| ())
+            .map_err(field_of)
+    };
+    let city = public_sector();
+    assert_eq!(build(&german_entity(), &city), Ok(()));
+
+    let mut no_address = city.clone();
+    no_address.electronic_address = None;
+    assert_eq!(
+        build(&german_entity(), &no_address),
+        Err("account.electronic_address".into())
+    );
+
+    let mut no_contact = german_entity();
+    no_contact.identity.contact = None;
+    assert_eq!(
+        build(&no_contact, &city),
+        Err("billing_entity.identity.contact".into())
+    );
+    let mut no_seller_address = german_entity();
+    no_seller_address.identity.electronic_address = None;
+    assert_eq!(
+        build(&no_seller_address, &city),
+        Err("billing_entity.identity.electronic_address".into())
+    );
+
+    // Without a Leitweg-ID no XRechnung is produced: nothing extra needed.
+    let mut bare = german_entity();
+    bare.identity.contact = None;
+    bare.identity.electronic_address = None;
+    assert_eq!(build(&bare, &german_consumer()), Ok(()));
+}
+
+#[test]
+fn stored_parties_without_the_new_fields_still_load() {
+    let mut entity = serde_json::to_value(german_entity()).unwrap();
+    let identity = entity["identity"].as_object_mut().unwrap();
+    identity.remove("contact");
+    identity.remove("electronic_address");
+    let entity: billing_domain::party::BillingEntity = serde_json::from_value(entity).unwrap();
+    assert_eq!(entity.identity.contact, None);
+
+    let mut account = serde_json::to_value(public_sector()).unwrap();
+    assert_eq!(
+        account["electronic_address"],
+        serde_json::json!({"scheme": "0204", "value": "04011000-1234512345-06"})
+    );
+    account["electronic_address"] = serde_json::json!({"scheme": "0204", "value": "04011000-1"});
+    let err = serde_json::from_value::<billing_domain::party::CustomerAccount>(account)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("value"), "{err}");
+}

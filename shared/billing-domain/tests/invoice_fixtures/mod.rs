@@ -7,8 +7,9 @@ use billing_domain::item::{Item, UnitCode};
 use billing_domain::money::{Currency, Money};
 use billing_domain::numbering::NumberSeries;
 use billing_domain::party::{
-    BankAccount, Bic, BillingEntity, CountryCode, CustomerAccount, CustomerKind, EmailAddress,
-    Iban, Language, PostalAddress, SellerIdentity, TaxNumber, VatId,
+    BankAccount, Bic, BillingEntity, CountryCode, CustomerAccount, CustomerKind, ElectronicAddress,
+    EmailAddress, Iban, Language, LeitwegId, PostalAddress, SellerContact, SellerIdentity,
+    TaxNumber, Telephone, VatId,
 };
 use billing_domain::period::ServicePeriod;
 use billing_domain::tax::TaxCategory;
@@ -35,6 +36,14 @@ pub fn german_entity() -> BillingEntity {
                 bic: Some(Bic::parse("COBADEFFXXX").unwrap()),
                 bank_name: Some("Commerzbank".into()),
             },
+            contact: Some(SellerContact {
+                name: "Buchhaltung".into(),
+                telephone: Telephone::parse("+49 30 1234567").unwrap(),
+                email: EmailAddress::parse("buchhaltung@beispiel-software.de").unwrap(),
+            }),
+            electronic_address: Some(
+                ElectronicAddress::parse("EM", "rechnung@beispiel-software.de").unwrap(),
+            ),
         },
         time_zone: chrono_tz::Europe::Berlin,
         default_language: Language::De,
@@ -81,6 +90,7 @@ pub fn german_consumer() -> CustomerAccount {
         payment_terms_days: 14,
         kind: CustomerKind::Consumer,
         leitweg_id: None,
+        electronic_address: None,
     }
 }
 
@@ -93,6 +103,22 @@ pub fn austrian_business() -> CustomerAccount {
         language: Language::En,
         payment_terms_days: 30,
         kind: CustomerKind::Business,
+        ..german_consumer()
+    }
+}
+
+/// A German public-sector customer with a Leitweg-ID (receives XRechnung)
+/// and its electronic address.
+pub fn public_sector() -> CustomerAccount {
+    CustomerAccount {
+        name: "Stadtverwaltung Musterstadt".into(),
+        address: address("Rathausplatz 1", "50667", "Köln", CountryCode::DE),
+        payment_terms_days: 30,
+        kind: CustomerKind::Business,
+        leitweg_id: Some(LeitwegId::parse("04011000-1234512345-06").unwrap()),
+        electronic_address: Some(
+            ElectronicAddress::parse("0204", "04011000-1234512345-06").unwrap(),
+        ),
         ..german_consumer()
     }
 }
