@@ -15,7 +15,7 @@ CARGO ?= cargo
 
 .PHONY: help demo test fmt-check clippy lint-template domain-purity test-python test-rust \
         local-aws-start local-aws-stop venv lock clean doc-tools
-.PHONY: bench-webhook
+.PHONY: bench-webhook bench-run
 
 help:
 	@echo "make demo   - run the billing pipeline locally against the local AWS endpoint"
@@ -102,6 +102,16 @@ bench-webhook: $(VENV_STAMP)
 	$(CARGO) bench -p opportunity-webhook --bench handler
 	$(LOCAL_AWS) run --quiet -- env WEBHOOK_BIN=$(BENCH_BIN_DIR)/opportunity-webhook \
 		HELLO_BIN=$(BENCH_BIN_DIR)/hello $(CARGO) bench -p opportunity-webhook --bench startup
+
+# Issue 11: the invoice run under load on the local AWS: invoices per
+# second, DynamoDB requests per invoice (counted by an SDK interceptor) and
+# the planner's peak heap at two sizes. Not part of `make test`; numbers go
+# to docs/performance.md.
+bench-run: $(VENV_STAMP)
+	$(CARGO) build --release -p billing-tests --bin run_load
+	$(LOCAL_AWS) run --quiet -- $(BENCH_TARGET_DIR)/release/run_load --subscriptions 10000
+	$(LOCAL_AWS) run --quiet -- $(BENCH_TARGET_DIR)/release/run_load --subscriptions 10000 --plan-only
+	$(LOCAL_AWS) run --quiet -- $(BENCH_TARGET_DIR)/release/run_load --subscriptions 50000 --plan-only
 
 ## ---------------------------------------------- a long-lived local AWS
 local-aws-start: $(VENV_STAMP)

@@ -4,7 +4,7 @@
 
 use aws_lambda_events::event::sqs::SqsBatchResponse;
 use aws_sdk_sqs::types::MessageSystemAttributeName;
-use billing_domain::ids::{AccountId, BillingEntityId, CrmAccountId};
+use billing_domain::ids::{AccountId, BillingEntityId};
 use billing_domain::party::{BillingEntity, CustomerAccount};
 use billing_lambda::aws::AwsClients;
 use billing_run::preview::RunFiles;
@@ -30,29 +30,12 @@ pub fn isolated_entity() -> BillingEntity {
     entity
 }
 
-/// A German consumer of `entity`, paying in EUR within 14 days.
-///
-/// # Panics
-/// Never: the literal values are valid.
+/// A German consumer of `entity` named `name`, paying in EUR within 14 days.
 pub fn consumer(entity: &BillingEntity, name: &str) -> CustomerAccount {
-    let id = unique_id("acc");
-    serde_json::from_value(serde_json::json!({
-        "id": id,
-        "crm_id": format!("crm-{id}"),
-        "billing_entity_id": entity.id,
-        "name": name,
-        "address": {"street": "Heidestraße 17", "postal_code": "51147", "city": "Köln", "country": "DE"},
-        "invoice_emails": ["billing@example.org"],
-        "language": "de",
-        "currency": "EUR",
-        "payment_terms_days": 14,
-        "kind": "consumer"
-    }))
-    .map(|mut account: CustomerAccount| {
-        account.crm_id = CrmAccountId::new(format!("crm-{id}"));
-        account
-    })
-    .expect("the consumer literal is a valid account")
+    let mut account =
+        crate::billing::customer(&entity.id, billing_domain::party::CustomerKind::Consumer);
+    account.name = name.to_owned();
+    account
 }
 
 /// The run functions of one seller on the local endpoint.

@@ -58,7 +58,14 @@ async fn route(state: &ApiState, request: &Request) -> Result<Response<Body>, Ap
     }
     role(&request.request_context()).ok_or(ApiError::Forbidden)?;
     let entries = state.store.needs_attention(&state.entity).await?;
-    Ok(json_response(200, &attention_body(&entries)))
+    let customers = state
+        .store
+        .customers_needing_attention(&state.entity)
+        .await?;
+    let mut body = attention_body(&entries);
+    // Customers an invoice run could not bill (until a later run bills them).
+    body["customers"] = serde_json::json!(customers);
+    Ok(json_response(200, &body))
 }
 
 fn attention_body(entries: &[AttentionEntry]) -> serde_json::Value {

@@ -47,6 +47,22 @@ async fn state_with_a_bounce() -> (ApiState, Invoice) {
         suppress: vec!["ap@kunde.example".to_owned()],
     };
     store.record_delivery_trouble(&report, None).await.unwrap();
+    let failure = billing_store::run::RunFailure {
+        account_id: billing_domain::ids::AccountId::new("acc-no-vat-id"),
+        code: "invalid_contract".to_owned(),
+        reason: "account.vat_id: reverse charge to a business in AT needs the customer's VAT ID"
+            .to_owned(),
+    };
+    store
+        .record_run_failure(
+            "run-test",
+            &invoice.content().billing_entity_id,
+            &failure,
+            true,
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
     let state = ApiState {
         store,
         entity: invoice.content().billing_entity_id.clone(),
@@ -60,7 +76,7 @@ fn json(response: &lambda_http::Response<Body>) -> Value {
 
 #[tokio::test]
 async fn billing_and_sales_staff_read_the_needs_attention_list() {
-    // GIVEN a seller with a bounced invoice
+    // GIVEN a seller with a bounced invoice and a customer a run could not bill
     let (state, invoice) = state_with_a_bounce().await;
     for groups in ["[billing]", "[sales]", "[sales billing]"] {
         // WHEN staff ask for the list
@@ -73,6 +89,15 @@ async fn billing_and_sales_staff_read_the_needs_attention_list() {
         assert_eq!(entries[0]["invoice_id"], invoice.content().id.as_str());
         assert_eq!(entries[0]["invoice_number"], invoice.number().as_str());
         assert_eq!(entries[0]["status"], "bounced");
+        let customers = body["customers"].as_array().unwrap();
+        assert_eq!(
+            customers.len(),
+            1,
+            "{groups}: a customer the run could not bill"
+        );
+        assert_eq!(customers[0]["account_id"], "acc-no-vat-id");
+        assert_eq!(customers[0]["code"], "invalid_contract");
+        assert_eq!(customers[0]["run_id"], "run-test");
         assert!(
             entries[0]["reason"]
                 .as_str()

@@ -93,10 +93,15 @@ impl RunWorker {
     ) -> Vec<Result<BatchReport, RunError>> {
         let staged =
             futures_util::future::join_all(batches.iter().map(|b| self.stage_batch(b, now))).await;
+        // Two batches of one delivery may name the same customer (two
+        // planning passes): the one that lost the race finds the winner's
+        // staged invoices, and each invoice is numbered once.
+        let mut seen = std::collections::HashSet::new();
         let invoices: Vec<StagedInvoice> = staged
             .iter()
             .filter_map(|r| r.as_ref().ok())
             .flat_map(|(_, invoices)| invoices.iter().cloned())
+            .filter(|invoice| seen.insert(invoice.draft.id.clone()))
             .collect();
         let numbered = if invoices.is_empty() {
             Ok(Vec::new())

@@ -90,18 +90,41 @@ impl BillingStore {
         pk: String,
         prefix: &str,
     ) -> Result<Vec<attributes::Item>, StoreError> {
+        self.query_all(pk, Some(prefix)).await
+    }
+
+    /// Every item of partition `pk`, strongly consistent, across pages.
+    pub(crate) async fn query_partition(
+        &self,
+        pk: String,
+    ) -> Result<Vec<attributes::Item>, StoreError> {
+        self.query_all(pk, None).await
+    }
+
+    async fn query_all(
+        &self,
+        pk: String,
+        prefix: Option<&str>,
+    ) -> Result<Vec<attributes::Item>, StoreError> {
+        let condition = match prefix {
+            Some(_) => "pk = :pk AND begins_with(sk, :prefix)",
+            None => "pk = :pk",
+        };
         let mut items = Vec::new();
         let mut start = None;
         loop {
-            let page = self
+            let mut query = self
                 .db
                 .query()
                 .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .key_condition_expression(condition)
                 .expression_attribute_values(":pk", attributes::s(pk.clone()))
-                .expression_attribute_values(":prefix", attributes::s(prefix))
                 .consistent_read(true)
-                .set_exclusive_start_key(start)
+                .set_exclusive_start_key(start);
+            if let Some(prefix) = prefix {
+                query = query.expression_attribute_values(":prefix", attributes::s(prefix));
+            }
+            let page = query
                 .send()
                 .await
                 .map_err(|e| StoreError::aws("Query", &e))?;

@@ -365,30 +365,6 @@ impl BillingStore {
         }))
     }
 
-    /// Every item of partition `pk`, strongly consistent, across pages.
-    async fn query_partition(&self, pk: String) -> Result<Vec<Item>, StoreError> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .db
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(pk.clone()))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| StoreError::aws("Query", &e))?;
-            items.extend(page.items.unwrap_or_default());
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(items);
-            }
-        }
-    }
-
     /// Step 1: the customer's bill in one transaction, or [`Staged::Stale`]
     /// when anything it was computed from has changed.
     pub async fn stage_bill(
