@@ -74,7 +74,9 @@ struct LineView {
     total: String,
 }
 
-fn stage(stage: billing_domain::dunning::DunningStage) -> &'static str {
+/// The stage's key in the templates (`payment_reminder`, `first_notice`,
+/// ...), shared by the PDF and the e-mail.
+pub fn stage_key(stage: billing_domain::dunning::DunningStage) -> &'static str {
     use billing_domain::dunning::DunningStage as S;
     match stage {
         S::PaymentReminder => "payment_reminder",
@@ -94,7 +96,7 @@ fn line_view(labels: &Labels, line: &LetterLine) -> LineView {
         due_date: text::date(labels, line.due_date),
         open_amount: text::money(labels, line.open_amount),
         level: line.level,
-        stage: stage(line.stage),
+        stage: stage_key(line.stage),
         fee: nonzero(line.fee),
         flat_fee: nonzero(line.flat_fee),
         earlier_fees: nonzero(line.earlier_fees),
@@ -210,7 +212,7 @@ impl LetterRenderer {
         ));
         let view = LetterView {
             lang: labels.code,
-            stage: stage(letter.stage),
+            stage: stage_key(letter.stage),
             date: text::date(labels, letter.date),
             seller: PartyView {
                 name: seller.legal_name.clone(),
@@ -322,41 +324,10 @@ impl World for LetterWorld<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use billing_domain::dunning::{DunningAction, DunningFacts, DunningPolicy, InvoiceState};
-    use billing_domain::money::Money;
     use billing_domain::party::Language;
 
     fn sample_letter(language: Language) -> (DunningLetter, billing_domain::invoice::Invoice) {
-        let invoice = crate::samples::german_consumer().unwrap();
-        let content = invoice.content();
-        let facts = DunningFacts {
-            due_date: content.due_date,
-            open_amount: invoice.amount_due(),
-            customer_kind: content.buyer.kind,
-            state: InvoiceState::Open,
-            blocked: false,
-            block_until: None,
-            handed_over: false,
-            disputed: false,
-            sent: Vec::new(),
-            flat_fee_charged: false,
-        };
-        let today = content.due_date + chrono::Days::new(40);
-        let DunningAction::Send(notice) = DunningPolicy::german_default()
-            .next_action(&facts, today)
-            .unwrap()
-        else {
-            panic!("a reminder is due");
-        };
-        let zero = Money::zero(content.currency);
-        let letter = DunningLetter::build(
-            "dun_sample".to_owned(),
-            today,
-            language,
-            &[(&invoice, invoice.amount_due(), zero, &notice)],
-        )
-        .unwrap();
-        (letter, invoice)
+        crate::samples::dunning_letter(language).unwrap()
     }
 
     #[test]

@@ -14,6 +14,7 @@
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use billing_domain::dunning::{DunningFacts, InvoiceState, SentDunningLevel};
+use billing_domain::dunning_letter::DunningLetter;
 use billing_domain::ids::{AccountId, BillingEntityId, InvoiceId};
 use billing_domain::invoice::Invoice;
 use billing_domain::money::Money;
@@ -230,6 +231,39 @@ pub enum LetterRecorded {
     /// An invoice moved on (paid, dunned, blocked) since it was read:
     /// nothing was written; decide again.
     Stale,
+}
+
+/// A recorded dunning letter with where its PDF and e-mail stand.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredLetter {
+    /// What was recorded: the figures the PDF and the e-mail show.
+    pub letter: DunningLetter,
+    /// The archived PDF, once the documents function stored it.
+    pub document: Option<crate::ArchivedDocument>,
+    /// The e-mail's state, once delivery was attempted.
+    pub delivery: Option<crate::DeliveryState>,
+}
+
+impl StoredLetter {
+    fn read(item: &Item, what: &str) -> Result<Self, StoreError> {
+        let letter: DunningLetter = read_body(item, what)?;
+        let document = match (
+            read_optional_s(item, "pdf_key"),
+            read_optional_s(item, "pdf_sha256"),
+        ) {
+            (Some(key), Some(sha256)) => Some(crate::ArchivedDocument {
+                key: key.to_owned(),
+                sha256: sha256.to_owned(),
+                content_type: "application/pdf".to_owned(),
+            }),
+            _ => None,
+        };
+        Ok(Self {
+            letter,
+            document,
+            delivery: crate::DeliveryState::read(item, what)?,
+        })
+    }
 }
 
 /// Most invoices one letter advances (DynamoDB transactions hold 100
@@ -457,6 +491,18 @@ impl BillingStore {
             update = update.expression_attribute_values(":version", n(part.payment_version));
         }
         crate::payment::transaction_update(update)
+    }
+
+    /// A recorded letter, read strongly consistent (`None`: no such letter).
+    pub async fn dunning_letter(
+        &self,
+        letter_id: &str,
+    ) -> Result<Option<StoredLetter>, StoreError> {
+        let what = format!("dunning letter {letter_id}");
+        let item = self.get(letter_key(letter_id)).await?;
+        item.as_ref()
+            .map(|item| StoredLetter::read(item, &what))
+            .transpose()
     }
 
     /// Records the archived PDF of a letter (`letter_status` recorded →
