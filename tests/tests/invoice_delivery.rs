@@ -222,10 +222,7 @@ async fn a_closed_deal_reaches_the_customer_and_no_log_line_names_anyone() {
         captured.contains("opportunity processed"),
         "the webhook logged"
     );
-    assert!(
-        captured.contains("e-mail sent"),
-        "the delivery logged"
-    );
+    assert!(captured.contains("e-mail sent"), "the delivery logged");
     assert_eq!(
         redact_email_addresses(&captured),
         captured,

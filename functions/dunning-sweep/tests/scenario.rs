@@ -1,8 +1,9 @@
 //! Sixty simulated days against the local AWS: an invoice falls due, gets a
 //! payment reminder, a first notice with the flat fee and interest, a
 //! partial payment arrives by bank statement and lowers the open amount
-//! and the interest basis of the second notice, the rest is paid, and no
-//! letter follows. Every amount is computed by hand below.
+//! and, from its value date, the interest basis of the second notice, the
+//! rest is paid, and no letter follows. Every letter is e-mailed. Every
+//! amount is computed by hand below.
 
 use billing_domain::dunning::DunningStage;
 use billing_domain::money::{Currency, Money};
@@ -174,20 +175,53 @@ async fn sixty_days_from_due_date_to_paid() {
     assert_eq!(letters[1].total_due, eur(123_703));
 
     // 500.00 arrive on 10 January: 690.00 open. Second notice on 19 January
-    // (due + 35) on the lower basis; the flat fee is not claimed again but
-    // stays owed:
-    //   16–31 Dec: 690.00 × 10.27 % × 16 / 365 = 3.1063… → 3.11
-    //   1–19 Jan:  690.00 × 10.27 % × 19 / 365 = 3.6887… → 3.69
-    //   total 690.00 + 6.80 + 40.00 (earlier fees) = 736.80
+    // (due + 35). Interest runs on what was open each day, so the basis
+    // drops from the payment's value date; the flat fee is not claimed
+    // again but stays owed:
+    //   16–31 Dec: 16 days on 1,190.00: 1,190.00 × 10.27 % × 16 / 365 = 5.3573… → 5.36
+    //   1–9 Jan:    9 days on 1,190.00: 1,190.00 × 10.27 % ×  9 / 365 = 3.0134… → 3.01
+    //   10–19 Jan: 10 days on   690.00:   690.00 × 10.27 % × 10 / 365 = 1.9414… → 1.94
+    //   interest 10.31; total 690.00 + 10.31 + 40.00 (earlier fees) = 740.31
     let second = line(2);
     assert_eq!(second.stage, DunningStage::SecondNotice);
     assert_eq!(second.open_amount, eur(69_000));
     assert_eq!(second.interest.principal, eur(69_000));
-    let amounts: Vec<Money> = second.interest.periods.iter().map(|p| p.amount).collect();
-    assert_eq!(amounts, [eur(311), eur(369)]);
+    let periods: Vec<(NaiveDate, NaiveDate, i64, Money, Money)> = second
+        .interest
+        .periods
+        .iter()
+        .map(|p| (p.period.start, p.period.end, p.days, p.principal, p.amount))
+        .collect();
+    assert_eq!(
+        periods,
+        [
+            (
+                date(2025, 12, 16),
+                date(2025, 12, 31),
+                16,
+                eur(119_000),
+                eur(536)
+            ),
+            (
+                date(2026, 1, 1),
+                date(2026, 1, 9),
+                9,
+                eur(119_000),
+                eur(301)
+            ),
+            (
+                date(2026, 1, 10),
+                date(2026, 1, 19),
+                10,
+                eur(69_000),
+                eur(194)
+            ),
+        ]
+    );
+    assert_eq!(second.interest.total, eur(1031));
     assert_eq!((second.fee, second.flat_fee), (eur(0), eur(0)));
     assert_eq!(second.earlier_fees, eur(4000));
-    assert_eq!(second.total, eur(73_680));
+    assert_eq!(second.total, eur(74_031));
 
     // Every letter is archived as a PDF in the documents bucket and was
     // e-mailed to the invoice address, with the PDF attached and the

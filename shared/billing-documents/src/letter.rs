@@ -111,7 +111,7 @@ fn line_view(labels: &Labels, line: &LetterLine) -> LineView {
                     ("to", text::date(labels, p.period.end)),
                     ("rate", text::number(labels, p.rate_percent)),
                     ("base", text::number(labels, p.base_rate_percent)),
-                    ("basis", text::money(labels, line.interest.principal)),
+                    ("basis", text::money(labels, p.principal)),
                     ("amount", text::money(labels, p.amount)),
                 ])
             })

@@ -313,6 +313,7 @@ pub fn dunning_letter(
         disputed: false,
         sent: Vec::new(),
         flat_fee_charged: false,
+        payments: Vec::new(),
     };
     let today = content.due_date + chrono::Days::new(40);
     let DunningAction::Send(notice) = DunningPolicy::german_default().next_action(&facts, today)?

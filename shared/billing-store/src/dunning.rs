@@ -13,7 +13,7 @@
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
-use billing_domain::dunning::{DunningFacts, InvoiceState, SentDunningLevel};
+use billing_domain::dunning::{BookedPayment, DunningFacts, InvoiceState, SentDunningLevel};
 use billing_domain::dunning_letter::DunningLetter;
 use billing_domain::ids::{AccountId, BillingEntityId, InvoiceId};
 use billing_domain::invoice::Invoice;
@@ -102,6 +102,9 @@ pub struct DunningState {
     pub indexed: bool,
     /// The block as stored, so a letter is written only if it did not change.
     pub block_stored: Option<String>,
+    /// Payments and returns booked on it, with value dates (the interest's
+    /// basis per day).
+    pub booked: Vec<BookedPayment>,
 }
 
 impl DunningState {
@@ -151,6 +154,7 @@ impl DunningState {
             collection_since: json("collection_since").and_then(|d| d.parse().ok()),
             indexed: item.contains_key("dunning_shard"),
             block_stored: json("dunning_block").map(str::to_owned),
+            booked: Vec::new(),
         })
     }
 
@@ -171,6 +175,7 @@ impl DunningState {
             disputed: self.dispute.is_some(),
             sent: self.sent.clone(),
             flat_fee_charged: self.flat_fee_charged,
+            payments: self.booked.clone(),
         }
     }
 }
@@ -361,10 +366,23 @@ impl BillingStore {
     /// An invoice's dunning state (strongly consistent: the index may lag).
     pub async fn dunning_state(&self, id: &InvoiceId) -> Result<Option<DunningState>, StoreError> {
         let what = format!("invoice {id}");
-        let item = self.get(keys::invoice(id)).await?;
-        item.as_ref()
-            .map(|item| DunningState::read(item, &what))
-            .transpose()
+        // The invoice and its `PAYMENT#` items share the partition: one
+        // strongly consistent Query reads both.
+        let (pk, sk) = keys::invoice(id);
+        let items = self.query_partition(pk).await?;
+        let Some(item) = items
+            .iter()
+            .find(|item| read_optional_s(item, "sk") == Some(sk.as_str()))
+        else {
+            return Ok(None);
+        };
+        let mut state = DunningState::read(item, &what)?;
+        state.booked = items
+            .iter()
+            .filter(|item| read_optional_s(item, "sk").is_some_and(|sk| sk.starts_with("PAYMENT#")))
+            .map(|item| crate::payment::booked_payment(item, &what))
+            .collect::<Result<_, _>>()?;
+        Ok(Some(state))
     }
 
     /// Records a letter and advances every invoice it lists, in one
