@@ -18,6 +18,7 @@ pub mod numbering;
 pub mod party;
 pub mod payment;
 pub mod period;
+pub mod receivables;
 pub mod reference;
 pub mod run;
 pub mod schedule;
