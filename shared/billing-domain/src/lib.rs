@@ -21,6 +21,7 @@ pub mod period;
 pub mod reference;
 pub mod run;
 pub mod schedule;
+pub mod staff;
 pub mod subscription;
 pub mod tax;
 
