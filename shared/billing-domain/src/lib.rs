@@ -22,6 +22,7 @@ pub mod receivables;
 pub mod reference;
 pub mod run;
 pub mod schedule;
+pub mod staff;
 pub mod subscription;
 pub mod tax;
 

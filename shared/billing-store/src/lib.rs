@@ -9,8 +9,10 @@
 mod attributes;
 pub mod error;
 pub mod keys;
+pub mod page;
 
 mod account;
+pub mod audit;
 mod counter;
 mod delivery;
 mod dunning;
@@ -24,6 +26,7 @@ mod seed;
 mod subscription;
 
 pub use account::VersionedAccount;
+pub use audit::{Actor, AuditEntry};
 pub use delivery::{
     AttentionEntry, DeliveryClaim, DeliveryRequest, DeliveryState, DeliveryStatus, OutcomeRecorded,
     Suppression, TroubleReport,
@@ -41,6 +44,7 @@ pub use opportunity::{
     AccountChange, CommitOutcome, InvoiceSummary, OpportunityCommit, OpportunityKey,
     OpportunityOutcome, OpportunityRecord, ParkedCharges, SubscriptionChange,
 };
+pub use page::{MAX_PAGE_LIMIT, Page, Paged};
 pub use payment::{
     EntryBooked, EntryBooking, InvoiceBooking, InvoicePayments, ReviewEntry, StatementRecord,
     payment_id, statement_key, status_name,
