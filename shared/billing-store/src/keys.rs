@@ -238,6 +238,48 @@ pub fn derived_id(prefix: &str, parts: &[&str]) -> String {
     format!("{prefix}_{}", &hex::encode(digest)[..24])
 }
 
+/// `ByAccount` partition of an entity's account names (name search): the
+/// account item carries `account_key = NAMES#<entity>` and `account_sort =
+/// NAME#<normalized name>#<account id>`, so a name prefix is one Query on
+/// the index the account's invoices already use.
+pub fn account_names(entity: &BillingEntityId) -> String {
+    format!("NAMES#{entity}")
+}
+
+/// Prefix of the name entries in [`account_names`].
+pub const ACCOUNT_NAME_PREFIX: &str = "NAME#";
+
+/// A name as searched: lower-case, inner whitespace collapsed to one
+/// space, `#` (the key separator) dropped.
+pub fn normalized_name(name: &str) -> String {
+    name.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+        .replace('#', "")
+}
+
+/// The name-search index keys of an account item.
+pub fn account_name_index(
+    entity: &BillingEntityId,
+    name: &str,
+    id: &AccountId,
+) -> [(String, String); 2] {
+    [
+        ("account_key".to_owned(), account_names(entity)),
+        (
+            "account_sort".to_owned(),
+            format!("{ACCOUNT_NAME_PREFIX}{}#{id}", normalized_name(name)),
+        ),
+    ]
+}
+
+/// `ByEntity` index partition: every invoice and credit note of a seller,
+/// sorted by issue date (`entity_sort` is [`account_invoice_sort`]).
+pub fn entity_invoices(entity: &BillingEntityId) -> String {
+    format!("INVOICES#{entity}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,6 +295,23 @@ mod tests {
             (0..1000).map(|i| shard_of(&format!("sub_{i}"))).collect();
         assert_eq!(shards.len(), INDEX_SHARDS as usize);
         assert!(shards.iter().all(|s| *s < INDEX_SHARDS));
+    }
+
+    #[test]
+    fn names_are_searched_case_and_space_insensitively() {
+        assert_eq!(
+            normalized_name("  Müller   Handel#GmbH "),
+            "müller handelgmbh"
+        );
+        let [(_, pk), (_, sk)] = account_name_index(
+            &BillingEntityId::new("e1"),
+            "ACME  Corp",
+            &AccountId::new("a1"),
+        );
+        assert_eq!(
+            (pk.as_str(), sk.as_str()),
+            ("NAMES#e1", "NAME#acme corp#a1")
+        );
     }
 
     #[test]

@@ -23,6 +23,8 @@ mod opportunity;
 mod payment;
 pub mod run;
 mod seed;
+mod staff_reads;
+mod staff_writes;
 mod subscription;
 
 pub use account::VersionedAccount;
@@ -49,6 +51,10 @@ pub use payment::{
     EntryBooked, EntryBooking, InvoiceBooking, InvoicePayments, ReviewEntry, StatementRecord,
     payment_id, statement_key, status_name,
 };
+pub use staff_reads::{
+    AttentionItem, AttentionKind, CreditRecord, InvoiceFilter, InvoiceOverview, PaymentRecord,
+};
+pub use staff_writes::{InvoiceChange, InvoiceForChange};
 pub use subscription::VersionedSubscription;
 
 /// The billing table, reached through one DynamoDB client.
