@@ -158,6 +158,9 @@ pub fn mask_bank_data(value: &mut Value) {
 }
 
 fn masked(text: &str) -> String {
+    if text.starts_with("****") {
+        return text.to_owned();
+    }
     let kept: String = text
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
@@ -210,6 +213,11 @@ fn iban_at(chars: &[char], start: usize) -> Option<usize> {
     {
         return None;
     }
+    // `RF` + check digits is an ISO 11649 creditor reference (what the
+    // customer writes on a transfer), not an account.
+    if head[0] == 'R' && head[1] == 'F' {
+        return None;
+    }
     let mut count = 0;
     let mut end = start;
     let mut i = start;
@@ -244,7 +252,7 @@ mod tests {
             "iban": "DE89370400440532013000",
             "nested": [{"payer_account": "DE02 1203 0000 0000 2020 51", "amount": "10.00"}],
             "remittance": "RE-2026-000017 from DE89 3704 0044 0532 0130 00 thanks",
-            "note": "no bank data: DE123456789 (a VAT ID), RE-2026-000001",
+            "note": "no bank data: DE123456789 (a VAT ID), RE-2026-000001, RF18539007547034",
             "bic": null,
         });
         mask_bank_data(&mut body);

@@ -276,15 +276,19 @@ fn count(n: usize) -> u32 {
 fn mean(values: impl Iterator<Item = i64>) -> Option<Decimal> {
     let (sum, n) = values.fold((0i64, 0i64), |(s, n), v| (s.saturating_add(v), n + 1));
     (n > 0).then(|| {
-        (Decimal::from(sum) / Decimal::from(n))
-            .round_dp_with_strategy(1, RoundingStrategy::MidpointAwayFromZero)
+        let mut mean = (Decimal::from(sum) / Decimal::from(n))
+            .round_dp_with_strategy(1, RoundingStrategy::MidpointAwayFromZero);
+        mean.rescale(1);
+        mean
     })
 }
 
 fn ratio(part: usize, whole: usize) -> Option<Decimal> {
     (whole > 0).then(|| {
-        (Decimal::from(part as u64) / Decimal::from(whole as u64))
-            .round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero)
+        let mut share = (Decimal::from(part as u64) / Decimal::from(whole as u64))
+            .round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero);
+        share.rescale(4);
+        share
     })
 }
 
