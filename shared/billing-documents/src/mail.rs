@@ -15,6 +15,7 @@
 use std::path::Path;
 use std::time::SystemTime;
 
+use billing_domain::correction::CorrectionKind;
 use billing_domain::invoice::{DocumentType, Invoice};
 use billing_domain::party::{EmailAddress, InvoiceMailSender, Language};
 use chrono::{DateTime, Utc};
@@ -42,6 +43,28 @@ const BUILT_IN: &[(&str, &str)] = &[
     (
         "mail-body.en.txt",
         include_str!("../templates/mail/mail-body.en.txt"),
+    ),
+];
+
+/// The wording of credit notes that correct an invoice (cancellations and
+/// partial credit notes), chosen instead of the invoice wording for them;
+/// replaceable in `INVOICE_TEMPLATE_DIR` like the others.
+const CREDIT_NOTE_BUILT_IN: &[(&str, &str)] = &[
+    (
+        "mail-subject.credit-note.de.txt",
+        include_str!("../templates/mail/mail-subject.credit-note.de.txt"),
+    ),
+    (
+        "mail-subject.credit-note.en.txt",
+        include_str!("../templates/mail/mail-subject.credit-note.en.txt"),
+    ),
+    (
+        "mail-body.credit-note.de.txt",
+        include_str!("../templates/mail/mail-body.credit-note.de.txt"),
+    ),
+    (
+        "mail-body.credit-note.en.txt",
+        include_str!("../templates/mail/mail-body.credit-note.en.txt"),
     ),
 ];
 
@@ -99,7 +122,7 @@ impl MailTemplates {
         let mut env = Environment::new();
         // A misspelt placeholder is an error, never an empty gap in a mail.
         env.set_undefined_behavior(UndefinedBehavior::Strict);
-        for (name, source) in BUILT_IN {
+        for (name, source) in BUILT_IN.iter().chain(CREDIT_NOTE_BUILT_IN) {
             let source = match dir.map(|dir| dir.join(name)) {
                 Some(path) if path.is_file() => std::fs::read_to_string(&path).map_err(|e| {
                     DocumentError::TemplateDirectory {
@@ -117,6 +140,14 @@ impl MailTemplates {
         for language in [Language::De, Language::En] {
             templates.render(&sample, language, true)?;
             templates.render(&sample, language, false)?;
+        }
+        for sample in [
+            crate::samples::cancellation()?,
+            crate::samples::partial_credit_note()?,
+        ] {
+            for language in [Language::De, Language::En] {
+                templates.render(&sample, language, false)?;
+            }
         }
         Ok(templates)
     }
@@ -145,6 +176,8 @@ impl MailTemplates {
                 .unwrap_or_else(|| invoice.number().as_str().to_owned()),
             purchase_order => references.purchase_order.clone(),
             preceding_invoice => references.preceding_invoice.as_ref().map(|n| n.as_str().to_owned()),
+            preceding_invoice_date => references.preceding_invoice_date.map(|d| text::date(labels, d)),
+            cancellation => references.correction == Some(CorrectionKind::Cancellation),
             customer_name => content.buyer.name.as_str(),
             seller_name => seller.legal_name.as_str(),
             iban => seller.bank_account.iban.grouped(),
@@ -152,8 +185,14 @@ impl MailTemplates {
             xrechnung => xrechnung,
         };
         let code = labels.code;
-        let subject_name = format!("mail-subject.{code}.txt");
-        let body_name = format!("mail-body.{code}.txt");
+        // A credit note correcting an invoice has wording of its own.
+        let kind = if references.correction.is_some() {
+            "credit-note."
+        } else {
+            ""
+        };
+        let subject_name = format!("mail-subject.{kind}{code}.txt");
+        let body_name = format!("mail-body.{kind}{code}.txt");
         let render = |name: &str| -> Result<String, DocumentError> {
             self.env
                 .get_template(name)

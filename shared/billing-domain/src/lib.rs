@@ -6,6 +6,7 @@
 //! and every Lambda function shares exactly the same rules.
 #![warn(missing_docs)]
 
+pub mod correction;
 pub mod dunning;
 pub mod dunning_letter;
 pub mod error;

@@ -129,7 +129,6 @@ pub(crate) fn revision_condition(read: u64) -> (String, Option<AttributeValue>) 
 /// Adds the revision check and bump to an update: condition on `read`, set
 /// `read + 1`. `set` and `condition` are the update's own clauses, without
 /// the keywords (an empty condition means none).
-#[allow(dead_code)] // the corrections transactions use it
 pub(crate) fn with_revision(
     update: aws_sdk_dynamodb::types::builders::UpdateBuilder,
     set: &str,
@@ -154,7 +153,6 @@ pub(crate) fn with_revision(
 
 /// The cancellation reason codes of a failed transaction, in item order
 /// (`None` where an item was fine), or `None` if it failed otherwise.
-#[allow(dead_code)] // the corrections transactions use it
 pub(crate) fn cancellation_codes(
     err: &aws_sdk_dynamodb::error::SdkError<
         aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,

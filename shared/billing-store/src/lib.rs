@@ -13,6 +13,7 @@ pub mod page;
 
 mod account;
 pub mod audit;
+mod correction;
 mod counter;
 mod delivery;
 mod dunning;
@@ -29,6 +30,10 @@ mod subscription;
 
 pub use account::VersionedAccount;
 pub use audit::{Actor, AuditEntry};
+pub use correction::{
+    CancelRequest, CreditApplication, CreditNoteIssued, CreditNoteRequest, CreditRefund,
+    CreditRefunded, ManualPayment, StaffBooked,
+};
 pub use delivery::{
     AttentionEntry, DeliveryClaim, DeliveryRequest, DeliveryState, DeliveryStatus, OutcomeRecorded,
     Suppression, TroubleReport,
