@@ -73,7 +73,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
 
 /// One HTTP/1.1 request per connection (`Connection: close`): enough for
 /// curl and a browser, and nothing to get wrong.
-async fn serve_one(state: &ApiState, stream: TcpStream) -> Result<(), Box<dyn Error + Send + Sync>> {
+async fn serve_one(
+    state: &ApiState,
+    stream: TcpStream,
+) -> Result<(), Box<dyn Error + Send + Sync>> {
     let mut reader = BufReader::new(stream);
     let mut line = String::new();
     reader.read_line(&mut line).await?;
@@ -82,7 +85,9 @@ async fn serve_one(state: &ApiState, stream: TcpStream) -> Result<(), Box<dyn Er
         (Some(m), Some(t)) => (m.to_owned(), t.to_owned()),
         _ => return Ok(()),
     };
-    let mut builder = lambda_http::http::Request::builder().method(method.as_str()).uri(target.as_str());
+    let mut builder = lambda_http::http::Request::builder()
+        .method(method.as_str())
+        .uri(target.as_str());
     let (mut role, mut user, mut length) = (None, None, 0usize);
     loop {
         line.clear();
@@ -91,7 +96,9 @@ async fn serve_one(state: &ApiState, stream: TcpStream) -> Result<(), Box<dyn Er
         if header.is_empty() {
             break;
         }
-        let Some((name, value)) = header.split_once(':') else { continue };
+        let Some((name, value)) = header.split_once(':') else {
+            continue;
+        };
         let value = value.trim();
         match name.to_ascii_lowercase().as_str() {
             "x-local-role" => role = Some(value.to_owned()),
@@ -106,14 +113,22 @@ async fn serve_one(state: &ApiState, stream: TcpStream) -> Result<(), Box<dyn Er
     let mut context = ApiGatewayV2httpRequestContext::default();
     if let Some(role) = role {
         let mut jwt = ApiGatewayRequestAuthorizerJwtDescription::default();
-        jwt.claims.insert("sub".into(), user.unwrap_or_else(|| format!("local-{role}")));
-        jwt.claims.insert("cognito:groups".into(), format!("[{role}]"));
+        jwt.claims.insert(
+            "sub".into(),
+            user.unwrap_or_else(|| format!("local-{role}")),
+        );
+        jwt.claims
+            .insert("cognito:groups".into(), format!("[{role}]"));
         let mut authorizer = ApiGatewayRequestAuthorizer::default();
         authorizer.jwt = Some(jwt);
         context.authorizer = Some(authorizer);
     }
     let request = builder
-        .body(if body.is_empty() { Body::Empty } else { Body::from(body) })?
+        .body(if body.is_empty() {
+            Body::Empty
+        } else {
+            Body::from(body)
+        })?
         .with_request_context(RequestContext::ApiGatewayV2(context));
     let response = handle(state, request).await;
     let mut head = format!(
@@ -139,7 +154,11 @@ async fn seed(store: &BillingStore, entity: &BillingEntityId) -> Result<(), Box<
     let seller = billing_tests::webhook::example_entity(entity.as_str());
     store.put_billing_entity(&seller).await?;
     let account = billing_tests::billing::customer(&seller.id, CustomerKind::Business);
-    for (day, net) in [("2026-03-02", 49_000), ("2026-04-01", 12_900), ("2026-05-04", 9_900)] {
+    for (day, net) in [
+        ("2026-03-02", 49_000),
+        ("2026-04-01", 12_900),
+        ("2026-05-04", 9_900),
+    ] {
         let issued = day.parse()?;
         let invoice = billing_tests::billing::invoice(
             store,
@@ -149,7 +168,11 @@ async fn seed(store: &BillingStore, entity: &BillingEntityId) -> Result<(), Box<
             rust_decimal::Decimal::new(net, 2),
         )
         .await;
-        println!("seeded invoice {} ({})", invoice.number(), invoice.content().id);
+        println!(
+            "seeded invoice {} ({})",
+            invoice.number(),
+            invoice.content().id
+        );
     }
     println!("seeded account {} ({})", account.id, account.name);
     Ok(())

@@ -9,7 +9,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use crate::error::ApiError;
 use crate::reply::{Reply, render};
 use crate::router::{Access, Op, query_pairs, resolve};
-use crate::routes::{Ctx, reads, writes};
+use crate::routes::{Ctx, corrections, reads, writes};
 use crate::staff::caller;
 
 /// What every request needs, built once per cold start.
@@ -88,5 +88,10 @@ async fn answer(
         Op::ResolveDispute => writes::resolve_dispute(&ctx).await,
         Op::ResolveAttention => writes::resolve_attention(&ctx).await,
         Op::ResendInvoice => writes::resend(&ctx).await,
+        Op::RecordPayment => corrections::record_payment(&ctx).await,
+        Op::CreditNote => corrections::credit_note(&ctx).await,
+        Op::ApplyCredit => corrections::apply_credit(&ctx).await,
+        Op::RefundCredit => corrections::refund_credit(&ctx).await,
+        Op::CancelInvoice => corrections::cancel(&ctx).await,
     }
 }

@@ -262,9 +262,12 @@ mod tests {
         assert_eq!(body["remittance"], "RE-2026-000017 from ****3000 thanks");
         assert_eq!(
             body["note"],
-            "no bank data: DE123456789 (a VAT ID), RE-2026-000001"
+            "no bank data: DE123456789 (a VAT ID), RE-2026-000001, RF18539007547034"
         );
         assert!(body["bic"].is_null());
+        let once = body.clone();
+        mask_bank_data(&mut body);
+        assert_eq!(body, once, "masking twice changes nothing");
     }
 
     #[test]

@@ -44,6 +44,11 @@ pub enum Op {
     ResolveDispute,
     ResolveAttention,
     ResendInvoice,
+    RecordPayment,
+    CreditNote,
+    ApplyCredit,
+    RefundCredit,
+    CancelInvoice,
 }
 
 /// One route.
@@ -125,6 +130,31 @@ pub const ROUTES: &[Route] = &[
         "POST",
         "/v1/invoices/{invoice_id}/resend",
         Op::ResendInvoice,
+    ),
+    write(
+        "POST",
+        "/v1/invoices/{invoice_id}/payments",
+        Op::RecordPayment,
+    ),
+    write(
+        "POST",
+        "/v1/invoices/{invoice_id}/credit-notes",
+        Op::CreditNote,
+    ),
+    write(
+        "POST",
+        "/v1/invoices/{invoice_id}/credit-applications",
+        Op::ApplyCredit,
+    ),
+    write(
+        "POST",
+        "/v1/accounts/{account_id}/credit/refunds",
+        Op::RefundCredit,
+    ),
+    write(
+        "POST",
+        "/v1/invoices/{invoice_id}/cancellation",
+        Op::CancelInvoice,
     ),
 ];
 

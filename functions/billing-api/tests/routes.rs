@@ -14,7 +14,11 @@ use serde_json::{Value, json};
 /// A concrete path for a route in `world`, with the query a list needs.
 fn path(world: &World, route: &Route) -> String {
     let invoice = match route.op {
-        Op::ResendInvoice | Op::Invoice | Op::InvoiceDocuments => &world.bounced,
+        Op::ResendInvoice
+        | Op::Invoice
+        | Op::InvoiceDocuments
+        | Op::ApplyCredit
+        | Op::CancelInvoice => &world.bounced,
         _ => &world.open,
     };
     let crm = world.account.crm_id.to_string();
@@ -42,6 +46,23 @@ fn body(op: Op) -> Option<Value> {
         Op::ResolveDispute => None,
         Op::ResolveAttention => Some(json!({"reason": "base rate entered"})),
         Op::ResendInvoice => Some(json!({"reason": "address corrected in the CRM"})),
+        // The open invoice asks for 59.50: 20.00 more becomes customer credit.
+        Op::RecordPayment => Some(json!({
+            "amount": {"amount": "79.50", "currency": "EUR"},
+            "value_date": "2026-05-20",
+            "reference": "cheque 0042",
+        })),
+        Op::CreditNote => Some(json!({
+            "reason": "one hour billed twice",
+            "selection": {"kind": "amount", "net": {"amount": "10.00", "currency": "EUR"},
+                          "category": "S", "rate": "19"},
+        })),
+        Op::ApplyCredit => Some(json!({"amount": {"amount": "5.00", "currency": "EUR"}})),
+        Op::RefundCredit => Some(json!({
+            "amount": {"amount": "5.00", "currency": "EUR"},
+            "reference": "transfer 2026-06-01",
+        })),
+        Op::CancelInvoice => Some(json!({"reason": "billed to the wrong customer"})),
         _ => None,
     }
 }
@@ -54,6 +75,7 @@ async fn snapshot(world: &World) -> Value {
         format!("/v1/invoices/{}", world.bounced.content().id),
         format!("/v1/invoices/{}/audit", world.open.content().id),
         format!("/v1/accounts/{}/audit", world.account.id),
+        format!("/v1/accounts/{}/credit", world.account.id),
         "/v1/needs-attention".to_owned(),
     ] {
         let response = handle(
@@ -69,6 +91,9 @@ async fn snapshot(world: &World) -> Value {
 
 /// The ETag of the invoice a write route addresses.
 async fn current_etag(world: &World, route: &Route) -> String {
+    if route.op == Op::ResolveAttention {
+        return "\"r0\"".to_owned();
+    }
     let invoice_path = path(world, route);
     let invoice_path = invoice_path
         .split('/')
@@ -386,4 +411,104 @@ async fn lists_page_with_a_limit_and_an_opaque_cursor() {
     )
     .await;
     assert_eq!(response.status(), 405);
+}
+
+#[tokio::test]
+async fn a_cancelled_invoice_leaves_dunning_and_a_second_cancellation_is_409() {
+    let world = World::new().await;
+    let id = world.open.content().id.clone();
+    let path = format!("/v1/invoices/{id}/cancellation");
+    let body = json!({"reason": "billed to the wrong customer", "release_periods": false});
+    // WHEN a clerk cancels the open invoice
+    let response = handle(
+        &world.state,
+        request(Who::Billing, "POST", &path, Some(&body), Some("\"r0\"")),
+    )
+    .await;
+    assert_eq!(
+        response.status(),
+        201,
+        "{}",
+        String::from_utf8_lossy(response.body().as_ref())
+    );
+    let issued = json(&response);
+    // THEN a cancellation document with its own credit-note number exists
+    let number = issued["credit_note_number"].as_str().expect("a number");
+    assert!(number.starts_with("GS-"), "{number}");
+    let note = handle(
+        &world.state,
+        request(
+            Who::Sales,
+            "GET",
+            &format!(
+                "/v1/invoices/{}",
+                issued["credit_note_id"].as_str().unwrap_or("")
+            ),
+            None,
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(note.status(), 200);
+    assert_eq!(json(&note)["document_type"], "381");
+    // AND the original is cancelled, with nothing left to dun
+    let read = handle(
+        &world.state,
+        request(
+            Who::Billing,
+            "GET",
+            &format!("/v1/invoices/{id}"),
+            None,
+            None,
+        ),
+    )
+    .await;
+    let original = json(&read);
+    assert_eq!(original["status"], "cancelled");
+    let aging = handle(
+        &world.state,
+        request(
+            Who::Billing,
+            "GET",
+            "/v1/receivables/aging?currency=EUR",
+            None,
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(
+        json(&aging)["counts"]
+            .as_array()
+            .map(|c| c.iter().filter_map(Value::as_u64).sum::<u64>()),
+        Some(1),
+        "only the other invoice is open"
+    );
+    // AND a second cancellation is refused with 409, with the current ETag too
+    let again = handle(
+        &world.state,
+        request(Who::Billing, "POST", &path, Some(&body), Some(&etag(&read))),
+    )
+    .await;
+    assert_eq!(again.status(), 409);
+    assert_eq!(json(&again)["code"], "already_cancelled");
+    // AND the audit names the clerk and the reason
+    let audit = handle(
+        &world.state,
+        request(
+            Who::Billing,
+            "GET",
+            &format!("/v1/invoices/{id}/audit"),
+            None,
+            None,
+        ),
+    )
+    .await;
+    let entry = &json(&audit)["items"][0];
+    assert_eq!(entry["reason"], "billed to the wrong customer");
+    assert_eq!(entry["actor"]["role"], "billing");
+    assert!(
+        entry["actor"]["user"]
+            .as_str()
+            .is_some_and(|u| !u.is_empty())
+    );
 }

@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::attributes::{Item, read_body, read_optional_s, read_s, read_time};
 use crate::dunning::AttentionNote;
 use crate::page::{Page, Paged, query_page};
-use crate::payment::ReviewEntry;
+use crate::payment::{InvoicePayments, ReviewEntry};
 use crate::run::RunFailure;
 use crate::{BillingStore, StoreError, VersionedAccount, VersionedSubscription, keys};
 
@@ -69,36 +69,14 @@ pub struct InvoiceOverview {
 
 impl InvoiceOverview {
     pub(crate) fn read(item: &Item, what: &str) -> Result<Self, StoreError> {
-        let currency = Currency::from_code(read_s(item, "currency", what)?)
-            .map_err(|e| StoreError::corrupt(what, e))?;
-        let amount = |name: &str| -> Result<Option<Money>, StoreError> {
-            read_optional_s(item, name)
-                .map(|text| {
-                    text.parse()
-                        .map(|a| Money::new(a, currency))
-                        .map_err(|_| StoreError::corrupt(what, format!("{name} is not an amount")))
-                })
-                .transpose()
-        };
-        let date = |name: &str| -> Result<Option<NaiveDate>, StoreError> {
-            read_optional_s(item, name)
-                .map(|text| {
-                    text.parse()
-                        .map_err(|_| StoreError::corrupt(what, format!("{name} is not a date")))
-                })
-                .transpose()
-        };
-        let total =
-            amount("total")?.ok_or_else(|| StoreError::corrupt(what, "total is missing"))?;
-        let open_amount = match amount("open_amount")? {
-            Some(open) => open,
-            None => {
-                let paid = amount("paid_amount")?.unwrap_or_else(|| Money::zero(currency));
-                total
-                    .checked_sub(paid)
-                    .map_err(|e| StoreError::corrupt(what, e))?
-            }
-        };
+        // Amounts, dates and ids as payment booking reads them (credit notes
+        // already deducted from what is open).
+        let payments = InvoicePayments::read(item, what)?;
+        let currency = payments.summary.amount_due.currency();
+        let total = read_s(item, "total", what)?
+            .parse()
+            .map(|amount| Money::new(amount, currency))
+            .map_err(|_| StoreError::corrupt(what, "total is not an amount"))?;
         let document_type = match item.get("document_type") {
             Some(AttributeValue::N(code) | AttributeValue::S(code)) => code.clone(),
             _ => "380".to_owned(),
@@ -110,26 +88,29 @@ impl InvoiceOverview {
             _ => 0,
         };
         Ok(Self {
-            invoice_id: InvoiceId::new(read_s(item, "invoice_id", what)?),
-            invoice_number: read_s(item, "invoice_number", what)?.to_owned(),
-            account_id: AccountId::new(read_s(item, "account_id", what)?),
-            billing_entity_id: BillingEntityId::new(read_s(item, "billing_entity_id", what)?),
+            invoice_id: payments.invoice_id,
+            invoice_number: payments.number.to_string(),
+            account_id: payments.account_id,
+            billing_entity_id: payments.billing_entity_id,
             document_type,
             status: read_s(item, "status", what)?.to_owned(),
-            issue_date: date("issue_date")?
-                .ok_or_else(|| StoreError::corrupt(what, "issue_date is missing"))?,
-            due_date: date("due_date")?
-                .ok_or_else(|| StoreError::corrupt(what, "due_date is missing"))?,
+            issue_date: payments.issue_date,
+            due_date: payments.due_date,
             total,
-            open_amount,
-            paid_in_full_on: date("paid_in_full_on")?,
+            open_amount: payments.summary.open,
+            paid_in_full_on: payments.paid_in_full_on,
             dunning_level,
             delivery_status: read_optional_s(item, "delivery_status").map(str::to_owned),
             document_status: read_optional_s(item, "document_status").map(str::to_owned),
             dunning_blocked: item.contains_key("dunning_block"),
             disputed: item.contains_key("dispute"),
-            collection_since: date("collection_since")?,
-            revision: crate::audit::read_revision(item, what)?,
+            collection_since: read_optional_s(item, "collection_since")
+                .map(|d| {
+                    d.parse()
+                        .map_err(|_| StoreError::corrupt(what, "collection_since is not a date"))
+                })
+                .transpose()?,
+            revision: payments.revision,
         })
     }
 
@@ -558,8 +539,9 @@ impl BillingStore {
                     &partition,
                     &InvoiceFilter::default(),
                 )
-                .filter_expression("#status IN (:open, :partly) AND currency = :currency")
+                .filter_expression("#status IN (:open, :partly) AND #currency = :currency")
                 .expression_attribute_names("#status", "status")
+                .expression_attribute_names("#currency", "currency")
                 .expression_attribute_values(":open", AttributeValue::S("open".into()))
                 .expression_attribute_values(":partly", AttributeValue::S("partially_paid".into()))
                 .expression_attribute_values(

@@ -54,10 +54,27 @@ pub enum InvoiceChange {
     },
 }
 
+/// Why a re-send was refused while the revision still matched.
+const NOT_RESENDABLE: &str =
+    "its delivery cannot be re-sent: documents not archived or a delivery is under way";
+
 /// Delivery attributes a re-send clears (see `delivery.rs`).
 const DELIVERY_ATTRIBUTES: &str = "delivery_status, delivery_rank, delivery_message_id, \
      delivery_sent_at, delivery_reason, delivery_event_at, delivery_claim, \
      delivery_claim_expires, delivery_claim_expires_at";
+
+type TransactError = aws_sdk_dynamodb::error::SdkError<
+    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+    aws_sdk_dynamodb::config::http::HttpResponse,
+>;
+
+/// Whether a transaction was cancelled by its first item's condition (the
+/// item the change is about; the audit puts after it are new keys).
+fn first_item_refused(err: &TransactError) -> bool {
+    cancellation_codes(err)
+        .and_then(|codes| codes.into_iter().next())
+        .is_some_and(|code| code == "ConditionalCheckFailed")
+}
 
 impl BillingStore {
     /// An invoice with what a staff change is conditioned on.
@@ -72,12 +89,7 @@ impl BillingStore {
         if crate::attributes::read_optional_s(&item, "status") == Some("unnumbered") {
             return Ok(None);
         }
-        let payment_version = match item.get("payment_version") {
-            Some(AttributeValue::N(v)) => v
-                .parse()
-                .map_err(|_| StoreError::corrupt(&what, "payment_version is not a number"))?,
-            _ => 0,
-        };
+        let payment_version = crate::payment::InvoicePayments::read(&item, &what)?.payment_version;
         Ok(Some(InvoiceForChange {
             overview: InvoiceOverview::read(&item, &what)?,
             payment_version,
@@ -205,34 +217,32 @@ impl BillingStore {
         let mut items = vec![TransactWriteItem::builder().update(update).build()];
         items.extend(extra);
         items.extend(audit.transact_items(&self.table)?);
-        match self
-            .db
+        match self.transact(items).await {
+            Ok(()) => Ok(expected_revision + 1),
+            Err(err) if first_item_refused(&err) => match self.invoice_for_change(id).await? {
+                None => Err(StoreError::NotFound { what }),
+                Some(now)
+                    if now.overview.revision == expected_revision
+                        && now.payment_version == read.payment_version =>
+                {
+                    Err(StoreError::Refused {
+                        what,
+                        reason: NOT_RESENDABLE.to_owned(),
+                    })
+                }
+                Some(_) => Err(StoreError::RevisionMismatch { what }),
+            },
+            Err(err) => Err(StoreError::transaction(&err)),
+        }
+    }
+
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), TransactError> {
+        self.db
             .transact_write_items()
             .set_transact_items(Some(items))
             .send()
             .await
-        {
-            Ok(_) => Ok(expected_revision + 1),
-            Err(err) => match cancellation_codes(&err) {
-                Some(codes) if codes.first().map(String::as_str) == Some("ConditionalCheckFailed") => {
-                    match self.invoice_for_change(id).await? {
-                        None => Err(StoreError::NotFound { what }),
-                        Some(now)
-                            if now.overview.revision == expected_revision
-                                && now.payment_version == read.payment_version =>
-                        {
-                            Err(StoreError::Refused {
-                                what,
-                                reason: "its delivery cannot be re-sent: documents not archived or a delivery is under way"
-                                    .to_owned(),
-                            })
-                        }
-                        Some(_) => Err(StoreError::RevisionMismatch { what }),
-                    }
-                }
-                _ => Err(StoreError::transaction(&err)),
-            },
-        }
+            .map(|_| ())
     }
 
     /// Removes an entry from the seller's needs-attention list (the clerk
@@ -252,24 +262,12 @@ impl BillingStore {
             .map_err(|e| StoreError::corrupt("transaction item", e))?;
         let mut items = vec![TransactWriteItem::builder().delete(delete).build()];
         items.extend(audit.transact_items(&self.table)?);
-        match self
-            .db
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(err) => match cancellation_codes(&err) {
-                Some(codes)
-                    if codes.first().map(String::as_str) == Some("ConditionalCheckFailed") =>
-                {
-                    Err(StoreError::NotFound {
-                        what: format!("{} entry {subject}", kind.as_str()),
-                    })
-                }
-                _ => Err(StoreError::transaction(&err)),
-            },
+        match self.transact(items).await {
+            Ok(()) => Ok(()),
+            Err(err) if first_item_refused(&err) => Err(StoreError::NotFound {
+                what: format!("{} entry {subject}", kind.as_str()),
+            }),
+            Err(err) => Err(StoreError::transaction(&err)),
         }
     }
 

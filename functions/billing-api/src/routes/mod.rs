@@ -2,6 +2,7 @@
 //! makes one store (or domain) call and returns a [`Reply`]; the handler
 //! does everything else (who is calling, which route, the response).
 
+pub mod corrections;
 pub mod reads;
 pub mod writes;
 
