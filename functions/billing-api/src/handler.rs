@@ -78,6 +78,7 @@ async fn answer(
         Op::InvoiceDocuments => reads::invoice_documents(&ctx).await,
         Op::InvoiceAudit => reads::invoice_audit(&ctx).await,
         Op::PaymentReview => reads::payment_review(&ctx).await,
+        Op::Runs => reads::runs(&ctx).await,
         Op::Run => reads::run(&ctx).await,
         Op::RunFailures => reads::run_failures(&ctx).await,
         Op::NeedsAttention => reads::needs_attention(&ctx).await,

@@ -249,14 +249,21 @@ pub fn account_names(entity: &BillingEntityId) -> String {
 /// Prefix of the name entries in [`account_names`].
 pub const ACCOUNT_NAME_PREFIX: &str = "NAME#";
 
+/// Longest normalized name kept in a sort key (DynamoDB allows 1,024
+/// bytes; a prefix search never needs more).
+const MAX_NAME_KEY_CHARS: usize = 200;
+
 /// A name as searched: lower-case, inner whitespace collapsed to one
-/// space, `#` (the key separator) dropped.
+/// space, `#` (the key separator) dropped, at most 200 characters.
 pub fn normalized_name(name: &str) -> String {
     name.split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
         .to_lowercase()
         .replace('#', "")
+        .chars()
+        .take(MAX_NAME_KEY_CHARS)
+        .collect()
 }
 
 /// The name-search index keys of an account item.
@@ -278,6 +285,15 @@ pub fn account_name_index(
 /// sorted by issue date (`entity_sort` is [`account_invoice_sort`]).
 pub fn entity_invoices(entity: &BillingEntityId) -> String {
     format!("INVOICES#{entity}")
+}
+
+/// `ByAccount` partition of every invoice run, sorted by run date: the
+/// staff API's list of runs (the run record carries the keys).
+pub const RUNS_PARTITION: &str = "RUNS";
+
+/// A run's sort key in [`RUNS_PARTITION`].
+pub fn run_list_sort(run_date: NaiveDate, run_id: &str) -> String {
+    format!("RUN#{run_date}#{run_id}")
 }
 
 #[cfg(test)]

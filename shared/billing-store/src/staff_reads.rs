@@ -613,6 +613,28 @@ impl BillingStore {
         })
     }
 
+    /// Invoice runs, newest run date first; one Query on `ByAccount`.
+    pub async fn run_page(&self, page: &Page) -> Result<Paged<crate::run::RunRecord>, StoreError> {
+        let query = self
+            .staff_query()
+            .index_name("ByAccount")
+            .key_condition_expression("account_key = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(keys::RUNS_PARTITION.into()))
+            .scan_index_forward(false);
+        let (items, next) = query_page(query, ("account_key", keys::RUNS_PARTITION), page).await?;
+        let runs = items
+            .iter()
+            .map(|item| {
+                let id = read_s(item, "run_id", "run")?;
+                crate::run::read_run(Some(item), id)
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Paged {
+            items: runs,
+            next_cursor: next,
+        })
+    }
+
     /// The customers a run could not bill, one Query on its partition.
     pub async fn run_failure_page(
         &self,

@@ -348,6 +348,11 @@ pub async fn needs_attention(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     )
 }
 
+/// `GET /v1/runs`: invoice runs and their outcomes, newest first.
+pub async fn runs(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
+    paged(ctx.state.store.run_page(&ctx.page()?).await?)
+}
+
 /// `GET /v1/runs/{run_id}`: a run's progress and outcome.
 pub async fn run(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let run_id = ctx.param("run_id")?;

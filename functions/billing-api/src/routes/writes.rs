@@ -283,9 +283,7 @@ pub async fn resolve_attention(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         .store
         .resolve_attention(entity, kind, subject, &record)
         .await?;
-    Ok(Reply::ok(
-        json!({"kind": kind, "subject": subject, "resolved": true}),
-    )?)
+    Reply::ok(json!({"kind": kind, "subject": subject, "resolved": true}))
 }
 
 /// Changes that concern the seller rather than a customer (a configuration
