@@ -14,8 +14,16 @@ use billing_tests::billing::{customer, invoice, stored_seller};
 use billing_tests::{local_clients, resource, unique_id};
 use chrono::{Days, NaiveDate, Utc};
 use common::{Who, json, request};
-use rust_decimal::Decimal;
 use serde_json::Value;
+
+/// Due date, net (gross is net + 19 %), payments (value date, amount),
+/// dunning level.
+type Fixture = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    u32,
+);
 
 fn day(text: &str) -> NaiveDate {
     text.parse().expect("a date")
@@ -36,34 +44,41 @@ async fn behaviour_and_aging_equal_the_hand_computed_fixture() {
     let entity = stored_seller(&store).await;
     let account = customer(&entity.id, CustomerKind::Business);
     // (due date, net; gross is net + 19 %, payments (value date, amount), dunning level)
-    let fixture: [(&str, i64, &[(&str, &str)], u32); 12] = [
-        ("2026-01-19", 100_00, &[("2026-01-15", "119.00")], 0),
+    let fixture: [Fixture; 12] = [
+        ("2026-01-19", "100.00", &[("2026-01-15", "119.00")], 0),
         (
             "2026-02-16",
-            200_00,
+            "200.00",
             &[("2026-02-10", "80.00"), ("2026-02-26", "158.00")],
             1,
         ),
         (
             "2026-03-16",
-            300_00,
+            "300.00",
             &[("2026-03-10", "150.00"), ("2026-03-20", "207.00")],
             0,
         ),
-        ("2026-04-15", 400_00, &[("2026-04-15", "476.00")], 0),
-        ("2026-06-15", 120_00, &[("2026-06-12", "142.80")], 0),
-        ("2026-05-31", 110_00, &[], 0), // 30 days overdue
-        ("2026-05-30", 210_00, &[("2026-06-05", "60.00")], 1), // 31
-        ("2026-05-01", 160_00, &[], 1), // 60
-        ("2026-04-30", 260_00, &[("2026-05-10", "100.00")], 2), // 61
-        ("2026-04-01", 90_00, &[], 2),  // 90
-        ("2026-03-27", 70_00, &[], 3),  // 95
-        ("2026-07-10", 500_00, &[], 0), // not yet due
+        ("2026-04-15", "400.00", &[("2026-04-15", "476.00")], 0),
+        ("2026-06-15", "120.00", &[("2026-06-12", "142.80")], 0),
+        ("2026-05-31", "110.00", &[], 0), // 30 days overdue
+        ("2026-05-30", "210.00", &[("2026-06-05", "60.00")], 1), // 31
+        ("2026-05-01", "160.00", &[], 1), // 60
+        ("2026-04-30", "260.00", &[("2026-05-10", "100.00")], 2), // 61
+        ("2026-04-01", "90.00", &[], 2),  // 90
+        ("2026-03-27", "70.00", &[], 3),  // 95
+        ("2026-07-10", "500.00", &[], 0), // not yet due
     ];
     let mut payments = 0;
     for (due, net, paid, level) in fixture {
         let issued = day(due) - Days::new(14);
-        let stored = invoice(&store, &entity, &account, issued, Decimal::new(net, 2)).await;
+        let stored = invoice(
+            &store,
+            &entity,
+            &account,
+            issued,
+            net.parse().expect("a net"),
+        )
+        .await;
         assert_eq!(stored.content().due_date, day(due));
         for (value_date, amount) in paid {
             let booking = EntryBooking {

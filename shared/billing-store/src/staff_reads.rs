@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::attributes::{Item, read_body, read_optional_s, read_s, read_time};
 use crate::dunning::AttentionNote;
 use crate::page::{Page, Paged, query_page};
-use crate::payment::{InvoicePayments, ReviewEntry};
+use crate::payment::{InvoicePayments, ReviewEntry, read_amount};
 use crate::run::RunFailure;
 use crate::{BillingStore, StoreError, VersionedAccount, VersionedSubscription, keys};
 
@@ -571,7 +571,7 @@ impl BillingStore {
             .map(|item| {
                 Ok(PaymentRecord {
                     payment_id: read_s(item, "payment_id", &what)?.to_owned(),
-                    amount: read_money(item, &what)?,
+                    amount: read_amount(item, &what)?,
                     value_date: read_optional_s(item, "value_date").and_then(|d| d.parse().ok()),
                     rule: read_optional_s(item, "rule").map(str::to_owned),
                     reason: read_optional_s(item, "reason").map(str::to_owned),
@@ -601,7 +601,7 @@ impl BillingStore {
                 let sk = read_s(item, "sk", &what)?;
                 Ok(CreditRecord {
                     credit_id: sk.strip_prefix("CREDIT#").unwrap_or(sk).to_owned(),
-                    amount: read_money(item, &what)?,
+                    amount: read_amount(item, &what)?,
                     value_date: read_optional_s(item, "value_date").and_then(|d| d.parse().ok()),
                     reason: read_optional_s(item, "reason").map(str::to_owned),
                 })
@@ -818,13 +818,4 @@ fn read_overviews(items: &[Item]) -> Result<Vec<InvoiceOverview>, StoreError> {
         .iter()
         .map(|item| InvoiceOverview::read(item, "invoice"))
         .collect()
-}
-
-fn read_money(item: &Item, what: &str) -> Result<Money, StoreError> {
-    let currency = Currency::from_code(read_s(item, "currency", what)?)
-        .map_err(|e| StoreError::corrupt(what, e))?;
-    let amount = read_s(item, "amount", what)?
-        .parse()
-        .map_err(|_| StoreError::corrupt(what, "amount is not an amount"))?;
-    Ok(Money::new(amount, currency))
 }
