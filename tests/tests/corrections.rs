@@ -68,15 +68,25 @@ async fn billed_customer(aws: &AwsClients) -> (LocalRun, CustomerAccount, Stored
     (run, account, invoices.into_iter().next().unwrap())
 }
 
+/// Runs the invoice run for `account` on `date` and returns how many
+/// invoices it made. Batches are taken from the shared run queue until the
+/// run is complete: a parallel test may hold this run's batch for a moment.
 async fn bill(run: &LocalRun, account: &CustomerAccount, date: &str) -> u64 {
-    let record = run
-        .run(RunRequest {
+    let planned = run
+        .plan(RunRequest {
             run_date: Some(d(date)),
             account_ids: vec![account.id.clone()],
             ..RunRequest::default()
         })
         .await;
-    record.outcome.expect("the run completed").invoices as u64
+    for _ in 0..50 {
+        let failures = run.deliver(&planned.run_id).await;
+        assert!(failures.is_empty(), "batches failed: {failures:?}");
+        if let Some(outcome) = run.record(&planned.run_id).await.outcome {
+            return outcome.invoices as u64;
+        }
+    }
+    panic!("run {} did not complete", planned.run_id);
 }
 
 async fn invoices(run: &LocalRun, account: &AccountId, kind: DocumentType) -> Vec<StoredInvoice> {
