@@ -614,3 +614,44 @@ async fn partial_credit_notes_stay_within_the_invoice_and_credit_is_applied_and_
     );
     assert!(trail.next_cursor.is_none());
 }
+
+#[tokio::test]
+async fn of_two_clerks_writing_the_same_revision_one_wins_and_the_other_changes_nothing() {
+    let aws = local_clients().await;
+    let (run, _account, invoice) = billed_customer(&aws).await;
+    let store = run.store.clone();
+    let id = invoice.invoice.content().id.clone();
+    let payment = |amount: &str, clerk: Actor| ManualPayment {
+        invoice_id: id.clone(),
+        expected_revision: 0,
+        actor: clerk,
+        amount: eur(amount),
+        value_date: d("2026-07-05"),
+        reference: format!("Kasse {amount}"),
+        reason: None,
+        at: Utc::now(),
+    };
+    // WHEN two clerks book different payments on the revision they both read
+    let (ten, twenty) = (payment("10.00", clerk()), payment("20.00", clerk()));
+    let (first, second) = tokio::join!(
+        store.record_manual_payment(&ten),
+        store.record_manual_payment(&twenty),
+    );
+    // THEN exactly one is booked and the other is told it is stale
+    let results = [first, second];
+    let booked: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(booked.len(), 1, "{results:?}");
+    assert!(
+        results
+            .iter()
+            .any(|r| matches!(r, Err(StoreError::RevisionMismatch { .. }))),
+        "{results:?}"
+    );
+    // AND only the winner's payment and audit record exist
+    let paid = store.payments_of_invoice(&id).await.unwrap();
+    assert_eq!(paid.len(), 1);
+    assert_eq!(paid[0], booked[0].summary.paid);
+    assert_eq!(store.invoice(&id).await.unwrap().unwrap().revision, 1);
+    let trail = store.invoice_audit(&id, &Page::first(10)).await.unwrap();
+    assert_eq!(trail.items.len(), 1);
+}
