@@ -235,11 +235,9 @@ impl BillingStore {
         let credit_note_id =
             InvoiceId::new(keys::derived_id("inv", &[id.as_str(), "cancellation"]));
         for attempt in 1..=ATTEMPTS {
-            let original = self.original(id, request.expected_revision).await?;
-            let entity = self
-                .billing_entity(&original.invoice.content().billing_entity_id)
+            let (original, entity, issue_date) = self
+                .to_correct(id, request.expected_revision, request.at)
                 .await?;
-            let issue_date = request.at.with_timezone(&entity.time_zone).date_naive();
             let built = correction::cancellation(
                 &original.invoice,
                 &original.credited,
@@ -340,11 +338,9 @@ impl BillingStore {
             ],
         ));
         for attempt in 1..=ATTEMPTS {
-            let original = self.original(id, request.expected_revision).await?;
-            let entity = self
-                .billing_entity(&original.invoice.content().billing_entity_id)
+            let (original, entity, issue_date) = self
+                .to_correct(id, request.expected_revision, request.at)
                 .await?;
-            let issue_date = request.at.with_timezone(&entity.time_zone).date_naive();
             let built = correction::partial_credit(
                 &original.invoice,
                 &original.credited,
@@ -749,6 +745,22 @@ impl BillingStore {
             });
         }
         Ok(original)
+    }
+
+    /// The original, its seller, and the credit note's issue date (`at` in
+    /// the seller's time zone).
+    async fn to_correct(
+        &self,
+        id: &InvoiceId,
+        expected: u64,
+        at: DateTime<Utc>,
+    ) -> Result<(Original, billing_domain::party::BillingEntity, NaiveDate), StoreError> {
+        let original = self.original(id, expected).await?;
+        let entity = self
+            .billing_entity(&original.invoice.content().billing_entity_id)
+            .await?;
+        let issue_date = at.with_timezone(&entity.time_zone).date_naive();
+        Ok((original, entity, issue_date))
     }
 
     /// Why the original's write failed: cancelled or changed by a clerk
