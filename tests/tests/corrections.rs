@@ -68,15 +68,25 @@ async fn billed_customer(aws: &AwsClients) -> (LocalRun, CustomerAccount, Stored
     (run, account, invoices.into_iter().next().unwrap())
 }
 
+/// Runs the invoice run for `account` on `date` and returns how many
+/// invoices it made. Batches are taken from the shared run queue until the
+/// run is complete: a parallel test may hold this run's batch for a moment.
 async fn bill(run: &LocalRun, account: &CustomerAccount, date: &str) -> u64 {
-    let record = run
-        .run(RunRequest {
+    let planned = run
+        .plan(RunRequest {
             run_date: Some(d(date)),
             account_ids: vec![account.id.clone()],
             ..RunRequest::default()
         })
         .await;
-    record.outcome.expect("the run completed").invoices as u64
+    for _ in 0..50 {
+        let failures = run.deliver(&planned.run_id).await;
+        assert!(failures.is_empty(), "batches failed: {failures:?}");
+        if let Some(outcome) = run.record(&planned.run_id).await.outcome {
+            return outcome.invoices as u64;
+        }
+    }
+    panic!("run {} did not complete", planned.run_id);
 }
 
 async fn invoices(run: &LocalRun, account: &AccountId, kind: DocumentType) -> Vec<StoredInvoice> {
@@ -603,4 +613,45 @@ async fn partial_credit_notes_stay_within_the_invoice_and_credit_is_applied_and_
         ]
     );
     assert!(trail.next_cursor.is_none());
+}
+
+#[tokio::test]
+async fn of_two_clerks_writing_the_same_revision_one_wins_and_the_other_changes_nothing() {
+    let aws = local_clients().await;
+    let (run, _account, invoice) = billed_customer(&aws).await;
+    let store = run.store.clone();
+    let id = invoice.invoice.content().id.clone();
+    let payment = |amount: &str, clerk: Actor| ManualPayment {
+        invoice_id: id.clone(),
+        expected_revision: 0,
+        actor: clerk,
+        amount: eur(amount),
+        value_date: d("2026-07-05"),
+        reference: format!("Kasse {amount}"),
+        reason: None,
+        at: Utc::now(),
+    };
+    // WHEN two clerks book different payments on the revision they both read
+    let (ten, twenty) = (payment("10.00", clerk()), payment("20.00", clerk()));
+    let (first, second) = tokio::join!(
+        store.record_manual_payment(&ten),
+        store.record_manual_payment(&twenty),
+    );
+    // THEN exactly one is booked and the other is told it is stale
+    let results = [first, second];
+    let booked: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(booked.len(), 1, "{results:?}");
+    assert!(
+        results
+            .iter()
+            .any(|r| matches!(r, Err(StoreError::RevisionMismatch { .. }))),
+        "{results:?}"
+    );
+    // AND only the winner's payment and audit record exist
+    let paid = store.payments_of_invoice(&id).await.unwrap();
+    assert_eq!(paid.len(), 1);
+    assert_eq!(paid[0], booked[0].summary.paid);
+    assert_eq!(store.invoice(&id).await.unwrap().unwrap().revision, 1);
+    let trail = store.invoice_audit(&id, &Page::first(10)).await.unwrap();
+    assert_eq!(trail.items.len(), 1);
 }

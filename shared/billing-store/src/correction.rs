@@ -34,8 +34,8 @@ use crate::attributes::{Item, key_item, n, read_body, read_optional_s, read_s, s
 use crate::audit::{Actor, AuditEntry, cancellation_codes, read_revision, revision_condition};
 use crate::opportunity::{backoff, finalize, invoice_item, subscription_item};
 use crate::payment::{
-    CANCELLED, CREDIT_PREFIX, EntryBooking, InvoiceBooking, InvoicePayments, status_name,
-    transaction_update,
+    CANCELLED, CREDIT_PREFIX, EntryBooking, InvoiceBooking, InvoicePayments, statement_entry_key,
+    status_name, transaction_update,
 };
 use crate::{BillingStore, StoreError, keys};
 
@@ -208,6 +208,20 @@ enum Failed {
     Stop(StoreError),
 }
 
+impl Failed {
+    /// Gives up with the error, or waits before attempt `attempt + 1`.
+    async fn settle(self, attempt: u32) -> Result<(), StoreError> {
+        match self {
+            Failed::Stop(e) => Err(e),
+            Failed::Retry => {
+                tracing::debug!(attempt, "staff write raced; reading again");
+                tokio::time::sleep(backoff(attempt)).await;
+                Ok(())
+            }
+        }
+    }
+}
+
 impl BillingStore {
     /// Cancels an invoice with a cancellation document (see the module
     /// docs). A stale revision is [`StoreError::RevisionMismatch`], a second
@@ -221,11 +235,9 @@ impl BillingStore {
         let credit_note_id =
             InvoiceId::new(keys::derived_id("inv", &[id.as_str(), "cancellation"]));
         for attempt in 1..=ATTEMPTS {
-            let original = self.original(id, request.expected_revision).await?;
-            let entity = self
-                .billing_entity(&original.invoice.content().billing_entity_id)
+            let (original, entity, issue_date) = self
+                .to_correct(id, request.expected_revision, request.at)
                 .await?;
-            let issue_date = request.at.with_timezone(&entity.time_zone).date_naive();
             let built = correction::cancellation(
                 &original.invoice,
                 &original.credited,
@@ -280,7 +292,7 @@ impl BillingStore {
                 }),
             };
             let zero = Money::zero(original.invoice.content().currency);
-            let attempt_result = self
+            match self
                 .issue_credit_note(IssueCredit {
                     original: &original,
                     expected_revision: request.expected_revision,
@@ -291,26 +303,13 @@ impl BillingStore {
                     to_credit,
                     audit: &audit,
                     extra: contract_items,
+                    released,
                     at: request.at,
                 })
-                .await?;
-            match attempt_result {
-                Ok((number, amount)) => {
-                    return Ok(CreditNoteIssued {
-                        credit_note_id,
-                        number,
-                        amount,
-                        revision: request.expected_revision + 1,
-                        open_after: zero,
-                        customer_credit: to_credit,
-                        released,
-                    });
-                }
-                Err(Failed::Stop(e)) => return Err(e),
-                Err(Failed::Retry) => {
-                    tracing::debug!(attempt, "cancellation raced; reading again");
-                    tokio::time::sleep(backoff(attempt)).await;
-                }
+                .await?
+            {
+                Ok(issued) => return Ok(issued),
+                Err(failed) => failed.settle(attempt).await?,
             }
         }
         Err(StoreError::Contended {
@@ -339,11 +338,9 @@ impl BillingStore {
             ],
         ));
         for attempt in 1..=ATTEMPTS {
-            let original = self.original(id, request.expected_revision).await?;
-            let entity = self
-                .billing_entity(&original.invoice.content().billing_entity_id)
+            let (original, entity, issue_date) = self
+                .to_correct(id, request.expected_revision, request.at)
                 .await?;
-            let issue_date = request.at.with_timezone(&entity.time_zone).date_naive();
             let built = correction::partial_credit(
                 &original.invoice,
                 &original.credited,
@@ -380,7 +377,7 @@ impl BillingStore {
                               "selection": &request.selection},
                 }),
             };
-            let result = self
+            match self
                 .issue_credit_note(IssueCredit {
                     original: &original,
                     expected_revision: request.expected_revision,
@@ -391,26 +388,13 @@ impl BillingStore {
                     to_credit,
                     audit: &audit,
                     extra: Vec::new(),
+                    released: Vec::new(),
                     at: request.at,
                 })
-                .await?;
-            match result {
-                Ok((number, amount)) => {
-                    return Ok(CreditNoteIssued {
-                        credit_note_id,
-                        number,
-                        amount,
-                        revision: request.expected_revision + 1,
-                        open_after: after.open,
-                        customer_credit: to_credit,
-                        released: Vec::new(),
-                    });
-                }
-                Err(Failed::Stop(e)) => return Err(e),
-                Err(Failed::Retry) => {
-                    tracing::debug!(attempt, "credit note raced; reading again");
-                    tokio::time::sleep(backoff(attempt)).await;
-                }
+                .await?
+            {
+                Ok(issued) => return Ok(issued),
+                Err(failed) => failed.settle(attempt).await?,
             }
         }
         Err(StoreError::Contended {
@@ -519,8 +503,7 @@ impl BillingStore {
                         customer_credit: credit.map(|(_, m)| m),
                     });
                 }
-                Err(Failed::Stop(e)) => return Err(e),
-                Err(Failed::Retry) => tokio::time::sleep(backoff(attempt)).await,
+                Err(failed) => failed.settle(attempt).await?,
             }
         }
         Err(StoreError::Contended {
@@ -644,8 +627,7 @@ impl BillingStore {
                         customer_credit: None,
                     });
                 }
-                Err(Failed::Stop(e)) => return Err(e),
-                Err(Failed::Retry) => tokio::time::sleep(backoff(attempt)).await,
+                Err(failed) => failed.settle(attempt).await?,
             }
         }
         Err(StoreError::Contended {
@@ -765,6 +747,22 @@ impl BillingStore {
         Ok(original)
     }
 
+    /// The original, its seller, and the credit note's issue date (`at` in
+    /// the seller's time zone).
+    async fn to_correct(
+        &self,
+        id: &InvoiceId,
+        expected: u64,
+        at: DateTime<Utc>,
+    ) -> Result<(Original, billing_domain::party::BillingEntity, NaiveDate), StoreError> {
+        let original = self.original(id, expected).await?;
+        let entity = self
+            .billing_entity(&original.invoice.content().billing_entity_id)
+            .await?;
+        let issue_date = at.with_timezone(&entity.time_zone).date_naive();
+        Ok((original, entity, issue_date))
+    }
+
     /// Why the original's write failed: cancelled or changed by a clerk
     /// meanwhile (final), or moved by a payment (worth another try).
     async fn original_failure(&self, id: &InvoiceId, expected: u64) -> Failed {
@@ -777,7 +775,7 @@ impl BillingStore {
     async fn issue_credit_note(
         &self,
         issue: IssueCredit<'_>,
-    ) -> Result<Result<(InvoiceNumber, Money), Failed>, StoreError> {
+    ) -> Result<Result<CreditNoteIssued, Failed>, StoreError> {
         let original = issue.original;
         let id = &original.invoice.content().id;
         let draft = issue.built.draft;
@@ -890,35 +888,57 @@ impl BillingStore {
         }
         items.extend(issue.audit.transact_items(&self.table)?);
         items.extend(issue.extra);
-        match self
+        let written = self
+            .staff_transaction(items, id, issue.expected_revision, 0)
+            .await?;
+        Ok(written.map(|()| CreditNoteIssued {
+            credit_note_id: credit_note.content().id.clone(),
+            number,
+            amount,
+            revision: issue.expected_revision + 1,
+            open_after: issue.open_after,
+            customer_credit: issue.to_credit,
+            released: issue.released,
+        }))
+    }
+
+    /// Sends a staff write's transaction. Item `original_at` is the
+    /// invoice's conditioned update: if it failed, the invoice is read
+    /// again to tell a clerk's conflict (final) from a payment's race
+    /// (retried); other condition failures and races are retried.
+    async fn staff_transaction(
+        &self,
+        items: Vec<TransactWriteItem>,
+        id: &InvoiceId,
+        expected_revision: u64,
+        original_at: usize,
+    ) -> Result<Result<(), Failed>, StoreError> {
+        let err = match self
             .db
             .transact_write_items()
             .set_transact_items(Some(items))
             .send()
             .await
         {
-            Ok(_) => Ok(Ok((number, amount))),
-            Err(err) => {
-                let Some(codes) = cancellation_codes(&err) else {
-                    return Err(StoreError::transaction(&err));
-                };
-                let failed = |code: &String| code == "ConditionalCheckFailed";
-                if codes.first().is_some_and(failed) {
-                    return Ok(Err(self
-                        .original_failure(id, issue.expected_revision)
-                        .await));
-                }
-                let retry = codes.iter().all(|code| {
-                    code == "None"
-                        || failed(code)
-                        || crate::error::TRANSIENT_REASONS.contains(&code.as_str())
-                });
-                if retry {
-                    Ok(Err(Failed::Retry))
-                } else {
-                    Err(StoreError::transaction(&err))
-                }
-            }
+            Ok(_) => return Ok(Ok(())),
+            Err(err) => err,
+        };
+        let Some(codes) = cancellation_codes(&err) else {
+            return Err(StoreError::transaction(&err));
+        };
+        let failed = |code: &str| code == "ConditionalCheckFailed";
+        if codes.get(original_at).is_some_and(|c| failed(c)) {
+            return Ok(Err(self.original_failure(id, expected_revision).await));
+        }
+        let retry = codes.iter().all(|code| {
+            code == "None"
+                || failed(code)
+                || crate::error::TRANSIENT_REASONS.contains(&code.as_str())
+        });
+        if retry {
+            Ok(Err(Failed::Retry))
+        } else {
+            Err(StoreError::transaction(&err))
         }
     }
 
@@ -953,42 +973,19 @@ impl BillingStore {
                 what: format!("invoice {id}"),
                 reason: "nothing to book".to_owned(),
             })?;
-        match self
-            .db
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(Ok(summary)),
-            Err(err) => {
-                let Some(codes) = cancellation_codes(&err) else {
-                    return Err(StoreError::transaction(&err));
-                };
-                let failed = |code: &str| code == "ConditionalCheckFailed";
-                // Item 0 is the entry marker: the same booking exists already.
-                if codes.first().is_some_and(|c| failed(c)) {
-                    return Ok(Err(Failed::Stop(StoreError::Refused {
-                        what: format!("invoice {id}"),
-                        reason: "this booking was recorded already".to_owned(),
-                    })));
-                }
-                // Item 2 is the invoice's update (after its payment).
-                if codes.get(2).is_some_and(|c| failed(c)) {
-                    return Ok(Err(self.original_failure(id, expected_revision).await));
-                }
-                let retry = codes.iter().all(|code| {
-                    code == "None"
-                        || failed(code)
-                        || crate::error::TRANSIENT_REASONS.contains(&code.as_str())
-                });
-                if retry {
-                    Ok(Err(Failed::Retry))
-                } else {
-                    Err(StoreError::transaction(&err))
-                }
-            }
+        // The same booking exists already (its entry marker, item 0, would
+        // refuse it); item 2 is the invoice's update (after its payment).
+        let marker = statement_entry_key(&booking.statement_id, &booking.entry_id);
+        if self.get(marker).await?.is_some() {
+            return Ok(Err(Failed::Stop(StoreError::Refused {
+                what: format!("invoice {id}"),
+                reason: "this booking was recorded already".to_owned(),
+            })));
         }
+        let written = self
+            .staff_transaction(items, id, expected_revision, 2)
+            .await?;
+        Ok(written.map(|()| summary))
     }
 
     /// The credit in `currency` and the account's revision, read together
@@ -1069,6 +1066,7 @@ struct IssueCredit<'a> {
     to_credit: Option<Money>,
     audit: &'a AuditEntry,
     extra: Vec<TransactWriteItem>,
+    released: Vec<SubscriptionId>,
     at: DateTime<Utc>,
 }
 

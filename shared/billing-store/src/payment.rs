@@ -264,7 +264,7 @@ fn statement_item_key(statement_id: &str) -> (String, String) {
     (format!("STATEMENT#{statement_id}"), "STATEMENT".to_owned())
 }
 
-fn statement_entry_key(statement_id: &str, entry_id: &str) -> (String, String) {
+pub(crate) fn statement_entry_key(statement_id: &str, entry_id: &str) -> (String, String) {
     (
         format!("STATEMENT#{statement_id}"),
         format!("{STATEMENT_ENTRY_PREFIX}{entry_id}"),
