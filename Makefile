@@ -15,11 +15,12 @@ CARGO ?= cargo
 
 .PHONY: help demo test fmt-check clippy lint-template domain-purity test-python test-rust \
         local-aws-start local-aws-stop venv lock clean doc-tools
-.PHONY: bench-webhook bench-run
+.PHONY: bench-webhook bench-run api
 
 help:
 	@echo "make demo   - run the billing pipeline locally against the local AWS endpoint"
 	@echo "make test   - every check: fmt, clippy, template lint, domain purity, unit, property and integration tests"
+	@echo "make api    - the staff API on http://127.0.0.1:8787 against the local AWS (header X-Local-Role: billing|sales)"
 
 ## ---------------------------------------------------------------- setup
 $(VENV_STAMP): requirements-dev.txt requirements-lock.txt
@@ -43,6 +44,13 @@ demo: $(VENV_STAMP)
 	mkdir -p out
 	$(LOCAL_AWS) run -- target/debug/demo
 	$(CARGO) run --quiet -p billing-documents --example render_samples -- out/documents
+
+## ------------------------------------------------------- staff API, local
+# Serves the staff API on a loopback port against a fresh local AWS, with a
+# seeded seller; act as staff with the header `X-Local-Role: billing|sales`.
+api: $(VENV_STAMP)
+	$(CARGO) build --quiet -p billing-api --example serve
+	$(LOCAL_AWS) run -- target/debug/examples/serve --seed
 
 ## ----------------------------------------------------------------- test
 test: fmt-check lint-template domain-purity clippy test-python test-rust

@@ -50,6 +50,8 @@ KNOWN_XML = {
     "public-sector-leitweg.xml",
     "public-sector-leitweg.xrechnung.xml",
     "long-200-lines.xml",
+    "cancellation.xml",
+    "partial-credit-note.xml",
 }
 
 
@@ -228,3 +230,26 @@ def test_only_xrechnung_may_declare_a_guideline_outside_factur_x(documents, conf
     xrechnung = (documents / "public-sector-leitweg.xrechnung.xml").read_bytes()
     assert _guideline(xrechnung) == XRECHNUNG_3_0
     assert any("BR-CO-15" in p for p in conformance.failures(_broken(xrechnung, _add_a_cent)))
+
+
+def test_credit_notes_are_381_with_positive_amounts_and_name_the_original(documents, conformance):
+    """A cancellation and a partial credit note: type 381 (BT-3), the credit
+    carried by the type code, so every amount is positive; the corrected
+    invoice by number and date (BG-3: BT-25, BT-26); and nothing reported
+    by the XSD or the Schematron."""
+    import json
+
+    for name in ("cancellation", "partial-credit-note"):
+        xml = (documents / f"{name}.xml").read_bytes()
+        expected = json.loads((documents / f"{name}.expected.json").read_text())
+        doc = etree.fromstring(xml)
+        assert doc.findtext("rsm:ExchangedDocument/ram:TypeCode", namespaces=NS) == "381"
+        ref = doc.find(".//ram:ApplicableHeaderTradeSettlement/ram:InvoiceReferencedDocument", NS)
+        assert ref is not None, name
+        assert ref.findtext("ram:IssuerAssignedID", namespaces=NS) == expected["preceding_invoice"]
+        date = ref.find("ram:FormattedIssueDateTime", NS)
+        assert date is not None and "".join(date.itertext()).strip() == expected["preceding_invoice_date"]
+        summation = doc.find(".//ram:SpecifiedTradeSettlementHeaderMonetarySummation", NS)
+        grand = Decimal(summation.findtext("ram:GrandTotalAmount", namespaces=NS))
+        assert grand > 0 and grand == Decimal(expected["totals"]["gross"]), name
+        assert conformance.failures(xml) == [], name

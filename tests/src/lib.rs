@@ -14,6 +14,7 @@ use billing_lambda::aws::{AwsClients, load_sdk_config};
 use billing_lambda::config;
 
 pub mod billing;
+pub mod counting;
 pub mod delivery;
 pub mod demo_dunning;
 pub mod run;

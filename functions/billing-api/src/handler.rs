@@ -1,84 +1,98 @@
-//! One request: who is calling, which route, one store call, the answer.
+//! One request: who is calling, which route, whether their role may use
+//! it, one route call, the answer (masked for `sales` by [`render`]).
 
 use billing_domain::ids::BillingEntityId;
-use billing_lambda::http::{error_response, json_response};
-use billing_store::{AttentionEntry, BillingStore};
-use chrono::{DateTime, Utc};
+use billing_store::BillingStore;
+use lambda_http::http::header::IF_MATCH;
 use lambda_http::{Body, Request, RequestExt, Response};
-use serde::Serialize;
 
 use crate::error::ApiError;
-use crate::staff::role;
+use crate::reply::{Reply, render};
+use crate::router::{Access, Op, query_pairs, resolve};
+use crate::routes::{Ctx, corrections, reads, writes};
+use crate::staff::caller;
 
 /// What every request needs, built once per cold start.
 #[derive(Debug)]
 pub struct ApiState {
     /// The billing table.
     pub store: BillingStore,
-    /// The seller this deployment bills for.
+    /// The seller this deployment bills for; every read is limited to it.
     pub entity: BillingEntityId,
-}
-
-/// The path of the needs-attention list.
-pub const NEEDS_ATTENTION: &str = "/v1/delivery/needs-attention";
-
-/// One entry of the needs-attention list as the API shows it.
-#[derive(Debug, Serialize)]
-struct AttentionView<'a> {
-    invoice_id: &'a str,
-    invoice_number: &'a str,
-    account_id: &'a str,
-    status: &'static str,
-    reason: &'a str,
-    since: DateTime<Utc>,
+    /// Presigns document links.
+    pub s3: aws_sdk_s3::Client,
+    /// The archive of PDFs and XML.
+    pub documents_bucket: String,
+    /// Hands re-sent invoices to the delivery function.
+    pub sqs: aws_sdk_sqs::Client,
+    /// The delivery queue.
+    pub delivery_queue_url: String,
 }
 
 /// Answers one staff request; every failure becomes a mapped status.
 pub async fn handle(state: &ApiState, request: Request) -> Response<Body> {
-    match route(state, &request).await {
-        Ok(response) => response,
-        Err(error) => error_response(&error),
-    }
+    let caller = caller(&request.request_context());
+    let role = caller.as_ref().ok().map(|c| c.role);
+    let outcome = match caller {
+        Ok(caller) => answer(state, &caller, &request).await,
+        Err(error) => Err(error),
+    };
+    render(role, outcome)
 }
 
-async fn route(state: &ApiState, request: &Request) -> Result<Response<Body>, ApiError> {
-    let path = request.uri().path();
-    let method = request.method().as_str();
-    if path != NEEDS_ATTENTION {
-        return Err(ApiError::NotFound {
-            method: method.to_owned(),
-            path: path.to_owned(),
-        });
+async fn answer(
+    state: &ApiState,
+    caller: &crate::staff::Caller,
+    request: &Request,
+) -> Result<Reply, ApiError> {
+    let matched = resolve(request.method().as_str(), request.uri().path())?;
+    if matched.route.access == Access::Write && !caller.role.may_write() {
+        return Err(ApiError::Forbidden(
+            "changes are for the billing group only",
+        ));
     }
-    if method != "GET" {
-        return Err(ApiError::MethodNotAllowed {
-            path: path.to_owned(),
-            allowed: "GET",
-        });
+    let ctx = Ctx {
+        state,
+        caller,
+        query: query_pairs(request.uri().query())?,
+        body: request.body().as_ref(),
+        if_match: request
+            .headers()
+            .get(IF_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        matched,
+    };
+    match ctx.matched.route.op {
+        Op::SearchAccounts => reads::search_accounts(&ctx).await,
+        Op::Account => reads::account(&ctx).await,
+        Op::AccountByCrm => reads::account_by_crm(&ctx).await,
+        Op::AccountContracts => reads::contracts(&ctx).await,
+        Op::AccountInvoices => reads::account_invoices(&ctx).await,
+        Op::AccountBehaviour => reads::payment_behaviour_of(&ctx).await,
+        Op::AccountCredit => reads::account_credit(&ctx).await,
+        Op::AccountAudit => reads::account_audit(&ctx).await,
+        Op::Invoices => reads::invoices(&ctx).await,
+        Op::Invoice => reads::invoice(&ctx).await,
+        Op::InvoicePayments => reads::invoice_payments(&ctx).await,
+        Op::InvoiceDocuments => reads::invoice_documents(&ctx).await,
+        Op::InvoiceAudit => reads::invoice_audit(&ctx).await,
+        Op::PaymentReview => reads::payment_review(&ctx).await,
+        Op::Runs => reads::runs(&ctx).await,
+        Op::Run => reads::run(&ctx).await,
+        Op::RunFailures => reads::run_failures(&ctx).await,
+        Op::NeedsAttention => reads::needs_attention(&ctx).await,
+        Op::Aging => reads::receivables_aging(&ctx).await,
+        Op::SetDunningBlock => writes::set_dunning_block(&ctx).await,
+        Op::LiftDunningBlock => writes::lift_dunning_block(&ctx).await,
+        Op::FlagDispute => writes::flag_dispute(&ctx).await,
+        Op::ResolveDispute => writes::resolve_dispute(&ctx).await,
+        Op::ResolveAttention => writes::resolve_attention(&ctx).await,
+        Op::ResendInvoice => writes::resend(&ctx).await,
+        Op::RecordPayment => corrections::record_payment(&ctx).await,
+        Op::CreditNote => corrections::credit_note(&ctx).await,
+        Op::ApplyCredit => corrections::apply_credit(&ctx).await,
+        Op::RefundCredit => corrections::refund_credit(&ctx).await,
+        Op::CancelInvoice => corrections::cancel(&ctx).await,
     }
-    role(&request.request_context()).ok_or(ApiError::Forbidden)?;
-    let entries = state.store.needs_attention(&state.entity).await?;
-    let customers = state
-        .store
-        .customers_needing_attention(&state.entity)
-        .await?;
-    let mut body = attention_body(&entries);
-    // Customers an invoice run could not bill (until a later run bills them).
-    body["customers"] = serde_json::json!(customers);
-    Ok(json_response(200, &body))
-}
-
-fn attention_body(entries: &[AttentionEntry]) -> serde_json::Value {
-    let views: Vec<AttentionView<'_>> = entries
-        .iter()
-        .map(|e| AttentionView {
-            invoice_id: &e.invoice_id,
-            invoice_number: &e.invoice_number,
-            account_id: &e.account_id,
-            status: e.status.as_str(),
-            reason: &e.reason,
-            since: e.since,
-        })
-        .collect();
-    serde_json::json!({ "entries": views })
 }

@@ -15,10 +15,16 @@ async fn main() -> Result<(), Error> {
     telemetry::init();
     let table = config::required("BILLING_TABLE")?;
     let entity = BillingEntityId::parse(&config::required("BILLING_ENTITY_ID")?)?;
+    let documents_bucket = config::required("DOCUMENTS_BUCKET")?;
+    let delivery_queue_url = config::required("DELIVERY_QUEUE_URL")?;
     let clients = AwsClients::new(&load_sdk_config().await);
     let state = ApiState {
         store: BillingStore::new(clients.dynamodb, table),
         entity,
+        s3: clients.s3,
+        documents_bucket,
+        sqs: clients.sqs,
+        delivery_queue_url,
     };
     let state = &state;
     run(service_fn(move |request: Request| async move {

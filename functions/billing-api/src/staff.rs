@@ -1,42 +1,66 @@
 //! Who is calling, from the claims API Gateway's JWT authorizer verified.
 
+use billing_domain::staff::StaffRole;
+use billing_store::Actor;
 use lambda_http::request::RequestContext;
 
-/// A staff member's role, from their Cognito group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StaffRole {
-    /// Billing clerks: read and change everything.
-    Billing,
-    /// Sales and account managers: read only.
-    Sales,
+use crate::error::ApiError;
+
+/// The signed-in staff member: their stable user id (Cognito `sub`, never
+/// an e-mail address) and the strongest role their groups grant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// Cognito `sub` (or `username` when a token has no `sub`).
+    pub user: String,
+    /// `billing` or `sales`.
+    pub role: StaffRole,
 }
 
-/// The most capable role among the caller's `cognito:groups`, if any.
+impl Caller {
+    /// The caller as an audit record names them.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user: self.user.clone(),
+            role: self.role,
+        }
+    }
+}
+
+/// The caller of a request: 401 without verified claims, 403 when their
+/// groups grant neither role.
 ///
 /// HTTP APIs pass a list claim as one string, `[billing sales]`; a plain
 /// `billing` or a JSON array are accepted too.
-pub fn role(context: &RequestContext) -> Option<StaffRole> {
+pub fn caller(context: &RequestContext) -> Result<Caller, ApiError> {
     let RequestContext::ApiGatewayV2(context) = context else {
-        return None;
+        return Err(ApiError::Unauthorized);
     };
-    let groups = context
+    let claims = &context
         .authorizer
-        .as_ref()?
-        .jwt
-        .as_ref()?
-        .claims
-        .get("cognito:groups")?;
-    let names: Vec<&str> = groups
+        .as_ref()
+        .and_then(|a| a.jwt.as_ref())
+        .ok_or(ApiError::Unauthorized)?
+        .claims;
+    let user = claims
+        .get("sub")
+        .or_else(|| claims.get("username"))
+        .or_else(|| claims.get("cognito:username"))
+        .filter(|user| !user.is_empty())
+        .ok_or(ApiError::Unauthorized)?;
+    let groups = claims
+        .get("cognito:groups")
+        .map(String::as_str)
+        .unwrap_or("");
+    let names = groups
         .split(|c: char| c.is_whitespace() || matches!(c, '[' | ']' | ',' | '"'))
-        .filter(|name| !name.is_empty())
-        .collect();
-    if names.contains(&"billing") {
-        Some(StaffRole::Billing)
-    } else if names.contains(&"sales") {
-        Some(StaffRole::Sales)
-    } else {
-        None
-    }
+        .filter(|name| !name.is_empty());
+    let role = StaffRole::strongest(names).ok_or(ApiError::Forbidden(
+        "this needs membership in the billing or sales group",
+    ))?;
+    Ok(Caller {
+        user: user.clone(),
+        role,
+    })
 }
 
 #[cfg(test)]
@@ -47,10 +71,11 @@ mod tests {
         ApiGatewayV2httpRequestContext,
     };
 
-    fn with_groups(groups: &str) -> RequestContext {
+    fn with_claims(claims: &[(&str, &str)]) -> RequestContext {
         let mut jwt = ApiGatewayRequestAuthorizerJwtDescription::default();
-        jwt.claims
-            .insert("cognito:groups".to_owned(), groups.to_owned());
+        for (name, value) in claims {
+            jwt.claims.insert((*name).to_owned(), (*value).to_owned());
+        }
         let mut authorizer = ApiGatewayRequestAuthorizer::default();
         authorizer.jwt = Some(jwt);
         let mut context = ApiGatewayV2httpRequestContext::default();
@@ -58,21 +83,32 @@ mod tests {
         RequestContext::ApiGatewayV2(context)
     }
 
-    #[test]
-    fn groups_in_every_form_http_apis_pass_them() {
-        assert_eq!(
-            role(&with_groups("[sales billing]")),
-            Some(StaffRole::Billing)
-        );
-        assert_eq!(role(&with_groups(r#"["sales"]"#)), Some(StaffRole::Sales));
-        assert_eq!(role(&with_groups("billing")), Some(StaffRole::Billing));
-        assert_eq!(role(&with_groups("[billingx salesy]")), None);
-        assert_eq!(role(&with_groups("")), None);
+    fn role(groups: &str) -> Result<StaffRole, ApiError> {
+        caller(&with_claims(&[("sub", "u-1"), ("cognito:groups", groups)])).map(|c| c.role)
     }
 
     #[test]
-    fn no_authorizer_means_no_role() {
+    fn groups_in_every_form_http_apis_pass_them() {
+        assert_eq!(role("[sales billing]").unwrap(), StaffRole::Billing);
+        assert_eq!(role(r#"["sales"]"#).unwrap(), StaffRole::Sales);
+        assert_eq!(role("billing").unwrap(), StaffRole::Billing);
+        assert!(matches!(
+            role("[billingx salesy]"),
+            Err(ApiError::Forbidden(_))
+        ));
+        assert!(matches!(role(""), Err(ApiError::Forbidden(_))));
+    }
+
+    #[test]
+    fn no_claims_or_no_user_is_unauthenticated() {
         let context = RequestContext::ApiGatewayV2(ApiGatewayV2httpRequestContext::default());
-        assert_eq!(role(&context), None);
+        assert!(matches!(caller(&context), Err(ApiError::Unauthorized)));
+        let no_sub = with_claims(&[("cognito:groups", "[billing]")]);
+        assert!(matches!(caller(&no_sub), Err(ApiError::Unauthorized)));
+        let named = caller(&with_claims(&[
+            ("username", "clerk-7"),
+            ("cognito:groups", "[billing]"),
+        ]));
+        assert_eq!(named.unwrap().user, "clerk-7");
     }
 }

@@ -51,6 +51,9 @@ fn expected(invoice: &Invoice) -> serde_json::Value {
     let content = invoice.content();
     json!({
         "number": invoice.number().as_str(),
+        "type_code": content.document_type.code().to_string(),
+        "preceding_invoice": content.references.preceding_invoice.as_ref().map(|n| n.as_str()),
+        "preceding_invoice_date": content.references.preceding_invoice_date.map(|d| d.format("%Y%m%d").to_string()),
         "language": content.buyer.language,
         "seller": content.seller.legal_name,
         "buyer": content.buyer.name,

@@ -422,10 +422,7 @@ impl Cii<'_> {
                 c.period(period)?; // BG-14
             }
             c.group("ram:SpecifiedTradePaymentTerms", |c| {
-                c.text(
-                    "ram:Description",
-                    &text::payment_terms(labels, content.due_date),
-                )?; // BT-20
+                c.text("ram:Description", &text::document_terms(labels, invoice))?; // BT-20
                 c.date("ram:DueDateDateTime", content.due_date) // BT-9
             })?;
             let totals = &content.totals;
@@ -442,7 +439,17 @@ impl Cii<'_> {
             })?;
             if let Some(preceding) = &content.references.preceding_invoice {
                 c.group("ram:InvoiceReferencedDocument", |c| {
-                    c.text("ram:IssuerAssignedID", preceding.as_str()) // BT-25
+                    c.text("ram:IssuerAssignedID", preceding.as_str())?; // BT-25
+                    match content.references.preceding_invoice_date {
+                        Some(date) => c.group("ram:FormattedIssueDateTime", |c| {
+                            c.text_with(
+                                "qdt:DateTimeString",
+                                &[("format", "102")],
+                                &date.format("%Y%m%d").to_string(),
+                            )
+                        }), // BT-26
+                        None => Ok(()),
+                    }
                 })?;
             }
             Ok(())

@@ -16,6 +16,7 @@
 use std::path::Path;
 use std::time::SystemTime;
 
+use billing_domain::correction::CorrectionKind;
 use billing_domain::dunning_letter::DunningLetter;
 use billing_domain::invoice::{DocumentType, Invoice};
 use billing_domain::party::{EmailAddress, InvoiceMailSender, Language, SellerIdentity};
@@ -60,6 +61,28 @@ const BUILT_IN: &[(&str, &str)] = &[
     (
         "letter-body.en.txt",
         include_str!("../templates/mail/letter-body.en.txt"),
+    ),
+];
+
+/// The wording of credit notes that correct an invoice (cancellations and
+/// partial credit notes), chosen instead of the invoice wording for them;
+/// replaceable in `INVOICE_TEMPLATE_DIR` like the others.
+const CREDIT_NOTE_BUILT_IN: &[(&str, &str)] = &[
+    (
+        "mail-subject.credit-note.de.txt",
+        include_str!("../templates/mail/mail-subject.credit-note.de.txt"),
+    ),
+    (
+        "mail-subject.credit-note.en.txt",
+        include_str!("../templates/mail/mail-subject.credit-note.en.txt"),
+    ),
+    (
+        "mail-body.credit-note.de.txt",
+        include_str!("../templates/mail/mail-body.credit-note.de.txt"),
+    ),
+    (
+        "mail-body.credit-note.en.txt",
+        include_str!("../templates/mail/mail-body.credit-note.en.txt"),
     ),
 ];
 
@@ -117,7 +140,7 @@ impl MailTemplates {
         let mut env = Environment::new();
         // A misspelt placeholder is an error, never an empty gap in a mail.
         env.set_undefined_behavior(UndefinedBehavior::Strict);
-        for (name, source) in BUILT_IN {
+        for (name, source) in BUILT_IN.iter().chain(CREDIT_NOTE_BUILT_IN) {
             let source = match dir.map(|dir| dir.join(name)) {
                 Some(path) if path.is_file() => std::fs::read_to_string(&path).map_err(|e| {
                     DocumentError::TemplateDirectory {
@@ -137,6 +160,14 @@ impl MailTemplates {
             templates.render(&sample, language, false)?;
             let (letter, invoice) = crate::samples::dunning_letter(language)?;
             templates.render_letter(&letter, &invoice.content().seller, "RF18539007547034")?;
+        }
+        for sample in [
+            crate::samples::cancellation()?,
+            crate::samples::partial_credit_note()?,
+        ] {
+            for language in [Language::De, Language::En] {
+                templates.render(&sample, language, false)?;
+            }
         }
         Ok(templates)
     }
@@ -165,13 +196,22 @@ impl MailTemplates {
                 .unwrap_or_else(|| invoice.number().as_str().to_owned()),
             purchase_order => references.purchase_order.clone(),
             preceding_invoice => references.preceding_invoice.as_ref().map(|n| n.as_str().to_owned()),
+            preceding_invoice_date => references.preceding_invoice_date.map(|d| text::date(labels, d)),
+            cancellation => references.correction == Some(CorrectionKind::Cancellation),
             customer_name => content.buyer.name.as_str(),
             seller_name => seller.legal_name.as_str(),
             iban => seller.bank_account.iban.grouped(),
             bic => seller.bank_account.bic.as_ref().map(|b| b.as_str().to_owned()),
             xrechnung => xrechnung,
         };
-        self.subject_and_body("mail", labels.code, &ctx)
+        // A credit note correcting an invoice has wording of its own
+        // (`mail-subject.credit-note.de.txt`, ...).
+        let variant = if references.correction.is_some() {
+            format!("credit-note.{}", labels.code)
+        } else {
+            labels.code.to_owned()
+        };
+        self.subject_and_body("mail", &variant, &ctx)
     }
 
     /// Subject and body of a dunning letter's e-mail in the letter's

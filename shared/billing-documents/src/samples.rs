@@ -27,7 +27,46 @@ pub fn all() -> Result<Vec<(&'static str, Invoice)>, DomainError> {
         ("reverse-charge-austria", reverse_charge_austria()?),
         ("public-sector-leitweg", public_sector()?),
         ("long-200-lines", long(200)?),
+        ("cancellation", cancellation()?),
+        ("partial-credit-note", partial_credit_note()?),
     ])
+}
+
+/// The cancellation document of the German consumer invoice: every line
+/// credited, type 381, referring to RE-2026-000042 of 31.01.2026.
+pub fn cancellation() -> Result<Invoice, DomainError> {
+    let original = german_consumer()?;
+    let correction = billing_domain::correction::cancellation(
+        &original,
+        &Default::default(),
+        InvoiceId::new("inv_sample_cancellation"),
+        date(2026, 2, 10)?,
+    )?;
+    Ok(correction
+        .draft
+        .finalize(InvoiceNumber::new("GS-2026-000001")))
+}
+
+/// A partial credit note on the reverse-charge invoice: 5 of its 25
+/// quarterly licences (reverse charge carries over with its legal note).
+pub fn partial_credit_note() -> Result<Invoice, DomainError> {
+    let original = reverse_charge_austria()?;
+    let selection = billing_domain::correction::CreditSelection::Lines {
+        lines: vec![billing_domain::correction::LineCredit {
+            position: 1,
+            quantity: Some(Decimal::new(5, 0)),
+        }],
+    };
+    let correction = billing_domain::correction::partial_credit(
+        &original,
+        &Default::default(),
+        &selection,
+        InvoiceId::new("inv_sample_partial_credit"),
+        date(2026, 2, 12)?,
+    )?;
+    Ok(correction
+        .draft
+        .finalize(InvoiceNumber::new("GS-2026-000002")))
 }
 
 /// A German consumer: licences at 19 %, a book at 7 %, a service period.

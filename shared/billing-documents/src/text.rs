@@ -19,6 +19,7 @@ pub struct Labels {
     group_separator: char,
     date_format: &'static str,
     payment_terms: &'static str,
+    credit_terms: &'static str,
 }
 
 const DE: Labels = Labels {
@@ -27,6 +28,7 @@ const DE: Labels = Labels {
     group_separator: '.',
     date_format: "%d.%m.%Y",
     payment_terms: "Zahlbar ohne Abzug bis zum {due}.",
+    credit_terms: "Der Betrag wird mit offenen Rechnungen verrechnet oder Ihnen erstattet.",
 };
 
 const EN: Labels = Labels {
@@ -35,6 +37,7 @@ const EN: Labels = Labels {
     group_separator: ',',
     date_format: "%-d %B %Y",
     payment_terms: "Payable without deduction by {due}.",
+    credit_terms: "The amount is offset against open invoices or refunded to you.",
 };
 
 /// The formats for `language`.
@@ -42,6 +45,16 @@ pub fn labels(language: Language) -> &'static Labels {
     match language {
         Language::De => &DE,
         Language::En => &EN,
+    }
+}
+
+/// The terms sentence (BT-20) of a document: on a credit note nothing is
+/// payable, so it says what happens with the credit instead.
+pub fn document_terms(labels: &Labels, invoice: &billing_domain::invoice::Invoice) -> String {
+    let content = invoice.content();
+    match content.document_type {
+        billing_domain::invoice::DocumentType::CreditNote => labels.credit_terms.to_owned(),
+        billing_domain::invoice::DocumentType::Invoice => payment_terms(labels, content.due_date),
     }
 }
 

@@ -5,6 +5,7 @@
 //! template only ever sees text it prints as is. The shape is the contract
 //! with operator templates: add fields, never rename them.
 
+use billing_domain::correction::CorrectionKind;
 use billing_domain::invoice::{DocumentType, Invoice, InvoiceLine, TaxBreakdown};
 use billing_domain::party::{CountryCode, PostalAddress};
 use billing_domain::period::ServicePeriod;
@@ -47,6 +48,11 @@ pub struct InvoiceView {
     pub purchase_order: Option<String>,
     /// The invoice a credit note corrects.
     pub preceding_invoice: Option<String>,
+    /// The issue date of the invoice a credit note corrects.
+    pub preceding_invoice_date: Option<String>,
+    /// `cancellation` or `partial_credit` on a credit note that corrects an
+    /// invoice (it picks the title: "Stornorechnung" or "Gutschrift").
+    pub correction: Option<&'static str>,
     /// Whether the customer owes the VAT (both VAT ids must be printed).
     pub reverse_charge: bool,
     /// Whether `/girocode.svg` (the EPC QR code for paying by transfer) is
@@ -203,7 +209,7 @@ impl InvoiceView {
                 currency: content.currency.code(),
             },
             notes: content.notes.clone(),
-            payment_terms: text::payment_terms(labels, content.due_date),
+            payment_terms: text::document_terms(labels, invoice),
             payment_reference: content.references.payment_reference.clone(),
             purchase_order: content.references.purchase_order.clone(),
             preceding_invoice: content
@@ -211,6 +217,14 @@ impl InvoiceView {
                 .preceding_invoice
                 .as_ref()
                 .map(|n| n.as_str().to_owned()),
+            preceding_invoice_date: content
+                .references
+                .preceding_invoice_date
+                .map(|d| text::date(labels, d)),
+            correction: content.references.correction.map(|kind| match kind {
+                CorrectionKind::Cancellation => "cancellation",
+                CorrectionKind::PartialCredit => "partial_credit",
+            }),
             reverse_charge: content.tax_treatment
                 == billing_domain::tax::TaxTreatment::ReverseCharge,
             girocode,

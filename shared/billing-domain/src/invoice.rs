@@ -135,6 +135,13 @@ pub struct InvoiceReferences {
     /// The invoice a credit note corrects (BT-25).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preceding_invoice: Option<InvoiceNumber>,
+    /// The issue date of the invoice a credit note corrects (BT-26).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preceding_invoice_date: Option<NaiveDate>,
+    /// What kind of correction a credit note is (cancellation or partial
+    /// credit), which decides its printed title; `None` on invoices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correction: Option<crate::correction::CorrectionKind>,
 }
 
 impl InvoiceReferences {
@@ -406,7 +413,7 @@ fn price_line(
 /// Groups line nets by (category, rate) and computes each group's tax once.
 /// EN 16931 allows one exemption reason per category, so lines that would
 /// put two reasons into one group are refused.
-fn tax_breakdown(
+pub(crate) fn tax_breakdown(
     lines: &[InvoiceLine],
     currency: Currency,
 ) -> Result<Vec<TaxBreakdown>, DomainError> {
@@ -444,7 +451,7 @@ fn tax_breakdown(
     Ok(groups)
 }
 
-fn sum_totals(
+pub(crate) fn sum_totals(
     lines: &[InvoiceLine],
     breakdown: &[TaxBreakdown],
     currency: Currency,
@@ -484,7 +491,7 @@ fn flip_to_credit_note(
     totals.gross_total = -totals.gross_total;
 }
 
-fn overall_period(lines: &[InvoiceLine]) -> Option<ServicePeriod> {
+pub(crate) fn overall_period(lines: &[InvoiceLine]) -> Option<ServicePeriod> {
     lines
         .iter()
         .filter_map(|l| l.service_period)

@@ -6,6 +6,7 @@
 //! and every Lambda function shares exactly the same rules.
 #![warn(missing_docs)]
 
+pub mod correction;
 pub mod dunning;
 pub mod dunning_letter;
 pub mod error;
@@ -18,9 +19,11 @@ pub mod numbering;
 pub mod party;
 pub mod payment;
 pub mod period;
+pub mod receivables;
 pub mod reference;
 pub mod run;
 pub mod schedule;
+pub mod staff;
 pub mod subscription;
 pub mod tax;
 

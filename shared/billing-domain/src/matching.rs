@@ -28,6 +28,11 @@ pub enum MatchRule {
     OpenAmount,
     /// A return or reversal of a payment booked before.
     Return,
+    /// Recorded by a billing clerk (a cheque, cash, a transfer the rules
+    /// could not match).
+    Manual,
+    /// Customer credit applied to an invoice by a billing clerk.
+    Credit,
 }
 
 impl MatchRule {
@@ -38,6 +43,8 @@ impl MatchRule {
             Self::InvoiceNumber => "invoice_number",
             Self::OpenAmount => "open_amount",
             Self::Return => "return",
+            Self::Manual => "manual",
+            Self::Credit => "credit",
         }
     }
 }

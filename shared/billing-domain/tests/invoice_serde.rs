@@ -227,6 +227,7 @@ fn items_requests_invoices_payments() {
             purchase_order: Some("PO-4711".into()),
             payment_reference: None,
             preceding_invoice: Some(InvoiceNumber::new("RE-2025-000099")),
+            ..Default::default()
         },
         notes: vec!["Thank you".into()],
         ..request(lines)

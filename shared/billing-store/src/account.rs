@@ -17,6 +17,9 @@ pub struct VersionedAccount {
     pub version: u64,
     /// When the CRM last changed the data stored here, if known.
     pub crm_last_modified: Option<DateTime<FixedOffset>>,
+    /// Staff-write revision (the API's ETag `"r<revision>"`), separate from
+    /// the CRM sync's `version`; 0 before the first staff change.
+    pub revision: u64,
 }
 
 impl BillingStore {
@@ -60,6 +63,7 @@ impl VersionedAccount {
             version: read_u64(item, "version", what)?,
             crm_last_modified: read_optional_s(item, "crm_last_modified")
                 .and_then(|t| DateTime::parse_from_rfc3339(t).ok()),
+            revision: crate::audit::read_revision(item, what)?,
         })
     }
 }

@@ -60,6 +60,37 @@ pub enum StoreError {
         /// Its encoded size.
         size: usize,
     },
+    /// A staff write expected another revision of an invoice or account:
+    /// someone changed it since it was read. Nothing was written (HTTP 412).
+    #[error("{what} was changed by someone else since it was read")]
+    RevisionMismatch {
+        /// Which item, by key.
+        what: String,
+    },
+    /// A page request the store cannot serve (limit out of range, a cursor
+    /// that is not one of ours): the caller's input, not a storage fault.
+    #[error("bad page request: {reason}")]
+    BadPage {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The invoice is cancelled already: a second cancellation, credit note
+    /// or credit application is refused and nothing was written (HTTP 409).
+    #[error("{what} is cancelled already")]
+    AlreadyCancelled {
+        /// Which invoice.
+        what: String,
+    },
+    /// A correction billing rules forbid in the current state (more credit
+    /// than is creditable, a contract billed further since): nothing was
+    /// written (HTTP 409).
+    #[error("{what}: {reason}")]
+    Refused {
+        /// What was refused, e.g. an invoice or contract.
+        what: String,
+        /// Why, in words for the clerk (no personal data).
+        reason: String,
+    },
 }
 
 impl StoreError {
@@ -115,7 +146,11 @@ impl Failure for StoreError {
             StoreError::Contended { .. } => Disposition::Retryable,
             StoreError::Corrupt { .. }
             | StoreError::NotFound { .. }
-            | StoreError::TooLarge { .. } => Disposition::Permanent,
+            | StoreError::TooLarge { .. }
+            | StoreError::RevisionMismatch { .. }
+            | StoreError::BadPage { .. }
+            | StoreError::AlreadyCancelled { .. }
+            | StoreError::Refused { .. } => Disposition::Permanent,
         }
     }
 
@@ -126,6 +161,10 @@ impl Failure for StoreError {
             StoreError::NotFound { .. } => "not_found",
             StoreError::Contended { .. } => "contended",
             StoreError::TooLarge { .. } => "too_large",
+            StoreError::RevisionMismatch { .. } => "revision_mismatch",
+            StoreError::BadPage { .. } => "bad_page",
+            StoreError::AlreadyCancelled { .. } => "already_cancelled",
+            StoreError::Refused { .. } => "refused",
         }
     }
 }

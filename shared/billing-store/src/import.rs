@@ -65,6 +65,7 @@ impl BillingStore {
         item.insert("account_id".into(), s(account.id.as_str()));
         item.insert("body".into(), body(account, "account")?);
         item.insert("updated_at".into(), s(now.to_rfc3339()));
+        item.extend(crate::opportunity::name_index(account));
         item.insert("version".into(), n(expected.map_or(1, |v| v + 1)));
         self.put_conditional(item, expected).await
     }

@@ -57,6 +57,9 @@ pub struct StoredInvoice {
     /// Why the last attempt to produce the documents failed, while they
     /// are still pending.
     pub document_failure: Option<DocumentFailure>,
+    /// Staff-write revision (the API's ETag `"r<revision>"`); 0 before the
+    /// first staff change.
+    pub revision: u64,
 }
 
 /// The last failed attempt at an invoice's documents: the queue message
@@ -125,6 +128,7 @@ impl BillingStore {
                     })
                 })
                 .transpose()?,
+            revision: crate::audit::read_revision(item, &what)?,
         }))
     }
 

@@ -238,6 +238,64 @@ pub fn derived_id(prefix: &str, parts: &[&str]) -> String {
     format!("{prefix}_{}", &hex::encode(digest)[..24])
 }
 
+/// `ByAccount` partition of an entity's account names (name search): the
+/// account item carries `account_key = NAMES#<entity>` and `account_sort =
+/// NAME#<normalized name>#<account id>`, so a name prefix is one Query on
+/// the index the account's invoices already use.
+pub fn account_names(entity: &BillingEntityId) -> String {
+    format!("NAMES#{entity}")
+}
+
+/// Prefix of the name entries in [`account_names`].
+pub const ACCOUNT_NAME_PREFIX: &str = "NAME#";
+
+/// Longest normalized name kept in a sort key (DynamoDB allows 1,024
+/// bytes; a prefix search never needs more).
+const MAX_NAME_KEY_CHARS: usize = 200;
+
+/// A name as searched: lower-case, inner whitespace collapsed to one
+/// space, `#` (the key separator) dropped, at most 200 characters.
+pub fn normalized_name(name: &str) -> String {
+    name.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+        .replace('#', "")
+        .chars()
+        .take(MAX_NAME_KEY_CHARS)
+        .collect()
+}
+
+/// The name-search index keys of an account item.
+pub fn account_name_index(
+    entity: &BillingEntityId,
+    name: &str,
+    id: &AccountId,
+) -> [(String, String); 2] {
+    [
+        ("account_key".to_owned(), account_names(entity)),
+        (
+            "account_sort".to_owned(),
+            format!("{ACCOUNT_NAME_PREFIX}{}#{id}", normalized_name(name)),
+        ),
+    ]
+}
+
+/// `ByEntity` index partition: every invoice and credit note of a seller,
+/// sorted by issue date (`entity_sort` is [`account_invoice_sort`]).
+pub fn entity_invoices(entity: &BillingEntityId) -> String {
+    format!("INVOICES#{entity}")
+}
+
+/// `ByAccount` partition of every invoice run, sorted by run date: the
+/// staff API's list of runs (the run record carries the keys).
+pub const RUNS_PARTITION: &str = "RUNS";
+
+/// A run's sort key in [`RUNS_PARTITION`].
+pub fn run_list_sort(run_date: NaiveDate, run_id: &str) -> String {
+    format!("RUN#{run_date}#{run_id}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,6 +311,23 @@ mod tests {
             (0..1000).map(|i| shard_of(&format!("sub_{i}"))).collect();
         assert_eq!(shards.len(), INDEX_SHARDS as usize);
         assert!(shards.iter().all(|s| *s < INDEX_SHARDS));
+    }
+
+    #[test]
+    fn names_are_searched_case_and_space_insensitively() {
+        assert_eq!(
+            normalized_name("  Müller   Handel#GmbH "),
+            "müller handelgmbh"
+        );
+        let [(_, pk), (_, sk)] = account_name_index(
+            &BillingEntityId::new("e1"),
+            "ACME  Corp",
+            &AccountId::new("a1"),
+        );
+        assert_eq!(
+            (pk.as_str(), sk.as_str()),
+            ("NAMES#e1", "NAME#acme corp#a1")
+        );
     }
 
     #[test]

@@ -9,8 +9,11 @@
 mod attributes;
 pub mod error;
 pub mod keys;
+pub mod page;
 
 mod account;
+pub mod audit;
+mod correction;
 mod counter;
 mod delivery;
 mod dunning;
@@ -21,9 +24,16 @@ mod opportunity;
 mod payment;
 pub mod run;
 mod seed;
+mod staff_reads;
+mod staff_writes;
 mod subscription;
 
 pub use account::VersionedAccount;
+pub use audit::{Actor, AuditEntry};
+pub use correction::{
+    CancelRequest, CreditApplication, CreditNoteIssued, CreditNoteRequest, CreditRefund,
+    CreditRefunded, ManualPayment, StaffBooked,
+};
 pub use delivery::{
     AttentionEntry, DeliveryClaim, DeliveryRequest, DeliveryState, DeliveryStatus, Dispatch,
     LetterDeliveryRequest, OutcomeRecorded, Suppression, TroubleReport,
@@ -41,10 +51,15 @@ pub use opportunity::{
     AccountChange, CommitOutcome, InvoiceSummary, OpportunityCommit, OpportunityKey,
     OpportunityOutcome, OpportunityRecord, ParkedCharges, SubscriptionChange,
 };
+pub use page::{MAX_PAGE_LIMIT, Page, Paged};
 pub use payment::{
     EntryBooked, EntryBooking, InvoiceBooking, InvoicePayments, ReviewEntry, StatementRecord,
     payment_id, statement_key, status_name,
 };
+pub use staff_reads::{
+    AttentionItem, AttentionKind, CreditRecord, InvoiceFilter, InvoiceOverview, PaymentRecord,
+};
+pub use staff_writes::{InvoiceChange, InvoiceForChange};
 pub use subscription::VersionedSubscription;
 
 /// The billing table, reached through one DynamoDB client.

@@ -373,6 +373,7 @@ impl BillingStore {
         account_item.insert("account_id".into(), s(account.id.as_str()));
         account_item.insert("body".into(), body(account, "account")?);
         account_item.insert("updated_at".into(), s(&now));
+        account_item.extend(name_index(account));
         match &commit.account {
             AccountChange::Create {
                 source,
@@ -555,6 +556,14 @@ pub(crate) fn invoice_item(invoice: &Invoice, now: &str) -> Result<Item, StoreEr
         .clone()
         .unwrap_or_else(|| number.clone());
     item.insert("payment_reference".into(), s(reference));
+    item.insert(
+        "entity_key".into(),
+        s(keys::entity_invoices(&content.billing_entity_id)),
+    );
+    item.insert(
+        "entity_sort".into(),
+        s(keys::account_invoice_sort(content.issue_date, &content.id)),
+    );
     if content.document_type == DocumentType::Invoice {
         // Open invoices are looked at by the dunning sweep from their due date.
         let (shard, at) = keys::dunning_due(&content.id, content.due_date);
@@ -562,6 +571,16 @@ pub(crate) fn invoice_item(invoice: &Invoice, now: &str) -> Result<Item, StoreEr
         item.insert("dunning_at".into(), s(at));
     }
     Ok(item)
+}
+
+/// The name-search index attributes of an account item (see
+/// [`keys::account_name_index`]); every account writer adds them.
+pub(crate) fn name_index(
+    account: &billing_domain::party::CustomerAccount,
+) -> impl Iterator<Item = (String, aws_sdk_dynamodb::types::AttributeValue)> {
+    keys::account_name_index(&account.billing_entity_id, &account.name, &account.id)
+        .into_iter()
+        .map(|(name, value)| (name, s(value)))
 }
 
 /// The stored contract, carrying the due-index keys of its next due date

@@ -31,6 +31,9 @@ pub fn status_name(status: PaymentStatus) -> &'static str {
     }
 }
 
+/// The `status` of a cancelled invoice.
+pub(crate) const CANCELLED: &str = "cancelled";
+
 /// An invoice's payment state as stored beside the immutable body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvoicePayments {
@@ -54,6 +57,10 @@ pub struct InvoicePayments {
     pub payment_version: u64,
     /// The day it was last paid in full (payment behaviour data).
     pub paid_in_full_on: Option<NaiveDate>,
+    /// Whether it was cancelled (nothing can be booked on it any more).
+    pub cancelled: bool,
+    /// Staff-write revision (see [`crate::audit`]).
+    pub revision: u64,
 }
 
 impl InvoicePayments {
@@ -71,8 +78,14 @@ impl InvoicePayments {
         };
         let total = money("total")?.ok_or_else(|| StoreError::corrupt(what, "total is missing"))?;
         let paid = money("paid_amount")?.unwrap_or_else(|| Money::zero(currency));
+        // Credit notes lower what the invoice asks for; the document's
+        // `total` stays what it printed.
+        let credited = money("credited_amount")?.unwrap_or_else(|| Money::zero(currency));
+        let due = total
+            .checked_sub(credited)
+            .map_err(|e| StoreError::corrupt(what, e))?;
         let summary =
-            PaymentSummary::from_paid(total, paid).map_err(|e| StoreError::corrupt(what, e))?;
+            PaymentSummary::from_paid(due, paid).map_err(|e| StoreError::corrupt(what, e))?;
         let date = |name: &str| -> Result<Option<NaiveDate>, StoreError> {
             read_optional_s(item, name)
                 .map(|text| {
@@ -107,6 +120,8 @@ impl InvoicePayments {
                 _ => 0,
             },
             paid_in_full_on: date("paid_in_full_on")?,
+            cancelled: read_optional_s(item, "status") == Some(CANCELLED),
+            revision: crate::audit::read_revision(item, what)?,
         })
     }
 
@@ -223,7 +238,7 @@ pub fn payment_id(statement_id: &str, entry_id: &str, invoice: &InvoiceId) -> St
 
 const STATEMENT_ENTRY_PREFIX: &str = "ENTRY#";
 const REVIEW_PREFIX: &str = "ENTRY#";
-const CREDIT_PREFIX: &str = "CREDIT#";
+pub(crate) const CREDIT_PREFIX: &str = "CREDIT#";
 
 /// The `amount` and `currency` of a payment or credit item.
 /// A `PAYMENT#` item as dunning sees it: amount and value date.
@@ -239,7 +254,7 @@ pub(crate) fn booked_payment(
     })
 }
 
-fn read_amount(item: &Item, what: &str) -> Result<Money, StoreError> {
+pub(crate) fn read_amount(item: &Item, what: &str) -> Result<Money, StoreError> {
     let currency = Currency::from_code(read_s(item, "currency", what)?)
         .map_err(|e| StoreError::corrupt(what, e))?;
     let amount = read_s(item, "amount", what)?
@@ -262,7 +277,7 @@ fn statement_item_key(statement_id: &str) -> (String, String) {
     (format!("STATEMENT#{statement_id}"), "STATEMENT".to_owned())
 }
 
-fn statement_entry_key(statement_id: &str, entry_id: &str) -> (String, String) {
+pub(crate) fn statement_entry_key(statement_id: &str, entry_id: &str) -> (String, String) {
     (
         format!("STATEMENT#{statement_id}"),
         format!("{STATEMENT_ENTRY_PREFIX}{entry_id}"),
@@ -448,70 +463,10 @@ impl BillingStore {
     /// are read fresh; a concurrent booking on one of them is retried.
     pub async fn book_entry(&self, booking: &EntryBooking) -> Result<EntryBooked, StoreError> {
         for attempt in 1..=5u32 {
-            let mut items = Vec::new();
-            let mut summaries = Vec::new();
-            let marker = statement_entry_key(&booking.statement_id, &booking.entry_id);
-            let mut marker_item = key_item(marker);
-            marker_item.insert("record_type".into(), s("statement_entry"));
-            marker_item.insert("outcome".into(), s("booked"));
-            marker_item.insert("rule".into(), s(booking.rule.as_str()));
-            items.push(self.transaction_put(
-                marker_item,
-                Some("attribute_not_exists(pk)"),
-                None,
-            )?);
-            for part in &booking.invoices {
-                let what = format!("invoice {}", part.invoice_id);
-                let current = self
-                    .invoice_payments(&part.invoice_id)
-                    .await?
-                    .ok_or_else(|| StoreError::NotFound { what: what.clone() })?;
-                let applied = match current.summary.book(part.amount) {
-                    Ok(applied) => applied,
-                    Err(e) => return Ok(EntryBooked::Refused(format!("{what}: {e}"))),
-                };
-                if !applied.to_credit.is_zero() {
-                    return Ok(EntryBooked::Refused(format!(
-                        "{what}: {} exceeds its open amount",
-                        part.amount
-                    )));
-                }
-                let id = payment_id(&booking.statement_id, &booking.entry_id, &part.invoice_id);
-                let mut payment =
-                    key_item((keys::invoice(&part.invoice_id).0, format!("PAYMENT#{id}")));
-                payment.insert("record_type".into(), s("payment"));
-                payment.insert("payment_id".into(), s(&id));
-                payment.insert("amount".into(), s(part.amount.amount().to_string()));
-                payment.insert("currency".into(), s(part.amount.currency().code()));
-                payment.insert("value_date".into(), s(booking.value_date.to_string()));
-                payment.insert("rule".into(), s(booking.rule.as_str()));
-                payment.insert("reason".into(), s(&booking.reason));
-                payment.insert("statement_id".into(), s(&booking.statement_id));
-                payment.insert("entry_id".into(), s(&booking.entry_id));
-                payment.insert("booked_at".into(), time(booking.booked_at));
-                items.push(self.transaction_put(
-                    payment,
-                    Some("attribute_not_exists(pk)"),
-                    None,
-                )?);
-                items.push(self.invoice_payment_update(&current, &applied.after, booking)?);
-                summaries.push(applied.after);
-            }
-            if let Some((account, credit)) = &booking.credit {
-                let id = keys::derived_id("crd", &[&booking.statement_id, &booking.entry_id]);
-                let mut item = key_item((
-                    keys::account_partition(account),
-                    format!("{CREDIT_PREFIX}{id}"),
-                ));
-                item.insert("record_type".into(), s("customer_credit"));
-                item.insert("amount".into(), s(credit.amount().to_string()));
-                item.insert("currency".into(), s(credit.currency().code()));
-                item.insert("value_date".into(), s(booking.value_date.to_string()));
-                item.insert("statement_id".into(), s(&booking.statement_id));
-                item.insert("entry_id".into(), s(&booking.entry_id));
-                item.insert("reason".into(), s(&booking.reason));
-                items.push(self.transaction_put(item, Some("attribute_not_exists(pk)"), None)?);
-            }
+            let (items, summaries) = match self.entry_items(booking, None).await? {
+                Ok(built) => built,
+                Err(refused) => return Ok(EntryBooked::Refused(refused)),
+            };
             let result = self
                 .db
                 .transact_write_items()
@@ -551,6 +506,96 @@ impl BillingStore {
         })
     }
 
+    /// The items that book one entry, from the invoices read fresh: the
+    /// entry's marker first, then per invoice its payment and its new state,
+    /// then the customer credit. `Err` holds why the amounts cannot be
+    /// booked. A staff booking (`staff`: the invoice and the revision its
+    /// clerk read) also checks and bumps that invoice's revision.
+    pub(crate) async fn entry_items(
+        &self,
+        booking: &EntryBooking,
+        staff: Option<(&InvoiceId, u64)>,
+    ) -> Result<Result<(Vec<TransactWriteItem>, Vec<PaymentSummary>), String>, StoreError> {
+        {
+            let mut items = Vec::new();
+            let mut summaries = Vec::new();
+            let marker = statement_entry_key(&booking.statement_id, &booking.entry_id);
+            let mut marker_item = key_item(marker);
+            marker_item.insert("record_type".into(), s("statement_entry"));
+            marker_item.insert("outcome".into(), s("booked"));
+            marker_item.insert("rule".into(), s(booking.rule.as_str()));
+            items.push(self.transaction_put(
+                marker_item,
+                Some("attribute_not_exists(pk)"),
+                None,
+            )?);
+            for part in &booking.invoices {
+                let what = format!("invoice {}", part.invoice_id);
+                let current = self
+                    .invoice_payments(&part.invoice_id)
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound { what: what.clone() })?;
+                if current.cancelled {
+                    return Ok(Err(format!("{what} is cancelled")));
+                }
+                let applied = match current.summary.book(part.amount) {
+                    Ok(applied) => applied,
+                    Err(e) => return Ok(Err(format!("{what}: {e}"))),
+                };
+                if !applied.to_credit.is_zero() {
+                    return Ok(Err(format!(
+                        "{what}: {} exceeds its open amount",
+                        part.amount
+                    )));
+                }
+                let id = payment_id(&booking.statement_id, &booking.entry_id, &part.invoice_id);
+                let mut payment =
+                    key_item((keys::invoice(&part.invoice_id).0, format!("PAYMENT#{id}")));
+                payment.insert("record_type".into(), s("payment"));
+                payment.insert("payment_id".into(), s(&id));
+                payment.insert("amount".into(), s(part.amount.amount().to_string()));
+                payment.insert("currency".into(), s(part.amount.currency().code()));
+                payment.insert("value_date".into(), s(booking.value_date.to_string()));
+                payment.insert("rule".into(), s(booking.rule.as_str()));
+                payment.insert("reason".into(), s(&booking.reason));
+                payment.insert("statement_id".into(), s(&booking.statement_id));
+                payment.insert("entry_id".into(), s(&booking.entry_id));
+                payment.insert("booked_at".into(), time(booking.booked_at));
+                items.push(self.transaction_put(
+                    payment,
+                    Some("attribute_not_exists(pk)"),
+                    None,
+                )?);
+                let revision = staff
+                    .filter(|(id, _)| **id == part.invoice_id)
+                    .map(|(_, revision)| revision);
+                items.push(self.invoice_payment_update(
+                    &current,
+                    &applied.after,
+                    booking,
+                    revision,
+                )?);
+                summaries.push(applied.after);
+            }
+            if let Some((account, credit)) = &booking.credit {
+                let id = keys::derived_id("crd", &[&booking.statement_id, &booking.entry_id]);
+                let mut item = key_item((
+                    keys::account_partition(account),
+                    format!("{CREDIT_PREFIX}{id}"),
+                ));
+                item.insert("record_type".into(), s("customer_credit"));
+                item.insert("amount".into(), s(credit.amount().to_string()));
+                item.insert("currency".into(), s(credit.currency().code()));
+                item.insert("value_date".into(), s(booking.value_date.to_string()));
+                item.insert("statement_id".into(), s(&booking.statement_id));
+                item.insert("entry_id".into(), s(&booking.entry_id));
+                item.insert("reason".into(), s(&booking.reason));
+                items.push(self.transaction_put(item, Some("attribute_not_exists(pk)"), None)?);
+            }
+            Ok(Ok((items, summaries)))
+        }
+    }
+
     /// The invoice's new payment state, conditioned on the version read.
     /// Paid: leaves the dunning index and records the day (payment
     /// behaviour). Reopened by a return: back into the dunning index from
@@ -560,6 +605,7 @@ impl BillingStore {
         current: &InvoicePayments,
         after: &PaymentSummary,
         booking: &EntryBooking,
+        revision: Option<u64>,
     ) -> Result<TransactWriteItem, StoreError> {
         let mut set = vec![
             "#status = :status",
@@ -580,15 +626,24 @@ impl BillingStore {
             remove.push("paid_in_full_on");
             remove.push("paid_on_time");
         }
+        if revision.is_some() {
+            set.push("revision = :next_revision");
+        }
         let mut expression = format!("SET {}", set.join(", "));
         if !remove.is_empty() {
             expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
         }
-        let condition = if current.payment_version == 0 {
-            "attribute_exists(pk) AND attribute_not_exists(payment_version)"
+        let mut condition = if current.payment_version == 0 {
+            "attribute_exists(pk) AND attribute_not_exists(payment_version)".to_owned()
         } else {
-            "payment_version = :version"
+            "payment_version = :version".to_owned()
         };
+        condition.push_str(" AND (attribute_not_exists(#status) OR #status <> :cancelled)");
+        let revision_value = revision.map(|read| {
+            let (check, value) = crate::audit::revision_condition(read);
+            condition = format!("{condition} AND {check}");
+            (read, value)
+        });
         let mut update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key_item(keys::invoice(&current.invoice_id))))
@@ -599,9 +654,16 @@ impl BillingStore {
             .expression_attribute_values(":open", s(after.open.amount().to_string()))
             .expression_attribute_values(":paid", s(after.paid.amount().to_string()))
             .expression_attribute_values(":next", n(current.payment_version + 1))
-            .expression_attribute_values(":day", s(booking.value_date.to_string()));
+            .expression_attribute_values(":day", s(booking.value_date.to_string()))
+            .expression_attribute_values(":cancelled", s(CANCELLED));
         if current.payment_version > 0 {
             update = update.expression_attribute_values(":version", n(current.payment_version));
+        }
+        if let Some((read, value)) = revision_value {
+            update = update.expression_attribute_values(":next_revision", n(read + 1));
+            if let Some(value) = value {
+                update = update.expression_attribute_values(":revision", value);
+            }
         }
         if paid {
             update = update.expression_attribute_values(

@@ -745,8 +745,15 @@ impl BillingStore {
              started_at = if_not_exists(started_at, :at), account_ids = if_not_exists(account_ids, :accounts), \
              #status = :planning, planned_batches = if_not_exists(planned_batches, :zero), \
              planned_customers = if_not_exists(planned_customers, :zero), \
-             done_batches = if_not_exists(done_batches, :zero)"
+             done_batches = if_not_exists(done_batches, :zero), \
+             account_key = :runs, account_sort = if_not_exists(account_sort, :run_sort)"
             .to_owned();
+        // Listed by the staff API through `ByAccount` (`RUNS`, by run date).
+        values.insert(":runs".to_owned(), s(keys::RUNS_PARTITION));
+        values.insert(
+            ":run_sort".to_owned(),
+            s(keys::run_list_sort(run.run_date, &run.run_id)),
+        );
         if let Some(preview) = &run.from_preview {
             values.insert(":preview".to_owned(), s(preview));
             set.push_str(", from_preview = if_not_exists(from_preview, :preview)");
@@ -996,7 +1003,7 @@ fn status_str(status: RunStatus) -> &'static str {
     }
 }
 
-fn read_run(item: Option<&Item>, run_id: &str) -> Result<RunRecord, StoreError> {
+pub(crate) fn read_run(item: Option<&Item>, run_id: &str) -> Result<RunRecord, StoreError> {
     let what = format!("run {run_id}");
     let item = item.ok_or_else(|| StoreError::NotFound { what: what.clone() })?;
     let number = |name: &str| -> Result<i64, StoreError> {

@@ -29,6 +29,7 @@ impl BillingStore {
         account_item.insert("body".into(), body(account, "account")?);
         account_item.insert("version".into(), n(1));
         account_item.insert("updated_at".into(), s(&stamp));
+        account_item.extend(crate::opportunity::name_index(account));
         items.push(self.put_new(account_item)?);
         items.extend(self.contract_puts(account, subscriptions, pending, &stamp)?);
         self.write_all(items).await

@@ -12,19 +12,12 @@
 //! little about AWS; request counts and memory are what carry over.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
-use aws_smithy_runtime_api::client::orchestrator::Metadata;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
 use billing_lambda::aws::{AwsClients, load_sdk_config};
 use billing_run::RunRequest;
+use billing_tests::counting::{Counts, RequestCounter};
 use billing_tests::run::{LocalRun, consumer, isolated_entity, monthly_contract};
 
 /// Counts live and peak heap bytes, so the planner's peak can be read.
@@ -54,59 +47,6 @@ unsafe impl GlobalAlloc for CountingAlloc {
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
-
-/// DynamoDB requests by operation, and the items inside transactions.
-#[derive(Debug, Default, Clone)]
-struct Counts {
-    requests: BTreeMap<String, u64>,
-    transaction_items: u64,
-}
-
-#[derive(Debug, Clone, Default)]
-struct RequestCounter(Arc<Mutex<Counts>>);
-
-impl Intercept for RequestCounter {
-    fn name(&self) -> &'static str {
-        "RequestCounter"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let operation = cfg
-            .load::<Metadata>()
-            .map(|m| m.name().to_owned())
-            .unwrap_or_else(|| "unknown".to_owned());
-        let items = if operation == "TransactWriteItems" {
-            context
-                .request()
-                .body()
-                .bytes()
-                .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
-                .and_then(|v| v["TransactItems"].as_array().map(Vec::len))
-                .unwrap_or(0) as u64
-        } else {
-            0
-        };
-        if let Ok(mut counts) = self.0.lock() {
-            *counts.requests.entry(operation).or_default() += 1;
-            counts.transaction_items += items;
-        }
-        Ok(())
-    }
-}
-
-impl RequestCounter {
-    fn take(&self) -> Counts {
-        self.0
-            .lock()
-            .map(|mut c| std::mem::take(&mut *c))
-            .unwrap_or_default()
-    }
-}
 
 const READS: [&str; 4] = ["GetItem", "Query", "BatchGetItem", "Scan"];
 

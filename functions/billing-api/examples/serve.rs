@@ -1,0 +1,179 @@
+//! `make api`: the staff API on a loopback port against the local AWS, for
+//! exploring it with curl or a browser.
+//!
+//! There is no Cognito locally, so this server — and only this server —
+//! turns two request headers into the claims API Gateway's JWT authorizer
+//! would pass on: `X-Local-Role: billing` or `sales` (the `cognito:groups`
+//! claim; omit it to see the 401 of an unauthenticated call) and
+//! optionally `X-Local-User` (the `sub` claim, default `local-<role>`). The
+//! deployed function never looks at those headers.
+//!
+//! `--seed` first stores the template's seller (`BILLING_ENTITY_ID`, from
+//! `docs/examples/billing-entity.json`) with a customer and three invoices,
+//! so there is something to look at. `BILLING_API_PORT` picks the port
+//! (default 8787).
+
+use std::error::Error;
+
+use aws_lambda_events::event::apigw::{
+    ApiGatewayRequestAuthorizer, ApiGatewayRequestAuthorizerJwtDescription,
+    ApiGatewayV2httpRequestContext,
+};
+use billing_api::handler::{ApiState, handle};
+use billing_domain::ids::BillingEntityId;
+use billing_domain::party::CustomerKind;
+use billing_lambda::aws::{AwsClients, load_sdk_config};
+use billing_lambda::config;
+use billing_store::BillingStore;
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, RequestExt};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+
+/// Largest request body accepted.
+const MAX_BODY: usize = 1 << 20;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn Error>> {
+    let endpoint = config::optional("AWS_ENDPOINT_URL").unwrap_or_default();
+    if !(endpoint.starts_with("http://127.0.0.1:") || endpoint.starts_with("http://localhost:")) {
+        return Err("AWS_ENDPOINT_URL must point at the local AWS: run `make api`".into());
+    }
+    let clients = AwsClients::new(&load_sdk_config().await);
+    let entity = BillingEntityId::parse(&config::required("BILLING_ENTITY_ID")?)?;
+    let state = ApiState {
+        store: BillingStore::new(clients.dynamodb.clone(), config::required("BILLING_TABLE")?),
+        entity: entity.clone(),
+        s3: clients.s3.clone(),
+        documents_bucket: config::required("DOCUMENTS_BUCKET")?,
+        sqs: clients.sqs.clone(),
+        delivery_queue_url: config::required("DELIVERY_QUEUE_URL")?,
+    };
+    if std::env::args().any(|a| a == "--seed") {
+        seed(&state.store, &entity).await?;
+    }
+    let port: u16 = config::optional("BILLING_API_PORT")
+        .map(|p| p.parse())
+        .transpose()?
+        .unwrap_or(8787);
+    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+    println!("staff API on http://127.0.0.1:{port}/v1/ (seller {entity})");
+    println!("  curl -H 'X-Local-Role: sales' http://127.0.0.1:{port}/v1/invoices");
+    println!("  curl -H 'X-Local-Role: billing' http://127.0.0.1:{port}/v1/needs-attention");
+    let state: &'static ApiState = Box::leak(Box::new(state));
+    loop {
+        let (stream, _) = listener.accept().await?;
+        tokio::spawn(async move {
+            if let Err(err) = serve_one(state, stream).await {
+                eprintln!("request failed: {err}");
+            }
+        });
+    }
+}
+
+/// One HTTP/1.1 request per connection (`Connection: close`): enough for
+/// curl and a browser, and nothing to get wrong.
+async fn serve_one(
+    state: &ApiState,
+    stream: TcpStream,
+) -> Result<(), Box<dyn Error + Send + Sync>> {
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line).await?;
+    let mut parts = line.split_whitespace();
+    let (method, target) = match (parts.next(), parts.next()) {
+        (Some(m), Some(t)) => (m.to_owned(), t.to_owned()),
+        _ => return Ok(()),
+    };
+    let mut builder = lambda_http::http::Request::builder()
+        .method(method.as_str())
+        .uri(target.as_str());
+    let (mut role, mut user, mut length) = (None, None, 0usize);
+    loop {
+        line.clear();
+        reader.read_line(&mut line).await?;
+        let header = line.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        let Some((name, value)) = header.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        match name.to_ascii_lowercase().as_str() {
+            "x-local-role" => role = Some(value.to_owned()),
+            "x-local-user" => user = Some(value.to_owned()),
+            "content-length" => length = value.parse().unwrap_or(0),
+            _ => {}
+        }
+        builder = builder.header(name.trim(), value);
+    }
+    let mut body = vec![0; length.min(MAX_BODY)];
+    reader.read_exact(&mut body).await?;
+    let mut context = ApiGatewayV2httpRequestContext::default();
+    if let Some(role) = role {
+        let mut jwt = ApiGatewayRequestAuthorizerJwtDescription::default();
+        jwt.claims.insert(
+            "sub".into(),
+            user.unwrap_or_else(|| format!("local-{role}")),
+        );
+        jwt.claims
+            .insert("cognito:groups".into(), format!("[{role}]"));
+        let mut authorizer = ApiGatewayRequestAuthorizer::default();
+        authorizer.jwt = Some(jwt);
+        context.authorizer = Some(authorizer);
+    }
+    let request = builder
+        .body(if body.is_empty() {
+            Body::Empty
+        } else {
+            Body::from(body)
+        })?
+        .with_request_context(RequestContext::ApiGatewayV2(context));
+    let response = handle(state, request).await;
+    let mut head = format!(
+        "HTTP/1.1 {} {}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        response.status().as_u16(),
+        response.status().canonical_reason().unwrap_or(""),
+        response.body().len()
+    );
+    for (name, value) in response.headers() {
+        head.push_str(&format!("{name}: {}\r\n", value.to_str().unwrap_or("")));
+    }
+    head.push_str("\r\n");
+    let mut stream = reader.into_inner();
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(response.body().as_ref()).await?;
+    stream.shutdown().await?;
+    println!("{method} {target} -> {}", response.status().as_u16());
+    Ok(())
+}
+
+/// The template's seller, a customer and three invoices (one partly paid).
+async fn seed(store: &BillingStore, entity: &BillingEntityId) -> Result<(), Box<dyn Error>> {
+    let seller = billing_tests::webhook::example_entity(entity.as_str());
+    store.put_billing_entity(&seller).await?;
+    let account = billing_tests::billing::customer(&seller.id, CustomerKind::Business);
+    for (day, net) in [
+        ("2026-03-02", 49_000),
+        ("2026-04-01", 12_900),
+        ("2026-05-04", 9_900),
+    ] {
+        let issued = day.parse()?;
+        let invoice = billing_tests::billing::invoice(
+            store,
+            &seller,
+            &account,
+            issued,
+            rust_decimal::Decimal::new(net, 2),
+        )
+        .await;
+        println!(
+            "seeded invoice {} ({})",
+            invoice.number(),
+            invoice.content().id
+        );
+    }
+    println!("seeded account {} ({})", account.id, account.name);
+    Ok(())
+}

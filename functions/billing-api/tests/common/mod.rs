@@ -1,0 +1,247 @@
+//! A seller with one of everything the staff API shows, and requests that
+//! carry the claims API Gateway's JWT authorizer passes on.
+#![allow(dead_code)]
+
+use aws_lambda_events::event::apigw::{
+    ApiGatewayRequestAuthorizer, ApiGatewayRequestAuthorizerJwtDescription,
+    ApiGatewayV2httpRequestContext,
+};
+use billing_api::handler::ApiState;
+use billing_domain::ids::AccountId;
+use billing_domain::invoice::Invoice;
+use billing_domain::money::{Currency, Money};
+use billing_domain::party::{BillingEntity, CustomerAccount, CustomerKind};
+use billing_store::run::{NewRun, RunFailure, RunMode};
+use billing_store::{ArchivedDocument, BillingStore, DeliveryStatus, ReviewEntry, TroubleReport};
+use billing_tests::billing::{customer, invoice, stored_seller};
+use billing_tests::{local_clients, resource, unique_id};
+use chrono::{NaiveDate, Utc};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, RequestExt};
+use rust_decimal::Decimal;
+use serde_json::Value;
+
+/// The seller's IBAN in `docs/examples/billing-entity.json` (on every invoice).
+pub const SELLER_IBAN: &str = "DE89370400440532013000";
+/// A payer's IBAN quoted in an unmatched transfer's remittance text.
+pub const PAYER_IBAN: &str = "DE02120300000000202051";
+
+/// Who sends a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Who {
+    /// No claims at all (not through the authorizer).
+    Nobody,
+    /// Signed in, in neither group.
+    Outsider,
+    /// `sales`.
+    Sales,
+    /// `billing`.
+    Billing,
+}
+
+/// A request as API Gateway hands it over, with real claim shapes.
+pub fn request(
+    who: Who,
+    method: &str,
+    path_and_query: &str,
+    body: Option<&Value>,
+    if_match: Option<&str>,
+) -> lambda_http::Request {
+    let mut context = ApiGatewayV2httpRequestContext::default();
+    let groups = match who {
+        Who::Nobody => None,
+        Who::Outsider => Some("[partners]"),
+        Who::Sales => Some("[sales]"),
+        Who::Billing => Some("[billing sales]"),
+    };
+    if let Some(groups) = groups {
+        let mut jwt = ApiGatewayRequestAuthorizerJwtDescription::default();
+        jwt.claims
+            .insert("sub".into(), format!("user-{}", groups.len()));
+        jwt.claims.insert("cognito:groups".into(), groups.into());
+        jwt.claims.insert("token_use".into(), "access".into());
+        jwt.scopes = Some(vec!["aws.cognito.signin.user.admin".into()]);
+        let mut authorizer = ApiGatewayRequestAuthorizer::default();
+        authorizer.jwt = Some(jwt);
+        context.authorizer = Some(authorizer);
+    }
+    let mut builder = lambda_http::http::Request::builder()
+        .method(method)
+        .uri(path_and_query);
+    if let Some(tag) = if_match {
+        builder = builder.header("If-Match", tag);
+    }
+    if body.is_some() {
+        builder = builder.header("Content-Type", "application/json");
+    }
+    builder
+        .body(match body {
+            Some(body) => Body::from(body.to_string()),
+            None => Body::Empty,
+        })
+        .expect("a request")
+        .with_request_context(RequestContext::ApiGatewayV2(context))
+}
+
+/// The JSON body of a response.
+pub fn json(response: &lambda_http::Response<Body>) -> Value {
+    serde_json::from_slice(response.body().as_ref()).expect("a JSON body")
+}
+
+/// The ETag of a response.
+pub fn etag(response: &lambda_http::Response<Body>) -> String {
+    response
+        .headers()
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .expect("an ETag")
+        .to_owned()
+}
+
+/// The API's state for `entity` on the local AWS, with `dynamodb` (e.g. a
+/// counting client) or the plain one.
+pub async fn state(entity: &BillingEntity, dynamodb: Option<aws_sdk_dynamodb::Client>) -> ApiState {
+    let aws = local_clients().await;
+    ApiState {
+        store: BillingStore::new(dynamodb.unwrap_or(aws.dynamodb), resource("BILLING_TABLE")),
+        entity: entity.id.clone(),
+        s3: aws.s3,
+        documents_bucket: resource("DOCUMENTS_BUCKET"),
+        sqs: aws.sqs,
+        delivery_queue_url: resource("DELIVERY_QUEUE_URL"),
+    }
+}
+
+/// A seller with a customer, two invoices (one archived whose e-mail
+/// bounced), a run that could not bill someone, a configuration warning
+/// and an unmatched bank entry.
+pub struct World {
+    /// The API.
+    pub state: ApiState,
+    /// The seller.
+    pub entity: BillingEntity,
+    /// The customer.
+    pub account: CustomerAccount,
+    /// Archived, its e-mail bounced (on the needs-attention list).
+    pub bounced: Invoice,
+    /// Open, nothing else.
+    pub open: Invoice,
+    /// A run with one failed customer.
+    pub run_id: String,
+}
+
+impl World {
+    /// Builds it in the shared emulator under fresh ids.
+    pub async fn new() -> Self {
+        let aws = local_clients().await;
+        let store = BillingStore::new(aws.dynamodb.clone(), resource("BILLING_TABLE"));
+        let entity = stored_seller(&store).await;
+        let account = customer(&entity.id, CustomerKind::Business);
+        let issued = NaiveDate::from_ymd_opt(2026, 5, 4).expect("a date");
+        let bounced = invoice(&store, &entity, &account, issued, Decimal::new(10_000, 2)).await;
+        let open = invoice(&store, &entity, &account, issued, Decimal::new(5_000, 2)).await;
+        let bucket = resource("DOCUMENTS_BUCKET");
+        let mut documents = Vec::new();
+        for (ext, content_type) in [("pdf", "application/pdf"), ("xml", "application/xml")] {
+            let key = format!("invoices/{}/2026/{}.{ext}", entity.id, bounced.number());
+            aws.s3
+                .put_object()
+                .bucket(&bucket)
+                .key(&key)
+                .body(aws_sdk_s3::primitives::ByteStream::from(
+                    b"%PDF-1.7 test".to_vec(),
+                ))
+                .send()
+                .await
+                .expect("document stored");
+            documents.push(ArchivedDocument {
+                key,
+                sha256: "0".repeat(64),
+                content_type: content_type.to_owned(),
+            });
+        }
+        store
+            .record_documents(&bounced.content().id, &documents)
+            .await
+            .expect("documents recorded");
+        store
+            .record_delivery_trouble(
+                &TroubleReport {
+                    dispatch: bounced.content().id.clone().into(),
+                    status: DeliveryStatus::Bounced,
+                    reason: "permanent bounce (General): smtp; 550 5.1.1 user unknown".into(),
+                    at: Utc::now(),
+                    suppress: vec![],
+                },
+                None,
+            )
+            .await
+            .expect("bounce recorded");
+        let run_id = unique_id("run");
+        store
+            .open_run(
+                &NewRun {
+                    run_id: run_id.clone(),
+                    run_date: issued,
+                    mode: RunMode::Finalize,
+                    started_by: "schedule".into(),
+                    from_preview: None,
+                    account_ids: vec![],
+                },
+                Utc::now(),
+            )
+            .await
+            .expect("run opened");
+        store
+            .record_run_failure(
+                &run_id,
+                &entity.id,
+                &RunFailure {
+                    account_id: AccountId::new(unique_id("acc-no-vat")),
+                    code: "invalid_contract".into(),
+                    reason: "account.vat_id: reverse charge needs the customer's VAT ID".into(),
+                },
+                true,
+                Utc::now(),
+            )
+            .await
+            .expect("failure recorded");
+        store
+            .put_attention_note(
+                &entity.id,
+                "base_rate_missing",
+                "the Bundesbank base rate for 2026-07 is not configured",
+                Utc::now(),
+            )
+            .await
+            .expect("warning recorded");
+        store
+            .put_for_review(
+                &entity.id,
+                &ReviewEntry {
+                    statement_id: unique_id("stmt"),
+                    entry_id: "E1".into(),
+                    amount: Money::new(Decimal::new(4_242, 2), Currency::EUR),
+                    booking_date: issued,
+                    value_date: Some(issued),
+                    creditor_reference: None,
+                    remittance: Some(format!("Rechnung Mai, Konto {PAYER_IBAN}")),
+                    return_reason: None,
+                    reason: "no invoice matches reference or amount".into(),
+                    candidates: vec![],
+                    since: Utc::now(),
+                },
+            )
+            .await
+            .expect("review entry");
+        let state = state(&entity, None).await;
+        Self {
+            state,
+            entity,
+            account,
+            bounced,
+            open,
+            run_id,
+        }
+    }
+}

@@ -1,0 +1,287 @@
+//! Staff changes to an invoice that are not corrections: dunning blocks,
+//! disputes, re-sending after a corrected address, and resolving an entry
+//! of the needs-attention list.
+//!
+//! Each is one transaction: the change, conditioned on the revision the
+//! clerk read (`If-Match`) and on the payment version read (a payment
+//! booked meanwhile changes what the change means), the revision bump, and
+//! its audit entry. A lost race changes nothing and is
+//! [`StoreError::RevisionMismatch`].
+
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
+use billing_domain::ids::{BillingEntityId, InvoiceId};
+use chrono::NaiveDate;
+
+use crate::attributes::{key_item, n, s};
+use crate::audit::{AuditEntry, cancellation_codes, revision_condition};
+use crate::dunning::{Dispute, DunningBlock};
+use crate::staff_reads::{AttentionKind, InvoiceOverview};
+use crate::{BillingStore, StoreError, keys};
+
+/// An invoice as a staff change starts from: what the clerk saw, and the
+/// payment version a payment booking would have bumped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceForChange {
+    /// The summary (status, flags, revision).
+    pub overview: InvoiceOverview,
+    /// Payment bookings' optimistic version (absent = 0).
+    pub payment_version: u64,
+}
+
+/// What a staff change to an invoice does beside the audit record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InvoiceChange {
+    /// Set (or replace) a dunning block.
+    Block(DunningBlock),
+    /// Lift the block; dunning resumes from `today` if nothing else stops it.
+    LiftBlock {
+        /// The day it is lifted.
+        today: NaiveDate,
+    },
+    /// Flag a dispute: never dunned while it stands.
+    Dispute(Dispute),
+    /// Resolve the dispute; dunning resumes from `today` if nothing else
+    /// stops it.
+    ResolveDispute {
+        /// The day it is resolved.
+        today: NaiveDate,
+    },
+    /// Forget the failed delivery (and its needs-attention entry) so that
+    /// the delivery queue's next request for it sends again.
+    ResetDelivery {
+        /// The seller, whose attention list holds the entry.
+        entity: BillingEntityId,
+    },
+}
+
+/// Why a re-send was refused while the revision still matched.
+const NOT_RESENDABLE: &str =
+    "its delivery cannot be re-sent: documents not archived or a delivery is under way";
+
+/// Delivery attributes a re-send clears (see `delivery.rs`).
+const DELIVERY_ATTRIBUTES: &str = "delivery_status, delivery_rank, delivery_message_id, \
+     delivery_sent_at, delivery_reason, delivery_event_at, delivery_claim, \
+     delivery_claim_expires, delivery_claim_expires_at";
+
+type TransactError = aws_sdk_dynamodb::error::SdkError<
+    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+    aws_sdk_dynamodb::config::http::HttpResponse,
+>;
+
+/// Whether a transaction was cancelled by its first item's condition (the
+/// item the change is about; the audit puts after it are new keys).
+fn first_item_refused(err: &TransactError) -> bool {
+    cancellation_codes(err)
+        .and_then(|codes| codes.into_iter().next())
+        .is_some_and(|code| code == "ConditionalCheckFailed")
+}
+
+impl BillingStore {
+    /// An invoice with what a staff change is conditioned on.
+    pub async fn invoice_for_change(
+        &self,
+        id: &InvoiceId,
+    ) -> Result<Option<InvoiceForChange>, StoreError> {
+        let what = format!("invoice {id}");
+        let Some(item) = self.get(keys::invoice(id)).await? else {
+            return Ok(None);
+        };
+        if crate::attributes::read_optional_s(&item, "status") == Some("unnumbered") {
+            return Ok(None);
+        }
+        let payment_version = crate::payment::InvoicePayments::read(&item, &what)?.payment_version;
+        Ok(Some(InvoiceForChange {
+            overview: InvoiceOverview::read(&item, &what)?,
+            payment_version,
+        }))
+    }
+
+    /// Applies one staff change to the invoice read as `read`, if its
+    /// revision (`expected_revision`, from `If-Match`) and payment version
+    /// are still the stored ones, with its audit entry, in one transaction.
+    /// Returns the new revision.
+    pub async fn change_invoice(
+        &self,
+        read: &InvoiceForChange,
+        expected_revision: u64,
+        change: &InvoiceChange,
+        audit: &AuditEntry,
+    ) -> Result<u64, StoreError> {
+        let invoice = &read.overview;
+        let id = &invoice.invoice_id;
+        let what = format!("invoice {id}");
+        if expected_revision != invoice.revision {
+            return Err(StoreError::RevisionMismatch { what });
+        }
+        let (revision_check, revision_value) = revision_condition(expected_revision);
+        let mut set = vec!["revision = :next_revision".to_owned()];
+        let mut remove = Vec::new();
+        let mut values: Vec<(&str, AttributeValue)> =
+            vec![(":next_revision", n(expected_revision + 1))];
+        let mut extra: Vec<TransactWriteItem> = Vec::new();
+        let mut condition = format!("attribute_exists(pk) AND {revision_check}");
+        let dunnable_after = |blocked: bool, disputed: bool| {
+            !blocked
+                && !disputed
+                && invoice.collection_since.is_none()
+                && invoice.document_type == "380"
+                && matches!(invoice.status.as_str(), "open" | "partially_paid")
+        };
+        let mut resume: Option<NaiveDate> = None;
+        match change {
+            InvoiceChange::Block(block) => {
+                let encoded = serde_json::to_string(block)
+                    .map_err(|e| StoreError::corrupt("dunning block", e))?;
+                set.push("dunning_block = :block".into());
+                values.push((":block", s(encoded)));
+                // With an end date it returns to the sweep the day after.
+                match block.until.and_then(|until| until.succ_opt()) {
+                    Some(day) if dunnable_after(false, invoice.disputed) => resume = Some(day),
+                    _ => {
+                        remove.push("dunning_shard");
+                        remove.push("dunning_at");
+                    }
+                }
+            }
+            InvoiceChange::LiftBlock { today } => {
+                remove.push("dunning_block");
+                if dunnable_after(false, invoice.disputed) {
+                    resume = Some((*today).max(invoice.due_date));
+                }
+            }
+            InvoiceChange::Dispute(dispute) => {
+                let encoded = serde_json::to_string(dispute)
+                    .map_err(|e| StoreError::corrupt("dispute", e))?;
+                set.push("dispute = :dispute".into());
+                values.push((":dispute", s(encoded)));
+                remove.push("dunning_shard");
+                remove.push("dunning_at");
+            }
+            InvoiceChange::ResolveDispute { today } => {
+                remove.push("dispute");
+                if dunnable_after(invoice.dunning_blocked, false) {
+                    resume = Some((*today).max(invoice.due_date));
+                }
+            }
+            InvoiceChange::ResetDelivery { entity } => {
+                remove.extend(DELIVERY_ATTRIBUTES.split(", "));
+                condition.push_str(
+                    " AND document_status = :archived AND (attribute_not_exists(delivery_status) \
+                     OR delivery_status IN (:failed, :bounced, :complained))",
+                );
+                values.push((":archived", s("archived")));
+                values.push((":failed", s("failed")));
+                values.push((":bounced", s("bounced")));
+                values.push((":complained", s("complained")));
+                let delete = Delete::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key_item(keys::attention(entity, id))))
+                    .build()
+                    .map_err(|e| StoreError::corrupt("transaction item", e))?;
+                extra.push(TransactWriteItem::builder().delete(delete).build());
+            }
+        }
+        if let Some(day) = resume {
+            let (shard, at) = keys::dunning_due(id, day);
+            set.push("dunning_shard = :shard".into());
+            set.push("dunning_at = :at".into());
+            values.push((":shard", s(shard)));
+            values.push((":at", s(at)));
+        }
+        // A payment booked since the read may have paid the invoice: then
+        // putting it back into the dunning index would dun a paid invoice.
+        if read.payment_version == 0 {
+            condition.push_str(" AND attribute_not_exists(payment_version)");
+        } else {
+            condition.push_str(" AND payment_version = :payment_version");
+            values.push((":payment_version", n(read.payment_version)));
+        }
+        let mut expression = format!("SET {}", set.join(", "));
+        if !remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_item(keys::invoice(id))))
+            .update_expression(expression)
+            .condition_expression(condition);
+        if let Some(value) = revision_value {
+            update = update.expression_attribute_values(":revision", value);
+        }
+        for (name, value) in values {
+            update = update.expression_attribute_values(name, value);
+        }
+        let update = update
+            .build()
+            .map_err(|e| StoreError::corrupt("transaction item", e))?;
+        let mut items = vec![TransactWriteItem::builder().update(update).build()];
+        items.extend(extra);
+        items.extend(audit.transact_items(&self.table)?);
+        match self.transact(items).await {
+            Ok(()) => Ok(expected_revision + 1),
+            Err(err) if first_item_refused(&err) => match self.invoice_for_change(id).await? {
+                None => Err(StoreError::NotFound { what }),
+                Some(now)
+                    if now.overview.revision == expected_revision
+                        && now.payment_version == read.payment_version =>
+                {
+                    Err(StoreError::Refused {
+                        what,
+                        reason: NOT_RESENDABLE.to_owned(),
+                    })
+                }
+                Some(_) => Err(StoreError::RevisionMismatch { what }),
+            },
+            Err(err) => Err(StoreError::transaction(&err)),
+        }
+    }
+
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), TransactError> {
+        self.db
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map(|_| ())
+    }
+
+    /// Removes an entry from the seller's needs-attention list (the clerk
+    /// dealt with it), with its audit entry; `NotFound` if it is not there.
+    pub async fn resolve_attention(
+        &self,
+        entity: &BillingEntityId,
+        kind: AttentionKind,
+        subject: &str,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_item(kind.key(entity, subject))))
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .map_err(|e| StoreError::corrupt("transaction item", e))?;
+        let mut items = vec![TransactWriteItem::builder().delete(delete).build()];
+        items.extend(audit.transact_items(&self.table)?);
+        match self.transact(items).await {
+            Ok(()) => Ok(()),
+            Err(err) if first_item_refused(&err) => Err(StoreError::NotFound {
+                what: format!("{} entry {subject}", kind.as_str()),
+            }),
+            Err(err) => Err(StoreError::transaction(&err)),
+        }
+    }
+
+    /// The item of an attention entry, to learn whom it concerns before it
+    /// is resolved.
+    pub async fn attention_entry(
+        &self,
+        entity: &BillingEntityId,
+        kind: AttentionKind,
+        subject: &str,
+    ) -> Result<Option<crate::AttentionItem>, StoreError> {
+        let item = self.get(kind.key(entity, subject)).await?;
+        item.as_ref()
+            .map(|item| crate::AttentionItem::read(kind, item, "attention entry"))
+            .transpose()
+    }
+}
