@@ -1,8 +1,9 @@
-//! The e-mail that carries an invoice: subject and body from templates in
-//! the customer's language, the archived files attached, encoded as one
-//! MIME message for SES's raw sending.
+//! The e-mail that carries an invoice or a dunning letter: subject and body
+//! from templates in the customer's language, the archived files attached,
+//! encoded as one MIME message for SES's raw sending.
 //!
-//! The wording is in `templates/mail/mail-{subject,body}.{de,en}.txt`
+//! The wording is in `templates/mail/mail-{subject,body}.{de,en}.txt` for
+//! invoices and `letter-{subject,body}.{de,en}.txt` for dunning letters
 //! (Jinja syntax). An operator replaces any of them by putting a file of the
 //! same name into `INVOICE_TEMPLATE_DIR`, like the PDF templates. Templates
 //! are compiled and tried on a sample invoice once per cold start, so a
@@ -16,8 +17,9 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use billing_domain::correction::CorrectionKind;
+use billing_domain::dunning_letter::DunningLetter;
 use billing_domain::invoice::{DocumentType, Invoice};
-use billing_domain::party::{EmailAddress, InvoiceMailSender, Language};
+use billing_domain::party::{EmailAddress, InvoiceMailSender, Language, SellerIdentity};
 use chrono::{DateTime, Utc};
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
@@ -44,6 +46,22 @@ const BUILT_IN: &[(&str, &str)] = &[
         "mail-body.en.txt",
         include_str!("../templates/mail/mail-body.en.txt"),
     ),
+    (
+        "letter-subject.de.txt",
+        include_str!("../templates/mail/letter-subject.de.txt"),
+    ),
+    (
+        "letter-subject.en.txt",
+        include_str!("../templates/mail/letter-subject.en.txt"),
+    ),
+    (
+        "letter-body.de.txt",
+        include_str!("../templates/mail/letter-body.de.txt"),
+    ),
+    (
+        "letter-body.en.txt",
+        include_str!("../templates/mail/letter-body.en.txt"),
+    ),
 ];
 
 /// The wording of credit notes that correct an invoice (cancellations and
@@ -51,20 +69,20 @@ const BUILT_IN: &[(&str, &str)] = &[
 /// replaceable in `INVOICE_TEMPLATE_DIR` like the others.
 const CREDIT_NOTE_BUILT_IN: &[(&str, &str)] = &[
     (
-        "mail-subject.credit-note.de.txt",
-        include_str!("../templates/mail/mail-subject.credit-note.de.txt"),
+        "credit-note-subject.de.txt",
+        include_str!("../templates/mail/credit-note-subject.de.txt"),
     ),
     (
-        "mail-subject.credit-note.en.txt",
-        include_str!("../templates/mail/mail-subject.credit-note.en.txt"),
+        "credit-note-subject.en.txt",
+        include_str!("../templates/mail/credit-note-subject.en.txt"),
     ),
     (
-        "mail-body.credit-note.de.txt",
-        include_str!("../templates/mail/mail-body.credit-note.de.txt"),
+        "credit-note-body.de.txt",
+        include_str!("../templates/mail/credit-note-body.de.txt"),
     ),
     (
-        "mail-body.credit-note.en.txt",
-        include_str!("../templates/mail/mail-body.credit-note.en.txt"),
+        "credit-note-body.en.txt",
+        include_str!("../templates/mail/credit-note-body.en.txt"),
     ),
 ];
 
@@ -140,6 +158,8 @@ impl MailTemplates {
         for language in [Language::De, Language::En] {
             templates.render(&sample, language, true)?;
             templates.render(&sample, language, false)?;
+            let (letter, invoice) = crate::samples::dunning_letter(language)?;
+            templates.render_letter(&letter, &invoice.content().seller, "RF18539007547034")?;
         }
         for sample in [
             crate::samples::cancellation()?,
@@ -184,19 +204,61 @@ impl MailTemplates {
             bic => seller.bank_account.bic.as_ref().map(|b| b.as_str().to_owned()),
             xrechnung => xrechnung,
         };
-        let code = labels.code;
         // A credit note correcting an invoice has wording of its own.
         let kind = if references.correction.is_some() {
-            "credit-note."
+            "credit-note"
         } else {
-            ""
+            "mail"
         };
-        let subject_name = format!("mail-subject.{kind}{code}.txt");
-        let body_name = format!("mail-body.{kind}{code}.txt");
+        self.subject_and_body(kind, labels.code, &ctx)
+    }
+
+    /// Subject and body of a dunning letter's e-mail in the letter's
+    /// language: which letter, the invoices, what is due by when, and where
+    /// to pay with `payment_reference` (the figures are the recorded ones,
+    /// as on the attached PDF).
+    pub fn render_letter(
+        &self,
+        letter: &DunningLetter,
+        seller: &SellerIdentity,
+        payment_reference: &str,
+    ) -> Result<MailText, DocumentError> {
+        let labels = text::labels(letter.language);
+        let charges = letter.lines.iter().any(|line| {
+            !(line.fee.is_zero()
+                && line.flat_fee.is_zero()
+                && line.earlier_fees.is_zero()
+                && line.interest.total.is_zero())
+        });
+        let ctx = context! {
+            stage => crate::letter::stage_key(letter.stage),
+            date => text::date(labels, letter.date),
+            invoices => letter.lines.iter().map(|line| line.number.clone()).collect::<Vec<_>>(),
+            total_due => text::money(labels, letter.total_due),
+            charges => charges,
+            payment_deadline => text::date(labels, letter.payment_deadline),
+            payment_reference => payment_reference,
+            seller_name => seller.legal_name.as_str(),
+            iban => seller.bank_account.iban.grouped(),
+            bic => seller.bank_account.bic.as_ref().map(|b| b.as_str().to_owned()),
+        };
+        self.subject_and_body("letter", labels.code, &ctx)
+    }
+
+    /// Renders `<kind>-subject.<code>.txt` (one non-empty line) and
+    /// `<kind>-body.<code>.txt`.
+    fn subject_and_body(
+        &self,
+        kind: &str,
+        code: &str,
+        ctx: &minijinja::Value,
+    ) -> Result<MailText, DocumentError> {
+        let subject_name = format!("{kind}-subject.{code}.txt");
+        let body_name = format!("{kind}-body.{code}.txt");
         let render = |name: &str| -> Result<String, DocumentError> {
             self.env
                 .get_template(name)
-                .and_then(|t| t.render(&ctx))
+                .and_then(|t| t.render(ctx))
                 .map_err(|e| template_error(name, &e))
         };
         let subject = render(&subject_name)?.trim().to_owned();
