@@ -25,13 +25,14 @@ use billing_store::{
     Actor, CancelRequest, CreditApplication, CreditNoteRequest, CreditRefund, ManualPayment, Page,
     StoreError, StoredInvoice,
 };
-use billing_tests::delivery::{delivery_service, recorded_mails, sqs_event, take_messages};
+use billing_tests::delivery::{
+    delivery_service, document_service, recorded_mails, sqs_event, take_messages,
+};
 use billing_tests::run::{LocalRun, consumer, isolated_entity, monthly_contract};
 use billing_tests::webhook::repo_path;
 use billing_tests::{local_clients, resource, unique_id};
 use chrono::{NaiveDate, Utc};
 use invoice_delivery::handler::{RETRY_FIRST, RETRY_MAX};
-use invoice_pdf::service::DocumentService;
 use lambda_runtime::{Context, LambdaEvent};
 use rust_decimal::Decimal;
 
@@ -122,10 +123,6 @@ fn cancel(invoice: &InvoiceId, revision: u64, actor: &Actor, release: bool) -> C
         release_periods: release,
         at: Utc::now(),
     }
-}
-
-fn documents(aws: &AwsClients, store: &billing_store::BillingStore) -> DocumentService {
-    billing_tests::delivery::document_service(aws, store.clone())
 }
 
 /// Runs the project's EN 16931 checks (XSD + Schematron, as the pytest
@@ -282,7 +279,7 @@ async fn a_cancelled_invoice_gets_its_own_document_leaves_dunning_and_bills_agai
     assert_eq!(rest.items[0].action, "invoice.manual_payment");
 
     // WHEN its documents are produced and delivered like any invoice's
-    documents(&aws, &store)
+    document_service(&aws, store.clone())
         .produce(&cancelled.credit_note_id)
         .await
         .unwrap();

@@ -69,20 +69,20 @@ const BUILT_IN: &[(&str, &str)] = &[
 /// replaceable in `INVOICE_TEMPLATE_DIR` like the others.
 const CREDIT_NOTE_BUILT_IN: &[(&str, &str)] = &[
     (
-        "mail-subject.credit-note.de.txt",
-        include_str!("../templates/mail/mail-subject.credit-note.de.txt"),
+        "credit-note-subject.de.txt",
+        include_str!("../templates/mail/credit-note-subject.de.txt"),
     ),
     (
-        "mail-subject.credit-note.en.txt",
-        include_str!("../templates/mail/mail-subject.credit-note.en.txt"),
+        "credit-note-subject.en.txt",
+        include_str!("../templates/mail/credit-note-subject.en.txt"),
     ),
     (
-        "mail-body.credit-note.de.txt",
-        include_str!("../templates/mail/mail-body.credit-note.de.txt"),
+        "credit-note-body.de.txt",
+        include_str!("../templates/mail/credit-note-body.de.txt"),
     ),
     (
-        "mail-body.credit-note.en.txt",
-        include_str!("../templates/mail/mail-body.credit-note.en.txt"),
+        "credit-note-body.en.txt",
+        include_str!("../templates/mail/credit-note-body.en.txt"),
     ),
 ];
 
@@ -204,14 +204,13 @@ impl MailTemplates {
             bic => seller.bank_account.bic.as_ref().map(|b| b.as_str().to_owned()),
             xrechnung => xrechnung,
         };
-        // A credit note correcting an invoice has wording of its own
-        // (`mail-subject.credit-note.de.txt`, ...).
-        let variant = if references.correction.is_some() {
-            format!("credit-note.{}", labels.code)
+        // A credit note correcting an invoice has wording of its own.
+        let kind = if references.correction.is_some() {
+            "credit-note"
         } else {
-            labels.code.to_owned()
+            "mail"
         };
-        self.subject_and_body("mail", &variant, &ctx)
+        self.subject_and_body(kind, labels.code, &ctx)
     }
 
     /// Subject and body of a dunning letter's e-mail in the letter's
