@@ -754,3 +754,57 @@ async fn an_amendment_can_end_a_running_item() {
         chrono::NaiveDate::from_ymd_opt(2027, 6, 30)
     );
 }
+
+#[tokio::test]
+async fn a_crm_refresh_of_an_account_moves_its_staff_revision_on() {
+    let _shared = TABLES.read().await;
+    // GIVEN a customer whose account a clerk changed (revision 3, the
+    // account's ETag "r3")
+    let entity = entity_id();
+    let state = webhook_state(example_entity(&entity)).await;
+    let first = opportunity();
+    let at = now();
+    let (status, answer, _) = post(&state, signed(&bytes(&first), at), at).await;
+    assert_eq!(status, 201, "{answer}");
+    let account_id = AccountId::new(answer["account_id"].as_str().expect("an account"));
+    let store = local_store().await;
+    local_clients()
+        .await
+        .dynamodb
+        .update_item()
+        .table_name(resource("BILLING_TABLE"))
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("ACCOUNT#{account_id}")),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("ACCOUNT".to_owned()),
+        )
+        .update_expression("SET revision = :three")
+        .expression_attribute_values(
+            ":three",
+            aws_sdk_dynamodb::types::AttributeValue::N("3".to_owned()),
+        )
+        .send()
+        .await
+        .expect("the revision is set");
+
+    // WHEN the CRM sends newer account data with the customer's next deal
+    let mut next = next_deal_of(&first);
+    next["account"]["name"] = json!("Muster Handel GmbH & Co. KG");
+    next["last_modified"] = json!("2099-01-01T00:00:00Z");
+    let (status, answer, _) = post(&state, signed(&bytes(&next), at), at).await;
+    assert_eq!(status, 201, "{answer}");
+
+    // THEN the account is refreshed and its revision moved on to 4, never
+    // back to 0: an ETag handed out before cannot match again
+    let stored = store
+        .account(&account_id)
+        .await
+        .unwrap()
+        .expect("the account");
+    assert_eq!(stored.account.name, "Muster Handel GmbH & Co. KG");
+    assert_eq!(stored.revision, 4);
+    assert_eq!(stored.version, 2);
+}

@@ -135,6 +135,7 @@ async fn plan(
             Some(stored) => writes.push(AccountWrite::Update {
                 account: account.clone(),
                 expected_version: stored.version,
+                expected_revision: stored.revision,
             }),
         }
         bar.inc(1);

@@ -147,6 +147,7 @@ impl OpportunityService {
             Some(stored) => AccountChange::Update {
                 account: from_crm,
                 expected_version: stored.version,
+                expected_revision: stored.revision,
                 crm_last_modified,
             },
         };

@@ -5,7 +5,11 @@ use billing_domain::party::CustomerAccount;
 
 use chrono::{DateTime, FixedOffset};
 
-use crate::attributes::{read_body, read_optional_s, read_s, read_u64};
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::attributes::{Item, n, read_body, read_optional_s, read_s, read_u64};
 use crate::{BillingStore, StoreError, keys};
 
 /// An account with the version its next update must expect.
@@ -20,6 +24,29 @@ pub struct VersionedAccount {
     /// Staff-write revision (the API's ETag `"r<revision>"`), separate from
     /// the CRM sync's `version`; 0 before the first staff change.
     pub revision: u64,
+}
+
+/// Replacing a stored account item (a CRM refresh, an import): the
+/// condition that it is still at the `version` and staff `revision` read,
+/// with its values, and the replacement carries `version + 1` and
+/// `revision + 1`. Without the revision the whole-item put would drop it
+/// and an ETag handed out before could match again.
+pub(crate) fn replace_account(
+    item: &mut Item,
+    version: u64,
+    revision: u64,
+) -> (String, HashMap<String, AttributeValue>) {
+    item.insert("version".into(), n(version + 1));
+    item.insert("revision".into(), n(revision + 1));
+    let (revision_condition, revision_value) = crate::audit::revision_condition(revision);
+    let mut values = HashMap::from([(":expected".to_owned(), n(version))]);
+    if let Some(value) = revision_value {
+        values.insert(":revision".to_owned(), value);
+    }
+    (
+        format!("version = :expected AND {revision_condition}"),
+        values,
+    )
 }
 
 impl BillingStore {

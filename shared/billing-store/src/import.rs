@@ -24,12 +24,15 @@ use crate::{BillingStore, StoreError, SubscriptionChange, keys};
 pub enum AccountWrite {
     /// Not stored yet: written with `version` 1 if still absent.
     Create(CustomerAccount),
-    /// Stored and changed: written with `version + 1` if still at `expected_version`.
+    /// Stored and changed: written with `version + 1` if still at
+    /// `expected_version` and `expected_revision`.
     Update {
         /// The account as it should be.
         account: CustomerAccount,
         /// The version read.
         expected_version: u64,
+        /// The staff revision read (carried on as `revision + 1`).
+        expected_revision: u64,
     },
 }
 
@@ -58,7 +61,8 @@ impl BillingStore {
             AccountWrite::Update {
                 account,
                 expected_version,
-            } => (account, Some(*expected_version)),
+                expected_revision,
+            } => (account, Some((*expected_version, *expected_revision))),
         };
         let mut item = key_item(keys::account(&account.id));
         item.insert("record_type".into(), s("account"));
@@ -66,8 +70,24 @@ impl BillingStore {
         item.insert("body".into(), body(account, "account")?);
         item.insert("updated_at".into(), s(now.to_rfc3339()));
         item.extend(crate::opportunity::name_index(account));
-        item.insert("version".into(), n(expected.map_or(1, |v| v + 1)));
-        self.put_conditional(item, expected).await
+        let put = match expected {
+            None => {
+                item.insert("version".into(), n(1));
+                self.db
+                    .put_item()
+                    .condition_expression("attribute_not_exists(pk)")
+            }
+            Some((version, revision)) => {
+                let (condition, values) =
+                    crate::account::replace_account(&mut item, version, revision);
+                self.db
+                    .put_item()
+                    .condition_expression(condition)
+                    .set_expression_attribute_values(Some(values))
+            }
+        };
+        self.send_conditional(put.table_name(&self.table).set_item(Some(item)))
+            .await
     }
 
     /// Creates or amends one contract. The item (body and `DueSubscriptions`
@@ -108,6 +128,14 @@ impl BillingStore {
                 .condition_expression("version = :expected")
                 .expression_attribute_values(":expected", n(version)),
         };
+        self.send_conditional(put).await
+    }
+
+    /// Sends a conditional put: a failed condition is `Stale`.
+    async fn send_conditional(
+        &self,
+        put: aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder,
+    ) -> Result<ImportWrite, StoreError> {
         match put.send().await {
             Ok(_) => Ok(ImportWrite::Written),
             Err(err)

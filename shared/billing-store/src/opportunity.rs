@@ -113,6 +113,9 @@ pub enum AccountChange {
         account: CustomerAccount,
         /// The version read; a concurrent change makes the commit stale.
         expected_version: u64,
+        /// The staff revision read; a staff write since makes the commit
+        /// stale, and the refreshed account carries `revision + 1`.
+        expected_revision: u64,
         /// The CRM's modification time of this data, so that a late,
         /// older delivery never overwrites newer data.
         crm_last_modified: DateTime<FixedOffset>,
@@ -397,16 +400,28 @@ impl BillingStore {
             }
             AccountChange::Update {
                 expected_version,
+                expected_revision,
                 crm_last_modified,
                 ..
             } => {
-                account_item.insert("version".into(), n(expected_version + 1));
                 account_item.insert(
                     "crm_last_modified".into(),
                     s(crm_last_modified.to_rfc3339()),
                 );
+                let (condition, values) = crate::account::replace_account(
+                    &mut account_item,
+                    *expected_version,
+                    *expected_revision,
+                );
+                let put = aws_sdk_dynamodb::types::Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(account_item))
+                    .condition_expression(condition)
+                    .set_expression_attribute_values(Some(values))
+                    .build()
+                    .map_err(|e| StoreError::corrupt("transaction item", e))?;
                 parts.push(Part::Account);
-                items.push(self.put_versioned(account_item, *expected_version)?);
+                items.push(TransactWriteItem::builder().put(put).build());
             }
             AccountChange::Unchanged {
                 expected_version, ..
