@@ -191,3 +191,31 @@ def test_a_customer_with_a_leitweg_id_also_gets_xrechnung(documents):
     for name in SAMPLES:
         if name != "public-sector-leitweg":
             assert not (documents / f"{name}.xrechnung.xml").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "title", "number_label", "not_printed"),
+    [
+        ("cancellation", "Stornorechnung", "Gutschriftsnummer", ["Rechnungsnummer", "Fällig am", "Verwendungszweck"]),
+        ("partial-credit-note", "Credit note", "Credit note number", ["Invoice number", "Due date", "Payment reference"]),
+    ],
+)
+def test_a_credit_note_names_itself_and_the_invoice_and_asks_for_no_payment(
+    documents, name, title, number_label, not_printed
+):
+    pdftotext = _tool("pdftotext", "poppler-utils")
+    text = _words(
+        subprocess.run(
+            [pdftotext, "-enc", "UTF-8", str(documents / f"{name}.pdf"), "-"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    expected = _expected(documents, name)
+    assert f"{title} {expected['number']}" in text
+    assert number_label in text
+    # Nothing falls due and nothing is to be paid with a reference (the
+    # footer's bank details are the letterhead's, as on every letter).
+    for label in not_printed:
+        assert label not in text, label
