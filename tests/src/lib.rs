@@ -123,3 +123,56 @@ pub fn stack_name(logical_id: &str) -> String {
         .unwrap_or_else(|| panic!("{logical_id} is not in the local stack"))
         .to_owned()
 }
+
+/// A new, empty table with the billing table's keys and indexes, for a
+/// test that stores thousands of items: the emulator answers every index
+/// Query by walking its table, so such a load in the shared table would
+/// slow every later test (the dunning sweep's 16 shard queries per day
+/// most of all). Delete it with [`drop_scratch_table`] when done.
+///
+/// # Panics
+/// When the billing table cannot be described or the copy created.
+pub async fn scratch_billing_table(aws: &AwsClients) -> String {
+    use aws_sdk_dynamodb::types::{BillingMode, GlobalSecondaryIndex};
+    let described = aws
+        .dynamodb
+        .describe_table()
+        .table_name(resource("BILLING_TABLE"))
+        .send()
+        .await
+        .expect("the billing table can be described")
+        .table
+        .expect("a table description");
+    let indexes: Vec<GlobalSecondaryIndex> = described
+        .global_secondary_indexes()
+        .iter()
+        .map(|index| {
+            GlobalSecondaryIndex::builder()
+                .set_index_name(index.index_name().map(str::to_owned))
+                .set_key_schema(Some(index.key_schema().to_vec()))
+                .set_projection(index.projection().cloned())
+                .build()
+                .expect("an index definition")
+        })
+        .collect();
+    let name = unique_id("billing-scratch");
+    aws.dynamodb
+        .create_table()
+        .table_name(&name)
+        .set_key_schema(Some(described.key_schema().to_vec()))
+        .set_attribute_definitions(Some(described.attribute_definitions().to_vec()))
+        .set_global_secondary_indexes((!indexes.is_empty()).then_some(indexes))
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("the scratch table is created");
+    name
+}
+
+/// Deletes a table made by [`scratch_billing_table`] (best effort: the
+/// emulator is stopped after the run anyway).
+pub async fn drop_scratch_table(aws: &AwsClients, name: &str) {
+    if let Err(e) = aws.dynamodb.delete_table().table_name(name).send().await {
+        eprintln!("scratch table {name} was not deleted: {e}");
+    }
+}

@@ -101,9 +101,19 @@ pub fn etag(response: &lambda_http::Response<Body>) -> String {
 /// The API's state for `entity` on the local AWS, with `dynamodb` (e.g. a
 /// counting client) or the plain one.
 pub async fn state(entity: &BillingEntity, dynamodb: Option<aws_sdk_dynamodb::Client>) -> ApiState {
+    state_on(entity, dynamodb, &resource("BILLING_TABLE")).await
+}
+
+/// The API on another table with the billing table's layout (a scratch
+/// table for a load test).
+pub async fn state_on(
+    entity: &BillingEntity,
+    dynamodb: Option<aws_sdk_dynamodb::Client>,
+    table: &str,
+) -> ApiState {
     let aws = local_clients().await;
     ApiState {
-        store: BillingStore::new(dynamodb.unwrap_or(aws.dynamodb), resource("BILLING_TABLE")),
+        store: BillingStore::new(dynamodb.unwrap_or(aws.dynamodb), table),
         entity: entity.id.clone(),
         s3: aws.s3,
         documents_bucket: resource("DOCUMENTS_BUCKET"),
