@@ -16,6 +16,7 @@ use billing_lambda::config;
 pub mod billing;
 pub mod delivery;
 pub mod demo_dunning;
+pub mod packaged;
 pub mod run;
 pub mod webhook;
 
