@@ -285,6 +285,10 @@ def main(argv: list[str]) -> int:
         paths = [Path(p) for p in rest] or [Path(f.bootstrap) for f in read_manifest()]
         failed = False
         for path in paths:
+            if not path.is_file():
+                print(f"{path}: missing")
+                failed = True
+                continue
             problems = lambda_os_problems(path, architecture)
             needs = elf_needs(path)
             print(
