@@ -9,6 +9,7 @@
 //! Ignored by plain `cargo test` (it needs the packages); `make test` runs
 //! it after `make package` under the local AWS (`make test-package`).
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use billing_tests::packaged::{
@@ -20,9 +21,12 @@ use lambda_runtime_fake::{FakeRuntimeApi, Seen};
 
 const WAIT: Duration = Duration::from_secs(30);
 
-/// What one start of a function showed, or why it failed.
-fn start_and_poll(api: &FakeRuntimeApi, function: &PackagedFunction) -> Result<(), String> {
-    let environments = template_environments();
+/// Start `function` once: `Ok` when it polled (and answered), else why not.
+fn start_and_poll(
+    api: &FakeRuntimeApi,
+    function: &PackagedFunction,
+    environments: &BTreeMap<String, BTreeMap<String, String>>,
+) -> Result<(), String> {
     let template_env = environments
         .get(&function.binary)
         .ok_or_else(|| format!("the local stack has no environment for {}", function.binary))?;
@@ -74,14 +78,15 @@ fn every_packaged_function_reaches_its_first_poll_on_the_template_environment() 
     // read at cold start stored in the local AWS
     let functions = packaged_functions();
     assert!(!functions.is_empty(), "the template defines no function");
+    let environments = template_environments();
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-    runtime.block_on(seed_cold_start_reads(&template_environments()));
+    runtime.block_on(seed_cold_start_reads(&environments));
     let api = FakeRuntimeApi::start();
     // WHEN each is started as Lambda starts it
     let failures: Vec<String> = functions
         .iter()
         .filter_map(|function| {
-            start_and_poll(&api, function)
+            start_and_poll(&api, function, &environments)
                 .err()
                 .map(|error| format!("{} ({}): {error}", function.binary, function.logical_id))
         })
