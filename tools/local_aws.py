@@ -25,6 +25,7 @@ import contextlib
 import ctypes
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -583,7 +584,23 @@ def process_environment(stack: Stack) -> dict[str, str]:
             if key in env and env[key] != value and key not in ("AWS_ENDPOINT_URL",):
                 raise ValueError(f"{function} defines {key} differently from another function")
             env[key] = value
+    env.update(pipe_target_queues(stack))
     return env
+
+
+def pipe_target_queues(stack: Stack) -> dict[str, str]:
+    """The queues the template's EventBridge Pipes feed, as
+    `<QUEUE_LOGICAL_ID>_URL` (DocumentsQueue -> DOCUMENTS_QUEUE_URL): the
+    emulator runs no pipes, so tests and the demo play them by sending to
+    these queues, and no function is told their URLs."""
+    queues = {}
+    for pipe in resources_of_type(stack.template, "AWS::Pipes::Pipe").values():
+        target = pipe.get("Properties", {}).get("Target", {})
+        logical_id = str(target.get("Fn::GetAtt", [""])[0]) if isinstance(target, dict) else ""
+        if logical_id and stack.template.get("Resources", {}).get(logical_id, {}).get("Type") == "AWS::SQS::Queue":
+            snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", logical_id).upper()
+            queues[f"{snake}_URL"] = str(stack.ref(logical_id))
+    return queues
 
 
 def write_state(stack: Stack, pid: int | None) -> dict[str, str]:

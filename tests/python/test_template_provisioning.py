@@ -217,6 +217,16 @@ def test_function_environments_name_only_provisioned_resources(provisioned_stack
                 assert value in known, f"{function}: {key}={value} is not a provisioned resource"
 
 
+def test_the_pipes_target_queues_are_exported_for_playing_the_pipes(provisioned_stack):
+    queues = local_aws.pipe_target_queues(provisioned_stack)
+    # Both pipes (finalized invoices, recorded dunning letters) feed the
+    # documents queue, which no function's environment names.
+    assert queues == {"DOCUMENTS_QUEUE_URL": provisioned_stack.refs["DocumentsQueue"]}
+    assert local_aws.process_environment(provisioned_stack)["DOCUMENTS_QUEUE_URL"] == queues[
+        "DOCUMENTS_QUEUE_URL"
+    ]
+
+
 def test_every_function_is_built_with_cargo_lambda_for_the_architecture_parameter(template):
     functions = local_aws.resources_of_type(template, "AWS::Serverless::Function")
     globals_ = template["Globals"]["Function"]

@@ -3,12 +3,16 @@
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
+use billing_documents::InvoiceRenderer;
+use billing_documents::letter::LetterRenderer;
 use billing_documents::mail::MailTemplates;
 use billing_lambda::aws::AwsClients;
-use billing_store::BillingStore;
+use billing_store::{BillingStore, StoredLetter};
 use invoice_delivery::attachments::ArchivedFiles;
 use invoice_delivery::mailer::Mailer;
 use invoice_delivery::service::DeliveryService;
+use invoice_pdf::archive::DocumentArchive;
+use invoice_pdf::service::DocumentService;
 use serde::Deserialize;
 
 use crate::resource;
@@ -55,6 +59,22 @@ pub fn delivery_service(aws: &AwsClients, store: BillingStore) -> DeliveryServic
         ArchivedFiles::new(aws.s3.clone(), resource("DOCUMENTS_BUCKET")),
         Mailer::new(aws.ses.clone(), resource("SES_CONFIGURATION_SET")),
         MailTemplates::built_in().expect("the built-in mail templates compile"),
+    )
+}
+
+/// The documents function (invoices and dunning letters) wired as its
+/// `main` does, on the local endpoint.
+///
+/// # Panics
+/// When the built-in templates or fonts do not load.
+pub fn document_service(aws: &AwsClients, store: BillingStore) -> DocumentService {
+    DocumentService::new(
+        store,
+        InvoiceRenderer::built_in().expect("the built-in invoice templates load"),
+        LetterRenderer::from_env().expect("the built-in letter template loads"),
+        DocumentArchive::new(aws.s3.clone(), resource("DOCUMENTS_BUCKET")),
+        aws.sqs.clone(),
+        resource("DELIVERY_QUEUE_URL"),
     )
 }
 
@@ -132,4 +152,47 @@ pub fn sqs_message(m: &Message) -> SqsMessage {
             .insert("ApproximateReceiveCount".to_owned(), count.clone());
     }
     message
+}
+
+/// Plays what the stream pipe and the two queues do with a recorded dunning
+/// letter, through the real handlers: the documents function archives its
+/// PDF and asks for delivery, the delivery function e-mails it. Returns the
+/// letter as stored afterwards and the e-mail the local SES recorded.
+///
+/// # Panics
+/// When a step fails or the e-mail was not recorded.
+pub async fn deliver_dunning_letter(
+    aws: &AwsClients,
+    store: &BillingStore,
+    letter_id: &str,
+) -> (StoredLetter, RecordedMail) {
+    let documents = document_service(aws, store.clone());
+    let mut pipe_message = SqsMessage::default();
+    pipe_message.message_id = Some(format!("pipe-{letter_id}"));
+    pipe_message.body = Some(serde_json::json!({ "letter_id": letter_id }).to_string());
+    invoice_pdf::handler::handle_message(&documents, pipe_message)
+        .await
+        .expect("the documents function archives the letter");
+    let queue = resource("DELIVERY_QUEUE_URL");
+    let requests = take_messages(aws, &queue, |body| body.contains(letter_id)).await;
+    assert_eq!(requests.len(), 1, "one delivery request for {letter_id}");
+    let delivery = delivery_service(aws, store.clone());
+    invoice_delivery::handler::handle_message(&delivery, sqs_message(&requests[0]))
+        .await
+        .expect("the delivery function sends the letter");
+    let stored = store
+        .dunning_letter(letter_id)
+        .await
+        .expect("the letter can be read")
+        .expect("the letter exists");
+    let message_id = stored
+        .delivery
+        .as_ref()
+        .and_then(|d| d.message_id.clone())
+        .expect("the letter records its SES message id");
+    let mail = recorded_mails()
+        .into_iter()
+        .find(|mail| mail.id == message_id)
+        .expect("the local SES recorded the letter's e-mail");
+    (stored, mail)
 }

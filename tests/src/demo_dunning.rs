@@ -1,12 +1,11 @@
 //! The payments and dunning stage of `make demo`: a bank statement with a
 //! matched, a partial and an unmatched transfer through the real
 //! payment-import handler, then a month of daily sweeps; the letters go to
-//! `out/` as PDF.
+//! `out/` as PDF and as the e-mail that carried them.
 
 use std::fmt::Write as _;
 
 use aws_lambda_events::event::s3::S3Event;
-use billing_documents::letter::LetterRenderer;
 use billing_domain::party::CustomerKind;
 use billing_store::BillingStore;
 use chrono::{Days, NaiveDate, Utc};
@@ -117,7 +116,6 @@ pub async fn run(store: &BillingStore, entity_id: &str) -> DemoResult<String> {
 
     println!("\n== Dunning (daily sweep 22 Oct - 20 Nov 2026) ==");
     let sweep = SweepService::new(store.clone(), entity.id.clone());
-    let renderer = LetterRenderer::from_env()?;
     let start = NaiveDate::from_ymd_opt(2026, 10, 22).ok_or("date")?;
     let mut written = Vec::new();
     let mut warned = false;
@@ -126,23 +124,26 @@ pub async fn run(store: &BillingStore, entity_id: &str) -> DemoResult<String> {
         let report = sweep.sweep(SweepDay::Date(today), Utc::now()).await?;
         warned |= report.base_rate_warning;
         for letter in report.letters.iter().filter(|l| l.account_id == account.id) {
-            let first = invoices
-                .iter()
-                .find(|i| {
-                    letter
-                        .lines
-                        .first()
-                        .is_some_and(|l| l.invoice_id == i.content().id)
-                })
-                .ok_or("letter without invoice")?;
-            let pdf = renderer.render(
-                letter,
-                &first.content().seller,
-                &first.content().buyer,
-                first.content().references.payment_reference.as_deref(),
-            )?;
+            // What the stream pipe does: invoice-pdf archives the letter,
+            // invoice-delivery e-mails it.
+            let (stored, mail) =
+                crate::delivery::deliver_dunning_letter(&aws, store, &letter.letter_id).await;
+            let document = stored.document.ok_or("the letter's PDF is not recorded")?;
+            let pdf = aws
+                .s3
+                .get_object()
+                .bucket(crate::resource("DOCUMENTS_BUCKET"))
+                .key(&document.key)
+                .send()
+                .await?
+                .body
+                .collect()
+                .await?
+                .into_bytes();
             let path = format!("out/dunning-{today}-{}.pdf", letter.letter_id);
-            std::fs::write(&path, pdf)?;
+            std::fs::write(&path, &pdf)?;
+            let eml = format!("out/dunning-{today}-{}.eml", letter.letter_id);
+            std::fs::write(&eml, mail.raw_data.as_bytes())?;
             let mut lines = String::new();
             for line in &letter.lines {
                 write!(
@@ -158,7 +159,7 @@ pub async fn run(store: &BillingStore, entity_id: &str) -> DemoResult<String> {
                 )?;
             }
             println!(
-                "{today}: letter, total due {} by {}:{lines} wrote {path}",
+                "{today}: letter, total due {} by {}:{lines} wrote {path}, e-mailed ({eml})",
                 letter.total_due, letter.payment_deadline
             );
             written.push(path);
@@ -171,11 +172,8 @@ pub async fn run(store: &BillingStore, entity_id: &str) -> DemoResult<String> {
             }
         }
     }
-    println!(
-        "(letters are recorded and rendered; e-mailing them through the delivery path is not built yet)"
-    );
     Ok(format!(
-        "payments: {} booked, {} for review; dunning: {} letters in out/",
+        "payments: {} booked, {} for review; dunning: {} letters sent (PDF and e-mail in out/)",
         results.iter().map(|r| r.booked).sum::<usize>(),
         results.iter().map(|r| r.for_review).sum::<usize>(),
         written.len()

@@ -40,7 +40,7 @@ async fn state_with_a_bounce() -> (ApiState, Invoice) {
     let invoice = billing_tests::isolated(&samples::german_consumer().unwrap());
     put_finalized_invoice(&aws, store.table(), &invoice, DocumentStatus::Archived).await;
     let report = TroubleReport {
-        invoice_id: invoice.content().id.clone(),
+        dispatch: invoice.content().id.clone().into(),
         status: DeliveryStatus::Bounced,
         reason: "permanent bounce (General): smtp; 550 5.1.1 user unknown".to_owned(),
         at: chrono::Utc::now(),

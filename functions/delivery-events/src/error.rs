@@ -20,15 +20,15 @@ pub enum DeliveryEventsError {
         /// What is wrong with it (never its value).
         problem: String,
     },
-    /// The `invoice_id` tag names an invoice that does not exist.
+    /// The tag names an invoice or letter that does not exist.
     #[error(
-        "SES event {event_type} for message {message_id} names invoice {invoice_id}, which does not exist"
+        "SES event {event_type} for message {message_id} names {dispatch}, which does not exist"
     )]
     UnknownInvoice {
         /// The event type.
         event_type: String,
-        /// The id from the tag.
-        invoice_id: String,
+        /// The invoice or letter from the tag.
+        dispatch: String,
         /// SES's message id.
         message_id: String,
     },

@@ -16,6 +16,7 @@ use std::fmt;
 
 use billing_domain::DomainError;
 use billing_domain::ids::InvoiceId;
+use billing_store::Dispatch;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
@@ -23,6 +24,8 @@ use crate::error::DeliveryEventsError;
 
 /// The SES tag our sender puts on every invoice e-mail.
 pub const INVOICE_TAG: &str = "invoice_id";
+/// The SES tag our sender puts on every dunning letter's e-mail.
+pub const LETTER_TAG: &str = "letter_id";
 
 /// Longest SES message id accepted (SES ids are about 60 characters).
 const MAX_MESSAGE_ID_LEN: usize = 256;
@@ -61,8 +64,9 @@ pub struct Mail {
     pub message_id: String,
     /// When SES accepted the message (`mail.timestamp`).
     pub sent_at: DateTime<Utc>,
-    /// The invoice, from the `invoice_id` tag.
-    pub invoice_id: InvoiceId,
+    /// The invoice (`invoice_id` tag) or dunning letter (`letter_id` tag)
+    /// the e-mail delivered.
+    pub dispatch: Dispatch,
     /// How many addresses the message went to (`mail.destination`), for logs.
     pub destinations: usize,
 }
@@ -249,8 +253,10 @@ fn parse_mail(mail: &Map<String, Value>) -> Result<Mail, DeliveryEventsError> {
     }
     let sent_at = timestamp(mail, "mail", "timestamp")?;
     let tags = object(mail, "mail", "tags")?;
-    let values = array(tags, "mail.tags", INVOICE_TAG)?;
-    let field = format!("mail.tags.{INVOICE_TAG}");
+    let letter = !tags.contains_key(INVOICE_TAG) && tags.contains_key(LETTER_TAG);
+    let tag = if letter { LETTER_TAG } else { INVOICE_TAG };
+    let values = array(tags, "mail.tags", tag)?;
+    let field = format!("mail.tags.{tag}");
     let [value] = values.as_slice() else {
         return Err(malformed(
             &field,
@@ -260,19 +266,34 @@ fn parse_mail(mail: &Map<String, Value>) -> Result<Mail, DeliveryEventsError> {
     let value = value
         .as_str()
         .ok_or_else(|| malformed(&format!("{field}[0]"), "is not a string"))?;
-    let invoice_id = InvoiceId::parse(value).map_err(|e| {
-        // The domain's message says what is wrong without the value.
-        let DomainError::Invalid { message, .. } = e;
-        malformed(
-            &format!("{field}[0]"),
-            format!("is not an invoice id: {message}"),
-        )
-    })?;
+    let dispatch = if letter {
+        let minted = (1..=64).contains(&value.len())
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
+        if !minted {
+            return Err(malformed(
+                &format!("{field}[0]"),
+                "is not a letter id (1 to 64 ASCII letters, digits, '_' or '-')",
+            ));
+        }
+        Dispatch::DunningLetter(value.to_owned())
+    } else {
+        let invoice_id = InvoiceId::parse(value).map_err(|e| {
+            // The domain's message says what is wrong without the value.
+            let DomainError::Invalid { message, .. } = e;
+            malformed(
+                &format!("{field}[0]"),
+                format!("is not an invoice id: {message}"),
+            )
+        })?;
+        Dispatch::Invoice(invoice_id)
+    };
     let destinations = optional_array(mail, "mail", "destination")?.map_or(0, Vec::len);
     Ok(Mail {
         message_id: message_id.to_owned(),
         sent_at,
-        invoice_id,
+        dispatch,
         destinations,
     })
 }
@@ -518,7 +539,7 @@ mod tests {
         Mail {
             message_id: MESSAGE_ID.to_owned(),
             sent_at: at("2026-11-20T09:15:40.127Z"),
-            invoice_id: InvoiceId::new("inv-fixture-0042"),
+            dispatch: Dispatch::Invoice(InvoiceId::new("inv-fixture-0042")),
             destinations,
         }
     }
@@ -603,6 +624,17 @@ mod tests {
     }
 
     #[test]
+    fn a_dunning_letter_is_named_by_its_letter_id_tag() {
+        let mut event = event_value("send");
+        event["mail"]["tags"] = json!({ "letter_id": ["dun_0a1b"] });
+        let parsed = parse_notification(Some(&envelope_of(&event))).unwrap();
+        assert_eq!(
+            parsed.mail.dispatch,
+            Dispatch::DunningLetter("dun_0a1b".to_owned())
+        );
+    }
+
+    #[test]
     fn a_reject_carries_its_reason() {
         let event = parse_fixture("reject");
         assert_eq!(
@@ -622,7 +654,10 @@ mod tests {
                 event_type: "DeliveryDelay".to_owned()
             }
         );
-        assert_eq!(event.mail.invoice_id.as_str(), "inv-fixture-0042");
+        assert_eq!(
+            event.mail.dispatch,
+            Dispatch::Invoice(InvoiceId::new("inv-fixture-0042"))
+        );
     }
 
     #[test]
@@ -731,6 +766,18 @@ mod tests {
                     e["mail"]["tags"]["invoice_id"] = json!(["a\u{7}b"])
                 })),
                 "mail.tags.invoice_id[0]",
+            ),
+            (
+                Some(broken("send", &|e| {
+                    e["mail"]["tags"] = json!({ "letter_id": ["../dun"] })
+                })),
+                "mail.tags.letter_id[0]",
+            ),
+            (
+                Some(broken("send", &|e| {
+                    e["mail"]["tags"] = json!({ "letter_id": ["dun_1", "dun_2"] })
+                })),
+                "mail.tags.letter_id",
             ),
             (
                 Some(broken("bounce-permanent", &|e| {

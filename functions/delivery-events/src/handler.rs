@@ -42,12 +42,12 @@ fn log(event: &SesEvent, applied: &Applied) {
         _ => event.mail.destinations,
     };
     let event_type = event.event_type();
-    let invoice_id = event.mail.invoice_id.as_str();
+    let dispatch = event.mail.dispatch.to_string();
     let ses_message_id = event.mail.message_id.as_str();
     match applied {
         Applied::Recorded { status, suppressed } => tracing::info!(
             event_type,
-            invoice_id,
+            dispatch = %dispatch,
             ses_message_id,
             recipients,
             status = status.as_str(),
@@ -60,7 +60,7 @@ fn log(event: &SesEvent, applied: &Applied) {
             suppressed,
         } => tracing::info!(
             event_type,
-            invoice_id,
+            dispatch = %dispatch,
             ses_message_id,
             recipients,
             status = status.as_str(),
@@ -70,7 +70,7 @@ fn log(event: &SesEvent, applied: &Applied) {
         ),
         Applied::Ignored => tracing::info!(
             event_type,
-            invoice_id,
+            dispatch = %dispatch,
             ses_message_id,
             "SES event acknowledged; nothing to record for this type"
         ),

@@ -25,7 +25,6 @@
 //! replayed event writes the same values again (the timestamps are SES's,
 //! not ours).
 
-use billing_domain::ids::InvoiceId;
 use billing_lambda::privacy::redact_email_addresses;
 use billing_store::{BillingStore, DeliveryStatus, OutcomeRecorded, StoreError, TroubleReport};
 use chrono::{DateTime, Utc};
@@ -82,7 +81,7 @@ pub enum Applied {
 /// Maps an SES event to its effect on the invoice (see the module docs).
 pub fn plan(event: &SesEvent) -> Action {
     let mail = &event.mail;
-    let invoice_id = mail.invoice_id.clone();
+    let dispatch = mail.dispatch.clone();
     match &event.kind {
         EventKind::Send => Action::Progress {
             status: DeliveryStatus::Sent,
@@ -95,7 +94,7 @@ pub fn plan(event: &SesEvent) -> Action {
             at: *at,
         },
         EventKind::Bounce(bounce) => Action::Trouble(TroubleReport {
-            invoice_id,
+            dispatch: dispatch.clone(),
             status: DeliveryStatus::Bounced,
             reason: bounce_reason(bounce),
             at: bounce.at,
@@ -108,14 +107,14 @@ pub fn plan(event: &SesEvent) -> Action {
             },
         }),
         EventKind::Complaint(complaint) => Action::Trouble(TroubleReport {
-            invoice_id,
+            dispatch: dispatch.clone(),
             status: DeliveryStatus::Complained,
             reason: complaint_reason(complaint),
             at: complaint.at,
             suppress: unique_lowercase(complaint.recipients.iter().map(|a| a.as_str())),
         }),
         EventKind::Reject { reason } => Action::Trouble(TroubleReport {
-            invoice_id,
+            dispatch: dispatch.clone(),
             status: DeliveryStatus::Failed,
             reason: limit(
                 &format!(
@@ -229,12 +228,12 @@ impl DeliveryEventService {
             // The only item these calls require is the invoice.
             StoreError::NotFound { .. } => DeliveryEventsError::UnknownInvoice {
                 event_type: event.event_type().to_owned(),
-                invoice_id: event.mail.invoice_id.to_string(),
+                dispatch: event.mail.dispatch.to_string(),
                 message_id: event.mail.message_id.clone(),
             },
             other => DeliveryEventsError::Store(other),
         };
-        let invoice: &InvoiceId = &event.mail.invoice_id;
+        let dispatch = &event.mail.dispatch;
         match plan(event) {
             Action::Progress {
                 status,
@@ -243,7 +242,7 @@ impl DeliveryEventService {
             } => {
                 let outcome = self
                     .store
-                    .record_delivery_progress(invoice, status, &message_id, at)
+                    .record_delivery_progress(dispatch, status, &message_id, at)
                     .await
                     .map_err(unknown)?;
                 Ok(applied(status, 0, outcome))
@@ -276,6 +275,8 @@ fn applied(status: DeliveryStatus, suppressed: usize, outcome: OutcomeRecorded) 
 mod tests {
     use super::*;
     use crate::event::{BouncedRecipient, Mail, parse_notification};
+    use billing_domain::ids::InvoiceId;
+    use billing_store::Dispatch;
 
     fn fixture_event(name: &str) -> SesEvent {
         let path = format!(
@@ -333,7 +334,7 @@ mod tests {
             "{}",
             report.reason
         );
-        assert_eq!(report.invoice_id.as_str(), "inv-fixture-0042");
+        assert_eq!(report.dispatch.id(), "inv-fixture-0042");
     }
 
     #[test]
@@ -411,7 +412,7 @@ mod tests {
             mail: Mail {
                 message_id: "m".into(),
                 sent_at: Utc::now(),
-                invoice_id: InvoiceId::new("inv"),
+                dispatch: Dispatch::Invoice(InvoiceId::new("inv")),
                 destinations: 1,
             },
         };

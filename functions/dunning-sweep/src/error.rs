@@ -16,24 +16,6 @@ pub enum SweepError {
     /// Reading or writing the billing table failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The letter could not be rendered.
-    #[error("letter {letter_id} cannot be rendered: {reason}")]
-    Document {
-        /// The letter.
-        letter_id: String,
-        /// The template's error.
-        reason: String,
-    },
-    /// S3 refused the letter or could not be reached.
-    #[error("PutObject on {key} failed: {message}")]
-    Archive {
-        /// The object key.
-        key: String,
-        /// Whether retrying can help.
-        disposition: Disposition,
-        /// The SDK's text.
-        message: String,
-    },
     /// The dunning policy refused an invoice's facts (a configuration or
     /// data problem a person must look at).
     #[error("invoice {invoice_id}: {source}")]
@@ -50,8 +32,7 @@ impl Failure for SweepError {
         match self {
             Self::BadRequest { .. } => Disposition::Rejected(400),
             Self::Store(err) => err.disposition(),
-            Self::Policy { .. } | Self::Document { .. } => Disposition::Permanent,
-            Self::Archive { disposition, .. } => *disposition,
+            Self::Policy { .. } => Disposition::Permanent,
         }
     }
 
@@ -60,8 +41,6 @@ impl Failure for SweepError {
             Self::BadRequest { .. } => "bad_request",
             Self::Store(err) => err.code(),
             Self::Policy { .. } => "dunning_policy",
-            Self::Document { .. } => "render_failed",
-            Self::Archive { .. } => "s3_unavailable",
         }
     }
 }

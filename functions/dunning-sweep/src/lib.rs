@@ -4,7 +4,6 @@
 //! invoices, recorded together with each invoice's level advance.
 #![warn(missing_docs)]
 
-pub mod archive;
 pub mod error;
 pub mod handler;
 pub mod service;

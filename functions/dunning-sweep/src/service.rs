@@ -26,7 +26,6 @@ use billing_store::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::archive::LetterArchive;
 use crate::error::SweepError;
 
 /// Which day to sweep.
@@ -45,7 +44,7 @@ pub struct SweepReport {
     pub index_items_read: u64,
     /// Invoices looked at.
     pub due: usize,
-    /// Letters recorded now, ready to render and send.
+    /// Letters recorded now (the documents function renders and sends them).
     pub letters: Vec<DunningLetter>,
     /// Letters a previous run of the same day had recorded already.
     pub already_recorded: usize,
@@ -67,24 +66,15 @@ pub struct SweepReport {
 pub struct SweepService {
     store: BillingStore,
     entity_id: BillingEntityId,
-    archive: Option<LetterArchive>,
 }
 
 impl SweepService {
-    /// A sweep for `entity_id` (the template's `BILLING_ENTITY_ID`) that
-    /// records letters only.
+    /// A sweep for `entity_id` (the template's `BILLING_ENTITY_ID`). It
+    /// records letters; the stream hands each recorded letter to the
+    /// documents function, which renders, archives and sends it on, so a
+    /// letter cannot be recorded without being sent.
     pub fn new(store: BillingStore, entity_id: BillingEntityId) -> Self {
-        Self {
-            store,
-            entity_id,
-            archive: None,
-        }
-    }
-
-    /// Also renders each recorded letter and archives its PDF.
-    pub fn with_archive(mut self, archive: LetterArchive) -> Self {
-        self.archive = Some(archive);
-        self
+        Self { store, entity_id }
     }
 
     /// Sweeps for `day`: a calendar day of the seller, or the schedule's
@@ -275,17 +265,6 @@ impl SweepService {
         match self.store.record_dunning_letter(&commit).await? {
             LetterRecorded::Recorded => {
                 tracing::info!(letter_id = %letter_id, invoices = letter.lines.len(), "dunning letter recorded");
-                if let (Some(archive), Some((oldest, _))) = (
-                    &self.archive,
-                    notices
-                        .iter()
-                        .min_by_key(|(state, _)| state.invoice.content().issue_date),
-                ) {
-                    let (key, sha256) = archive.archive(&letter, &oldest.invoice).await?;
-                    self.store
-                        .record_letter_document(&letter_id, &key, &sha256)
-                        .await?;
-                }
                 report.letters.push(letter);
             }
             LetterRecorded::AlreadyRecorded => report.already_recorded += 1,

@@ -1,19 +1,20 @@
 //! Sixty simulated days against the local AWS: an invoice falls due, gets a
 //! payment reminder, a first notice with the flat fee and interest, a
 //! partial payment arrives by bank statement and lowers the open amount
-//! and the interest basis of the second notice, the rest is paid, and no
-//! letter follows. Every amount is computed by hand below.
+//! and, from its value date, the interest basis of the second notice, the
+//! rest is paid, and no letter follows. Every letter is e-mailed. Every
+//! amount is computed by hand below.
 
-use billing_documents::letter::LetterRenderer;
 use billing_domain::dunning::DunningStage;
 use billing_domain::money::{Currency, Money};
 use billing_domain::party::CustomerKind;
 use billing_domain::payment::PaymentStatus;
+use billing_store::DeliveryStatus;
 use billing_tests::billing::{customer, invoice, stored_seller};
+use billing_tests::delivery::deliver_dunning_letter;
 use billing_tests::webhook::{local_store, repo_path};
 use billing_tests::{local_clients, resource};
 use chrono::{Days, NaiveDate, Utc};
-use dunning_sweep::archive::LetterArchive;
 use dunning_sweep::service::{SweepDay, SweepService};
 use payment_import::service::ImportService;
 use rust_decimal::Decimal;
@@ -65,9 +66,7 @@ async fn sixty_days_from_due_date_to_paid() {
         .unwrap();
     let aws = local_clients().await;
     let bucket = resource("DOCUMENTS_BUCKET");
-    let sweep = SweepService::new(store.clone(), entity.id.clone()).with_archive(
-        LetterArchive::new(LetterRenderer::from_env().unwrap(), aws.s3.clone(), &bucket),
-    );
+    let sweep = SweepService::new(store.clone(), entity.id.clone());
     let import = ImportService::new(store.clone(), local_clients().await.s3, entity.id.clone());
 
     let mut letters = Vec::new();
@@ -104,9 +103,12 @@ async fn sixty_days_from_due_date_to_paid() {
         );
         for letter in report.letters {
             assert_eq!(letter.account_id, account.id);
-            letters.push(letter);
+            // The stream pipe's part: render, archive and e-mail it.
+            let delivered = deliver_dunning_letter(&aws, &store, &letter.letter_id).await;
+            letters.push((letter, delivered));
         }
     }
+    let (letters, delivered): (Vec<_>, Vec<_>) = letters.into_iter().unzip();
     let days: Vec<NaiveDate> = letters.iter().map(|l| l.date).collect();
     assert_eq!(
         days,
@@ -173,34 +175,104 @@ async fn sixty_days_from_due_date_to_paid() {
     assert_eq!(letters[1].total_due, eur(123_703));
 
     // 500.00 arrive on 10 January: 690.00 open. Second notice on 19 January
-    // (due + 35) on the lower basis; the flat fee is not claimed again but
-    // stays owed:
-    //   16–31 Dec: 690.00 × 10.27 % × 16 / 365 = 3.1063… → 3.11
-    //   1–19 Jan:  690.00 × 10.27 % × 19 / 365 = 3.6887… → 3.69
-    //   total 690.00 + 6.80 + 40.00 (earlier fees) = 736.80
+    // (due + 35). Interest runs on what was open each day, so the basis
+    // drops from the payment's value date; the flat fee is not claimed
+    // again but stays owed:
+    //   16–31 Dec: 16 days on 1,190.00: 1,190.00 × 10.27 % × 16 / 365 = 5.3573… → 5.36
+    //   1–9 Jan:    9 days on 1,190.00: 1,190.00 × 10.27 % ×  9 / 365 = 3.0134… → 3.01
+    //   10–19 Jan: 10 days on   690.00:   690.00 × 10.27 % × 10 / 365 = 1.9414… → 1.94
+    //   interest 10.31; total 690.00 + 10.31 + 40.00 (earlier fees) = 740.31
     let second = line(2);
     assert_eq!(second.stage, DunningStage::SecondNotice);
     assert_eq!(second.open_amount, eur(69_000));
     assert_eq!(second.interest.principal, eur(69_000));
-    let amounts: Vec<Money> = second.interest.periods.iter().map(|p| p.amount).collect();
-    assert_eq!(amounts, [eur(311), eur(369)]);
+    let periods: Vec<(NaiveDate, NaiveDate, i64, Money, Money)> = second
+        .interest
+        .periods
+        .iter()
+        .map(|p| (p.period.start, p.period.end, p.days, p.principal, p.amount))
+        .collect();
+    assert_eq!(
+        periods,
+        [
+            (
+                date(2025, 12, 16),
+                date(2025, 12, 31),
+                16,
+                eur(119_000),
+                eur(536)
+            ),
+            (
+                date(2026, 1, 1),
+                date(2026, 1, 9),
+                9,
+                eur(119_000),
+                eur(301)
+            ),
+            (
+                date(2026, 1, 10),
+                date(2026, 1, 19),
+                10,
+                eur(69_000),
+                eur(194)
+            ),
+        ]
+    );
+    assert_eq!(second.interest.total, eur(1031));
     assert_eq!((second.fee, second.flat_fee), (eur(0), eur(0)));
     assert_eq!(second.earlier_fees, eur(4000));
-    assert_eq!(second.total, eur(73_680));
+    assert_eq!(second.total, eur(74_031));
 
-    // Every letter is archived as a PDF in the documents bucket.
-    for letter in &letters {
+    // Every letter is archived as a PDF in the documents bucket and was
+    // e-mailed to the invoice address, with the PDF attached and the
+    // figures of the recorded letter in the text.
+    let subjects = ["Zahlungserinnerung", "1. Mahnung", "2. Mahnung"];
+    for ((letter, (stored, mail)), subject) in letters.iter().zip(&delivered).zip(subjects) {
+        let document = stored.document.as_ref().expect("the PDF is recorded");
         let object = aws
             .s3
             .get_object()
             .bucket(&bucket)
-            .key(LetterArchive::key(letter))
+            .key(&document.key)
             .send()
             .await
             .unwrap_or_else(|e| panic!("letter {} is not archived: {e}", letter.letter_id));
         assert_eq!(object.content_type(), Some("application/pdf"));
         let bytes = object.body.collect().await.unwrap().into_bytes();
         assert!(bytes.starts_with(b"%PDF-"));
+        assert_eq!(
+            stored.letter, *letter,
+            "the stored letter is the one recorded"
+        );
+        assert_eq!(
+            stored.delivery.as_ref().map(|d| d.status),
+            Some(DeliveryStatus::Sent)
+        );
+        assert_eq!(mail.destinations.len(), account.invoice_emails.len());
+        for (destination, address) in mail.destinations.iter().zip(&account.invoice_emails) {
+            assert!(destination.contains(address.as_str()), "{destination}");
+        }
+        let message = mail_parser::MessageParser::default()
+            .parse(mail.raw_data.as_bytes())
+            .expect("the recorded e-mail parses");
+        let title = message.subject().unwrap_or_default();
+        assert!(title.starts_with(subject), "{title}");
+        let text = message.body_text(0).unwrap_or_default().into_owned();
+        let total = billing_documents::text::money(
+            billing_documents::text::labels(letter.language),
+            letter.total_due,
+        );
+        assert!(text.contains(&total), "the mail names {total}: {text}");
+        assert!(
+            text.contains(&reference),
+            "the mail names the RF reference: {text}"
+        );
+        let attachment = message.attachment(0).expect("the PDF is attached");
+        assert_eq!(
+            attachment.contents(),
+            &bytes[..],
+            "the archived PDF is attached"
+        );
     }
 
     // The rest on 25 January: paid, out of the index, the day recorded.
@@ -213,4 +285,41 @@ async fn sixty_days_from_due_date_to_paid() {
     assert_eq!(state.payments.paid_in_full_on, Some(date(2026, 1, 25)));
     assert!(!state.indexed);
     assert_eq!(state.level, 3);
+
+    // SES reports the last letter's e-mail bounced: recorded on the letter,
+    // and the letter is on the needs-attention list beside its invoice.
+    let (last, _) = &delivered[2];
+    let message_id = last.delivery.as_ref().unwrap().message_id.clone().unwrap();
+    let path = repo_path("tests/fixtures/ses-events/bounce-permanent.json");
+    let mut envelope: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut event: serde_json::Value =
+        serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
+    event["mail"]["tags"] = serde_json::json!({ "letter_id": [last.letter.letter_id] });
+    event["mail"]["messageId"] = message_id.clone().into();
+    envelope["Message"] = event.to_string().into();
+    let event = delivery_events::event::parse_notification(Some(&envelope.to_string())).unwrap();
+    delivery_events::service::DeliveryEventService::new(store.clone())
+        .apply(&event)
+        .await
+        .unwrap();
+    let bounced = store
+        .dunning_letter(&last.letter.letter_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        bounced.delivery.map(|d| d.status),
+        Some(DeliveryStatus::Bounced)
+    );
+    let entry = store
+        .needs_attention(&entity.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.letter_id.as_deref() == Some(last.letter.letter_id.as_str()))
+        .expect("the bounced letter needs attention");
+    assert_eq!(entry.invoice_id, invoice.content().id.as_str());
+    assert_eq!(entry.invoice_number, invoice.number().as_str());
+    assert_eq!(entry.status, DeliveryStatus::Bounced);
 }

@@ -36,11 +36,17 @@ pub enum DeliveryError {
         /// The id from the message.
         invoice_id: String,
     },
-    /// Another worker is sending this invoice right now.
-    #[error("invoice {invoice_id} is being sent by another worker until {until}")]
+    /// The dunning letter does not exist.
+    #[error("dunning letter {letter_id} does not exist")]
+    UnknownLetter {
+        /// The id from the message.
+        letter_id: String,
+    },
+    /// Another worker is sending this invoice or letter right now.
+    #[error("{dispatch} is being sent by another worker until {until}")]
     InProgress {
-        /// The invoice.
-        invoice_id: String,
+        /// The invoice or letter.
+        dispatch: String,
         /// When that worker's claim lapses.
         until: String,
     },
@@ -137,6 +143,7 @@ impl Failure for DeliveryError {
             Self::InProgress { .. } => Disposition::Retryable,
             Self::BadRequest { .. }
             | Self::UnknownInvoice { .. }
+            | Self::UnknownLetter { .. }
             | Self::Unsendable { .. }
             | Self::Document { .. }
             | Self::Compose(_) => Disposition::Permanent,
@@ -147,6 +154,7 @@ impl Failure for DeliveryError {
         match self {
             Self::BadRequest { .. } => "bad_request",
             Self::UnknownInvoice { .. } => "unknown_invoice",
+            Self::UnknownLetter { .. } => "unknown_letter",
             Self::InProgress { .. } => "in_progress",
             Self::Unsendable { .. } => "unsendable",
             Self::Document { .. } => "document_mismatch",

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use billing_lambda::sqs::{RetryBackoff, process_batch_with_backoff};
-use billing_store::DeliveryRequest;
+use billing_store::{DeliveryRequest, LetterDeliveryRequest};
 use chrono::Utc;
 use lambda_runtime::LambdaEvent;
 
@@ -33,58 +33,94 @@ pub async fn handle(
     )
 }
 
-/// One message: which invoice, then deliver it.
+/// What one delivery message asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryJob {
+    /// An invoice (or credit note) with its archived files.
+    Invoice(DeliveryRequest),
+    /// A dunning letter with its archived PDF.
+    Letter(LetterDeliveryRequest),
+}
+
+/// One message: which invoice or letter, then deliver it.
 pub async fn handle_message(
     service: &DeliveryService,
     message: SqsMessage,
 ) -> Result<(), DeliveryError> {
-    let request = request(message.body.as_deref())?;
+    let job = request(message.body.as_deref())?;
     // The SQS message id names this attempt's claim: unique per message,
     // and the same on a redelivery of it.
     let token = message.message_id.as_deref().unwrap_or("unnamed");
-    match service.deliver(&request, token, Utc::now()).await? {
+    let (delivered, dispatch) = match &job {
+        DeliveryJob::Invoice(request) => (
+            service.deliver(request, token, Utc::now()).await?,
+            format!("invoice {}", request.invoice_id),
+        ),
+        DeliveryJob::Letter(request) => (
+            service.deliver_letter(request, token, Utc::now()).await?,
+            format!("dunning letter {}", request.letter_id),
+        ),
+    };
+    match delivered {
         Delivered::Sent {
             message_id,
             recipients,
             taken_over,
         } => tracing::info!(
-            invoice_id = %request.invoice_id,
+            dispatch,
             ses_message_id = %message_id,
             recipients,
             taken_over,
-            "invoice e-mail sent"
+            "e-mail sent"
         ),
         Delivered::SentAfterClaimLapsed { message_id } => tracing::warn!(
-            invoice_id = %request.invoice_id,
+            dispatch,
             ses_message_id = %message_id,
-            "invoice e-mail sent, but another worker had recorded an outcome first"
+            "e-mail sent, but another worker had recorded an outcome first"
         ),
         Delivered::AlreadySettled(status) => tracing::info!(
-            invoice_id = %request.invoice_id,
+            dispatch,
             status = status.as_str(),
-            "invoice delivery already settled; nothing sent"
+            "delivery already settled; nothing sent"
         ),
         Delivered::Failed { .. } => tracing::warn!(
-            invoice_id = %request.invoice_id,
-            "invoice delivery failed; recorded on the invoice and the needs-attention list"
+            dispatch,
+            "delivery failed; recorded on the item and the needs-attention list"
         ),
     }
     Ok(())
 }
 
-/// The delivery request in a message body, or why the body is unusable.
-pub fn request(body: Option<&str>) -> Result<DeliveryRequest, DeliveryError> {
+/// The delivery request in a message body, or why the body is unusable: a
+/// letter's request names `letter_id`, an invoice's `invoice_id`.
+pub fn request(body: Option<&str>) -> Result<DeliveryJob, DeliveryError> {
     let body = body.ok_or_else(|| DeliveryError::BadRequest {
         reason: "message has no body".to_owned(),
     })?;
-    serde_json::from_str(body).map_err(|e| DeliveryError::BadRequest {
+    let letter = body.contains("\"letter_id\"");
+    let shape = if letter {
+        "{\"letter_id\", \"document\"}"
+    } else {
+        "{\"invoice_id\", \"invoice_number\", \"documents\"}"
+    };
+    // serde's message may quote the body: report only where it failed.
+    let bad = |e: serde_json::Error| DeliveryError::BadRequest {
         reason: format!(
-            "expected {{\"invoice_id\", \"invoice_number\", \"documents\"}}: {:?} error at line {} column {}",
+            "expected {shape}: {:?} error at line {} column {}",
             e.classify(),
             e.line(),
             e.column()
         ),
-    })
+    };
+    if letter {
+        serde_json::from_str(body)
+            .map(DeliveryJob::Letter)
+            .map_err(bad)
+    } else {
+        serde_json::from_str(body)
+            .map(DeliveryJob::Invoice)
+            .map_err(bad)
+    }
 }
 
 #[cfg(test)]
@@ -98,8 +134,16 @@ mod tests {
             r#"{"invoice_id":"inv_1","invoice_number":"RE-2026-000001","documents":[{"key":"invoices/e/2026/RE-2026-000001.pdf","sha256":"00","content_type":"application/pdf"}]}"#,
         ))
         .unwrap();
+        let DeliveryJob::Invoice(request) = request else {
+            panic!("an invoice's request: {request:?}");
+        };
         assert_eq!(request.invoice_id, "inv_1");
         assert_eq!(request.documents.len(), 1);
+        let letter = super::request(Some(
+            r#"{"letter_id":"dun_1","document":{"key":"letters/e/2026/dun_1.pdf","sha256":"00","content_type":"application/pdf"}}"#,
+        ))
+        .unwrap();
+        assert!(matches!(letter, DeliveryJob::Letter(ref l) if l.letter_id == "dun_1"));
     }
 
     #[test]
@@ -109,6 +153,10 @@ mod tests {
             Some("{}"),
             Some("not json"),
             Some(r#"{"invoice_id":1}"#),
+            Some(r#"{"letter_id":"dun_1"}"#),
+            Some(
+                r#"{"letter_id":"dun_1","document":{"key":"k","sha256":"00","content_type":"application/pdf"},"x":1}"#,
+            ),
         ] {
             let err = request(body).unwrap_err();
             assert_eq!(err.code(), "bad_request", "{body:?}");

@@ -4,13 +4,15 @@
 
 use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{EmailContent, MessageTag, RawMessage};
-use billing_domain::ids::InvoiceId;
 use billing_domain::party::EmailAddress;
+use billing_store::Dispatch;
 
 use crate::error::DeliveryError;
 
 /// The tag that ties SES's events back to the invoice.
 pub const INVOICE_TAG: &str = "invoice_id";
+/// The tag that ties SES's events back to a dunning letter.
+pub const LETTER_TAG: &str = "letter_id";
 
 /// Sends invoice e-mails.
 #[derive(Debug, Clone)]
@@ -32,11 +34,11 @@ impl Mailer {
     /// headers. Returns SES's message id.
     pub async fn send(
         &self,
-        invoice: &InvoiceId,
+        dispatch: &Dispatch,
         from: &EmailAddress,
         raw: Vec<u8>,
     ) -> Result<String, DeliveryError> {
-        let tag = invoice_tag(invoice)?;
+        let tag = dispatch_tag(dispatch)?;
         let raw = RawMessage::builder()
             .data(Blob::new(raw))
             .build()
@@ -63,19 +65,23 @@ impl Mailer {
 
 /// SES tag values may hold only ASCII letters, digits, `_`, `-`, `.` and
 /// `@`; every id we mint fits.
-fn invoice_tag(invoice: &InvoiceId) -> Result<MessageTag, DeliveryError> {
-    let value = invoice.as_str();
+fn dispatch_tag(dispatch: &Dispatch) -> Result<MessageTag, DeliveryError> {
+    let value = dispatch.id();
+    let name = match dispatch {
+        Dispatch::Invoice(_) => INVOICE_TAG,
+        Dispatch::DunningLetter(_) => LETTER_TAG,
+    };
     let fits = value.len() <= 256
         && value
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
     if !fits {
         return Err(DeliveryError::Unsendable {
-            reason: format!("invoice id {value} cannot be an SES message tag"),
+            reason: format!("{dispatch} cannot be named in an SES message tag"),
         });
     }
     MessageTag::builder()
-        .name(INVOICE_TAG)
+        .name(name)
         .value(value)
         .build()
         .map_err(|e| DeliveryError::Unsendable {
@@ -86,12 +92,19 @@ fn invoice_tag(invoice: &InvoiceId) -> Result<MessageTag, DeliveryError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use billing_domain::ids::InvoiceId;
 
     #[test]
-    fn minted_invoice_ids_fit_a_tag_and_others_are_refused() {
-        assert!(invoice_tag(&InvoiceId::new("inv_0a1b2c")).is_ok());
-        assert!(invoice_tag(&InvoiceId::new("inv-19af-123-4")).is_ok());
-        let err = invoice_tag(&InvoiceId::new("inv 1/2")).unwrap_err();
-        assert!(err.to_string().contains("cannot be an SES message tag"));
+    fn minted_ids_fit_a_tag_and_others_are_refused() {
+        let invoice = |id: &str| Dispatch::Invoice(InvoiceId::new(id));
+        assert!(dispatch_tag(&invoice("inv_0a1b2c")).is_ok());
+        assert!(dispatch_tag(&invoice("inv-19af-123-4")).is_ok());
+        let letter = dispatch_tag(&Dispatch::DunningLetter("dun_0a1b".to_owned())).unwrap();
+        assert_eq!((letter.name(), letter.value()), (LETTER_TAG, "dun_0a1b"));
+        let err = dispatch_tag(&invoice("inv 1/2")).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("cannot be named in an SES message tag")
+        );
     }
 }

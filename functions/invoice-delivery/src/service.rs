@@ -1,4 +1,5 @@
-//! One delivery: claim the invoice, write the e-mail, send it, record it.
+//! One delivery: claim the invoice (or dunning letter), write the e-mail,
+//! send it, record it.
 //!
 //! # At least once, honestly
 //!
@@ -30,13 +31,13 @@
 //! duplicate is possible once `sent` is written. Nothing can close the
 //! window entirely, because SES offers no idempotency key.
 
-use billing_documents::mail::{MailAttachment, MailRecipients, MailTemplates, compose};
-use billing_domain::ids::InvoiceId;
-use billing_domain::party::EmailAddress;
+use billing_documents::mail::{MailAttachment, MailRecipients, MailTemplates, MailText, compose};
+use billing_domain::ids::{AccountId, BillingEntityId, InvoiceId};
+use billing_domain::party::{EmailAddress, InvoiceMailSender};
 use billing_lambda::Failure;
 use billing_store::{
-    BillingStore, DeliveryClaim, DeliveryRequest, DeliveryStatus, OutcomeRecorded, StoredInvoice,
-    TroubleReport,
+    BillingStore, DeliveryClaim, DeliveryRequest, DeliveryState, DeliveryStatus, Dispatch,
+    LetterDeliveryRequest, OutcomeRecorded, StoredInvoice, StoredLetter, TroubleReport,
 };
 use chrono::{DateTime, Utc};
 
@@ -75,6 +76,12 @@ pub enum Delivered {
         /// Why.
         reason: String,
     },
+}
+
+/// Who an e-mail goes from and to.
+struct Addressing {
+    sender: InvoiceMailSender,
+    recipients: MailRecipients,
 }
 
 /// Everything a delivery needs, built once per cold start.
@@ -120,32 +127,79 @@ impl DeliveryService {
                 .ok_or_else(|| DeliveryError::UnknownInvoice {
                     invoice_id: id.to_string(),
                 })?;
-        if let Some(state) = stored.delivery.as_ref().filter(|s| s.status.is_settled()) {
+        let send = self.send(&stored, request, now);
+        self.claim_send_record(
+            &Dispatch::Invoice(id),
+            stored.delivery.as_ref(),
+            token,
+            now,
+            send,
+        )
+        .await
+    }
+
+    /// Delivers a dunning letter to the customer's invoice addresses, at
+    /// most once, by the same claim protocol as an invoice.
+    pub async fn deliver_letter(
+        &self,
+        request: &LetterDeliveryRequest,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Delivered, DeliveryError> {
+        let stored = self
+            .store
+            .dunning_letter(&request.letter_id)
+            .await?
+            .ok_or_else(|| DeliveryError::UnknownLetter {
+                letter_id: request.letter_id.clone(),
+            })?;
+        let dispatch = Dispatch::DunningLetter(request.letter_id.clone());
+        let send = self.send_letter(&stored, request, now);
+        self.claim_send_record(&dispatch, stored.delivery.as_ref(), token, now, send)
+            .await
+    }
+
+    /// The protocol around one send: nothing if settled, claim, send,
+    /// record the outcome (a final failure on the item and the
+    /// needs-attention list; a passing one gives the claim back).
+    async fn claim_send_record(
+        &self,
+        dispatch: &Dispatch,
+        recorded: Option<&DeliveryState>,
+        token: &str,
+        now: DateTime<Utc>,
+        send: impl std::future::Future<Output = Result<(String, usize), DeliveryError>>,
+    ) -> Result<Delivered, DeliveryError> {
+        if let Some(state) = recorded.filter(|s| s.status.is_settled()) {
             return Ok(Delivered::AlreadySettled(state.status));
         }
         let taken_over = match self
             .store
-            .claim_delivery(&id, token, now, CLAIM_LEASE)
+            .claim_delivery(dispatch, token, now, CLAIM_LEASE)
             .await?
         {
             DeliveryClaim::Claimed { taken_over } => taken_over,
             DeliveryClaim::Settled(state) => return Ok(Delivered::AlreadySettled(state.status)),
             DeliveryClaim::Busy { until } => {
                 return Err(DeliveryError::InProgress {
-                    invoice_id: id.to_string(),
+                    dispatch: dispatch.to_string(),
                     until: until.to_rfc3339(),
                 });
             }
         };
         if taken_over {
             tracing::warn!(
-                invoice_id = %id,
+                dispatch = %dispatch,
                 "a lapsed delivery claim was taken over; if its worker died after SES accepted the mail, the customer gets it twice"
             );
         }
-        match self.send(&stored, request, now).await {
+        match send.await {
             Ok((message_id, recipients)) => {
-                match self.store.record_sent(&id, token, &message_id, now).await? {
+                match self
+                    .store
+                    .record_sent(dispatch, token, &message_id, now)
+                    .await?
+                {
                     OutcomeRecorded::Recorded => Ok(Delivered::Sent {
                         message_id,
                         recipients,
@@ -159,7 +213,7 @@ impl DeliveryService {
             Err(error) if error.is_invoice_outcome() => {
                 let reason = error.to_string();
                 let report = TroubleReport {
-                    invoice_id: id.clone(),
+                    dispatch: dispatch.clone(),
                     status: DeliveryStatus::Failed,
                     reason: reason.clone(),
                     at: now,
@@ -168,18 +222,62 @@ impl DeliveryService {
                 self.store
                     .record_delivery_trouble(&report, Some(token))
                     .await?;
-                tracing::warn!(invoice_id = %id, code = error.code(), "invoice delivery failed for good");
+                tracing::warn!(dispatch = %dispatch, code = error.code(), "delivery failed for good");
                 Ok(Delivered::Failed { reason })
             }
             Err(error) => {
                 // A passing fault: give the claim back so the retry need not
                 // wait for the lease. If that fails too, the lease runs out.
-                if let Err(release) = self.store.release_delivery(&id, token).await {
-                    tracing::warn!(invoice_id = %id, error = %release, "could not release the delivery claim");
+                if let Err(release) = self.store.release_delivery(dispatch, token).await {
+                    tracing::warn!(dispatch = %dispatch, error = %release, "could not release the delivery claim");
                 }
                 Err(error)
             }
         }
+    }
+
+    /// The letter's e-mail: the figures as recorded, the archived PDF,
+    /// the invoice addresses that are not suppressed.
+    async fn send_letter(
+        &self,
+        stored: &StoredLetter,
+        request: &LetterDeliveryRequest,
+        now: DateTime<Utc>,
+    ) -> Result<(String, usize), DeliveryError> {
+        let letter = &stored.letter;
+        let addressing = self
+            .addressing(&letter.billing_entity_id, &letter.account_id)
+            .await?;
+        // Seller and payment reference as on the PDF: the oldest invoice's.
+        let oldest = letter
+            .lines
+            .first()
+            .ok_or_else(|| DeliveryError::Unsendable {
+                reason: format!("dunning letter {} lists no invoice", letter.letter_id),
+            })?;
+        let invoice = self
+            .store
+            .invoice(&oldest.invoice_id)
+            .await?
+            .ok_or_else(|| DeliveryError::UnknownInvoice {
+                invoice_id: oldest.invoice_id.to_string(),
+            })?
+            .invoice;
+        let content = invoice.content();
+        let reference = letter.payment_reference(content.references.payment_reference.as_deref());
+        if request.document.content_type != "application/pdf" {
+            return Err(DeliveryError::Document {
+                key: request.document.key.clone(),
+                reason: "a dunning letter is sent as its archived PDF".to_owned(),
+            });
+        }
+        let attachment = self.files.attachment(&request.document).await?;
+        let text = self
+            .templates
+            .render_letter(letter, &content.seller, &reference)?;
+        let dispatch = Dispatch::DunningLetter(letter.letter_id.clone());
+        self.post(&dispatch, addressing, &text, vec![attachment], now)
+            .await
     }
 
     /// Reads the addresses and files, writes the e-mail and sends it.
@@ -192,22 +290,9 @@ impl DeliveryService {
     ) -> Result<(String, usize), DeliveryError> {
         let invoice = &stored.invoice;
         let content = invoice.content();
-        let entity = self
-            .store
-            .billing_entity(&content.billing_entity_id)
+        let addressing = self
+            .addressing(&content.billing_entity_id, &stored.account_id)
             .await?;
-        let account = self
-            .store
-            .account(&stored.account_id)
-            .await?
-            .ok_or_else(|| DeliveryError::Unsendable {
-                reason: format!("account {} does not exist", stored.account_id),
-            })?
-            .account;
-        let recipients = self
-            .recipients(&stored.account_id, &account.invoice_emails)
-            .await?;
-        let count = recipients.len();
         let attachments = self
             .attachments(request, content.buyer.leitweg_id.is_some())
             .await?;
@@ -215,19 +300,58 @@ impl DeliveryService {
         let text = self
             .templates
             .render(invoice, content.buyer.language, xrechnung)?;
-        let raw = compose(
-            &entity.mail,
-            &MailRecipients {
-                name: account.name.clone(),
-                addresses: recipients,
+        let dispatch = Dispatch::Invoice(content.id.clone());
+        self.post(&dispatch, addressing, &text, attachments, now)
+            .await
+    }
+
+    /// From the seller's sender to the account's invoice addresses that
+    /// are not suppressed (as they are now, not as on the invoice).
+    async fn addressing(
+        &self,
+        entity: &BillingEntityId,
+        account: &AccountId,
+    ) -> Result<Addressing, DeliveryError> {
+        let sender = self.store.billing_entity(entity).await?.mail;
+        let stored = self
+            .store
+            .account(account)
+            .await?
+            .ok_or_else(|| DeliveryError::Unsendable {
+                reason: format!("account {account} does not exist"),
+            })?
+            .account;
+        let addresses = self.recipients(account, &stored.invoice_emails).await?;
+        Ok(Addressing {
+            sender,
+            recipients: MailRecipients {
+                name: stored.name,
+                addresses,
             },
-            &text,
+        })
+    }
+
+    /// Writes the e-mail and hands it to SES. Returns SES's message id and
+    /// the number of recipients.
+    async fn post(
+        &self,
+        dispatch: &Dispatch,
+        addressing: Addressing,
+        text: &MailText,
+        attachments: Vec<MailAttachment>,
+        now: DateTime<Utc>,
+    ) -> Result<(String, usize), DeliveryError> {
+        let count = addressing.recipients.addresses.len();
+        let raw = compose(
+            &addressing.sender,
+            &addressing.recipients,
+            text,
             attachments,
             now,
         )?;
         let message_id = self
             .mailer
-            .send(&content.id, &entity.mail.address, raw)
+            .send(dispatch, &addressing.sender.address, raw)
             .await?;
         Ok((message_id, count))
     }
@@ -235,7 +359,7 @@ impl DeliveryService {
     /// The account's invoice addresses that are not suppressed, in order.
     async fn recipients(
         &self,
-        account: &billing_domain::ids::AccountId,
+        account: &AccountId,
         addresses: &[EmailAddress],
     ) -> Result<Vec<EmailAddress>, DeliveryError> {
         if addresses.is_empty() {

@@ -253,7 +253,7 @@ async fn suppressed_addresses_are_skipped_and_none_left_means_failed() {
     let customer = unique_id("crm");
     let bounced = archived_invoice_for(&f, &customer, &addresses, "de").await;
     let bounce = |address: &str| TroubleReport {
-        invoice_id: InvoiceId::new(&bounced.invoice_id),
+        dispatch: InvoiceId::new(&bounced.invoice_id).into(),
         status: DeliveryStatus::Bounced,
         reason: "permanent bounce (General)".to_owned(),
         at: chrono::Utc::now(),

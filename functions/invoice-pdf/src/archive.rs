@@ -79,6 +79,17 @@ pub fn key_stem(invoice: &Invoice) -> String {
     )
 }
 
+/// The key of a dunning letter's PDF, next to the invoices:
+/// `letters/<entity>/<year>/<letter id>.pdf`.
+pub fn letter_key(letter: &billing_domain::dunning_letter::DunningLetter) -> String {
+    format!(
+        "letters/{}/{}/{}.pdf",
+        key_safe(letter.billing_entity_id.as_str()),
+        letter.date.year(),
+        key_safe(&letter.letter_id)
+    )
+}
+
 fn key_safe(value: &str) -> String {
     value
         .chars()
@@ -108,19 +119,37 @@ impl DocumentArchive {
         }
     }
 
-    /// Stores `document` unless it is already there with the same bytes.
-    ///
-    /// The object carries content type, SSE-S3, its SHA-256 as an S3
-    /// checksum (verified by S3 on upload, and satisfying Object Lock's
-    /// integrity requirement), and the invoice id and number as metadata.
+    /// Stores an invoice's `document` unless it is already there with the
+    /// same bytes, with the invoice id and number as metadata.
     pub async fn put_once(
         &self,
         invoice: &Invoice,
         document: &Document,
     ) -> Result<Archived, InvoicePdfError> {
+        self.put_once_labelled(
+            document,
+            &[
+                ("invoice-id", invoice.content().id.as_str()),
+                ("invoice-number", invoice.number().as_str()),
+            ],
+        )
+        .await
+    }
+
+    /// Stores `document` unless it is already there with the same bytes.
+    ///
+    /// The object carries content type, SSE-S3, its SHA-256 as an S3
+    /// checksum (verified by S3 on upload, and satisfying Object Lock's
+    /// integrity requirement), and `labels` as metadata (ids, never
+    /// personal data).
+    pub async fn put_once_labelled(
+        &self,
+        document: &Document,
+        labels: &[(&str, &str)],
+    ) -> Result<Archived, InvoicePdfError> {
         let sha256_hex = hex::encode(document.sha256);
         let checksum = aws_smithy_types::base64::encode(document.sha256.as_slice());
-        let result = self
+        let mut put = self
             .s3
             .put_object()
             .bucket(&self.bucket)
@@ -130,12 +159,12 @@ impl DocumentArchive {
             .server_side_encryption(ServerSideEncryption::Aes256)
             .checksum_algorithm(ChecksumAlgorithm::Sha256)
             .checksum_sha256(&checksum)
-            .metadata("invoice-id", invoice.content().id.as_str())
-            .metadata("invoice-number", invoice.number().as_str())
             .metadata("sha256", &sha256_hex)
-            .if_none_match("*")
-            .send()
-            .await;
+            .if_none_match("*");
+        for (name, value) in labels {
+            put = put.metadata(*name, *value);
+        }
+        let result = put.send().await;
         match result {
             Ok(_) => Ok(Archived::Stored),
             Err(err) if is_precondition_failed(&err) => {

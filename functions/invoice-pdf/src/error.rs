@@ -11,7 +11,8 @@ use billing_store::StoreError;
 /// queue's retries, and the logged text (no personal data) is the reason.
 #[derive(Debug, thiserror::Error)]
 pub enum InvoicePdfError {
-    /// The queue message is not `{"invoice_id": "..."}`.
+    /// The queue message is neither `{"invoice_id": "..."}` nor
+    /// `{"letter_id": "..."}`.
     #[error("documents request is malformed: {reason}")]
     BadRequest {
         /// What is wrong with it.
@@ -22,6 +23,12 @@ pub enum InvoicePdfError {
     UnknownInvoice {
         /// The id from the message.
         invoice_id: String,
+    },
+    /// The dunning letter does not exist.
+    #[error("dunning letter {letter_id} does not exist")]
+    UnknownLetter {
+        /// The id from the message.
+        letter_id: String,
     },
     /// Loading the invoice or recording its documents failed.
     #[error(transparent)]
@@ -91,6 +98,7 @@ impl Failure for InvoicePdfError {
             // invoice only after it was committed: a missing one is missing.
             Self::BadRequest { .. }
             | Self::UnknownInvoice { .. }
+            | Self::UnknownLetter { .. }
             | Self::Render(_)
             | Self::DifferentDocumentArchived { .. }
             | Self::DifferentDocumentsRecorded { .. } => Disposition::Permanent,
@@ -101,6 +109,7 @@ impl Failure for InvoicePdfError {
         match self {
             Self::BadRequest { .. } => "bad_request",
             Self::UnknownInvoice { .. } => "unknown_invoice",
+            Self::UnknownLetter { .. } => "unknown_letter",
             Self::Store(err) => err.code(),
             Self::Render(_) => "render_failed",
             Self::Aws { .. } => "aws_unavailable",

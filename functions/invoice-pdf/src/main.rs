@@ -2,6 +2,7 @@
 //! once per cold start; a missing piece stops start-up by name.
 
 use billing_documents::InvoiceRenderer;
+use billing_documents::letter::LetterRenderer;
 use billing_lambda::aws::{AwsClients, load_sdk_config};
 use billing_lambda::{config, telemetry};
 use billing_store::BillingStore;
@@ -18,10 +19,12 @@ async fn main() -> Result<(), Error> {
     let delivery_queue_url = config::required("DELIVERY_QUEUE_URL")?;
     // Built-in templates, or the operator's INVOICE_TEMPLATE_DIR.
     let renderer = InvoiceRenderer::from_env()?;
+    let letters = LetterRenderer::from_env()?;
     let clients = AwsClients::new(&load_sdk_config().await);
     let service = DocumentService::new(
         BillingStore::new(clients.dynamodb, table),
         renderer,
+        letters,
         DocumentArchive::new(clients.s3, bucket),
         clients.sqs,
         delivery_queue_url,

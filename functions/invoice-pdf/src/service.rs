@@ -15,6 +15,7 @@
 //! archived and stop. Once recorded, a repeated trigger changes nothing.
 
 use billing_documents::InvoiceRenderer;
+use billing_documents::letter::LetterRenderer;
 use billing_domain::ids::InvoiceId;
 use billing_domain::invoice::Invoice;
 use billing_store::{
@@ -43,6 +44,7 @@ pub enum Produced {
 pub struct DocumentService {
     store: BillingStore,
     renderer: InvoiceRenderer,
+    letters: LetterRenderer,
     archive: DocumentArchive,
     sqs: aws_sdk_sqs::Client,
     delivery_queue_url: String,
@@ -53,6 +55,7 @@ impl DocumentService {
     pub fn new(
         store: BillingStore,
         renderer: InvoiceRenderer,
+        letters: LetterRenderer,
         archive: DocumentArchive,
         sqs: aws_sdk_sqs::Client,
         delivery_queue_url: impl Into<String>,
@@ -60,6 +63,7 @@ impl DocumentService {
         Self {
             store,
             renderer,
+            letters,
             archive,
             sqs,
             delivery_queue_url: delivery_queue_url.into(),
@@ -150,19 +154,39 @@ impl DocumentService {
             .unwrap_or_default())
     }
 
+    pub(crate) fn store(&self) -> &BillingStore {
+        &self.store
+    }
+
+    pub(crate) fn letters(&self) -> &LetterRenderer {
+        &self.letters
+    }
+
+    pub(crate) fn archive(&self) -> &DocumentArchive {
+        &self.archive
+    }
+
     async fn request_delivery(
         &self,
         invoice: &Invoice,
         documents: &[ArchivedDocument],
     ) -> Result<(), InvoicePdfError> {
-        let request = DeliveryRequest {
+        self.send_to_delivery(&DeliveryRequest {
             invoice_id: invoice.content().id.to_string(),
             invoice_number: invoice.number().to_string(),
             documents: documents.to_vec(),
-        };
+        })
+        .await
+    }
+
+    /// One message on the delivery queue (an invoice's or a letter's).
+    pub(crate) async fn send_to_delivery<T: serde::Serialize>(
+        &self,
+        request: &T,
+    ) -> Result<(), InvoicePdfError> {
         // A struct of strings always encodes; were it ever to fail, the
         // send step failed for good (our fault, not the queue message's).
-        let body = serde_json::to_string(&request).map_err(|e| InvoicePdfError::Aws {
+        let body = serde_json::to_string(request).map_err(|e| InvoicePdfError::Aws {
             operation: "SendMessage",
             target: "delivery queue".to_owned(),
             disposition: billing_lambda::Disposition::Permanent,

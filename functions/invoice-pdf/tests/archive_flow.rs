@@ -7,11 +7,11 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_dynamodb::types::AttributeValue;
-use billing_documents::{InvoiceRenderer, samples};
+use billing_documents::samples;
 use billing_domain::invoice::Invoice;
 use billing_store::{BillingStore, DeliveryRequest, DocumentStatus, keys};
 use billing_tests::{local_clients, resource, unique_id};
-use invoice_pdf::archive::{DocumentArchive, key_stem};
+use invoice_pdf::archive::key_stem;
 use invoice_pdf::handler::handle;
 use invoice_pdf::service::DocumentService;
 use lambda_runtime::{Context, LambdaEvent};
@@ -31,13 +31,7 @@ async fn fixture() -> Fixture {
     let bucket = resource("DOCUMENTS_BUCKET");
     let delivery_queue = resource("DELIVERY_QUEUE_URL");
     let store = BillingStore::new(aws.dynamodb.clone(), &table);
-    let service = DocumentService::new(
-        store.clone(),
-        InvoiceRenderer::built_in().unwrap(),
-        DocumentArchive::new(aws.s3.clone(), &bucket),
-        aws.sqs.clone(),
-        &delivery_queue,
-    );
+    let service = billing_tests::delivery::document_service(&aws, store.clone());
     Fixture {
         aws,
         service,
@@ -303,4 +297,28 @@ async fn an_unknown_invoice_fails_for_good() {
         billing_lambda::Failure::disposition(&error),
         billing_lambda::Disposition::Permanent
     );
+}
+
+#[tokio::test]
+async fn an_unknown_dunning_letter_fails_for_good_and_sends_nothing() {
+    // GIVEN an announcement for a letter that was never recorded
+    let f = fixture().await;
+    let letter_id = unique_id("dun");
+    // WHEN its PDF is requested
+    let error = f
+        .service
+        .produce_letter(&letter_id)
+        .await
+        .expect_err("nothing to render");
+    // THEN it is a final failure and no delivery request names it
+    assert_eq!(billing_lambda::Failure::code(&error), "unknown_letter");
+    assert_eq!(
+        billing_lambda::Failure::disposition(&error),
+        billing_lambda::Disposition::Permanent
+    );
+    let requests = billing_tests::delivery::take_messages(&f.aws, &f.delivery_queue, |body| {
+        body.contains(&letter_id)
+    })
+    .await;
+    assert!(requests.is_empty());
 }

@@ -9,19 +9,13 @@ use std::collections::HashMap;
 
 use billing_domain::dunning_letter::{DunningLetter, LetterLine};
 use billing_domain::party::{CustomerAccount, SellerIdentity};
-use chrono::Datelike;
 use serde::Serialize;
-use typst::diag::{FileError, FileResult};
-use typst::foundations::{Bytes, Datetime, Duration, Smart};
-use typst::syntax::{FileId, RootedPath, Source, VirtualPath, VirtualRoot};
-use typst::text::{Font, FontBook};
-use typst::utils::LazyHash;
-use typst::{Library, LibraryExt, World};
-use typst_layout::PagedDocument;
-use typst_pdf::{PdfOptions, PdfStandard, PdfStandards, Timestamp};
+use typst::foundations::Bytes;
+use typst::syntax::FileId;
 
 use crate::DocumentError;
 use crate::text::{self, Labels};
+use crate::typesetting::{Typesetter, document_date, file_id};
 
 const MAIN: &str = r#"#import "/dunning.typ": letter
 #letter(json("/letter.json"))
@@ -30,12 +24,6 @@ const MAIN: &str = r#"#import "/dunning.typ": letter
 const TEMPLATES: &[(&str, &[u8])] = &[
     ("dunning.typ", include_bytes!("../templates/dunning.typ")),
     ("theme.typ", include_bytes!("../templates/theme.typ")),
-];
-
-const FONTS: &[&[u8]] = &[
-    include_bytes!("../fonts/LibertinusSerif-Regular.otf"),
-    include_bytes!("../fonts/LibertinusSerif-Bold.otf"),
-    include_bytes!("../fonts/LibertinusSerif-Italic.otf"),
 ];
 
 /// What the template receives.
@@ -74,7 +62,9 @@ struct LineView {
     total: String,
 }
 
-fn stage(stage: billing_domain::dunning::DunningStage) -> &'static str {
+/// The stage's key in the templates (`payment_reminder`, `first_notice`,
+/// ...), shared by the PDF and the e-mail.
+pub fn stage_key(stage: billing_domain::dunning::DunningStage) -> &'static str {
     use billing_domain::dunning::DunningStage as S;
     match stage {
         S::PaymentReminder => "payment_reminder",
@@ -94,7 +84,7 @@ fn line_view(labels: &Labels, line: &LetterLine) -> LineView {
         due_date: text::date(labels, line.due_date),
         open_amount: text::money(labels, line.open_amount),
         level: line.level,
-        stage: stage(line.stage),
+        stage: stage_key(line.stage),
         fee: nonzero(line.fee),
         flat_fee: nonzero(line.flat_fee),
         earlier_fees: nonzero(line.earlier_fees),
@@ -109,7 +99,7 @@ fn line_view(labels: &Labels, line: &LetterLine) -> LineView {
                     ("to", text::date(labels, p.period.end)),
                     ("rate", text::number(labels, p.rate_percent)),
                     ("base", text::number(labels, p.base_rate_percent)),
-                    ("basis", text::money(labels, line.interest.principal)),
+                    ("basis", text::money(labels, p.principal)),
                     ("amount", text::money(labels, p.amount)),
                 ])
             })
@@ -119,65 +109,24 @@ fn line_view(labels: &Labels, line: &LetterLine) -> LineView {
 }
 
 /// Templates and fonts for dunning letters, loaded once per cold start.
+#[derive(Debug)]
 pub struct LetterRenderer {
-    library: LazyHash<Library>,
-    book: LazyHash<FontBook>,
-    fonts: Vec<Font>,
-    sources: HashMap<FileId, Source>,
-    main: FileId,
+    typesetter: Typesetter,
     data: FileId,
-    standards: PdfStandards,
-}
-
-impl std::fmt::Debug for LetterRenderer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LetterRenderer")
-            .field("fonts", &self.fonts.len())
-            .finish()
-    }
-}
-
-fn file_id(path: &str) -> Result<FileId, DocumentError> {
-    let vpath = VirtualPath::new(path).map_err(|e| DocumentError::Template {
-        message: format!("template file name {path}: {e:?}"),
-    })?;
-    Ok(RootedPath::new(VirtualRoot::Project, vpath).intern())
 }
 
 impl LetterRenderer {
     /// The built-in templates, overridden by files of the same name in
-    /// `INVOICE_TEMPLATE_DIR` when it is set.
+    /// `INVOICE_TEMPLATE_DIR` when it is set (fonts there join the built-in
+    /// ones, as for invoices).
     pub fn from_env() -> Result<Self, DocumentError> {
-        let dir = crate::render::operator_template_dir();
-        let fonts: Vec<Font> = FONTS
-            .iter()
-            .flat_map(|bytes| Font::iter(Bytes::new(*bytes)))
-            .collect();
-        let main = file_id("/main.typ")?;
-        let mut sources = HashMap::from([(main, Source::new(main, MAIN.to_owned()))]);
-        for (name, bytes) in TEMPLATES {
-            let replaced = dir
-                .as_ref()
-                .and_then(|dir| std::fs::read(dir.join(name)).ok());
-            let bytes = replaced.unwrap_or_else(|| bytes.to_vec());
-            let text = String::from_utf8(bytes).map_err(|_| DocumentError::Template {
-                message: format!("{name} is not UTF-8"),
-            })?;
-            let id = file_id(&format!("/{name}"))?;
-            sources.insert(id, Source::new(id, text));
-        }
-        let standards =
-            PdfStandards::new(&[PdfStandard::A_3b]).map_err(|e| DocumentError::Pdf {
-                message: e.message().to_string(),
-            })?;
         Ok(Self {
-            library: LazyHash::new(Library::builder().build()),
-            book: LazyHash::new(FontBook::from_fonts(&fonts)),
-            fonts,
-            sources,
-            main,
+            typesetter: Typesetter::load(
+                MAIN,
+                TEMPLATES,
+                crate::render::operator_template_dir().as_deref(),
+            )?,
             data: file_id("/letter.json")?,
-            standards,
         })
     }
 
@@ -210,7 +159,7 @@ impl LetterRenderer {
         ));
         let view = LetterView {
             lang: labels.code,
-            stage: stage(letter.stage),
+            stage: stage_key(letter.stage),
             date: text::date(labels, letter.date),
             seller: PartyView {
                 name: seller.legal_name.clone(),
@@ -237,126 +186,24 @@ impl LetterRenderer {
         let data = serde_json::to_vec(&view).map_err(|e| DocumentError::Template {
             message: format!("letter data: {e}"),
         })?;
-        let today = Datetime::from_ymd(
-            letter.date.year(),
-            u8::try_from(letter.date.month()).unwrap_or(1),
-            u8::try_from(letter.date.day()).unwrap_or(1),
-        );
-        let world = LetterWorld {
-            renderer: self,
-            data: Bytes::new(data),
-            today,
-        };
-        let result = typst::compile::<PagedDocument>(&world).output;
+        let today = document_date(letter.date);
+        let result = self
+            .typesetter
+            .compile(&[(self.data, Some(Bytes::new(data)))], today);
+        // Drop what this letter memoized, as for invoices: a warm process
+        // stays flat.
         comemo::evict(1);
-        let document = result.map_err(|errors| DocumentError::Template {
-            message: errors
-                .iter()
-                .map(|e| e.message.to_string())
-                .collect::<Vec<_>>()
-                .join("; "),
-        })?;
-        let options = PdfOptions {
-            ident: Smart::Custom(letter.letter_id.clone()),
-            timestamp: today.map(Timestamp::new_utc),
-            standards: self.standards.clone(),
-            ..PdfOptions::default()
-        };
-        typst_pdf::pdf(&document, &options).map_err(|errors| DocumentError::Pdf {
-            message: errors
-                .iter()
-                .map(|e| e.message.to_string())
-                .collect::<Vec<_>>()
-                .join("; "),
-        })
-    }
-}
-
-struct LetterWorld<'a> {
-    renderer: &'a LetterRenderer,
-    data: Bytes,
-    today: Option<Datetime>,
-}
-
-impl World for LetterWorld<'_> {
-    fn library(&self) -> &LazyHash<Library> {
-        &self.renderer.library
-    }
-
-    fn book(&self) -> &LazyHash<FontBook> {
-        &self.renderer.book
-    }
-
-    fn main(&self) -> FileId {
-        self.renderer.main
-    }
-
-    fn source(&self, id: FileId) -> FileResult<Source> {
-        self.renderer
-            .sources
-            .get(&id)
-            .cloned()
-            .ok_or_else(|| FileError::NotFound(id.vpath().get_without_slash().into()))
-    }
-
-    fn file(&self, id: FileId) -> FileResult<Bytes> {
-        if id == self.renderer.data {
-            return Ok(self.data.clone());
-        }
-        self.renderer
-            .sources
-            .get(&id)
-            .map(|source| Bytes::from_string(source.clone()))
-            .ok_or_else(|| FileError::NotFound(id.vpath().get_without_slash().into()))
-    }
-
-    fn font(&self, index: usize) -> Option<Font> {
-        self.renderer.fonts.get(index).cloned()
-    }
-
-    fn today(&self, _offset: Option<Duration>) -> Option<Datetime> {
-        self.today
+        self.typesetter.pdf(&result?, &letter.letter_id, today)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use billing_domain::dunning::{DunningAction, DunningFacts, DunningPolicy, InvoiceState};
-    use billing_domain::money::Money;
     use billing_domain::party::Language;
 
     fn sample_letter(language: Language) -> (DunningLetter, billing_domain::invoice::Invoice) {
-        let invoice = crate::samples::german_consumer().unwrap();
-        let content = invoice.content();
-        let facts = DunningFacts {
-            due_date: content.due_date,
-            open_amount: invoice.amount_due(),
-            customer_kind: content.buyer.kind,
-            state: InvoiceState::Open,
-            blocked: false,
-            block_until: None,
-            handed_over: false,
-            disputed: false,
-            sent: Vec::new(),
-            flat_fee_charged: false,
-        };
-        let today = content.due_date + chrono::Days::new(40);
-        let DunningAction::Send(notice) = DunningPolicy::german_default()
-            .next_action(&facts, today)
-            .unwrap()
-        else {
-            panic!("a reminder is due");
-        };
-        let zero = Money::zero(content.currency);
-        let letter = DunningLetter::build(
-            "dun_sample".to_owned(),
-            today,
-            language,
-            &[(&invoice, invoice.amount_due(), zero, &notice)],
-        )
-        .unwrap();
-        (letter, invoice)
+        crate::samples::dunning_letter(language).unwrap()
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod mail;
 pub mod render;
 pub mod samples;
 pub mod text;
+mod typesetting;
 pub mod view;
 pub mod xmp;
 

@@ -1,8 +1,9 @@
-//! The e-mail that carries an invoice: subject and body from templates in
-//! the customer's language, the archived files attached, encoded as one
-//! MIME message for SES's raw sending.
+//! The e-mail that carries an invoice or a dunning letter: subject and body
+//! from templates in the customer's language, the archived files attached,
+//! encoded as one MIME message for SES's raw sending.
 //!
-//! The wording is in `templates/mail/mail-{subject,body}.{de,en}.txt`
+//! The wording is in `templates/mail/mail-{subject,body}.{de,en}.txt` for
+//! invoices and `letter-{subject,body}.{de,en}.txt` for dunning letters
 //! (Jinja syntax). An operator replaces any of them by putting a file of the
 //! same name into `INVOICE_TEMPLATE_DIR`, like the PDF templates. Templates
 //! are compiled and tried on a sample invoice once per cold start, so a
@@ -15,8 +16,9 @@
 use std::path::Path;
 use std::time::SystemTime;
 
+use billing_domain::dunning_letter::DunningLetter;
 use billing_domain::invoice::{DocumentType, Invoice};
-use billing_domain::party::{EmailAddress, InvoiceMailSender, Language};
+use billing_domain::party::{EmailAddress, InvoiceMailSender, Language, SellerIdentity};
 use chrono::{DateTime, Utc};
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
@@ -42,6 +44,22 @@ const BUILT_IN: &[(&str, &str)] = &[
     (
         "mail-body.en.txt",
         include_str!("../templates/mail/mail-body.en.txt"),
+    ),
+    (
+        "letter-subject.de.txt",
+        include_str!("../templates/mail/letter-subject.de.txt"),
+    ),
+    (
+        "letter-subject.en.txt",
+        include_str!("../templates/mail/letter-subject.en.txt"),
+    ),
+    (
+        "letter-body.de.txt",
+        include_str!("../templates/mail/letter-body.de.txt"),
+    ),
+    (
+        "letter-body.en.txt",
+        include_str!("../templates/mail/letter-body.en.txt"),
     ),
 ];
 
@@ -117,6 +135,8 @@ impl MailTemplates {
         for language in [Language::De, Language::En] {
             templates.render(&sample, language, true)?;
             templates.render(&sample, language, false)?;
+            let (letter, invoice) = crate::samples::dunning_letter(language)?;
+            templates.render_letter(&letter, &invoice.content().seller, "RF18539007547034")?;
         }
         Ok(templates)
     }
@@ -151,13 +171,55 @@ impl MailTemplates {
             bic => seller.bank_account.bic.as_ref().map(|b| b.as_str().to_owned()),
             xrechnung => xrechnung,
         };
-        let code = labels.code;
-        let subject_name = format!("mail-subject.{code}.txt");
-        let body_name = format!("mail-body.{code}.txt");
+        self.subject_and_body("mail", labels.code, &ctx)
+    }
+
+    /// Subject and body of a dunning letter's e-mail in the letter's
+    /// language: which letter, the invoices, what is due by when, and where
+    /// to pay with `payment_reference` (the figures are the recorded ones,
+    /// as on the attached PDF).
+    pub fn render_letter(
+        &self,
+        letter: &DunningLetter,
+        seller: &SellerIdentity,
+        payment_reference: &str,
+    ) -> Result<MailText, DocumentError> {
+        let labels = text::labels(letter.language);
+        let charges = letter.lines.iter().any(|line| {
+            !(line.fee.is_zero()
+                && line.flat_fee.is_zero()
+                && line.earlier_fees.is_zero()
+                && line.interest.total.is_zero())
+        });
+        let ctx = context! {
+            stage => crate::letter::stage_key(letter.stage),
+            date => text::date(labels, letter.date),
+            invoices => letter.lines.iter().map(|line| line.number.clone()).collect::<Vec<_>>(),
+            total_due => text::money(labels, letter.total_due),
+            charges => charges,
+            payment_deadline => text::date(labels, letter.payment_deadline),
+            payment_reference => payment_reference,
+            seller_name => seller.legal_name.as_str(),
+            iban => seller.bank_account.iban.grouped(),
+            bic => seller.bank_account.bic.as_ref().map(|b| b.as_str().to_owned()),
+        };
+        self.subject_and_body("letter", labels.code, &ctx)
+    }
+
+    /// Renders `<kind>-subject.<code>.txt` (one non-empty line) and
+    /// `<kind>-body.<code>.txt`.
+    fn subject_and_body(
+        &self,
+        kind: &str,
+        code: &str,
+        ctx: &minijinja::Value,
+    ) -> Result<MailText, DocumentError> {
+        let subject_name = format!("{kind}-subject.{code}.txt");
+        let body_name = format!("{kind}-body.{code}.txt");
         let render = |name: &str| -> Result<String, DocumentError> {
             self.env
                 .get_template(name)
-                .and_then(|t| t.render(&ctx))
+                .and_then(|t| t.render(ctx))
                 .map_err(|e| template_error(name, &e))
         };
         let subject = render(&subject_name)?.trim().to_owned();

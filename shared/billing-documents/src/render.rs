@@ -1,5 +1,6 @@
-//! Typst as a library: templates and fonts loaded once per cold start, one
-//! PDF/A-3b per invoice with its EN 16931 XML attached.
+//! The invoice as PDF/A-3b with its EN 16931 XML attached, typeset once
+//! per invoice with the templates and fonts loaded once per cold start
+//! ([`crate::typesetting`]).
 //!
 //! The built-in templates and fonts are compiled into the binary; an
 //! operator restyles invoices by pointing `INVOICE_TEMPLATE_DIR` at a
@@ -8,25 +9,19 @@
 //! images, and `.ttf`/`.otf` fonts. Only the entry point that attaches the
 //! e-invoice stays fixed, so no template can produce a PDF without its XML.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use billing_domain::invoice::Invoice;
-use chrono::Datelike;
-use typst::diag::{FileError, FileResult, SourceDiagnostic};
-use typst::foundations::{Bytes, Datetime, Duration, NativeElement, Smart};
+use typst::foundations::{Bytes, Datetime, NativeElement};
 use typst::introspection::Introspector;
 use typst::pdf::AttachElem;
-use typst::syntax::{FileId, RootedPath, Source, VirtualPath, VirtualRoot};
-use typst::text::{Font, FontBook};
-use typst::utils::LazyHash;
-use typst::{Library, LibraryExt, World};
+use typst::syntax::FileId;
 use typst_layout::PagedDocument;
-use typst_pdf::{PdfOptions, PdfStandard, PdfStandards, Timestamp};
 
 use crate::DocumentError;
 use crate::cii::{self, CiiProfile};
 use crate::girocode::EpcTransfer;
+use crate::typesetting::{Typesetter, document_date, file_id};
 use crate::view::InvoiceView;
 use crate::xmp;
 
@@ -62,12 +57,6 @@ const BUILT_IN_FILES: &[(&str, &[u8])] = &[
     ("theme.typ", include_bytes!("../templates/theme.typ")),
 ];
 
-const BUILT_IN_FONTS: &[&[u8]] = &[
-    include_bytes!("../fonts/LibertinusSerif-Regular.otf"),
-    include_bytes!("../fonts/LibertinusSerif-Bold.otf"),
-    include_bytes!("../fonts/LibertinusSerif-Italic.otf"),
-];
-
 /// Fixed entry point: the operator's layout receives the data and the
 /// attachment, which Factur-X requires to be `factur-x.xml`, related as the
 /// alternative (machine-readable) form of the visible invoice.
@@ -95,17 +84,10 @@ pub struct InvoiceDocuments {
 /// Templates and fonts, loaded once per cold start and shared by every
 /// render of the process.
 pub struct InvoiceRenderer {
-    library: LazyHash<Library>,
-    book: LazyHash<FontBook>,
-    fonts: Vec<Font>,
-    sources: HashMap<FileId, Source>,
-    files: HashMap<FileId, Bytes>,
-    main: FileId,
+    typesetter: Typesetter,
     data: FileId,
     attachment: FileId,
     girocode: FileId,
-    /// PDF/A-3b, checked once.
-    standards: PdfStandards,
 }
 
 impl InvoiceRenderer {
@@ -123,79 +105,11 @@ impl InvoiceRenderer {
     /// The built-in templates with every file of `dir` (not recursive)
     /// replacing or adding to them; fonts in it join the embedded ones.
     pub fn with_overrides(dir: Option<&Path>) -> Result<Self, DocumentError> {
-        let mut files: HashMap<String, Vec<u8>> = BUILT_IN_FILES
-            .iter()
-            .map(|(name, bytes)| ((*name).to_owned(), bytes.to_vec()))
-            .collect();
-        let mut fonts: Vec<Font> = BUILT_IN_FONTS
-            .iter()
-            .flat_map(|bytes| Font::iter(Bytes::new(*bytes)))
-            .collect();
-        if let Some(dir) = dir {
-            let template_error = |reason: String| DocumentError::TemplateDirectory {
-                path: dir.display().to_string(),
-                reason,
-            };
-            let entries = std::fs::read_dir(dir).map_err(|e| template_error(e.to_string()))?;
-            for entry in entries {
-                let entry = entry.map_err(|e| template_error(e.to_string()))?;
-                let path = entry.path();
-                if !path.is_file() {
-                    continue;
-                }
-                let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
-                    continue;
-                };
-                let bytes = std::fs::read(&path).map_err(|e| template_error(e.to_string()))?;
-                let lower = name.to_ascii_lowercase();
-                if lower.ends_with(".ttf") || lower.ends_with(".otf") || lower.ends_with(".ttc") {
-                    let before = fonts.len();
-                    fonts.extend(Font::iter(Bytes::new(bytes)));
-                    if fonts.len() == before {
-                        return Err(template_error(format!("{name} is not a readable font")));
-                    }
-                } else {
-                    files.insert(name.to_owned(), bytes);
-                }
-            }
-        }
-
-        let id = |path: &str| -> Result<FileId, DocumentError> {
-            let vpath = VirtualPath::new(path).map_err(|e| DocumentError::Template {
-                message: format!("template file name {path}: {e:?}"),
-            })?;
-            Ok(RootedPath::new(VirtualRoot::Project, vpath).intern())
-        };
-        let main = id("/main.typ")?;
-        let mut sources = HashMap::new();
-        sources.insert(main, Source::new(main, MAIN.to_owned()));
-        let mut file_bytes = HashMap::new();
-        for (name, bytes) in files {
-            let file = id(&format!("/{name}"))?;
-            if name.ends_with(".typ") {
-                let text = String::from_utf8(bytes).map_err(|_| DocumentError::Template {
-                    message: format!("{name} is not UTF-8"),
-                })?;
-                sources.insert(file, Source::new(file, text));
-            } else {
-                file_bytes.insert(file, Bytes::new(bytes));
-            }
-        }
-        let standards =
-            PdfStandards::new(&[PdfStandard::A_3b]).map_err(|e| DocumentError::Pdf {
-                message: e.message().to_string(),
-            })?;
         Ok(Self {
-            standards,
-            library: LazyHash::new(Library::builder().build()),
-            book: LazyHash::new(FontBook::from_fonts(&fonts)),
-            fonts,
-            sources,
-            files: file_bytes,
-            main,
-            data: id("/invoice.json")?,
-            attachment: id(&format!("/{FACTUR_X_FILE_NAME}"))?,
-            girocode: id(GIROCODE_FILE)?,
+            typesetter: Typesetter::load(MAIN, BUILT_IN_FILES, dir)?,
+            data: file_id("/invoice.json")?,
+            attachment: file_id(&format!("/{FACTUR_X_FILE_NAME}"))?,
+            girocode: file_id(GIROCODE_FILE)?,
         })
     }
 
@@ -231,17 +145,17 @@ impl InvoiceRenderer {
     /// Typst's PDF, before the XMP splice. Refuses a document without the
     /// `factur-x.xml` attachment before exporting it.
     fn pdf(&self, invoice: &Invoice, xml: &[u8]) -> Result<Vec<u8>, DocumentError> {
-        let (document, options) = self.compile(invoice, xml)?;
-        typst_pdf::pdf(&document, &options).map_err(|errors| DocumentError::Pdf {
-            message: diagnostics(&errors),
-        })
+        let (document, today) = self.compile(invoice, xml)?;
+        // A stable document id: the same invoice always gets the same one.
+        self.typesetter
+            .pdf(&document, invoice.content().id.as_str(), today)
     }
 
     fn compile(
         &self,
         invoice: &Invoice,
         xml: &[u8],
-    ) -> Result<(PagedDocument, PdfOptions), DocumentError> {
+    ) -> Result<(PagedDocument, Option<Datetime>), DocumentError> {
         let girocode = EpcTransfer::for_invoice(invoice)
             .and_then(|transfer| transfer.svg())
             .map(|svg| Bytes::new(svg.into_bytes()));
@@ -251,22 +165,13 @@ impl InvoiceRenderer {
                     message: format!("invoice data: {e}"),
                 }
             })?;
-        let issue_date = invoice.content().issue_date;
-        let today = Datetime::from_ymd(
-            issue_date.year(),
-            u8::try_from(issue_date.month()).unwrap_or(1),
-            u8::try_from(issue_date.day()).unwrap_or(1),
-        );
-        let world = InvoiceWorld {
-            renderer: self,
-            data: Bytes::new(view),
-            attachment: Bytes::new(xml.to_vec()),
-            girocode,
-            today,
-        };
-        let document: PagedDocument = typst::compile(&world)
-            .output
-            .map_err(|errors| template_error(&errors))?;
+        let today = document_date(invoice.content().issue_date);
+        let inputs = [
+            (self.data, Some(Bytes::new(view))),
+            (self.attachment, Some(Bytes::new(xml.to_vec()))),
+            (self.girocode, girocode),
+        ];
+        let document = self.typesetter.compile(&inputs, today)?;
         // Typst exports every attach element it finds, and a template that
         // drops `body` drops this one: no PDF leaves without its e-invoice.
         let attached = document
@@ -278,111 +183,16 @@ impl InvoiceRenderer {
         if !attached {
             return Err(DocumentError::MissingAttachment);
         }
-        let options = PdfOptions {
-            // A stable document id: the same invoice always gets the same one.
-            ident: Smart::Custom(invoice.content().id.as_str().to_owned()),
-            timestamp: today.map(Timestamp::new_utc),
-            standards: self.standards.clone(),
-            ..PdfOptions::default()
-        };
-        Ok((document, options))
+        Ok((document, today))
     }
 }
 
 impl std::fmt::Debug for InvoiceRenderer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("InvoiceRenderer")
-            .field("fonts", &self.fonts.len())
-            .field("templates", &self.sources.len())
-            .field("files", &self.files.len())
+            .field("typesetter", &self.typesetter)
             .finish()
     }
-}
-
-/// One render's view of the files: the shared templates plus this
-/// invoice's data and XML.
-struct InvoiceWorld<'a> {
-    renderer: &'a InvoiceRenderer,
-    data: Bytes,
-    attachment: Bytes,
-    /// The EPC QR code as SVG, when the invoice is paid by transfer.
-    girocode: Option<Bytes>,
-    today: Option<Datetime>,
-}
-
-impl World for InvoiceWorld<'_> {
-    fn library(&self) -> &LazyHash<Library> {
-        &self.renderer.library
-    }
-
-    fn book(&self) -> &LazyHash<FontBook> {
-        &self.renderer.book
-    }
-
-    fn main(&self) -> FileId {
-        self.renderer.main
-    }
-
-    fn source(&self, id: FileId) -> FileResult<Source> {
-        self.renderer
-            .sources
-            .get(&id)
-            .cloned()
-            .ok_or_else(|| not_found(id))
-    }
-
-    fn file(&self, id: FileId) -> FileResult<Bytes> {
-        if id == self.renderer.data {
-            return Ok(self.data.clone());
-        }
-        if id == self.renderer.attachment {
-            return Ok(self.attachment.clone());
-        }
-        if id == self.renderer.girocode {
-            return self.girocode.clone().ok_or_else(|| not_found(id));
-        }
-        if let Some(source) = self.renderer.sources.get(&id) {
-            return Ok(Bytes::from_string(source.clone()));
-        }
-        self.renderer
-            .files
-            .get(&id)
-            .cloned()
-            .ok_or_else(|| not_found(id))
-    }
-
-    fn font(&self, index: usize) -> Option<Font> {
-        self.renderer.fonts.get(index).cloned()
-    }
-
-    fn today(&self, _offset: Option<Duration>) -> Option<Datetime> {
-        self.today
-    }
-}
-
-fn not_found(id: FileId) -> FileError {
-    FileError::NotFound(id.vpath().get_without_slash().into())
-}
-
-fn template_error(errors: &[SourceDiagnostic]) -> DocumentError {
-    DocumentError::Template {
-        message: diagnostics(errors),
-    }
-}
-
-fn diagnostics(errors: &[SourceDiagnostic]) -> String {
-    errors
-        .iter()
-        .map(|e| {
-            let hints: Vec<_> = e.hints.iter().map(|h| h.v.to_string()).collect();
-            if hints.is_empty() {
-                e.message.to_string()
-            } else {
-                format!("{} (hint: {})", e.message, hints.join("; "))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 #[cfg(test)]

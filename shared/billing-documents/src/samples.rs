@@ -292,3 +292,43 @@ fn date(year: i32, month: u32, day: u32) -> Result<NaiveDate, DomainError> {
 fn period(start: NaiveDate, end: NaiveDate) -> Result<ServicePeriod, DomainError> {
     ServicePeriod::new(start, end)
 }
+
+/// A payment reminder to the German consumer of [`german_consumer`], 40
+/// days after its due date, decided by the German default policy: the
+/// letter the templates are tried on at start-up.
+pub fn dunning_letter(
+    language: Language,
+) -> Result<(billing_domain::dunning_letter::DunningLetter, Invoice), DomainError> {
+    use billing_domain::dunning::{DunningAction, DunningFacts, DunningPolicy, InvoiceState};
+    let invoice = german_consumer()?;
+    let content = invoice.content();
+    let facts = DunningFacts {
+        due_date: content.due_date,
+        open_amount: invoice.amount_due(),
+        customer_kind: content.buyer.kind,
+        state: InvoiceState::Open,
+        blocked: false,
+        block_until: None,
+        handed_over: false,
+        disputed: false,
+        sent: Vec::new(),
+        flat_fee_charged: false,
+        payments: Vec::new(),
+    };
+    let today = content.due_date + chrono::Days::new(40);
+    let DunningAction::Send(notice) = DunningPolicy::german_default().next_action(&facts, today)?
+    else {
+        return Err(DomainError::invalid(
+            "sample",
+            "the default policy sends no reminder 40 days after the due date",
+        ));
+    };
+    let zero = Money::zero(content.currency);
+    let letter = billing_domain::dunning_letter::DunningLetter::build(
+        "dun_sample".to_owned(),
+        today,
+        language,
+        &[(&invoice, invoice.amount_due(), zero, &notice)],
+    )?;
+    Ok((letter, invoice))
+}

@@ -217,6 +217,18 @@ pub struct SentDunningLevel {
     pub payment_deadline: NaiveDate,
 }
 
+/// An amount booked on an invoice with its value date: a payment
+/// (positive) or a returned payment (negative). Default interest runs on
+/// what was open on each day, so each one moves the interest's basis from
+/// its value date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookedPayment {
+    /// The day the money arrived (or went back).
+    pub value_date: NaiveDate,
+    /// Positive: paid; negative: returned.
+    pub amount: Money,
+}
+
 /// Everything dunning needs to know about one invoice.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DunningFacts {
@@ -246,13 +258,19 @@ pub struct DunningFacts {
     /// Whether the business flat fee was already claimed for this invoice.
     #[serde(default)]
     pub flat_fee_charged: bool,
+    /// Payments and returns booked on the invoice (any order): the
+    /// interest's basis on each day is what was open that day.
+    #[serde(default)]
+    pub payments: Vec<BookedPayment>,
 }
 
-/// Interest at one rate over days of default.
+/// Interest at one rate on one basis over days of default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InterestPeriod {
     /// The days of default covered (inclusive).
     pub period: ServicePeriod,
+    /// What was open on these days: the basis.
+    pub principal: Money,
     /// Number of days in `period`.
     pub days: i64,
     /// The base rate in effect, in percent.
@@ -263,11 +281,12 @@ pub struct InterestPeriod {
     pub amount: Money,
 }
 
-/// Default interest on an open amount, split wherever the base rate changes,
-/// so the letter can show each rate and the sum of what is shown.
+/// Default interest on what was open each day, split wherever the base
+/// rate or the open amount changed, so the letter can show each basis and
+/// rate and the sum of what is shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DefaultInterest {
-    /// The amount interest is charged on.
+    /// What is open now (the basis of the last period).
     pub principal: Money,
     /// One entry per base rate in effect.
     pub periods: Vec<InterestPeriod>,
@@ -515,6 +534,7 @@ impl DunningPolicy {
         let interest = if self.charge_interest {
             self.default_interest(
                 facts.open_amount,
+                &facts.payments,
                 facts.customer_kind,
                 add_days(facts.due_date, i64::from(self.default_after_days))?,
                 today,
@@ -565,53 +585,81 @@ impl DunningPolicy {
         }
     }
 
-    /// Default interest (§288 BGB) on `principal` for the days after
-    /// `due_date` up to and including `until`: base rate + margin, actual
-    /// days / 365, one sub-period per base rate, each rounded to the minor
-    /// unit, summed as shown.
+    /// Default interest (§288 BGB) for the days after `due_date` up to and
+    /// including `until`: base rate + margin, actual days / 365, on what was
+    /// open each day. `open` is the amount open now; each booked payment
+    /// counts as open on the days before its value date (the day the money
+    /// arrives bears no interest on it), a returned payment the other way
+    /// round. One period per stretch of equal rate and basis, each rounded
+    /// to the minor unit, summed as shown; days with nothing open bear none.
     pub fn default_interest(
         &self,
-        principal: Money,
+        open: Money,
+        payments: &[BookedPayment],
         customer_kind: CustomerKind,
         due_date: NaiveDate,
         until: NaiveDate,
     ) -> Result<DefaultInterest, DomainError> {
+        let currency = open.currency();
+        for (index, payment) in payments.iter().enumerate() {
+            payment
+                .amount
+                .ensure_currency(currency, &format!("payments[{index}].amount"))?;
+        }
         let margin = match customer_kind {
             CustomerKind::Business => self.business_margin_points,
             CustomerKind::Consumer => self.consumer_margin_points,
+        };
+        // What was open on `day`: now, plus whatever arrived after it.
+        let open_on = |day: NaiveDate| -> Result<Money, DomainError> {
+            Money::sum(
+                currency,
+                std::iter::once(open).chain(
+                    payments
+                        .iter()
+                        .filter(|payment| payment.value_date > day)
+                        .map(|payment| payment.amount),
+                ),
+            )
         };
         let mut periods = Vec::new();
         let mut start = add_days(due_date, 1)?;
         while start <= until {
             let base = self.base_rates.rate_on(start)?;
-            let next_change = self
+            let next_rate = self
                 .base_rates
                 .rates()
                 .iter()
                 .map(|rate| rate.effective_from)
                 .find(|from| *from > start && *from <= until);
-            let end = match next_change {
+            let next_payment = payments
+                .iter()
+                .map(|payment| payment.value_date)
+                .filter(|day| *day > start && *day <= until)
+                .min();
+            let end = match next_rate.into_iter().chain(next_payment).min() {
                 Some(from) => add_days(from, -1)?,
                 None => until,
             };
-            let period = ServicePeriod::new(start, end)?;
-            let days = period.days();
-            let rate_percent = base.rate_percent + margin;
-            periods.push(InterestPeriod {
-                period,
-                days,
-                base_rate_percent: base.rate_percent,
-                rate_percent,
-                amount: interest_amount(principal, rate_percent, days)?,
-            });
+            let principal = open_on(start)?;
+            if principal.is_positive() {
+                let period = ServicePeriod::new(start, end)?;
+                let days = period.days();
+                let rate_percent = base.rate_percent + margin;
+                periods.push(InterestPeriod {
+                    period,
+                    principal,
+                    days,
+                    base_rate_percent: base.rate_percent,
+                    rate_percent,
+                    amount: interest_amount(principal, rate_percent, days)?,
+                });
+            }
             start = add_days(end, 1)?;
         }
-        let total = Money::sum(
-            principal.currency(),
-            periods.iter().map(|period| period.amount),
-        )?;
+        let total = Money::sum(currency, periods.iter().map(|period| period.amount))?;
         Ok(DefaultInterest {
-            principal,
+            principal: open,
             periods,
             total,
         })
@@ -656,7 +704,7 @@ mod tests {
         due_date: NaiveDate,
         until: NaiveDate,
     ) -> Result<DefaultInterest, DomainError> {
-        DunningPolicy::german_default().default_interest(principal, kind, due_date, until)
+        DunningPolicy::german_default().default_interest(principal, &[], kind, due_date, until)
     }
 
     /// Turns an open invoice into one dunning must leave alone.
@@ -674,6 +722,7 @@ mod tests {
             disputed: false,
             sent: Vec::new(),
             flat_fee_charged: false,
+            payments: Vec::new(),
         }
     }
 
@@ -696,6 +745,90 @@ mod tests {
     ///   1 July – 15 July: 15 days × (1.27 % + 9) = 10.27 %:
     ///     10,000.00 × 10.27 % × 15 / 365 = 42.2054… → 42.21
     ///   interest = 92.63 + 42.21 = 134.84
+    /// Worked example: EUR 10,000.00 invoiced, business, due 31 May 2025;
+    /// 4,000.00 arrive on 11 June, 1,000.00 of them are returned on 21
+    /// June; 7,000.00 open on 30 June (the letter's day). 1 June – 30 June
+    /// at 2.27 % + 9 = 11.27 %:
+    ///   1–10 June:  10 days on 10,000.00: × 11.27 % × 10 / 365 = 30.8767… → 30.88
+    ///   11–20 June: 10 days on  6,000.00: × 11.27 % × 10 / 365 = 18.5260… → 18.53
+    ///   21–30 June: 10 days on  7,000.00: × 11.27 % × 10 / 365 = 21.6136… → 21.61
+    ///   interest 71.02
+    #[test]
+    fn interest_runs_on_what_was_open_each_day() {
+        let policy = DunningPolicy::german_default();
+        let booked = |y, m, day, amount| BookedPayment {
+            value_date: d(y, m, day),
+            amount: eur(amount),
+        };
+        let payments = [
+            booked(2025, 6, 21, dec!(-1000.00)),
+            booked(2025, 6, 11, dec!(4000.00)),
+        ];
+        let interest = policy
+            .default_interest(
+                eur(dec!(7000.00)),
+                &payments,
+                CustomerKind::Business,
+                d(2025, 5, 31),
+                d(2025, 6, 30),
+            )
+            .unwrap();
+        let periods: Vec<_> = interest
+            .periods
+            .iter()
+            .map(|p| (p.period.start, p.days, p.principal, p.amount))
+            .collect();
+        assert_eq!(
+            periods,
+            [
+                (d(2025, 6, 1), 10, eur(dec!(10000.00)), eur(dec!(30.88))),
+                (d(2025, 6, 11), 10, eur(dec!(6000.00)), eur(dec!(18.53))),
+                (d(2025, 6, 21), 10, eur(dec!(7000.00)), eur(dec!(21.61))),
+            ]
+        );
+        assert_eq!(interest.total, eur(dec!(71.02)));
+        assert_eq!(interest.principal, eur(dec!(7000.00)));
+
+        // A payment before the default started lowers every day's basis;
+        // days on which nothing was open bear none.
+        let paid_then_returned = policy
+            .default_interest(
+                eur(dec!(500.00)),
+                &[
+                    booked(2025, 5, 20, dec!(500.00)),
+                    booked(2025, 6, 26, dec!(-500.00)),
+                ],
+                CustomerKind::Business,
+                d(2025, 5, 31),
+                d(2025, 6, 30),
+            )
+            .unwrap();
+        let periods: Vec<_> = paid_then_returned
+            .periods
+            .iter()
+            .map(|p| (p.period.start, p.period.end, p.principal))
+            .collect();
+        assert_eq!(
+            periods,
+            [(d(2025, 6, 26), d(2025, 6, 30), eur(dec!(500.00)))]
+        );
+
+        // Another currency among the payments is refused by name.
+        let err = policy
+            .default_interest(
+                eur(dec!(1.00)),
+                &[BookedPayment {
+                    value_date: d(2025, 6, 2),
+                    amount: Money::new(dec!(1.00), Currency::USD),
+                }],
+                CustomerKind::Business,
+                d(2025, 5, 31),
+                d(2025, 6, 30),
+            )
+            .unwrap_err();
+        assert!(err.to_string().contains("payments[0].amount"), "{err}");
+    }
+
     #[test]
     fn interest_over_45_days_across_the_july_base_rate_change() {
         let business = interest(

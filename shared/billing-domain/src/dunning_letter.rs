@@ -129,3 +129,21 @@ impl DunningLetter {
         })
     }
 }
+
+impl DunningLetter {
+    /// What the customer should quote on the transfer. For one invoice its
+    /// structured creditor reference (`reference`, the invoice's RF
+    /// reference) or its number; for several, their numbers, so the bank
+    /// statement names each invoice and the payment is split between them
+    /// (one invoice's reference would book the whole sum on that invoice).
+    pub fn payment_reference(&self, reference: Option<&str>) -> String {
+        match (self.lines.as_slice(), reference) {
+            ([_], Some(reference)) => reference.to_owned(),
+            (lines, _) => lines
+                .iter()
+                .map(|line| line.number.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+}

@@ -1,7 +1,10 @@
-//! The delivery of an invoice by e-mail: who may send it, what happened to
-//! it, which addresses must not be mailed again, and what needs a person.
+//! The delivery of an invoice or a dunning letter by e-mail: who may send
+//! it, what happened to it, which addresses must not be mailed again, and
+//! what needs a person.
 //!
-//! The invoice item carries the delivery state beside its immutable body:
+//! Both are a [`Dispatch`]: the invoice item, or the letter's item, carries
+//! the delivery state beside its immutable body, so one claim and outcome
+//! protocol serves both:
 //!
 //! - `delivery_status`: absent (never attempted), `sending` (claimed by one
 //!   worker until `delivery_claim_expires`), then `sent`, `delivered`,
@@ -28,6 +31,73 @@ use crate::attributes::{
 };
 use crate::invoice::ArchivedDocument;
 use crate::{BillingStore, StoreError, keys};
+
+/// What one e-mail delivers. The invoice (or credit note) and the dunning
+/// letter each keep their delivery state on their own item.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Dispatch {
+    /// An invoice or credit note, with its archived PDF and XML.
+    Invoice(InvoiceId),
+    /// A dunning letter (its id), with its archived PDF.
+    DunningLetter(String),
+}
+
+impl Dispatch {
+    /// The item that carries the delivery state.
+    pub fn key(&self) -> (String, String) {
+        match self {
+            Dispatch::Invoice(id) => keys::invoice(id),
+            Dispatch::DunningLetter(id) => crate::dunning::letter_key(id),
+        }
+    }
+
+    /// The id alone (an SES tag value, a log field).
+    pub fn id(&self) -> &str {
+        match self {
+            Dispatch::Invoice(id) => id.as_str(),
+            Dispatch::DunningLetter(id) => id,
+        }
+    }
+}
+
+impl std::fmt::Display for Dispatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Dispatch::Invoice(id) => write!(f, "invoice {id}"),
+            Dispatch::DunningLetter(id) => write!(f, "dunning letter {id}"),
+        }
+    }
+}
+
+impl From<InvoiceId> for Dispatch {
+    fn from(id: InvoiceId) -> Self {
+        Dispatch::Invoice(id)
+    }
+}
+
+impl From<&Dispatch> for Dispatch {
+    fn from(dispatch: &Dispatch) -> Self {
+        dispatch.clone()
+    }
+}
+
+impl From<&InvoiceId> for Dispatch {
+    fn from(id: &InvoiceId) -> Self {
+        Dispatch::Invoice(id.clone())
+    }
+}
+
+/// The delivery queue's message for a dunning letter, sent by the
+/// documents function once the letter's PDF is archived. Delivered at
+/// least once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LetterDeliveryRequest {
+    /// The letter to send.
+    pub letter_id: String,
+    /// Its archived PDF.
+    pub document: ArchivedDocument,
+}
 
 /// The delivery queue's message, sent by the documents function once an
 /// invoice's files are archived. Delivered at least once.
@@ -174,17 +244,20 @@ pub struct Suppression {
     pub cause: DeliveryStatus,
     /// SES's description (bounce type, diagnostic code, feedback type).
     pub reason: String,
-    /// The invoice whose e-mail taught us.
+    /// The invoice or letter whose e-mail taught us.
     pub invoice_id: String,
     /// When SES reported it.
     pub since: DateTime<Utc>,
 }
 
-/// An invoice whose delivery needs a person (failed, bounced, complained).
+/// An invoice whose delivery needs a person (failed, bounced, complained),
+/// or a dunning letter about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttentionEntry {
-    /// The invoice.
+    /// The invoice (for a letter: the oldest invoice it lists).
     pub invoice_id: String,
+    /// The dunning letter whose e-mail needs a person, if it was a letter.
+    pub letter_id: Option<String>,
     /// Its number, for the clerk.
     pub invoice_number: String,
     /// The customer.
@@ -200,8 +273,8 @@ pub struct AttentionEntry {
 /// A delivery outcome that needs a person, as reported by SES or the sender.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TroubleReport {
-    /// The invoice.
-    pub invoice_id: InvoiceId,
+    /// The invoice or letter.
+    pub dispatch: Dispatch,
     /// `failed`, `bounced` or `complained`.
     pub status: DeliveryStatus,
     /// Readable reason, kept on the invoice and the attention entry.
@@ -212,6 +285,15 @@ pub struct TroubleReport {
     pub suppress: Vec<String>,
 }
 
+/// What a trouble report is about, for the attention entry.
+struct TroubleSubject {
+    account_id: AccountId,
+    entity_id: BillingEntityId,
+    invoice_id: InvoiceId,
+    invoice_number: String,
+    letter_id: Option<String>,
+}
+
 const CLAIM_ATTRIBUTES: &str = "delivery_claim, delivery_claim_expires, delivery_claim_expires_at";
 
 impl BillingStore {
@@ -219,11 +301,12 @@ impl BillingStore {
     /// attempt); `NotFound` if the invoice does not exist.
     pub async fn delivery_state(
         &self,
-        id: &InvoiceId,
+        id: impl Into<Dispatch>,
     ) -> Result<Option<DeliveryState>, StoreError> {
-        let what = format!("invoice {id}");
+        let id: Dispatch = id.into();
+        let what = id.to_string();
         let item = self
-            .get(keys::invoice(id))
+            .get(id.key())
             .await?
             .ok_or_else(|| StoreError::NotFound { what: what.clone() })?;
         DeliveryState::read(&item, &what)
@@ -234,17 +317,18 @@ impl BillingStore {
     /// outcome. `token` identifies the claimant in the later calls.
     pub async fn claim_delivery(
         &self,
-        id: &InvoiceId,
+        id: impl Into<Dispatch>,
         token: &str,
         now: DateTime<Utc>,
         lease: chrono::Duration,
     ) -> Result<DeliveryClaim, StoreError> {
+        let id = &id.into();
         let expires = now + lease;
         let result = self
             .db
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key_item(keys::invoice(id))))
+            .set_key(Some(key_item(id.key())))
             .update_expression(
                 "SET delivery_status = :sending, delivery_rank = :zero, delivery_claim = :token, \
                  delivery_claim_expires = :expires, delivery_claim_expires_at = :expires_at",
@@ -286,12 +370,17 @@ impl BillingStore {
 
     /// Gives a claim back after a passing failure, so the next attempt need
     /// not wait for the lease. A claim already lost is left alone.
-    pub async fn release_delivery(&self, id: &InvoiceId, token: &str) -> Result<(), StoreError> {
+    pub async fn release_delivery(
+        &self,
+        id: impl Into<Dispatch>,
+        token: &str,
+    ) -> Result<(), StoreError> {
+        let id = &id.into();
         let result = self
             .db
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key_item(keys::invoice(id))))
+            .set_key(Some(key_item(id.key())))
             .update_expression(format!(
                 "REMOVE delivery_status, delivery_rank, {CLAIM_ATTRIBUTES}"
             ))
@@ -311,16 +400,17 @@ impl BillingStore {
     /// the claim (`token`) can; anyone else gets `Superseded`.
     pub async fn record_sent(
         &self,
-        id: &InvoiceId,
+        id: impl Into<Dispatch>,
         token: &str,
         message_id: &str,
         at: DateTime<Utc>,
     ) -> Result<OutcomeRecorded, StoreError> {
+        let id = &id.into();
         let result = self
             .db
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key_item(keys::invoice(id))))
+            .set_key(Some(key_item(id.key())))
             .update_expression(format!(
                 "SET delivery_status = :sent, delivery_rank = :rank, delivery_message_id = :mid, \
                  delivery_sent_at = :at REMOVE {CLAIM_ATTRIBUTES}"
@@ -340,7 +430,7 @@ impl BillingStore {
     /// Recorded, or (when the update's condition failed) what is there instead.
     async fn outcome(
         &self,
-        id: &InvoiceId,
+        id: &Dispatch,
         result: Result<
             aws_sdk_dynamodb::operation::update_item::UpdateItemOutput,
             aws_sdk_dynamodb::error::SdkError<UpdateItemError>,
@@ -362,11 +452,12 @@ impl BillingStore {
     /// window. A weightier outcome already recorded stays.
     pub async fn record_delivery_progress(
         &self,
-        id: &InvoiceId,
+        id: impl Into<Dispatch>,
         status: DeliveryStatus,
         message_id: &str,
         at: DateTime<Utc>,
     ) -> Result<OutcomeRecorded, StoreError> {
+        let id = &id.into();
         // `Send` settles a claim, or an invoice whose claim was released
         // after an SES call that failed on our side but reached SES (so the
         // retry finds it sent); a replayed Send after Delivery must not step
@@ -383,7 +474,7 @@ impl BillingStore {
             .db
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key_item(keys::invoice(id))))
+            .set_key(Some(key_item(id.key())))
             .update_expression(format!(
                 "SET delivery_status = :status, delivery_rank = :rank, delivery_message_id = :mid, \
                  delivery_event_at = :at, delivery_sent_at = if_not_exists(delivery_sent_at, :at) \
@@ -414,23 +505,17 @@ impl BillingStore {
         report: &TroubleReport,
         claim: Option<&str>,
     ) -> Result<OutcomeRecorded, StoreError> {
-        let what = format!("invoice {}", report.invoice_id);
-        let stored = self
-            .invoice(&report.invoice_id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound { what: what.clone() })?;
-        let account_id = stored.account_id.clone();
-        let invoice_number = stored.invoice.number().to_string();
-        let entity_id = stored.invoice.content().billing_entity_id.clone();
+        let what = report.dispatch.to_string();
+        let about = self.trouble_subject(&report.dispatch).await?;
         let suppressions = report
             .suppress
             .iter()
-            .map(|address| self.suppression_put(&account_id, address, report))
+            .map(|address| self.suppression_put(&about.account_id, address, report))
             .collect::<Result<Vec<_>, _>>()?;
-        let attention = self.attention_put(&entity_id, &account_id, &invoice_number, report)?;
+        let attention = self.attention_put(&about, report)?;
         let mut update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key_item(keys::invoice(&report.invoice_id))))
+            .set_key(Some(key_item(report.dispatch.key())))
             .update_expression(format!(
                 "SET delivery_status = :status, delivery_rank = :rank, delivery_reason = :reason, \
                  delivery_event_at = :at REMOVE {CLAIM_ATTRIBUTES}"
@@ -484,7 +569,7 @@ impl BillingStore {
                 .map_err(|e| StoreError::transaction(&e))?;
         }
         Ok(OutcomeRecorded::Superseded(
-            self.delivery_state(&report.invoice_id).await?,
+            self.delivery_state(&report.dispatch).await?,
         ))
     }
 
@@ -498,22 +583,68 @@ impl BillingStore {
         item.insert("address".into(), s(address.to_lowercase()));
         item.insert("cause".into(), s(report.status.as_str()));
         item.insert("reason".into(), s(&report.reason));
-        item.insert("invoice_id".into(), s(report.invoice_id.as_str()));
+        item.insert("invoice_id".into(), s(report.dispatch.id()));
         item.insert("since".into(), time(report.at));
         self.transaction_put(item, None, None)
     }
 
+    /// Whose e-mail it was and what the clerk should look at: the invoice,
+    /// or for a letter the oldest invoice it lists.
+    async fn trouble_subject(&self, dispatch: &Dispatch) -> Result<TroubleSubject, StoreError> {
+        let what = dispatch.to_string();
+        match dispatch {
+            Dispatch::Invoice(id) => {
+                let stored = self
+                    .invoice(id)
+                    .await?
+                    .ok_or(StoreError::NotFound { what })?;
+                Ok(TroubleSubject {
+                    account_id: stored.account_id.clone(),
+                    entity_id: stored.invoice.content().billing_entity_id.clone(),
+                    invoice_id: id.clone(),
+                    invoice_number: stored.invoice.number().to_string(),
+                    letter_id: None,
+                })
+            }
+            Dispatch::DunningLetter(letter_id) => {
+                let stored = self
+                    .dunning_letter(letter_id)
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound { what: what.clone() })?;
+                let oldest = stored
+                    .letter
+                    .lines
+                    .first()
+                    .ok_or_else(|| StoreError::corrupt(&what, "lists no invoice"))?;
+                Ok(TroubleSubject {
+                    account_id: stored.letter.account_id.clone(),
+                    entity_id: stored.letter.billing_entity_id.clone(),
+                    invoice_id: oldest.invoice_id.clone(),
+                    invoice_number: oldest.number.clone(),
+                    letter_id: Some(letter_id.clone()),
+                })
+            }
+        }
+    }
+
     fn attention_put(
         &self,
-        entity: &BillingEntityId,
-        account: &AccountId,
-        invoice_number: &str,
+        about: &TroubleSubject,
         report: &TroubleReport,
     ) -> Result<TransactWriteItem, StoreError> {
-        let mut item = key_item(keys::attention(entity, &report.invoice_id));
-        item.insert("invoice_id".into(), s(report.invoice_id.as_str()));
-        item.insert("invoice_number".into(), s(invoice_number));
-        item.insert("account_id".into(), s(account.as_str()));
+        let (pk, mut sk) = keys::attention(&about.entity_id, &about.invoice_id);
+        if let Some(letter_id) = &about.letter_id {
+            // Beside the invoice's own entry, under the same prefix, so the
+            // list reads both in one query.
+            sk.push_str(&format!("#LETTER#{letter_id}"));
+        }
+        let mut item = key_item((pk, sk));
+        item.insert("invoice_id".into(), s(about.invoice_id.as_str()));
+        if let Some(letter_id) = &about.letter_id {
+            item.insert("letter_id".into(), s(letter_id));
+        }
+        item.insert("invoice_number".into(), s(&about.invoice_number));
+        item.insert("account_id".into(), s(about.account_id.as_str()));
         item.insert("status".into(), s(report.status.as_str()));
         item.insert("reason".into(), s(&report.reason));
         item.insert("since".into(), time(report.at));
@@ -562,6 +693,7 @@ impl BillingStore {
                 let status = read_s(item, "status", &what)?;
                 Ok(AttentionEntry {
                     invoice_id: read_s(item, "invoice_id", &what)?.to_owned(),
+                    letter_id: read_optional_s(item, "letter_id").map(str::to_owned),
                     invoice_number: read_s(item, "invoice_number", &what)?.to_owned(),
                     account_id: read_s(item, "account_id", &what)?.to_owned(),
                     status: DeliveryStatus::parse(status).ok_or_else(|| {

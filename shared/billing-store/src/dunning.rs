@@ -13,7 +13,8 @@
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
-use billing_domain::dunning::{DunningFacts, InvoiceState, SentDunningLevel};
+use billing_domain::dunning::{BookedPayment, DunningFacts, InvoiceState, SentDunningLevel};
+use billing_domain::dunning_letter::DunningLetter;
 use billing_domain::ids::{AccountId, BillingEntityId, InvoiceId};
 use billing_domain::invoice::Invoice;
 use billing_domain::money::Money;
@@ -101,6 +102,9 @@ pub struct DunningState {
     pub indexed: bool,
     /// The block as stored, so a letter is written only if it did not change.
     pub block_stored: Option<String>,
+    /// Payments and returns booked on it, with value dates (the interest's
+    /// basis per day).
+    pub booked: Vec<BookedPayment>,
 }
 
 impl DunningState {
@@ -150,6 +154,7 @@ impl DunningState {
             collection_since: json("collection_since").and_then(|d| d.parse().ok()),
             indexed: item.contains_key("dunning_shard"),
             block_stored: json("dunning_block").map(str::to_owned),
+            booked: Vec::new(),
         })
     }
 
@@ -170,6 +175,7 @@ impl DunningState {
             disputed: self.dispute.is_some(),
             sent: self.sent.clone(),
             flat_fee_charged: self.flat_fee_charged,
+            payments: self.booked.clone(),
         }
     }
 }
@@ -230,6 +236,39 @@ pub enum LetterRecorded {
     /// An invoice moved on (paid, dunned, blocked) since it was read:
     /// nothing was written; decide again.
     Stale,
+}
+
+/// A recorded dunning letter with where its PDF and e-mail stand.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredLetter {
+    /// What was recorded: the figures the PDF and the e-mail show.
+    pub letter: DunningLetter,
+    /// The archived PDF, once the documents function stored it.
+    pub document: Option<crate::ArchivedDocument>,
+    /// The e-mail's state, once delivery was attempted.
+    pub delivery: Option<crate::DeliveryState>,
+}
+
+impl StoredLetter {
+    fn read(item: &Item, what: &str) -> Result<Self, StoreError> {
+        let letter: DunningLetter = read_body(item, what)?;
+        let document = match (
+            read_optional_s(item, "pdf_key"),
+            read_optional_s(item, "pdf_sha256"),
+        ) {
+            (Some(key), Some(sha256)) => Some(crate::ArchivedDocument {
+                key: key.to_owned(),
+                sha256: sha256.to_owned(),
+                content_type: "application/pdf".to_owned(),
+            }),
+            _ => None,
+        };
+        Ok(Self {
+            letter,
+            document,
+            delivery: crate::DeliveryState::read(item, what)?,
+        })
+    }
 }
 
 /// Most invoices one letter advances (DynamoDB transactions hold 100
@@ -327,10 +366,23 @@ impl BillingStore {
     /// An invoice's dunning state (strongly consistent: the index may lag).
     pub async fn dunning_state(&self, id: &InvoiceId) -> Result<Option<DunningState>, StoreError> {
         let what = format!("invoice {id}");
-        let item = self.get(keys::invoice(id)).await?;
-        item.as_ref()
-            .map(|item| DunningState::read(item, &what))
-            .transpose()
+        // The invoice and its `PAYMENT#` items share the partition: one
+        // strongly consistent Query reads both.
+        let (pk, sk) = keys::invoice(id);
+        let items = self.query_partition(pk).await?;
+        let Some(item) = items
+            .iter()
+            .find(|item| read_optional_s(item, "sk") == Some(sk.as_str()))
+        else {
+            return Ok(None);
+        };
+        let mut state = DunningState::read(item, &what)?;
+        state.booked = items
+            .iter()
+            .filter(|item| read_optional_s(item, "sk").is_some_and(|sk| sk.starts_with("PAYMENT#")))
+            .map(|item| crate::payment::booked_payment(item, &what))
+            .collect::<Result<_, _>>()?;
+        Ok(Some(state))
     }
 
     /// Records a letter and advances every invoice it lists, in one
@@ -457,6 +509,18 @@ impl BillingStore {
             update = update.expression_attribute_values(":version", n(part.payment_version));
         }
         crate::payment::transaction_update(update)
+    }
+
+    /// A recorded letter, read strongly consistent (`None`: no such letter).
+    pub async fn dunning_letter(
+        &self,
+        letter_id: &str,
+    ) -> Result<Option<StoredLetter>, StoreError> {
+        let what = format!("dunning letter {letter_id}");
+        let item = self.get(letter_key(letter_id)).await?;
+        item.as_ref()
+            .map(|item| StoredLetter::read(item, &what))
+            .transpose()
     }
 
     /// Records the archived PDF of a letter (`letter_status` recorded →

@@ -25,12 +25,12 @@ mod subscription;
 
 pub use account::VersionedAccount;
 pub use delivery::{
-    AttentionEntry, DeliveryClaim, DeliveryRequest, DeliveryState, DeliveryStatus, OutcomeRecorded,
-    Suppression, TroubleReport,
+    AttentionEntry, DeliveryClaim, DeliveryRequest, DeliveryState, DeliveryStatus, Dispatch,
+    LetterDeliveryRequest, OutcomeRecorded, Suppression, TroubleReport,
 };
 pub use dunning::{
     AttentionNote, Dispute, DueInvoice, DueScan, DunningBlock, DunningState, LetterCommit,
-    LetterInvoice, LetterRecorded, MAX_INVOICES_PER_LETTER, letter_key,
+    LetterInvoice, LetterRecorded, MAX_INVOICES_PER_LETTER, StoredLetter, letter_key,
 };
 pub use error::StoreError;
 pub use import::{AccountWrite, ImportWrite};

@@ -226,6 +226,19 @@ const REVIEW_PREFIX: &str = "ENTRY#";
 const CREDIT_PREFIX: &str = "CREDIT#";
 
 /// The `amount` and `currency` of a payment or credit item.
+/// A `PAYMENT#` item as dunning sees it: amount and value date.
+pub(crate) fn booked_payment(
+    item: &Item,
+    what: &str,
+) -> Result<billing_domain::dunning::BookedPayment, StoreError> {
+    Ok(billing_domain::dunning::BookedPayment {
+        value_date: read_s(item, "value_date", what)?
+            .parse()
+            .map_err(|_| StoreError::corrupt(what, "value_date is not a date"))?,
+        amount: read_amount(item, what)?,
+    })
+}
+
 fn read_amount(item: &Item, what: &str) -> Result<Money, StoreError> {
     let currency = Currency::from_code(read_s(item, "currency", what)?)
         .map_err(|e| StoreError::corrupt(what, e))?;

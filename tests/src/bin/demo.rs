@@ -19,15 +19,12 @@
 use std::fmt::Write as _;
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use billing_documents::InvoiceRenderer;
 use billing_domain::ids::InvoiceId;
 use billing_lambda::sqs::RetryBackoff;
 use billing_tests::delivery::{delivery_service, recorded_mails, sqs_event, take_messages};
 use billing_tests::webhook::{example_entity, example_opportunity, post, signed, webhook_state};
 use billing_tests::{local_clients, resource};
 use invoice_delivery::handler::{RETRY_FIRST, RETRY_MAX};
-use invoice_pdf::archive::DocumentArchive;
-use invoice_pdf::service::DocumentService;
 use lambda_runtime::{Context, LambdaEvent};
 
 type DemoResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
@@ -234,12 +231,9 @@ async fn documents(invoice_id: &InvoiceId) -> DemoResult<String> {
             message
         })
         .collect();
-    let service = DocumentService::new(
+    let service = billing_tests::delivery::document_service(
+        &aws,
         billing_tests::webhook::local_store().await,
-        InvoiceRenderer::built_in()?,
-        DocumentArchive::new(aws.s3.clone(), resource("DOCUMENTS_BUCKET")),
-        aws.sqs.clone(),
-        resource("DELIVERY_QUEUE_URL"),
     );
     let batch = event.records.clone();
     let response =
