@@ -12,15 +12,24 @@ VENV_PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed
 LOCAL_AWS := $(VENV_PY) tools/local_aws.py
 CARGO ?= cargo
+# The SAM CLI has a venv of its own: its pins conflict with moto's and
+# cfn-lint's (requirements-sam.txt).
+SAM_VENV := .venv-sam
+SAM_VENV_STAMP := $(SAM_VENV)/.installed
+export SAM_CLI_TELEMETRY := 0
+# cargo-lambda and Zig (pinned in requirements-dev.txt) come from the venv.
+TOOLS_PATH := $(abspath $(VENV))/bin:$(abspath $(SAM_VENV))/bin:$(PATH)
 
 .PHONY: help demo test fmt-check clippy lint-template domain-purity test-python test-rust \
-        local-aws-start local-aws-stop venv lock clean doc-tools
-.PHONY: bench-webhook bench-run api
+        local-aws-start local-aws-stop venv lock clean doc-tools package test-package sam-venv
+.PHONY: bench-webhook bench-run bench-cold-start api
 
 help:
 	@echo "make demo   - run the billing pipeline locally against the local AWS endpoint"
 	@echo "make test   - every check: fmt, clippy, template lint, domain purity, unit, property and integration tests"
 	@echo "make api    - the staff API on http://127.0.0.1:8787 against the local AWS (header X-Local-Role: billing|sales)"
+	@echo "make package      - every function of the template built once for Lambda and zipped; prints the sizes"
+	@echo "make test-package - the packaged functions on Lambda's OS, first polls, the README's deploy commands"
 
 ## ---------------------------------------------------------------- setup
 $(VENV_STAMP): requirements-dev.txt requirements-lock.txt
@@ -31,12 +40,25 @@ $(VENV_STAMP): requirements-dev.txt requirements-lock.txt
 
 venv: $(VENV_STAMP)
 
-# Re-pin the transitive Python dependencies after changing requirements-dev.txt.
+$(SAM_VENV_STAMP): requirements-sam.txt requirements-sam-lock.txt
+	@command -v $(PYTHON) >/dev/null || { echo "python3 is required" >&2; exit 1; }
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-sam.txt -c requirements-sam-lock.txt
+	@touch $@
+
+sam-venv: $(SAM_VENV_STAMP)
+
+# Re-pin the transitive Python dependencies after changing requirements-dev.txt
+# or requirements-sam.txt.
 lock:
 	rm -rf $(VENV).lock && $(PYTHON) -m venv $(VENV).lock
 	$(VENV).lock/bin/pip install --quiet -r requirements-dev.txt
 	$(VENV).lock/bin/pip freeze --all | grep -v -E '^(pip|setuptools|wheel)==' > requirements-lock.txt
 	rm -rf $(VENV).lock
+	rm -rf $(SAM_VENV).lock && $(PYTHON) -m venv $(SAM_VENV).lock
+	$(SAM_VENV).lock/bin/pip install --quiet -r requirements-sam.txt
+	$(SAM_VENV).lock/bin/pip freeze --all | grep -v -E '^(pip|setuptools|wheel)==' > requirements-sam-lock.txt
+	rm -rf $(SAM_VENV).lock
 
 ## ----------------------------------------------------------------- demo
 demo: $(VENV_STAMP)
@@ -93,6 +115,23 @@ doc-tools:
 test-rust: $(VENV_STAMP)
 	$(LOCAL_AWS) run --quiet -- $(CARGO) test --workspace --locked
 
+## -------------------------------------------------------------- package
+# Every function of infra/template.yaml, built once (one cargo-lambda
+# release build, x86_64 against glibc 2.34 as [workspace.metadata.lambda.build]
+# says) into <target>/lambda/<binary>/bootstrap and zipped as `sam deploy`
+# zips it. `sam build` finds these artifacts up to date and copies them.
+package: $(VENV_STAMP) $(SAM_VENV_STAMP)
+	PATH="$(TOOLS_PATH)" $(VENV_PY) tools/package.py build
+
+# What make test proves of the packages: each runs on provided.al2023
+# (glibc symbols, libraries, machine), the README's deploy commands work as
+# written and `sam build` deploys exactly these bootstraps, and each starts
+# on its template environment and reaches its first poll (`--workspace`:
+# the same feature set as test-rust's build, so nothing is compiled again).
+test-package: package
+	PATH="$(TOOLS_PATH)" $(VENV_PY) -m pytest -q tests/packaging
+	$(LOCAL_AWS) run --quiet -- $(CARGO) test --workspace --locked --test packaged_functions -- --ignored
+
 ## ----------------------------------------------------------- benchmarks
 # Issue 4: the webhook's in-process time (criterion) and its release binary's
 # start-up time next to a hello-world lambda_runtime binary, under the local
@@ -104,12 +143,23 @@ BENCH_BIN_DIR := $(BENCH_TARGET_DIR)/startup-bench
 
 bench-webhook: $(VENV_STAMP)
 	$(CARGO) build --release -p opportunity-webhook --bin opportunity-webhook
-	$(CARGO) build --release -p opportunity-webhook --example hello
+	$(CARGO) build --release -p lambda-runtime-fake --bin hello-world
 	mkdir -p $(BENCH_BIN_DIR)
-	cp $(BENCH_TARGET_DIR)/release/opportunity-webhook $(BENCH_TARGET_DIR)/release/examples/hello $(BENCH_BIN_DIR)/
+	cp $(BENCH_TARGET_DIR)/release/opportunity-webhook $(BENCH_BIN_DIR)/
+	cp $(BENCH_TARGET_DIR)/release/hello-world $(BENCH_BIN_DIR)/hello
 	$(CARGO) bench -p opportunity-webhook --bench handler
 	$(LOCAL_AWS) run --quiet -- env WEBHOOK_BIN=$(BENCH_BIN_DIR)/opportunity-webhook \
 		HELLO_BIN=$(BENCH_BIN_DIR)/hello $(CARGO) bench -p opportunity-webhook --bench startup
+
+# Issue 14: the cold start of every packaged function next to a hello-world
+# lambda_runtime binary built the same way (cargo-lambda, release): first
+# poll, init CPU time, first answer. Not part of `make test`; numbers go to
+# docs/performance.md.
+bench-cold-start: package
+	PATH="$(TOOLS_PATH)" $(CARGO) lambda build --release --locked --bin hello-world
+	$(CARGO) build --workspace --locked --bin cold_start
+	$(LOCAL_AWS) run --quiet -- env HELLO_BIN=$(BENCH_TARGET_DIR)/lambda/hello-world/bootstrap \
+		$(BENCH_TARGET_DIR)/debug/cold_start
 
 # Issue 11: the invoice run under load on the local AWS: invoices per
 # second, DynamoDB requests per invoice (counted by an SDK interceptor) and
@@ -129,5 +179,5 @@ local-aws-stop: $(VENV_STAMP)
 	$(LOCAL_AWS) stop
 
 clean:
-	rm -rf $(VENV) .local-aws out
+	rm -rf $(VENV) $(SAM_VENV) .local-aws out infra/.aws-sam
 	$(CARGO) clean

@@ -227,11 +227,16 @@ def test_the_pipes_target_queues_are_exported_for_playing_the_pipes(provisioned_
     ]
 
 
-def test_every_function_is_built_with_cargo_lambda_for_arm64(template):
+def test_every_function_is_built_with_cargo_lambda_for_the_architecture_parameter(template):
     functions = local_aws.resources_of_type(template, "AWS::Serverless::Function")
     globals_ = template["Globals"]["Function"]
     assert globals_["Runtime"] == "provided.al2023"
-    assert globals_["Architectures"] == ["arm64"]
+    # x86_64 by default (what make test builds and checks), arm64 allowed.
+    assert globals_["Architectures"] == [{"Ref": "Architecture"}]
+    architecture = template["Parameters"]["Architecture"]
+    assert (architecture["Default"], architecture["AllowedValues"]) == ("x86_64", ["x86_64", "arm64"])
+    for function in functions.values():
+        assert "Architectures" not in function["Properties"], "one architecture for all functions"
     assert globals_["LoggingConfig"]["LogFormat"] == "JSON"
     for logical_id, function in functions.items():
         assert function["Metadata"]["BuildMethod"] == "rust-cargolambda", logical_id

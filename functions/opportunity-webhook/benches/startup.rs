@@ -1,8 +1,9 @@
 //! Start-up time of the `opportunity-webhook` release binary next to a
-//! hello-world `lambda_runtime` binary (`examples/hello.rs`), measured in the
+//! hello-world `lambda_runtime` binary (`hello-world` of
+//! `shared/lambda-runtime-fake`), measured in the
 //! same run (issue 4; budget: under 2× the hello world).
 //!
-//! A fake Lambda Runtime API on 127.0.0.1 (`tests/support/runtime_api.rs`)
+//! A fake Lambda Runtime API on 127.0.0.1 (`shared/lambda-runtime-fake`)
 //! stands in for Lambda: each binary is spawned with the environment Lambda
 //! sets and handed one event. Two times per spawn:
 //!
@@ -29,8 +30,8 @@
 //!
 //! ```text
 //! cargo build --release -p opportunity-webhook --bin opportunity-webhook
-//! cargo build --release -p opportunity-webhook --example hello
-//! # copy target/release/opportunity-webhook and target/release/examples/hello
+//! cargo build --release -p lambda-runtime-fake --bin hello-world
+//! # copy target/release/opportunity-webhook and target/release/hello-world
 //! .venv/bin/python tools/local_aws.py run -- env WEBHOOK_BIN=… HELLO_BIN=… \
 //!     cargo bench -p opportunity-webhook --bench startup
 //! ```
@@ -40,8 +41,6 @@
 //! build (say, the previous release) measured in the same run.
 
 mod common;
-#[path = "../tests/support/runtime_api.rs"]
-mod runtime_api;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -52,10 +51,10 @@ use std::time::{Duration, Instant};
 use billing_domain::party::BillingEntity;
 use billing_lambda::aws::load_sdk_config;
 use billing_store::BillingStore;
+use lambda_runtime_fake::{self as runtime_api, FakeRuntimeApi, Seen};
 use opportunity_webhook::contract::SCHEMA;
 use opportunity_webhook::signature::{SIGNATURE_HEADER, WebhookSecrets};
 use opportunity_webhook::startup::{self, SecretsSetting, WebhookConfig};
-use runtime_api::{FakeRuntimeApi, Seen};
 
 const WARM_UP_RUNS: usize = 3;
 const START_TIMEOUT: Duration = Duration::from_secs(30);

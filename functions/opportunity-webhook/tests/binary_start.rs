@@ -1,12 +1,9 @@
 //! The real `opportunity-webhook` binary, started as Lambda starts it (a
-//! fake Runtime API on loopback, `tests/support/runtime_api.rs`) against the
+//! fake Runtime API on loopback, `shared/lambda-runtime-fake`) against the
 //! local AWS endpoint: what `main` does at start-up, seen from outside.
 //!
 //! Run through `make test` (the local endpoint and `BILLING_TABLE` come from
 //! `tools/local_aws.py`).
-
-#[path = "support/runtime_api.rs"]
-mod runtime_api;
 
 use std::fs::File;
 use std::path::PathBuf;
@@ -18,8 +15,8 @@ use billing_domain::party::BillingEntity;
 use billing_lambda::aws::load_sdk_config;
 use billing_lambda::preload::RETRY_AFTER;
 use billing_store::BillingStore;
+use lambda_runtime_fake::{self as runtime_api, FakeRuntimeApi, Seen};
 use opportunity_webhook::signature::{SECRETS_RETRY_AFTER, SIGNATURE_HEADER, WebhookSecrets};
-use runtime_api::{FakeRuntimeApi, Seen};
 use serde_json::Value;
 
 const SECRET: &str = "binary-test-secret";

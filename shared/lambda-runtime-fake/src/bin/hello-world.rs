@@ -1,7 +1,7 @@
-//! The baseline for the start-up benchmark (`benches/startup.rs`): the
+//! The baseline of the cold-start bench (and the webhook's start-up bench): the
 //! smallest useful `lambda_runtime` function, a hello world that echoes its
 //! event. Built in release like the real function, so the difference in
-//! start-up time is what the webhook itself adds.
+//! start-up time is what a function itself adds.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};

@@ -1,13 +1,14 @@
 //! A minimal Lambda Runtime API on 127.0.0.1, standing in for Lambda when a
-//! function's real binary is started (the binary-level tests and the
-//! start-up benchmark share it).
+//! function's real binary is started: the webhook's binary tests, the
+//! first-poll check of every packaged function and the cold-start bench
+//! share it, so each measures the same thing ([`process`] reads what a
+//! started binary cost in CPU time).
 //!
 //! Each poll for an event (`GET …/invocation/next`) gets the next queued
 //! event; a poll with nothing queued waits, as Lambda's does, until an event
 //! is queued or the process ends. Every request is reported, with the time
 //! it arrived. [`FakeRuntimeApi::reset`] starts a new generation: polls of
 //! processes started before it never take an event queued after it.
-#![allow(dead_code)]
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
@@ -17,6 +18,8 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+pub mod process;
 
 /// The path a runtime polls for its next event.
 pub const NEXT_PATH: &str = "/2018-06-01/runtime/invocation/next";
@@ -144,13 +147,18 @@ impl FakeRuntimeApi {
 
 /// An API Gateway HTTP API (payload 2.0) event: a POST of `body` to `path`.
 pub fn http_post_event(path: &str, headers: &[(&str, &str)], body: &str) -> String {
+    http_event("POST", path, headers, body)
+}
+
+/// An API Gateway HTTP API (payload 2.0) event: `method` on `path` with `body`.
+pub fn http_event(method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> String {
     let headers: serde_json::Map<String, serde_json::Value> = headers
         .iter()
         .map(|(name, value)| ((*name).to_owned(), (*value).into()))
         .collect();
     serde_json::json!({
         "version": "2.0",
-        "routeKey": format!("POST {path}"),
+        "routeKey": format!("{method} {path}"),
         "rawPath": path,
         "rawQueryString": "",
         "headers": headers,
@@ -160,14 +168,14 @@ pub fn http_post_event(path: &str, headers: &[(&str, &str)], body: &str) -> Stri
             "domainName": "localhost",
             "domainPrefix": "localhost",
             "http": {
-                "method": "POST",
+                "method": method,
                 "path": path,
                 "protocol": "HTTP/1.1",
                 "sourceIp": "127.0.0.1",
                 "userAgent": "fake-runtime-api"
             },
             "requestId": "local-request",
-            "routeKey": format!("POST {path}"),
+            "routeKey": format!("{method} {path}"),
             "stage": "$default",
             "time": "10/Mar/2026:09:00:00 +0000",
             "timeEpoch": 1_773_133_200_000_i64
