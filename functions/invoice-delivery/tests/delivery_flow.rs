@@ -440,3 +440,31 @@ async fn a_throttled_send_is_retried_with_backoff_and_then_sent() {
     assert_eq!(state.status, DeliveryStatus::Sent);
     assert_eq!(state.message_id.as_deref(), Some("mocked-ses-1"));
 }
+
+#[tokio::test]
+async fn an_unknown_dunning_letter_fails_for_good_and_sends_nothing() {
+    // GIVEN a letter request naming a letter that was never recorded
+    let f = fixture("invoices@example.com").await;
+    let service = delivery_service(&f.aws, f.store.clone());
+    let request = billing_store::LetterDeliveryRequest {
+        letter_id: unique_id("dun"),
+        document: billing_store::ArchivedDocument {
+            key: "letters/none.pdf".to_owned(),
+            sha256: "00".to_owned(),
+            content_type: "application/pdf".to_owned(),
+        },
+    };
+    // WHEN it is delivered
+    let error = service
+        .deliver_letter(&request, "token", chrono::Utc::now())
+        .await
+        .expect_err("nothing to send");
+    // THEN it is a final failure naming the letter (found before any claim
+    // or send)
+    assert_eq!(billing_lambda::Failure::code(&error), "unknown_letter");
+    assert_eq!(
+        billing_lambda::Failure::disposition(&error),
+        billing_lambda::Disposition::Permanent
+    );
+    assert!(error.to_string().contains(&request.letter_id));
+}
