@@ -2,6 +2,8 @@
 Lambda's OS (provided.al2023: x86_64 by default, glibc 2.34)."""
 
 import stat
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -37,23 +39,78 @@ def test_each_bootstrap_needs_only_what_provided_al2023_ships(packaged):
     assert {name: p for name, p in problems.items() if p} == {}
 
 
-def test_the_os_check_refuses_binaries_built_for_this_machine():
-    # GIVEN binaries of this machine (Debian 12, glibc 2.36), not built for
-    # Lambda: this interpreter and bash
-    import sys
+# Small C programs, linked with the pinned Zig that `make package` links
+# with, each against what one check must refuse (or accept).
+FIXTURE_SOURCES = {
+    "plain.c": "int main(void) { return 0; }\n",
+    # arc4random came with glibc 2.36 (Debian 12's), after Lambda's 2.34
+    "newer_glibc.c": "#include <stdlib.h>\nint main(void) { return (int)(arc4random() & 1); }\n",
+    "ledger.c": "int ledger_balance(void) { return 42; }\n",
+    "foreign_library.c": "int ledger_balance(void);\nint main(void) { return ledger_balance() != 42; }\n",
+}
 
-    candidates = [Path(sys.executable).resolve(), Path("/bin/bash").resolve()]
-    newer = [c for c in candidates if package.elf_needs(c).newest_glibc > package.LAMBDA_GLIBC]
-    if not newer:
-        pytest.skip("no binary on this machine needs a glibc newer than 2.34")
-    # THEN the check names the newer glibc versions
-    for binary in newer:
-        problems = package.lambda_os_problems(binary, "x86_64")
-        assert any("newer than 2.34" in p for p in problems), (binary, problems)
-    # AND a library Lambda's OS does not ship (the interpreter links libz
-    # or libexpat; the check names what is foreign), and the wrong machine
-    interpreter = package.lambda_os_problems(candidates[0], "arm64")
-    assert any("built for EM_X86_64" in p for p in interpreter), interpreter
-    foreign = set(package.elf_needs(candidates[0]).libraries) - package.LAMBDA_LIBRARIES
-    if foreign:
-        assert any("does not ship" in p for p in interpreter), interpreter
+
+@pytest.fixture(scope="session")
+def elf_fixtures(tmp_path_factory):
+    """GIVEN binaries that differ from a Lambda package in one way each."""
+    out = tmp_path_factory.mktemp("elf")
+    for name, text in FIXTURE_SOURCES.items():
+        (out / name).write_text(text)
+
+    def cc(target, *args):
+        subprocess.run(
+            [sys.executable, "-m", "ziglang", "cc", "-target", target, *args],
+            cwd=out,
+            check=True,
+            capture_output=True,
+        )
+
+    cc("x86_64-linux-gnu.2.34", "plain.c", "-o", "plain")
+    cc("x86_64-linux-gnu.2.36", "newer_glibc.c", "-o", "newer_glibc")
+    cc("x86_64-linux-gnu.2.34", "-shared", "ledger.c", "-o", "libledger.so")
+    cc("x86_64-linux-gnu.2.34", "foreign_library.c", "-L.", "-lledger", "-o", "foreign_library")
+    cc("aarch64-linux-gnu.2.34", "plain.c", "-o", "plain_arm64")
+    return out
+
+
+def test_the_os_check_accepts_a_binary_linked_as_the_packages_are(elf_fixtures):
+    assert package.lambda_os_problems(elf_fixtures / "plain", "x86_64") == []
+    assert package.lambda_os_problems(elf_fixtures / "plain_arm64", "arm64") == []
+
+
+def test_the_os_check_names_glibc_symbols_newer_than_lambdas(elf_fixtures):
+    problems = package.lambda_os_problems(elf_fixtures / "newer_glibc", "x86_64")
+    assert problems == ["needs glibc symbols newer than 2.34: GLIBC_2.36"]
+
+
+def test_the_os_check_names_a_library_lambdas_os_does_not_ship(elf_fixtures):
+    problems = package.lambda_os_problems(elf_fixtures / "foreign_library", "x86_64")
+    assert problems == ["needs libraries provided.al2023 does not ship: libledger.so"]
+
+
+def test_the_os_check_refuses_the_other_architecture(elf_fixtures):
+    assert package.lambda_os_problems(elf_fixtures / "plain_arm64", "x86_64") == [
+        "built for EM_AARCH64, the template deploys x86_64"
+    ]
+    assert package.lambda_os_problems(elf_fixtures / "plain", "arm64") == [
+        "built for EM_X86_64, the template deploys arm64"
+    ]
+
+
+def test_check_os_exits_non_zero_naming_the_binary_it_refuses(elf_fixtures):
+    # WHEN the operator's command checks a good and a bad binary
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(package.ROOT / "tools" / "package.py"),
+            "check-os",
+            str(elf_fixtures / "plain"),
+            str(elf_fixtures / "newer_glibc"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    # THEN it fails and names the refused one with the reason
+    assert result.returncode == 1, result.stdout + result.stderr
+    refused = [line for line in result.stdout.splitlines() if "newer than 2.34" in line]
+    assert len(refused) == 1 and "newer_glibc" in refused[0], result.stdout
