@@ -54,6 +54,19 @@ def _words(text):
     return re.sub(r"\s+", " ", text).strip()
 
 
+def _printed_words(documents, name):
+    """The words the PDF prints, as pdftotext extracts them."""
+    pdftotext = _tool("pdftotext", "poppler-utils")
+    return _words(
+        subprocess.run(
+            [pdftotext, "-enc", "UTF-8", str(documents / f"{name}.pdf"), "-"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+
+
 def _embedded_xml(documents, name):
     pdf = (documents / f"{name}.pdf").read_bytes()
     filename, xml = facturx.get_facturx_xml_from_pdf(pdf, check_xsd=False)
@@ -70,15 +83,7 @@ def test_the_pdf_passes_qpdf_check(documents, name):
 
 @pytest.mark.parametrize("name", SAMPLES)
 def test_the_pdf_prints_every_mandatory_fact(documents, name):
-    pdftotext = _tool("pdftotext", "poppler-utils")
-    text = _words(
-        subprocess.run(
-            [pdftotext, "-enc", "UTF-8", str(documents / f"{name}.pdf"), "-"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )
+    text = _printed_words(documents, name)
     expected = _expected(documents, name)
     for fact in [expected["number"], expected["seller"], expected["buyer"], *expected["printed"]["totals"]]:
         assert _words(fact) in text, fact
@@ -203,15 +208,7 @@ def test_a_customer_with_a_leitweg_id_also_gets_xrechnung(documents):
 def test_a_credit_note_names_itself_and_the_invoice_and_asks_for_no_payment(
     documents, name, title, number_label, not_printed
 ):
-    pdftotext = _tool("pdftotext", "poppler-utils")
-    text = _words(
-        subprocess.run(
-            [pdftotext, "-enc", "UTF-8", str(documents / f"{name}.pdf"), "-"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )
+    text = _printed_words(documents, name)
     expected = _expected(documents, name)
     assert f"{title} {expected['number']}" in text
     assert number_label in text

@@ -51,6 +51,7 @@ use std::time::{Duration, Instant};
 use billing_domain::party::BillingEntity;
 use billing_lambda::aws::load_sdk_config;
 use billing_store::BillingStore;
+use lambda_runtime_fake::measure::{Percentiles, load_average, runs_from_env};
 use lambda_runtime_fake::{self as runtime_api, FakeRuntimeApi, Seen};
 use opportunity_webhook::contract::SCHEMA;
 use opportunity_webhook::signature::{SIGNATURE_HEADER, WebhookSecrets};
@@ -137,32 +138,17 @@ impl Function {
 }
 
 /// Nearest-rank percentiles and extremes of a sample, in milliseconds.
-struct Summary {
-    median: f64,
-    p90: f64,
-    min: f64,
-    max: f64,
+/// The percentiles of a bench's samples (every measure has a run).
+fn summary(samples: impl IntoIterator<Item = Duration>) -> Percentiles {
+    Percentiles::of(samples).expect("at least one run")
 }
 
-impl Summary {
-    fn of(samples: impl IntoIterator<Item = Duration>) -> Self {
-        let mut ms: Vec<f64> = samples.into_iter().map(|d| d.as_secs_f64() * 1e3).collect();
-        ms.sort_by(f64::total_cmp);
-        let rank = |p: f64| ms[((p * ms.len() as f64).ceil() as usize).clamp(1, ms.len()) - 1];
-        Self {
-            median: rank(0.5),
-            p90: rank(0.9),
-            min: ms[0],
-            max: ms[ms.len() - 1],
-        }
-    }
-
-    fn row(&self, label: &str) -> String {
-        format!(
-            "| {label} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms |",
-            self.median, self.p90, self.min, self.max
-        )
-    }
+/// A row of the table: median, p90, min and max.
+fn row(p: &Percentiles, label: &str) -> String {
+    format!(
+        "| {label} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms |",
+        p.median, p.p90, p.min, p.max
+    )
 }
 
 fn required_path(name: &str) -> PathBuf {
@@ -180,17 +166,6 @@ fn optional_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os(name).map(PathBuf::from)?;
     assert!(path.is_file(), "{name}={} is not a file", path.display());
     Some(path)
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|text| {
-            text.split_whitespace()
-                .take(3)
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_else(|_| "unknown".into())
 }
 
 fn size_mib(path: &Path) -> f64 {
@@ -212,11 +187,7 @@ async fn load_in_process(config: WebhookConfig, entity: &BillingEntity) -> (Dura
 }
 
 fn main() {
-    let runs: usize = std::env::var("STARTUP_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(30)
-        .max(1);
+    let runs = runs_from_env(30);
     let webhook_bin = required_path("WEBHOOK_BIN");
     let hello_bin = required_path("HELLO_BIN");
     let baseline_bin = optional_path("WEBHOOK_BASELINE_BIN");
@@ -331,26 +302,35 @@ fn main() {
     println!("| --- | --- | --- | --- | --- |");
     let mut medians = Vec::new();
     for (function, samples) in functions.iter().zip(&samples) {
-        let poll = Summary::of(samples.iter().map(|s| s.first_poll));
-        let answer = Summary::of(samples.iter().map(|s| s.first_answer));
-        println!("{}", poll.row(&format!("{}: first poll", function.label)));
+        let poll = summary(samples.iter().map(|s| s.first_poll));
+        let answer = summary(samples.iter().map(|s| s.first_answer));
+        println!("{}", row(&poll, &format!("{}: first poll", function.label)));
         println!(
             "{}",
-            answer.row(&format!("{}: first answer", function.label))
+            row(&answer, &format!("{}: first answer", function.label))
         );
         medians.push((poll.median, answer.median));
     }
     println!(
         "{}",
-        Summary::of(load_times).row("in-process: `startup::load`, new SDK configuration")
+        row(
+            &summary(load_times),
+            "in-process: `startup::load`, new SDK configuration"
+        )
     );
     println!(
         "{}",
-        Summary::of(warm_get_times).row("in-process: GetItem of the seller, warm connection")
+        row(
+            &summary(warm_get_times),
+            "in-process: GetItem of the seller, warm connection"
+        )
     );
     println!(
         "{}",
-        Summary::of(schema_times.iter().copied()).row("in-process: schema compile")
+        row(
+            &summary(schema_times.iter().copied()),
+            "in-process: schema compile"
+        )
     );
     println!();
     let (hello_poll, hello_answer) = medians[0];

@@ -37,6 +37,7 @@ use billing_tests::packaged::{
     EventSource, PackagedFunction, lambda_process_environment, packaged_functions,
     seed_cold_start_reads, simple_event, start, template_environments,
 };
+use lambda_runtime_fake::measure::{Percentiles, load_average, runs_from_env};
 use lambda_runtime_fake::process::kill_and_reap;
 use lambda_runtime_fake::{FakeRuntimeApi, Seen};
 
@@ -138,15 +139,9 @@ fn sample(api: &FakeRuntimeApi, subject: &Subject, samples: &mut Samples) {
     }
 }
 
-/// Nearest-rank median and 90th percentile, in milliseconds.
+/// Median and 90th percentile, in milliseconds.
 fn median_p90(samples: &[Duration]) -> Option<(f64, f64)> {
-    let mut ms: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1e3).collect();
-    if ms.is_empty() {
-        return None;
-    }
-    ms.sort_by(f64::total_cmp);
-    let rank = |p: f64| ms[((p * ms.len() as f64).ceil() as usize).clamp(1, ms.len()) - 1];
-    Some((rank(0.5), rank(0.9)))
+    Percentiles::of(samples.iter().copied()).map(|p| (p.median, p.p90))
 }
 
 fn cell(samples: &[Duration]) -> String {
@@ -154,12 +149,6 @@ fn cell(samples: &[Duration]) -> String {
         || "— (scheduled: its event starts real work)".to_owned(),
         |(median, p90)| format!("{median:.2} ms (p90 {p90:.2})"),
     )
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|t| t.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".into())
 }
 
 fn hello_world(path: PathBuf) -> Subject {
@@ -183,11 +172,7 @@ fn hello_world(path: PathBuf) -> Subject {
 }
 
 fn main() {
-    let runs: usize = std::env::var("STARTUP_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20)
-        .max(1);
+    let runs = runs_from_env(20);
     let Some(hello) = std::env::var_os("HELLO_BIN").map(PathBuf::from) else {
         eprintln!(
             "HELLO_BIN is not set: see the top of tests/src/bin/cold_start.rs or run `make bench-cold-start`"
