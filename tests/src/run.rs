@@ -194,14 +194,27 @@ impl LocalRun {
 
     /// The run's queued messages without handling them (deleted), to play
     /// redeliveries and crashes by hand.
-    pub async fn take_batches(&self, run_id: &str) -> Vec<billing_run::RunBatch> {
-        let marker = format!("\"run_id\":\"{run_id}\"");
+    ///
+    /// # Panics
+    /// When fewer than the planned batches arrive within 30 s.
+    pub async fn take_batches(&self, planned: &RunRecord) -> Vec<billing_run::RunBatch> {
+        // Tests share the queue: another test may hold one of this run's
+        // messages for a moment, so wait for as many as were planned
+        // rather than for an empty receive.
+        let marker = format!("\"run_id\":\"{}\"", planned.run_id);
+        let expected = usize::try_from(planned.planned_batches).unwrap_or(usize::MAX);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         let mut batches = Vec::new();
-        let mut idle = 0;
-        while idle < 2 {
+        while batches.len() < expected {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "run {}: {} of {expected} planned batches arrived within 30 s",
+                planned.run_id,
+                batches.len()
+            );
             let messages = self.take(&marker).await;
             if messages.is_empty() {
-                idle += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             }
             for message in messages {
                 batches.push(

@@ -76,7 +76,7 @@ async fn a_worker_that_dies_between_staging_and_numbering_is_finished_by_the_ret
     let run = LocalRun::new(&aws, isolated_entity()).await;
     let accounts = customers(&run, 3).await;
     let planned = run.plan(july_run()).await;
-    let batches = run.take_batches(&planned.run_id).await;
+    let batches = run.take_batches(&planned).await;
     assert_eq!(batches.len(), 1);
     let state = run
         .store
@@ -137,7 +137,7 @@ async fn a_worker_that_dies_after_numbering_is_retried_harmlessly() {
     let run = LocalRun::new(&aws, isolated_entity()).await;
     let accounts = customers(&run, 4).await;
     let planned = run.plan(july_run()).await;
-    let batches = run.take_batches(&planned.run_id).await;
+    let batches = run.take_batches(&planned).await;
     // The first delivery bills everything; the "crash" loses its acknowledgement.
     run.worker
         .bill_batch(&batches[0], chrono::Utc::now())
@@ -161,7 +161,7 @@ async fn a_message_delivered_twice_at_once_bills_once() {
     let run = LocalRun::new(&aws, isolated_entity()).await;
     let accounts = customers(&run, 6).await;
     let planned = run.plan(july_run()).await;
-    let batches = run.take_batches(&planned.run_id).await;
+    let batches = run.take_batches(&planned).await;
     let now = chrono::Utc::now();
     let (a, b) = tokio::join!(
         run.worker.bill_batch(&batches[0], now),

@@ -150,7 +150,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     if plan_only {
         // Leave the queue clean for the next measurement.
-        let _ = run.take_batches(&record.run_id).await;
+        let _ = run.take_batches(&record).await;
         return Ok(());
     }
 
