@@ -99,7 +99,7 @@ async fn a_worker_that_dies_between_staging_and_numbering_is_finished_by_the_ret
     .unwrap();
     let staged = run
         .store
-        .stage_bill(&planned.run_id, &state, &bill, chrono::Utc::now())
+        .stage_bill(&planned.run_id, &state, &bill, run.on_day(july()))
         .await
         .unwrap();
     assert_eq!(staged, Staged::Staged);
@@ -114,7 +114,7 @@ async fn a_worker_that_dies_between_staging_and_numbering_is_finished_by_the_ret
 
     // WHEN the batch is delivered again (the crashed delivery's retry)
     run.worker
-        .bill_batch(&batches[0], chrono::Utc::now())
+        .bill_batch(&batches[0], run.on_day(july()))
         .await
         .unwrap();
 
@@ -140,13 +140,13 @@ async fn a_worker_that_dies_after_numbering_is_retried_harmlessly() {
     let batches = run.take_batches(&planned).await;
     // The first delivery bills everything; the "crash" loses its acknowledgement.
     run.worker
-        .bill_batch(&batches[0], chrono::Utc::now())
+        .bill_batch(&batches[0], run.on_day(july()))
         .await
         .unwrap();
     // The redelivery bills nothing.
     let report = run
         .worker
-        .bill_batch(&batches[0], chrono::Utc::now())
+        .bill_batch(&batches[0], run.on_day(july()))
         .await
         .unwrap();
     assert_eq!(report.billed, 0);
@@ -162,7 +162,7 @@ async fn a_message_delivered_twice_at_once_bills_once() {
     let accounts = customers(&run, 6).await;
     let planned = run.plan(july_run()).await;
     let batches = run.take_batches(&planned).await;
-    let now = chrono::Utc::now();
+    let now = run.on_day(july());
     let (a, b) = tokio::join!(
         run.worker.bill_batch(&batches[0], now),
         run.worker.bill_batch(&batches[0], now)
@@ -285,4 +285,73 @@ async fn set_account(
         .send()
         .await
         .expect("the account is updated");
+}
+
+#[tokio::test]
+async fn invoices_carry_the_day_they_are_issued_not_an_old_run_date() {
+    // GIVEN a customer with a July contract, and today 5 July 2026
+    let aws = local_clients().await;
+    let run = LocalRun::new(&aws, isolated_entity()).await;
+    let accounts = customers(&run, 1).await;
+    let fifth = run.on_day("2026-07-05".parse().unwrap());
+
+    // WHEN an operator finalizes a run for 1 July on the 5th
+    let refused = run.planner.plan(&july_run(), fifth).await.unwrap_err();
+    // THEN it is refused by name (§14(4) no. 3 UStG: the date of issue) and no run exists
+    assert!(
+        refused
+            .to_string()
+            .starts_with("run_date: 2026-07-01 is in the past"),
+        "{refused}"
+    );
+    assert!(
+        run.store
+            .run(&format!("run-{}-2026-07-01", run.entity.id))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // WHEN a preview made on 1 July is confirmed on the 5th
+    let preview = run
+        .run(RunRequest {
+            run_date: Some(july()),
+            mode: Some(billing_store::run::RunMode::Preview),
+            ..RunRequest::default()
+        })
+        .await;
+    let from_preview = RunRequest {
+        from_preview: Some(preview.run_id.clone()),
+        ..RunRequest::default()
+    };
+    let stale = run.planner.plan(&from_preview, fifth).await.unwrap_err();
+    // THEN the stale preview cannot be finalized; previewing again can
+    assert!(stale.to_string().contains("preview again"), "{stale}");
+    assert!(run.invoices_of(&accounts[0].id).await.is_empty());
+
+    // WHEN a run planned on 1 July has its batch delivered only on the 5th
+    // (a dead-letter redrive)
+    let planned = run.plan(july_run()).await;
+    let batches = run.take_batches(&planned).await;
+    let report = run.worker.bill_batch(&batches[0], fifth).await.unwrap();
+    // THEN the customer is reported, not billed with a back-dated invoice
+    assert_eq!(report.billed, 0);
+    assert_eq!(report.failed, 1);
+    assert!(run.invoices_of(&accounts[0].id).await.is_empty());
+    let failures = run.record(&planned.run_id).await.outcome.unwrap().failures;
+    assert_eq!(failures[0].code, "issue_date");
+
+    // AND today's run bills it, dated today
+    let today = run
+        .run(RunRequest {
+            run_date: "2026-07-05".parse().ok(),
+            ..RunRequest::default()
+        })
+        .await;
+    assert_eq!(today.outcome.unwrap().invoices, 1);
+    let invoices = run.invoices_of(&accounts[0].id).await;
+    assert_eq!(
+        invoices[0].invoice.content().issue_date,
+        "2026-07-05".parse().unwrap()
+    );
 }

@@ -24,12 +24,16 @@ pub enum RunCommand {
     ///
     /// Without --date the run bills today in the seller's time zone. A
     /// finalize run of a date can be started again safely: nothing is billed
-    /// twice. --preview computes the run and writes it to the documents
-    /// bucket (runs/<run id>/preview.csv and .json) without changing
-    /// anything; --from-preview bills exactly what that preview showed.
-    #[command(after_help = format!("{EXIT_CODES_HELP}\n\nExamples:\n  billing-admin --stack billing-prod run start --preview\n  billing-admin --stack billing-prod run start --from-preview preview-default-2026-12-01-060000123 --wait\n  billing-admin run start --date 2026-12-01 --account acc_42"))]
+    /// twice. Invoices carry the day they are issued (§14(4) no. 3 UStG), so
+    /// a finalize run's --date is today (a day either side for a run across
+    /// midnight); any date can be previewed. --preview computes the run and
+    /// writes it to the documents bucket (runs/<run id>/preview.csv and
+    /// .json) without changing anything; --from-preview bills exactly what
+    /// that preview showed, if it was made for today.
+    #[command(after_help = format!("{EXIT_CODES_HELP}\n\nExamples:\n  billing-admin --stack billing-prod run start --preview\n  billing-admin --stack billing-prod run start --from-preview preview-default-2026-12-01-060000123 --wait\n  billing-admin run start --preview --date 2027-01-01 --account acc_42"))]
     Start {
         /// The day to bill (YYYY-MM-DD); default today in the seller's zone.
+        /// A finalize run takes only today; a preview any day.
         #[arg(long, value_name = "DATE")]
         date: Option<NaiveDate>,
         /// Compute and write the result without billing anything.
@@ -234,6 +238,11 @@ impl From<RunError> for AdminError {
     fn from(error: RunError) -> Self {
         match (&error, error.disposition()) {
             (RunError::Store(store), _) => AdminError::Store(store.clone()),
+            // The request's fields are the command's options: name the one at fault.
+            (RunError::BadRequest { field, reason }, _) => AdminError::Refused {
+                file: "the command line".to_owned(),
+                problems: vec![crate::error::Problem::new(reason.clone()).field(field.clone())],
+            },
             (_, Disposition::Rejected(_)) => AdminError::Refused {
                 file: "the command line".to_owned(),
                 problems: vec![crate::error::Problem::new(error.to_string())],

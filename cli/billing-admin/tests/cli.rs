@@ -597,6 +597,17 @@ async fn run_refusals_name_the_problem_with_their_exit_codes() {
             .contains("no such run"),
         "{out}"
     );
+    // A finalize run of a past date is refused by name (§14(4) no. 3 UStG).
+    let (code, out) = admin_json(&["run", "start", "--date", "2026-01-02"]);
+    assert_ne!(code, 0, "{out}");
+    assert_eq!(out["error"]["problems"][0]["field"], "run_date", "{out}");
+    assert!(
+        out["error"]["problems"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("in the past"),
+        "{out}"
+    );
     let (code, out) = admin_json(&["run", "status", "run-none"]);
     assert_eq!(code, 1, "{out}");
     assert_eq!(out["error"]["code"], "not_found");

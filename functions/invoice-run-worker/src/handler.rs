@@ -4,7 +4,7 @@
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use billing_lambda::Failure;
 use billing_run::{RunBatch, RunWorker};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use lambda_runtime::LambdaEvent;
 
 /// Handles a delivery of batches; a failed batch returns to the queue
@@ -15,6 +15,16 @@ use lambda_runtime::LambdaEvent;
 pub async fn handle(
     worker: &RunWorker,
     event: LambdaEvent<SqsEvent>,
+) -> Result<SqsBatchResponse, lambda_runtime::Error> {
+    handle_at(worker, event, Utc::now()).await
+}
+
+/// [`handle`] at a given instant: the worker dates what it issues by the
+/// seller's day of `now`, so tests play a run on the day it bills.
+pub async fn handle_at(
+    worker: &RunWorker,
+    event: LambdaEvent<SqsEvent>,
+    now: DateTime<Utc>,
 ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
     let mut response = SqsBatchResponse::default();
     let mut batches = Vec::new();
@@ -32,7 +42,7 @@ pub async fn handle(
             }
         }
     }
-    let results = worker.bill_batches(&batches, Utc::now()).await;
+    let results = worker.bill_batches(&batches, now).await;
     for ((batch, id), result) in batches.iter().zip(ids).zip(results) {
         match result {
             Ok(report) => tracing::info!(

@@ -28,6 +28,44 @@ pub fn run_date(at: DateTime<Utc>, zone: chrono_tz::Tz) -> NaiveDate {
     at.with_timezone(&zone).date_naive()
 }
 
+/// Days a finalizing run's date may lie from today in the seller's time
+/// zone: a run planned before midnight and finished after it still issues
+/// its invoices on the day it was planned.
+pub const ISSUE_DATE_TOLERANCE_DAYS: i64 = 1;
+
+/// Refuses a finalizing run whose invoices would not carry the day they are
+/// issued. §14 Abs. 4 Satz 1 Nr. 3 UStG requires "das Ausstellungsdatum",
+/// the date of issue; a back-dated invoice also takes its number from a
+/// past year's series and can go out already due. So a finalizing run is
+/// dated today in the seller's time zone, give or take
+/// [`ISSUE_DATE_TOLERANCE_DAYS`] for a run that crosses midnight; a past
+/// (or future) date can only be previewed. `field` names what carried the
+/// date (`run_date`, or `from_preview` for a preview's date).
+pub fn check_issue_date(
+    field: &str,
+    run_date: NaiveDate,
+    today: NaiveDate,
+) -> Result<(), DomainError> {
+    let offset = (run_date - today).num_days();
+    if offset < -ISSUE_DATE_TOLERANCE_DAYS {
+        return Err(DomainError::invalid(
+            field,
+            format!(
+                "{run_date} is in the past: an invoice carries the day it is issued,                  {today} (§14(4) no. 3 UStG); preview that date, or run today"
+            ),
+        ));
+    }
+    if offset > ISSUE_DATE_TOLERANCE_DAYS {
+        return Err(DomainError::invalid(
+            field,
+            format!(
+                "{run_date} is in the future: an invoice carries the day it is issued,                  {today} (§14(4) no. 3 UStG); preview that date, or run on it"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The one-off charges of one parked batch (one opportunity), consumed as a
 /// whole by the invoice that carries them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,7 +9,9 @@ use billing_domain::invoice::LineSource;
 use billing_domain::item::{Item, PendingCharge};
 use billing_domain::money::{Currency, Money};
 use billing_domain::period::{AnchorMonth, BillingInterval, PeriodGrid, ServicePeriod};
-use billing_domain::run::{CustomerRunInput, PendingBatch, bill_customer, run_date};
+use billing_domain::run::{
+    CustomerRunInput, PendingBatch, bill_customer, check_issue_date, run_date,
+};
 use billing_domain::schedule::due_for_run;
 use billing_domain::subscription::{BillingTiming, Subscription};
 use chrono::{TimeZone, Utc};
@@ -313,4 +315,33 @@ fn an_invalid_contract_is_refused_by_name() {
             .starts_with("subscriptions/sub-broken/items[0].item.description"),
         "{err}"
     );
+}
+
+#[test]
+fn a_finalizing_run_issues_its_invoices_today() {
+    // GIVEN today is 6 December 2026 in the seller's time zone
+    let today = d(2026, 12, 6);
+    // THEN today and the neighbouring days (a run crossing midnight) pass
+    for run_date in [d(2026, 12, 5), today, d(2026, 12, 7)] {
+        assert!(check_issue_date("run_date", run_date, today).is_ok());
+    }
+    // AND an operator's old date is refused by name: §14(4) no. 3 UStG wants
+    // the date of issue, not the date the operator had in mind
+    let past = check_issue_date("run_date", d(2026, 12, 1), today).unwrap_err();
+    assert!(
+        past.to_string()
+            .starts_with("run_date: 2026-12-01 is in the past"),
+        "{past}"
+    );
+    assert!(past.to_string().contains("2026-12-06"), "{past}");
+    // AND so is a stale preview's date, naming the preview field
+    let stale = check_issue_date("from_preview", d(2026, 12, 4), today).unwrap_err();
+    assert!(
+        stale
+            .to_string()
+            .starts_with("from_preview: 2026-12-04 is in the past")
+    );
+    // AND a date two days ahead: an invoice is not issued in advance of its date
+    let future = check_issue_date("run_date", d(2026, 12, 8), today).unwrap_err();
+    assert!(future.to_string().contains("in the future"), "{future}");
 }

@@ -285,6 +285,17 @@ impl RunWorker {
                     RunMode::Finalize => self.left_unnumbered(batch, account_id).await,
                 };
             };
+            // A batch delivered days late (a dead-letter redrive) must not
+            // issue invoices dated its run's day: the customer is reported,
+            // and today's run bills it with today's date.
+            if batch.mode == RunMode::Finalize {
+                let today = billing_domain::run::run_date(now, self.entity.time_zone);
+                if let Err(error) =
+                    billing_domain::run::check_issue_date("run_date", batch.run_date, today)
+                {
+                    return Ok(failed("issue_date", error.to_string(), true));
+                }
+            }
             let shown: Vec<PreviewInvoice> = bill.invoices.iter().map(PreviewInvoice::of).collect();
             if let Some(Some(expected)) = expected
                 && expected.invoices != shown

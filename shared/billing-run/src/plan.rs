@@ -97,6 +97,9 @@ impl RunPlanner {
                 billing_domain::run::run_date(request.scheduled_time.unwrap_or(now), self.zone)
             }
         };
+        if mode == RunMode::Finalize {
+            self.check_issue_date(preview.as_ref(), run_date, now)?;
+        }
         let run = NewRun {
             run_id: run_id(&self.entity, mode, run_date, request, now),
             run_date,
@@ -147,6 +150,34 @@ impl RunPlanner {
         RunTally::new(self.store.clone(), self.files.clone())
             .complete_if_done(record, now)
             .await
+    }
+
+    /// A finalizing run's invoices carry the day they are issued (the
+    /// domain's rule): an operator's past date is refused as `run_date`, and
+    /// a preview planned for another day can be planned anew but not
+    /// finalized.
+    fn check_issue_date(
+        &self,
+        preview: Option<&RunRecord>,
+        run_date: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<(), RunError> {
+        let today = billing_domain::run::run_date(now, self.zone);
+        match preview {
+            Some(preview) => billing_domain::run::check_issue_date("from_preview", run_date, today)
+                .map_err(|_| RunError::Preview {
+                    run_id: preview.run_id.clone(),
+                    reason: format!(
+                        "shows the run of {run_date}, but invoices issued today carry today's date \
+                         ({today}, §14(4) no. 3 UStG): preview again and finalize that preview"
+                    ),
+                }),
+            None => billing_domain::run::check_issue_date("run_date", run_date, today).map_err(
+                |billing_domain::DomainError::Invalid { field, message }| {
+                    RunError::bad_request(field, message)
+                },
+            ),
+        }
     }
 
     /// Reads the due index shard by shard, page by page; a customer's due

@@ -134,7 +134,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 run_date: Some(july),
                 ..RunRequest::default()
             },
-            chrono::Utc::now(),
+            run.on_day(july),
         )
         .await?;
     let plan_time = started.elapsed();
