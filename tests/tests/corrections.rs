@@ -205,7 +205,7 @@ async fn a_cancelled_invoice_gets_its_own_document_leaves_dunning_and_bills_agai
 
     // THEN a cancellation document with its own credit-note number exists
     let year = Utc::now().date_naive().format("%Y").to_string();
-    assert_eq!(cancelled.number.as_str(), format!("GS-{year}-000001"));
+    assert_eq!(cancelled.number.as_str(), format!("RK-{year}-000001"));
     assert_eq!(cancelled.amount, eur("119.00"));
     assert_eq!(cancelled.customer_credit, Some(eur("50.00")));
     assert_eq!(cancelled.released.len(), 1);
@@ -445,7 +445,7 @@ async fn partial_credit_notes_stay_within_the_invoice_and_credit_is_applied_and_
         .await
         .unwrap();
     // THEN the credit note has the next credit-note number, and the open amount drops
-    assert!(half.number.as_str().starts_with("GS-"));
+    assert!(half.number.as_str().starts_with("RK-"));
     assert_eq!(half.amount, eur("59.50"));
     assert_eq!(half.open_after, eur("59.50"));
     let payments = store.invoice_payments(&id).await.unwrap().unwrap();

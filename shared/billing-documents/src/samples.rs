@@ -44,7 +44,7 @@ pub fn cancellation() -> Result<Invoice, DomainError> {
     )?;
     Ok(correction
         .draft
-        .finalize(InvoiceNumber::new("GS-2026-000001")))
+        .finalize(InvoiceNumber::new("RK-2026-000001")))
 }
 
 /// A partial credit note on the reverse-charge invoice: 5 of its 25
@@ -66,7 +66,7 @@ pub fn partial_credit_note() -> Result<Invoice, DomainError> {
     )?;
     Ok(correction
         .draft
-        .finalize(InvoiceNumber::new("GS-2026-000002")))
+        .finalize(InvoiceNumber::new("RK-2026-000002")))
 }
 
 /// A German consumer: licences at 19 %, a book at 7 %, a service period.
