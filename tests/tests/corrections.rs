@@ -804,4 +804,50 @@ async fn a_cancellation_after_a_partial_credit_credits_exactly_the_rest() {
             .unwrap()
             .cancelled
     );
+
+    // WHEN August (119.00) is billed, 19.00 paid, and the 100.00 of credit
+    // applied to it
+    assert_eq!(bill(&run, &account, "2026-08-01").await, 1);
+    let august = invoices(&run, &account.id, DocumentType::Invoice)
+        .await
+        .into_iter()
+        .find(|i| i.invoice.content().id != id)
+        .unwrap();
+    let august_id = august.invoice.content().id.clone();
+    store
+        .record_manual_payment(&ManualPayment {
+            invoice_id: august_id.clone(),
+            expected_revision: 0,
+            actor: clerk.clone(),
+            amount: eur("19.00"),
+            value_date: d("2026-08-05"),
+            reference: "Kasse".to_owned(),
+            reason: None,
+            at: Utc::now(),
+        })
+        .await
+        .unwrap();
+    let at = Utc::now();
+    let applied = store
+        .apply_credit(&CreditApplication {
+            invoice_id: august_id.clone(),
+            expected_revision: 1,
+            actor: clerk.clone(),
+            amount: eur("100.00"),
+            reason: None,
+            at,
+        })
+        .await
+        .unwrap();
+    // THEN the credit settles it: paid in full on the day it was applied
+    assert!(applied.summary.open.is_zero());
+    assert_eq!(
+        store
+            .invoice_payments(&august_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .paid_in_full_on,
+        Some(at.date_naive())
+    );
 }
