@@ -439,13 +439,21 @@ pub fn partial_credit(
                 let net_done = after.line_net(line.position, currency);
                 let mut item = line.item.clone();
                 item.quantity = quantity;
+                // What is still open on the line: the credit completing it
+                // takes exactly that, and no part of it more (parts each
+                // rounded could otherwise overshoot the line by a cent).
+                let net_open = line.net_amount.checked_sub(net_done)?;
                 let net_amount = if quantity == open {
-                    // Completes the line: exactly what is still open on it.
-                    line.net_amount.checked_sub(net_done)?
+                    net_open
                 } else {
-                    item.net_amount().map_err(|e| {
+                    let part = item.net_amount().map_err(|e| {
                         DomainError::invalid(format!("{field}/quantity"), e.to_string())
-                    })?
+                    })?;
+                    if part.compare(&net_open)?.is_gt() {
+                        net_open
+                    } else {
+                        part
+                    }
                 };
                 after.lines.insert(line.position, done + quantity);
                 after

@@ -324,6 +324,86 @@ fn an_amount_credit_of_the_group_net_left_takes_the_remaining_vat() {
 }
 
 #[test]
+fn parts_of_a_line_never_credit_more_than_the_line() {
+    // 4 API calls at 0.005 = 0.02 net, and a 10.00 licence, both 19 %.
+    let lines = vec![
+        line(
+            "API calls",
+            dec!(4),
+            UnitCode::piece(),
+            eur(dec!(0.005)),
+            TaxCategory::Standard,
+        ),
+        line(
+            "Licence",
+            dec!(1),
+            UnitCode::month(),
+            eur(dec!(10.00)),
+            TaxCategory::Standard,
+        ),
+    ];
+    let original = InvoiceDraft::build(&german_entity(), &german_consumer(), request(lines))
+        .unwrap()
+        .finalize(InvoiceNumber::new("RE-2026-000043"));
+    let one_call = LineCredit {
+        position: 1,
+        quantity: Some(dec!(1)),
+    };
+    let mut credited = Credited::default();
+    for n in 1..=2 {
+        // Each call alone: 0.005 → 0.01; two of them take the line's 0.02.
+        credited = partial_credit(
+            &original,
+            &credited,
+            &CreditSelection::Lines {
+                lines: vec![
+                    one_call.clone(),
+                    LineCredit {
+                        position: 2,
+                        quantity: Some(dec!(0.1)),
+                    },
+                ],
+            },
+            InvoiceId::new(format!("rk{n}")),
+            on(),
+        )
+        .unwrap()
+        .credited_after;
+    }
+    assert_eq!(credited.line_nets.get(&1), Some(&eur(dec!(0.02))));
+    // A third call would round to 0.01 again, beyond the line: it takes the
+    // 0.00 still open on it, and the licence's rest completes the group.
+    let third = partial_credit(
+        &original,
+        &credited,
+        &CreditSelection::Lines {
+            lines: vec![
+                one_call,
+                LineCredit {
+                    position: 2,
+                    quantity: None,
+                },
+            ],
+        },
+        InvoiceId::new("rk3"),
+        on(),
+    )
+    .unwrap();
+    assert_eq!(third.draft.lines[0].net_amount, eur(dec!(0.00)));
+    // Original: 10.02 net, 10.02 × 19 % = 1.9038 → 1.90 VAT, 11.92 gross.
+    // Each earlier note: 0.01 + 1.00 = 1.01 net, × 19 % = 0.1919 → 0.19,
+    // 1.20 gross. Left: 10.02 − 2.02 = 8.00 net, 1.90 − 0.38 = 1.52 VAT;
+    // 1.20 + 1.20 + 9.52 = 11.92. (Without the cap the call would take
+    // 0.01 and 8.01 net would exceed the 8.00 left: refused.)
+    assert_eq!(sums(&third.draft), "8.00 + 1.52 = 9.52");
+    assert_eq!(
+        third.credited_after.line_nets.get(&1),
+        Some(&eur(dec!(0.02)))
+    );
+    assert!(third.credited_after.remaining(&original).unwrap().is_zero());
+}
+
+#[test]
 fn old_items_without_groups_are_derived_from_their_lines() {
     let original = three(dec!(10.50));
     // As stored before per-group sums were kept: two lines credited,
