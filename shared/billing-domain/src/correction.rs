@@ -10,8 +10,14 @@
 //! amount of a credit note counts negatively.
 //!
 //! What was credited on an original ([`Credited`]) is kept with it, so the
-//! sum of all credit notes can never exceed the original's total, and no
-//! line more than its quantity.
+//! sum of all credit notes can never exceed the original's total, no VAT
+//! group its net and VAT, and no line its quantity and net; and so the
+//! credits that complete a line or a VAT group take exactly what is left of
+//! it, and all credits together equal the original to the cent.
+//!
+//! In German documents a partial correction is a "Rechnungskorrektur" and
+//! a cancellation a "Stornorechnung"; never a "Gutschrift", which in VAT
+//! law is the recipient's self-billing document (§14(2) sentence 2 UStG).
 
 use std::collections::BTreeMap;
 
