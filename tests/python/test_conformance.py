@@ -52,6 +52,7 @@ KNOWN_XML = {
     "long-200-lines.xml",
     "cancellation.xml",
     "partial-credit-note.xml",
+    "rechnungskorrektur.xml",
 }
 
 
@@ -239,7 +240,7 @@ def test_credit_notes_are_381_with_positive_amounts_and_name_the_original(docume
     by the XSD or the Schematron."""
     import json
 
-    for name in ("cancellation", "partial-credit-note"):
+    for name in ("cancellation", "partial-credit-note", "rechnungskorrektur"):
         xml = (documents / f"{name}.xml").read_bytes()
         expected = json.loads((documents / f"{name}.expected.json").read_text())
         doc = etree.fromstring(xml)

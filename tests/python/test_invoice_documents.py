@@ -201,7 +201,15 @@ def test_a_customer_with_a_leitweg_id_also_gets_xrechnung(documents):
 @pytest.mark.parametrize(
     ("name", "title", "number_label", "not_printed"),
     [
-        ("cancellation", "Stornorechnung", "Gutschriftsnummer", ["Rechnungsnummer", "Fällig am", "Verwendungszweck"]),
+        # "Gutschrift" is the recipient's self-billing (§14(2) sentence 2
+        # UStG): never the title or a label of the seller's corrections.
+        ("cancellation", "Stornorechnung", "Belegnummer", ["Rechnungsnummer", "Fällig am", "Verwendungszweck", "Gutschrift"]),
+        (
+            "rechnungskorrektur",
+            "Rechnungskorrektur",
+            "Belegnummer",
+            ["Rechnungsnummer", "Fällig am", "Verwendungszweck", "Gutschrift"],
+        ),
         ("partial-credit-note", "Credit note", "Credit note number", ["Invoice number", "Due date", "Payment reference"]),
     ],
 )

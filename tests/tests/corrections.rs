@@ -205,7 +205,7 @@ async fn a_cancelled_invoice_gets_its_own_document_leaves_dunning_and_bills_agai
 
     // THEN a cancellation document with its own credit-note number exists
     let year = Utc::now().date_naive().format("%Y").to_string();
-    assert_eq!(cancelled.number.as_str(), format!("GS-{year}-000001"));
+    assert_eq!(cancelled.number.as_str(), format!("RK-{year}-000001"));
     assert_eq!(cancelled.amount, eur("119.00"));
     assert_eq!(cancelled.customer_credit, Some(eur("50.00")));
     assert_eq!(cancelled.released.len(), 1);
@@ -445,7 +445,7 @@ async fn partial_credit_notes_stay_within_the_invoice_and_credit_is_applied_and_
         .await
         .unwrap();
     // THEN the credit note has the next credit-note number, and the open amount drops
-    assert!(half.number.as_str().starts_with("GS-"));
+    assert!(half.number.as_str().starts_with("RK-"));
     assert_eq!(half.amount, eur("59.50"));
     assert_eq!(half.open_after, eur("59.50"));
     let payments = store.invoice_payments(&id).await.unwrap().unwrap();
@@ -483,13 +483,6 @@ async fn partial_credit_notes_stay_within_the_invoice_and_credit_is_applied_and_
         matches!(&by_amount, Err(StoreError::Refused { reason, .. }) if reason.contains("exceeds the 59.50")),
         "{by_amount:?}"
     );
-    // AND a partly credited invoice is not cancelled in full
-    let cancel_all = store.cancel_invoice(&cancel(&id, 1, &clerk, false)).await;
-    assert!(
-        matches!(cancel_all, Err(StoreError::Refused { .. })),
-        "{cancel_all:?}"
-    );
-
     // WHEN 80.00 is paid by hand: 59.50 settle the invoice, 20.50 are credit
     let paid = store
         .record_manual_payment(&ManualPayment {
@@ -643,4 +636,218 @@ async fn of_two_clerks_writing_the_same_revision_one_wins_and_the_other_changes_
     assert_eq!(store.invoice(&id).await.unwrap().unwrap().revision, 1);
     let trail = store.invoice_audit(&id, &Page::first(10)).await.unwrap();
     assert_eq!(trail.items.len(), 1);
+}
+
+/// The credit note's issue date: today in the seller's time zone.
+fn issued_today(run: &LocalRun) -> NaiveDate {
+    Utc::now().with_timezone(&run.entity.time_zone).date_naive()
+}
+
+#[tokio::test]
+async fn a_credit_note_that_settles_an_invoice_sets_its_paid_in_full_date() {
+    let aws = local_clients().await;
+    let (run, account, july) = billed_customer(&aws).await;
+    let store = run.store.clone();
+    let clerk = clerk();
+    let id = july.invoice.content().id.clone();
+
+    // GIVEN 59.50 of the 119.00 were paid (59.50 open)
+    store
+        .record_manual_payment(&ManualPayment {
+            invoice_id: id.clone(),
+            expected_revision: 0,
+            actor: clerk.clone(),
+            amount: eur("59.50"),
+            value_date: d("2026-07-05"),
+            reference: "Kasse".to_owned(),
+            reason: None,
+            at: Utc::now(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .invoice_payments(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .paid_in_full_on,
+        None
+    );
+
+    // WHEN half the licence is credited: 0.5 × 100.00 = 50.00 + 19 % 9.50
+    // = 59.50, exactly what is open
+    let credited = store
+        .credit_note(&CreditNoteRequest {
+            invoice_id: id.clone(),
+            expected_revision: 1,
+            actor: clerk.clone(),
+            reason: "Kulanz".to_owned(),
+            selection: CreditSelection::Lines {
+                lines: vec![LineCredit {
+                    position: 1,
+                    quantity: Some(Decimal::new(5, 1)),
+                }],
+            },
+            at: Utc::now(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(credited.amount, eur("59.50"));
+    assert!(credited.open_after.is_zero());
+
+    // THEN the invoice is paid in full on the credit note's date (before:
+    // no date, so it dropped out of days-to-pay and the on-time share)
+    let today = issued_today(&run);
+    let payments = store.invoice_payments(&id).await.unwrap().unwrap();
+    assert_eq!(payments.paid_in_full_on, Some(today));
+    let item = raw_item(&aws, &id).await;
+    assert_eq!(item.get("status"), Some(&AttributeValue::S("paid".into())));
+    assert_eq!(
+        item.get("paid_on_time"),
+        Some(&AttributeValue::Bool(
+            today <= july.invoice.content().due_date
+        ))
+    );
+    assert!(!item.contains_key("dunning_shard"));
+    // AND the payment-behaviour read counts it as settled on that day
+    let receivables: Vec<_> = store
+        .account_receivables(&account.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|i| i.receivable())
+        .filter(|r| r.receivable)
+        .collect();
+    assert_eq!(receivables.len(), 1);
+    assert_eq!(receivables[0].paid_in_full_on, Some(today));
+    let behaviour = billing_domain::receivables::payment_behaviour(&receivables, today).unwrap();
+    assert_eq!(behaviour.settled, 1);
+}
+
+#[tokio::test]
+async fn a_cancellation_after_a_partial_credit_credits_exactly_the_rest() {
+    let aws = local_clients().await;
+    let (run, account, july) = billed_customer(&aws).await;
+    let store = run.store.clone();
+    let clerk = clerk();
+    let id = july.invoice.content().id.clone();
+
+    // GIVEN 100.00 of the 119.00 were paid
+    store
+        .record_manual_payment(&ManualPayment {
+            invoice_id: id.clone(),
+            expected_revision: 0,
+            actor: clerk.clone(),
+            amount: eur("100.00"),
+            value_date: d("2026-07-05"),
+            reference: "Kasse".to_owned(),
+            reason: None,
+            at: Utc::now(),
+        })
+        .await
+        .unwrap();
+    // AND a Rechnungskorrektur credited half the licence: 50.00 + 9.50 =
+    // 59.50, so 119.00 − 59.50 = 59.50 is due and the 40.50 paid beyond it
+    // are customer credit
+    let half = store
+        .credit_note(&CreditNoteRequest {
+            invoice_id: id.clone(),
+            expected_revision: 1,
+            actor: clerk.clone(),
+            reason: "Kulanz".to_owned(),
+            selection: CreditSelection::Lines {
+                lines: vec![LineCredit {
+                    position: 1,
+                    quantity: Some(Decimal::new(5, 1)),
+                }],
+            },
+            at: Utc::now(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(half.customer_credit, Some(eur("40.50")));
+
+    // WHEN the invoice is cancelled (before: refused as partly credited)
+    let rest = store
+        .cancel_invoice(&cancel(&id, 2, &clerk, false))
+        .await
+        .unwrap();
+
+    // THEN the cancellation credits exactly the rest: the other half line,
+    // 50.00 net, and the 19.00 − 9.50 = 9.50 VAT outstanding: 59.50
+    assert_eq!(rest.amount, eur("59.50"));
+    let note = store.invoice(&rest.credit_note_id).await.unwrap().unwrap();
+    let totals = note.invoice.content().totals;
+    assert_eq!(
+        (totals.net_total, totals.tax_total),
+        (eur("50.00"), eur("9.50"))
+    );
+    // AND of the 100.00 paid, the 59.50 not given back yet become credit
+    // too: 40.50 + 59.50 = 100.00, never the 100.00 twice
+    assert_eq!(rest.customer_credit, Some(eur("59.50")));
+    assert_eq!(
+        store.credit_balance(&account.id).await.unwrap(),
+        vec![eur("100.00")]
+    );
+    // AND the original is credited in full and cancelled
+    let item = raw_item(&aws, &id).await;
+    assert_eq!(
+        item.get("credited_amount"),
+        Some(&AttributeValue::S("119.00".into()))
+    );
+    assert!(
+        store
+            .invoice_payments(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .cancelled
+    );
+
+    // WHEN August (119.00) is billed, 19.00 paid, and the 100.00 of credit
+    // applied to it
+    assert_eq!(bill(&run, &account, "2026-08-01").await, 1);
+    let august = invoices(&run, &account.id, DocumentType::Invoice)
+        .await
+        .into_iter()
+        .find(|i| i.invoice.content().id != id)
+        .unwrap();
+    let august_id = august.invoice.content().id.clone();
+    store
+        .record_manual_payment(&ManualPayment {
+            invoice_id: august_id.clone(),
+            expected_revision: 0,
+            actor: clerk.clone(),
+            amount: eur("19.00"),
+            value_date: d("2026-08-05"),
+            reference: "Kasse".to_owned(),
+            reason: None,
+            at: Utc::now(),
+        })
+        .await
+        .unwrap();
+    let at = Utc::now();
+    let applied = store
+        .apply_credit(&CreditApplication {
+            invoice_id: august_id.clone(),
+            expected_revision: 1,
+            actor: clerk.clone(),
+            amount: eur("100.00"),
+            reason: None,
+            at,
+        })
+        .await
+        .unwrap();
+    // THEN the credit settles it: paid in full on the day it was applied
+    assert!(applied.summary.open.is_zero());
+    assert_eq!(
+        store
+            .invoice_payments(&august_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .paid_in_full_on,
+        Some(at.date_naive())
+    );
 }

@@ -434,7 +434,7 @@ async fn a_cancelled_invoice_leaves_dunning_and_a_second_cancellation_is_409() {
     let issued = json(&response);
     // THEN a cancellation document with its own credit-note number exists
     let number = issued["credit_note_number"].as_str().expect("a number");
-    assert!(number.starts_with("GS-"), "{number}");
+    assert!(number.starts_with("RK-"), "{number}");
     let note = handle(
         &world.state,
         request(

@@ -164,6 +164,7 @@ impl MailTemplates {
         for sample in [
             crate::samples::cancellation()?,
             crate::samples::partial_credit_note()?,
+            crate::samples::rechnungskorrektur()?,
         ] {
             for language in [Language::De, Language::En] {
                 templates.render(&sample, language, false)?;
@@ -382,6 +383,55 @@ mod tests {
             assert!(text.body.contains(&expected), "{expected} in {}", text.body);
         }
         assert!(!text.body.contains("XRechnung bei"));
+    }
+
+    /// Issue 27: the seller's partial correction is a "Rechnungskorrektur"
+    /// (§17(1) UStG, §31(5) UStDV) in German; "Gutschrift" would be the
+    /// recipient's self-billing (§14(2) sentence 2 UStG). English keeps
+    /// "credit note", the seller's document in English usage and EN 16931.
+    #[test]
+    fn a_partial_correction_is_a_rechnungskorrektur_never_a_gutschrift() {
+        let templates = MailTemplates::built_in().unwrap();
+        let note = samples::rechnungskorrektur().unwrap();
+        let number = note.number().as_str();
+        let de = templates.render(&note, Language::De, false).unwrap();
+        assert_eq!(
+            de.subject,
+            format!(
+                "Rechnungskorrektur {number} zur Rechnung RE-2026-000042 von Beispiel Software GmbH"
+            )
+        );
+        assert!(
+            de.body.contains(&format!(
+                "unsere Rechnungskorrektur {number} vom 12.02.2026"
+            )),
+            "{}",
+            de.body
+        );
+        assert!(!de.subject.contains("Gutschrift") && !de.body.contains("Gutschrift"));
+        let en = templates.render(&note, Language::En, false).unwrap();
+        assert!(
+            en.subject
+                .starts_with(&format!("Credit note {number} for invoice"))
+        );
+        // A negative run total is a credit note without an original: the
+        // invoice wording names it the same way.
+        let mut draft = note.content().clone();
+        draft.references.correction = None;
+        draft.references.preceding_invoice = None;
+        let run_credit = draft.finalize(billing_domain::numbering::InvoiceNumber::new(
+            "RK-2026-000004",
+        ));
+        let text = templates.render(&run_credit, Language::De, false).unwrap();
+        assert_eq!(
+            text.subject,
+            "Rechnungskorrektur RK-2026-000004 von Beispiel Software GmbH"
+        );
+        assert!(
+            text.body
+                .contains("unsere Rechnungskorrektur RK-2026-000004")
+        );
+        assert!(!text.body.contains("Gutschrift"));
     }
 
     #[test]

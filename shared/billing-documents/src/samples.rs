@@ -29,6 +29,7 @@ pub fn all() -> Result<Vec<(&'static str, Invoice)>, DomainError> {
         ("long-200-lines", long(200)?),
         ("cancellation", cancellation()?),
         ("partial-credit-note", partial_credit_note()?),
+        ("rechnungskorrektur", rechnungskorrektur()?),
     ])
 }
 
@@ -44,7 +45,7 @@ pub fn cancellation() -> Result<Invoice, DomainError> {
     )?;
     Ok(correction
         .draft
-        .finalize(InvoiceNumber::new("GS-2026-000001")))
+        .finalize(InvoiceNumber::new("RK-2026-000001")))
 }
 
 /// A partial credit note on the reverse-charge invoice: 5 of its 25
@@ -66,7 +67,31 @@ pub fn partial_credit_note() -> Result<Invoice, DomainError> {
     )?;
     Ok(correction
         .draft
-        .finalize(InvoiceNumber::new("GS-2026-000002")))
+        .finalize(InvoiceNumber::new("RK-2026-000002")))
+}
+
+/// A German partial correction of the German consumer invoice: one of its
+/// three additional users (4.95 + 19 % 0.94 = 5.89), titled
+/// "Rechnungskorrektur" (§17(1) UStG, §31(5) UStDV), never "Gutschrift"
+/// (the recipient's self-billing, §14(2) sentence 2 UStG).
+pub fn rechnungskorrektur() -> Result<Invoice, DomainError> {
+    let original = german_consumer()?;
+    let selection = billing_domain::correction::CreditSelection::Lines {
+        lines: vec![billing_domain::correction::LineCredit {
+            position: 2,
+            quantity: Some(Decimal::new(1, 0)),
+        }],
+    };
+    let correction = billing_domain::correction::partial_credit(
+        &original,
+        &Default::default(),
+        &selection,
+        InvoiceId::new("inv_sample_rechnungskorrektur"),
+        date(2026, 2, 12)?,
+    )?;
+    Ok(correction
+        .draft
+        .finalize(InvoiceNumber::new("RK-2026-000003")))
 }
 
 /// A German consumer: licences at 19 %, a book at 7 %, a service period.

@@ -51,7 +51,8 @@ pub struct InvoiceView {
     /// The issue date of the invoice a credit note corrects.
     pub preceding_invoice_date: Option<String>,
     /// `cancellation` or `partial_credit` on a credit note that corrects an
-    /// invoice (it picks the title: "Stornorechnung" or "Gutschrift").
+    /// invoice (it picks the title: "Stornorechnung" or "Rechnungskorrektur"; never
+    /// "Gutschrift", the recipient's self-billing under §14(2) sentence 2 UStG).
     pub correction: Option<&'static str>,
     /// Whether the customer owes the VAT (both VAT ids must be printed).
     pub reverse_charge: bool,

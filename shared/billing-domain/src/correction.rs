@@ -10,8 +10,14 @@
 //! amount of a credit note counts negatively.
 //!
 //! What was credited on an original ([`Credited`]) is kept with it, so the
-//! sum of all credit notes can never exceed the original's total, and no
-//! line more than its quantity.
+//! sum of all credit notes can never exceed the original's total, no VAT
+//! group its net and VAT, and no line its quantity and net; and so the
+//! credits that complete a line or a VAT group take exactly what is left of
+//! it, and all credits together equal the original to the cent.
+//!
+//! In German documents a partial correction is a "Rechnungskorrektur" and
+//! a cancellation a "Stornorechnung"; never a "Gutschrift", which in VAT
+//! law is the recipient's self-billing document (§14(2) sentence 2 UStG).
 
 use std::collections::BTreeMap;
 
@@ -26,20 +32,40 @@ use crate::invoice::{
     overall_period, sum_totals, tax_breakdown,
 };
 use crate::item::{Item, UnitCode};
-use crate::money::Money;
+use crate::money::{Currency, Money};
 use crate::party::Language;
 use crate::period::ServicePeriod;
 use crate::subscription::Subscription;
 use crate::tax::VatCategoryCode;
 
-/// What a credit note does to its original.
+/// What a partial correction does to its original.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CorrectionKind {
-    /// Cancels the whole invoice ("Stornorechnung").
+    /// Cancels the whole invoice, or all of it not yet credited
+    /// ("Stornorechnung").
     Cancellation,
-    /// Credits chosen lines or an amount ("Gutschrift").
+    /// Credits chosen lines or an amount: the seller's
+    /// "Rechnungskorrektur" (§17(1) UStG, §31(5) UStDV). Never a
+    /// "Gutschrift", which in VAT law is the recipient's self-billing
+    /// document (§14(2) sentence 2 UStG). The stored name stays
+    /// `partial_credit`.
     PartialCredit,
+}
+
+/// Net and VAT credited so far in one VAT group (category and rate) of an
+/// original, so the credit that completes the group can take exactly the
+/// VAT still outstanding in it (BR-CO-17 rounds per group, not per note).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreditedGroup {
+    /// The group's category (BT-118).
+    pub category: VatCategoryCode,
+    /// The group's rate (BT-119).
+    pub rate: Decimal,
+    /// Net credited in it (sum of the credit notes' BT-116).
+    pub net: Money,
+    /// VAT credited in it (sum of the credit notes' BT-117).
+    pub tax: Money,
 }
 
 /// How much of an original has been credited so far.
@@ -51,6 +77,15 @@ pub struct Credited {
     /// Quantity credited per line position (BT-126).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub lines: BTreeMap<usize, Decimal>,
+    /// Net credited per line position, so the credit that completes a line
+    /// takes exactly the net still open on it. Absent on items stored
+    /// before it was kept (see [`Credited::completed_for`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub line_nets: BTreeMap<usize, Money>,
+    /// Net and VAT credited per VAT group. Absent on items stored before it
+    /// was kept (see [`Credited::completed_for`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<CreditedGroup>,
 }
 
 impl Credited {
@@ -68,6 +103,116 @@ impl Credited {
     /// What may still be credited on `original` (gross).
     pub fn remaining(&self, original: &Invoice) -> Result<Money, DomainError> {
         original.amount_due().checked_sub(self.gross_of(original))
+    }
+
+    /// Net and VAT credited so far in one VAT group (zero if none).
+    pub fn group(
+        &self,
+        category: VatCategoryCode,
+        rate: Decimal,
+        currency: Currency,
+    ) -> (Money, Money) {
+        self.groups
+            .iter()
+            .find(|g| g.category == category && g.rate == rate)
+            .map_or((Money::zero(currency), Money::zero(currency)), |g| {
+                (g.net, g.tax)
+            })
+    }
+
+    /// The net credited so far on line `position` (zero if none).
+    fn line_net(&self, position: usize, currency: Currency) -> Money {
+        self.line_nets
+            .get(&position)
+            .copied()
+            .unwrap_or_else(|| Money::zero(currency))
+    }
+
+    fn add_group(
+        &mut self,
+        category: VatCategoryCode,
+        rate: Decimal,
+        net: Money,
+        tax: Money,
+    ) -> Result<(), DomainError> {
+        match self
+            .groups
+            .iter_mut()
+            .find(|g| g.category == category && g.rate == rate)
+        {
+            Some(group) => {
+                group.net = group.net.checked_add(net)?;
+                group.tax = group.tax.checked_add(tax)?;
+            }
+            None => self.groups.push(CreditedGroup {
+                category,
+                rate,
+                net,
+                tax,
+            }),
+        }
+        Ok(())
+    }
+
+    /// This state with the per-line nets and per-group sums filled in,
+    /// for items stored before they were kept. They can be derived when
+    /// the original has a single VAT group and every earlier credit was a
+    /// line credit: the nets follow from the credited quantities, the VAT is
+    /// the gross credited less that net. Anything else (several VAT groups,
+    /// or an amount credit, seen as VAT that the credited net cannot
+    /// explain) is refused by name rather than guessed.
+    pub fn completed_for(&self, original: &Invoice) -> Result<Credited, DomainError> {
+        if self.is_empty() || !self.groups.is_empty() {
+            return Ok(self.clone());
+        }
+        let content = original.content();
+        let currency = content.currency;
+        let refuse = |why: &str| {
+            Err(DomainError::invalid(
+                "credited",
+                format!(
+                    "{} was credited before VAT per group was recorded, and {why}; \
+                     correct the rest by an amount per VAT group",
+                    original.number()
+                ),
+            ))
+        };
+        let [group] = content.tax_breakdown.as_slice() else {
+            return refuse("it has several VAT groups whose credited VAT cannot be told apart");
+        };
+        if self.lines.is_empty() {
+            return refuse("its earlier credits were amounts whose net is not known");
+        }
+        let mut derived = self.clone();
+        for (&position, &quantity) in &self.lines {
+            let Some(line) = content.lines.iter().find(|l| l.position == position) else {
+                return refuse("a credited line is not on it");
+            };
+            let net = if quantity == line.item.quantity {
+                line.net_amount
+            } else {
+                let mut item = line.item.clone();
+                item.quantity = quantity;
+                item.net_amount()?
+            };
+            derived.line_nets.insert(position, net);
+        }
+        let net = Money::sum(currency, derived.line_nets.values().copied())?;
+        let tax = self.gross_of(original).checked_sub(net)?;
+        // Each earlier credit note rounded its VAT once: at most half a cent
+        // per credited line away from the exact VAT of the net.
+        let exact = net.times(group.rate)?.amount() / Decimal::ONE_HUNDRED;
+        let slack = Decimal::new(5, 3) * Decimal::from(self.lines.len());
+        if tax.is_negative() || (tax.amount() - exact).abs() > slack {
+            return refuse("its earlier credits include amounts whose net is not known");
+        }
+        derived.groups.push(CreditedGroup {
+            category: group.category,
+            rate: group.rate,
+            net,
+            tax,
+        });
+        Ok(derived)
     }
 }
 
@@ -113,10 +258,16 @@ pub struct Correction {
     pub credited_after: Credited,
 }
 
-/// The cancellation document of `original`: every line credited in full.
-/// Refused for a credit note, and for an invoice already partly credited
-/// (its remaining lines are credited with a partial credit note instead, so
-/// no line is ever credited twice).
+/// The cancellation document of `original` ("Stornorechnung"): everything
+/// not yet credited, so that afterwards the original is credited in full,
+/// per line and per VAT group to the cent (§17(1) UStG: the tax is
+/// corrected by what was actually reduced). On an invoice without earlier
+/// credits that is every line as printed. After partial credits it is each
+/// line's remaining quantity at its remaining net, a "less already credited"
+/// line per VAT group where earlier amount credits lowered the group
+/// without touching a line, and per group exactly the net and VAT still
+/// outstanding. Refused for a credit note and for an invoice credited in
+/// full already.
 pub fn cancellation(
     original: &Invoice,
     credited: &Credited,
@@ -124,40 +275,118 @@ pub fn cancellation(
     issue_date: NaiveDate,
 ) -> Result<Correction, DomainError> {
     check_original(original, issue_date)?;
-    if !credited.is_empty() {
+    let credited = credited.completed_for(original)?;
+    let content = original.content();
+    let currency = content.currency;
+    if credited.remaining(original)?.is_zero() {
         return Err(DomainError::invalid(
             "invoice",
-            format!(
-                "{} is partly credited already ({}); credit the rest with a credit note",
-                original.number(),
-                credited.gross_of(original)
-            ),
+            format!("{} is credited in full already", original.number()),
         ));
     }
-    let lines = original.content().lines.clone();
-    let credited_after = Credited {
-        gross: Some(original.amount_due()),
-        lines: lines
+    let mut lines = Vec::with_capacity(content.lines.len() + 1);
+    for line in &content.lines {
+        let done = credited
+            .lines
+            .get(&line.position)
+            .copied()
+            .unwrap_or_default();
+        let open = line.item.quantity - done;
+        if done.is_zero() {
+            lines.push(line.clone());
+        } else if !open.is_zero() {
+            let mut item = line.item.clone();
+            item.quantity = open;
+            lines.push(InvoiceLine {
+                item,
+                net_amount: line
+                    .net_amount
+                    .checked_sub(credited.line_net(line.position, currency))?,
+                ..line.clone()
+            });
+        }
+    }
+    for group in &content.tax_breakdown {
+        let (net_done, _) = credited.group(group.category, group.rate, currency);
+        let net_left = group.taxable_amount.checked_sub(net_done)?;
+        let in_lines = Money::sum(
+            currency,
+            lines
+                .iter()
+                .filter(|l| l.tax.category == group.category && l.tax.rate == group.rate)
+                .map(|l| l.net_amount),
+        )?;
+        let adjustment = net_left.checked_sub(in_lines)?;
+        if adjustment.is_zero() {
+            continue;
+        }
+        let model = content
+            .lines
             .iter()
-            .map(|l| (l.position, l.item.quantity))
-            .collect(),
-    };
-    let draft = credit_note(
+            .find(|l| l.tax.category == group.category && l.tax.rate == group.rate)
+            .ok_or_else(|| {
+                DomainError::invalid("invoice", "a VAT group without lines cannot be cancelled")
+            })?;
+        let text = match content.buyer.language {
+            Language::De => "Abzüglich bereits korrigierter Beträge",
+            Language::En => "Less amounts already credited",
+        };
+        let mut item = Item::new(text, Decimal::ONE, adjustment);
+        item.unit = UnitCode::lump_sum();
+        item.tax_category = model.item.tax_category.clone();
+        lines.push(InvoiceLine {
+            position: 0,
+            item,
+            net_amount: adjustment,
+            tax: model.tax.clone(),
+            service_period: None,
+            source: None,
+        });
+    }
+    let mut draft = credit_note(
         original,
         id,
         issue_date,
         lines,
         CorrectionKind::Cancellation,
     )?;
+    complete_groups(&mut draft, original, &credited)?;
+    let credited_after = Credited {
+        gross: Some(original.amount_due()),
+        lines: content
+            .lines
+            .iter()
+            .map(|l| (l.position, l.item.quantity))
+            .collect(),
+        line_nets: content
+            .lines
+            .iter()
+            .map(|l| (l.position, l.net_amount))
+            .collect(),
+        groups: content
+            .tax_breakdown
+            .iter()
+            .map(|g| CreditedGroup {
+                category: g.category,
+                rate: g.rate,
+                net: g.taxable_amount,
+                tax: g.tax_amount,
+            })
+            .collect(),
+    };
     Ok(Correction {
         draft,
         credited_after,
     })
 }
 
-/// A credit note for part of `original`, never more than is still
-/// creditable: per line at most its uncredited quantity, and in total at
-/// most the original's total less its earlier credit notes.
+/// A partial correction ("Rechnungskorrektur") for part of `original`,
+/// never more than is still creditable: per line at most its uncredited
+/// quantity, per VAT group at most its uncredited net and VAT, and in
+/// total at most the original's total less its earlier credit notes. The
+/// credit that completes a line takes exactly the net still open on it, and
+/// the one that completes a VAT group exactly the VAT still outstanding in
+/// it, so credits add up to the original to the cent (§17(1) UStG).
 pub fn partial_credit(
     original: &Invoice,
     credited: &Credited,
@@ -166,6 +395,7 @@ pub fn partial_credit(
     issue_date: NaiveDate,
 ) -> Result<Correction, DomainError> {
     check_original(original, issue_date)?;
+    let credited = &credited.completed_for(original)?;
     let content = original.content();
     let currency = content.currency;
     let mut after = credited.clone();
@@ -212,16 +442,29 @@ pub fn partial_credit(
                         format!("{quantity} exceeds the {open} still creditable on this line"),
                     ));
                 }
-                after.lines.insert(line.position, done + quantity);
+                let net_done = after.line_net(line.position, currency);
                 let mut item = line.item.clone();
                 item.quantity = quantity;
-                let net_amount = if quantity == line.item.quantity {
-                    line.net_amount
+                // What is still open on the line: the credit completing it
+                // takes exactly that, and no part of it more (parts each
+                // rounded could otherwise overshoot the line by a cent).
+                let net_open = line.net_amount.checked_sub(net_done)?;
+                let net_amount = if quantity == open {
+                    net_open
                 } else {
-                    item.net_amount().map_err(|e| {
+                    let part = item.net_amount().map_err(|e| {
                         DomainError::invalid(format!("{field}/quantity"), e.to_string())
-                    })?
+                    })?;
+                    if part.compare(&net_open)?.is_gt() {
+                        net_open
+                    } else {
+                        part
+                    }
                 };
+                after.lines.insert(line.position, done + quantity);
+                after
+                    .line_nets
+                    .insert(line.position, net_done.checked_add(net_amount)?);
                 credit_lines.push(InvoiceLine {
                     item,
                     net_amount,
@@ -260,7 +503,8 @@ pub fn partial_credit(
             let text = description
                 .clone()
                 .unwrap_or_else(|| match content.buyer.language {
-                    Language::De => format!("Gutschrift zu Rechnung {}", original.number()),
+                    // §17(1) UStG: the consideration is reduced.
+                    Language::De => format!("Entgeltminderung zu Rechnung {}", original.number()),
                     Language::En => format!("Credit on invoice {}", original.number()),
                 });
             let mut item = Item::new(text, Decimal::ONE, *net);
@@ -276,13 +520,14 @@ pub fn partial_credit(
             }]
         }
     };
-    let draft = credit_note(
+    let mut draft = credit_note(
         original,
         id,
         issue_date,
         lines,
         CorrectionKind::PartialCredit,
     )?;
+    complete_groups(&mut draft, original, credited)?;
     let remaining = credited.remaining(original)?;
     let gross = draft.totals.gross_total;
     if gross.compare(&remaining)?.is_gt() {
@@ -294,11 +539,85 @@ pub fn partial_credit(
             ),
         ));
     }
+    for group in &draft.tax_breakdown {
+        let (net_left, _) = group_left(original, credited, group.category, group.rate)?;
+        if group.taxable_amount.compare(&net_left)?.is_gt() {
+            return Err(DomainError::invalid(
+                "amount",
+                format!(
+                    "a credit of {} net at {} {} % exceeds the {net_left} net still creditable \
+                     in that VAT group of {}",
+                    group.taxable_amount,
+                    group.category.code(),
+                    group.rate,
+                    original.number()
+                ),
+            ));
+        }
+        after.add_group(
+            group.category,
+            group.rate,
+            group.taxable_amount,
+            group.tax_amount,
+        )?;
+    }
     after.gross = Some(credited.gross_of(original).checked_add(gross)?);
     Ok(Correction {
         draft,
         credited_after: after,
     })
+}
+
+/// Net and VAT still creditable in one VAT group of `original`.
+fn group_left(
+    original: &Invoice,
+    credited: &Credited,
+    category: VatCategoryCode,
+    rate: Decimal,
+) -> Result<(Money, Money), DomainError> {
+    let content = original.content();
+    let group = content
+        .tax_breakdown
+        .iter()
+        .find(|g| g.category == category && g.rate == rate)
+        .ok_or_else(|| {
+            DomainError::invalid(
+                "category",
+                format!(
+                    "{} has no VAT group {} at {rate} %",
+                    original.number(),
+                    category.code()
+                ),
+            )
+        })?;
+    let (net, tax) = credited.group(category, rate, content.currency);
+    Ok((
+        group.taxable_amount.checked_sub(net)?,
+        group.tax_amount.checked_sub(tax)?,
+    ))
+}
+
+/// Sets each VAT group's tax on a credit note so its credits add up: the
+/// credit that takes a group's remaining net takes exactly its remaining
+/// VAT, and no credit takes more VAT than remains (each note rounding its
+/// own VAT would otherwise leave or overshoot a cent). The difference to
+/// the group's own rounded VAT is at most a few cents, within BR-CO-17's
+/// tolerance of one currency unit. Totals are summed again (BR-CO-14/15).
+fn complete_groups(
+    draft: &mut InvoiceDraft,
+    original: &Invoice,
+    credited: &Credited,
+) -> Result<(), DomainError> {
+    for group in &mut draft.tax_breakdown {
+        let (net_left, tax_left) = group_left(original, credited, group.category, group.rate)?;
+        if group.taxable_amount == net_left
+            || (tax_left.compare(&group.tax_amount)?.is_lt() && !tax_left.is_negative())
+        {
+            group.tax_amount = tax_left;
+        }
+    }
+    draft.totals = sum_totals(&draft.lines, &draft.tax_breakdown, draft.currency)?;
+    Ok(())
 }
 
 fn check_original(original: &Invoice, issue_date: NaiveDate) -> Result<(), DomainError> {

@@ -369,11 +369,15 @@ impl NumberSeries {
     }
 
     /// The customary German default: `RE-{YYYY}-{SEQ:6}` for invoices and
-    /// `GS-{YYYY}-{SEQ:6}` (Gutschrift) for credit notes, reset yearly.
+    /// `RK-{YYYY}-{SEQ:6}` (Rechnungskorrektur) for the seller's credit
+    /// notes (cancellations, partial corrections, negative run totals),
+    /// reset yearly. Not `GS` ("Gutschrift"): in VAT law that is the
+    /// recipient's self-billing (§14(2) sentence 2 UStG), which a reader of
+    /// the number would wrongly take these for.
     pub fn german_default(document_type: DocumentType) -> Self {
         let source = match document_type {
             DocumentType::Invoice => "RE-{YYYY}-{SEQ:6}",
-            DocumentType::CreditNote => "GS-{YYYY}-{SEQ:6}",
+            DocumentType::CreditNote => "RK-{YYYY}-{SEQ:6}",
         };
         let parts = vec![
             Part::Literal(source[..3].to_owned()),

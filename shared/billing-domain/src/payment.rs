@@ -175,6 +175,45 @@ impl PaymentSummary {
     }
 }
 
+impl PaymentSummary {
+    /// The summary once a credit note of `credit` (gross, positive) lowered
+    /// what the invoice asks for (§17(1) UStG reduces the consideration):
+    /// what was paid stays paid, and what it now exceeds is customer credit.
+    pub fn credited(&self, credit: Money) -> Result<Self, DomainError> {
+        let currency = self.amount_due.currency();
+        credit.ensure_currency(currency, "credit.currency")?;
+        if credit.is_negative() {
+            return Err(DomainError::invalid(
+                "credit",
+                "a credit cannot be negative",
+            ));
+        }
+        Self::from_paid(self.amount_due.checked_sub(credit)?, self.paid)
+    }
+
+    /// The day the invoice counts as paid in full after a change on `day`
+    /// took it from `self` to `after`: whatever brings the open amount to
+    /// zero (a payment, applied customer credit, or a credit note) settles
+    /// it on its day, so an invoice settled by a credit note still counts in
+    /// days-to-pay and the on-time share (see [`crate::receivables`]). An
+    /// invoice settled already keeps its day `settled_on`; one still open
+    /// afterwards has none.
+    pub fn paid_in_full_on(
+        &self,
+        settled_on: Option<NaiveDate>,
+        after: &Self,
+        day: NaiveDate,
+    ) -> Option<NaiveDate> {
+        if after.open.is_positive() {
+            None
+        } else if self.open.is_positive() {
+            Some(day)
+        } else {
+            settled_on.or(Some(day))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,10 @@
 //! "days" are calendar days between two dates.
 //!
 //! - An invoice is **settled** when it is paid in full (`paid_in_full_on`
-//!   set, nothing open); it is **open** while something is open.
+//!   set, nothing open), by payments, applied customer credit or a credit
+//!   note (then on the credit note's date, see
+//!   [`crate::payment::PaymentSummary::paid_in_full_on`]); it is **open**
+//!   while something is open.
 //! - **Days overdue** of an open invoice: `as_of − due_date` when positive,
 //!   else 0. It is **overdue** when that is at least 1.
 //! - **Average days to pay from the invoice date**: mean of

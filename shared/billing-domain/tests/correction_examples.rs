@@ -99,7 +99,7 @@ fn a_credit_note_cannot_be_cancelled_nor_predate_its_original() {
     )
     .unwrap()
     .draft
-    .finalize(InvoiceNumber::new("GS-2026-000001"));
+    .finalize(InvoiceNumber::new("RK-2026-000001"));
     assert!(
         cancellation(
             &credit,
@@ -218,11 +218,15 @@ fn partial_credits_never_exceed_a_line_or_the_total() {
     assert_eq!(totals(&last.draft), "24.50 + 1.72 = 26.22");
     assert_eq!(
         last.draft.lines[0].item.description,
-        "Gutschrift zu Rechnung RE-2026-000007"
+        "Entgeltminderung zu Rechnung RE-2026-000007"
     );
     assert!(last.credited_after.remaining(&original).unwrap().is_zero());
-    // A partly credited invoice is not cancelled in full any more.
-    assert!(cancellation(&original, &first.credited_after, InvoiceId::new("x"), on).is_err());
+    // Credited in full: nothing is left to cancel, and it says so.
+    let err = cancellation(&original, &last.credited_after, InvoiceId::new("x"), on).unwrap_err();
+    assert!(
+        err.to_string().contains("credited in full already"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -257,11 +257,11 @@ fn negative_total_becomes_credit_note() {
 
     let series = entity.series_for(draft.document_type).unwrap();
     let number = series.format(draft.issue_date, 1).unwrap();
-    assert_eq!(number.as_str(), "GS-2026-000001");
+    assert_eq!(number.as_str(), "RK-2026-000001");
     let invoice = draft.finalize(number);
     assert_eq!(
         invoice.content().references.payment_reference.as_deref(),
-        Some("GS-2026-000001")
+        Some("RK-2026-000001")
     );
 }
 

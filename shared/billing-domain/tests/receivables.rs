@@ -230,3 +230,51 @@ proptest! {
         prop_assert!(overdue.amount() <= open.amount());
     }
 }
+
+/// Issue 27: an invoice whose open amount a credit note brings to zero is
+/// paid in full on the credit note's date, and so counts in days-to-pay and
+/// the on-time share (before, it never got a date and dropped out).
+#[test]
+fn an_invoice_settled_by_a_credit_note_counts_as_paid_on_its_date() {
+    use billing_domain::payment::{PaymentStatus, PaymentSummary};
+    // 119.00 issued 2026-01-31, due 2026-02-14; 100.00 paid, then a credit
+    // note of 19.00 on 2026-02-10: 119.00 − 19.00 = 100.00 due, all paid.
+    let issue = day(2026, 1, 31);
+    let due = day(2026, 2, 14);
+    let paid = PaymentSummary::from_paid(eur(dec!(119.00)), eur(dec!(100.00))).unwrap();
+    assert_eq!(paid.open, eur(dec!(19.00)));
+    let credited = paid.credited(eur(dec!(19.00))).unwrap();
+    assert_eq!(credited.status, PaymentStatus::Paid);
+    let on = paid.paid_in_full_on(None, &credited, day(2026, 2, 10));
+    assert_eq!(on, Some(day(2026, 2, 10)));
+    let settled = ReceivableInvoice {
+        issue_date: issue,
+        due_date: due,
+        open: credited.open,
+        paid_in_full_on: on,
+        dunning_level: 0,
+        receivable: true,
+    };
+    let b = payment_behaviour(&[settled], day(2026, 3, 31)).unwrap();
+    assert_eq!(b.settled, 1);
+    // 2026-02-10 − 2026-01-31 = 10 days; − 2026-02-14 = −4 (early): on time.
+    assert_eq!(b.average_days_to_pay_from_issue, Some(dec!(10.0)));
+    assert_eq!(b.average_days_to_pay_from_due, Some(dec!(-4.0)));
+    assert_eq!(b.share_paid_on_time, Some(dec!(1.0000)));
+
+    // A credit note that leaves something open settles nothing: 119.00 −
+    // 10.00 = 109.00 due, 100.00 paid, 9.00 open.
+    let partly = paid.credited(eur(dec!(10.00))).unwrap();
+    assert_eq!(partly.open, eur(dec!(9.00)));
+    assert_eq!(paid.paid_in_full_on(None, &partly, day(2026, 2, 10)), None);
+
+    // Paid in full on 2026-02-05 and credited later (the 19.00 becomes
+    // customer credit): it stays paid on 2026-02-05.
+    let full = PaymentSummary::from_paid(eur(dec!(119.00)), eur(dec!(119.00))).unwrap();
+    let later = full.credited(eur(dec!(19.00))).unwrap();
+    assert_eq!(later.customer_credit, eur(dec!(19.00)));
+    assert_eq!(
+        full.paid_in_full_on(Some(day(2026, 2, 5)), &later, day(2026, 2, 20)),
+        Some(day(2026, 2, 5))
+    );
+}

@@ -273,7 +273,13 @@ impl BillingStore {
                     released.push(subscription_id);
                 }
             }
-            let paid = original.payments.summary.paid;
+            // What was paid and not yet given back as customer credit (an
+            // earlier partial credit below what was paid gave that part).
+            let summary = &original.payments.summary;
+            let paid = summary
+                .paid
+                .checked_sub(summary.customer_credit)
+                .map_err(|e| refused(id, e))?;
             let to_credit = paid.is_positive().then_some(paid);
             let audit = AuditEntry {
                 actor: request.actor.clone(),
@@ -300,6 +306,7 @@ impl BillingStore {
                     entity: &entity,
                     cancel: true,
                     open_after: zero,
+                    paid_in_full_on: None,
                     to_credit,
                     audit: &audit,
                     extra: contract_items,
@@ -351,12 +358,9 @@ impl BillingStore {
             .map_err(|e| refused(id, e))?;
             let amount = built.draft.totals.gross_total;
             let summary = &original.payments.summary;
-            let due_after = summary
-                .amount_due
-                .checked_sub(amount)
-                .map_err(|e| refused(id, e))?;
-            let after =
-                PaymentSummary::from_paid(due_after, summary.paid).map_err(|e| refused(id, e))?;
+            let after = summary.credited(amount).map_err(|e| refused(id, e))?;
+            let paid_in_full_on =
+                summary.paid_in_full_on(original.payments.paid_in_full_on, &after, issue_date);
             let to_credit = after
                 .customer_credit
                 .is_positive()
@@ -385,6 +389,7 @@ impl BillingStore {
                     entity: &entity,
                     cancel: false,
                     open_after: after.open,
+                    paid_in_full_on,
                     to_credit,
                     audit: &audit,
                     extra: Vec::new(),
@@ -826,6 +831,13 @@ impl BillingStore {
         if issue.cancel {
             set.push("cancelled_by = :credit_note");
         }
+        // Settled by the credit note: paid in full on its date, so the
+        // invoice counts in days-to-pay and the on-time share.
+        let settled_on = issue.paid_in_full_on.filter(|_| !issue.cancel);
+        if settled_on.is_some() {
+            set.push("paid_in_full_on = :settled_on");
+            set.push("paid_on_time = :on_time");
+        }
         let mut expression = format!("SET {}", set.join(", "));
         if settled {
             expression.push_str(" REMOVE dunning_shard, dunning_at");
@@ -865,6 +877,16 @@ impl BillingStore {
         if issue.cancel {
             update = update
                 .expression_attribute_values(":credit_note", s(credit_note.content().id.as_str()));
+        }
+        if let Some(day) = settled_on {
+            update = update
+                .expression_attribute_values(":settled_on", s(day.to_string()))
+                .expression_attribute_values(
+                    ":on_time",
+                    aws_sdk_dynamodb::types::AttributeValue::Bool(
+                        day <= original.payments.due_date,
+                    ),
+                );
         }
         let mut items = vec![
             transaction_update(update)?,
@@ -1063,6 +1085,9 @@ struct IssueCredit<'a> {
     entity: &'a billing_domain::party::BillingEntity,
     cancel: bool,
     open_after: Money,
+    /// The day a partial credit note settled the original (its issue
+    /// date), or the day it was settled before; `None` while it is open.
+    paid_in_full_on: Option<NaiveDate>,
     to_credit: Option<Money>,
     audit: &'a AuditEntry,
     extra: Vec<TransactWriteItem>,
