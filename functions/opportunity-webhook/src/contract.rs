@@ -80,6 +80,9 @@ pub struct AccountData {
     pub currency: Currency,
     /// Payment terms in days.
     pub payment_terms_days: u16,
+    /// The deal records that the payment terms were agreed with the
+    /// customer (§286(2) BGB: default without a notice).
+    pub payment_date_agreed: bool,
     /// Business or consumer.
     pub kind: CustomerKind,
     /// Leitweg-ID for public-sector customers.
@@ -103,6 +106,7 @@ impl AccountData {
             language: self.language,
             currency: self.currency,
             payment_terms_days: self.payment_terms_days,
+            payment_date_agreed: self.payment_date_agreed,
             kind: self.kind,
             leitweg_id: self.leitweg_id.clone(),
             electronic_address: self.electronic_address.clone(),
@@ -196,6 +200,8 @@ struct AccountBody {
     kind: String,
     #[serde(default)]
     payment_terms_days: Option<Value>,
+    #[serde(default)]
+    payment_date_agreed: bool,
     #[serde(default)]
     leitweg_id: Option<String>,
     #[serde(default)]
@@ -668,6 +674,7 @@ impl Checks {
             language,
             currency,
             payment_terms_days,
+            payment_date_agreed: body.payment_date_agreed,
             kind,
             leitweg_id,
             electronic_address,

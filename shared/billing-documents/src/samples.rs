@@ -145,6 +145,7 @@ pub fn public_sector() -> Result<Invoice, DomainError> {
         invoice_emails: vec![EmailAddress::parse("rechnungen@musterstadt.example")?],
         kind: CustomerKind::Business,
         payment_terms_days: 30,
+        payment_date_agreed: false,
         leitweg_id: Some(LeitwegId::parse("04011000-1234512345-06")?),
         electronic_address: Some(ElectronicAddress::parse("0204", "04011000-1234512345-06")?),
         ..consumer()
@@ -255,6 +256,7 @@ fn consumer() -> CustomerAccount {
         language: Language::De,
         currency: Currency::EUR,
         payment_terms_days: 14,
+        payment_date_agreed: false,
         kind: CustomerKind::Consumer,
         leitweg_id: None,
         electronic_address: None,
@@ -274,6 +276,7 @@ fn austrian_business() -> Result<CustomerAccount, DomainError> {
         )?),
         language: Language::En,
         payment_terms_days: 30,
+        payment_date_agreed: false,
         kind: CustomerKind::Business,
         ..consumer()
     })
