@@ -157,6 +157,35 @@ mod tests {
     }
 
     #[test]
+    fn consumer_invoices_carry_the_default_notice_in_their_language() {
+        // §286(3) sentence 1 BGB: a consumer defaults 30 days after due
+        // date and receipt only if the invoice said so.
+        let german = crate::samples::german_consumer().unwrap();
+        assert!(german.content().default_notice);
+        assert_eq!(
+            document_terms(&DE, &german),
+            "Zahlbar ohne Abzug bis zum 14.02.2026. Wenn Sie nicht innerhalb von 30 Tagen \
+             nach Fälligkeit und Zugang dieser Rechnung zahlen, kommen Sie auch ohne \
+             Mahnung in Verzug (§ 286 Abs. 3 BGB)."
+        );
+        let english = crate::samples::english_consumer().unwrap();
+        assert_eq!(
+            document_terms(labels(english.content().buyer.language), &english),
+            "Payable without deduction by 14 February 2026. If you do not pay within 30 \
+             days of the due date and receipt of this invoice, you will be in default even \
+             without a reminder (section 286(3) German Civil Code, BGB)."
+        );
+        // A business defaults after 30 days by statute, without the notice;
+        // nothing falls due on a credit note.
+        let business = crate::samples::reverse_charge_austria().unwrap();
+        assert!(!business.content().default_notice);
+        assert!(!document_terms(&EN, &business).contains("286"));
+        let cancellation = crate::samples::cancellation().unwrap();
+        assert!(!cancellation.content().default_notice);
+        assert!(!document_terms(&DE, &cancellation).contains("286"));
+    }
+
+    #[test]
     fn dates_and_payment_terms() {
         let due = NaiveDate::from_ymd_opt(2026, 2, 14).unwrap_or_default();
         assert_eq!(date(&DE, due), "14.02.2026");
