@@ -52,6 +52,7 @@ KNOWN_XML = {
     "long-200-lines.xml",
     "cancellation.xml",
     "partial-credit-note.xml",
+    "consumer-english-default-notice.xml",
 }
 
 
