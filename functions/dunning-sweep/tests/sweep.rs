@@ -371,7 +371,10 @@ async fn below_the_minimum_no_letter_and_one_review_entry() {
         assert_eq!(report.below_minimum, 0);
         assert_eq!(report.due, 0);
     }
-    assert_eq!(reviews(store.attention_notes(&entity.id).await.unwrap()), first);
+    assert_eq!(
+        reviews(store.attention_notes(&entity.id).await.unwrap()),
+        first
+    );
 }
 
 #[tokio::test]

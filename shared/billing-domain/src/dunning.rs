@@ -1,6 +1,13 @@
 //! Dunning policy: when an overdue invoice gets which letter, with which fee,
 //! default interest (§288 BGB) and new payment deadline.
 //!
+//! Interest and fees are owed only in default (§286 BGB), which starts on
+//! an agreed payment date, with receipt of the first formal notice, or 30
+//! days after due date and receipt of the invoice
+//! ([`DunningPolicy::default_start`]); a letter sent before that claims
+//! the open amount only. Below the policy's minimum amount no letter goes
+//! out at all ([`DunningAction::BelowMinimum`]).
+//!
 //! [`DunningPolicy::next_action`] is a pure function of an invoice's dunning
 //! facts and today's date. It never acts on a paid, cancelled, blocked or
 //! disputed invoice, escalates one level at a time and never repeats a level,
@@ -435,8 +442,9 @@ impl DunningPolicy {
     /// 7 days free of charge, notices after 21, 35 and 49 days with EUR 2.50,
     /// 5.00 and 5.00 (consumers; businesses pay the flat fee instead), 10 days
     /// to pay each, §288 margins (+9 / +5 points), Bundesbank base rates and
-    /// the EUR 40 flat fee from the first notice. Fees are a business decision:
-    /// configure your own.
+    /// the EUR 40 flat fee from the first notice, all only once the customer
+    /// is in default (§286 BGB); nothing below EUR 5.00 open. Fees are a
+    /// business decision: configure your own.
     pub fn german_default() -> Self {
         let eur = |cents| Money::from_minor(cents, Currency::EUR);
         let level = |stage, days_after_due, cents| DunningLevel {
