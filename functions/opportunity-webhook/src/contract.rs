@@ -354,6 +354,9 @@ fn fingerprint(opportunity: &ClosedOpportunity) -> String {
     if let Some(address) = &account.electronic_address {
         content["account"]["electronic_address"] = serde_json::json!(address);
     }
+    if account.payment_date_agreed {
+        content["account"]["payment_date_agreed"] = Value::Bool(true);
+    }
     let mut canonical = String::new();
     write_canonical(&content, &mut canonical);
     hex::encode(Sha256::digest(canonical.as_bytes()))
@@ -1085,6 +1088,29 @@ mod tests {
         given["account"]["electronic_address"] =
             serde_json::json!({"scheme": "EM", "value": "rechnung@muster-handel.example"});
         assert_ne!(parse_value(&given).unwrap().fingerprint(), base);
+    }
+
+    #[test]
+    fn an_agreed_payment_date_reaches_the_account_and_the_fingerprint() {
+        // §286(2) BGB: only terms agreed in the contract make the due date
+        // one "determined by the calendar"; absent means not agreed.
+        let base = parse_value(&example()).unwrap();
+        assert!(!base.account.payment_date_agreed);
+        let mut body = example();
+        body["account"]["payment_date_agreed"] = serde_json::json!(false);
+        assert_eq!(
+            parse_value(&body).unwrap().fingerprint(),
+            base.fingerprint(),
+            "false is the same deal as absent"
+        );
+        body["account"]["payment_date_agreed"] = serde_json::json!(true);
+        let agreed = parse_value(&body).unwrap();
+        assert!(agreed.account.payment_date_agreed);
+        assert_ne!(agreed.fingerprint(), base.fingerprint());
+        let account = agreed
+            .account
+            .to_account(AccountId::new("acc_1"), BillingEntityId::new("ent_1"));
+        assert!(account.payment_date_agreed);
     }
 
     #[test]
