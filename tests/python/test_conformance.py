@@ -53,6 +53,7 @@ KNOWN_XML = {
     "cancellation.xml",
     "partial-credit-note.xml",
     "rechnungskorrektur.xml",
+    "consumer-english-default-notice.xml",
 }
 
 

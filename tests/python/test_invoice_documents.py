@@ -30,7 +30,13 @@ import pytest
 from lxml import etree
 from pypdf import PdfReader
 
-SAMPLES = ["german-consumer", "reverse-charge-austria", "public-sector-leitweg", "long-200-lines"]
+SAMPLES = [
+    "german-consumer",
+    "reverse-charge-austria",
+    "public-sector-leitweg",
+    "long-200-lines",
+    "consumer-english-default-notice",
+]
 NS = {
     "rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
     "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100",
@@ -224,3 +230,36 @@ def test_a_credit_note_names_itself_and_the_invoice_and_asks_for_no_payment(
     # footer's bank details are the letterhead's, as on every letter).
     for label in not_printed:
         assert label not in text, label
+
+
+@pytest.mark.parametrize(
+    ("name", "notice"),
+    [
+        (
+            "german-consumer",
+            "Wenn Sie nicht innerhalb von 30 Tagen nach Fälligkeit und Zugang dieser Rechnung zahlen, "
+            "kommen Sie auch ohne Mahnung in Verzug (§ 286 Abs. 3 BGB).",
+        ),
+        (
+            "consumer-english-default-notice",
+            "If you do not pay within 30 days of the due date and receipt of this invoice, you will be "
+            "in default even without a reminder (section 286(3) German Civil Code, BGB).",
+        ),
+    ],
+)
+def test_a_consumer_invoice_prints_and_embeds_the_default_notice(documents, name, notice):
+    # §286(3) sentence 1 BGB: a consumer defaults 30 days after due date and
+    # receipt only if the invoice says so; it is part of the payment terms
+    # (BT-20), so the PDF and the XML say it alike.
+    assert _words(notice) in _printed_words(documents, name)
+    _, xml = _embedded_xml(documents, name)
+    terms = etree.fromstring(xml).findtext(
+        ".//ram:SpecifiedTradePaymentTerms/ram:Description", namespaces=NS
+    )
+    assert terms is not None and terms.endswith(notice), terms
+
+
+def test_a_business_invoice_carries_no_default_notice(documents):
+    # A business defaults after 30 days by statute (§286(3) BGB) without it.
+    text = _printed_words(documents, "reverse-charge-austria")
+    assert "section 286(3)" not in text and "§ 286" not in text

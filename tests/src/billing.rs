@@ -55,6 +55,7 @@ pub fn customer(entity: &BillingEntityId, kind: CustomerKind) -> CustomerAccount
         language: Language::De,
         currency: Currency::EUR,
         payment_terms_days: 14,
+        payment_date_agreed: false,
         kind,
         leitweg_id: None,
         electronic_address: None,

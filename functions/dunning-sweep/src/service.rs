@@ -6,7 +6,9 @@
 //! 2. It reads only the `DunningDue` index (invoices whose next dunning
 //!    date is today or earlier), then each such invoice strongly consistent.
 //! 3. The dunning policy decides each invoice: a letter level, a later
-//!    look (the index key moves there), hand-over to collection, or nothing
+//!    look (the index key moves there), hand-over to collection, review
+//!    (open amount below the dunning minimum: no letter, the invoice leaves
+//!    the index and goes on the needs-attention list once), or nothing
 //!    ever again (the key is removed).
 //! 4. Each customer gets one letter listing its invoices due a notice
 //!    today; the letter and every listed invoice's level advance are one
@@ -53,6 +55,9 @@ pub struct SweepReport {
     pub stale: usize,
     /// Invoices handed over to collection.
     pub handed_over: usize,
+    /// Invoices below the dunning minimum, put on the needs-attention list
+    /// for review instead of being dunned.
+    pub below_minimum: usize,
     /// Invoices whose next look moved to a later day or out of the index.
     pub rescheduled: usize,
     /// Whether the base-rate table was missing the current half-year.
@@ -124,7 +129,7 @@ impl SweepService {
                 continue;
             };
             report.due += 1;
-            let action = match policy.next_action(&state.facts(), today) {
+            let action = match policy.next_action(&state.facts(&entity.time_zone), today) {
                 Ok(action) => action,
                 Err(source) => {
                     let error = SweepError::Policy {
@@ -158,6 +163,13 @@ impl SweepService {
                         .await?
                     {
                         report.handed_over += 1;
+                    } else {
+                        report.stale += 1;
+                    }
+                }
+                DunningAction::BelowMinimum { minimum, .. } => {
+                    if self.store.send_to_review(&state, minimum, now).await? {
+                        report.below_minimum += 1;
                     } else {
                         report.stale += 1;
                     }

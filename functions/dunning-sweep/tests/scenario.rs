@@ -1,9 +1,12 @@
-//! Sixty simulated days against the local AWS: an invoice falls due, gets a
-//! payment reminder, a first notice with the flat fee and interest, a
-//! partial payment arrives by bank statement and lowers the open amount
-//! and, from its value date, the interest basis of the second notice, the
-//! rest is paid, and no letter follows. Every letter is e-mailed. Every
-//! amount is computed by hand below.
+//! Sixty simulated days against the local AWS: an invoice to a business
+//! (no agreed payment date, receipt of the invoice not recorded) falls due,
+//! gets a payment reminder and a first notice that puts it in default
+//! (§286(1) BGB) and so claim nothing beyond the invoice, a partial payment
+//! arrives by bank statement and lowers the open amount and, from its value
+//! date, the interest basis of the second notice, which claims the flat
+//! fee and interest from the day after the first notice's receipt, the rest
+//! is paid, and no letter follows. Every letter is e-mailed. Every amount is
+//! computed by hand below.
 
 use billing_domain::dunning::DunningStage;
 use billing_domain::money::{Currency, Money};
@@ -117,27 +120,41 @@ async fn sixty_days_from_due_date_to_paid() {
     );
     let line = |i: usize| &letters[i].lines[0];
 
-    // Reminder on 22 December (due + 7): no fee, no flat fee (from the
-    // first notice), interest 16–22 Dec = 7 days at 1.27 + 9 = 10.27 %:
-    //   1,190.00 × 10.27 % × 7 / 365 = 2.3438… → 2.34
+    // Reminder on 22 December (due + 7): the due date was only printed on
+    // the invoice, so there is no default yet (§286(2) no. 1 BGB needs an
+    // agreed date): no fee, no interest. (The old rule claimed 2.34.)
     let reminder = line(0);
     assert_eq!(reminder.stage, DunningStage::PaymentReminder);
     assert_eq!((reminder.fee, reminder.flat_fee), (eur(0), eur(0)));
-    assert_eq!(reminder.interest.periods.len(), 1);
-    assert_eq!(reminder.interest.total, eur(234));
-    assert_eq!(reminder.total, eur(119_234));
+    assert!(reminder.interest.periods.is_empty());
+    assert_eq!(reminder.total, eur(119_000));
     assert_eq!(letters[0].payment_deadline, date(2026, 1, 1));
 
     // First notice on 5 January (due + 21, after the reminder's deadline):
-    // the EUR 40 flat fee (business, replaces the level fee); interest
-    // split at 1 January, when the base rate table has its next entry:
-    //   16–31 Dec: 16 days: 1,190.00 × 10.27 % × 16 / 365 = 5.3573… → 5.36
-    //   1–5 Jan:    5 days: 1,190.00 × 10.27 % ×  5 / 365 = 1.6741… → 1.67
-    //   interest 7.03; total 1,190.00 + 40.00 + 7.03 = 1,237.03
+    // it creates the default, so it claims neither interest nor the flat
+    // fee (the old rule claimed 40.00 + 7.03). §286(3) BGB would put the
+    // business in default 30 days after due date and receipt, but receipt
+    // of this invoice is not recorded, so only the notice counts.
     let first = line(1);
     assert_eq!(first.stage, DunningStage::FirstNotice);
-    assert_eq!((first.fee, first.flat_fee), (eur(0), eur(4000)));
-    let periods: Vec<(NaiveDate, NaiveDate, i64, Decimal, Money)> = first
+    assert_eq!((first.fee, first.flat_fee), (eur(0), eur(0)));
+    assert!(first.interest.periods.is_empty());
+    assert_eq!(first.total, eur(119_000));
+    assert_eq!(letters[1].total_due, eur(119_000));
+
+    // The first notice is received the day after sending (6 January), so
+    // default and interest run from 7 January. 500.00 arrive on 10 January:
+    // 690.00 open. Second notice on 19 January (due + 35): interest on what
+    // was open each day, at 1.27 + 9 = 10.27 %, and the EUR 40 flat fee
+    // (the first letter sent in default; it replaces the level fee):
+    //   7–9 Jan:   3 days on 1,190.00: 1,190.00 × 10.27 % ×  3 / 365 = 1.0044… → 1.00
+    //   10–19 Jan: 10 days on  690.00:   690.00 × 10.27 % × 10 / 365 = 1.9414… → 1.94
+    //   interest 2.94; total 690.00 + 40.00 + 2.94 = 732.94
+    let second = line(2);
+    assert_eq!(second.stage, DunningStage::SecondNotice);
+    assert_eq!(second.open_amount, eur(69_000));
+    assert_eq!(second.interest.principal, eur(69_000));
+    let periods: Vec<(NaiveDate, NaiveDate, i64, Decimal, Money, Money)> = second
         .interest
         .periods
         .iter()
@@ -147,6 +164,7 @@ async fn sixty_days_from_due_date_to_paid() {
                 p.period.end,
                 p.days,
                 p.rate_percent,
+                p.principal,
                 p.amount,
             )
         })
@@ -155,73 +173,27 @@ async fn sixty_days_from_due_date_to_paid() {
         periods,
         [
             (
-                date(2025, 12, 16),
-                date(2025, 12, 31),
-                16,
-                Decimal::new(1027, 2),
-                eur(536)
-            ),
-            (
-                date(2026, 1, 1),
-                date(2026, 1, 5),
-                5,
-                Decimal::new(1027, 2),
-                eur(167)
-            ),
-        ]
-    );
-    assert_eq!(first.interest.total, eur(703));
-    assert_eq!(first.total, eur(123_703));
-    assert_eq!(letters[1].total_due, eur(123_703));
-
-    // 500.00 arrive on 10 January: 690.00 open. Second notice on 19 January
-    // (due + 35). Interest runs on what was open each day, so the basis
-    // drops from the payment's value date; the flat fee is not claimed
-    // again but stays owed:
-    //   16–31 Dec: 16 days on 1,190.00: 1,190.00 × 10.27 % × 16 / 365 = 5.3573… → 5.36
-    //   1–9 Jan:    9 days on 1,190.00: 1,190.00 × 10.27 % ×  9 / 365 = 3.0134… → 3.01
-    //   10–19 Jan: 10 days on   690.00:   690.00 × 10.27 % × 10 / 365 = 1.9414… → 1.94
-    //   interest 10.31; total 690.00 + 10.31 + 40.00 (earlier fees) = 740.31
-    let second = line(2);
-    assert_eq!(second.stage, DunningStage::SecondNotice);
-    assert_eq!(second.open_amount, eur(69_000));
-    assert_eq!(second.interest.principal, eur(69_000));
-    let periods: Vec<(NaiveDate, NaiveDate, i64, Money, Money)> = second
-        .interest
-        .periods
-        .iter()
-        .map(|p| (p.period.start, p.period.end, p.days, p.principal, p.amount))
-        .collect();
-    assert_eq!(
-        periods,
-        [
-            (
-                date(2025, 12, 16),
-                date(2025, 12, 31),
-                16,
-                eur(119_000),
-                eur(536)
-            ),
-            (
-                date(2026, 1, 1),
+                date(2026, 1, 7),
                 date(2026, 1, 9),
-                9,
+                3,
+                Decimal::new(1027, 2),
                 eur(119_000),
-                eur(301)
+                eur(100)
             ),
             (
                 date(2026, 1, 10),
                 date(2026, 1, 19),
                 10,
+                Decimal::new(1027, 2),
                 eur(69_000),
                 eur(194)
             ),
         ]
     );
-    assert_eq!(second.interest.total, eur(1031));
-    assert_eq!((second.fee, second.flat_fee), (eur(0), eur(0)));
-    assert_eq!(second.earlier_fees, eur(4000));
-    assert_eq!(second.total, eur(74_031));
+    assert_eq!(second.interest.total, eur(294));
+    assert_eq!((second.fee, second.flat_fee), (eur(0), eur(4000)));
+    assert_eq!(second.earlier_fees, eur(0));
+    assert_eq!(second.total, eur(73_294));
 
     // Every letter is archived as a PDF in the documents bucket and was
     // e-mailed to the invoice address, with the PDF attached and the

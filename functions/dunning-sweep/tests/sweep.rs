@@ -315,3 +315,111 @@ async fn the_sweep_reads_only_what_is_due() {
         .unwrap();
     assert_eq!(again.index_items_read, 0);
 }
+
+#[tokio::test]
+async fn below_the_minimum_no_letter_and_one_review_entry() {
+    let store = local_store().await;
+    let entity = stored_seller(&store).await;
+    let account = customer(&entity.id, CustomerKind::Business);
+    // 100.00 net + 19 % = 119.00, due 19 January; 118.99 paid on the 20th
+    // leaves 0.01 open, below the default minimum of 5.00. The old sweep
+    // sent a reminder on the 26th and a first notice claiming the EUR 40
+    // flat fee later.
+    let small = invoice(&store, &entity, &account, day(1, 5), Decimal::new(10000, 2)).await;
+    pay(
+        &store,
+        &small,
+        Money::from_minor(11_899, Currency::EUR),
+        day(1, 20),
+    )
+    .await;
+    let sweep = SweepService::new(store.clone(), entity.id.clone());
+    let report = sweep
+        .sweep(SweepDay::Date(day(1, 26)), Utc::now())
+        .await
+        .unwrap();
+    assert!(report.letters.is_empty(), "{report:?}");
+    assert_eq!(report.below_minimum, 1);
+    let state = store
+        .dunning_state(&small.content().id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(state.level, 0);
+    assert_eq!(state.fees_charged, Money::zero(Currency::EUR));
+    assert!(!state.indexed, "the sweep stops looking at it");
+    let reviews = |notes: Vec<billing_store::AttentionNote>| -> Vec<_> {
+        notes
+            .into_iter()
+            .filter(|n| {
+                n.kind == "dunning_review" && n.invoice_id.as_ref() == Some(&small.content().id)
+            })
+            .collect()
+    };
+    let first = reviews(store.attention_notes(&entity.id).await.unwrap());
+    assert_eq!(first.len(), 1);
+    assert!(first[0].message.contains("0.01"), "{}", first[0].message);
+
+    // Later sweeps (the first notice's day too) neither read it nor add or
+    // refresh the entry: it is put there once.
+    for later in [day(1, 27), day(2, 9)] {
+        let report = sweep
+            .sweep(SweepDay::Date(later), Utc::now())
+            .await
+            .unwrap();
+        assert!(report.letters.is_empty());
+        assert_eq!(report.below_minimum, 0);
+        assert_eq!(report.due, 0);
+    }
+    assert_eq!(
+        reviews(store.attention_notes(&entity.id).await.unwrap()),
+        first
+    );
+}
+
+#[tokio::test]
+async fn the_invoice_counts_as_received_on_the_day_ses_reported_its_delivery() {
+    let store = local_store().await;
+    let entity = stored_seller(&store).await;
+    let account = customer(&entity.id, CustomerKind::Business);
+    let sent = invoice(&store, &entity, &account, day(1, 5), Decimal::new(10000, 2)).await;
+    let id = &sent.content().id;
+    let state = store.dunning_state(id).await.unwrap().unwrap();
+    assert_eq!(state.facts(&entity.time_zone).invoice_received_on, None);
+    // Accepted by SES on 5 January; delivered at 23:30 UTC, which is
+    // already 6 January in Berlin (the seller's day).
+    let accepted = "2026-01-05T10:00:00Z".parse().unwrap();
+    let delivered = "2026-01-05T23:30:00Z".parse().unwrap();
+    store
+        .record_delivery_progress(id, billing_store::DeliveryStatus::Sent, "msg-1", accepted)
+        .await
+        .unwrap();
+    let state = store.dunning_state(id).await.unwrap().unwrap();
+    assert_eq!(
+        state.facts(&entity.time_zone).invoice_received_on,
+        None,
+        "accepted by SES is not yet received"
+    );
+    store
+        .record_delivery_progress(
+            id,
+            billing_store::DeliveryStatus::Delivered,
+            "msg-1",
+            delivered,
+        )
+        .await
+        .unwrap();
+    let state = store.dunning_state(id).await.unwrap().unwrap();
+    let facts = state.facts(&entity.time_zone);
+    assert_eq!(facts.invoice_received_on, Some(day(1, 6)));
+    // A business: §286(3) BGB, 30 days after the later of due date
+    // (19 January) and receipt (6 January): in default from 19 February.
+    assert_eq!(
+        entity
+            .dunning
+            .default_start(&facts)
+            .unwrap()
+            .map(|start| start.first_day),
+        Some(day(2, 19))
+    );
+}

@@ -80,6 +80,9 @@ pub struct AccountData {
     pub currency: Currency,
     /// Payment terms in days.
     pub payment_terms_days: u16,
+    /// The deal records that the payment terms were agreed with the
+    /// customer (§286(2) BGB: default without a notice).
+    pub payment_date_agreed: bool,
     /// Business or consumer.
     pub kind: CustomerKind,
     /// Leitweg-ID for public-sector customers.
@@ -103,6 +106,7 @@ impl AccountData {
             language: self.language,
             currency: self.currency,
             payment_terms_days: self.payment_terms_days,
+            payment_date_agreed: self.payment_date_agreed,
             kind: self.kind,
             leitweg_id: self.leitweg_id.clone(),
             electronic_address: self.electronic_address.clone(),
@@ -196,6 +200,8 @@ struct AccountBody {
     kind: String,
     #[serde(default)]
     payment_terms_days: Option<Value>,
+    #[serde(default)]
+    payment_date_agreed: bool,
     #[serde(default)]
     leitweg_id: Option<String>,
     #[serde(default)]
@@ -347,6 +353,9 @@ fn fingerprint(opportunity: &ClosedOpportunity) -> String {
     // of a deal stored before keeps its fingerprint.
     if let Some(address) = &account.electronic_address {
         content["account"]["electronic_address"] = serde_json::json!(address);
+    }
+    if account.payment_date_agreed {
+        content["account"]["payment_date_agreed"] = Value::Bool(true);
     }
     let mut canonical = String::new();
     write_canonical(&content, &mut canonical);
@@ -668,6 +677,7 @@ impl Checks {
             language,
             currency,
             payment_terms_days,
+            payment_date_agreed: body.payment_date_agreed,
             kind,
             leitweg_id,
             electronic_address,
@@ -1078,6 +1088,29 @@ mod tests {
         given["account"]["electronic_address"] =
             serde_json::json!({"scheme": "EM", "value": "rechnung@muster-handel.example"});
         assert_ne!(parse_value(&given).unwrap().fingerprint(), base);
+    }
+
+    #[test]
+    fn an_agreed_payment_date_reaches_the_account_and_the_fingerprint() {
+        // §286(2) BGB: only terms agreed in the contract make the due date
+        // one "determined by the calendar"; absent means not agreed.
+        let base = parse_value(&example()).unwrap();
+        assert!(!base.account.payment_date_agreed);
+        let mut body = example();
+        body["account"]["payment_date_agreed"] = serde_json::json!(false);
+        assert_eq!(
+            parse_value(&body).unwrap().fingerprint(),
+            base.fingerprint(),
+            "false is the same deal as absent"
+        );
+        body["account"]["payment_date_agreed"] = serde_json::json!(true);
+        let agreed = parse_value(&body).unwrap();
+        assert!(agreed.account.payment_date_agreed);
+        assert_ne!(agreed.fingerprint(), base.fingerprint());
+        let account = agreed
+            .account
+            .to_account(AccountId::new("acc_1"), BillingEntityId::new("ent_1"));
+        assert!(account.payment_date_agreed);
     }
 
     #[test]

@@ -30,7 +30,38 @@ pub fn all() -> Result<Vec<(&'static str, Invoice)>, DomainError> {
         ("cancellation", cancellation()?),
         ("partial-credit-note", partial_credit_note()?),
         ("rechnungskorrektur", rechnungskorrektur()?),
+        ("consumer-english-default-notice", english_consumer()?),
     ])
+}
+
+/// A consumer in Germany who reads English: the payment terms carry the
+/// §286(3) BGB notice in English (the German one is on
+/// [`german_consumer`]), so the customer defaults 30 days after due date
+/// and receipt without a reminder.
+pub fn english_consumer() -> Result<Invoice, DomainError> {
+    let account = CustomerAccount {
+        id: AccountId::new("acc_sample_consumer_en"),
+        crm_id: CrmAccountId::new("crm_sample_consumer_en"),
+        name: "Jane Doe".to_owned(),
+        address: address("Lindenallee 3", "10115", "Berlin", CountryCode::DE),
+        language: Language::En,
+        ..consumer()
+    };
+    let lines = vec![
+        BillableLine::new(item(
+            "Cloud accounting Basic (monthly licence)",
+            Decimal::new(1, 0),
+            UnitCode::month(),
+            Decimal::new(2990, 2),
+            TaxCategory::Standard,
+        ))
+        .with_period(period(date(2026, 1, 1)?, date(2026, 1, 31)?)?),
+    ];
+    finalize(
+        &account,
+        request("inv_sample_consumer_en", lines),
+        "RE-2026-000045",
+    )
 }
 
 /// The cancellation document of the German consumer invoice: every line
@@ -280,6 +311,7 @@ fn consumer() -> CustomerAccount {
         language: Language::De,
         currency: Currency::EUR,
         payment_terms_days: 14,
+        payment_date_agreed: false,
         kind: CustomerKind::Consumer,
         leitweg_id: None,
         electronic_address: None,
@@ -378,6 +410,9 @@ pub fn dunning_letter(
         sent: Vec::new(),
         flat_fee_charged: false,
         payments: Vec::new(),
+        payment_date_agreed: content.buyer.payment_date_agreed,
+        invoice_received_on: None,
+        default_notice_printed: content.default_notice,
     };
     let today = content.due_date + chrono::Days::new(40);
     let DunningAction::Send(notice) = DunningPolicy::german_default().next_action(&facts, today)?

@@ -20,6 +20,7 @@ pub struct Labels {
     date_format: &'static str,
     payment_terms: &'static str,
     credit_terms: &'static str,
+    default_notice: &'static str,
 }
 
 const DE: Labels = Labels {
@@ -29,6 +30,8 @@ const DE: Labels = Labels {
     date_format: "%d.%m.%Y",
     payment_terms: "Zahlbar ohne Abzug bis zum {due}.",
     credit_terms: "Der Betrag wird mit offenen Rechnungen verrechnet oder Ihnen erstattet.",
+    default_notice: "Wenn Sie nicht innerhalb von 30 Tagen nach Fälligkeit und Zugang dieser \
+                     Rechnung zahlen, kommen Sie auch ohne Mahnung in Verzug (§ 286 Abs. 3 BGB).",
 };
 
 const EN: Labels = Labels {
@@ -38,6 +41,9 @@ const EN: Labels = Labels {
     date_format: "%-d %B %Y",
     payment_terms: "Payable without deduction by {due}.",
     credit_terms: "The amount is offset against open invoices or refunded to you.",
+    default_notice: "If you do not pay within 30 days of the due date and receipt of this \
+                     invoice, you will be in default even without a reminder (section 286(3) \
+                     German Civil Code, BGB).",
 };
 
 /// The formats for `language`.
@@ -49,11 +55,18 @@ pub fn labels(language: Language) -> &'static Labels {
 }
 
 /// The terms sentence (BT-20) of a document: on a credit note nothing is
-/// payable, so it says what happens with the credit instead.
+/// payable, so it says what happens with the credit instead. An invoice
+/// that carries the default notice (a consumer's, §286(3) sentence 1 BGB)
+/// adds it here, so the PDF and the XML say it alike.
 pub fn document_terms(labels: &Labels, invoice: &billing_domain::invoice::Invoice) -> String {
     let content = invoice.content();
     match content.document_type {
         billing_domain::invoice::DocumentType::CreditNote => labels.credit_terms.to_owned(),
+        billing_domain::invoice::DocumentType::Invoice if content.default_notice => format!(
+            "{} {}",
+            payment_terms(labels, content.due_date),
+            labels.default_notice
+        ),
         billing_domain::invoice::DocumentType::Invoice => payment_terms(labels, content.due_date),
     }
 }
@@ -141,6 +154,35 @@ mod tests {
             unit_price(&DE, Money::new(dec!(0.0125), Currency::EUR)),
             "0,0125"
         );
+    }
+
+    #[test]
+    fn consumer_invoices_carry_the_default_notice_in_their_language() {
+        // §286(3) sentence 1 BGB: a consumer defaults 30 days after due
+        // date and receipt only if the invoice said so.
+        let german = crate::samples::german_consumer().unwrap();
+        assert!(german.content().default_notice);
+        assert_eq!(
+            document_terms(&DE, &german),
+            "Zahlbar ohne Abzug bis zum 14.02.2026. Wenn Sie nicht innerhalb von 30 Tagen \
+             nach Fälligkeit und Zugang dieser Rechnung zahlen, kommen Sie auch ohne \
+             Mahnung in Verzug (§ 286 Abs. 3 BGB)."
+        );
+        let english = crate::samples::english_consumer().unwrap();
+        assert_eq!(
+            document_terms(labels(english.content().buyer.language), &english),
+            "Payable without deduction by 14 February 2026. If you do not pay within 30 \
+             days of the due date and receipt of this invoice, you will be in default even \
+             without a reminder (section 286(3) German Civil Code, BGB)."
+        );
+        // A business defaults after 30 days by statute, without the notice;
+        // nothing falls due on a credit note.
+        let business = crate::samples::reverse_charge_austria().unwrap();
+        assert!(!business.content().default_notice);
+        assert!(!document_terms(&EN, &business).contains("286"));
+        let cancellation = crate::samples::cancellation().unwrap();
+        assert!(!cancellation.content().default_notice);
+        assert!(!document_terms(&DE, &cancellation).contains("286"));
     }
 
     #[test]

@@ -681,6 +681,8 @@ fn credit_note(
             preceding_invoice_date: Some(content.issue_date),
             correction: Some(kind),
         },
+        // Nothing falls due on a credit note.
+        default_notice: false,
     })
 }
 

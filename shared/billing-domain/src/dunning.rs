@@ -1,6 +1,13 @@
 //! Dunning policy: when an overdue invoice gets which letter, with which fee,
 //! default interest (§288 BGB) and new payment deadline.
 //!
+//! Interest and fees are owed only in default (§286 BGB), which starts on
+//! an agreed payment date, with receipt of the first formal notice, or 30
+//! days after due date and receipt of the invoice
+//! ([`DunningPolicy::default_start`]); a letter sent before that claims
+//! the open amount only. Below the policy's minimum amount no letter goes
+//! out at all ([`DunningAction::BelowMinimum`]).
+//!
 //! [`DunningPolicy::next_action`] is a pure function of an invoice's dunning
 //! facts and today's date. It never acts on a paid, cancelled, blocked or
 //! disputed invoice, escalates one level at a time and never repeats a level,
@@ -28,6 +35,15 @@ pub enum DunningStage {
     SecondNotice,
     /// Last notice before collection or court ("letzte Mahnung").
     FinalNotice,
+}
+
+impl DunningStage {
+    /// Whether the letter is a formal notice (Mahnung, §286(1) BGB) whose
+    /// receipt puts the customer in default. The friendly reminder is
+    /// worded as a courtesy and is not relied on as a Mahnung.
+    pub fn is_formal_notice(self) -> bool {
+        self >= DunningStage::FirstNotice
+    }
 }
 
 /// One configured escalation step.
@@ -173,16 +189,27 @@ pub struct DunningPolicy {
     pub charge_interest: bool,
     /// The business flat fee; `None` waives it.
     pub business_flat_fee: Option<FlatFee>,
-    /// The flat fee is credited against other collection costs (§288 Abs. 5
-    /// Satz 3 BGB): when true, a business that owes the flat fee is not also
-    /// charged level fees.
+    /// The flat fee is credited against the costs of collection (§288 Abs. 5
+    /// Satz 3 BGB), which include the fees of dunning letters: a business
+    /// that owes the flat fee is never also charged level fees. Must be true
+    /// while a flat fee and level fees are configured ([`Self::validate`]
+    /// refuses the contrary); kept so stored policies decode.
     pub flat_fee_replaces_level_fees: bool,
-    /// Days after the due date before the customer is in default (§286
-    /// BGB: e.g. 30 for consumers who were told so on the invoice); interest
-    /// runs from the day after. 0: in default from the day after the due
-    /// date.
-    #[serde(default)]
-    pub default_after_days: u32,
+    /// Days from sending a formal notice to its receipt (Zugang, §130(1)
+    /// BGB), which puts the customer in default (§286(1) BGB). Letters go
+    /// out by e-mail; an e-mail that arrives after business hours is only
+    /// received the next day (BGH, 6 Oct 2022, VII ZR 895/21), so the
+    /// default assumes the day after sending. Interest runs from the day
+    /// after receipt (§187(1) BGB).
+    #[serde(default = "default_notice_receipt_days")]
+    pub notice_receipt_days: u32,
+    /// Below this open amount no letter goes out and no fee is claimed: a
+    /// letter costs more to send and answer than it recovers, and a EUR 40
+    /// flat fee on a few cents left by rounding is disproportionate (it
+    /// invites a dispute, §242 BGB). The invoice goes to review instead.
+    /// EUR 5.00 when a stored policy has none.
+    #[serde(default = "default_minimum_dunning_amount")]
+    pub minimum_dunning_amount: Money,
     /// After the last level's deadline passed unpaid, hand the invoice over
     /// to collection (it leaves dunning and goes on the needs-attention
     /// list); when false, it simply stays at the last level.
@@ -192,6 +219,14 @@ pub struct DunningPolicy {
 
 fn default_hand_over() -> bool {
     true
+}
+
+fn default_notice_receipt_days() -> u32 {
+    1
+}
+
+fn default_minimum_dunning_amount() -> Money {
+    Money::from_minor(500, Currency::EUR)
 }
 
 /// Where an invoice stands for payment purposes.
@@ -262,6 +297,41 @@ pub struct DunningFacts {
     /// interest's basis on each day is what was open that day.
     #[serde(default)]
     pub payments: Vec<BookedPayment>,
+    /// The contract fixed the payment date (payment terms agreed with the
+    /// customer, not merely printed on the invoice): the due date is then
+    /// determined by the calendar (§286(2) no. 1 and 2 BGB).
+    #[serde(default)]
+    pub payment_date_agreed: bool,
+    /// The day the invoice was received (Zugang), if recorded: the start of
+    /// the 30 days of §286(3) BGB. Unknown: that rule does not apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoice_received_on: Option<NaiveDate>,
+    /// The invoice printed the notice that the customer defaults 30 days
+    /// after due date and receipt; a consumer defaults by §286(3) BGB only
+    /// then.
+    #[serde(default)]
+    pub default_notice_printed: bool,
+}
+
+/// Why the customer is in default (§286 BGB).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DefaultGround {
+    /// An agreed payment date passed (§286(2) no. 1 and 2 BGB).
+    AgreedDate,
+    /// A formal notice was received (§286(1) BGB).
+    FormalNotice,
+    /// 30 days after due date and receipt of the invoice (§286(3) BGB).
+    ThirtyDaysAfterInvoice,
+}
+
+/// When default began and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DefaultStart {
+    /// The rule that put the customer in default first.
+    pub ground: DefaultGround,
+    /// The first day of default: the first day that bears interest.
+    pub first_day: NaiveDate,
 }
 
 /// Interest at one rate on one basis over days of default.
@@ -350,6 +420,15 @@ pub enum DunningAction {
     },
     /// Send this letter.
     Send(DunningNotice),
+    /// A letter would be due, but the open amount is below the policy's
+    /// minimum: no letter and no fee; staff review the invoice (adjust,
+    /// write off or collect) instead.
+    BelowMinimum {
+        /// What is open.
+        open_amount: Money,
+        /// The policy's minimum.
+        minimum: Money,
+    },
     /// The last level's deadline passed unpaid: hand the invoice over to
     /// collection (no letter; staff are told).
     HandOver {
@@ -363,8 +442,9 @@ impl DunningPolicy {
     /// 7 days free of charge, notices after 21, 35 and 49 days with EUR 2.50,
     /// 5.00 and 5.00 (consumers; businesses pay the flat fee instead), 10 days
     /// to pay each, §288 margins (+9 / +5 points), Bundesbank base rates and
-    /// the EUR 40 flat fee from the first notice. Fees are a business decision:
-    /// configure your own.
+    /// the EUR 40 flat fee from the first notice, all only once the customer
+    /// is in default (§286 BGB); nothing below EUR 5.00 open. Fees are a
+    /// business decision: configure your own.
     pub fn german_default() -> Self {
         let eur = |cents| Money::from_minor(cents, Currency::EUR);
         let level = |stage, days_after_due, cents| DunningLevel {
@@ -389,7 +469,8 @@ impl DunningPolicy {
                 from_stage: DunningStage::FirstNotice,
             }),
             flat_fee_replaces_level_fees: true,
-            default_after_days: 0,
+            notice_receipt_days: default_notice_receipt_days(),
+            minimum_dunning_amount: default_minimum_dunning_amount(),
             hand_over_to_collection: true,
         }
     }
@@ -425,6 +506,24 @@ impl DunningPolicy {
             return Err(DomainError::invalid(
                 "business_flat_fee.amount",
                 "must not be negative",
+            ));
+        }
+        if self.minimum_dunning_amount.is_negative() {
+            return Err(DomainError::invalid(
+                "minimum_dunning_amount",
+                "must not be negative",
+            ));
+        }
+        let flat_fee = self
+            .business_flat_fee
+            .is_some_and(|flat_fee| flat_fee.amount.is_positive());
+        let level_fees = self.levels.iter().any(|level| level.fee.is_positive());
+        if flat_fee && level_fees && !self.flat_fee_replaces_level_fees {
+            return Err(DomainError::invalid(
+                "flat_fee_replaces_level_fees",
+                "must be true while a business flat fee and level fees are configured: \
+                 §288(5) sentence 3 BGB credits the flat fee against the costs of \
+                 collection, so a business is never charged both",
             ));
         }
         Ok(())
@@ -496,6 +595,14 @@ impl DunningPolicy {
                 next_check: Some(earliest),
             });
         }
+        self.minimum_dunning_amount
+            .ensure_currency(facts.open_amount.currency(), "minimum_dunning_amount")?;
+        if facts.open_amount.amount() < self.minimum_dunning_amount.amount() {
+            return Ok(DunningAction::BelowMinimum {
+                open_amount: facts.open_amount,
+                minimum: self.minimum_dunning_amount,
+            });
+        }
         self.notice(facts, index, today).map(DunningAction::Send)
     }
 
@@ -509,9 +616,21 @@ impl DunningPolicy {
         let level = self.levels[index];
         let currency = facts.open_amount.currency();
         let zero = Money::zero(currency);
-        let flat_fee = match (&self.business_flat_fee, facts.customer_kind) {
-            (Some(flat_fee), CustomerKind::Business)
-                if !facts.flat_fee_charged && level.stage >= flat_fee.from_stage =>
+        // Only a letter sent on a day of default claims anything: the one
+        // that creates the default (a formal notice, received after it
+        // left) claims neither interest nor fees, since there was no
+        // default before it (§286(1), §288 BGB).
+        let default_start = self
+            .default_start(facts)?
+            .filter(|start| start.first_day <= today);
+        let in_default = default_start.is_some();
+        let business = facts.customer_kind == CustomerKind::Business;
+        let flat_fee = match &self.business_flat_fee {
+            Some(flat_fee)
+                if in_default
+                    && business
+                    && !facts.flat_fee_charged
+                    && level.stage >= flat_fee.from_stage =>
             {
                 flat_fee
                     .amount
@@ -520,10 +639,14 @@ impl DunningPolicy {
             }
             _ => zero,
         };
-        let flat_fee_owed = self.business_flat_fee.is_some()
-            && facts.customer_kind == CustomerKind::Business
-            && (facts.flat_fee_charged || flat_fee.is_positive());
-        let fee = if flat_fee_owed && self.flat_fee_replaces_level_fees {
+        // §288(5) sentence 3 BGB: a business owing the flat fee is never
+        // also charged the fees of letters, whether the flat fee is
+        // claimed now, was claimed before or follows with a later letter.
+        let flat_fee_covers_fees = business
+            && self
+                .business_flat_fee
+                .is_some_and(|flat_fee| flat_fee.amount.is_positive());
+        let fee = if !in_default || flat_fee_covers_fees {
             zero
         } else {
             level
@@ -531,20 +654,19 @@ impl DunningPolicy {
                 .ensure_currency(currency, &format!("levels[{index}].fee"))?;
             level.fee
         };
-        let interest = if self.charge_interest {
-            self.default_interest(
+        let interest = match default_start {
+            Some(start) if self.charge_interest => self.default_interest(
                 facts.open_amount,
                 &facts.payments,
                 facts.customer_kind,
-                add_days(facts.due_date, i64::from(self.default_after_days))?,
+                add_days(start.first_day, -1)?,
                 today,
-            )?
-        } else {
-            DefaultInterest {
+            )?,
+            _ => DefaultInterest {
                 principal: facts.open_amount,
                 periods: Vec::new(),
                 total: zero,
-            }
+            },
         };
         let total_claim = Money::sum(currency, [facts.open_amount, fee, flat_fee, interest.total])?;
         let payment_deadline = add_days(today, i64::from(level.payment_term_days))?;
@@ -570,6 +692,53 @@ impl DunningPolicy {
         })
     }
 
+    /// When the customer's default began (§286 BGB), if it has: the
+    /// earliest of
+    /// - the day after the due date, if the payment date was agreed
+    ///   (§286(2) no. 1 and 2 BGB; a date only printed on the invoice is
+    ///   not agreed and does not count);
+    /// - the day after receipt of the first formal notice (§286(1) BGB;
+    ///   receipt assumed `notice_receipt_days` after sending);
+    /// - the 31st day after the later of due date and receipt of the
+    ///   invoice (§286(3) sentence 1 BGB), for a consumer only if the
+    ///   invoice printed that notice, and only when receipt is known.
+    ///
+    /// The first day of default is the first day that bears interest
+    /// (§187(1) BGB: the day of the event does not count).
+    pub fn default_start(&self, facts: &DunningFacts) -> Result<Option<DefaultStart>, DomainError> {
+        let mut starts = Vec::with_capacity(3);
+        if facts.payment_date_agreed {
+            starts.push(DefaultStart {
+                ground: DefaultGround::AgreedDate,
+                first_day: add_days(facts.due_date, 1)?,
+            });
+        }
+        if let Some(sent_on) = facts
+            .sent
+            .iter()
+            .filter(|sent| sent.stage.is_formal_notice())
+            .map(|sent| sent.sent_on)
+            .min()
+        {
+            let receipt = add_days(sent_on, i64::from(self.notice_receipt_days))?;
+            starts.push(DefaultStart {
+                ground: DefaultGround::FormalNotice,
+                first_day: add_days(receipt, 1)?,
+            });
+        }
+        let thirty_days_apply = match facts.customer_kind {
+            CustomerKind::Business => true,
+            CustomerKind::Consumer => facts.default_notice_printed,
+        };
+        if let Some(received) = facts.invoice_received_on.filter(|_| thirty_days_apply) {
+            starts.push(DefaultStart {
+                ground: DefaultGround::ThirtyDaysAfterInvoice,
+                first_day: add_days(received.max(facts.due_date), 31)?,
+            });
+        }
+        Ok(starts.into_iter().min_by_key(|start| start.first_day))
+    }
+
     /// The first day `level` may go out: its day after the due date, and
     /// after the previous letter's payment deadline.
     fn earliest_send_date(
@@ -585,7 +754,8 @@ impl DunningPolicy {
         }
     }
 
-    /// Default interest (§288 BGB) for the days after `due_date` up to and
+    /// Default interest (§288 BGB) for the days after `due_date` (the last
+    /// day before default, see [`Self::default_start`]) up to and
     /// including `until`: base rate + margin, actual days / 365, on what was
     /// open each day. `open` is the amount open now; each booked payment
     /// counts as open on the days before its value date (the day the money
@@ -723,6 +893,9 @@ mod tests {
             sent: Vec::new(),
             flat_fee_charged: false,
             payments: Vec::new(),
+            payment_date_agreed: false,
+            invoice_received_on: None,
+            default_notice_printed: false,
         }
     }
 
@@ -976,12 +1149,12 @@ mod tests {
             panic!("first notice expected");
         };
         assert_eq!((first.level, first.stage), (2, DunningStage::FirstNotice));
-        assert_eq!(first.fee, eur(dec!(2.50)));
+        // No agreed date and no §286(3) notice: this notice creates the
+        // default, so it claims neither its fee nor interest (§286(1) BGB).
+        assert_eq!(first.fee, eur(dec!(0.00)));
         assert_eq!(first.flat_fee, eur(dec!(0.00)), "consumers owe no flat fee");
-        // 42 days (1 June – 12 July): 30 × 7.27 % and 12 × 6.27 %:
-        //   59.75 + 10,000 × 6.27 % × 12 / 365 = 20.6136… → 20.61; sum 80.36
-        assert_eq!(first.interest.total, eur(dec!(80.36)));
-        assert_eq!(first.total_claim, eur(dec!(10082.86)));
+        assert_eq!(first.interest.total, eur(dec!(0.00)));
+        assert_eq!(first.total_claim, eur(dec!(10000.00)));
 
         invoice.sent.push(sent(
             DunningStage::SecondNotice,
@@ -1049,26 +1222,6 @@ mod tests {
     }
 
     #[test]
-    fn default_can_start_later_than_the_due_date() {
-        let mut policy = DunningPolicy::german_default();
-        policy.default_after_days = 30;
-        let mut invoice = facts(CustomerKind::Consumer);
-        invoice.sent.push(sent(
-            DunningStage::PaymentReminder,
-            d(2025, 6, 7),
-            d(2025, 6, 17),
-        ));
-        let DunningAction::Send(first) = policy.next_action(&invoice, d(2025, 7, 15)).unwrap()
-        else {
-            panic!("first notice expected");
-        };
-        // In default from 1 July: 15 days × 6.27 % on 10,000 = 25.77.
-        assert_eq!(first.interest.periods.len(), 1);
-        assert_eq!(first.interest.periods[0].days, 15);
-        assert_eq!(first.interest.total, eur(dec!(25.77)));
-    }
-
-    #[test]
     fn the_table_knows_2026_and_says_when_a_half_year_is_missing() {
         let table = BaseRateTable::bundesbank();
         let rate = table.rate_on(d(2026, 3, 1)).unwrap();
@@ -1090,6 +1243,9 @@ mod tests {
     fn business_owes_the_flat_fee_once_instead_of_level_fees() {
         let policy = DunningPolicy::german_default();
         let mut invoice = facts(CustomerKind::Business);
+        // In default since 1 June (agreed payment date), so the first
+        // notice on 21 June claims the flat fee.
+        invoice.payment_date_agreed = true;
         invoice.sent.push(sent(
             DunningStage::PaymentReminder,
             d(2025, 6, 7),
@@ -1121,14 +1277,22 @@ mod tests {
 
     #[test]
     fn fees_in_another_currency_are_refused() {
-        let policy = DunningPolicy::german_default();
+        let mut policy = DunningPolicy::german_default();
         let mut invoice = facts(CustomerKind::Consumer);
         invoice.open_amount = Money::new(dec!(100), Currency::USD);
+        invoice.payment_date_agreed = true;
         invoice.sent.push(sent(
             DunningStage::PaymentReminder,
             d(2025, 6, 7),
             d(2025, 6, 17),
         ));
+        // The EUR minimum is compared with a USD amount: refused by name.
+        let err = policy.next_action(&invoice, d(2025, 6, 21)).unwrap_err();
+        assert!(
+            err.to_string().starts_with("minimum_dunning_amount:"),
+            "{err}"
+        );
+        policy.minimum_dunning_amount = Money::new(dec!(5), Currency::USD);
         let err = policy.next_action(&invoice, d(2025, 6, 21)).unwrap_err();
         assert!(err.to_string().starts_with("levels[1].fee:"), "{err}");
     }
@@ -1155,6 +1319,7 @@ mod tests {
         assert_eq!(back, policy);
 
         let mut invoice = facts(CustomerKind::Business);
+        invoice.payment_date_agreed = true;
         invoice.sent.push(sent(
             DunningStage::PaymentReminder,
             d(2025, 6, 7),
@@ -1190,5 +1355,293 @@ mod tests {
         );
         assert_eq!(serde_json::from_str::<DunningAction>(&json).unwrap(), none);
         assert!(serde_json::from_str::<BaseRateTable>("[]").is_err());
+    }
+
+    /// EUR 10,000.00 open, due Thursday 15 January 2026 (base rate 1.27 %
+    /// since 1 January 2026: consumers 6.27 %, businesses 10.27 %).
+    fn january(kind: CustomerKind) -> DunningFacts {
+        DunningFacts {
+            due_date: d(2026, 1, 15),
+            ..facts(kind)
+        }
+    }
+
+    fn send(policy: &DunningPolicy, facts: &DunningFacts, today: NaiveDate) -> DunningNotice {
+        match policy.next_action(facts, today).unwrap() {
+            DunningAction::Send(notice) => notice,
+            other => panic!("a letter expected on {today}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_printed_due_date_is_no_default_so_the_reminder_claims_nothing() {
+        // The old rule charged 10,000.00 × 6.27 % × 7 / 365 = 12.0246… →
+        // 12.02 for 16–22 January. A due date only printed on the invoice
+        // is not agreed (§286(2) no. 1 BGB); the §286(3) default starts on
+        // 15 February at the earliest (invoice received 5 January).
+        let policy = DunningPolicy::german_default();
+        let mut invoice = january(CustomerKind::Consumer);
+        invoice.invoice_received_on = Some(d(2026, 1, 5));
+        invoice.default_notice_printed = true;
+        let reminder = send(&policy, &invoice, d(2026, 1, 22));
+        assert_eq!(reminder.stage, DunningStage::PaymentReminder);
+        assert!(reminder.interest.periods.is_empty());
+        assert_eq!(reminder.interest.total, eur(dec!(0.00)));
+        assert_eq!(reminder.fee, eur(dec!(0.00)));
+        assert_eq!(reminder.total_claim, eur(dec!(10000.00)));
+    }
+
+    #[test]
+    fn the_notice_that_creates_default_claims_nothing_the_next_one_interest_from_its_receipt() {
+        let policy = DunningPolicy::german_default();
+        for kind in [CustomerKind::Business, CustomerKind::Consumer] {
+            let mut invoice = january(kind);
+            invoice.sent.push(sent(
+                DunningStage::PaymentReminder,
+                d(2026, 1, 22),
+                d(2026, 2, 1),
+            ));
+            // Day 21 after the due date: 5 February. No default before it
+            // (no agreed date, receipt of the invoice unknown), so no
+            // interest, no level fee, no flat fee.
+            let first = send(&policy, &invoice, d(2026, 2, 5));
+            assert_eq!(first.stage, DunningStage::FirstNotice);
+            assert_eq!(first.interest.total, eur(dec!(0.00)), "{kind:?}");
+            assert_eq!(first.fee, eur(dec!(0.00)), "{kind:?}");
+            assert_eq!(first.flat_fee, eur(dec!(0.00)), "{kind:?}");
+            assert_eq!(first.total_claim, eur(dec!(10000.00)), "{kind:?}");
+            assert_eq!(first.payment_deadline, d(2026, 2, 15));
+            invoice
+                .sent
+                .push(sent(first.stage, d(2026, 2, 5), first.payment_deadline));
+            // Received the day after sending (notice_receipt_days = 1):
+            // 6 February; in default from then, interest from 7 February.
+            assert_eq!(
+                policy.default_start(&invoice).unwrap(),
+                Some(DefaultStart {
+                    ground: DefaultGround::FormalNotice,
+                    first_day: d(2026, 2, 7),
+                })
+            );
+            // Second notice: day 35 = 19 February (deadline 15 February
+            // passed). Interest 7–19 February = 13 days.
+            let second = send(&policy, &invoice, d(2026, 2, 19));
+            assert_eq!(second.stage, DunningStage::SecondNotice);
+            assert_eq!(second.interest.periods.len(), 1);
+            let period = &second.interest.periods[0];
+            assert_eq!(
+                (period.period.start, period.period.end, period.days),
+                (d(2026, 2, 7), d(2026, 2, 19), 13)
+            );
+            match kind {
+                CustomerKind::Business => {
+                    // 10,000.00 × (1.27 + 9) % × 13 / 365 = 13,351 / 365
+                    //   = 36.5780… → 36.58; flat fee 40.00 instead of the
+                    //   5.00 level fee; 10,000 + 40 + 36.58 = 10,076.58
+                    assert_eq!(period.rate_percent, dec!(10.27));
+                    assert_eq!(second.interest.total, eur(dec!(36.58)));
+                    assert_eq!(second.flat_fee, eur(dec!(40.00)));
+                    assert_eq!(second.fee, eur(dec!(0.00)));
+                    assert_eq!(second.total_claim, eur(dec!(10076.58)));
+                }
+                CustomerKind::Consumer => {
+                    // 10,000.00 × (1.27 + 5) % × 13 / 365 = 8,151 / 365
+                    //   = 22.3315… → 22.33; level fee 5.00;
+                    //   10,000 + 5 + 22.33 = 10,027.33
+                    assert_eq!(period.rate_percent, dec!(6.27));
+                    assert_eq!(second.interest.total, eur(dec!(22.33)));
+                    assert_eq!(second.flat_fee, eur(dec!(0.00)));
+                    assert_eq!(second.fee, eur(dec!(5.00)));
+                    assert_eq!(second.total_claim, eur(dec!(10027.33)));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_agreed_payment_date_puts_the_customer_in_default_the_day_after() {
+        let policy = DunningPolicy::german_default();
+        let mut consumer = january(CustomerKind::Consumer);
+        consumer.payment_date_agreed = true;
+        // In default from 16 January: 16–22 January = 7 days,
+        //   10,000.00 × 6.27 % × 7 / 365 = 4,389 / 365 = 12.0246… → 12.02
+        let reminder = send(&policy, &consumer, d(2026, 1, 22));
+        assert_eq!(reminder.interest.periods[0].period.start, d(2026, 1, 16));
+        assert_eq!(reminder.interest.total, eur(dec!(12.02)));
+        assert_eq!(reminder.total_claim, eur(dec!(10012.02)));
+
+        let mut business = january(CustomerKind::Business);
+        business.payment_date_agreed = true;
+        business.sent.push(sent(
+            DunningStage::PaymentReminder,
+            d(2026, 1, 22),
+            d(2026, 2, 1),
+        ));
+        // 16 January – 5 February = 21 days,
+        //   10,000.00 × 10.27 % × 21 / 365 = 21,567 / 365 = 59.0876… → 59.09
+        //   + flat fee 40.00 (already in default): 10,099.09
+        let first = send(&policy, &business, d(2026, 2, 5));
+        assert_eq!(first.interest.periods[0].days, 21);
+        assert_eq!(first.interest.total, eur(dec!(59.09)));
+        assert_eq!(first.flat_fee, eur(dec!(40.00)));
+        assert_eq!(first.fee, eur(dec!(0.00)));
+        assert_eq!(first.total_claim, eur(dec!(10099.09)));
+    }
+
+    #[test]
+    fn a_business_defaults_30_days_after_due_date_and_receipt_without_a_notice() {
+        let policy = DunningPolicy::german_default();
+        let mut invoice = january(CustomerKind::Business);
+        invoice.invoice_received_on = Some(d(2026, 1, 5));
+        // 30 days after the later of due date (15 Jan) and receipt (5 Jan):
+        // 16 January – 14 February; in default from 15 February.
+        assert_eq!(
+            policy.default_start(&invoice).unwrap(),
+            Some(DefaultStart {
+                ground: DefaultGround::ThirtyDaysAfterInvoice,
+                first_day: d(2026, 2, 15),
+            })
+        );
+        // The reminder, held back until 20 February, is the first letter:
+        // 15–20 February = 6 days, 10,000.00 × 10.27 % × 6 / 365
+        //   = 6,162 / 365 = 16.8821… → 16.88; the flat fee waits for the
+        //   first notice (from_stage), the reminder costs nothing.
+        let reminder = send(&policy, &invoice, d(2026, 2, 20));
+        assert_eq!(reminder.stage, DunningStage::PaymentReminder);
+        assert_eq!(reminder.interest.periods[0].period.start, d(2026, 2, 15));
+        assert_eq!(reminder.interest.total, eur(dec!(16.88)));
+        assert_eq!(reminder.flat_fee, eur(dec!(0.00)));
+        assert_eq!(reminder.total_claim, eur(dec!(10016.88)));
+
+        // Received after the due date: the 30 days run from receipt,
+        // 20 January + 30 days = 19 February; default from 20 February.
+        invoice.invoice_received_on = Some(d(2026, 1, 20));
+        assert_eq!(
+            policy.default_start(&invoice).unwrap().map(|s| s.first_day),
+            Some(d(2026, 2, 20))
+        );
+    }
+
+    #[test]
+    fn a_consumer_whose_invoice_lacked_the_notice_is_not_in_default_after_30_days() {
+        let policy = DunningPolicy::german_default();
+        let mut invoice = january(CustomerKind::Consumer);
+        invoice.invoice_received_on = Some(d(2026, 1, 5));
+        assert_eq!(policy.default_start(&invoice).unwrap(), None);
+        let reminder = send(&policy, &invoice, d(2026, 2, 20));
+        assert_eq!(reminder.interest.total, eur(dec!(0.00)));
+        assert_eq!(reminder.total_claim, eur(dec!(10000.00)));
+
+        // With the notice printed: in default from 15 February,
+        //   15–20 February = 6 days × 6.27 %: 3,762 / 365 = 10.3068… → 10.31
+        invoice.default_notice_printed = true;
+        let reminder = send(&policy, &invoice, d(2026, 2, 20));
+        assert_eq!(reminder.interest.total, eur(dec!(10.31)));
+        assert_eq!(reminder.total_claim, eur(dec!(10010.31)));
+    }
+
+    #[test]
+    fn below_the_minimum_no_letter_and_no_fee_but_review() {
+        let policy = DunningPolicy::german_default();
+        let mut invoice = january(CustomerKind::Business);
+        invoice.open_amount = eur(dec!(0.01));
+        invoice.payment_date_agreed = true;
+        // Before the first level's day: nothing to decide yet.
+        assert_eq!(
+            policy.next_action(&invoice, d(2026, 1, 21)).unwrap(),
+            DunningAction::None {
+                reason: NoDunningReason::NotYetDue,
+                next_check: Some(d(2026, 1, 22)),
+            }
+        );
+        for today in [d(2026, 1, 22), d(2026, 2, 5)] {
+            assert_eq!(
+                policy.next_action(&invoice, today).unwrap(),
+                DunningAction::BelowMinimum {
+                    open_amount: eur(dec!(0.01)),
+                    minimum: eur(dec!(5.00)),
+                }
+            );
+        }
+        // Exactly the minimum is dunned.
+        invoice.open_amount = eur(dec!(5.00));
+        assert!(matches!(
+            policy.next_action(&invoice, d(2026, 1, 22)).unwrap(),
+            DunningAction::Send(_)
+        ));
+        let mut negative = policy.clone();
+        negative.minimum_dunning_amount = eur(dec!(-1));
+        let err = negative.validate().unwrap_err();
+        assert!(
+            err.to_string().starts_with("minimum_dunning_amount:"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_flat_fee_switch_cannot_be_set_against_section_288_5() {
+        let mut policy = DunningPolicy::german_default();
+        policy.flat_fee_replaces_level_fees = false;
+        let err = policy.validate().unwrap_err();
+        assert!(
+            err.to_string().starts_with("flat_fee_replaces_level_fees:"),
+            "{err}"
+        );
+        let invoice = january(CustomerKind::Business);
+        assert!(policy.next_action(&invoice, d(2026, 1, 22)).is_err());
+        // Without a flat fee, or without level fees, nothing is charged
+        // twice and the switch does not matter.
+        let mut waived = policy.clone();
+        waived.business_flat_fee = None;
+        assert!(waived.validate().is_ok());
+        let mut free = policy.clone();
+        for level in &mut free.levels {
+            level.fee = eur(dec!(0.00));
+        }
+        assert!(free.validate().is_ok());
+    }
+
+    #[test]
+    fn a_business_never_pays_level_fees_on_top_of_the_flat_fee() {
+        // The flat fee is claimed from the second notice only: the first
+        // notice after default still charges no level fee (2.50 before),
+        // since the flat fee owed from the default covers it.
+        let mut policy = DunningPolicy::german_default();
+        if let Some(flat_fee) = &mut policy.business_flat_fee {
+            flat_fee.from_stage = DunningStage::SecondNotice;
+        }
+        let mut invoice = january(CustomerKind::Business);
+        invoice.payment_date_agreed = true;
+        invoice.sent.push(sent(
+            DunningStage::PaymentReminder,
+            d(2026, 1, 22),
+            d(2026, 2, 1),
+        ));
+        let first = send(&policy, &invoice, d(2026, 2, 5));
+        assert_eq!(
+            (first.fee, first.flat_fee),
+            (eur(dec!(0.00)), eur(dec!(0.00)))
+        );
+        invoice
+            .sent
+            .push(sent(first.stage, d(2026, 2, 5), first.payment_deadline));
+        let second = send(&policy, &invoice, d(2026, 2, 19));
+        assert_eq!(
+            (second.fee, second.flat_fee),
+            (eur(dec!(0.00)), eur(dec!(40.00)))
+        );
+    }
+
+    #[test]
+    fn a_stored_policy_with_default_after_days_still_decodes() {
+        let mut json = serde_json::to_value(DunningPolicy::german_default()).unwrap();
+        let object = json.as_object_mut().unwrap();
+        object.remove("notice_receipt_days");
+        object.remove("minimum_dunning_amount");
+        object.insert("default_after_days".into(), serde_json::json!(0));
+        let policy: DunningPolicy = serde_json::from_value(json).unwrap();
+        assert_eq!(policy, DunningPolicy::german_default());
+        assert_eq!(policy.minimum_dunning_amount, eur(dec!(5.00)));
+        assert_eq!(policy.notice_receipt_days, 1);
     }
 }

@@ -18,7 +18,7 @@ use crate::ids::{
 use crate::item::Item;
 use crate::money::{Currency, Money};
 use crate::numbering::InvoiceNumber;
-use crate::party::{BillingEntity, CustomerAccount, SellerIdentity, require_text};
+use crate::party::{BillingEntity, CustomerAccount, CustomerKind, SellerIdentity, require_text};
 use crate::period::ServicePeriod;
 use crate::tax::{AppliedTax, Exemption, TaxTreatment, VatCategoryCode, tax_amount};
 
@@ -256,6 +256,13 @@ pub struct InvoiceDraft {
     /// Order and correction references; the payment reference is set to
     /// the number at finalization if absent.
     pub references: InvoiceReferences,
+    /// The payment terms tell the customer that they are in default 30
+    /// days after due date and receipt even without a reminder: a consumer
+    /// defaults that way only when the invoice said so (§286(3) sentence 1
+    /// BGB, second half). Every invoice (not credit note) to a consumer
+    /// prints it; absent on invoices stored before it was printed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub default_notice: bool,
 }
 
 /// A finalized invoice: a draft with its legal number. Read-only by
@@ -356,6 +363,8 @@ impl InvoiceDraft {
             totals,
             notes,
             references: request.references,
+            default_notice: account.kind == CustomerKind::Consumer
+                && document_type == DocumentType::Invoice,
         })
     }
 

@@ -825,6 +825,12 @@ pub struct CustomerAccount {
     pub currency: Currency,
     /// Days between issue date and due date.
     pub payment_terms_days: u16,
+    /// The payment terms were agreed in the contract (the deal), not only
+    /// printed on the invoice: each invoice's due date is then determined
+    /// by the calendar and passing it is default without a notice (§286(2)
+    /// no. 2 BGB). False unless the deal records the agreement.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub payment_date_agreed: bool,
     /// Business or consumer.
     pub kind: CustomerKind,
     /// Routing id for public-sector customers (XRechnung).

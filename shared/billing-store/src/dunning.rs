@@ -105,6 +105,11 @@ pub struct DunningState {
     /// Payments and returns booked on it, with value dates (the interest's
     /// basis per day).
     pub booked: Vec<BookedPayment>,
+    /// When the invoice e-mail reached the customer's mail server, as SES
+    /// reported it (`delivery_event_at` while the status is `delivered`,
+    /// or `complained`, which needs a delivery first); none while only sent,
+    /// bounced or failed.
+    pub delivered_at: Option<DateTime<Utc>>,
 }
 
 impl DunningState {
@@ -155,11 +160,22 @@ impl DunningState {
             indexed: item.contains_key("dunning_shard"),
             block_stored: json("dunning_block").map(str::to_owned),
             booked: Vec::new(),
+            delivered_at: match json("delivery_status") {
+                Some("delivered" | "complained") => {
+                    crate::attributes::read_optional_time(item, "delivery_event_at", what)?
+                }
+                _ => None,
+            },
         })
     }
 
-    /// The facts the dunning policy decides on.
-    pub fn facts(&self) -> DunningFacts {
+    /// The facts the dunning policy decides on. The invoice counts as
+    /// received (Zugang, §130 BGB; the start of §286(3) BGB's 30 days) on
+    /// the seller's calendar day (`time_zone`) SES reported its delivery to
+    /// the customer's mail server: the e-mail is then in the customer's
+    /// sphere. Without a recorded delivery receipt is unknown, and the
+    /// 30-day rule is not relied on.
+    pub fn facts<Tz: chrono::TimeZone>(&self, time_zone: &Tz) -> DunningFacts {
         let content = self.invoice.content();
         DunningFacts {
             due_date: content.due_date,
@@ -176,6 +192,11 @@ impl DunningState {
             sent: self.sent.clone(),
             flat_fee_charged: self.flat_fee_charged,
             payments: self.booked.clone(),
+            payment_date_agreed: content.buyer.payment_date_agreed,
+            invoice_received_on: self
+                .delivered_at
+                .map(|at| at.with_timezone(time_zone).date_naive()),
+            default_notice_printed: content.default_notice,
         }
     }
 }
@@ -297,11 +318,12 @@ fn dunning_attention_key(entity: &BillingEntityId, invoice: &InvoiceId) -> (Stri
 }
 
 /// A matter on the needs-attention list besides delivery trouble: an
-/// invoice handed over to collection, a missing base rate, a refused bank
-/// statement.
+/// invoice handed over to collection, one below the dunning minimum, a
+/// missing base rate, a refused bank statement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttentionNote {
-    /// `collection`, `base_rate_missing`, `statement_refused`, ...
+    /// `collection`, `dunning_review`, `base_rate_missing`,
+    /// `statement_refused`, ...
     pub kind: String,
     /// The invoice, for hand-overs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -591,16 +613,59 @@ impl BillingStore {
         today: NaiveDate,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
+        let message = format!(
+            "final notice unanswered; {} open: hand over to collection",
+            state.payments.summary.open
+        );
+        self.leave_dunning(state, Some(today), "collection", message, at)
+            .await
+    }
+
+    /// Takes an invoice whose open amount is below the dunning minimum out
+    /// of the sweep and puts it on the needs-attention list for review
+    /// (adjust, write off or collect), in one transaction conditioned on
+    /// the level read: the sweep stops looking at it, so it is put there
+    /// once, not every day. It stays out of the sweep until staff act on
+    /// it (the amount changes nothing by itself).
+    pub async fn send_to_review(
+        &self,
+        state: &DunningState,
+        minimum: Money,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let message = format!(
+            "{} open, below the dunning minimum of {minimum}: no letter sent; review (write off or collect)",
+            state.payments.summary.open
+        );
+        self.leave_dunning(state, None, "dunning_review", message, at)
+            .await
+    }
+
+    /// Removes an invoice from the dunning index (with `collection_since`
+    /// for a hand-over) and writes its needs-attention entry, in one
+    /// transaction conditioned on the level read; false when it moved on.
+    async fn leave_dunning(
+        &self,
+        state: &DunningState,
+        collection_since: Option<NaiveDate>,
+        kind: &str,
+        message: String,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let content = state.invoice.content();
         let level_condition = level_condition(state.level);
         let mut update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key_item(keys::invoice(&content.id))))
-            .update_expression("SET collection_since = :day REMOVE dunning_shard, dunning_at")
             .condition_expression(format!(
                 "attribute_exists(dunning_shard) AND attribute_not_exists(collection_since) AND {level_condition}"
-            ))
-            .expression_attribute_values(":day", s(today.to_string()));
+            ));
+        update = match collection_since {
+            Some(day) => update
+                .update_expression("SET collection_since = :day REMOVE dunning_shard, dunning_at")
+                .expression_attribute_values(":day", s(day.to_string())),
+            None => update.update_expression("REMOVE dunning_shard, dunning_at"),
+        };
         if state.level > 0 {
             update = update.expression_attribute_values(":expected", n(state.level));
         }
@@ -608,13 +673,10 @@ impl BillingStore {
             .build()
             .map_err(|e| StoreError::corrupt("transaction item", e))?;
         let entry = AttentionNote {
-            kind: "collection".to_owned(),
+            kind: kind.to_owned(),
             invoice_id: Some(content.id.clone()),
             invoice_number: Some(state.invoice.number().to_string()),
-            message: format!(
-                "final notice unanswered; {} open: hand over to collection",
-                state.payments.summary.open
-            ),
+            message,
             since: at,
         };
         let mut attention = key_item(dunning_attention_key(
@@ -798,7 +860,7 @@ impl BillingStore {
                 what: format!("invoice {id}"),
             });
         };
-        let facts = state.facts();
+        let facts = state.facts(&Utc);
         if facts.state != InvoiceState::Open
             || facts.blocked
             || facts.disputed

@@ -88,6 +88,7 @@ pub fn german_consumer() -> CustomerAccount {
         language: Language::De,
         currency: Currency::EUR,
         payment_terms_days: 14,
+        payment_date_agreed: false,
         kind: CustomerKind::Consumer,
         leitweg_id: None,
         electronic_address: None,
@@ -102,6 +103,7 @@ pub fn austrian_business() -> CustomerAccount {
         vat_id: Some(VatId::parse("ATU12345678").unwrap()),
         language: Language::En,
         payment_terms_days: 30,
+        payment_date_agreed: false,
         kind: CustomerKind::Business,
         ..german_consumer()
     }
@@ -114,6 +116,7 @@ pub fn public_sector() -> CustomerAccount {
         name: "Stadtverwaltung Musterstadt".into(),
         address: address("Rathausplatz 1", "50667", "Köln", CountryCode::DE),
         payment_terms_days: 30,
+        payment_date_agreed: false,
         kind: CustomerKind::Business,
         leitweg_id: Some(LeitwegId::parse("04011000-1234512345-06").unwrap()),
         electronic_address: Some(
