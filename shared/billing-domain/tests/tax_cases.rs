@@ -357,3 +357,96 @@ fn an_eu_consumer_without_the_sellers_declaration_is_refused_naming_the_setting(
         InvoiceDraft::build(&german_entity(), &german_consumer(), request(lines())).unwrap();
     assert_eq!(draft.tax_breakdown[0].category, VatCategoryCode::S);
 }
+
+#[test]
+fn the_oss_summary_sums_a_quarter_per_country_and_rate_with_credit_notes() {
+    use billing_domain::correction::cancellation;
+    use billing_domain::ids::InvoiceId;
+    use billing_domain::invoice::{Invoice, InvoiceRequest};
+    use billing_domain::numbering::InvoiceNumber;
+    use billing_domain::oss::{Quarter, oss_summary};
+
+    let seller = with_oss();
+    let invoice = |n: u32, account: &CustomerAccount, on, quantity, price| -> Invoice {
+        let lines = vec![line(
+            "Cloud accounting",
+            quantity,
+            UnitCode::month(),
+            eur(price),
+            TaxCategory::Standard,
+        )];
+        let request = InvoiceRequest::new(InvoiceId::new(format!("inv_{n}")), on, lines);
+        InvoiceDraft::build(&seller, account, request)
+            .unwrap()
+            .finalize(InvoiceNumber::new(format!("RE-2026-{n:06}")))
+    };
+    let cancel = |n: u32, original: &Invoice, on| -> Invoice {
+        cancellation(
+            original,
+            &Default::default(),
+            InvoiceId::new(format!("cn_{n}")),
+            on,
+        )
+        .unwrap()
+        .draft
+        .finalize(InvoiceNumber::new(format!("GS-2026-{n:06}")))
+    };
+    let (at, fr, hu) = (consumer_in("AT"), consumer_in("FR"), consumer_in("HU"));
+    let a = invoice(1, &at, date(2026, 1, 31), dec!(3), dec!(33.33)); // 99.99 → 20.00
+    let b = invoice(2, &at, date(2026, 2, 15), dec!(1), dec!(50.00)); // 50.00 → 10.00
+    let c = invoice(3, &fr, date(2026, 3, 31), dec!(1), dec!(49.95)); // 49.95 → 9.99
+    let d = invoice(4, &hu, date(2026, 3, 31), dec!(12), dec!(9.99)); // 119.88 → 32.37
+    let e = invoice(5, &at, date(2026, 4, 1), dec!(1), dec!(10.00)); // Q2: 10.00 → 2.00
+    let domestic = invoice(6, &german_consumer(), date(2026, 2, 1), dec!(1), dec!(100)); // not OSS
+    let c_cancelled = cancel(1, &c, date(2026, 3, 31)); // same quarter
+    let d_cancelled = cancel(2, &d, date(2026, 4, 15)); // corrects Q1 in Q2
+    let all = [&a, &b, &c, &d, &e, &domestic, &c_cancelled, &d_cancelled];
+
+    let shown = |quarter: &str| -> Vec<String> {
+        let summary = oss_summary(quarter.parse::<Quarter>().unwrap(), all).unwrap();
+        assert_eq!(summary.quarter.to_string(), quarter);
+        summary
+            .rows
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {} {}%: {} -> {} ({})",
+                    r.period,
+                    r.country,
+                    r.rate,
+                    r.taxable_amount.amount(),
+                    r.tax_amount.amount(),
+                    r.documents
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        shown("2026-Q1"),
+        vec![
+            // 99.99 + 50.00 = 149.99; 20.00 + 10.00 = 30.00 (VAT per invoice)
+            "2026-Q1 AT 20%: 149.99 -> 30.00 (2)",
+            // 49.95 − 49.95 = 0.00; 9.99 − 9.99 = 0.00
+            "2026-Q1 FR 20%: 0.00 -> 0.00 (2)",
+            "2026-Q1 HU 27%: 119.88 -> 32.37 (1)",
+        ]
+    );
+    assert_eq!(
+        shown("2026-Q2"),
+        vec![
+            "2026-Q2 AT 20%: 10.00 -> 2.00 (1)",
+            // The cancellation of a Q1 invoice corrects Q1 (Art. 61 IR 282/2011).
+            "2026-Q1 HU 27%: -119.88 -> -32.37 (1)",
+        ]
+    );
+    assert!(shown("2025-Q4").is_empty());
+    let err = "2026-Q5".parse::<Quarter>().unwrap_err();
+    assert!(err.to_string().starts_with("quarter:"), "{err}");
+    let q = "2026-Q1".parse::<Quarter>().unwrap();
+    assert_eq!(
+        (q.first_day(), q.last_day()),
+        (date(2026, 1, 1), date(2026, 3, 31))
+    );
+    let q4 = "2026-Q4".parse::<Quarter>().unwrap();
+    assert_eq!(q4.last_day(), date(2026, 12, 31));
+}
