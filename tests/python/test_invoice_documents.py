@@ -30,7 +30,16 @@ import pytest
 from lxml import etree
 from pypdf import PdfReader
 
-SAMPLES = ["german-consumer", "reverse-charge-austria", "public-sector-leitweg", "long-200-lines"]
+SAMPLES = [
+    "german-consumer",
+    "reverse-charge-austria",
+    "public-sector-leitweg",
+    "long-200-lines",
+    "non-eu-consumer",
+    "oss-consumer-france",
+    "small-business",
+    "intra-eu-goods",
+]
 NS = {
     "rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
     "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100",

@@ -382,10 +382,26 @@ impl Cii<'_> {
     }
 
     /// BG-13: the date of supply is given per line and for the invoice as
-    /// periods (BG-26, BG-14), so no separate delivery date is written.
+    /// periods (BG-26, BG-14), so no separate delivery date is written. An
+    /// intra-EU supply of goods (K) names where the goods go (BG-15 with
+    /// BT-80, BR-IC-12): the customer's address, the only address the
+    /// invoice knows; its delivery date is the lines' period (BG-14,
+    /// BR-IC-11), which the domain requires of every K line.
     fn delivery(&mut self) -> io::Result<()> {
-        self.open("ram:ApplicableHeaderTradeDelivery", &[])?;
-        self.close("ram:ApplicableHeaderTradeDelivery")
+        let content = self.invoice.content();
+        let intra_eu = content
+            .tax_breakdown
+            .iter()
+            .any(|g| g.category == VatCategoryCode::K);
+        self.group("ram:ApplicableHeaderTradeDelivery", |c| {
+            if intra_eu {
+                c.group("ram:ShipToTradeParty", |c| {
+                    c.text("ram:Name", &content.buyer.name)?; // BT-70
+                    c.address(&content.buyer.address) // BG-15, BT-80
+                })?;
+            }
+            Ok(())
+        })
     }
 
     fn settlement(&mut self) -> io::Result<()> {
