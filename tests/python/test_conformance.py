@@ -208,7 +208,8 @@ def test_the_vat_categories_beyond_standard_carry_what_en16931_requires(document
             for g in groups
         ]
 
-    assert category_and_reasons("non-eu-consumer.xml") == [("O", "0", "VATEX-EU-O")]
+    # BR-O-05, BR-48: no rate where not subject to VAT.
+    assert category_and_reasons("non-eu-consumer.xml") == [("O", None, "VATEX-EU-O")]
     assert category_and_reasons("oss-consumer-france.xml") == [("S", "20", None)]
     assert category_and_reasons("small-business.xml") == [("E", "0", None)]
     assert category_and_reasons("intra-eu-goods.xml") == [("K", "0", "VATEX-EU-IC"), ("AE", "0", "VATEX-EU-AE")]

@@ -100,6 +100,9 @@ def test_the_pdf_prints_every_mandatory_fact(documents, name):
     assert not missing, f"{len(missing)} line descriptions not printed, e.g. {missing[:3]}"
     for rate in expected["printed"]["tax_rates"]:
         assert f"{rate} %" in text, rate
+    for reason in expected["printed"]["exemptions"]:
+        # Where no VAT is charged, the reason is printed (§14(4) Nr. 8 UStG).
+        assert _words(reason) in text, reason
     if expected["buyer_vat_id"]:
         # Reverse charge: both VAT ids are printed.
         assert expected["buyer_vat_id"] in text
@@ -147,6 +150,10 @@ def _amount(node, path):
     return Decimal(node.findtext(path, namespaces=NS))
 
 
+def _optional_decimal(text):
+    return None if text is None else Decimal(text)
+
+
 @pytest.mark.parametrize("name", SAMPLES)
 def test_the_xml_totals_tax_breakdown_and_lines_equal_the_domain_invoice(documents, name):
     expected = _expected(documents, name)
@@ -165,7 +172,7 @@ def test_the_xml_totals_tax_breakdown_and_lines_equal_the_domain_invoice(documen
     breakdown = [
         {
             "category": tax.findtext("ram:CategoryCode", namespaces=NS),
-            "rate": Decimal(tax.findtext("ram:RateApplicablePercent", namespaces=NS)),
+            "rate": _optional_decimal(tax.findtext("ram:RateApplicablePercent", namespaces=NS)),
             "taxable": _amount(tax, "ram:BasisAmount"),
             "tax": _amount(tax, "ram:CalculatedAmount"),
         }
@@ -174,7 +181,8 @@ def test_the_xml_totals_tax_breakdown_and_lines_equal_the_domain_invoice(documen
     assert breakdown == [
         {
             "category": g["category"],
-            "rate": Decimal(g["rate"]),
+            # BR-O-05, BR-48: "not subject to VAT" carries no rate.
+            "rate": None if g["category"] == "O" else Decimal(g["rate"]),
             "taxable": Decimal(g["taxable"]),
             "tax": Decimal(g["tax"]),
         }

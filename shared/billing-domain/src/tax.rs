@@ -387,7 +387,7 @@ fn default_intra_eu_supply_note() -> String {
 
 fn default_small_business_note() -> String {
     "Gemäß § 19 UStG wird keine Umsatzsteuer berechnet. / \
-     No VAT is charged under the small-business scheme (§ 19 UStG)."
+     No VAT is charged (small business exemption, § 19 UStG)."
         .to_owned()
 }
 
@@ -656,13 +656,23 @@ impl Taxation<'_> {
     /// What the built lines require of the parties: where an AE or K group
     /// exists, both VAT IDs (§14a(1) and (3) UStG; BR-AE-02, BR-IC-02), and
     /// every K line a delivery date (its service period: §14(4) Nr. 6 UStG,
-    /// BR-IC-11). Errors name the missing field.
+    /// BR-IC-11); where an O group exists, the seller's tax number, the only
+    /// seller identifier its e-invoice may carry (BR-O-02, BR-CO-26).
+    /// Errors name the missing field.
     pub fn check(
         &self,
         seller: &BillingEntity,
         buyer: &CustomerAccount,
         lines: &[InvoiceLine],
     ) -> Result<(), DomainError> {
+        let outside_scope = lines.iter().any(|l| l.tax.category == VatCategoryCode::O);
+        if outside_scope && seller.identity.tax_number.is_none() {
+            return Err(DomainError::invalid(
+                "billing_entity.identity.tax_number",
+                "an invoice not subject to German VAT must not carry VAT IDs in its e-invoice \
+                 (EN 16931 BR-O-02); the seller is then identified by its tax number (BR-CO-26)",
+            ));
+        }
         let reverse_charge = lines.iter().any(|l| l.tax.category == VatCategoryCode::Ae);
         let intra_eu = lines.iter().any(|l| l.tax.category == VatCategoryCode::K);
         if !(reverse_charge || intra_eu) {
