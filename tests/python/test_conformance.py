@@ -54,6 +54,10 @@ KNOWN_XML = {
     "partial-credit-note.xml",
     "rechnungskorrektur.xml",
     "consumer-english-default-notice.xml",
+    "non-eu-consumer.xml",
+    "oss-consumer-france.xml",
+    "small-business.xml",
+    "intra-eu-goods.xml",
 }
 
 
@@ -189,6 +193,49 @@ def test_a_reverse_charge_invoice_without_the_buyer_vat_id_is_caught(documents, 
         buyer.remove(buyer.find("ram:SpecifiedTaxRegistration", NS))
 
     assert "BR-AE-02" in _rules(conformance, _broken(xml, drop_buyer_vat_id))
+
+
+def test_the_vat_categories_beyond_standard_carry_what_en16931_requires(documents, conformance):
+    """Category O (non-EU consumer), S at the customer country's rate
+    (OSS), E with the §19 UStG reason (small business), and K next to AE
+    (goods to an EU business): accepted as rendered, and the rule each
+    relies on fires once its field is taken away."""
+
+    def category_and_reasons(name):
+        doc = etree.fromstring((documents / name).read_bytes())
+        groups = doc.findall(".//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax", NS)
+        return [
+            (g.findtext("ram:CategoryCode", namespaces=NS), g.findtext("ram:RateApplicablePercent", namespaces=NS),
+             g.findtext("ram:ExemptionReasonCode", namespaces=NS))
+            for g in groups
+        ]
+
+    # BR-O-05, BR-48: no rate where not subject to VAT.
+    assert category_and_reasons("non-eu-consumer.xml") == [("O", None, "VATEX-EU-O")]
+    assert category_and_reasons("oss-consumer-france.xml") == [("S", "20", None)]
+    assert category_and_reasons("small-business.xml") == [("E", "0", None)]
+    assert category_and_reasons("intra-eu-goods.xml") == [("K", "0", "VATEX-EU-IC"), ("AE", "0", "VATEX-EU-AE")]
+    small = etree.fromstring((documents / "small-business.xml").read_bytes())
+    reason = small.findtext(".//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax/ram:ExemptionReason", namespaces=NS)
+    assert reason.startswith("Gemäß § 19 UStG wird keine Umsatzsteuer berechnet.")
+    notes = [n.text for n in small.iterfind(".//ram:IncludedNote/ram:Content", NS)]
+    assert notes and notes[0] == reason
+    for name in ("non-eu-consumer.xml", "oss-consumer-france.xml", "small-business.xml", "intra-eu-goods.xml"):
+        assert conformance.failures((documents / name).read_bytes()) == [], name
+
+    goods = (documents / "intra-eu-goods.xml").read_bytes()
+
+    def drop_deliver_to(doc):
+        delivery = doc.find(".//ram:ApplicableHeaderTradeDelivery", NS)
+        delivery.remove(delivery.find("ram:ShipToTradeParty", NS))
+
+    assert "BR-IC-12" in _rules(conformance, _broken(goods, drop_deliver_to))
+
+    def drop_buyer_vat_id(doc):
+        buyer = doc.find(".//ram:BuyerTradeParty", NS)
+        buyer.remove(buyer.find("ram:SpecifiedTaxRegistration", NS))
+
+    assert "BR-IC-02" in _rules(conformance, _broken(goods, drop_buyer_vat_id))
 
 
 def _add_a_cent(doc):

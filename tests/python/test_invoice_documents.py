@@ -36,6 +36,10 @@ SAMPLES = [
     "public-sector-leitweg",
     "long-200-lines",
     "consumer-english-default-notice",
+    "non-eu-consumer",
+    "oss-consumer-france",
+    "small-business",
+    "intra-eu-goods",
 ]
 NS = {
     "rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
@@ -97,6 +101,9 @@ def test_the_pdf_prints_every_mandatory_fact(documents, name):
     assert not missing, f"{len(missing)} line descriptions not printed, e.g. {missing[:3]}"
     for rate in expected["printed"]["tax_rates"]:
         assert f"{rate} %" in text, rate
+    for reason in expected["printed"]["exemptions"]:
+        # Where no VAT is charged, the reason is printed (§14(4) Nr. 8 UStG).
+        assert _words(reason) in text, reason
     if expected["buyer_vat_id"]:
         # Reverse charge: both VAT ids are printed.
         assert expected["buyer_vat_id"] in text
@@ -144,6 +151,10 @@ def _amount(node, path):
     return Decimal(node.findtext(path, namespaces=NS))
 
 
+def _optional_decimal(text):
+    return None if text is None else Decimal(text)
+
+
 @pytest.mark.parametrize("name", SAMPLES)
 def test_the_xml_totals_tax_breakdown_and_lines_equal_the_domain_invoice(documents, name):
     expected = _expected(documents, name)
@@ -162,7 +173,7 @@ def test_the_xml_totals_tax_breakdown_and_lines_equal_the_domain_invoice(documen
     breakdown = [
         {
             "category": tax.findtext("ram:CategoryCode", namespaces=NS),
-            "rate": Decimal(tax.findtext("ram:RateApplicablePercent", namespaces=NS)),
+            "rate": _optional_decimal(tax.findtext("ram:RateApplicablePercent", namespaces=NS)),
             "taxable": _amount(tax, "ram:BasisAmount"),
             "tax": _amount(tax, "ram:CalculatedAmount"),
         }
@@ -171,7 +182,8 @@ def test_the_xml_totals_tax_breakdown_and_lines_equal_the_domain_invoice(documen
     assert breakdown == [
         {
             "category": g["category"],
-            "rate": Decimal(g["rate"]),
+            # BR-O-05, BR-48: "not subject to VAT" carries no rate.
+            "rate": None if g["category"] == "O" else Decimal(g["rate"]),
             "taxable": Decimal(g["taxable"]),
             "tax": Decimal(g["tax"]),
         }

@@ -14,6 +14,7 @@ pub mod contracts;
 pub mod entity;
 pub mod error;
 pub mod json;
+pub mod oss;
 pub mod output;
 pub mod resources;
 pub mod run;
@@ -75,6 +76,9 @@ pub enum Command {
     /// Invoice runs: start one (or a preview), follow it, read its outcome.
     #[command(subcommand)]
     Run(run::RunCommand),
+    /// The quarterly One-Stop-Shop summary (§18j UStG).
+    #[command(subcommand)]
+    Oss(oss::OssCommand),
 }
 
 /// What every command gets: how to print, and how to reach the deployment.
@@ -115,6 +119,7 @@ pub async fn dispatch(command: Command, context: &Context) -> Result<(), AdminEr
         Command::Accounts(command) => accounts::run(command, context).await,
         Command::Contracts(command) => contracts::run(command, context).await,
         Command::Run(command) => run::run(command, context).await,
+        Command::Oss(command) => oss::run(command, context).await,
     }
 }
 

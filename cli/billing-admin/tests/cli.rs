@@ -633,3 +633,105 @@ async fn run_refusals_name_the_problem_with_their_exit_codes() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("INVOICE_RUN_QUEUE_URL"));
 }
+
+#[tokio::test]
+async fn the_oss_summary_of_a_quarter_sums_per_country_and_rate() {
+    use billing_domain::ids::{BillingEntityId, InvoiceId};
+    use billing_domain::invoice::{BillableLine, Invoice, InvoiceDraft, InvoiceRequest};
+    use billing_domain::item::Item;
+    use billing_domain::money::{Currency, Money};
+    use billing_domain::numbering::InvoiceNumber;
+    use billing_domain::party::{BillingEntity, CustomerAccount};
+    use billing_domain::tax::{EuConsumerServices, EuStandardRates};
+    use rust_decimal::Decimal;
+
+    let (aws, table) = local().await;
+    let store = BillingStore::new(aws.dynamodb.clone(), table);
+    // A seller of this test's own, so no other test's invoices are summed.
+    let text = std::fs::read_to_string(repo().join("docs/examples/billing-entity.json"))
+        .expect("example entity");
+    let mut entity: BillingEntity = serde_json::from_str(&text).expect("entity decodes");
+    entity.id = BillingEntityId::new(billing_tests::unique_id("ent-oss"));
+    entity.tax_rules.eu_consumer_services = Some(EuConsumerServices::Oss {
+        standard_rates: EuStandardRates::european_commission(),
+    });
+    let consumer = |country: &str| -> CustomerAccount {
+        serde_json::from_value(serde_json::json!({
+            "id": billing_tests::unique_id("acc-oss"), "crm_id": "crm-oss",
+            "billing_entity_id": entity.id.as_str(), "name": "Consumer",
+            "address": {"street": "Street 1", "city": "City", "country": country},
+            "invoice_emails": ["consumer@example.org"], "language": "en",
+            "currency": "EUR", "payment_terms_days": 14, "kind": "consumer",
+        }))
+        .expect("account decodes")
+    };
+    let (at, hu) = (consumer("AT"), consumer("HU"));
+    let mut n = 0;
+    let mut invoice = |account: &CustomerAccount, day: (i32, u32, u32), cents: i64| -> Invoice {
+        n += 1;
+        let line = BillableLine::new(Item::new(
+            "Cloud accounting",
+            Decimal::ONE,
+            Money::new(Decimal::new(cents, 2), Currency::EUR),
+        ));
+        let on = chrono::NaiveDate::from_ymd_opt(day.0, day.1, day.2).expect("date");
+        let id = InvoiceId::new(billing_tests::unique_id("inv-oss"));
+        InvoiceDraft::build(&entity, account, InvoiceRequest::new(id, on, vec![line]))
+            .expect("OSS invoice builds")
+            .finalize(InvoiceNumber::new(format!("RE-OSS-{n}")))
+    };
+    let a = invoice(&at, (2026, 1, 31), 9999); // 99.99 × 20 % = 19.998 → 20.00
+    let b = invoice(&at, (2026, 2, 15), 5000); // 50.00 × 20 % = 10.00
+    let c = invoice(&hu, (2026, 3, 31), 11988); // 119.88 × 27 % = 32.3676 → 32.37
+    let c_cancelled = billing_domain::correction::cancellation(
+        &c,
+        &Default::default(),
+        InvoiceId::new(billing_tests::unique_id("cn-oss")),
+        chrono::NaiveDate::from_ymd_opt(2026, 4, 15).expect("date"),
+    )
+    .expect("cancellation builds")
+    .draft
+    .finalize(InvoiceNumber::new("GS-OSS-1"));
+    store
+        .seed_invoices(&[a, b, c, c_cancelled])
+        .await
+        .expect("seeded");
+
+    let rows = |quarter: &str| -> Vec<String> {
+        let (code, out) = admin_json(&["oss", "summary", quarter, "--entity", entity.id.as_str()]);
+        assert_eq!(code, 0, "{out}");
+        assert_eq!(out["quarter"], quarter);
+        out["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {} {}%: {} -> {}",
+                    r["period"].as_str().unwrap_or("?"),
+                    r["country"].as_str().unwrap_or("?"),
+                    r["rate"].as_str().unwrap_or("?"),
+                    r["taxable_amount"]["amount"].as_str().unwrap_or("?"),
+                    r["tax_amount"]["amount"].as_str().unwrap_or("?"),
+                )
+            })
+            .collect()
+    };
+    // Q1: AT 99.99 + 50.00 = 149.99, VAT 20.00 + 10.00 = 30.00; HU 119.88, 32.37.
+    assert_eq!(
+        rows("2026-Q1"),
+        vec![
+            "2026-Q1 AT 20%: 149.99 -> 30.00",
+            "2026-Q1 HU 27%: 119.88 -> 32.37"
+        ]
+    );
+    // Q2: the cancellation of the Q1 invoice corrects Q1.
+    assert_eq!(rows("2026-Q2"), vec!["2026-Q1 HU 27%: -119.88 -> -32.37"]);
+    let human = admin(&["oss", "summary", "2026-Q1", "--entity", entity.id.as_str()]);
+    assert!(human.status.success());
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(text.contains("AT") && text.contains("149.99"), "{text}");
+    // A quarter that is none is a usage error (exit 2).
+    let bad = admin(&["oss", "summary", "2026-Q5"]);
+    assert_eq!(bad.status.code(), Some(2));
+}

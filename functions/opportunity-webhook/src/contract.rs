@@ -763,6 +763,8 @@ impl Checks {
             unit,
             unit_price: Money::new(unit_price, currency),
             tax_category,
+            // A contract bills a subscription: services.
+            kind: billing_domain::tax::SupplyKind::Services,
             product_code,
         };
         if self

@@ -88,7 +88,10 @@ fn expected(invoice: &Invoice) -> serde_json::Value {
             "gross": content.totals.gross_total.amount().to_string(),
         },
         "printed": {
-            "tax_rates": content.tax_breakdown.iter().map(|g| billing_documents::text::number(billing_documents::text::labels(content.buyer.language), g.rate)).collect::<Vec<_>>(),
+            // Taxed groups print their rate; exempt, reverse-charge, K and O
+            // groups print their reason instead (§14(4) Nr. 8 UStG).
+            "tax_rates": content.tax_breakdown.iter().filter(|g| g.exemption.is_none()).map(|g| billing_documents::text::number(billing_documents::text::labels(content.buyer.language), g.rate)).collect::<Vec<_>>(),
+            "exemptions": content.tax_breakdown.iter().filter_map(|g| g.exemption.as_ref().map(|e| e.reason.as_str())).collect::<Vec<_>>(),
             "totals": [
                 billing_documents::text::money(billing_documents::text::labels(content.buyer.language), content.totals.net_total),
                 billing_documents::text::money(billing_documents::text::labels(content.buyer.language), content.totals.tax_total),

@@ -273,6 +273,9 @@ impl Cii<'_> {
                 c.group("ram:ApplicableTradeTax", |c| {
                     c.text("ram:TypeCode", "VAT")?;
                     c.text("ram:CategoryCode", line.tax.category.code())?; // BT-151
+                    if line.tax.category == VatCategoryCode::O {
+                        return Ok(()); // BR-O-05: no rate outside the scope of VAT
+                    }
                     c.text("ram:RateApplicablePercent", &plain(line.tax.rate)) // BT-152
                 })?;
                 if let Some(period) = &line.service_period {
@@ -318,9 +321,16 @@ impl Cii<'_> {
     }
 
     /// BG-4. Under "not subject to VAT" (category O) EN 16931 forbids VAT
-    /// ids (BR-O-02); the tax number stays.
+    /// ids (BR-O-02); the tax number stays. Without a VAT ID in the XML
+    /// (category O, or a §19 UStG seller without one) the buyer identifies
+    /// the seller by the seller identifier (BT-29, BR-CO-26): the tax
+    /// number the invoice prints, without a scheme (known to both).
     fn seller(&mut self, seller: &SellerIdentity, hide_vat_id: bool) -> io::Result<()> {
+        let vat_id = seller.vat_id.as_ref().filter(|_| !hide_vat_id);
         self.group("ram:SellerTradeParty", |c| {
+            if let Some(number) = seller.tax_number.as_ref().filter(|_| vat_id.is_none()) {
+                c.text("ram:ID", number.as_str())?; // BT-29
+            }
             c.text("ram:Name", &seller.legal_name)?; // BT-27
             if let Some(contact) = &seller.contact {
                 c.contact(contact)?; // BG-6
@@ -329,7 +339,7 @@ impl Cii<'_> {
             if let Some(address) = &seller.electronic_address {
                 c.electronic_address(address)?; // BT-34
             }
-            if let Some(vat) = seller.vat_id.as_ref().filter(|_| !hide_vat_id) {
+            if let Some(vat) = vat_id {
                 c.group("ram:SpecifiedTaxRegistration", |c| {
                     c.text_with("ram:ID", &[("schemeID", "VA")], vat.as_str()) // BT-31
                 })?;
@@ -382,10 +392,26 @@ impl Cii<'_> {
     }
 
     /// BG-13: the date of supply is given per line and for the invoice as
-    /// periods (BG-26, BG-14), so no separate delivery date is written.
+    /// periods (BG-26, BG-14), so no separate delivery date is written. An
+    /// intra-EU supply of goods (K) names where the goods go (BG-15 with
+    /// BT-80, BR-IC-12): the customer's address, the only address the
+    /// invoice knows; its delivery date is the lines' period (BG-14,
+    /// BR-IC-11), which the domain requires of every K line.
     fn delivery(&mut self) -> io::Result<()> {
-        self.open("ram:ApplicableHeaderTradeDelivery", &[])?;
-        self.close("ram:ApplicableHeaderTradeDelivery")
+        let content = self.invoice.content();
+        let intra_eu = content
+            .tax_breakdown
+            .iter()
+            .any(|g| g.category == VatCategoryCode::K);
+        self.group("ram:ApplicableHeaderTradeDelivery", |c| {
+            if intra_eu {
+                c.group("ram:ShipToTradeParty", |c| {
+                    c.text("ram:Name", &content.buyer.name)?; // BT-70
+                    c.address(&content.buyer.address) // BG-15, BT-80
+                })?;
+            }
+            Ok(())
+        })
     }
 
     fn settlement(&mut self) -> io::Result<()> {
@@ -472,6 +498,9 @@ impl Cii<'_> {
                 .and_then(|e| e.reason_code.as_ref())
             {
                 c.text("ram:ExemptionReasonCode", code)?; // BT-121
+            }
+            if group.category == VatCategoryCode::O {
+                return Ok(()); // BR-48: no rate when not subject to VAT
             }
             c.text("ram:RateApplicablePercent", &plain(group.rate)) // BT-119
         })

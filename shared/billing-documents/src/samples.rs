@@ -2,7 +2,10 @@
 //! so the validation tests, the golden file, the benchmark and the demo
 //! all render the shapes that matter: a German consumer with two rates, a
 //! reverse-charge business abroad, a public-sector customer with a
-//! Leitweg-ID, and long invoices that span pages.
+//! Leitweg-ID, long invoices that span pages, and the VAT cases of consumers
+//! and sellers beyond the German standard: a consumer outside the EU
+//! (category O), an EU consumer under OSS, a §19 UStG small business
+//! (category E) and goods to an EU business (intra-EU supply, K).
 
 use billing_domain::DomainError;
 use billing_domain::ids::{AccountId, BillingEntityId, CrmAccountId, InvoiceId, ProductCode};
@@ -16,7 +19,7 @@ use billing_domain::party::{
     TaxNumber, Telephone, VatId,
 };
 use billing_domain::period::ServicePeriod;
-use billing_domain::tax::{TaxCategory, TaxRules};
+use billing_domain::tax::{EuConsumerServices, EuStandardRates, SupplyKind, TaxCategory, TaxRules};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
@@ -31,6 +34,10 @@ pub fn all() -> Result<Vec<(&'static str, Invoice)>, DomainError> {
         ("partial-credit-note", partial_credit_note()?),
         ("rechnungskorrektur", rechnungskorrektur()?),
         ("consumer-english-default-notice", english_consumer()?),
+        ("non-eu-consumer", non_eu_consumer()?),
+        ("oss-consumer-france", oss_consumer_france()?),
+        ("small-business", small_business()?),
+        ("intra-eu-goods", intra_eu_goods()?),
     ])
 }
 
@@ -252,6 +259,151 @@ pub fn long(count: usize) -> Result<Invoice, DomainError> {
     )
 }
 
+/// A consumer in the United States buying the subscription: an
+/// electronically supplied service is taxed where the consumer lives
+/// (§3a(5) UStG), so category O with the "not taxable" note and no VAT ids
+/// (BR-O-02).
+pub fn non_eu_consumer() -> Result<Invoice, DomainError> {
+    let account = CustomerAccount {
+        id: AccountId::new("acc_sample_us"),
+        crm_id: CrmAccountId::new("crm_sample_us"),
+        name: "John Doe".to_owned(),
+        address: address(
+            "350 Fifth Avenue",
+            "10118",
+            "New York",
+            CountryCode::parse("US")?,
+        ),
+        invoice_emails: vec![EmailAddress::parse("john.doe@example.com")?],
+        language: Language::En,
+        ..consumer()
+    };
+    let lines = vec![
+        BillableLine::new(item(
+            "Cloud accounting Basis (monthly licence)",
+            Decimal::new(1, 0),
+            UnitCode::month(),
+            Decimal::new(2990, 2),
+            TaxCategory::Standard,
+        ))
+        .with_period(period(date(2026, 1, 1)?, date(2026, 1, 31)?)?),
+    ];
+    finalize(&account, request("inv_sample_us", lines), "RE-2026-000045")
+}
+
+/// A consumer in France while the seller uses the One-Stop-Shop (§18j
+/// UStG): the French standard rate, 20 %.
+pub fn oss_consumer_france() -> Result<Invoice, DomainError> {
+    let mut entity = seller()?;
+    entity.tax_rules.eu_consumer_services = Some(EuConsumerServices::Oss {
+        standard_rates: EuStandardRates::european_commission(),
+    });
+    let account = CustomerAccount {
+        id: AccountId::new("acc_sample_fr"),
+        crm_id: CrmAccountId::new("crm_sample_fr"),
+        name: "Marie Dupont".to_owned(),
+        address: address(
+            "12 rue de Rivoli",
+            "75004",
+            "Paris",
+            CountryCode::parse("FR")?,
+        ),
+        invoice_emails: vec![EmailAddress::parse("marie.dupont@example.fr")?],
+        language: Language::En,
+        ..consumer()
+    };
+    let january = period(date(2026, 1, 1)?, date(2026, 1, 31)?)?;
+    let lines = vec![
+        BillableLine::new(item(
+            "Cloud accounting Basis (monthly licence)",
+            Decimal::new(1, 0),
+            UnitCode::month(),
+            Decimal::new(2990, 2),
+            TaxCategory::Standard,
+        ))
+        .with_period(january),
+        BillableLine::new(item(
+            "Additional users",
+            Decimal::new(2, 0),
+            UnitCode::month(),
+            Decimal::new(495, 2),
+            TaxCategory::Standard,
+        ))
+        .with_period(january),
+    ];
+    finalize_by(
+        &entity,
+        &account,
+        request("inv_sample_fr", lines),
+        "RE-2026-000046",
+    )
+}
+
+/// A small business under §19 UStG (tax number only, no VAT ID) billing a
+/// German consumer: category E with the §19 note, no VAT.
+pub fn small_business() -> Result<Invoice, DomainError> {
+    let mut entity = seller()?;
+    entity.identity.legal_name = "Erika Beispiel Softwareentwicklung".to_owned();
+    entity.identity.vat_id = None;
+    entity.tax_rules.small_business = true;
+    let lines = vec![
+        BillableLine::new(item(
+            "Webhosting Paket S (Monatslizenz)",
+            Decimal::new(1, 0),
+            UnitCode::month(),
+            Decimal::new(1500, 2),
+            TaxCategory::Standard,
+        ))
+        .with_period(period(date(2026, 1, 1)?, date(2026, 1, 31)?)?),
+        BillableLine::new(item(
+            "Einrichtung",
+            Decimal::new(2, 0),
+            UnitCode::hour(),
+            Decimal::new(4500, 2),
+            TaxCategory::Standard,
+        ))
+        .with_period(period(date(2026, 1, 12)?, date(2026, 1, 12)?)?),
+    ];
+    finalize_by(
+        &entity,
+        &consumer(),
+        request("inv_sample_small", lines),
+        "RE-2026-000047",
+    )
+}
+
+/// Hardware tokens shipped to the Austrian business with a quarter's
+/// licences: the goods are a tax-free intra-EU supply (K, §4 Nr. 1 Buchst. b,
+/// §6a UStG) with their delivery date and country, the licences reverse
+/// charge (AE).
+pub fn intra_eu_goods() -> Result<Invoice, DomainError> {
+    let mut token = item(
+        "Hardware security token",
+        Decimal::new(10, 0),
+        UnitCode::piece(),
+        Decimal::new(4550, 2),
+        TaxCategory::Standard,
+    );
+    token.kind = SupplyKind::Goods;
+    token.product_code = Some(ProductCode::new("HW-TOKEN"));
+    let lines = vec![
+        BillableLine::new(token).with_period(period(date(2026, 1, 20)?, date(2026, 1, 20)?)?),
+        BillableLine::new(item(
+            "Cloud accounting Professional (quarterly licence)",
+            Decimal::new(10, 0),
+            UnitCode::quarter(),
+            Decimal::new(8970, 2),
+            TaxCategory::Standard,
+        ))
+        .with_period(period(date(2026, 1, 1)?, date(2026, 3, 31)?)?),
+    ];
+    finalize(
+        &austrian_business()?,
+        request("inv_sample_goods", lines),
+        "RE-2026-000048",
+    )
+}
+
 /// The issuing German GmbH.
 pub fn seller() -> Result<BillingEntity, DomainError> {
     Ok(BillingEntity {
@@ -341,13 +493,22 @@ fn finalize(
     request: InvoiceRequest,
     number: &str,
 ) -> Result<Invoice, DomainError> {
+    finalize_by(&seller()?, account, request, number)
+}
+
+fn finalize_by(
+    entity: &BillingEntity,
+    account: &CustomerAccount,
+    request: InvoiceRequest,
+    number: &str,
+) -> Result<Invoice, DomainError> {
     let mut account = account.clone();
     if account.invoice_emails.is_empty() {
         account
             .invoice_emails
             .push(EmailAddress::parse("erika@example.org")?);
     }
-    let draft = InvoiceDraft::build(&seller()?, &account, request)?;
+    let draft = InvoiceDraft::build(entity, &account, request)?;
     Ok(draft.finalize(InvoiceNumber::new(number)))
 }
 

@@ -54,7 +54,9 @@ pub struct InvoiceView {
     /// invoice (it picks the title: "Stornorechnung" or "Rechnungskorrektur"; never
     /// "Gutschrift", the recipient's self-billing under §14(2) sentence 2 UStG).
     pub correction: Option<&'static str>,
-    /// Whether the customer owes the VAT (both VAT ids must be printed).
+    /// Whether the invoice has a reverse-charge (AE) or intra-EU supply (K)
+    /// group, read off the tax breakdown: both VAT ids must then be printed
+    /// (§14a(1), (3) UStG).
     pub reverse_charge: bool,
     /// Whether `/girocode.svg` (the EPC QR code for paying by transfer) is
     /// there to print beside the payment terms.
@@ -226,8 +228,13 @@ impl InvoiceView {
                 CorrectionKind::Cancellation => "cancellation",
                 CorrectionKind::PartialCredit => "partial_credit",
             }),
-            reverse_charge: content.tax_treatment
-                == billing_domain::tax::TaxTreatment::ReverseCharge,
+            reverse_charge: content.tax_breakdown.iter().any(|g| {
+                matches!(
+                    g.category,
+                    billing_domain::tax::VatCategoryCode::Ae
+                        | billing_domain::tax::VatCategoryCode::K
+                )
+            }),
             girocode,
         }
     }

@@ -319,14 +319,14 @@ impl InvoiceDraft {
             .issue_date
             .checked_add_days(Days::new(u64::from(account.payment_terms_days)))
             .ok_or_else(|| DomainError::invalid("issue_date", "due date is out of range"))?;
-        let rules = &entity.tax_rules;
-        let treatment = rules.treatment(entity, account)?;
+        let taxation = entity.tax_rules.taxation(account, request.issue_date)?;
+        let treatment = taxation.treatment();
         let currency = account.currency;
 
         let mut lines = Vec::with_capacity(request.lines.len());
         for (index, line) in request.lines.into_iter().enumerate() {
-            lines.push(price_line(index, line, currency, |c| {
-                rules.apply(treatment, c)
+            lines.push(price_line(index, line, currency, |item| {
+                taxation.apply(index, item)
             })?);
         }
         if lines.iter().all(|l| l.net_amount.is_zero()) {
@@ -335,6 +335,7 @@ impl InvoiceDraft {
                 "empty invoice: every line nets to zero",
             ));
         }
+        taxation.check(entity, account, &lines)?;
         let mut tax_breakdown = tax_breakdown(&lines, currency)?;
         let mut totals = sum_totals(&lines, &tax_breakdown, currency)?;
         let document_type = if totals.gross_total.is_negative() {
@@ -344,8 +345,7 @@ impl InvoiceDraft {
             DocumentType::Invoice
         };
 
-        let mut notes = Vec::with_capacity(request.notes.len() + 1);
-        notes.extend(rules.note(treatment).map(str::to_owned));
+        let mut notes = taxation.notes(&tax_breakdown);
         notes.extend(request.notes);
         Ok(Self {
             id: request.invoice_id,
@@ -401,7 +401,7 @@ fn price_line(
     index: usize,
     line: BillableLine,
     currency: Currency,
-    apply_tax: impl Fn(&crate::tax::TaxCategory) -> AppliedTax,
+    apply_tax: impl Fn(&Item) -> Result<AppliedTax, DomainError>,
 ) -> Result<InvoiceLine, DomainError> {
     let field = || format!("lines[{index}].item");
     line.item.validate_at(currency, field)?;
@@ -411,7 +411,7 @@ fn price_line(
         .map_err(|e| DomainError::invalid(format!("{}.quantity", field()), e.to_string()))?;
     Ok(InvoiceLine {
         position: index + 1,
-        tax: apply_tax(&line.item.tax_category),
+        tax: apply_tax(&line.item)?,
         item: line.item,
         net_amount,
         service_period: line.service_period,

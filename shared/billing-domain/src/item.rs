@@ -9,7 +9,7 @@ use crate::ids::{AccountId, OpportunityId, PendingChargeId, ProductCode, checked
 use crate::invoice::{BillableLine, LineSource};
 use crate::money::{Currency, Money};
 use crate::period::ServicePeriod;
-use crate::tax::TaxCategory;
+use crate::tax::{SupplyKind, TaxCategory};
 
 fn check_unit_code(value: &str) -> Result<String, DomainError> {
     let ok = (1..=3).contains(&value.len())
@@ -101,6 +101,10 @@ pub struct Item {
     pub unit_price: Money,
     /// Which VAT rate the item falls under.
     pub tax_category: TaxCategory,
+    /// Services (the default) or goods: decides reverse charge vs. an
+    /// intra-EU supply for EU businesses (§3a(2) vs §6a UStG).
+    #[serde(default, skip_serializing_if = "SupplyKind::is_services")]
+    pub kind: SupplyKind,
     /// The seller's article number, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product_code: Option<ProductCode>,
@@ -116,6 +120,7 @@ impl Item {
             unit: UnitCode::piece(),
             unit_price,
             tax_category: TaxCategory::Standard,
+            kind: SupplyKind::Services,
             product_code: None,
         }
     }

@@ -16,6 +16,7 @@ pub mod item;
 pub mod matching;
 pub mod money;
 pub mod numbering;
+pub mod oss;
 pub mod party;
 pub mod payment;
 pub mod period;

@@ -344,8 +344,12 @@ fn non_eu_business_is_not_taxable_here() {
     assert!(draft.notes[0].starts_with("Nicht im Inland steuerbare Leistung"));
 }
 
+/// Changed with issue 27: German VAT for a consumer in another EU country
+/// only where the seller declares it stays below the EU-wide threshold
+/// (§3a(5) S.3 UStG); without a declaration the invoice is refused
+/// (tests/tax_cases.rs).
 #[test]
-fn eu_consumer_abroad_pays_german_vat() {
+fn eu_consumer_abroad_pays_german_vat_below_the_threshold() {
     let mut account = austrian_business();
     account.kind = CustomerKind::Consumer;
     account.vat_id = None;
@@ -356,9 +360,17 @@ fn eu_consumer_abroad_pays_german_vat() {
         eur(dec!(100)),
         TaxCategory::Standard,
     )];
-    let draft = InvoiceDraft::build(&german_entity(), &account, request(lines)).unwrap();
+    let mut entity = german_entity();
+    entity.tax_rules.eu_consumer_services =
+        Some(billing_domain::tax::EuConsumerServices::BelowThreshold);
+    let draft = InvoiceDraft::build(&entity, &account, request(lines)).unwrap();
     assert_eq!(draft.tax_treatment, TaxTreatment::Domestic);
-    assert_eq!(draft.totals.tax_total.amount().to_string(), "19.00");
+    // 100.00 × 19 % = 19.00
+    assert_eq!(
+        shown(&draft),
+        "lines 100.00 | S 19%: 100.00 -> 19.00 | net 100.00 + tax 19.00 = 119.00"
+    );
+    assert!(draft.notes.is_empty());
 }
 
 #[test]

@@ -458,6 +458,8 @@ impl Row<'_> {
                 unit: unit?,
                 unit_price: Money::new(unit_price?, head.currency),
                 tax_category: tax_category?,
+                // A contract bills a subscription: services.
+                kind: billing_domain::tax::SupplyKind::Services,
                 product_code: product_code?,
             },
             interval: interval?,
