@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::DomainError;
 use crate::ids::{InvoiceId, SubscriptionId, SubscriptionItemId};
 use crate::invoice::{
-    DocumentType, Invoice, InvoiceDraft, InvoiceLine, InvoiceReferences, LineSource,
+    DocumentType, Invoice, InvoiceDraft, InvoiceLine, InvoiceReferences, LineSource, TaxBreakdown,
     overall_period, sum_totals, tax_breakdown,
 };
 use crate::item::{Item, UnitCode};
@@ -659,6 +659,7 @@ fn credit_note(
     if !totals.gross_total.is_positive() {
         return Err(DomainError::invalid("lines", "nothing to credit"));
     }
+    let notes = credit_note_notes(content, &tax_breakdown);
     Ok(InvoiceDraft {
         id,
         document_type: DocumentType::CreditNote,
@@ -673,7 +674,7 @@ fn credit_note(
         lines,
         tax_breakdown,
         totals,
-        notes: content.notes.clone(),
+        notes,
         references: InvoiceReferences {
             purchase_order: content.references.purchase_order.clone(),
             payment_reference: None,
@@ -684,6 +685,31 @@ fn credit_note(
         // Nothing falls due on a credit note.
         default_notice: false,
     })
+}
+
+/// The original's notes less the legal notes of VAT groups the credit note
+/// does not touch: a legal note follows the tax breakdown it explains
+/// (§14a UStG; `Taxation::notes`), so crediting only the reverse-charge
+/// line of an invoice that also supplied goods abroad repeats no
+/// intra-EU note. The seller's other notes stay as they were.
+fn credit_note_notes(original: &InvoiceDraft, breakdown: &[TaxBreakdown]) -> Vec<String> {
+    let kept = |reason: &str| {
+        breakdown
+            .iter()
+            .any(|g| g.exemption.as_ref().is_some_and(|e| e.reason == reason))
+    };
+    let dropped: Vec<&str> = original
+        .tax_breakdown
+        .iter()
+        .filter_map(|g| g.exemption.as_ref().map(|e| e.reason.as_str()))
+        .filter(|reason| !kept(reason))
+        .collect();
+    original
+        .notes
+        .iter()
+        .filter(|note| !dropped.contains(&note.as_str()))
+        .cloned()
+        .collect()
 }
 
 /// The contract periods an invoice billed, per contract item: the earliest

@@ -450,3 +450,59 @@ fn the_oss_summary_sums_a_quarter_per_country_and_rate_with_credit_notes() {
     let q4 = "2026-Q4".parse::<Quarter>().unwrap();
     assert_eq!(q4.last_day(), date(2026, 12, 31));
 }
+
+#[test]
+fn a_credit_note_carries_the_legal_notes_of_its_own_groups_only() {
+    // GIVEN an invoice to an Austrian business: a service (AE, reverse
+    // charge) and goods delivered to Austria (K, intra-EU supply)
+    let delivered = date(2026, 1, 20);
+    let delivery = billing_domain::period::ServicePeriod::new(delivered, delivered).unwrap();
+    let lines = vec![
+        line(
+            "Subscription Pro",
+            dec!(1),
+            UnitCode::month(),
+            eur(dec!(499.00)),
+            TaxCategory::Standard,
+        )
+        .with_period(january_2026()),
+        goods(line(
+            "Hardware token",
+            dec!(3),
+            UnitCode::piece(),
+            eur(dec!(45.50)),
+            TaxCategory::Standard,
+        ))
+        .with_period(delivery),
+    ];
+    let original = InvoiceDraft::build(&german_entity(), &austrian_business(), request(lines))
+        .unwrap()
+        .finalize(billing_domain::numbering::InvoiceNumber::new(
+            "RE-2026-000007",
+        ));
+    assert_eq!(original.content().notes.len(), 2);
+
+    // WHEN only the service is credited
+    let selection = billing_domain::correction::CreditSelection::Lines {
+        lines: vec![billing_domain::correction::LineCredit {
+            position: 1,
+            quantity: None,
+        }],
+    };
+    let correction = billing_domain::correction::partial_credit(
+        &original,
+        &Default::default(),
+        &selection,
+        billing_domain::ids::InvoiceId::new("inv_credit_ae"),
+        date(2026, 2, 3),
+    )
+    .unwrap();
+
+    // THEN it explains its reverse charge (§14a(5) UStG) and says nothing of
+    // an intra-EU supply it does not correct: 499.00 AE, no K group
+    assert_eq!(
+        shown(&correction.draft),
+        "lines 499.00 | AE 0%: 499.00 -> 0.00 | net 499.00 + tax 0.00 = 499.00"
+    );
+    assert_eq!(correction.draft.notes, vec![RC_NOTE.to_owned()]);
+}
