@@ -89,23 +89,38 @@ pub fn cancellation() -> Result<Invoice, DomainError> {
 /// A partial credit note on the reverse-charge invoice: 5 of its 25
 /// quarterly licences (reverse charge carries over with its legal note).
 pub fn partial_credit_note() -> Result<Invoice, DomainError> {
-    let original = reverse_charge_austria()?;
+    credited_line(
+        &reverse_charge_austria()?,
+        (1, 5),
+        "inv_sample_partial_credit",
+        date(2026, 2, 12)?,
+        "RK-2026-000002",
+    )
+}
+
+/// `quantity` of `original`'s line `position` credited on `issued`, as
+/// the finalized credit note `number`.
+fn credited_line(
+    original: &Invoice,
+    (position, quantity): (usize, i64),
+    id: &str,
+    issued: NaiveDate,
+    number: &str,
+) -> Result<Invoice, DomainError> {
     let selection = billing_domain::correction::CreditSelection::Lines {
         lines: vec![billing_domain::correction::LineCredit {
-            position: 1,
-            quantity: Some(Decimal::new(5, 0)),
+            position,
+            quantity: Some(Decimal::new(quantity, 0)),
         }],
     };
     let correction = billing_domain::correction::partial_credit(
-        &original,
+        original,
         &Default::default(),
         &selection,
-        InvoiceId::new("inv_sample_partial_credit"),
-        date(2026, 2, 12)?,
+        InvoiceId::new(id),
+        issued,
     )?;
-    Ok(correction
-        .draft
-        .finalize(InvoiceNumber::new("RK-2026-000002")))
+    Ok(correction.draft.finalize(InvoiceNumber::new(number)))
 }
 
 /// A German partial correction of the German consumer invoice: one of its
@@ -113,23 +128,13 @@ pub fn partial_credit_note() -> Result<Invoice, DomainError> {
 /// "Rechnungskorrektur" (§17(1) UStG, §31(5) UStDV), never "Gutschrift"
 /// (the recipient's self-billing, §14(2) sentence 2 UStG).
 pub fn rechnungskorrektur() -> Result<Invoice, DomainError> {
-    let original = german_consumer()?;
-    let selection = billing_domain::correction::CreditSelection::Lines {
-        lines: vec![billing_domain::correction::LineCredit {
-            position: 2,
-            quantity: Some(Decimal::new(1, 0)),
-        }],
-    };
-    let correction = billing_domain::correction::partial_credit(
-        &original,
-        &Default::default(),
-        &selection,
-        InvoiceId::new("inv_sample_rechnungskorrektur"),
+    credited_line(
+        &german_consumer()?,
+        (2, 1),
+        "inv_sample_rechnungskorrektur",
         date(2026, 2, 12)?,
-    )?;
-    Ok(correction
-        .draft
-        .finalize(InvoiceNumber::new("RK-2026-000003")))
+        "RK-2026-000003",
+    )
 }
 
 /// A German consumer: licences at 19 %, a book at 7 %, a service period.

@@ -2,7 +2,6 @@
 
 mod invoice_fixtures;
 
-use billing_domain::DomainError;
 use billing_domain::ids::{PaymentId, PendingChargeId};
 use billing_domain::invoice::{DocumentType, InvoiceDraft, LineSource};
 use billing_domain::item::{Item, PendingCharge, UnitCode};
@@ -12,39 +11,6 @@ use billing_domain::payment::{Payment, PaymentStatus, PaymentSummary};
 use billing_domain::tax::{Exemption, TaxCategory, TaxTreatment, VatCategoryCode};
 use invoice_fixtures::*;
 use rust_decimal_macros::dec;
-
-/// The amounts a document shows, on one line: line nets | per group
-/// "category rate%: taxable -> tax" | net + tax = gross.
-fn shown(draft: &InvoiceDraft) -> String {
-    let nets: Vec<String> = draft
-        .lines
-        .iter()
-        .map(|l| l.net_amount.amount().to_string())
-        .collect();
-    let groups: Vec<String> = draft
-        .tax_breakdown
-        .iter()
-        .map(|g| {
-            let (base, tax) = (g.taxable_amount.amount(), g.tax_amount.amount());
-            format!("{} {}%: {base} -> {tax}", g.category.code(), g.rate)
-        })
-        .collect();
-    let t = &draft.totals;
-    format!(
-        "lines {} | {} | net {} + tax {} = {}",
-        nets.join(", "),
-        groups.join(" | "),
-        t.net_total.amount(),
-        t.tax_total.amount(),
-        t.gross_total.amount()
-    )
-}
-
-/// The field an error names (the text before the first colon).
-fn field_of(err: DomainError) -> String {
-    let text = err.to_string();
-    text.split(':').next().unwrap_or_default().to_owned()
-}
 
 #[test]
 fn reverse_charge_to_austrian_business() {

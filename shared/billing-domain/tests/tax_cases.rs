@@ -5,7 +5,6 @@
 
 mod invoice_fixtures;
 
-use billing_domain::DomainError;
 use billing_domain::invoice::{BillableLine, InvoiceDraft};
 use billing_domain::item::UnitCode;
 use billing_domain::party::{BillingEntity, CountryCode, CustomerAccount, CustomerKind};
@@ -16,35 +15,30 @@ use billing_domain::tax::{
 use invoice_fixtures::*;
 use rust_decimal_macros::dec;
 
-/// line nets | per group "category rate%: taxable -> tax" | totals.
-fn shown(draft: &InvoiceDraft) -> String {
-    let nets: Vec<String> = draft
-        .lines
-        .iter()
-        .map(|l| l.net_amount.amount().to_string())
-        .collect();
-    let groups: Vec<String> = draft
-        .tax_breakdown
-        .iter()
-        .map(|g| {
-            let (base, tax) = (g.taxable_amount.amount(), g.tax_amount.amount());
-            format!("{} {}%: {base} -> {tax}", g.category.code(), g.rate)
-        })
-        .collect();
-    let t = &draft.totals;
-    format!(
-        "lines {} | {} | net {} + tax {} = {}",
-        nets.join(", "),
-        groups.join(" | "),
-        t.net_total.amount(),
-        t.tax_total.amount(),
-        t.gross_total.amount()
-    )
-}
-
-fn field_of(err: DomainError) -> String {
-    let DomainError::Invalid { field, .. } = err;
-    field
+/// A month of a service and three hardware tokens delivered on 20 January
+/// 2026: to an Austrian business, reverse charge (AE) and an intra-EU
+/// supply (K) side by side.
+fn service_and_goods_to_austria() -> Vec<BillableLine> {
+    let delivered = date(2026, 1, 20);
+    let delivery = billing_domain::period::ServicePeriod::new(delivered, delivered).unwrap();
+    vec![
+        line(
+            "Subscription Pro",
+            dec!(1),
+            UnitCode::month(),
+            eur(dec!(499.00)),
+            TaxCategory::Standard,
+        )
+        .with_period(january_2026()),
+        goods(line(
+            "Hardware token",
+            dec!(3),
+            UnitCode::piece(),
+            eur(dec!(45.50)),
+            TaxCategory::Standard,
+        ))
+        .with_period(delivery),
+    ]
 }
 
 fn goods(mut line: BillableLine) -> BillableLine {
@@ -125,26 +119,7 @@ fn an_eu_business_with_only_exempt_lines_gets_no_reverse_charge_note_and_no_vat_
 
 #[test]
 fn goods_to_an_eu_business_are_an_intra_eu_supply_k_with_its_note() {
-    let delivered = date(2026, 1, 20);
-    let delivery = billing_domain::period::ServicePeriod::new(delivered, delivered).unwrap();
-    let lines = vec![
-        line(
-            "Subscription Pro",
-            dec!(1),
-            UnitCode::month(),
-            eur(dec!(499.00)),
-            TaxCategory::Standard,
-        )
-        .with_period(january_2026()),
-        goods(line(
-            "Hardware token",
-            dec!(3),
-            UnitCode::piece(),
-            eur(dec!(45.50)),
-            TaxCategory::Standard,
-        ))
-        .with_period(delivery),
-    ];
+    let lines = service_and_goods_to_austria();
     let draft = InvoiceDraft::build(
         &german_entity(),
         &austrian_business(),
@@ -455,26 +430,7 @@ fn the_oss_summary_sums_a_quarter_per_country_and_rate_with_credit_notes() {
 fn a_credit_note_carries_the_legal_notes_of_its_own_groups_only() {
     // GIVEN an invoice to an Austrian business: a service (AE, reverse
     // charge) and goods delivered to Austria (K, intra-EU supply)
-    let delivered = date(2026, 1, 20);
-    let delivery = billing_domain::period::ServicePeriod::new(delivered, delivered).unwrap();
-    let lines = vec![
-        line(
-            "Subscription Pro",
-            dec!(1),
-            UnitCode::month(),
-            eur(dec!(499.00)),
-            TaxCategory::Standard,
-        )
-        .with_period(january_2026()),
-        goods(line(
-            "Hardware token",
-            dec!(3),
-            UnitCode::piece(),
-            eur(dec!(45.50)),
-            TaxCategory::Standard,
-        ))
-        .with_period(delivery),
-    ];
+    let lines = service_and_goods_to_austria();
     let original = InvoiceDraft::build(&german_entity(), &austrian_business(), request(lines))
         .unwrap()
         .finalize(billing_domain::numbering::InvoiceNumber::new(

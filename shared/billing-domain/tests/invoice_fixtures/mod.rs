@@ -1,8 +1,9 @@
 //! Parties and lines shared by the invoice tests and the invoice bench.
 #![allow(dead_code)]
 
+use billing_domain::DomainError;
 use billing_domain::ids::{AccountId, BillingEntityId, CrmAccountId, InvoiceId};
-use billing_domain::invoice::{BillableLine, DocumentType, InvoiceRequest};
+use billing_domain::invoice::{BillableLine, DocumentType, InvoiceDraft, InvoiceRequest};
 use billing_domain::item::{Item, UnitCode};
 use billing_domain::money::{Currency, Money};
 use billing_domain::numbering::NumberSeries;
@@ -177,4 +178,37 @@ pub fn typical_lines(count: usize) -> Vec<BillableLine> {
             .with_period(january_2026())
         })
         .collect()
+}
+
+/// The amounts a document shows, on one line: line nets | per group
+/// "category rate%: taxable -> tax" | net + tax = gross.
+pub fn shown(draft: &InvoiceDraft) -> String {
+    let nets: Vec<String> = draft
+        .lines
+        .iter()
+        .map(|l| l.net_amount.amount().to_string())
+        .collect();
+    let groups: Vec<String> = draft
+        .tax_breakdown
+        .iter()
+        .map(|g| {
+            let (base, tax) = (g.taxable_amount.amount(), g.tax_amount.amount());
+            format!("{} {}%: {base} -> {tax}", g.category.code(), g.rate)
+        })
+        .collect();
+    let t = &draft.totals;
+    format!(
+        "lines {} | {} | net {} + tax {} = {}",
+        nets.join(", "),
+        groups.join(" | "),
+        t.net_total.amount(),
+        t.tax_total.amount(),
+        t.gross_total.amount()
+    )
+}
+
+/// The field an error names (the text before the first colon).
+pub fn field_of(err: DomainError) -> String {
+    let text = err.to_string();
+    text.split(':').next().unwrap_or_default().to_owned()
 }
