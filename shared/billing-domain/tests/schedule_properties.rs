@@ -3,6 +3,7 @@
 
 mod common;
 
+use billing_domain::party::Language;
 use billing_domain::period::{
     AnchorDay, BillingInterval, IntervalUnit, PeriodGrid, ServicePeriod, days_in_month,
 };
@@ -139,7 +140,7 @@ fn run_until_settled(
     loop {
         let due = due_for_run_within(sub, run_date, max_periods).unwrap();
         assert!(due.periods.len() <= max_periods);
-        let lines = due.billable_lines(sub).unwrap();
+        let lines = due.billable_lines(sub, Language::En).unwrap();
         for (period, line) in due.periods.iter().zip(&lines) {
             assert_eq!(
                 line.item.net_amount().unwrap(),
