@@ -729,7 +729,14 @@ impl ItemCursor {
             end: subscription.item_end(item),
             billed_through: item.billed_through,
             splits: if split_at_changes {
+                let changes_terms = |day: &NaiveDate| {
+                    day.pred_opt()
+                        .is_none_or(|before| item.terms_on(before) != item.terms_on(*day))
+                };
                 item.change_dates()
+                    .into_iter()
+                    .filter(changes_terms)
+                    .collect()
             } else {
                 Vec::new()
             },
