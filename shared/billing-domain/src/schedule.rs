@@ -442,12 +442,14 @@ impl Subscription {
                     ),
                 ));
             }
-            let settled = |s: Option<ChangeSettlement>| s.map(|s| s.settled_through);
+            // Billing only changes inside the current period leaves
+            // `billed_through` and moves the settlement instead.
             let moves_on = match update.previous {
                 None => true,
                 Some(previous) if update.billed_through > previous => true,
                 Some(previous) if update.billed_through == previous => {
-                    settled(update.changes_settled) > settled(item.changes_settled)
+                    update.changes_settled.is_some()
+                        && update.changes_settled != item.changes_settled
                 }
                 Some(_) => false,
             };
@@ -558,11 +560,15 @@ fn bill_in_advance(
             Some(day) => add_days(day, -1)?,
             None => run_date.pred_opt().unwrap_or(run_date).min(billed_through),
         };
-        if settlement.is_none_or(|old| through > old.settled_through) {
-            changes_settled = Some(ChangeSettlement {
-                settled_through: through,
-                charged: current.terms,
-            });
+        let candidate = ChangeSettlement {
+            settled_through: through,
+            charged: current.terms,
+        };
+        // Same day, other terms: a change on the run date itself was billed.
+        if settlement.is_none_or(|old| {
+            through > old.settled_through || (through == old.settled_through && candidate != old)
+        }) {
+            changes_settled = Some(candidate);
         }
     }
     // A change not billed yet inside the charged stretch is due on its day.
