@@ -402,7 +402,7 @@ async fn contracts_for_an_unknown_account_or_another_currency_are_refused() {
 }
 
 #[tokio::test]
-async fn an_amendment_keeps_billing_progress_and_never_reprices_a_billed_period() {
+async fn an_amendment_keeps_billing_progress_and_a_new_price_counts_from_today() {
     let (aws, table, ids) = with_accounts().await;
     let csv = ids.fixture("contracts.csv");
     let file = ids.file("contracts.csv", &csv);
@@ -459,10 +459,45 @@ async fn an_amendment_keeps_billing_progress_and_never_reprices_a_billed_period(
         "Software licence per user"
     );
 
-    // Re-pricing the billed licence is refused, naming contract and column.
+    // A new price for the billed licence takes effect today in the seller's
+    // time zone (the run bills the rest of the current period pro rata);
+    // the billed days keep 49.00. (It used to be refused, so a price change
+    // could only wait for a later period.)
+    let zone = store.billing_entity(&entity).await.unwrap().time_zone;
+    let today_before = chrono::Utc::now().with_timezone(&zone).date_naive();
     let repriced = amended.replace("per user\",5,C62,49.00", "per user\",5,C62,59.00");
-    let (found, out) = refused_import(&ids.file("repriced.csv", &repriced));
-    assert_eq!(found, [(Some(2), "unit_price".to_owned())]);
+    let file = ids.file("repriced.csv", &repriced);
+    assert_eq!(
+        counts(
+            &admin_ok(&["contracts", "import", &file]),
+            ["amended", "unchanged"]
+        ),
+        [Some(1), Some(2)]
+    );
+    let today_after = chrono::Utc::now().with_timezone(&zone).date_naive();
+    let stored = store
+        .subscription(&ids.account(1), &ids.contract(1))
+        .await
+        .unwrap()
+        .unwrap();
+    let licence = &stored.subscription.items[0];
+    assert_eq!(licence.billed_through, Some(progress));
+    assert_eq!(
+        licence.unit_price_on(progress).amount(),
+        rust_decimal::Decimal::new(4900, 2)
+    );
+    let change = licence.price_changes.last().expect("a dated price change");
+    assert!(
+        (today_before..=today_after).contains(&change.effective_from),
+        "{change:?}"
+    );
+    assert_eq!(change.value.amount(), rust_decimal::Decimal::new(5900, 2));
+
+    // Moving the billed licence's start is refused, naming contract and
+    // column, and writes nothing.
+    let moved = repriced.replace(",in_advance,,,LIC-PRO", ",in_advance,2026-01-20,,LIC-PRO");
+    let (found, out) = refused_import(&ids.file("moved.csv", &moved));
+    assert_eq!(found, [(Some(2), "item_start".to_owned())]);
     let record = out["error"]["problems"][0]["record"].as_str().unwrap();
     assert!(record.contains(ids.contract(1).as_str()), "{out}");
     let after = store

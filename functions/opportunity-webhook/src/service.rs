@@ -22,7 +22,7 @@ use billing_store::{
     AccountChange, BillingStore, CommitOutcome, OpportunityCommit, OpportunityRecord, StoreError,
     SubscriptionChange,
 };
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use tokio::time::Instant;
 
 use crate::contract::{BillingOption, ClosedOpportunity, OneOffLine, RecurringLine};
@@ -166,7 +166,7 @@ impl OpportunityService {
         let subscription = if opportunity.recurring.is_empty() {
             None
         } else {
-            Some(self.contract(opportunity, &account_id, source).await?)
+            Some(self.contract(opportunity, &account_id, source, now).await?)
         };
         let parked = if has_one_off && opportunity.billing_option == BillingOption::WithNextRun {
             self.ensure_a_run_will_bill(&account_id, subscription.as_ref())
@@ -225,15 +225,19 @@ impl OpportunityService {
 
     /// Create the deal's contract, or amend the one it names. A recurring
     /// item whose product code and interval match a running item changes
-    /// that item's quantity and price from its start date, and may end it
-    /// earlier; other terms of a running item cannot change through the
-    /// webhook (422). Everything else is added as a new item.
+    /// that item's quantity and price from its start date or today (in the
+    /// seller's time zone), whichever is later, and may end it earlier; the
+    /// schedule bills a change inside a period pro rata. Other terms of a
+    /// running item cannot change through the webhook (422). Everything
+    /// else is added as a new item.
     async fn contract(
         &self,
         opportunity: &ClosedOpportunity,
         account_id: &AccountId,
         source: &str,
+        now: DateTime<Utc>,
     ) -> Result<SubscriptionChange, WebhookError> {
+        let today = now.with_timezone(&self.entity.time_zone).date_naive();
         let subscription_id = SubscriptionId::new(derived_id(
             "sub",
             &[source, account_id.as_str(), &opportunity.contract_key],
@@ -252,6 +256,7 @@ impl OpportunityService {
             price_changes: Vec::new(),
             quantity_changes: Vec::new(),
             billed_through: None,
+            changes_settled: None,
         };
         let change = match self
             .store
@@ -273,6 +278,7 @@ impl OpportunityService {
                     end: None,
                     anchor_day: None,
                     proration: ProrationPolicy::ActualDays,
+                    mid_period_changes: None,
                     items: opportunity.recurring.iter().map(new_item).collect(),
                 })
             }
@@ -280,7 +286,7 @@ impl OpportunityService {
                 let mut subscription = stored.subscription;
                 for line in &opportunity.recurring {
                     match running_item(&subscription, line) {
-                        Some(index) => amend_item(&mut subscription, index, line)?,
+                        Some(index) => amend_item(&mut subscription, index, line, today)?,
                         None => subscription.items.push(new_item(line)),
                     }
                 }
@@ -362,10 +368,16 @@ fn running_item(subscription: &Subscription, line: &RecurringLine) -> Option<usi
     })
 }
 
+/// Amends a running item from `line`. The change takes effect on the line's
+/// start date if that is still ahead, else today: a CRM line usually still
+/// carries the item's original start, and a deal closed today changes the
+/// contract from today on (billed pro rata for the rest of the period), not
+/// back-dated into billed days nor pushed to the next period.
 fn amend_item(
     subscription: &mut Subscription,
     index: usize,
     line: &RecurringLine,
+    today: NaiveDate,
 ) -> Result<(), WebhookError> {
     let at = |field: &str| format!("/items/{}/{field}", line.index);
     let Some(current) = subscription.items.get(index) else {
@@ -395,12 +407,19 @@ fn amend_item(
     let item_id = current.id.clone();
     let billed_through = current.billed_through;
     let start_pointer = at("recurring/start_date");
-    subscription
-        .change_quantity(&item_id, line.start, line.item.quantity)
-        .map_err(|e| WebhookError::unprocessable(&start_pointer, e.to_string()))?;
-    subscription
-        .change_price(&item_id, line.start, line.item.unit_price)
-        .map_err(|e| WebhookError::unprocessable(&start_pointer, e.to_string()))?;
+    let effective_from = line.start.max(today);
+    let new_quantity = current.quantity_on(effective_from) != line.item.quantity;
+    let new_price = current.unit_price_on(effective_from) != line.item.unit_price;
+    if new_quantity {
+        subscription
+            .change_quantity(&item_id, effective_from, line.item.quantity)
+            .map_err(|e| WebhookError::unprocessable(&start_pointer, e.to_string()))?;
+    }
+    if new_price {
+        subscription
+            .change_price(&item_id, effective_from, line.item.unit_price)
+            .map_err(|e| WebhookError::unprocessable(&start_pointer, e.to_string()))?;
+    }
     if let Some(end) = line.end {
         if billed_through.is_some_and(|billed| billed > end) {
             return Err(WebhookError::unprocessable(
@@ -457,6 +476,7 @@ fn replay(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use billing_domain::subscription::BillingTiming;
 
     fn line(index: usize) -> OneOffLine {
         let period = billing_domain::period::ServicePeriod::new(
@@ -491,6 +511,99 @@ mod tests {
         let one_off = [line(0), line(3)];
         let error = DomainError::invalid("lines[1].item.quantity", "overflow");
         assert_eq!(pointer(draft_error(error, &one_off)), "/items/3/quantity");
+    }
+
+    /// 10 seats at 10.00 per month in advance from 1 Jan 2026, January
+    /// billed; and the CRM line that raises them to 20 (still carrying the
+    /// item's original start date, 1 Jan).
+    fn seats_contract_and_raise() -> (Subscription, RecurringLine) {
+        let date = |m, d| chrono::NaiveDate::from_ymd_opt(2026, m, d).unwrap();
+        let eur = |amount| {
+            billing_domain::money::Money::new(
+                rust_decimal::Decimal::from(amount),
+                billing_domain::money::Currency::EUR,
+            )
+        };
+        let mut item =
+            billing_domain::item::Item::new("Seats", rust_decimal::Decimal::from(10), eur(10));
+        item.product_code = Some(billing_domain::ids::ProductCode::new("SEATS"));
+        let subscription = Subscription {
+            id: SubscriptionId::new("s"),
+            account_id: AccountId::new("a"),
+            currency: billing_domain::money::Currency::EUR,
+            start: date(1, 1),
+            end: None,
+            anchor_day: None,
+            proration: ProrationPolicy::ActualDays,
+            mid_period_changes: None,
+            items: vec![SubscriptionItem {
+                id: SubscriptionItemId::new("seats"),
+                item: item.clone(),
+                interval: billing_domain::period::BillingInterval::monthly(),
+                timing: BillingTiming::InAdvance,
+                anchor_month: None,
+                start: None,
+                end: None,
+                price_changes: Vec::new(),
+                quantity_changes: Vec::new(),
+                billed_through: Some(date(1, 31)),
+                changes_settled: None,
+            }],
+        };
+        let mut raised = item;
+        raised.quantity = rust_decimal::Decimal::from(20);
+        let line = RecurringLine {
+            index: 0,
+            item: raised,
+            interval: billing_domain::period::BillingInterval::monthly(),
+            timing: BillingTiming::InAdvance,
+            start: date(1, 1),
+            end: None,
+        };
+        (subscription, line)
+    }
+
+    #[test]
+    fn an_amendment_takes_effect_today_not_at_the_next_period() {
+        // A deal closed on 15 Jan raises the seats 10 → 20. The old webhook
+        // used the line's start date (1 Jan, inside the billed January, so
+        // refused) and integrators sent the next period's first day; now the
+        // change counts from today, and the 1 Feb run bills the 10 extra
+        // seats for 15–31 Jan: 10 × 10.00 × 17/31 = 54.838… → 54.84, plus
+        // February at 20 × 10.00 = 200.00.
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 1, 15).unwrap();
+        let (mut subscription, line) = seats_contract_and_raise();
+        amend_item(&mut subscription, 0, &line, today).unwrap();
+        let item = &subscription.items[0];
+        assert_eq!(
+            item.quantity_on(today.pred_opt().unwrap()),
+            rust_decimal::Decimal::from(10)
+        );
+        assert_eq!(item.quantity_on(today), rust_decimal::Decimal::from(20));
+        assert!(item.price_changes.is_empty(), "the price did not change");
+        let run_date = chrono::NaiveDate::from_ymd_opt(2026, 2, 1).unwrap();
+        let due = billing_domain::schedule::due_for_run(&subscription, run_date).unwrap();
+        let nets: Vec<String> = due
+            .periods
+            .iter()
+            .map(|p| p.net.amount().to_string())
+            .collect();
+        assert_eq!(nets, ["54.84", "200.00"]);
+    }
+
+    #[test]
+    fn an_amendment_with_a_later_start_date_keeps_it() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 1, 15).unwrap();
+        let march = chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        let (mut subscription, mut line) = seats_contract_and_raise();
+        line.start = march;
+        amend_item(&mut subscription, 0, &line, today).unwrap();
+        let item = &subscription.items[0];
+        assert_eq!(
+            item.quantity_on(march.pred_opt().unwrap()),
+            rust_decimal::Decimal::from(10)
+        );
+        assert_eq!(item.quantity_on(march), rust_decimal::Decimal::from(20));
     }
 
     #[test]

@@ -444,6 +444,7 @@ pub fn seller() -> Result<BillingEntity, DomainError> {
         max_invoice_lines: 500,
         dunning: billing_domain::dunning::DunningPolicy::german_default(),
         payment_tolerance: Default::default(),
+        mid_period_changes: Default::default(),
         mail: billing_domain::party::InvoiceMailSender {
             address: EmailAddress::parse("rechnung@beispiel-software.de")?,
             display_name: Some("Beispiel Software GmbH".to_owned()),

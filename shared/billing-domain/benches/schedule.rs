@@ -4,6 +4,7 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+use billing_domain::party::Language;
 use billing_domain::period::{AnchorDay, BillingInterval};
 use billing_domain::schedule::due_for_run;
 use billing_domain::subscription::{BillingTiming, Subscription};
@@ -75,7 +76,7 @@ fn due_schedule(c: &mut Criterion) {
             let mut lines = 0;
             for sub in &subscriptions {
                 let due = due_for_run(black_box(sub), black_box(run_date)).unwrap();
-                lines += due.billable_lines(sub).unwrap().len();
+                lines += due.billable_lines(sub, Language::En).unwrap().len();
             }
             black_box(lines)
         })

@@ -14,6 +14,7 @@ pub mod ids;
 pub mod invoice;
 pub mod item;
 pub mod matching;
+pub mod mid_period;
 pub mod money;
 pub mod numbering;
 pub mod oss;

@@ -720,6 +720,11 @@ pub struct BillingEntity {
     /// matched to it by amount alone; exact when not configured.
     #[serde(default)]
     pub payment_tolerance: crate::matching::AmountTolerance,
+    /// How quantity and price changes inside a period are billed (upgrades
+    /// pro rata; downgrades from the next period unless set to credit the
+    /// unused rest); a contract may override it.
+    #[serde(default)]
+    pub mid_period_changes: crate::mid_period::MidPeriodPolicy,
     /// Who invoice e-mails come from.
     pub mail: InvoiceMailSender,
 }

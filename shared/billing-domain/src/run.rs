@@ -18,7 +18,7 @@ use crate::invoice::{BillableLine, InvoiceDraft, InvoiceRequest};
 use crate::item::PendingCharge;
 use crate::money::Currency;
 use crate::party::{BillingEntity, CustomerAccount};
-use crate::schedule::{BillingProgress, due_for_run_within};
+use crate::schedule::{BillingProgress, due_for_run_under};
 use crate::subscription::Subscription;
 
 /// The calendar day a run bills for: the day of `at` in the seller's time
@@ -144,11 +144,19 @@ pub fn bill_customer(
                 ),
             ));
         }
-        let schedule = due_for_run_within(subscription, input.run_date, limit).map_err(at)?;
+        let schedule = due_for_run_under(
+            subscription,
+            input.run_date,
+            limit,
+            input.entity.mid_period_changes,
+        )
+        .map_err(at)?;
         if schedule.is_empty() {
             continue;
         }
-        let lines = schedule.billable_lines(subscription).map_err(at)?;
+        let lines = schedule
+            .billable_lines(subscription, input.account.language)
+            .map_err(at)?;
         group_mut(&mut groups, subscription.currency).extend(lines);
         advances.push(SubscriptionAdvance {
             subscription_id: subscription.id.clone(),

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::DomainError;
 use crate::ids::{AccountId, SubscriptionId, SubscriptionItemId};
 use crate::item::Item;
+use crate::mid_period::MidPeriodPolicy;
 use crate::money::{Currency, Money};
 use crate::period::{AnchorDay, AnchorMonth, BillingInterval, PeriodGrid, ServicePeriod, add_days};
 
@@ -38,8 +39,8 @@ pub enum ProrationPolicy {
 
 /// A value that applies from a date on, e.g. a price change agreed in the CRM.
 ///
-/// The value in effect on a period's first day applies to the whole period:
-/// a change in the middle of a period takes effect from the next one.
+/// A change inside a period is billed pro rata from its day, per the
+/// contract's [`MidPeriodPolicy`] (see [`crate::mid_period`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Effective<T> {
     /// First day the value applies to.
@@ -99,6 +100,43 @@ pub struct SubscriptionItem {
     /// which is what makes "billed exactly once" hold under retries.
     #[serde(default)]
     pub billed_through: Option<NaiveDate>,
+    /// In advance only: how far changes inside billed periods are billed.
+    /// `None` on items stored before mid-period changes were billed; then
+    /// the last billed period counts as charged at its first day's terms
+    /// (see [`Subscription::change_settlement`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes_settled: Option<ChangeSettlement>,
+}
+
+/// Quantity and unit price per full period: the terms a stretch of days is
+/// charged at, kept so an invoice line can say what changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ChargedTerms {
+    /// Contract quantity.
+    pub quantity: Decimal,
+    /// Unit price per full period.
+    pub unit_price: Money,
+}
+
+impl ChargedTerms {
+    /// quantity × unit price: what a full period costs at these terms
+    /// (unrounded; rounding happens once per line).
+    pub fn period_amount(&self) -> Result<Money, DomainError> {
+        self.unit_price.times(self.quantity)
+    }
+}
+
+/// The progress of mid-period changes on an item billed in advance: changes
+/// effective on or before `settled_through` are billed, and the days after it
+/// up to `billed_through` (all in one period) stand charged at `charged`.
+/// Kept explicitly because a change recorded after a run for that run's own
+/// day must be told apart from one the run already priced in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ChangeSettlement {
+    /// Last day whose changes are billed; a new change must come after it.
+    pub settled_through: NaiveDate,
+    /// What the billed days after `settled_through` were charged at.
+    pub charged: ChargedTerms,
 }
 
 impl SubscriptionItem {
@@ -110,6 +148,27 @@ impl SubscriptionItem {
     /// The quantity in effect on `date`.
     pub fn quantity_on(&self, date: NaiveDate) -> Decimal {
         value_on(self.item.quantity, &self.quantity_changes, date)
+    }
+
+    /// Quantity and unit price in effect on `date`.
+    pub fn terms_on(&self, date: NaiveDate) -> ChargedTerms {
+        ChargedTerms {
+            quantity: self.quantity_on(date),
+            unit_price: self.unit_price_on(date),
+        }
+    }
+
+    /// Every day on which the quantity or the unit price changes, ascending.
+    pub fn change_dates(&self) -> Vec<NaiveDate> {
+        let mut dates: Vec<NaiveDate> = self
+            .price_changes
+            .iter()
+            .map(|change| change.effective_from)
+            .chain(self.quantity_changes.iter().map(|c| c.effective_from))
+            .collect();
+        dates.sort();
+        dates.dedup();
+        dates
     }
 }
 
@@ -133,6 +192,10 @@ pub struct Subscription {
     pub anchor_day: Option<AnchorDay>,
     /// How partial first and last periods are charged.
     pub proration: ProrationPolicy,
+    /// This contract's rule for changes inside a period; `None` follows the
+    /// seller's ([`crate::party::BillingEntity::mid_period_changes`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mid_period_changes: Option<MidPeriodPolicy>,
     /// The recurring positions.
     pub items: Vec<SubscriptionItem>,
 }
@@ -307,10 +370,15 @@ impl Subscription {
         Ok(())
     }
 
-    /// Finds the item and checks that no billed period starts on or after
-    /// `effective_from`.
+    /// Finds the item and checks that the change does not reach back into
+    /// what is settled: in arrears, a billed period (its lines are final);
+    /// in advance, a day whose changes are already billed (see
+    /// [`ChangeSettlement`]). Changes inside the current in-advance period
+    /// are accepted and billed pro rata by the next run. Fixes the item's
+    /// settlement first, so a change recorded now is never mistaken for one
+    /// its period was already priced with.
     fn amendable_item(
-        &self,
+        &mut self,
         item_id: &SubscriptionItemId,
         effective_from: NaiveDate,
     ) -> Result<usize, DomainError> {
@@ -320,22 +388,50 @@ impl Subscription {
             .position(|item| &item.id == item_id)
             .ok_or_else(|| DomainError::invalid("item_id", format!("no item {item_id}")))?;
         let item = &self.items[index];
-        if let Some(billed_through) = item.billed_through {
-            let last_start = self
-                .item_grid(item)?
-                .period_containing(billed_through)?
-                .start
-                .max(self.item_start(item));
-            if effective_from <= last_start {
-                return Err(DomainError::invalid(
-                    "effective_from",
-                    format!(
-                        "{effective_from} is not after {last_start}, the start of a period already billed"
-                    ),
-                ));
+        let settled = match item.timing {
+            BillingTiming::InArrears => item.billed_through,
+            BillingTiming::InAdvance => {
+                let settlement = self.change_settlement(item)?;
+                self.items[index].changes_settled = settlement;
+                settlement.map(|s| s.settled_through)
             }
+        };
+        if let Some(settled) = settled
+            && effective_from <= settled
+        {
+            return Err(DomainError::invalid(
+                "effective_from",
+                format!(
+                    "{effective_from} is not after {settled}, up to which the item is billed at its terms"
+                ),
+            ));
         }
         Ok(index)
+    }
+
+    /// How far an in-advance item's changes are billed: the stored
+    /// settlement, or for an item stored before it existed, its last billed
+    /// period counted as charged at that period's first-day terms (what the
+    /// schedule billed then). `None` before the first bill.
+    pub fn change_settlement(
+        &self,
+        item: &SubscriptionItem,
+    ) -> Result<Option<ChangeSettlement>, DomainError> {
+        if item.changes_settled.is_some() {
+            return Ok(item.changes_settled);
+        }
+        let Some(billed_through) = item.billed_through else {
+            return Ok(None);
+        };
+        let last_start = self
+            .item_grid(item)?
+            .period_containing(billed_through)?
+            .start
+            .max(self.item_start(item));
+        Ok(Some(ChangeSettlement {
+            settled_through: add_days(last_start, -1)?,
+            charged: item.terms_on(last_start),
+        }))
     }
 
     /// Ends the contract. Returns the new end and any already billed days

@@ -3,6 +3,7 @@
 mod common;
 
 use billing_domain::money::Money;
+use billing_domain::party::Language;
 use billing_domain::period::{AnchorDay, BillingInterval, ServicePeriod};
 use billing_domain::schedule::{DueSchedule, Proration, due_for_run, next_due_date};
 use billing_domain::subscription::{
@@ -98,7 +99,10 @@ fn monthly_in_advance_from_31_january_in_a_common_year() {
             (d(2025, 7, 31), d(2025, 8, 30), eur(dec!(100.00))),
         ]
     );
-    assert_eq!(caught_up.billable_lines(&sub).unwrap().len(), 4);
+    assert_eq!(
+        caught_up.billable_lines(&sub, Language::En).unwrap().len(),
+        4
+    );
     assert!(
         run(&mut sub, d(2025, 8, 30)).is_empty(),
         "a rerun bills nothing"
@@ -213,7 +217,7 @@ fn cancellation_mid_period_is_prorated_by_days() {
         ServicePeriod::new(d(2026, 3, 1), d(2026, 3, 31)).unwrap()
     );
     // Shown as 0.9678 months × 90.00 = 87.102 → 87.10 (0.9677 would give 87.09).
-    let line = &march.billable_lines(&sub).unwrap()[0];
+    let line = &march.billable_lines(&sub, Language::En).unwrap()[0];
     assert_eq!(line.item.quantity, dec!(0.9678));
     assert_eq!(line.item.unit_price, eur(dec!(90)));
     assert_eq!(line.item.net_amount().unwrap(), eur(dec!(87.10)));
@@ -304,7 +308,9 @@ fn partial_first_period_on_an_anchor_day() {
         ]
     );
     assert_eq!(
-        due.billable_lines(&sub).unwrap()[0].item.quantity,
+        due.billable_lines(&sub, Language::En).unwrap()[0]
+            .item
+            .quantity,
         dec!(0.5)
     );
 
@@ -319,10 +325,17 @@ fn partial_first_period_on_an_anchor_day() {
 }
 
 #[test]
-fn price_change_takes_effect_from_the_next_period() {
-    // EUR 50.00 per month in arrears from 1 Jan 2026; on 20 Jan the price
-    // becomes 60.00 effective 15 Jan. January started at 50.00, so January
-    // is 50.00; February is the first period at 60.00.
+fn changes_split_an_arrears_period_at_their_day() {
+    // EUR 50.00 per month in arrears from 1 Jan 2026; the price becomes
+    // 60.00 from 15 Jan and the quantity 3 from 10 Feb. Nothing was billed
+    // yet, so each part of a month is billed at what was in effect, prorated
+    // by actual days of the month (one line per part, rounded per line):
+    //   1–14 Jan:  1 × 50 × 14/31 = 700/31  = 22.580… → 22.58
+    //   15–31 Jan: 1 × 60 × 17/31 = 1020/31 = 32.903… → 32.90
+    //   1–9 Feb:   1 × 60 ×  9/28 = 540/28  = 19.285… → 19.29
+    //   10–28 Feb: 3 × 60 × 19/28 = 3420/28 = 122.142… → 122.14
+    //   March:     3 × 60 = 180.00
+    // (The old schedule billed January at 50.00 and February at 60.00.)
     let mut sub = one_item_contract(
         d(2026, 1, 1),
         BillingInterval::monthly(),
@@ -332,27 +345,29 @@ fn price_change_takes_effect_from_the_next_period() {
     );
     sub.change_price(&"a".into(), d(2026, 1, 15), eur(dec!(60)))
         .unwrap();
-    // The quantity goes to 3 from 10 Feb: February started with 1, March has 3.
     sub.change_quantity(&"a".into(), d(2026, 2, 10), dec!(3))
         .unwrap();
     let due = run(&mut sub, d(2026, 4, 1));
     assert_eq!(
         billed(&due),
         [
-            (d(2026, 1, 1), d(2026, 1, 31), eur(dec!(50.00))),
-            (d(2026, 2, 1), d(2026, 2, 28), eur(dec!(60.00))),
+            (d(2026, 1, 1), d(2026, 1, 14), eur(dec!(22.58))),
+            (d(2026, 1, 15), d(2026, 1, 31), eur(dec!(32.90))),
+            (d(2026, 2, 1), d(2026, 2, 9), eur(dec!(19.29))),
+            (d(2026, 2, 10), d(2026, 2, 28), eur(dec!(122.14))),
             (d(2026, 3, 1), d(2026, 3, 31), eur(dec!(180.00))),
         ]
     );
-    // A change that would reprice the billed March period is refused and
-    // changes nothing; one after March's start applies from April.
+    // A billed arrears period is final: a change inside March (billed
+    // through 31 Mar) is refused and changes nothing; one from 1 April
+    // applies to April: 3 × 70 = 210.00.
     let before = sub.clone();
     let err = sub
-        .change_price(&"a".into(), d(2026, 3, 1), eur(dec!(70)))
+        .change_price(&"a".into(), d(2026, 3, 31), eur(dec!(70)))
         .unwrap_err();
     assert!(err.to_string().starts_with("effective_from:"), "{err}");
     assert_eq!(sub, before);
-    sub.change_price(&"a".into(), d(2026, 3, 2), eur(dec!(70)))
+    sub.change_price(&"a".into(), d(2026, 4, 1), eur(dec!(70)))
         .unwrap();
     assert_eq!(
         billed(&run(&mut sub, d(2026, 5, 1))),
@@ -407,11 +422,14 @@ fn json_uses_snake_case_and_string_amounts() {
 
     let due = due_for_run(&sub, d(2026, 12, 1)).unwrap();
     let json = serde_json::to_value(&due).unwrap();
+    // The price change on 1 Feb splits Q1 (Jan | Feb–Mar); the last period
+    // (1 Jul – 15 Aug) is 46 of Q3's 92 days. January: 2.5 × 19.99 × 31/90
+    // = 1549.225/90 = 17.2136… → 17.21.
     assert_eq!(
-        json["periods"][2]["proration"],
+        json["periods"][3]["proration"],
         serde_json::json!({"days": 46, "period_days": 92})
     );
-    assert_eq!(json["periods"][0]["net"]["amount"], "49.98");
+    assert_eq!(json["periods"][0]["net"]["amount"], "17.21");
     assert_eq!(json["progress"][0]["billed_through"], "2026-08-15");
     assert_eq!(serde_json::from_value::<DueSchedule>(json).unwrap(), due);
 

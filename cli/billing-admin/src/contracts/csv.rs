@@ -275,6 +275,7 @@ pub fn parse(input: impl std::io::Read) -> Result<Vec<(Subscription, CsvOrigin)>
             end: draft.head.end,
             anchor_day: draft.head.anchor_day,
             proration: draft.head.proration,
+            mid_period_changes: None,
             items: draft.items,
         };
         if let Err(billing_domain::DomainError::Invalid { field, message }) =
@@ -470,6 +471,7 @@ impl Row<'_> {
             price_changes: Vec::new(),
             quantity_changes: Vec::new(),
             billed_through: None,
+            changes_settled: None,
         };
         if !self.problems.is_empty() {
             return None;

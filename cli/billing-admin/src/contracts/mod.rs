@@ -258,6 +258,9 @@ async fn plan(
     context: &Context,
 ) -> Result<Vec<Planned>, AdminError> {
     let mut accounts: HashMap<AccountId, Option<VersionedAccount>> = HashMap::new();
+    // Each seller's today (in its time zone): amendments take effect on it.
+    let mut entities: HashMap<billing_domain::ids::BillingEntityId, chrono::NaiveDate> =
+        HashMap::new();
     let mut problems = Vec::new();
     let mut planned = Vec::new();
     let bar = context.output.progress(contracts.len(), "checking");
@@ -297,7 +300,16 @@ async fn plan(
         let change = match stored {
             None => Some(SubscriptionChange::Create(contract.clone())),
             Some(stored) => {
-                let refusals = amend::carry_progress(&stored.subscription, &mut contract);
+                let today = match entities.get(&billing_entity_id) {
+                    Some(today) => *today,
+                    None => {
+                        let zone = store.billing_entity(&billing_entity_id).await?.time_zone;
+                        let today = chrono::Utc::now().with_timezone(&zone).date_naive();
+                        entities.insert(billing_entity_id.clone(), today);
+                        today
+                    }
+                };
+                let refusals = amend::carry_progress(&stored.subscription, &mut contract, today);
                 if !refusals.is_empty() {
                     for refusal in refusals {
                         problems.push(source.problem(

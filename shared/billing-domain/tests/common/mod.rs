@@ -42,6 +42,7 @@ pub fn recurring_item(
         price_changes: Vec::new(),
         quantity_changes: Vec::new(),
         billed_through: None,
+        changes_settled: None,
     }
 }
 
@@ -55,6 +56,7 @@ pub fn subscription(id: &str, start: NaiveDate, items: Vec<SubscriptionItem>) ->
         end: None,
         anchor_day: None,
         proration: ProrationPolicy::ActualDays,
+        mid_period_changes: None,
         items,
     }
 }
