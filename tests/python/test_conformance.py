@@ -58,6 +58,7 @@ KNOWN_XML = {
     "oss-consumer-france.xml",
     "small-business.xml",
     "intra-eu-goods.xml",
+    "mid-period-upgrade.xml",
 }
 
 

@@ -40,6 +40,7 @@ SAMPLES = [
     "oss-consumer-france",
     "small-business",
     "intra-eu-goods",
+    "mid-period-upgrade",
 ]
 NS = {
     "rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",

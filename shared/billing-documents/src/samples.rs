@@ -38,6 +38,7 @@ pub fn all() -> Result<Vec<(&'static str, Invoice)>, DomainError> {
         ("oss-consumer-france", oss_consumer_france()?),
         ("small-business", small_business()?),
         ("intra-eu-goods", intra_eu_goods()?),
+        ("mid-period-upgrade", mid_period_upgrade()?),
     ])
 }
 
@@ -135,6 +136,81 @@ pub fn rechnungskorrektur() -> Result<Invoice, DomainError> {
         date(2026, 2, 12)?,
         "RK-2026-000003",
     )
+}
+
+/// A German consumer's contract of 10 seats at EUR 12.00 a month, billed
+/// in advance from 1 January 2026, raised to 20 seats from 15 January: the
+/// 1 February run bills February at 20 seats (240.00) and the ten extra
+/// seats for the rest of January pro rata, 10 × 12.00 × 17/31 = 65.806…
+/// → 65.81, with a line that says what changed and for which days, in
+/// German. Built through the invoice run's own rules.
+pub fn mid_period_upgrade() -> Result<Invoice, DomainError> {
+    use billing_domain::period::BillingInterval;
+    use billing_domain::run::{CustomerRunInput, bill_customer};
+    use billing_domain::subscription::{
+        BillingTiming, ProrationPolicy, Subscription, SubscriptionItem,
+    };
+    let entity = seller()?;
+    let mut account = consumer();
+    account
+        .invoice_emails
+        .push(EmailAddress::parse("erika@example.org")?);
+    let seats = item(
+        "Team seats",
+        Decimal::new(10, 0),
+        UnitCode::month(),
+        Decimal::new(1200, 2),
+        TaxCategory::Standard,
+    );
+    let item_id = billing_domain::ids::SubscriptionItemId::new("seats");
+    let mut contract = Subscription {
+        id: billing_domain::ids::SubscriptionId::new("sub_sample_seats"),
+        account_id: account.id.clone(),
+        currency: Currency::EUR,
+        start: date(2026, 1, 1)?,
+        end: None,
+        anchor_day: None,
+        proration: ProrationPolicy::ActualDays,
+        mid_period_changes: None,
+        items: vec![SubscriptionItem {
+            id: item_id.clone(),
+            item: seats,
+            interval: BillingInterval::monthly(),
+            timing: BillingTiming::InAdvance,
+            anchor_month: None,
+            start: None,
+            end: None,
+            price_changes: Vec::new(),
+            quantity_changes: Vec::new(),
+            billed_through: None,
+            changes_settled: None,
+        }],
+    };
+    let mut bill_on = |contract: &Subscription, run_date| {
+        let input = CustomerRunInput {
+            entity: &entity,
+            account: &account,
+            subscriptions: std::slice::from_ref(contract),
+            pending: &[],
+            run_date,
+        };
+        bill_customer(&input, |_, index| {
+            InvoiceId::new(format!("inv_sample_seats_{run_date}_{index}"))
+        })?
+        .ok_or_else(|| DomainError::invalid("sample", format!("nothing due on {run_date}")))
+    };
+    let january = bill_on(&contract, date(2026, 1, 1)?)?;
+    for advance in &january.advances {
+        contract.record_progress(&advance.progress)?;
+    }
+    contract.change_quantity(&item_id, date(2026, 1, 15)?, Decimal::new(20, 0))?;
+    let february = bill_on(&contract, date(2026, 2, 1)?)?;
+    let draft = february
+        .invoices
+        .into_iter()
+        .next()
+        .ok_or_else(|| DomainError::invalid("sample", "the February run billed nothing"))?;
+    Ok(draft.finalize(InvoiceNumber::new("RE-2026-000120")))
 }
 
 /// A German consumer: licences at 19 %, a book at 7 %, a service period.
