@@ -186,7 +186,7 @@ pub fn mid_period_upgrade() -> Result<Invoice, DomainError> {
             changes_settled: None,
         }],
     };
-    let mut bill_on = |contract: &Subscription, run_date| {
+    let bill_on = |contract: &Subscription, run_date| {
         let input = CustomerRunInput {
             entity: &entity,
             account: &account,
