@@ -152,23 +152,36 @@ impl LocalRun {
     }
 
     /// Hands every queued batch of `run_id` to the worker, ten per delivery
-    /// like the template's trigger, until none is left; returns the message
-    /// ids the worker reported as failed (they stay on the queue).
+    /// like the template's trigger, until the run record counts every
+    /// planned batch done; returns the message ids the worker reported as
+    /// failed (they stay on the queue). Tests share the queue, so an empty
+    /// receive does not mean the run's batches are gone: another test may
+    /// hold one for a moment before it releases it.
     ///
     /// # Panics
-    /// When the queue cannot be read.
+    /// When the queue cannot be read, or the batches are not all done
+    /// within 30 s.
     pub async fn deliver(&self, run_id: &str) -> Vec<String> {
         let now = self.on_day(self.record(run_id).await.run_date);
         let marker = format!("\"run_id\":\"{run_id}\"");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         let mut failed = Vec::new();
-        let mut idle = 0;
-        while idle < 2 {
+        loop {
             let messages = self.take(&marker).await;
             if messages.is_empty() {
-                idle += 1;
+                let record = self.record(run_id).await;
+                if record.planning == 0 && record.done_batches >= record.planned_batches {
+                    break;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "run {run_id}: {} of {} planned batches done within 30 s",
+                    record.done_batches,
+                    record.planned_batches
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 continue;
             }
-            idle = 0;
             let event = LambdaEvent::new(sqs_event(&messages), Context::default());
             let response: SqsBatchResponse =
                 invoice_run_worker::handler::handle_at(&self.worker, event, now)

@@ -117,8 +117,10 @@ impl RunPlanner {
         };
         let record = self.store.open_run(&run, now).await?;
         // Each planning pass names its batches apart, so a re-run of a day
-        // counts its own batches.
-        let pass = format!("p{}", now.timestamp_millis());
+        // counts its own batches; two planners in the same millisecond are
+        // told apart by the planner count the record returned to each (its
+        // update is atomic), or their batches would be counted as one.
+        let pass = format!("p{}n{}", now.timestamp_millis(), record.planning);
         let mut planned = Planned::new(&run, &pass);
         if let Some(preview) = &preview {
             self.plan_from_preview(&preview.run_id, &mut planned)
