@@ -490,16 +490,7 @@ pub fn partial_credit(
                 .lines
                 .iter()
                 .find(|l| l.tax.category == *category && l.tax.rate == *rate)
-                .ok_or_else(|| {
-                    DomainError::invalid(
-                        "category",
-                        format!(
-                            "{} has no VAT group {} at {rate} %",
-                            original.number(),
-                            category.code()
-                        ),
-                    )
-                })?;
+                .ok_or_else(|| no_vat_group(original, *category, *rate))?;
             let text = description
                 .clone()
                 .unwrap_or_else(|| match content.buyer.language {
@@ -568,6 +559,18 @@ pub fn partial_credit(
     })
 }
 
+/// The refusal of a credit in a VAT group the original does not have.
+fn no_vat_group(original: &Invoice, category: VatCategoryCode, rate: Decimal) -> DomainError {
+    DomainError::invalid(
+        "category",
+        format!(
+            "{} has no VAT group {} at {rate} %",
+            original.number(),
+            category.code()
+        ),
+    )
+}
+
 /// Net and VAT still creditable in one VAT group of `original`.
 fn group_left(
     original: &Invoice,
@@ -580,16 +583,7 @@ fn group_left(
         .tax_breakdown
         .iter()
         .find(|g| g.category == category && g.rate == rate)
-        .ok_or_else(|| {
-            DomainError::invalid(
-                "category",
-                format!(
-                    "{} has no VAT group {} at {rate} %",
-                    original.number(),
-                    category.code()
-                ),
-            )
-        })?;
+        .ok_or_else(|| no_vat_group(original, category, rate))?;
     let (net, tax) = credited.group(category, rate, content.currency);
     Ok((
         group.taxable_amount.checked_sub(net)?,
