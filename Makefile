@@ -67,7 +67,7 @@ lock:
 demo: $(VENV_STAMP)
 	$(CARGO) build --quiet -p billing-tests --bin demo
 	mkdir -p out
-	$(LOCAL_AWS) run -- target/debug/demo
+	$(LOCAL_AWS) run -- sh -c 'target/debug/demo && $(VENV_PY) tools/dashboard_body.py out/dashboard.json'
 	$(CARGO) run --quiet -p billing-documents --example render_samples -- out/documents
 
 ## ------------------------------------------------------- staff API, local

@@ -265,3 +265,19 @@ def test_the_dashboard_shows_every_business_metric_queue_function_and_alarm(temp
     # Every alarm's state
     for alarm in _alarms(template):
         assert "${%s.Arn}" % alarm in body, alarm
+
+
+def test_the_demo_resolves_the_dashboard_against_the_local_stack(template, provisioned_stack):
+    # GIVEN the stack provisioned from the template
+    import dashboard_body
+
+    state = {"names": provisioned_stack.names, "attributes": provisioned_stack.attributes}
+    # WHEN make demo's script resolves the dashboard body
+    body = dashboard_body.dashboard_body(template, state)
+    text = json.dumps(body)
+    # THEN every substitution is resolved, to the local queues and the seller
+    assert "${" not in text
+    assert provisioned_stack.names["InvoiceRunDeadLetterQueue"] in text
+    assert '"Entity", "default"' in text
+    alarm_widget = next(w for w in body["widgets"] if w["type"] == "alarm")
+    assert len(alarm_widget["properties"]["alarms"]) == len(_alarms(template))

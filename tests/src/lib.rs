@@ -17,6 +17,7 @@ pub mod billing;
 pub mod counting;
 pub mod delivery;
 pub mod demo_dunning;
+pub mod emf;
 pub mod packaged;
 pub mod run;
 pub mod webhook;

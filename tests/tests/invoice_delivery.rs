@@ -5,7 +5,8 @@
 //! byte; the invoice records `sent` with SES's message id. Then SES reports
 //! a bounce through SNS (a recorded notification, played through the real
 //! delivery-events handler). Every log line written along the way is
-//! captured and must hold no e-mail address.
+//! captured and must hold no e-mail address; so must every metric line,
+//! which must also be valid embedded metric format.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -67,6 +68,7 @@ impl CapturedLogs {
 #[tokio::test]
 async fn a_closed_deal_reaches_the_customer_and_no_log_line_names_anyone() {
     let logs = CapturedLogs::install();
+    let metrics = billing_lambda::metrics::Recorder::start();
     let aws = local_clients().await;
 
     // GIVEN a seller, and a customer who reads English with two addresses
@@ -240,6 +242,37 @@ async fn a_closed_deal_reaches_the_customer_and_no_log_line_names_anyone() {
             "{personal} in the logs"
         );
     }
+
+    // AND the metric lines are embedded metric format, count the delivery
+    // and the bounce, and name no one either
+    let lines: Vec<serde_json::Value> = metrics
+        .lines()
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    for line in &lines {
+        assert_eq!(
+            billing_tests::emf::violations(line),
+            Vec::<String>::new(),
+            "{line}"
+        );
+        let text = line.to_string();
+        assert_eq!(redact_email_addresses(&text), text);
+        for personal in [&to, &cc, &domain, &customer] {
+            assert!(!text.contains(personal.as_str()), "{personal} in {text}");
+        }
+    }
+    let total = |function: &str, name: &str| -> f64 {
+        lines
+            .iter()
+            .filter(|line| line["Function"] == function)
+            .filter_map(|line| line[name].as_f64())
+            .sum()
+    };
+    assert_eq!(total("opportunity-webhook", "InvoicesFinalized"), 1.0);
+    assert_eq!(total("invoice-delivery", "InvoicesDelivered"), 1.0);
+    assert_eq!(total("delivery-events", "InvoicesBounced"), 1.0);
+    assert_eq!(total("delivery-events", "Complaints"), 0.0);
 }
 
 /// The recorded permanent-bounce notification, re-addressed to this run's

@@ -6,12 +6,16 @@
 //! counts only: never an address, a name or a diagnostic code.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use billing_lambda::metrics::{self, MetricLine};
 use billing_lambda::sqs::process_batch;
 use lambda_runtime::LambdaEvent;
 
 use crate::error::DeliveryEventsError;
 use crate::event::{EventKind, SesEvent, parse_notification};
 use crate::service::{Applied, DeliveryEventService};
+
+/// The function's name in its business metrics.
+pub const FUNCTION: &str = "delivery-events";
 
 /// Handles a batch; failed messages return to the queue (and after the
 /// queue's `maxReceiveCount` land in its dead-letter queue).
@@ -31,6 +35,16 @@ pub async fn handle_message(
     let event = parse_notification(message.body.as_deref())?;
     let applied = service.apply(&event).await?;
     log(&event, &applied);
+    MetricLine::new(FUNCTION)
+        .count(
+            metrics::INVOICES_BOUNCED,
+            usize::from(matches!(event.kind, EventKind::Bounce(_))),
+        )
+        .count(
+            metrics::COMPLAINTS,
+            usize::from(matches!(event.kind, EventKind::Complaint(_))),
+        )
+        .emit();
     Ok(())
 }
 

@@ -18,10 +18,11 @@
 
 use std::collections::BTreeMap;
 
-use billing_domain::dunning::{DunningAction, DunningNotice, SentDunningLevel};
+use billing_domain::dunning::{DunningAction, DunningNotice, DunningStage, SentDunningLevel};
 use billing_domain::dunning_letter::DunningLetter;
 use billing_domain::ids::{AccountId, BillingEntityId};
 use billing_domain::money::Money;
+use billing_lambda::metrics::{self, MetricLine};
 use billing_store::{
     BillingStore, DunningState, LetterCommit, LetterInvoice, LetterRecorded,
     MAX_INVOICES_PER_LETTER, keys,
@@ -189,6 +190,7 @@ impl SweepService {
                     .await?;
             }
         }
+        count(&report);
         Ok(report)
     }
 
@@ -287,4 +289,39 @@ impl SweepService {
         }
         Ok(())
     }
+}
+
+/// The function's name in its business metrics.
+pub const FUNCTION: &str = "dunning-sweep";
+
+/// Counts a completed sweep (the sweep alarm watches it), its letters per
+/// stage and its hand-overs, as one metric line.
+fn count(report: &SweepReport) {
+    let per_stage = |stage: DunningStage| {
+        report
+            .letters
+            .iter()
+            .filter(|letter| letter.stage == stage)
+            .count()
+    };
+    MetricLine::new(FUNCTION)
+        .count(metrics::DUNNING_SWEEPS_COMPLETED, 1)
+        .count(
+            metrics::DUNNING_LETTERS[0],
+            per_stage(DunningStage::PaymentReminder),
+        )
+        .count(
+            metrics::DUNNING_LETTERS[1],
+            per_stage(DunningStage::FirstNotice),
+        )
+        .count(
+            metrics::DUNNING_LETTERS[2],
+            per_stage(DunningStage::SecondNotice),
+        )
+        .count(
+            metrics::DUNNING_LETTERS[3],
+            per_stage(DunningStage::FinalNotice),
+        )
+        .count(metrics::COLLECTION_HANDOVERS, report.handed_over)
+        .emit();
 }

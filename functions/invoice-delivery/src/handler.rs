@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use billing_lambda::metrics::{self, MetricLine};
 use billing_lambda::sqs::{RetryBackoff, process_batch_with_backoff};
 use billing_store::{DeliveryRequest, LetterDeliveryRequest};
 use chrono::Utc;
@@ -11,6 +12,9 @@ use lambda_runtime::LambdaEvent;
 
 use crate::error::DeliveryError;
 use crate::service::{Delivered, DeliveryService};
+
+/// The function's name in its business metrics.
+pub const FUNCTION: &str = "invoice-delivery";
 
 /// First retry of a throttled or busy delivery after this long...
 pub const RETRY_FIRST: Duration = Duration::from_secs(15);
@@ -61,6 +65,18 @@ pub async fn handle_message(
             format!("dunning letter {}", request.letter_id),
         ),
     };
+    let invoice = matches!(job, DeliveryJob::Invoice(_));
+    let sent = matches!(
+        delivered,
+        Delivered::Sent { .. } | Delivered::SentAfterClaimLapsed { .. }
+    );
+    MetricLine::new(FUNCTION)
+        .count(metrics::INVOICES_DELIVERED, usize::from(invoice && sent))
+        .count(
+            metrics::DELIVERIES_FAILED,
+            usize::from(matches!(delivered, Delivered::Failed { .. })),
+        )
+        .emit();
     match delivered {
         Delivered::Sent {
             message_id,

@@ -3,6 +3,7 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use billing_domain::ids::InvoiceId;
+use billing_lambda::metrics::{self, MetricLine};
 use billing_lambda::sqs::process_batch;
 use lambda_runtime::LambdaEvent;
 use serde::Deserialize;
@@ -30,6 +31,9 @@ pub enum DocumentsJob {
     Letter(String),
 }
 
+/// The function's name in its business metrics.
+pub const FUNCTION: &str = "invoice-pdf";
+
 /// Handles a batch; failed messages return to the queue (and after the
 /// queue's `maxReceiveCount` land in its dead-letter queue).
 pub async fn handle(
@@ -46,12 +50,17 @@ pub async fn handle_message(
 ) -> Result<(), InvoicePdfError> {
     match job(message.body.as_deref())? {
         DocumentsJob::Invoice(invoice_id) => match service.produce(&invoice_id).await? {
-            Produced::Archived { documents, written } => tracing::info!(
-                invoice_id = %invoice_id,
-                documents = documents.len(),
-                written,
-                "invoice documents archived and delivery requested"
-            ),
+            Produced::Archived { documents, written } => {
+                tracing::info!(
+                    invoice_id = %invoice_id,
+                    documents = documents.len(),
+                    written,
+                    "invoice documents archived and delivery requested"
+                );
+                MetricLine::new(FUNCTION)
+                    .count(metrics::INVOICES_RENDERED, 1)
+                    .emit();
+            }
             Produced::AlreadyArchived => tracing::info!(
                 invoice_id = %invoice_id,
                 "invoice documents were already archived; nothing to do"

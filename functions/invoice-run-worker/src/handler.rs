@@ -3,9 +3,14 @@
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use billing_lambda::Failure;
-use billing_run::{RunBatch, RunWorker};
+use billing_lambda::metrics::{self, MetricLine};
+use billing_run::{BatchReport, RunBatch, RunWorker};
+use billing_store::run::RunMode;
 use chrono::{DateTime, Utc};
 use lambda_runtime::LambdaEvent;
+
+/// The function's name in its business metrics.
+pub const FUNCTION: &str = "invoice-run-worker";
 
 /// Handles a delivery of batches; a failed batch returns to the queue
 /// (and after five receives lands in its dead-letter queue). Customers
@@ -43,18 +48,21 @@ pub async fn handle_at(
         }
     }
     let results = worker.bill_batches(&batches, now).await;
+    let mut counted = MetricLine::new(FUNCTION);
     for ((batch, id), result) in batches.iter().zip(ids).zip(results) {
         match result {
-            Ok(report) => tracing::info!(
-                run_id = %batch.run_id,
-                batch_id = %batch.batch_id,
-                customers = batch.account_ids.len(),
-                billed = report.billed,
-                numbered = report.numbered,
-                failed = report.failed,
-                nothing_due = report.nothing_due,
-                "invoice run batch done"
-            ),
+            Ok(report) if batch.mode == RunMode::Finalize => {
+                counted = counted
+                    .count(metrics::RUN_CUSTOMERS_BILLED, report.billed)
+                    .count(metrics::RUN_CUSTOMERS_FAILED, report.failed)
+                    .count(metrics::INVOICES_FINALIZED, report.numbered)
+                    .count(
+                        metrics::INVOICE_RUNS_COMPLETED,
+                        usize::from(report.completed_run),
+                    );
+                log_done(batch, &report);
+            }
+            Ok(report) => log_done(batch, &report),
             Err(error) => {
                 tracing::warn!(
                     run_id = %batch.run_id,
@@ -68,7 +76,21 @@ pub async fn handle_at(
             }
         }
     }
+    counted.emit();
     Ok(response)
+}
+
+fn log_done(batch: &RunBatch, report: &BatchReport) {
+    tracing::info!(
+        run_id = %batch.run_id,
+        batch_id = %batch.batch_id,
+        customers = batch.account_ids.len(),
+        billed = report.billed,
+        numbered = report.numbered,
+        failed = report.failed,
+        nothing_due = report.nothing_due,
+        "invoice run batch done"
+    );
 }
 
 fn failure(id: String) -> BatchItemFailure {

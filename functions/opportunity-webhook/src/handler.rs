@@ -4,6 +4,7 @@
 use std::future::Future;
 
 use billing_lambda::http::{error_response, json_response};
+use billing_lambda::metrics::{self, MetricLine};
 use billing_lambda::preload::Preload;
 use billing_store::OpportunityRecord;
 use chrono::{DateTime, Utc};
@@ -17,6 +18,9 @@ use crate::error::{MAX_BODY_BYTES, WebhookError};
 use crate::service::{Closed, OpportunityService};
 use crate::signature::{SIGNATURE_HEADER, SecretRing};
 use crate::startup::StartupError;
+
+/// The function's name in its business metrics.
+pub const FUNCTION: &str = "opportunity-webhook";
 
 /// Header set on answers to a retry, so the CRM's logs show it was one.
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
@@ -95,7 +99,7 @@ where
 {
     match state.get().await {
         Ok(state) => handle(state, request).await,
-        Err(error) => error_response(&*error),
+        Err(error) => answered(error_response(&*error)),
     }
 }
 
@@ -110,7 +114,7 @@ pub async fn handle_at(
     request: Request,
     now: DateTime<Utc>,
 ) -> Response<Body> {
-    match process(state, &request, now).await {
+    let response = match process(state, &request, now).await {
         Ok(response) => response,
         Err(error) => {
             if matches!(error, WebhookError::Unauthorized) {
@@ -118,7 +122,21 @@ pub async fn handle_at(
             }
             error_response(&error)
         }
-    }
+    };
+    answered(response)
+}
+
+/// Counts the answer in the webhook's request and 5xx metrics (the 5xx
+/// rate alarm's inputs) and passes it on.
+fn answered(response: Response<Body>) -> Response<Body> {
+    MetricLine::new(FUNCTION)
+        .count(metrics::WEBHOOK_REQUESTS, 1)
+        .count(
+            metrics::WEBHOOK_SERVER_ERRORS,
+            usize::from(response.status().is_server_error()),
+        )
+        .emit();
+    response
 }
 
 async fn process(
@@ -147,6 +165,11 @@ async fn process(
         Closed::Recorded(record) => (202, record, false),
         Closed::Replayed(record) => (200, record, true),
     };
+    if status == 201 {
+        MetricLine::new(FUNCTION)
+            .count(metrics::INVOICES_FINALIZED, 1)
+            .emit();
+    }
     tracing::info!(
         opportunity_id = %record.key.opportunity_id,
         status,

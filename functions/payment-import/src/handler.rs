@@ -7,6 +7,7 @@
 //! the reason, noted on the needs-attention list, and acknowledged.
 
 use aws_lambda_events::event::s3::S3Event;
+use billing_lambda::metrics::{self, MetricLine};
 use billing_lambda::{Disposition, Failure};
 use chrono::Utc;
 use lambda_runtime::LambdaEvent;
@@ -14,6 +15,9 @@ use serde::Serialize;
 
 use crate::error::ImportError;
 use crate::service::{EntryOutcome, ImportService};
+
+/// The function's name in its business metrics.
+pub const FUNCTION: &str = "payment-import";
 
 /// What the invocation did, per object (returned for logs and tests).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -66,6 +70,19 @@ async fn import_one(
             };
             let booked = count(|o| matches!(o, EntryOutcome::Booked { .. }));
             let for_review = count(|o| matches!(o, EntryOutcome::Review(_)));
+            let returned = report
+                .entries
+                .iter()
+                .filter(|e| {
+                    matches!(e.outcome, EntryOutcome::Booked { .. }) && e.amount.is_negative()
+                })
+                .count();
+            MetricLine::new(FUNCTION)
+                .count(metrics::STATEMENTS_IMPORTED, 1)
+                .count(metrics::PAYMENTS_MATCHED, booked - returned)
+                .count(metrics::PAYMENTS_FOR_REVIEW, for_review)
+                .count(metrics::PAYMENTS_RETURNED, returned)
+                .emit();
             let outcome = if report.imported == 0 && report.already_imported > 0 {
                 "already_imported"
             } else {
@@ -82,6 +99,9 @@ async fn import_one(
         }
         Err(error) if matches!(error.disposition(), Disposition::Rejected(_)) => {
             tracing::warn!(key, code = error.code(), error = %error, "bank statement refused");
+            MetricLine::new(FUNCTION)
+                .count(metrics::STATEMENTS_REFUSED, 1)
+                .emit();
             Ok(ObjectResult {
                 key: key.to_owned(),
                 outcome: "refused",

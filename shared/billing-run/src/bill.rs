@@ -35,6 +35,9 @@ pub struct BatchReport {
     pub failed: usize,
     /// Customers with nothing due.
     pub nothing_due: usize,
+    /// Whether this delivery's last batch completed a finalize run (the
+    /// worker counts it in the metric the run-deadline alarm watches).
+    pub completed_run: bool,
 }
 
 /// One customer's result.
@@ -119,7 +122,10 @@ impl RunWorker {
                 }
                 (Ok((mut report, invoices)), _) => {
                     report.numbered = invoices.len();
-                    self.finish(batch, now).await.map(|()| report)
+                    self.finish(batch, now).await.map(|completed| {
+                        report.completed_run = completed && batch.mode == RunMode::Finalize;
+                        report
+                    })
                 }
             };
             results.push(result);
@@ -127,16 +133,18 @@ impl RunWorker {
         results
     }
 
-    /// Marks a batch done and completes the run after its last batch.
-    async fn finish(&self, batch: &RunBatch, now: DateTime<Utc>) -> Result<(), RunError> {
+    /// Marks a batch done and completes the run after its last batch;
+    /// whether this call completed it.
+    async fn finish(&self, batch: &RunBatch, now: DateTime<Utc>) -> Result<bool, RunError> {
         let record = self
             .store
             .finish_batch(&batch.run_id, &batch.batch_id)
             .await?;
-        RunTally::new(self.store.clone(), self.files.clone())
+        let was_billing = record.status == RunStatus::Billing;
+        let record = RunTally::new(self.store.clone(), self.files.clone())
             .complete_if_done(record, now)
             .await?;
-        Ok(())
+        Ok(was_billing && record.status == RunStatus::Completed)
     }
 
     /// Bills every customer of one batch up to staging; a preview's part is

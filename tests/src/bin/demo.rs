@@ -32,6 +32,9 @@ type DemoResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 #[tokio::main]
 async fn main() -> DemoResult {
     std::fs::create_dir_all("out")?;
+    // The functions' metric lines go to stdout as on Lambda; a copy is
+    // kept to add up at the end.
+    let metrics = billing_lambda::metrics::Recorder::start();
     let mut summary = Vec::new();
     summary.push(infrastructure().await?);
     let (line, invoice_id) = opportunity_closed().await?;
@@ -41,11 +44,29 @@ async fn main() -> DemoResult {
     let store = billing_tests::webhook::local_store().await;
     summary.push(billing_tests::demo_dunning::run(&store, "default").await?);
     summary.extend(invoice_run().await?);
+    summary.push(metric_totals(&metrics.lines())?);
     println!("\n== Summary ==");
     for line in summary {
         println!("- {line}");
     }
     Ok(())
+}
+
+/// The business metrics of the run (namespace `Billing`), added up over
+/// the embedded-metric-format lines the functions printed; the lines go to
+/// `out/metrics.jsonl` as CloudWatch Logs would receive them.
+fn metric_totals(lines: &[String]) -> DemoResult<String> {
+    std::fs::write("out/metrics.jsonl", lines.join("\n") + "\n")?;
+    println!("\n== Business metrics (CloudWatch embedded metric format) ==");
+    let totals = billing_lambda::metrics::totals(lines.iter().map(String::as_str));
+    for (name, total) in &totals {
+        println!("{name:<28} {total}");
+    }
+    Ok(format!(
+        "metrics: {} lines, {} metrics (out/metrics.jsonl); dashboard body: out/dashboard.json",
+        lines.len(),
+        totals.len()
+    ))
 }
 
 /// What the template provisioned, through the functions' own SDK clients.
