@@ -86,10 +86,10 @@ pub fn violations(line: &Value) -> Vec<String> {
                         }
                         _ => problems.push(format!("{at}: a metric has no Name of 1 to 1024")),
                     }
-                    if let Some(unit) = metric.get("Unit") {
-                        if !unit.as_str().is_some_and(is_unit) {
-                            problems.push(format!("{at}: unit {unit} is not a CloudWatch unit"));
-                        }
+                    if let Some(unit) = metric.get("Unit")
+                        && !unit.as_str().is_some_and(is_unit)
+                    {
+                        problems.push(format!("{at}: unit {unit} is not a CloudWatch unit"));
                     }
                 }
             }
