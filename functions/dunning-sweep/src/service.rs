@@ -297,31 +297,18 @@ pub const FUNCTION: &str = "dunning-sweep";
 /// Counts a completed sweep (the sweep alarm watches it), its letters per
 /// stage and its hand-overs, as one metric line.
 fn count(report: &SweepReport) {
-    let per_stage = |stage: DunningStage| {
-        report
-            .letters
-            .iter()
-            .filter(|letter| letter.stage == stage)
-            .count()
-    };
-    MetricLine::new(FUNCTION)
+    const STAGES: [DunningStage; 4] = [
+        DunningStage::PaymentReminder,
+        DunningStage::FirstNotice,
+        DunningStage::SecondNotice,
+        DunningStage::FinalNotice,
+    ];
+    let mut line = MetricLine::new(FUNCTION)
         .count(metrics::DUNNING_SWEEPS_COMPLETED, 1)
-        .count(
-            metrics::DUNNING_LETTERS[0],
-            per_stage(DunningStage::PaymentReminder),
-        )
-        .count(
-            metrics::DUNNING_LETTERS[1],
-            per_stage(DunningStage::FirstNotice),
-        )
-        .count(
-            metrics::DUNNING_LETTERS[2],
-            per_stage(DunningStage::SecondNotice),
-        )
-        .count(
-            metrics::DUNNING_LETTERS[3],
-            per_stage(DunningStage::FinalNotice),
-        )
-        .count(metrics::COLLECTION_HANDOVERS, report.handed_over)
-        .emit();
+        .count(metrics::COLLECTION_HANDOVERS, report.handed_over);
+    for (stage, name) in STAGES.into_iter().zip(metrics::DUNNING_LETTERS) {
+        let letters = report.letters.iter().filter(|l| l.stage == stage).count();
+        line = line.count(name, letters);
+    }
+    line.emit();
 }
