@@ -33,7 +33,7 @@ export ZIG_GLOBAL_CACHE_DIR ?= $(abspath $(or $(CARGO_TARGET_DIR),target))/zig-c
 
 help:
 	@echo "make demo   - run the billing pipeline locally against the local AWS endpoint"
-	@echo "make test   - every check: fmt, clippy, template lint, domain purity, unit, property and integration tests, the packages"
+	@echo "make test   - every check: fmt, clippy, template lint, IaC scan, domain purity, unit, property and integration tests, the packages"
 	@echo "make api    - the staff API on http://127.0.0.1:8787 against the local AWS (header X-Local-Role: billing|sales)"
 	@echo "make package      - every function of the template built once for Lambda and zipped; prints the sizes"
 	@echo "make test-package - the packaged functions on Lambda's OS, first polls, the README's deploy commands"
