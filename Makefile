@@ -16,6 +16,10 @@ CARGO ?= cargo
 # cfn-lint's (requirements-sam.txt).
 SAM_VENV := .venv-sam
 SAM_VENV_STAMP := $(SAM_VENV)/.installed
+# The IaC scanner (checkov) too: its pins conflict with moto's and cfn-lint's
+# (requirements-checkov.txt).
+CHECKOV_VENV := .venv-checkov
+CHECKOV_VENV_STAMP := $(CHECKOV_VENV)/.installed
 export SAM_CLI_TELEMETRY := 0
 # cargo-lambda and Zig (pinned in requirements-dev.txt) come from the venv.
 TOOLS_PATH := $(abspath $(VENV))/bin:$(abspath $(SAM_VENV))/bin:$(PATH)
@@ -23,33 +27,41 @@ TOOLS_PATH := $(abspath $(VENV))/bin:$(abspath $(SAM_VENV))/bin:$(PATH)
 # everything a build makes.
 export ZIG_GLOBAL_CACHE_DIR ?= $(abspath $(or $(CARGO_TARGET_DIR),target))/zig-cache
 
-.PHONY: help demo test fmt-check clippy lint-template domain-purity test-python test-rust \
-        local-aws-start local-aws-stop venv lock clean doc-tools package test-package sam-venv
+.PHONY: help demo test fmt-check clippy lint-template iac-scan domain-purity test-python test-rust \
+        local-aws-start local-aws-stop venv lock clean doc-tools package test-package sam-venv checkov-venv
 .PHONY: bench-webhook bench-run bench-cold-start api
 
 help:
 	@echo "make demo   - run the billing pipeline locally against the local AWS endpoint"
-	@echo "make test   - every check: fmt, clippy, template lint, domain purity, unit, property and integration tests, the packages"
+	@echo "make test   - every check: fmt, clippy, template lint, IaC scan, domain purity, unit, property and integration tests, the packages"
 	@echo "make api    - the staff API on http://127.0.0.1:8787 against the local AWS (header X-Local-Role: billing|sales)"
 	@echo "make package      - every function of the template built once for Lambda and zipped; prints the sizes"
 	@echo "make test-package - the packaged functions on Lambda's OS, first polls, the README's deploy commands"
 
 ## ---------------------------------------------------------------- setup
-$(VENV_STAMP): requirements-dev.txt requirements-lock.txt
+# One recipe for the three venvs: the stamp file lives in the venv, the
+# prerequisites are its requirements and their lock file.
+define install-venv
 	@command -v $(PYTHON) >/dev/null || { echo "python3 is required" >&2; exit 1; }
-	$(PYTHON) -m venv $(VENV)
-	$(VENV_PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c requirements-lock.txt
+	$(PYTHON) -m venv $(@D)
+	$(@D)/bin/python -m pip install --quiet --disable-pip-version-check -r $(word 1,$^) -c $(word 2,$^)
 	@touch $@
+endef
+
+$(VENV_STAMP): requirements-dev.txt requirements-lock.txt
+	$(install-venv)
 
 venv: $(VENV_STAMP)
 
 $(SAM_VENV_STAMP): requirements-sam.txt requirements-sam-lock.txt
-	@command -v $(PYTHON) >/dev/null || { echo "python3 is required" >&2; exit 1; }
-	$(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-sam.txt -c requirements-sam-lock.txt
-	@touch $@
+	$(install-venv)
 
 sam-venv: $(SAM_VENV_STAMP)
+
+$(CHECKOV_VENV_STAMP): requirements-checkov.txt requirements-checkov-lock.txt
+	$(install-venv)
+
+checkov-venv: $(CHECKOV_VENV_STAMP)
 
 # Re-pin the transitive Python dependencies after changing requirements-dev.txt
 # or requirements-sam.txt.
@@ -62,6 +74,10 @@ lock:
 	$(SAM_VENV).lock/bin/pip install --quiet -r requirements-sam.txt
 	$(SAM_VENV).lock/bin/pip freeze --all | grep -v -E '^(pip|setuptools|wheel)==' > requirements-sam-lock.txt
 	rm -rf $(SAM_VENV).lock
+	rm -rf $(CHECKOV_VENV).lock && $(PYTHON) -m venv $(CHECKOV_VENV).lock
+	$(CHECKOV_VENV).lock/bin/pip install --quiet -r requirements-checkov.txt
+	$(CHECKOV_VENV).lock/bin/pip freeze --all | grep -v -E '^(pip|setuptools|wheel)==' > requirements-checkov-lock.txt
+	rm -rf $(CHECKOV_VENV).lock
 
 ## ----------------------------------------------------------------- demo
 demo: $(VENV_STAMP)
@@ -85,7 +101,7 @@ api: $(VENV_STAMP)
 # test-package checks its packages once both are done.
 PACKAGE_LOG := $(abspath $(or $(CARGO_TARGET_DIR),target))/package.log
 
-test: fmt-check lint-template domain-purity $(VENV_STAMP) $(SAM_VENV_STAMP)
+test: fmt-check lint-template iac-scan domain-purity $(VENV_STAMP) $(SAM_VENV_STAMP)
 	@mkdir -p $(dir $(PACKAGE_LOG))
 	@echo "make package: in the background at low priority (log: $(PACKAGE_LOG))"
 	@set -m; \
@@ -108,12 +124,17 @@ clippy:
 lint-template: $(VENV_STAMP)
 	$(VENV)/bin/cfn-lint infra/template.yaml
 
+# The security gate (docs/security.md): checkov over the template, no failed
+# check unless skipped with a reason (tools/iac_scan.py).
+iac-scan: $(CHECKOV_VENV_STAMP)
+	$(PYTHON) tools/iac_scan.py infra/template.yaml
+
 # The domain crate must stay pure: no AWS, async runtime or network crate in
 # its normal dependency tree.
 domain-purity:
 	tools/check_domain_purity.sh
 
-test-python: $(VENV_STAMP) doc-tools
+test-python: $(VENV_STAMP) $(CHECKOV_VENV_STAMP) doc-tools
 	$(VENV_PY) -m pytest -q tests/python
 
 # qpdf and pdftotext check the rendered invoices (tests/python). They are
@@ -200,5 +221,5 @@ local-aws-stop: $(VENV_STAMP)
 	$(LOCAL_AWS) stop
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .local-aws out infra/.aws-sam
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .local-aws out infra/.aws-sam
 	$(CARGO) clean

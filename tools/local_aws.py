@@ -94,21 +94,62 @@ def physical_name(logical_id: str, type_name: str) -> str:
     return f"{STACK_NAME}-{logical_id}"
 
 
+# `Ref: AWS::NoValue`: the property it stands in for is left out.
+NO_VALUE = object()
+
+
 @dataclass
 class Stack:
-    """What was provisioned: enough to resolve Ref/GetAtt/Sub like CloudFormation."""
+    """What was provisioned: enough to resolve Ref/GetAtt/Sub/If like CloudFormation.
+
+    `parameters` overrides the template's defaults, as `sam deploy
+    --parameter-overrides` does."""
 
     endpoint: str
     template: dict
     names: dict[str, str] = field(default_factory=dict)
     attributes: dict[str, dict[str, str]] = field(default_factory=dict)
     refs: dict[str, str] = field(default_factory=dict)
+    parameters: dict[str, str] = field(default_factory=dict)
 
     def parameter_default(self, name: str) -> str:
         params = self.template.get("Parameters", {})
         if name not in params:
             raise KeyError(f"template has no parameter or resource named {name}")
+        if name in self.parameters:
+            return str(self.parameters[name])
         return str(params[name].get("Default", ""))
+
+    def condition(self, name: str) -> bool:
+        """A named condition of the template, evaluated on the parameters."""
+        conditions = self.template.get("Conditions", {})
+        if name not in conditions:
+            raise KeyError(f"template has no condition named {name}")
+        return self._truth(conditions[name])
+
+    def _truth(self, expression: Any) -> bool:
+        (key, arg), = expression.items()
+        if key == "Fn::Equals":
+            left, right = (self.resolve(v) for v in arg)
+            return str(left) == str(right)
+        if key == "Fn::Not":
+            return not self._truth(arg[0])
+        if key == "Fn::And":
+            return all(self._truth(v) for v in arg)
+        if key == "Fn::Or":
+            return any(self._truth(v) for v in arg)
+        if key == "Condition":
+            return self.condition(arg)
+        raise ValueError(f"condition function {key} not supported locally")
+
+    def resources(self, type_name: str) -> dict[str, dict]:
+        """The template's resources of a type that exist with these parameters
+        (a resource whose `Condition` is false is not created)."""
+        return {
+            logical_id: res
+            for logical_id, res in resources_of_type(self.template, type_name).items()
+            if "Condition" not in res or self.condition(res["Condition"])
+        }
 
     def ref(self, name: str) -> str:
         pseudo = {
@@ -140,7 +181,9 @@ class Stack:
         if isinstance(value, dict) and len(value) == 1:
             (key, arg), = value.items()
             if key == "Ref":
-                return self.ref(arg)
+                return NO_VALUE if arg == "AWS::NoValue" else self.ref(arg)
+            if key == "Fn::If":
+                return self.resolve(arg[1] if self.condition(arg[0]) else arg[2])
             if key == "Fn::GetAtt":
                 return self.get_att(arg[0], arg[1])
             if key == "Fn::Sub":
@@ -148,9 +191,10 @@ class Stack:
             if key == "Fn::Join":
                 return arg[0].join(str(self.resolve(v)) for v in arg[1])
         if isinstance(value, dict):
-            return {k: self.resolve(v) for k, v in value.items()}
+            resolved = {k: self.resolve(v) for k, v in value.items()}
+            return {k: v for k, v in resolved.items() if v is not NO_VALUE}
         if isinstance(value, list):
-            return [self.resolve(v) for v in value]
+            return [v for v in (self.resolve(v) for v in value) if v is not NO_VALUE]
         return value
 
     def _sub(self, arg: Any) -> str:
@@ -183,7 +227,7 @@ class Stack:
             .get("Variables", {})
         )
         envs = {}
-        for logical_id, res in resources_of_type(self.template, "AWS::Serverless::Function").items():
+        for logical_id, res in self.resources("AWS::Serverless::Function").items():
             variables = dict(globals_env)
             variables.update(res.get("Properties", {}).get("Environment", {}).get("Variables", {}))
             binary = res.get("Metadata", {}).get("BuildProperties", {}).get("Binary", logical_id)
@@ -206,10 +250,12 @@ def _client(service: str, endpoint: str):
     )
 
 
-def provision(endpoint: str, template: dict | None = None) -> Stack:
-    """Create every table, bucket, queue and topic the template defines."""
+def provision(endpoint: str, template: dict | None = None, parameters: dict[str, str] | None = None) -> Stack:
+    """Create every table, bucket, queue and topic the template defines,
+    with the template's parameter defaults or the given overrides."""
     template = template or load_template()
-    stack = Stack(endpoint=endpoint, template=template)
+    stack = Stack(endpoint=endpoint, template=template, parameters=dict(parameters or {}))
+    _provision_log_groups(stack)
     _provision_queues(stack)
     _provision_tables(stack)
     _provision_buckets(stack)
@@ -219,9 +265,25 @@ def provision(endpoint: str, template: dict | None = None) -> Stack:
     return stack
 
 
+def _provision_log_groups(stack: Stack) -> None:
+    """Log groups with their retention and key, so a Ref yields the name
+    and a GetAtt the ARN as on AWS."""
+    logs = _client("logs", stack.endpoint)
+    for logical_id, res in stack.resources("AWS::Logs::LogGroup").items():
+        props = stack.resolve(res.get("Properties", {}))
+        name = props.get("LogGroupName") or physical_name(logical_id, "AWS::Logs::LogGroup")
+        kwargs = {"kmsKeyId": props["KmsKeyId"]} if "KmsKeyId" in props else {}
+        logs.create_log_group(logGroupName=name, **kwargs)
+        if "RetentionInDays" in props:
+            logs.put_retention_policy(logGroupName=name, retentionInDays=int(props["RetentionInDays"]))
+        stack.refs[logical_id] = name
+        stack.attributes[logical_id] = {"Arn": f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{name}:*"}
+        stack.names[logical_id] = name
+
+
 def _provision_tables(stack: Stack) -> None:
     ddb = _client("dynamodb", stack.endpoint)
-    for logical_id, res in resources_of_type(stack.template, "AWS::DynamoDB::Table").items():
+    for logical_id, res in stack.resources("AWS::DynamoDB::Table").items():
         props = stack.resolve(res["Properties"])
         name = physical_name(logical_id, "AWS::DynamoDB::Table")
         kwargs: dict[str, Any] = {
@@ -238,7 +300,12 @@ def _provision_tables(stack: Stack) -> None:
                 "StreamViewType": props["StreamSpecification"]["StreamViewType"],
             }
         if props.get("SSESpecification"):
-            kwargs["SSESpecification"] = {"Enabled": bool(props["SSESpecification"]["SSEEnabled"])}
+            sse = props["SSESpecification"]
+            kwargs["SSESpecification"] = {"Enabled": bool(sse["SSEEnabled"])}
+            if "SSEType" in sse:
+                kwargs["SSESpecification"]["SSEType"] = sse["SSEType"]
+            if "KMSMasterKeyId" in sse:
+                kwargs["SSESpecification"]["KMSMasterKeyId"] = sse["KMSMasterKeyId"]
         if "DeletionProtectionEnabled" in props:
             kwargs["DeletionProtectionEnabled"] = bool(props["DeletionProtectionEnabled"])
         description = ddb.create_table(**kwargs)["TableDescription"]
@@ -264,7 +331,7 @@ def _provision_tables(stack: Stack) -> None:
 
 def _provision_buckets(stack: Stack) -> None:
     s3 = _client("s3", stack.endpoint)
-    for logical_id, res in resources_of_type(stack.template, "AWS::S3::Bucket").items():
+    for logical_id, res in stack.resources("AWS::S3::Bucket").items():
         props = stack.resolve(res.get("Properties", {}))
         name = physical_name(logical_id, "AWS::S3::Bucket")
         s3.create_bucket(
@@ -309,9 +376,59 @@ def _provision_buckets(stack: Stack) -> None:
                 Bucket=name,
                 PublicAccessBlockConfiguration={k: bool(v) for k, v in props["PublicAccessBlockConfiguration"].items()},
             )
+        lifecycle = props.get("LifecycleConfiguration")
+        if lifecycle:
+            s3.put_bucket_lifecycle_configuration(
+                Bucket=name, LifecycleConfiguration={"Rules": [_lifecycle_rule(r) for r in lifecycle["Rules"]]}
+            )
         stack.refs[logical_id] = name
         stack.attributes[logical_id] = {"Arn": f"arn:aws:s3:::{name}", "DomainName": f"{name}.s3.amazonaws.com"}
         stack.names[logical_id] = name
+    # Bucket policies (S3 checks the log bucket's before it accepts
+    # logging), without their TLS-only statements: the emulator listens on
+    # plain HTTP on loopback and enforces them, so they would refuse every
+    # request (tests/python/test_template_provisioning.py checks that every
+    # bucket has one).
+    for res in stack.resources("AWS::S3::BucketPolicy").values():
+        props = stack.resolve(res["Properties"])
+        document = dict(props["PolicyDocument"])
+        document["Statement"] = [s for s in document["Statement"] if not _requires_tls(s)]
+        if document["Statement"]:
+            s3.put_bucket_policy(Bucket=props["Bucket"], Policy=json.dumps(document))
+    # Access logging names another bucket of the stack: once all exist.
+    for logical_id, res in stack.resources("AWS::S3::Bucket").items():
+        logging_config = stack.resolve(res.get("Properties", {})).get("LoggingConfiguration")
+        if logging_config:
+            enabled = {
+                "TargetBucket": logging_config["DestinationBucketName"],
+                "TargetPrefix": logging_config.get("LogFilePrefix", ""),
+            }
+            if "TargetObjectKeyFormat" in logging_config:
+                enabled["TargetObjectKeyFormat"] = logging_config["TargetObjectKeyFormat"]
+            s3.put_bucket_logging(Bucket=stack.names[logical_id], BucketLoggingStatus={"LoggingEnabled": enabled})
+
+
+def _requires_tls(statement: dict) -> bool:
+    """A statement that denies requests made without TLS."""
+    condition = statement.get("Condition", {}).get("Bool", {})
+    return statement.get("Effect") == "Deny" and str(condition.get("aws:SecureTransport")).lower() == "false"
+
+
+def _lifecycle_rule(rule: dict) -> dict:
+    """A CloudFormation lifecycle rule in the S3 API's shape (the rules this
+    template uses; any other property is refused, not dropped)."""
+    supported = {"Id", "Status", "Prefix", "ExpirationInDays", "NoncurrentVersionExpiration"}
+    unsupported = set(rule) - supported
+    if unsupported:
+        raise ValueError(f"LifecycleConfiguration rule: {sorted(unsupported)} not supported locally")
+    out: dict[str, Any] = {"ID": rule.get("Id", ""), "Status": rule["Status"], "Filter": {"Prefix": rule.get("Prefix", "")}}
+    if "ExpirationInDays" in rule:
+        out["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
+    if "NoncurrentVersionExpiration" in rule:
+        out["NoncurrentVersionExpiration"] = {
+            "NoncurrentDays": int(rule["NoncurrentVersionExpiration"]["NoncurrentDays"])
+        }
+    return out
 
 
 _QUEUE_ATTRIBUTES = {
@@ -321,6 +438,7 @@ _QUEUE_ATTRIBUTES = {
     "MaximumMessageSize": "MaximumMessageSize",
     "ReceiveMessageWaitTimeSeconds": "ReceiveMessageWaitTimeSeconds",
     "SqsManagedSseEnabled": "SqsManagedSseEnabled",
+    "KmsMasterKeyId": "KmsMasterKeyId",
     "FifoQueue": "FifoQueue",
     "ContentBasedDeduplication": "ContentBasedDeduplication",
 }
@@ -328,7 +446,7 @@ _QUEUE_ATTRIBUTES = {
 
 def _provision_queues(stack: Stack) -> None:
     sqs = _client("sqs", stack.endpoint)
-    pending = dict(resources_of_type(stack.template, "AWS::SQS::Queue"))
+    pending = dict(stack.resources("AWS::SQS::Queue"))
     # Dead-letter queues first: a redrive policy names its target's ARN.
     while pending:
         progressed = False
@@ -373,13 +491,15 @@ def _attribute_text(value: Any) -> str:
 
 def _provision_topics(stack: Stack) -> None:
     sns = _client("sns", stack.endpoint)
-    for logical_id, res in resources_of_type(stack.template, "AWS::SNS::Topic").items():
+    for logical_id, res in stack.resources("AWS::SNS::Topic").items():
         name = physical_name(logical_id, "AWS::SNS::Topic")
-        arn = sns.create_topic(Name=name)["TopicArn"]
+        props = stack.resolve(res.get("Properties", {}))
+        attributes = {"KmsMasterKeyId": props["KmsMasterKeyId"]} if "KmsMasterKeyId" in props else {}
+        arn = sns.create_topic(Name=name, Attributes=attributes)["TopicArn"]
         stack.refs[logical_id] = arn
         stack.attributes[logical_id] = {"TopicArn": arn, "TopicName": name}
         stack.names[logical_id] = name
-    for _, res in resources_of_type(stack.template, "AWS::SNS::Subscription").items():
+    for _, res in stack.resources("AWS::SNS::Subscription").items():
         props = stack.resolve(res["Properties"])
         attributes = {}
         if "RawMessageDelivery" in props:
@@ -395,7 +515,7 @@ def _provision_topics(stack: Stack) -> None:
 def _provision_mail_configuration(stack: Stack) -> None:
     """SES configuration sets, so a Ref to one yields its name as on AWS."""
     ses = _client("ses", stack.endpoint)
-    for logical_id, res in resources_of_type(stack.template, "AWS::SES::ConfigurationSet").items():
+    for logical_id, res in stack.resources("AWS::SES::ConfigurationSet").items():
         props = stack.resolve(res.get("Properties", {}))
         name = props.get("Name") or physical_name(logical_id, "AWS::SES::ConfigurationSet")
         ses.create_configuration_set(ConfigurationSet={"Name": name})
@@ -405,7 +525,7 @@ def _provision_mail_configuration(stack: Stack) -> None:
     # so mail from the billing entity's address is accepted as on a set-up
     # account, and mail from any other domain is refused as unverified.
     sesv2 = _client("sesv2", stack.endpoint)
-    for logical_id, res in resources_of_type(stack.template, "AWS::SES::EmailIdentity").items():
+    for logical_id, res in stack.resources("AWS::SES::EmailIdentity").items():
         props = stack.resolve(res.get("Properties", {}))
         identity = props["EmailIdentity"]
         kwargs = {"EmailIdentity": identity}
@@ -456,14 +576,15 @@ def _provision_secrets(stack: Stack) -> None:
     """Secrets Manager secrets with a generated or given value, so a Ref
     yields the secret's ARN as on AWS and functions read it as deployed."""
     client = _client("secretsmanager", stack.endpoint)
-    for logical_id, res in resources_of_type(stack.template, "AWS::SecretsManager::Secret").items():
+    for logical_id, res in stack.resources("AWS::SecretsManager::Secret").items():
         props = stack.resolve(res.get("Properties", {}))
         name = props.get("Name") or physical_name(logical_id, "AWS::SecretsManager::Secret")
         if "SecretString" in props:
             value = str(props["SecretString"])
         else:
             value = generated_secret_string(props.get("GenerateSecretString", {}))
-        created = client.create_secret(Name=name, SecretString=value, Description=props.get("Description", ""))
+        kwargs = {"KmsKeyId": props["KmsKeyId"]} if "KmsKeyId" in props else {}
+        created = client.create_secret(Name=name, SecretString=value, Description=props.get("Description", ""), **kwargs)
         stack.refs[logical_id] = created["ARN"]
         stack.names[logical_id] = name
 
@@ -594,7 +715,7 @@ def pipe_target_queues(stack: Stack) -> dict[str, str]:
     emulator runs no pipes, so tests and the demo play them by sending to
     these queues, and no function is told their URLs."""
     queues = {}
-    for pipe in resources_of_type(stack.template, "AWS::Pipes::Pipe").values():
+    for pipe in stack.resources("AWS::Pipes::Pipe").values():
         target = pipe.get("Properties", {}).get("Target", {})
         logical_id = str(target.get("Fn::GetAtt", [""])[0]) if isinstance(target, dict) else ""
         if logical_id and stack.template.get("Resources", {}).get(logical_id, {}).get("Type") == "AWS::SQS::Queue":
@@ -637,8 +758,9 @@ def summary(stack: Stack) -> str:
         ("AWS::SES::ConfigurationSet", "mail"),
         ("AWS::SES::EmailIdentity", "sender"),
         ("AWS::SecretsManager::Secret", "secret"),
+        ("AWS::Logs::LogGroup", "logs"),
     ):
-        for logical_id in resources_of_type(stack.template, type_name):
+        for logical_id in stack.resources(type_name):
             lines.append(f"  {label:<7} {logical_id:<32} {stack.names[logical_id]}")
     return "\n".join(lines)
 

@@ -221,7 +221,10 @@ def test_the_alarm_topic_contract(template):
     resources = template["Resources"]
     # The topic ops-tools' doctor looks for, encrypted, with its output
     assert resources["AlarmTopic"]["Type"] == "AWS::SNS::Topic"
-    assert resources["AlarmTopic"]["Properties"]["KmsMasterKeyId"] == {"Ref": "AlarmTopicKey"}
+    assert resources["AlarmTopic"]["Properties"]["KmsMasterKeyId"] == {
+        "Fn::If": ["UseCustomerKey", {"Ref": "CustomerKmsKeyArn"}, {"Ref": "AlarmTopicKey"}]
+    }
+    assert resources["AlarmTopicKey"]["Condition"] == "NoCustomerKey"
     assert template["Outputs"]["AlarmTopicArn"]["Value"] == {"Ref": "AlarmTopic"}
     # The e-mail subscription exists only when AlarmEmail is given
     assert template["Parameters"]["AlarmEmail"]["Default"] == ""

@@ -73,7 +73,7 @@ def test_every_bucket_matches_the_template(template, provisioned_stack, client):
     assert buckets, "the template defines no bucket"
     existing = {b["Name"] for b in s3.list_buckets()["Buckets"]}
     for logical_id, resource in buckets.items():
-        props = resource["Properties"]
+        props = provisioned_stack.resolve(resource["Properties"])
         name = provisioned_stack.names[logical_id]
         assert name in existing, logical_id
         versioning = s3.get_bucket_versioning(Bucket=name)
@@ -81,18 +81,23 @@ def test_every_bucket_matches_the_template(template, provisioned_stack, client):
         block = s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
         assert block == {k: True for k in props["PublicAccessBlockConfiguration"]}, logical_id
         encryption = s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"]
-        assert [r["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] for r in encryption] == [
-            r["ServerSideEncryptionByDefault"]["SSEAlgorithm"]
-            for r in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        assert [r["ApplyServerSideEncryptionByDefault"] for r in encryption] == [
+            r["ServerSideEncryptionByDefault"] for r in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
         ], logical_id
+        logging_config = props.get("LoggingConfiguration")
+        logging_enabled = s3.get_bucket_logging(Bucket=name).get("LoggingEnabled")
+        if logging_config:
+            assert logging_enabled["TargetBucket"] == logging_config["DestinationBucketName"], logical_id
+            assert logging_enabled["TargetPrefix"] == logging_config["LogFilePrefix"], logical_id
+        else:
+            assert logging_enabled is None, logical_id
         if props.get("ObjectLockEnabled"):
             lock = s3.get_object_lock_configuration(Bucket=name)["ObjectLockConfiguration"]
             retention = lock["Rule"]["DefaultRetention"]
             expected = props["ObjectLockConfiguration"]["Rule"]["DefaultRetention"]
-            params = template["Parameters"]
             assert lock["ObjectLockEnabled"] == "Enabled"
-            assert retention["Mode"] == params[expected["Mode"]["Ref"]]["Default"]
-            assert retention["Years"] == params[expected["Years"]["Ref"]]["Default"]
+            assert retention["Mode"] == expected["Mode"]
+            assert retention["Years"] == int(expected["Years"])
 
 
 def test_documents_bucket_keeps_invoices_eight_years_by_default(template):
