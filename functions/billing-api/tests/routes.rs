@@ -6,7 +6,7 @@
 mod common;
 
 use billing_api::handler::handle;
-use billing_api::reply::mask_bank_data;
+use billing_api::reply::mask_for_sales;
 use billing_api::router::{Access, Op, ROUTES, Route};
 use common::{PAYER_IBAN, SELLER_IBAN, Who, World, etag, json, request};
 use serde_json::{Value, json};
@@ -110,7 +110,7 @@ async fn current_etag(world: &World, route: &Route) -> String {
 
 fn has_no_bank_data(text: &str, body: &Value) -> bool {
     let mut masked = body.clone();
-    mask_bank_data(&mut masked);
+    mask_for_sales(&mut masked);
     !text.contains(SELLER_IBAN)
         && !text.contains("0532 0130 00")
         && !text.contains(PAYER_IBAN)
