@@ -11,14 +11,10 @@ use aws_lambda_events::event::apigw::{
 };
 use billing_api::handler::handle;
 use billing_api::router::{Access, Op, ROUTES};
-use billing_domain::money::{Currency, Money};
-use billing_store::ReviewEntry;
-use billing_tests::unique_id;
-use chrono::{NaiveDate, Utc};
-use common::{Who, World, etag, json, request};
+use chrono::NaiveDate;
+use common::{Who, World, etag, get, json, request, unmatched};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt};
-use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 /// Payers' and customers' data a sales user must never read (compared
@@ -70,22 +66,7 @@ async fn review_entry(world: &World, remittance: &str, n: usize) {
     world
         .state
         .store
-        .put_for_review(
-            &world.entity.id,
-            &ReviewEntry {
-                statement_id: unique_id("stmt"),
-                entry_id: format!("E{n}"),
-                amount: Money::new(Decimal::new(4_242 + n as i64, 2), Currency::EUR),
-                booking_date: day,
-                value_date: Some(day),
-                creditor_reference: None,
-                remittance: Some(remittance.to_owned()),
-                return_reason: None,
-                reason: "no invoice matches reference or amount".into(),
-                candidates: vec![],
-                since: Utc::now(),
-            },
-        )
+        .put_for_review(&world.entity.id, &unmatched(remittance, day, n as i64))
         .await
         .expect("review entry");
 }
@@ -93,11 +74,7 @@ async fn review_entry(world: &World, remittance: &str, n: usize) {
 /// A billing clerk's write; panics unless it succeeds.
 async fn clerk(world: &World, method: &str, path: &str, body: Value) {
     let invoice = path.split('/').take(4).collect::<Vec<_>>().join("/");
-    let read = handle(
-        &world.state,
-        request(Who::Billing, "GET", &invoice, None, None),
-    )
-    .await;
+    let read = get(&world.state, Who::Billing, &invoice).await;
     let response = handle(
         &world.state,
         request(Who::Billing, method, path, Some(&body), Some(&etag(&read))),
@@ -183,7 +160,7 @@ async fn sales_reads_no_customers_or_payers_bank_or_personal_data_on_any_route()
     let mut saw_remittance = false;
     for path in &paths {
         // WHEN sales reads every route
-        let response = handle(&world.state, request(Who::Sales, "GET", path, None, None)).await;
+        let response = get(&world.state, Who::Sales, path).await;
         let text = String::from_utf8_lossy(response.body().as_ref()).to_string();
         assert_eq!(response.status(), 200, "GET {path}: {text}");
         // THEN no IBAN, BIC, account holder or e-mail address of theirs shows
@@ -195,20 +172,15 @@ async fn sales_reads_no_customers_or_payers_bank_or_personal_data_on_any_route()
         }
         saw_remittance |= text.contains("****3201") && text.contains("RE-2026-000017");
         // AND billing reads the same route unmasked
-        let response = handle(&world.state, request(Who::Billing, "GET", path, None, None)).await;
+        let response = get(&world.state, Who::Billing, path).await;
         assert_eq!(response.status(), 200, "billing GET {path}");
     }
     assert!(saw_remittance, "the masked texts keep what is not personal");
     // AND the account's invoice addresses, a field sales works with, stay
-    let account = handle(
+    let account = get(
         &world.state,
-        request(
-            Who::Sales,
-            "GET",
-            &format!("/v1/accounts/{}", world.account.id),
-            None,
-            None,
-        ),
+        Who::Sales,
+        &format!("/v1/accounts/{}", world.account.id),
     )
     .await;
     assert_eq!(
@@ -216,17 +188,7 @@ async fn sales_reads_no_customers_or_payers_bank_or_personal_data_on_any_route()
         json!(["buchhaltung@example.org"])
     );
     // AND billing sees the texts as received
-    let review = handle(
-        &world.state,
-        request(
-            Who::Billing,
-            "GET",
-            "/v1/payments/review?limit=200",
-            None,
-            None,
-        ),
-    )
-    .await;
+    let review = get(&world.state, Who::Billing, "/v1/payments/review?limit=200").await;
     assert!(
         String::from_utf8_lossy(review.body().as_ref()).contains("DE44 5001 0517 5407 3249 31")
     );
@@ -261,25 +223,20 @@ fn raw(
         .with_request_context(RequestContext::ApiGatewayV2(context))
 }
 
+/// A refused write: method, path, body, content type, the status and the
+/// pointer its error names.
+type Case<'a> = (&'a str, &'a str, String, Option<&'a str>, u16, &'a str);
+
 /// What a write could change.
 async fn snapshot(world: &World) -> Value {
-    let mut all = Vec::new();
-    for path in [
+    let paths = [
         format!("/v1/invoices/{}", world.open.content().id),
         format!("/v1/invoices/{}/payments", world.open.content().id),
         format!("/v1/invoices/{}/audit", world.open.content().id),
         format!("/v1/accounts/{}", world.account.id),
         format!("/v1/accounts/{}/credit", world.account.id),
-    ] {
-        let response = handle(
-            &world.state,
-            request(Who::Billing, "GET", &path, None, None),
-        )
-        .await;
-        assert_eq!(response.status(), 200, "{path}");
-        all.push(json(&response));
-    }
-    Value::Array(all)
+    ];
+    common::snapshot(&world.state, &paths).await
 }
 
 #[tokio::test]
@@ -298,7 +255,7 @@ async fn writes_refuse_by_name_what_they_do_not_understand_and_change_nothing() 
         json!({"amount": {"amount": amount, "currency": "EUR"}, "reference": "cheque 7"})
             .to_string()
     };
-    let cases: Vec<(&str, &str, String, Option<&str>, u16, &str)> = vec![
+    let cases: Vec<Case> = vec![
         // The wrong JSON type for the body.
         ("POST", &payments, json!([{"amount": {"amount": "5.00", "currency": "EUR"}, "reference": "x"}]).to_string(), json_type, 400, ""),
         ("PUT", &dispute, json!("customer disputes").to_string(), json_type, 400, ""),
@@ -330,27 +287,12 @@ async fn writes_refuse_by_name_what_they_do_not_understand_and_change_nothing() 
         ("POST", &credit_notes, json!({"reason": "x", "selection": {"kind": "lines", "lines": [{"position": 1, "quantity": "1e0"}]}}).to_string(), json_type, 400, "/selection/lines/0/quantity"),
         ("POST", &credit_notes, json!({"reason": "x", "selection": {"kind": "lines", "lines": [{"position": "1"}]}}).to_string(), json_type, 400, "/selection/lines/0/position"),
     ];
-    let read = handle(
-        &world.state,
-        request(
-            Who::Billing,
-            "GET",
-            &format!("/v1/invoices/{open}"),
-            None,
-            None,
-        ),
-    )
-    .await;
+    let read = get(&world.state, Who::Billing, &format!("/v1/invoices/{open}")).await;
     let invoice_tag = etag(&read);
-    let read = handle(
+    let read = get(
         &world.state,
-        request(
-            Who::Billing,
-            "GET",
-            &format!("/v1/accounts/{account}"),
-            None,
-            None,
-        ),
+        Who::Billing,
+        &format!("/v1/accounts/{account}"),
     )
     .await;
     let account_tag = etag(&read);
@@ -397,33 +339,23 @@ async fn writes_refuse_by_name_what_they_do_not_understand_and_change_nothing() 
 async fn a_method_a_path_does_not_answer_is_405_with_allow() {
     let world = World::new().await;
     let path = format!("/v1/invoices/{}/dispute", world.open.content().id);
-    let response = handle(&world.state, request(Who::Sales, "GET", &path, None, None)).await;
+    let response = get(&world.state, Who::Sales, &path).await;
     assert_eq!(response.status(), 405);
     assert_eq!(response.headers()["allow"], "PUT, DELETE");
     assert_eq!(json(&response)["code"], "method_not_allowed");
     // AND a 200-character id is looked up (404), a longer one is 400
     let id = "ä".repeat(200);
-    let response = handle(
+    let response = get(
         &world.state,
-        request(
-            Who::Sales,
-            "GET",
-            &format!("/v1/invoices/{}", id.replace('ä', "%C3%A4")),
-            None,
-            None,
-        ),
+        Who::Sales,
+        &format!("/v1/invoices/{}", id.replace('ä', "%C3%A4")),
     )
     .await;
     assert_eq!(response.status(), 404);
-    let response = handle(
+    let response = get(
         &world.state,
-        request(
-            Who::Sales,
-            "GET",
-            &format!("/v1/invoices/{}", "x".repeat(201)),
-            None,
-            None,
-        ),
+        Who::Sales,
+        &format!("/v1/invoices/{}", "x".repeat(201)),
     )
     .await;
     assert_eq!(response.status(), 400);

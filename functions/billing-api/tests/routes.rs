@@ -69,24 +69,15 @@ fn body(op: Op) -> Option<Value> {
 
 /// What a write could change: both invoices, the audit trails, the lists.
 async fn snapshot(world: &World) -> Value {
-    let mut all = Vec::new();
-    for path in [
+    let paths = [
         format!("/v1/invoices/{}", world.open.content().id),
         format!("/v1/invoices/{}", world.bounced.content().id),
         format!("/v1/invoices/{}/audit", world.open.content().id),
         format!("/v1/accounts/{}/audit", world.account.id),
         format!("/v1/accounts/{}/credit", world.account.id),
         "/v1/needs-attention".to_owned(),
-    ] {
-        let response = handle(
-            &world.state,
-            request(Who::Billing, "GET", &path, None, None),
-        )
-        .await;
-        assert_eq!(response.status(), 200, "{path}");
-        all.push(json(&response));
-    }
-    Value::Array(all)
+    ];
+    common::snapshot(&world.state, &paths).await
 }
 
 /// The ETag of the invoice a write route addresses.

@@ -57,6 +57,9 @@ struct RefundBody {
     reason: Option<String>,
 }
 
+/// Whether a JSON value has the type a field needs.
+type JsonType = fn(&Value) -> bool;
+
 /// The credit note's selection, checked as written before the domain reads
 /// it: a net amount as a plain decimal within the limit and its currency's
 /// places, a rate and line quantities as plain decimals.
@@ -64,7 +67,7 @@ fn checked_selection(body: &Value, currency: Currency) -> Result<(), ApiError> {
     // The selection is an internally tagged enum, whose field errors serde
     // reports at `/selection`: check each field's JSON type first, so the
     // error names the field itself.
-    let mut types: Vec<(String, fn(&Value) -> bool, &str)> = vec![
+    let mut types: Vec<(String, JsonType, &str)> = vec![
         ("/selection".into(), Value::is_object, "an object"),
         ("/selection/kind".into(), Value::is_string, "a string"),
         ("/selection/lines".into(), Value::is_array, "an array"),
