@@ -306,14 +306,18 @@ mod tests {
         assert_eq!(eur("1250.50").unwrap().amount(), Decimal::new(125_050, 2));
         assert_eq!(eur("7").unwrap().amount(), Decimal::new(7, 0));
         assert!(eur("100000000.00").is_ok());
-        for bad in ["1e3", "1E3", "-5.00", "+5", " 5", "5.", ".5", "1,00", "0x10", "", "1.2.3"] {
+        for bad in [
+            "1e3", "1E3", "-5.00", "+5", " 5", "5.", ".5", "1,00", "0x10", "", "1.2.3",
+        ] {
             assert!(eur(bad).is_err(), "{bad}");
         }
         assert!(eur("100000000.01").is_err());
         assert!(eur("79228162514264337593543950335").is_err());
         assert!(eur("10.001").is_err());
         assert!(Money::from_stated("10.5", Currency::JPY, "amount").is_err());
-        assert!(Money::from_stated("10.125", Currency::from_code("KWD").unwrap(), "amount").is_ok());
+        assert!(
+            Money::from_stated("10.125", Currency::from_code("KWD").unwrap(), "amount").is_ok()
+        );
     }
 
     use super::*;

@@ -293,8 +293,7 @@ fn bic_spans(chars: &[char], near_iban: bool) -> Vec<(usize, usize)> {
         } else if is_bic(&upper) {
             let capitals = word == upper;
             let location = &upper[6..];
-            let telling =
-                location.bytes().any(|b| b.is_ascii_digit()) || upper.ends_with("XXX");
+            let telling = location.bytes().any(|b| b.is_ascii_digit()) || upper.ends_with("XXX");
             if labelled || (capitals && (near_iban || telling)) {
                 spans.push((start, i));
             }
@@ -345,7 +344,9 @@ fn holder_spans(chars: &[char]) -> Vec<(usize, usize)> {
         let label = HOLDER_LABELS.iter().find(|(label, _)| {
             let label: Vec<char> = label.chars().collect();
             lower.get(i..i + label.len()) == Some(label.as_slice())
-                && !chars.get(i + label.len()).is_some_and(|c| c.is_alphanumeric())
+                && !chars
+                    .get(i + label.len())
+                    .is_some_and(|c| c.is_alphanumeric())
         });
         let Some((label, colon_optional)) = label.filter(|_| at_word) else {
             i += 1;
@@ -371,7 +372,9 @@ fn holder_spans(chars: &[char]) -> Vec<(usize, usize)> {
         // with a digit, or an IBAN/BIC label.
         while j < chars.len() && !matches!(chars[j], '\n' | '\r' | ',' | ';' | '|') {
             let word_start = j;
-            while j < chars.len() && !chars[j].is_whitespace() && !matches!(chars[j], ',' | ';' | '|')
+            while j < chars.len()
+                && !chars[j].is_whitespace()
+                && !matches!(chars[j], ',' | ';' | '|')
             {
                 j += 1;
             }

@@ -139,12 +139,27 @@ fn every_sepa_iban_in_every_form_keeps_only_its_last_four() {
             (print.clone(), mask.clone()),
             (hyphens.clone(), mask.clone()),
             (iban.to_lowercase(), mask.clone()),
-            (format!("IBAN {print} Miete Mai"), format!("IBAN {mask} Miete Mai")),
-            (format!("IBAN: {iban}, danke"), format!("IBAN: {mask}, danke")),
-            (format!("IBAN{iban} Rechnung"), format!("IBAN{mask} Rechnung")),
-            (format!("Konto {hyphens} Rechnung Mai"), format!("Konto {mask} Rechnung Mai")),
+            (
+                format!("IBAN {print} Miete Mai"),
+                format!("IBAN {mask} Miete Mai"),
+            ),
+            (
+                format!("IBAN: {iban}, danke"),
+                format!("IBAN: {mask}, danke"),
+            ),
+            (
+                format!("IBAN{iban} Rechnung"),
+                format!("IBAN{mask} Rechnung"),
+            ),
+            (
+                format!("Konto {hyphens} Rechnung Mai"),
+                format!("Konto {mask} Rechnung Mai"),
+            ),
             (format!("{iban}Rechnung"), format!("{mask}Rechnung")),
-            (format!("von\n{broken}\nfür Juni"), format!("von\n{mask}\nfür Juni")),
+            (
+                format!("von\n{broken}\nfür Juni"),
+                format!("von\n{mask}\nfür Juni"),
+            ),
             (format!("({print})."), format!("({mask}).")),
         ];
         for (text, want) in cases {
@@ -192,7 +207,11 @@ fn several_ibans_in_one_text_are_each_masked() {
         .enumerate()
         .map(|(i, iban)| {
             let mask = format!("****{}", last4(iban));
-            if i % 3 == 0 { format!("IBAN {mask}") } else { mask }
+            if i % 3 == 0 {
+                format!("IBAN {mask}")
+            } else {
+                mask
+            }
         })
         .collect::<Vec<_>>()
         .join(" / ");
@@ -233,12 +252,18 @@ fn account_holders_after_a_label_are_masked() {
             "Account holder: John Smith IBAN GB29 NWBK 6016 1331 9268 19",
             "Account holder: **** IBAN ****6819",
         ),
-        ("Kontoinhaberin Jana Nováková\nMiete", "Kontoinhaberin ****\nMiete"),
+        (
+            "Kontoinhaberin Jana Nováková\nMiete",
+            "Kontoinhaberin ****\nMiete",
+        ),
         (
             "Auftraggeber: Müller & Söhne OHG; RE-2026-000017",
             "Auftraggeber: ****; RE-2026-000017",
         ),
-        ("Name: Max Muster RE-2026-000003", "Name: **** RE-2026-000003"),
+        (
+            "Name: Max Muster RE-2026-000003",
+            "Name: **** RE-2026-000003",
+        ),
     ] {
         assert_eq!(mask_personal_data(text), want, "{text:?}");
         assert_eq!(mask_personal_data(want), want, "masking twice: {want:?}");
