@@ -94,6 +94,10 @@ def physical_name(logical_id: str, type_name: str) -> str:
     return f"{STACK_NAME}-{logical_id}"
 
 
+# `Ref: AWS::NoValue`: the property or list entry is left out.
+_NO_VALUE = object()
+
+
 @dataclass
 class Stack:
     """What was provisioned: enough to resolve Ref/GetAtt/Sub like CloudFormation."""
@@ -103,6 +107,42 @@ class Stack:
     names: dict[str, str] = field(default_factory=dict)
     attributes: dict[str, dict[str, str]] = field(default_factory=dict)
     refs: dict[str, str] = field(default_factory=dict)
+    # What CloudFormation's ListStackResources would list: logical id, type
+    # (as deployed, after the SAM transform) and physical id. billing-admin
+    # reads it from stack.json where a deployed stack has CloudFormation.
+    resources: list[dict[str, str]] = field(default_factory=list)
+
+    def record(self, logical_id: str, type_name: str, physical_id: str) -> None:
+        self.resources.append({"logical_id": logical_id, "type": type_name, "physical_id": physical_id})
+
+    def condition(self, name: str) -> bool:
+        """A template condition, evaluated with the parameters' defaults."""
+        return bool(self._condition_value(self.template.get("Conditions", {})[name]))
+
+    def _condition_value(self, value: Any) -> Any:
+        if isinstance(value, dict) and len(value) == 1:
+            (key, arg), = value.items()
+            if key == "Fn::Equals":
+                left, right = (self._condition_value(v) for v in arg)
+                return str(left) == str(right)
+            if key == "Fn::Not":
+                return not self._condition_value(arg[0])
+            if key == "Fn::And":
+                return all(self._condition_value(v) for v in arg)
+            if key == "Fn::Or":
+                return any(self._condition_value(v) for v in arg)
+            if key == "Condition":
+                return self.condition(arg)
+        return self.resolve(value)
+
+    def active(self, type_name: str) -> dict[str, dict]:
+        """The resources of a type that a deployment with the parameters'
+        defaults creates (a resource's `Condition` holds)."""
+        return {
+            logical_id: res
+            for logical_id, res in resources_of_type(self.template, type_name).items()
+            if "Condition" not in res or self.condition(res["Condition"])
+        }
 
     def parameter_default(self, name: str) -> str:
         params = self.template.get("Parameters", {})
@@ -120,6 +160,8 @@ class Stack:
         }
         if name in pseudo:
             return pseudo[name]
+        if name == "AWS::NoValue":
+            return _NO_VALUE
         if name in self.refs:
             return self.refs[name]
         resource = self.template.get("Resources", {}).get(name)
@@ -147,10 +189,17 @@ class Stack:
                 return self._sub(arg)
             if key == "Fn::Join":
                 return arg[0].join(str(self.resolve(v)) for v in arg[1])
+            if key == "Fn::If":
+                return self.resolve(arg[1] if self.condition(arg[0]) else arg[2])
+            if key == "Fn::Select":
+                return self.resolve(arg[1])[int(self.resolve(arg[0]))]
+            if key == "Fn::Split":
+                return str(self.resolve(arg[1])).split(arg[0])
         if isinstance(value, dict):
-            return {k: self.resolve(v) for k, v in value.items()}
+            resolved = {k: self.resolve(v) for k, v in value.items()}
+            return {k: v for k, v in resolved.items() if v is not _NO_VALUE}
         if isinstance(value, list):
-            return [self.resolve(v) for v in value]
+            return [v for v in (self.resolve(v) for v in value) if v is not _NO_VALUE]
         return value
 
     def _sub(self, arg: Any) -> str:
@@ -216,6 +265,10 @@ def provision(endpoint: str, template: dict | None = None) -> Stack:
     _provision_topics(stack)
     _provision_mail_configuration(stack)
     _provision_secrets(stack)
+    _provision_functions(stack)
+    _provision_bucket_notifications(stack)
+    _provision_schedules(stack)
+    _provision_alarms(stack)
     return stack
 
 
@@ -260,6 +313,7 @@ def _provision_tables(stack: Stack) -> None:
             attrs["StreamArn"] = description["LatestStreamArn"]
         stack.attributes[logical_id] = attrs
         stack.names[logical_id] = name
+        stack.record(logical_id, "AWS::DynamoDB::Table", name)
 
 
 def _provision_buckets(stack: Stack) -> None:
@@ -312,6 +366,7 @@ def _provision_buckets(stack: Stack) -> None:
         stack.refs[logical_id] = name
         stack.attributes[logical_id] = {"Arn": f"arn:aws:s3:::{name}", "DomainName": f"{name}.s3.amazonaws.com"}
         stack.names[logical_id] = name
+        stack.record(logical_id, "AWS::S3::Bucket", name)
 
 
 _QUEUE_ATTRIBUTES = {
@@ -359,6 +414,7 @@ def _provision_queues(stack: Stack) -> None:
             stack.refs[logical_id] = url
             stack.attributes[logical_id] = {"Arn": arn, "QueueUrl": url, "QueueName": name}
             stack.names[logical_id] = name
+            stack.record(logical_id, "AWS::SQS::Queue", url)
             del pending[logical_id]
             progressed = True
         if not progressed:
@@ -373,23 +429,28 @@ def _attribute_text(value: Any) -> str:
 
 def _provision_topics(stack: Stack) -> None:
     sns = _client("sns", stack.endpoint)
-    for logical_id, res in resources_of_type(stack.template, "AWS::SNS::Topic").items():
+    for logical_id, res in stack.active("AWS::SNS::Topic").items():
         name = physical_name(logical_id, "AWS::SNS::Topic")
         arn = sns.create_topic(Name=name)["TopicArn"]
         stack.refs[logical_id] = arn
         stack.attributes[logical_id] = {"TopicArn": arn, "TopicName": name}
         stack.names[logical_id] = name
-    for _, res in resources_of_type(stack.template, "AWS::SNS::Subscription").items():
+        stack.record(logical_id, "AWS::SNS::Topic", arn)
+    # A subscription under a false condition (e.g. no alarm e-mail given)
+    # is not created, as on AWS.
+    for logical_id, res in stack.active("AWS::SNS::Subscription").items():
         props = stack.resolve(res["Properties"])
         attributes = {}
         if "RawMessageDelivery" in props:
             attributes["RawMessageDelivery"] = _attribute_text(props["RawMessageDelivery"])
-        sns.subscribe(
+        arn = sns.subscribe(
             TopicArn=props["TopicArn"],
             Protocol=props["Protocol"],
             Endpoint=props["Endpoint"],
             Attributes=attributes,
-        )
+        )["SubscriptionArn"]
+        stack.refs[logical_id] = arn
+        stack.record(logical_id, "AWS::SNS::Subscription", arn)
 
 
 def _provision_mail_configuration(stack: Stack) -> None:
@@ -401,6 +462,7 @@ def _provision_mail_configuration(stack: Stack) -> None:
         ses.create_configuration_set(ConfigurationSet={"Name": name})
         stack.refs[logical_id] = name
         stack.names[logical_id] = name
+        stack.record(logical_id, "AWS::SES::ConfigurationSet", name)
     # Sender identities: the emulator treats a created identity as verified,
     # so mail from the billing entity's address is accepted as on a set-up
     # account, and mail from any other domain is refused as unverified.
@@ -415,6 +477,7 @@ def _provision_mail_configuration(stack: Stack) -> None:
         sesv2.create_email_identity(**kwargs)
         stack.refs[logical_id] = identity
         stack.names[logical_id] = identity
+        stack.record(logical_id, "AWS::SES::EmailIdentity", identity)
 
 
 # The GenerateSecretString properties implemented here; any other is refused
@@ -466,6 +529,118 @@ def _provision_secrets(stack: Stack) -> None:
         created = client.create_secret(Name=name, SecretString=value, Description=props.get("Description", ""))
         stack.refs[logical_id] = created["ARN"]
         stack.names[logical_id] = name
+        stack.record(logical_id, "AWS::SecretsManager::Secret", created["ARN"])
+
+
+def _function_events(stack: Stack, event_type: str) -> Iterator[tuple[str, str, dict]]:
+    """(function logical id, event name, resolved event properties) of
+    every SAM function event of `event_type` (`S3`, `ScheduleV2`, ...)."""
+    for logical_id, res in stack.active("AWS::Serverless::Function").items():
+        for event_name, event in res.get("Properties", {}).get("Events", {}).items():
+            if event.get("Type") == event_type:
+                yield logical_id, event_name, stack.resolve(event.get("Properties", {}))
+
+
+def _provision_functions(stack: Stack) -> None:
+    """Names only: the emulator runs no functions (tests call the handlers),
+    but alarms, schedules and bucket notifications name them, and
+    billing-admin doctor checks those names. A Ref yields the function's
+    name and GetAtt Arn its ARN, as on AWS."""
+    for logical_id in stack.active("AWS::Serverless::Function"):
+        name = physical_name(logical_id, "AWS::Lambda::Function")
+        arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"
+        stack.refs[logical_id] = name
+        stack.attributes[logical_id] = {"Arn": arn}
+        stack.names[logical_id] = name
+        stack.record(logical_id, "AWS::Lambda::Function", name)
+
+
+def _provision_bucket_notifications(stack: Stack) -> None:
+    """The S3 events of SAM functions as the bucket's notification
+    configuration (what SAM deploys for `Type: S3`). The emulator finds no
+    function to invoke and drops the event: tests call the handler."""
+    configurations: dict[str, list[dict]] = {}
+    for logical_id, _, props in _function_events(stack, "S3"):
+        events = props["Events"] if isinstance(props["Events"], list) else [props["Events"]]
+        configuration: dict[str, Any] = {"LambdaFunctionArn": stack.get_att(logical_id, "Arn"), "Events": events}
+        rules = props.get("Filter", {}).get("S3Key", {}).get("Rules")
+        if rules:
+            configuration["Filter"] = {"Key": {"FilterRules": rules}}
+        configurations.setdefault(props["Bucket"], []).append(configuration)
+    s3 = _client("s3", stack.endpoint)
+    for bucket, lambda_configurations in configurations.items():
+        s3.put_bucket_notification_configuration(
+            Bucket=bucket,
+            NotificationConfiguration={"LambdaFunctionConfigurations": lambda_configurations},
+        )
+
+
+def _provision_schedules(stack: Stack) -> None:
+    """EventBridge Scheduler schedules: the SAM `ScheduleV2` events (named
+    `<Function><Event>`, as SAM names them) and plain
+    `AWS::Scheduler::Schedule` resources."""
+    scheduler = _client("scheduler", stack.endpoint)
+    role = f"arn:aws:iam::{ACCOUNT_ID}:role/{STACK_NAME}-scheduler"
+    schedules: list[tuple[str, dict]] = []
+    for function_id, event_name, props in _function_events(stack, "ScheduleV2"):
+        target: dict[str, Any] = {"Arn": stack.get_att(function_id, "Arn"), "RoleArn": props.get("RoleArn", role)}
+        for key in ("Input", "RetryPolicy", "DeadLetterConfig"):
+            if key in props:
+                target[key] = props[key]
+        keys = ("ScheduleExpression", "ScheduleExpressionTimezone", "Description", "State")
+        schedule = {k: props[k] for k in keys if k in props}
+        schedule["Name"] = props.get("Name", f"{function_id}{event_name}")
+        schedule["FlexibleTimeWindow"] = props.get("FlexibleTimeWindow", {"Mode": "OFF"})
+        schedule["Target"] = target
+        schedules.append((f"{function_id}{event_name}", schedule))
+    for logical_id, res in stack.active("AWS::Scheduler::Schedule").items():
+        schedule = stack.resolve(res["Properties"])
+        schedule.setdefault("Name", physical_name(logical_id, "AWS::Scheduler::Schedule"))
+        schedules.append((logical_id, schedule))
+    for logical_id, schedule in schedules:
+        retry = schedule["Target"].get("RetryPolicy")
+        if retry:
+            schedule["Target"]["RetryPolicy"] = {k: int(v) for k, v in retry.items()}
+        scheduler.create_schedule(**schedule)
+        stack.names[logical_id] = schedule["Name"]
+        stack.record(logical_id, "AWS::Scheduler::Schedule", schedule["Name"])
+
+
+# PutMetricAlarm's parameters that are not strings in the API.
+_ALARM_INTEGERS = {"Period", "EvaluationPeriods", "DatapointsToAlarm"}
+_ALARM_BOOLEANS = {"ActionsEnabled", "ReturnData"}
+
+
+def _alarm_value(key: str, value: Any) -> Any:
+    """CloudFormation's property values as PutMetricAlarm takes them (YAML
+    may give `Period: "300"` or `Threshold: 1`)."""
+    if isinstance(value, dict):
+        return {k: _alarm_value(k, v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_alarm_value(key, v) for v in value]
+    if key in _ALARM_INTEGERS:
+        return int(value)
+    if key == "Threshold":
+        return float(value)
+    if key in _ALARM_BOOLEANS:
+        return value if isinstance(value, bool) else str(value).lower() == "true"
+    return value
+
+
+def _provision_alarms(stack: Stack) -> None:
+    """CloudWatch alarms with their resolved properties (the topic ARNs in
+    their actions included), so billing-admin doctor finds them as deployed."""
+    cloudwatch = _client("cloudwatch", stack.endpoint)
+    for logical_id, res in stack.active("AWS::CloudWatch::Alarm").items():
+        props = {k: _alarm_value(k, v) for k, v in stack.resolve(res["Properties"]).items()}
+        props.setdefault("AlarmName", physical_name(logical_id, "AWS::CloudWatch::Alarm"))
+        cloudwatch.put_metric_alarm(**props)
+        stack.refs[logical_id] = props["AlarmName"]
+        stack.attributes[logical_id] = {
+            "Arn": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT_ID}:alarm:{props['AlarmName']}"
+        }
+        stack.names[logical_id] = props["AlarmName"]
+        stack.record(logical_id, "AWS::CloudWatch::Alarm", props["AlarmName"])
 
 
 # ---------------------------------------------------------------- emulator
@@ -614,6 +789,7 @@ def write_state(stack: Stack, pid: int | None) -> dict[str, str]:
                 "names": stack.names,
                 "attributes": stack.attributes,
                 "functions": stack.function_environments(),
+                "resources": stack.resources,
             },
             indent=2,
             sort_keys=True,
@@ -637,8 +813,9 @@ def summary(stack: Stack) -> str:
         ("AWS::SES::ConfigurationSet", "mail"),
         ("AWS::SES::EmailIdentity", "sender"),
         ("AWS::SecretsManager::Secret", "secret"),
+        ("AWS::CloudWatch::Alarm", "alarm"),
     ):
-        for logical_id in resources_of_type(stack.template, type_name):
+        for logical_id in stack.active(type_name):
             lines.append(f"  {label:<7} {logical_id:<32} {stack.names[logical_id]}")
     return "\n".join(lines)
 
