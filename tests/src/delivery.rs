@@ -1,7 +1,7 @@
 //! Delivery as the local endpoint sees it: the queue messages a function
 //! would be triggered with, and the e-mails SES "sent".
 
-use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use billing_documents::InvoiceRenderer;
 use billing_documents::letter::LetterRenderer;
@@ -13,6 +13,7 @@ use invoice_delivery::mailer::Mailer;
 use invoice_delivery::service::DeliveryService;
 use invoice_pdf::archive::DocumentArchive;
 use invoice_pdf::service::DocumentService;
+use lambda_runtime::{Context, LambdaEvent};
 use serde::Deserialize;
 
 use crate::resource;
@@ -152,6 +153,38 @@ pub fn sqs_message(m: &Message) -> SqsMessage {
             .insert("ApproximateReceiveCount".to_owned(), count.clone());
     }
     message
+}
+
+/// Plays the documents queue's trigger on received messages: the real
+/// batch handler, whose reported failures Lambda leaves on the queue.
+///
+/// # Panics
+/// When the built-in templates do not load.
+pub async fn trigger_documents(
+    aws: &AwsClients,
+    store: BillingStore,
+    messages: &[Message],
+) -> SqsBatchResponse {
+    let service = document_service(aws, store);
+    let event = LambdaEvent::new(sqs_event(messages), Context::default());
+    match invoice_pdf::handler::handle(&service, event).await {
+        Ok(response) => response,
+        Err(e) => panic!("the documents handler reports per-message failures, not {e}"),
+    }
+}
+
+/// Plays the delivery queue's trigger on one received message through the
+/// real handler.
+///
+/// # Panics
+/// When the built-in mail templates do not compile.
+pub async fn trigger_delivery(
+    aws: &AwsClients,
+    store: BillingStore,
+    message: &Message,
+) -> Result<(), invoice_delivery::error::DeliveryError> {
+    invoice_delivery::handler::handle_message(&delivery_service(aws, store), sqs_message(message))
+        .await
 }
 
 /// Plays what the stream pipe and the two queues do with a recorded dunning
