@@ -122,7 +122,8 @@ pub async fn run(args: DoctorArgs, context: &Context) -> Result<(), AdminError> 
         .iter()
         .filter(|f| f.severity == Severity::Error)
         .count();
-    let report = serde_json::json!({ "healthy": errors == 0, "errors": errors, "findings": findings });
+    let report =
+        serde_json::json!({ "healthy": errors == 0, "errors": errors, "findings": findings });
     context.output.result(&report, || text(&findings, errors));
     if errors > 0 {
         return Err(AdminError::Findings { errors });
@@ -137,7 +138,10 @@ fn text(findings: &[Finding], errors: usize) -> String {
             Severity::Ok => "ok   ",
             Severity::Error => "ERROR",
         };
-        lines.push(format!("{mark} {:<24} {}: {}", f.check, f.subject, f.message));
+        lines.push(format!(
+            "{mark} {:<24} {}: {}",
+            f.check, f.subject, f.message
+        ));
         if let Some(fix) = &f.fix {
             lines.push(format!("      {:<24} fix: {fix}", ""));
         }
@@ -182,20 +186,34 @@ async fn seller(context: &Context, entity: &str) -> Result<Vec<Finding>, AdminEr
     let store = context.store().await?;
     let subject = format!("billing entity {entity}");
     let fix_put = "store it: billing-admin entity put seller.json (docs/examples/billing-entity.json is a complete example)";
-    Ok(vec![match store.billing_entity(&BillingEntityId::new(entity)).await {
-        Ok(stored) => match stored.validate() {
-            Ok(()) => Finding::ok(CHECK, subject, "configured and valid"),
+    Ok(vec![
+        match store.billing_entity(&BillingEntityId::new(entity)).await {
+            Ok(stored) => match stored.validate() {
+                Ok(()) => Finding::ok(CHECK, subject, "configured and valid"),
+                Err(e) => Finding::error(
+                    CHECK,
+                    subject,
+                    format!("stored but invalid: {e}"),
+                    "correct the seller file and store it again: billing-admin entity put seller.json (it validates before writing)",
+                ),
+            },
+            Err(StoreError::NotFound { .. }) => Finding::error(
+                CHECK,
+                subject,
+                "not configured: no invoice can be issued",
+                fix_put,
+            ),
+            Err(e @ StoreError::Corrupt { .. }) => {
+                Finding::error(CHECK, subject, format!("unreadable: {e}"), fix_put)
+            }
             Err(e) => Finding::error(
                 CHECK,
                 subject,
-                format!("stored but invalid: {e}"),
-                "correct the seller file and store it again: billing-admin entity put seller.json (it validates before writing)",
+                format!("cannot be read: {e}"),
+                "check the table and your permissions (dynamodb:GetItem), then run doctor again",
             ),
         },
-        Err(StoreError::NotFound { .. }) => Finding::error(CHECK, subject, "not configured: no invoice can be issued", fix_put),
-        Err(e @ StoreError::Corrupt { .. }) => Finding::error(CHECK, subject, format!("unreadable: {e}"), fix_put),
-        Err(e) => Finding::error(CHECK, subject, format!("cannot be read: {e}"), "check the table and your permissions (dynamodb:GetItem), then run doctor again"),
-    }])
+    ])
 }
 
 async fn ses(ses: &aws_sdk_sesv2::Client, stack: &StackResources) -> Vec<Finding> {
@@ -217,13 +235,20 @@ async fn ses(ses: &aws_sdk_sesv2::Client, stack: &StackResources) -> Vec<Finding
                     "see the enforcement status on the SES account dashboard; once resolved: aws sesv2 put-account-sending-attributes --sending-enabled",
                 ));
             } else {
-                findings.push(Finding::ok("ses-account", "SES account", "out of the sandbox, sending enabled"));
+                findings.push(Finding::ok(
+                    "ses-account",
+                    "SES account",
+                    "out of the sandbox, sending enabled",
+                ));
             }
         }
         Err(e) => findings.push(Finding::error(
             "ses-account",
             "SES account",
-            format!("cannot be read: {}", aws_sdk_sesv2::error::DisplayErrorContext(&e)),
+            format!(
+                "cannot be read: {}",
+                aws_sdk_sesv2::error::DisplayErrorContext(&e)
+            ),
             "allow ses:GetAccount to whoever runs doctor, then run it again",
         )),
     }
@@ -300,13 +325,24 @@ async fn schedules(scheduler: &aws_sdk_scheduler::Client, stack: &StackResources
                     redeploy,
                 ),
             },
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {
-                Finding::error(CHECK, subject, "does not exist", "redeploy the stack (sam deploy creates it)")
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                Finding::error(
+                    CHECK,
+                    subject,
+                    "does not exist",
+                    "redeploy the stack (sam deploy creates it)",
+                )
             }
             Err(e) => Finding::error(
                 CHECK,
                 subject,
-                format!("cannot be read: {}", aws_sdk_scheduler::error::DisplayErrorContext(&e)),
+                format!(
+                    "cannot be read: {}",
+                    aws_sdk_scheduler::error::DisplayErrorContext(&e)
+                ),
                 "allow scheduler:GetSchedule to whoever runs doctor, then run it again",
             ),
         });
@@ -328,7 +364,9 @@ async fn statements_notification(s3: &aws_sdk_s3::Client, stack: &StackResources
         );
     };
     let subject = format!("bucket {bucket}");
-    let fix = format!("redeploy the stack (sam deploy): it puts the notification to {function} back; a hand-made notification on the bucket replaces SAM's");
+    let fix = format!(
+        "redeploy the stack (sam deploy): it puts the notification to {function} back; a hand-made notification on the bucket replaces SAM's"
+    );
     match s3
         .get_bucket_notification_configuration()
         .bucket(bucket)
@@ -336,20 +374,25 @@ async fn statements_notification(s3: &aws_sdk_s3::Client, stack: &StackResources
         .await
     {
         Ok(configuration) => {
-            let notifies = configuration.lambda_function_configurations().iter().any(|c| {
-                let arn = c.lambda_function_arn();
-                (arn == function || arn.ends_with(&format!(":function:{function}")))
-                    && c.events()
-                        .iter()
-                        .any(|e| e.as_str().starts_with("s3:ObjectCreated:"))
-            });
+            let notifies = configuration
+                .lambda_function_configurations()
+                .iter()
+                .any(|c| {
+                    let arn = c.lambda_function_arn();
+                    (arn == function || arn.ends_with(&format!(":function:{function}")))
+                        && c.events()
+                            .iter()
+                            .any(|e| e.as_str().starts_with("s3:ObjectCreated:"))
+                });
             if notifies {
                 Finding::ok(CHECK, subject, format!("new statements invoke {function}"))
             } else {
                 Finding::error(
                     CHECK,
                     subject,
-                    format!("no notification to {function}: uploaded statements are never imported"),
+                    format!(
+                        "no notification to {function}: uploaded statements are never imported"
+                    ),
                     fix,
                 )
             }
@@ -357,7 +400,10 @@ async fn statements_notification(s3: &aws_sdk_s3::Client, stack: &StackResources
         Err(e) => Finding::error(
             CHECK,
             subject,
-            format!("cannot be read: {}", aws_sdk_s3::error::DisplayErrorContext(&e)),
+            format!(
+                "cannot be read: {}",
+                aws_sdk_s3::error::DisplayErrorContext(&e)
+            ),
             "allow s3:GetBucketNotification to whoever runs doctor, then run it again",
         ),
     }
@@ -400,13 +446,19 @@ async fn alarms(
                 for alarm in output.metric_alarms() {
                     described.insert(
                         alarm.alarm_name().unwrap_or_default().to_owned(),
-                        (alarm.actions_enabled().unwrap_or(false), alarm.alarm_actions().to_vec()),
+                        (
+                            alarm.actions_enabled().unwrap_or(false),
+                            alarm.alarm_actions().to_vec(),
+                        ),
                     );
                 }
                 for alarm in output.composite_alarms() {
                     described.insert(
                         alarm.alarm_name().unwrap_or_default().to_owned(),
-                        (alarm.actions_enabled().unwrap_or(false), alarm.alarm_actions().to_vec()),
+                        (
+                            alarm.actions_enabled().unwrap_or(false),
+                            alarm.alarm_actions().to_vec(),
+                        ),
                     );
                 }
             }
@@ -433,7 +485,10 @@ async fn alarms(
             ));
             continue;
         };
-        let topics: Vec<&String> = actions.iter().filter(|a| a.starts_with("arn:aws:sns:") || a.contains(":sns:")).collect();
+        let topics: Vec<&String> = actions
+            .iter()
+            .filter(|a| a.starts_with("arn:aws:sns:") || a.contains(":sns:"))
+            .collect();
         if topics.is_empty() {
             findings.push(Finding::error(
                 CHECK,
@@ -548,7 +603,13 @@ mod tests {
         assert_eq!(findings[0].check, "ses-account");
         assert_eq!(findings[0].severity, Severity::Error);
         assert!(findings[0].message.contains("sandbox"), "{:?}", findings[0]);
-        assert!(findings[0].fix.as_deref().unwrap().contains("production access"));
+        assert!(
+            findings[0]
+                .fix
+                .as_deref()
+                .unwrap()
+                .contains("production access")
+        );
         assert_eq!(findings[1].severity, Severity::Ok);
     }
 

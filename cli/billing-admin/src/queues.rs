@@ -101,7 +101,18 @@ pub async fn run(command: QueuesCommand, context: &Context) -> Result<(), AdminE
             messages,
             apply,
             limit,
-        } => redrive(context, &sqs, &queues, queue.as_deref(), &messages, apply, limit).await,
+        } => {
+            redrive(
+                context,
+                &sqs,
+                &queues,
+                queue.as_deref(),
+                &messages,
+                apply,
+                limit,
+            )
+            .await
+        }
     }
 }
 
@@ -276,7 +287,15 @@ async fn peek(
 ) -> Result<Vec<Message>, AdminError> {
     let mut seen = HashSet::new();
     let mut messages = Vec::new();
-    let result = receive_all(sqs, url, limit, PEEK_VISIBILITY_SECONDS, &mut seen, &mut messages).await;
+    let result = receive_all(
+        sqs,
+        url,
+        limit,
+        PEEK_VISIBILITY_SECONDS,
+        &mut seen,
+        &mut messages,
+    )
+    .await;
     release(sqs, url, &messages).await;
     result?;
     Ok(messages)
@@ -406,7 +425,11 @@ async fn list(
 
 /// An age for a person: `3d 4h`, `2h 5m`, `40s`.
 fn age(seconds: i64) -> String {
-    let (d, h, m) = (seconds / 86_400, seconds % 86_400 / 3600, seconds % 3600 / 60);
+    let (d, h, m) = (
+        seconds / 86_400,
+        seconds % 86_400 / 3600,
+        seconds % 3600 / 60,
+    );
     match (d, h, m) {
         (0, 0, 0) => format!("{seconds}s"),
         (0, 0, m) => format!("{m}m {}s", seconds % 60),
@@ -529,7 +552,11 @@ pub fn concern(body: &str) -> Concern {
         let account_ids = value
             .get("account_ids")
             .and_then(Value::as_array)
-            .map(|ids| ids.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default();
         return Concern::RunBatch {
             run_id,
@@ -544,7 +571,8 @@ pub fn concern(body: &str) -> Concern {
         return Concern::Invoice { invoice_id };
     }
     // An SNS notification around an SES event.
-    if let Some(event) = text(&value, "Message").and_then(|m| serde_json::from_str::<Value>(&m).ok())
+    if let Some(event) =
+        text(&value, "Message").and_then(|m| serde_json::from_str::<Value>(&m).ok())
     {
         let event_type = text(&event, "eventType").or_else(|| text(&event, "notificationType"));
         let ses_message_id = event.get("mail").and_then(|mail| text(mail, "messageId"));
@@ -598,7 +626,11 @@ async fn reason(store: &BillingStore, concern: &Concern, body: &str) -> Result<R
                         Reason::not_recorded(format!(
                             "invoice {} records no failure (documents {}); see the consumer's log for this message id",
                             stored.invoice.number(),
-                            if stored.documents.is_empty() { "pending" } else { "archived" }
+                            if stored.documents.is_empty() {
+                                "pending"
+                            } else {
+                                "archived"
+                            }
                         ))
                     }
                 }
@@ -620,7 +652,11 @@ async fn reason(store: &BillingStore, concern: &Concern, body: &str) -> Result<R
                 },
                 None => Reason::not_recorded(format!(
                     "letter {} archived, never sent; no failure recorded (see the consumer's log for this message id)",
-                    if letter.document.is_some() { "is" } else { "is not" }
+                    if letter.document.is_some() {
+                        "is"
+                    } else {
+                        "is not"
+                    }
                 )),
             },
         },
@@ -663,14 +699,16 @@ async fn reason(store: &BillingStore, concern: &Concern, body: &str) -> Result<R
             };
             let (kind, message) = (field("errorType"), field("errorMessage"));
             if kind.is_empty() && message.is_empty() {
-                Reason::not_recorded("the invocation record carries no error; see the function's log")
+                Reason::not_recorded(
+                    "the invocation record carries no error; see the function's log",
+                )
             } else {
                 Reason::recorded(format!("{kind}: {message}"))
             }
         }
-        Concern::Unknown { .. } => {
-            Reason::not_recorded("unknown message shape; its body is not shown (it may hold personal data)")
-        }
+        Concern::Unknown { .. } => Reason::not_recorded(
+            "unknown message shape; its body is not shown (it may hold personal data)",
+        ),
     })
 }
 
@@ -738,9 +776,10 @@ fn dead_letter_text(d: &DeadLetter) -> String {
         format!("  reason    {} [{}]", d.reason.text, d.reason.source),
         format!(
             "  redrive   {}",
-            d.source_queue
-                .as_ref()
-                .map_or("no source queue: re-invoke the function (see docs/operations.md)".into(), |s| format!("back to {s}"))
+            d.source_queue.as_ref().map_or(
+                "no source queue: re-invoke the function (see docs/operations.md)".into(),
+                |s| format!("back to {s}")
+            )
         ),
     ]
     .join("\n")
@@ -810,10 +849,17 @@ async fn redrive(
             .await?
             .into_iter()
             .filter(|m| {
-                selected.is_empty() || selected.iter().any(|id| Some(id.as_str()) == m.message_id())
+                selected.is_empty()
+                    || selected
+                        .iter()
+                        .any(|id| Some(id.as_str()) == m.message_id())
             })
             .collect();
-        found.extend(messages.iter().filter_map(|m| m.message_id().map(str::to_owned)));
+        found.extend(
+            messages
+                .iter()
+                .filter_map(|m| m.message_id().map(str::to_owned)),
+        );
         plan.push((dead_letters, source, messages));
     }
     let missing: Vec<&String> = selected.iter().filter(|id| !found.contains(*id)).collect();
@@ -821,7 +867,11 @@ async fn redrive(
         return Err(AdminError::NotFound {
             what: format!(
                 "message {} in a dead-letter queue (nothing was moved)",
-                missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                missing
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         });
     }
@@ -842,7 +892,12 @@ async fn redrive(
             let id = message.message_id().unwrap_or_default();
             let moved = moved_ids.contains(id);
             if moved || !apply {
-                *counts.entry(format!("{} -> {}", dead_letters.logical_id, source.logical_id)).or_default() += 1;
+                *counts
+                    .entry(format!(
+                        "{} -> {}",
+                        dead_letters.logical_id, source.logical_id
+                    ))
+                    .or_default() += 1;
             }
             moves.push(Move {
                 message: describe(&store, dead_letters, message, now).await?,
@@ -858,7 +913,13 @@ async fn redrive(
             .map(|m| {
                 format!(
                     "{} {} ({}): {}",
-                    if m.moved { "moved" } else if apply { "NOT moved" } else { "would move" },
+                    if m.moved {
+                        "moved"
+                    } else if apply {
+                        "NOT moved"
+                    } else {
+                        "would move"
+                    },
                     m.message.message_id,
                     concern_text(&m.message.concerns),
                     m.message.reason.text
@@ -866,7 +927,10 @@ async fn redrive(
             })
             .collect();
         for (route, n) in &counts {
-            lines.push(format!("{route}: {n} message(s){}", if apply { " moved" } else { " would move" }));
+            lines.push(format!(
+                "{route}: {n} message(s){}",
+                if apply { " moved" } else { " would move" }
+            ));
         }
         if moves.is_empty() {
             lines.push("no dead-lettered messages to redrive".to_owned());
@@ -903,7 +967,15 @@ async fn move_messages(
     let mut seen = HashSet::new();
     let mut held = Vec::new();
     let limit = wanted.len().max(1) * 2 + 10;
-    let received = receive_all(sqs, &dead_letters.url, limit, MOVE_VISIBILITY_SECONDS, &mut seen, &mut held).await;
+    let received = receive_all(
+        sqs,
+        &dead_letters.url,
+        limit,
+        MOVE_VISIBILITY_SECONDS,
+        &mut seen,
+        &mut held,
+    )
+    .await;
     let mut moved = HashSet::new();
     let mut others = Vec::new();
     let mut failure = received.err();
@@ -964,7 +1036,9 @@ mod tests {
             }
         );
         assert_eq!(
-            concern(r#"{"run_id":"r","batch_id":"b","run_date":"2026-12-01","mode":"finalize","account_ids":["a","b"]}"#),
+            concern(
+                r#"{"run_id":"r","batch_id":"b","run_date":"2026-12-01","mode":"finalize","account_ids":["a","b"]}"#
+            ),
             Concern::RunBatch {
                 run_id: "r".into(),
                 batch_id: "b".into(),
@@ -999,7 +1073,9 @@ mod tests {
         })
         .to_string();
         let concern = concern(&body);
-        assert!(matches!(concern, Concern::FailedInvocation { ref condition, .. } if condition == "RetriesExhausted"));
+        assert!(
+            matches!(concern, Concern::FailedInvocation { ref condition, .. } if condition == "RetriesExhausted")
+        );
         // The store is not consulted for a failed invocation.
         let sdk = aws_config::SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())
@@ -1007,8 +1083,16 @@ mod tests {
         let store = BillingStore::new(aws_sdk_dynamodb::Client::new(&sdk), "unused".to_owned());
         let reason = reason(&store, &concern, &body).await.unwrap();
         assert_eq!(reason.source, "recorded");
-        assert!(reason.text.starts_with("PaymentImportError: statement from "));
-        assert!(!reason.text.contains("erika@example.com"), "{}", reason.text);
+        assert!(
+            reason
+                .text
+                .starts_with("PaymentImportError: statement from ")
+        );
+        assert!(
+            !reason.text.contains("erika@example.com"),
+            "{}",
+            reason.text
+        );
     }
 
     #[test]

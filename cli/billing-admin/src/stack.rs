@@ -105,7 +105,10 @@ impl StackResources {
     }
 
     /// The resources of one deployed type, in listed order.
-    pub fn of_type<'a>(&'a self, resource_type: &'a str) -> impl Iterator<Item = &'a StackResource> {
+    pub fn of_type<'a>(
+        &'a self,
+        resource_type: &'a str,
+    ) -> impl Iterator<Item = &'a StackResource> {
         self.resources
             .iter()
             .filter(move |r| r.resource_type == resource_type)

@@ -909,7 +909,10 @@ async fn a_dead_lettered_invoice_is_shown_redriven_and_archived_and_mailed_once(
         assert_eq!(response.batch_item_failures.len(), 1, "the message fails");
         message_id = message.message_id().unwrap_or_default().to_owned();
         failures += 1;
-        assert!(failures <= max, "received more than maxReceiveCount ({max}) times");
+        assert!(
+            failures <= max,
+            "received more than maxReceiveCount ({max}) times"
+        );
         make_visible(&aws, &documents_queue, &message).await;
     }
 
@@ -921,8 +924,14 @@ async fn a_dead_lettered_invoice_is_shown_redriven_and_archived_and_mailed_once(
     assert_eq!(documents["max_receive_count"].as_u64(), Some(max as u64));
     let dead_letters = queue_row(&list, "DocumentsDeadLetterQueue");
     assert!(dead_letters["depth"].as_u64() >= Some(1), "{dead_letters}");
-    assert_eq!(dead_letters["source_queues"], serde_json::json!(["DocumentsQueue"]));
-    assert!(dead_letters["oldest_age_seconds"].as_i64() >= Some(0), "{dead_letters}");
+    assert_eq!(
+        dead_letters["source_queues"],
+        serde_json::json!(["DocumentsQueue"])
+    );
+    assert!(
+        dead_letters["oldest_age_seconds"].as_i64() >= Some(0),
+        "{dead_letters}"
+    );
     // ... `show` names the invoice and why, and no personal data
     let shown = admin_ok(&["queues", "show", &message_id]);
     assert_eq!(
@@ -936,27 +945,48 @@ async fn a_dead_lettered_invoice_is_shown_redriven_and_archived_and_mailed_once(
             .is_some_and(|t| t.contains("does not exist")),
         "{shown}"
     );
-    assert!(shown["receive_count"].as_u64() >= Some(max as u64), "{shown}");
+    assert!(
+        shown["receive_count"].as_u64() >= Some(max as u64),
+        "{shown}"
+    );
     assert_eq!(shown["source_queue"], "DocumentsQueue");
     let human = admin(&["queues", "show", &message_id]);
     let text = String::from_utf8_lossy(&human.stdout);
-    assert!(human.status.success() && text.contains(&invoice_id), "{text}");
-    for personal in ['@'.to_string(), account.name.clone(), seller.identity.legal_name.clone()] {
+    assert!(
+        human.status.success() && text.contains(&invoice_id),
+        "{text}"
+    );
+    for personal in [
+        '@'.to_string(),
+        account.name.clone(),
+        seller.identity.legal_name.clone(),
+    ] {
         assert!(!text.contains(&personal), "{personal} printed: {text}");
     }
     // ... a redrive without --apply moves nothing
     let dry = admin_ok(&["queues", "redrive", "--message", &message_id]);
-    assert_eq!((dry["applied"].as_bool(), dry["moved"].as_u64()), (Some(false), Some(0)));
+    assert_eq!(
+        (dry["applied"].as_bool(), dry["moved"].as_u64()),
+        (Some(false), Some(0))
+    );
     assert_eq!(dry["messages"][0]["message_id"], message_id.as_str());
     admin_ok(&["queues", "show", &message_id]);
 
     // WHEN the cause is fixed (the invoice restored) and the message redriven
-    billing_tests::put_finalized_invoice(&aws, &table, &invoice, billing_store::DocumentStatus::Pending)
-        .await;
+    billing_tests::put_finalized_invoice(
+        &aws,
+        &table,
+        &invoice,
+        billing_store::DocumentStatus::Pending,
+    )
+    .await;
     let applied = admin_ok(&["queues", "redrive", "--message", &message_id, "--apply"]);
     assert_eq!(applied["moved"].as_u64(), Some(1), "{applied}");
     let (code, gone) = admin_json(&["queues", "show", &message_id]);
-    assert_eq!((code, gone["error"]["code"].as_str()), (1, Some("not_found")));
+    assert_eq!(
+        (code, gone["error"]["code"].as_str()),
+        (1, Some("not_found"))
+    );
 
     // THEN it is back on its queue, and the documents function archives the
     // invoice and asks for its delivery once, even when it gets it twice
@@ -977,7 +1007,10 @@ async fn a_dead_lettered_invoice_is_shown_redriven_and_archived_and_mailed_once(
         .await
         .expect("read")
         .expect("the invoice");
-    assert_eq!(stored.document_status, billing_store::DocumentStatus::Archived);
+    assert_eq!(
+        stored.document_status,
+        billing_store::DocumentStatus::Archived
+    );
     let delivery_queue = billing_tests::resource("DELIVERY_QUEUE_URL");
     let requests =
         billing_tests::delivery::take_messages(&aws, &delivery_queue, |b| b.contains(&invoice_id))
@@ -1008,7 +1041,9 @@ fn stack_file(ids: &Ids, name: &str, drop_types: &[&str], extra: &[(&str, &str, 
     let replaced: Vec<&str> = extra.iter().map(|(logical, _, _)| *logical).collect();
     resources.retain(|r| !replaced.iter().any(|l| r["logical_id"] == *l));
     for (logical, kind, physical) in extra {
-        resources.push(serde_json::json!({ "logical_id": logical, "type": kind, "physical_id": physical }));
+        resources.push(
+            serde_json::json!({ "logical_id": logical, "type": kind, "physical_id": physical }),
+        );
     }
     ids.json_file(name, &stack)
 }
@@ -1077,7 +1112,10 @@ async fn doctor_passes_a_healthy_stack_and_names_each_misconfiguration() {
         &ids,
         "healthy.json",
         &[alarm_type],
-        &[("QueueAlarm", alarm_type, &alarm), ("AlarmTopic", "AWS::SNS::Topic", &topic)],
+        &[
+            ("QueueAlarm", alarm_type, &alarm),
+            ("AlarmTopic", "AWS::SNS::Topic", &topic),
+        ],
     );
     // WHEN doctor checks it
     let (code, report) = admin_json_in(
@@ -1085,13 +1123,31 @@ async fn doctor_passes_a_healthy_stack_and_names_each_misconfiguration() {
         &[("LOCAL_AWS_STACK", &healthy)],
     );
     // THEN every check passes
-    assert_eq!((code, report["healthy"].as_bool()), (0, Some(true)), "{report}");
-    for check in ["seller", "ses-account", "ses-identity", "schedules", "statements-notification", "alarms"] {
+    assert_eq!(
+        (code, report["healthy"].as_bool()),
+        (0, Some(true)),
+        "{report}"
+    );
+    for check in [
+        "seller",
+        "ses-account",
+        "ses-identity",
+        "schedules",
+        "statements-notification",
+        "alarms",
+    ] {
         let found = findings_of(&report, check);
         assert!(!found.is_empty(), "{check} was checked: {report}");
-        assert!(found.iter().all(|f| f["severity"] == "ok"), "{check}: {report}");
+        assert!(
+            found.iter().all(|f| f["severity"] == "ok"),
+            "{check}: {report}"
+        );
     }
-    assert_eq!(findings_of(&report, "schedules").len(), 2, "both schedules: {report}");
+    assert_eq!(
+        findings_of(&report, "schedules").len(),
+        2,
+        "both schedules: {report}"
+    );
 
     // GIVEN a stack with each thing wrong: an unknown seller, a sender
     // identity SES does not have, a disabled schedule, a statements bucket
@@ -1136,12 +1192,20 @@ async fn doctor_passes_a_healthy_stack_and_names_each_misconfiguration() {
     let broken = stack_file(
         &ids,
         "broken.json",
-        &[alarm_type, "AWS::Scheduler::Schedule", "AWS::SES::EmailIdentity"],
+        &[
+            alarm_type,
+            "AWS::Scheduler::Schedule",
+            "AWS::SES::EmailIdentity",
+        ],
         &[
             ("QueueAlarm", alarm_type, &silent_alarm),
             ("AlarmTopic", "AWS::SNS::Topic", &silent_topic),
             ("DailyRun", "AWS::Scheduler::Schedule", &schedule),
-            ("InvoiceSenderIdentity", "AWS::SES::EmailIdentity", unverified),
+            (
+                "InvoiceSenderIdentity",
+                "AWS::SES::EmailIdentity",
+                unverified,
+            ),
             ("StatementsBucket", "AWS::S3::Bucket", &bucket),
         ],
     );
@@ -1152,7 +1216,11 @@ async fn doctor_passes_a_healthy_stack_and_names_each_misconfiguration() {
         &[("LOCAL_AWS_STACK", &broken)],
     );
     // THEN it exits 1 and names each finding with its fix
-    assert_eq!((code, report["healthy"].as_bool()), (1, Some(false)), "{report}");
+    assert_eq!(
+        (code, report["healthy"].as_bool()),
+        (1, Some(false)),
+        "{report}"
+    );
     for (check, subject) in [
         ("seller", missing_seller.as_str()),
         ("ses-identity", unverified),
@@ -1170,7 +1238,11 @@ async fn doctor_passes_a_healthy_stack_and_names_each_misconfiguration() {
     }
     assert_eq!(report["errors"].as_u64(), Some(5), "{report}");
     // ... the account itself is fine (its sandbox case is a unit test)
-    assert!(findings_of(&report, "ses-account").iter().all(|f| f["severity"] == "ok"));
+    assert!(
+        findings_of(&report, "ses-account")
+            .iter()
+            .all(|f| f["severity"] == "ok")
+    );
     // ... and a person reads the same
     let human = admin_in(
         &["doctor", "--entity", &missing_seller],
@@ -1178,7 +1250,10 @@ async fn doctor_passes_a_healthy_stack_and_names_each_misconfiguration() {
     );
     let text = String::from_utf8_lossy(&human.stdout);
     assert_eq!(human.status.code(), Some(1));
-    assert!(text.contains("ERROR") && text.contains("fix:") && text.contains(&schedule), "{text}");
+    assert!(
+        text.contains("ERROR") && text.contains("fix:") && text.contains(&schedule),
+        "{text}"
+    );
 }
 
 #[test]
@@ -1192,5 +1267,10 @@ fn queues_and_doctor_need_the_whole_stack() {
         .expect("the binary runs");
     assert_eq!(output.status.code(), Some(2));
     let out: Value = serde_json::from_slice(&output.stdout).expect("one JSON document");
-    assert!(out["error"]["message"].as_str().is_some_and(|m| m.contains("--stack")), "{out}");
+    assert!(
+        out["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("--stack")),
+        "{out}"
+    );
 }
