@@ -90,6 +90,32 @@ pub async fn take_messages(
     queue: &str,
     wanted: impl Fn(&str) -> bool,
 ) -> Vec<Message> {
+    let found = receive_messages(aws, queue, wanted).await;
+    for message in &found {
+        aws.sqs
+            .delete_message()
+            .queue_url(queue)
+            .receipt_handle(message.receipt_handle().unwrap_or_default())
+            .send()
+            .await
+            .expect("the message can be deleted");
+    }
+    found
+}
+
+/// The messages on `queue` that `wanted` picks, received as Lambda's
+/// trigger receives them (each receive counts towards the queue's
+/// `maxReceiveCount`; they stay invisible until handled or released);
+/// other tests' messages are made visible again at once. Tries for a few
+/// seconds.
+///
+/// # Panics
+/// When the queue cannot be read.
+pub async fn receive_messages(
+    aws: &AwsClients,
+    queue: &str,
+    wanted: impl Fn(&str) -> bool,
+) -> Vec<Message> {
     let mut found = Vec::new();
     for _ in 0..4 {
         let received = aws
@@ -98,30 +124,15 @@ pub async fn take_messages(
             .queue_url(queue)
             .max_number_of_messages(10)
             .wait_time_seconds(1)
-            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
             .send()
             .await
             .expect("the queue can be read");
         for message in received.messages() {
-            let handle = message.receipt_handle().unwrap_or_default();
             if wanted(message.body().unwrap_or_default()) {
-                aws.sqs
-                    .delete_message()
-                    .queue_url(queue)
-                    .receipt_handle(handle)
-                    .send()
-                    .await
-                    .expect("the message can be deleted");
                 found.push(message.clone());
             } else {
-                aws.sqs
-                    .change_message_visibility()
-                    .queue_url(queue)
-                    .receipt_handle(handle)
-                    .visibility_timeout(0)
-                    .send()
-                    .await
-                    .expect("the message can be released");
+                release(aws, queue, message).await;
             }
         }
         if !found.is_empty() {
@@ -129,6 +140,22 @@ pub async fn take_messages(
         }
     }
     found
+}
+
+/// Makes a received message visible again at once: what the end of its
+/// visibility timeout does after a failed attempt.
+///
+/// # Panics
+/// When the queue refuses it.
+pub async fn release(aws: &AwsClients, queue: &str, message: &Message) {
+    aws.sqs
+        .change_message_visibility()
+        .queue_url(queue)
+        .receipt_handle(message.receipt_handle().unwrap_or_default())
+        .visibility_timeout(0)
+        .send()
+        .await
+        .expect("the message can be released");
 }
 
 /// The event Lambda's SQS trigger builds from received messages.

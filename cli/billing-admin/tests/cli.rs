@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use aws_sdk_sqs::types::{Message as SqsMessage, MessageSystemAttributeName, QueueAttributeName};
+use aws_sdk_sqs::types::{Message as SqsMessage, QueueAttributeName};
 use billing_domain::ids::{AccountId, SubscriptionId};
 use billing_domain::party::CustomerKind;
 use billing_lambda::aws::AwsClients;
@@ -811,44 +811,12 @@ async fn max_receive_count(aws: &AwsClients, queue: &str) -> usize {
 }
 
 /// This test's message on `queue` (its body contains `needle`), received
-/// as Lambda receives it; other tests' messages are given back at once.
+/// as Lambda receives it.
 async fn receive_own(aws: &AwsClients, queue: &str, needle: &str) -> Option<SqsMessage> {
-    for _ in 0..4 {
-        let received = aws
-            .sqs
-            .receive_message()
-            .queue_url(queue)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .message_system_attribute_names(MessageSystemAttributeName::All)
-            .send()
-            .await
-            .expect("the queue can be read");
-        let mut own = None;
-        for message in received.messages() {
-            if own.is_none() && message.body().unwrap_or_default().contains(needle) {
-                own = Some(message.clone());
-            } else {
-                make_visible(aws, queue, message).await;
-            }
-        }
-        if own.is_some() {
-            return own;
-        }
-    }
-    None
-}
-
-/// What Lambda's visibility timeout does to a failed message, at once.
-async fn make_visible(aws: &AwsClients, queue: &str, message: &SqsMessage) {
-    aws.sqs
-        .change_message_visibility()
-        .queue_url(queue)
-        .receipt_handle(message.receipt_handle().unwrap_or_default())
-        .visibility_timeout(0)
-        .send()
+    billing_tests::delivery::receive_messages(aws, queue, |body| body.contains(needle))
         .await
-        .expect("the message is released");
+        .into_iter()
+        .next()
 }
 
 fn queue_row<'a>(list: &'a Value, logical_id: &str) -> &'a Value {
@@ -913,7 +881,7 @@ async fn a_dead_lettered_invoice_is_shown_redriven_and_archived_and_mailed_once(
             failures <= max,
             "received more than maxReceiveCount ({max}) times"
         );
-        make_visible(&aws, &documents_queue, &message).await;
+        billing_tests::delivery::release(&aws, &documents_queue, &message).await;
     }
 
     // THEN after the template's maxReceiveCount failures it is dead-lettered ...
