@@ -111,6 +111,11 @@ class Stack:
     # (as deployed, after the SAM transform) and physical id. billing-admin
     # reads it from stack.json where a deployed stack has CloudFormation.
     resources: list[dict[str, str]] = field(default_factory=list)
+    # While set, an attribute of a resource the emulator does not provision
+    # (an HTTP API's id, a pipe's ARN) resolves to a stable stand-in: alarm
+    # dimensions name such resources, and only the alarm's actions matter
+    # locally.
+    lenient: bool = False
 
     def record(self, logical_id: str, type_name: str, physical_id: str) -> None:
         self.resources.append({"logical_id": logical_id, "type": type_name, "physical_id": physical_id})
@@ -175,6 +180,8 @@ class Stack:
         try:
             return self.attributes[logical_id][attribute]
         except KeyError:
+            if self.lenient and logical_id in self.template.get("Resources", {}):
+                return f"{STACK_NAME}-{logical_id}-{attribute}"
             raise KeyError(f"{logical_id}.{attribute} is not available locally") from None
 
     def resolve(self, value: Any) -> Any:
@@ -632,7 +639,12 @@ def _provision_alarms(stack: Stack) -> None:
     their actions included), so billing-admin doctor finds them as deployed."""
     cloudwatch = _client("cloudwatch", stack.endpoint)
     for logical_id, res in stack.active("AWS::CloudWatch::Alarm").items():
-        props = {k: _alarm_value(k, v) for k, v in stack.resolve(res["Properties"]).items()}
+        stack.lenient = True
+        try:
+            resolved = stack.resolve(res["Properties"])
+        finally:
+            stack.lenient = False
+        props = {k: _alarm_value(k, v) for k, v in resolved.items()}
         props.setdefault("AlarmName", physical_name(logical_id, "AWS::CloudWatch::Alarm"))
         cloudwatch.put_metric_alarm(**props)
         stack.refs[logical_id] = props["AlarmName"]

@@ -70,6 +70,21 @@ def _with_alarms(template, alarm_email=""):
             "OKActions": {"Fn::If": ["HasAlarmEmail", [{"Ref": "AlarmTopic"}], {"Ref": "AWS::NoValue"}]},
         },
     }
+    resources["WebhookServerErrorsAlarm"] = {
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "Namespace": "AWS/ApiGateway",
+            "MetricName": "5xx",
+            # An attribute the emulator does not provision (no HTTP API).
+            "Dimensions": [{"Name": "ApiId", "Value": {"Fn::Sub": "${BillingHttpApi.ApiId}"}}],
+            "Statistic": "Sum",
+            "Period": 300,
+            "EvaluationPeriods": 1,
+            "Threshold": 1,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+            "AlarmActions": [{"Ref": "AlarmTopic"}],
+        },
+    }
     return variant
 
 
@@ -94,6 +109,10 @@ def test_alarms_are_provisioned_with_resolved_dimensions_and_topic_actions(templ
         assert dead_letter["Period"] == 60 and dead_letter["Threshold"] == 0.0
         assert errors["AlarmActions"] == [topic]
         assert errors["OKActions"] == []
+        # ... an alarm on a resource the emulator lacks gets a stand-in dimension
+        webhook = alarms[stack.names["WebhookServerErrorsAlarm"]]
+        assert webhook["Dimensions"] == [{"Name": "ApiId", "Value": "billing-local-BillingHttpApi-ApiId"}]
+        assert webhook["AlarmActions"] == [topic]
         metric = errors["Metrics"][0]["MetricStat"]["Metric"]
         assert metric["Dimensions"] == [{"Name": "FunctionName", "Value": "billing-local-InvoicePdfFunction"}]
         # ... the e-mail subscription's condition is false: no subscriber

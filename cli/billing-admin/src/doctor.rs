@@ -163,11 +163,7 @@ async fn entity_of_stack(context: &Context) -> Result<String, AdminError> {
             .stack_name(stack)
             .send()
             .await
-            .map_err(|e| AdminError::Aws {
-                service: "CloudFormation",
-                operation: "DescribeStacks",
-                message: aws_sdk_cloudformation::error::DisplayErrorContext(&e).to_string(),
-            })?;
+            .map_err(|e| AdminError::aws("CloudFormation", "DescribeStacks", &e))?;
         let parameter = described
             .stacks()
             .iter()

@@ -155,6 +155,20 @@ pub enum AdminError {
 }
 
 impl AdminError {
+    /// An AWS call that failed, with the SDK's whole error chain (any
+    /// service's `SdkError`).
+    pub fn aws(
+        service: &'static str,
+        operation: &'static str,
+        error: &(dyn std::error::Error + 'static),
+    ) -> Self {
+        AdminError::Aws {
+            service,
+            operation,
+            message: aws_sdk_sqs::error::DisplayErrorContext(error).to_string(),
+        }
+    }
+
     /// The documented exit code.
     pub fn exit_code(&self) -> u8 {
         match self {

@@ -20,7 +20,6 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::{
     ChangeMessageVisibilityBatchRequestEntry, Message, MessageSystemAttributeName,
     QueueAttributeName,
@@ -267,15 +266,8 @@ impl StackQueues {
     }
 }
 
-fn sqs_error<E: std::error::Error + 'static>(
-    operation: &'static str,
-    error: &aws_sdk_sqs::error::SdkError<E>,
-) -> AdminError {
-    AdminError::Aws {
-        service: "SQS",
-        operation,
-        message: DisplayErrorContext(error).to_string(),
-    }
+fn sqs_error(operation: &'static str, error: &(dyn std::error::Error + 'static)) -> AdminError {
+    AdminError::aws("SQS", operation, error)
 }
 
 /// Reads up to `limit` messages of a queue nothing consumes and gives them

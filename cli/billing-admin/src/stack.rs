@@ -10,7 +10,6 @@
 use std::path::Path;
 
 use aws_config::SdkConfig;
-use aws_sdk_cloudformation::error::DisplayErrorContext;
 use billing_lambda::config;
 use serde::Deserialize;
 
@@ -69,11 +68,8 @@ impl StackResources {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| AdminError::Aws {
-                service: "CloudFormation",
-                operation: "ListStackResources",
-                message: DisplayErrorContext(&e).to_string(),
-            })?;
+            let page =
+                page.map_err(|e| AdminError::aws("CloudFormation", "ListStackResources", &e))?;
             for summary in page.stack_resource_summaries() {
                 if let (Some(logical), Some(physical)) = (
                     summary.logical_resource_id(),
