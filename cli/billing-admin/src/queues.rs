@@ -14,6 +14,7 @@
 //! Only queues without a redrive policy of their own (dead-letter queues
 //! and the failed-invocations queue: nothing consumes them) are read; a
 //! read hides their messages for a few seconds and gives them back at once.
+//! A work queue's oldest age is the one SQS publishes to CloudWatch.
 //! Redrive sends each message to its source queue first and deletes it
 //! from the dead-letter queue after, so a failure in between duplicates a
 //! message but never loses one; every consumer is idempotent.
@@ -91,7 +92,10 @@ pub async fn run(command: QueuesCommand, context: &Context) -> Result<(), AdminE
     let sqs = aws_sdk_sqs::Client::new(context.sdk());
     let queues = StackQueues::load(&sqs, &stack).await?;
     match command {
-        QueuesCommand::List => list(context, &sqs, &queues).await,
+        QueuesCommand::List => {
+            let cloudwatch = aws_sdk_cloudwatch::Client::new(context.sdk());
+            list(context, &sqs, &cloudwatch, &queues).await
+        }
         QueuesCommand::Show { message_id, queue } => {
             show(context, &sqs, &queues, &message_id, queue.as_deref()).await
         }
@@ -140,7 +144,8 @@ pub struct StackQueue {
     /// The queues whose failed messages land here.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub source_queues: Vec<String>,
-    /// Age of the oldest message, for queues nothing consumes.
+    /// Age of the oldest message in seconds: read from a queue nothing
+    /// consumes, else as published to CloudWatch (none while it is empty).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub oldest_age_seconds: Option<i64>,
 }
@@ -369,13 +374,16 @@ fn receive_count(message: &Message) -> Option<u64> {
 async fn list(
     context: &Context,
     sqs: &aws_sdk_sqs::Client,
+    cloudwatch: &aws_sdk_cloudwatch::Client,
     queues: &StackQueues,
 ) -> Result<(), AdminError> {
     let now = Utc::now();
     let mut rows = Vec::new();
     for queue in queues.all() {
         let mut queue = queue.clone();
-        if queue.is_end_station() && queue.depth + queue.in_flight > 0 {
+        if !queue.is_end_station() {
+            queue.oldest_age_seconds = published_oldest_age(cloudwatch, &queue, now).await?;
+        } else if queue.depth + queue.in_flight > 0 {
             let messages = peek(sqs, &queue.url, 1000).await?;
             queue.oldest_age_seconds = messages
                 .iter()
@@ -413,6 +421,39 @@ async fn list(
         .output
         .result(&serde_json::json!({ "queues": rows }), || text);
     Ok(())
+}
+
+/// A work queue's oldest message age as SQS publishes it to CloudWatch
+/// (`ApproximateAgeOfOldestMessage`, the latest minute of the last ten):
+/// reading the queue itself would take messages from its consumer.
+async fn published_oldest_age(
+    cloudwatch: &aws_sdk_cloudwatch::Client,
+    queue: &StackQueue,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>, AdminError> {
+    use aws_sdk_cloudwatch::primitives::DateTime as AwsTime;
+    use aws_sdk_cloudwatch::types::{Dimension, Statistic};
+    let name = queue.url.rsplit('/').next().unwrap_or_default();
+    let statistics = cloudwatch
+        .get_metric_statistics()
+        .namespace("AWS/SQS")
+        .metric_name("ApproximateAgeOfOldestMessage")
+        .dimensions(Dimension::builder().name("QueueName").value(name).build())
+        .start_time(AwsTime::from_secs(
+            (now - chrono::Duration::minutes(10)).timestamp(),
+        ))
+        .end_time(AwsTime::from_secs(now.timestamp() + 60))
+        .period(60)
+        .statistics(Statistic::Maximum)
+        .send()
+        .await
+        .map_err(|e| AdminError::aws("CloudWatch", "GetMetricStatistics", &e))?;
+    Ok(statistics
+        .datapoints()
+        .iter()
+        .filter_map(|p| Some((p.timestamp()?.secs(), p.maximum()?)))
+        .max_by_key(|(at, _)| *at)
+        .map(|(_, seconds)| seconds as i64))
 }
 
 /// An age for a person: `3d 4h`, `2h 5m`, `40s`.

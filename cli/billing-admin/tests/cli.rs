@@ -886,7 +886,31 @@ async fn a_dead_lettered_invoice_is_shown_redriven_and_archived_and_mailed_once(
 
     // THEN after the template's maxReceiveCount failures it is dead-lettered ...
     assert_eq!(failures, max);
+    // (SQS publishes a work queue's oldest age to CloudWatch; here the test does)
+    let sdk = billing_lambda::aws::load_sdk_config().await;
+    aws_sdk_cloudwatch::Client::new(&sdk)
+        .put_metric_data()
+        .namespace("AWS/SQS")
+        .metric_data(
+            aws_sdk_cloudwatch::types::MetricDatum::builder()
+                .metric_name("ApproximateAgeOfOldestMessage")
+                .dimensions(
+                    aws_sdk_cloudwatch::types::Dimension::builder()
+                        .name("QueueName")
+                        .value(billing_tests::stack_name("DeliveryEventsQueue"))
+                        .build(),
+                )
+                .value(4242.0)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("metric data");
     let list = admin_ok(&["queues", "list"]);
+    assert_eq!(
+        queue_row(&list, "DeliveryEventsQueue")["oldest_age_seconds"].as_i64(),
+        Some(4242)
+    );
     let documents = queue_row(&list, "DocumentsQueue");
     assert_eq!(documents["dead_letter_queue"], "DocumentsDeadLetterQueue");
     assert_eq!(documents["max_receive_count"].as_u64(), Some(max as u64));
