@@ -54,7 +54,7 @@ pub enum QueuesCommand {
     /// received, the invoice, letter or run it concerns and why it failed.
     #[command(after_help = format!("{EXIT_CODES_HELP}\n\nExamples:\n  billing-admin --stack billing-prod queues show 5fa1c3e2-...\n  billing-admin queues show --queue DocumentsDeadLetterQueue 5fa1c3e2-..."))]
     Show {
-        /// The SQS message id (from `queues list --messages` or `redrive`).
+        /// The SQS message id (a dry-run `queues redrive` lists every one).
         message_id: String,
         /// Only this dead-letter queue (logical id, e.g. DeliveryDeadLetterQueue).
         #[arg(long, value_name = "QUEUE")]
