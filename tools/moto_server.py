@@ -19,9 +19,16 @@ that will write keeps a copy of just the items it touches and puts them back
 if moto's own implementation fails part-way, which is the same rollback for
 a transaction that runs alone (DynamoDB requests are serialized here).
 
+SES v2 is made to answer as the account the emulator already behaves like:
+a created sender identity is verified for sending (moto sends from it but
+reports VerifiedForSendingStatus false), and GetAccount (not implemented in
+moto) reports production access, since moto sends to any recipient as an
+account out of the sandbox does. `billing-admin doctor` reads both.
+
 Usage is moto_server's: python tools/moto_server.py -H 127.0.0.1 -p PORT
 """
 
+import json
 import sys
 import threading
 
@@ -33,6 +40,9 @@ from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import TransactionCanceledException
 from moto.dynamodb.models import DynamoDBBackend
 from moto.server import main
+from moto.ses.models import EmailIdentity
+from moto.sesv2 import urls as sesv2_urls
+from moto.sesv2.responses import SESV2Response
 
 _DYNAMODB = threading.RLock()
 _call_action = responses.DynamoHandler.call_action
@@ -111,6 +121,30 @@ class _NoTableCopy:
 
 
 DynamoDBBackend.transact_write_items = _cancel_failing_transactions_first
+
+_email_identity_init = EmailIdentity.__init__
+
+
+def _verified_email_identity(self, *args, **kwargs):
+    _email_identity_init(self, *args, **kwargs)
+    self.verified_for_sending_status = True
+
+
+def _get_account(self):
+    return json.dumps(
+        {
+            "ProductionAccessEnabled": True,
+            "SendingEnabled": True,
+            "EnforcementStatus": "HEALTHY",
+            "DedicatedIpAutoWarmupEnabled": False,
+            "SendQuota": {"Max24HourSend": 50000.0, "MaxSendRate": 14.0, "SentLast24Hours": 0.0},
+        }
+    )
+
+
+EmailIdentity.__init__ = _verified_email_identity
+SESV2Response.get_account = _get_account
+sesv2_urls.url_paths["{0}/v2/email/account$"] = SESV2Response.dispatch
 
 if __name__ == "__main__":
     sys.exit(main())

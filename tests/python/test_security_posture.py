@@ -184,7 +184,7 @@ def test_without_a_customer_key_every_store_uses_aws_managed_encryption(template
         aliases = {a["AliasName"] for a in kms.list_aliases(KeyId=key_id)["Aliases"]}
         # The AWS-managed key (aws/dynamodb): encrypted, no key policy to keep.
         assert (sse["Status"], aliases) == ("ENABLED", {"alias/aws/dynamodb"}), logical_id
-    assert "CustomerKeyUsePolicy" not in provisioned_stack.resources("AWS::IAM::ManagedPolicy")
+    assert "CustomerKeyUsePolicy" not in provisioned_stack.active("AWS::IAM::ManagedPolicy")
 
 
 def test_a_customer_key_encrypts_the_table_archive_queues_secret_topic_and_logs(tmp_path):
@@ -195,7 +195,7 @@ def test_a_customer_key_encrypts_the_table_archive_queues_secret_topic_and_logs(
         key = kms.create_key(Description="billing")["KeyMetadata"]["Arn"]
         stack = local_aws.provision(endpoint, parameters={"CustomerKmsKeyArn": key})
         ddb = local_aws._client("dynamodb", endpoint)
-        for logical_id in stack.resources("AWS::DynamoDB::Table"):
+        for logical_id in stack.active("AWS::DynamoDB::Table"):
             sse = ddb.describe_table(TableName=stack.names[logical_id])["Table"]["SSEDescription"]
             assert (sse["SSEType"], sse["KMSMasterKeyArn"]) == ("KMS", key), logical_id
         s3 = local_aws._client("s3", endpoint)
@@ -206,22 +206,22 @@ def test_a_customer_key_encrypts_the_table_archive_queues_secret_topic_and_logs(
         rule = s3.get_bucket_encryption(Bucket=stack.names["AccessLogsBucket"])["ServerSideEncryptionConfiguration"]["Rules"][0]
         assert rule["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
         sqs = local_aws._client("sqs", endpoint)
-        for logical_id in stack.resources("AWS::SQS::Queue"):
+        for logical_id in stack.active("AWS::SQS::Queue"):
             url = sqs.get_queue_url(QueueName=stack.names[logical_id])["QueueUrl"]
             attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
             assert attrs["KmsMasterKeyId"] == key, logical_id
         secrets = local_aws._client("secretsmanager", endpoint)
-        for logical_id in stack.resources("AWS::SecretsManager::Secret"):
+        for logical_id in stack.active("AWS::SecretsManager::Secret"):
             assert secrets.describe_secret(SecretId=stack.refs[logical_id])["KmsKeyId"] == key, logical_id
         sns = local_aws._client("sns", endpoint)
-        for logical_id in stack.resources("AWS::SNS::Topic"):
+        for logical_id in stack.active("AWS::SNS::Topic"):
             attrs = sns.get_topic_attributes(TopicArn=stack.refs[logical_id])["Attributes"]
             assert attrs["KmsMasterKeyId"] == key, logical_id
         logs = local_aws._client("logs", endpoint)
         keys = {g["logGroupName"]: g.get("kmsKeyId") for g in logs.describe_log_groups()["logGroups"]}
-        for logical_id in stack.resources("AWS::Logs::LogGroup"):
+        for logical_id in stack.active("AWS::Logs::LogGroup"):
             assert keys[stack.names[logical_id]] == key, logical_id
-        assert "CustomerKeyUsePolicy" in stack.resources("AWS::IAM::ManagedPolicy")
+        assert "CustomerKeyUsePolicy" in stack.active("AWS::IAM::ManagedPolicy")
 
 
 def test_every_function_and_the_pipes_may_use_the_customer_key(template):

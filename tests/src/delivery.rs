@@ -1,7 +1,7 @@
 //! Delivery as the local endpoint sees it: the queue messages a function
 //! would be triggered with, and the e-mails SES "sent".
 
-use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use billing_documents::InvoiceRenderer;
 use billing_documents::letter::LetterRenderer;
@@ -13,6 +13,7 @@ use invoice_delivery::mailer::Mailer;
 use invoice_delivery::service::DeliveryService;
 use invoice_pdf::archive::DocumentArchive;
 use invoice_pdf::service::DocumentService;
+use lambda_runtime::{Context, LambdaEvent};
 use serde::Deserialize;
 
 use crate::resource;
@@ -94,6 +95,32 @@ pub async fn take_messages(
     queue: &str,
     wanted: impl Fn(&str) -> bool,
 ) -> Vec<Message> {
+    let found = receive_messages(aws, queue, wanted).await;
+    for message in &found {
+        aws.sqs
+            .delete_message()
+            .queue_url(queue)
+            .receipt_handle(message.receipt_handle().unwrap_or_default())
+            .send()
+            .await
+            .expect("the message can be deleted");
+    }
+    found
+}
+
+/// The messages on `queue` that `wanted` picks, received as Lambda's
+/// trigger receives them (each receive counts towards the queue's
+/// `maxReceiveCount`; they stay invisible until handled or released);
+/// other tests' messages are made visible again at once. Tries for a few
+/// seconds.
+///
+/// # Panics
+/// When the queue cannot be read.
+pub async fn receive_messages(
+    aws: &AwsClients,
+    queue: &str,
+    wanted: impl Fn(&str) -> bool,
+) -> Vec<Message> {
     let mut found = Vec::new();
     for _ in 0..4 {
         let received = aws
@@ -102,30 +129,15 @@ pub async fn take_messages(
             .queue_url(queue)
             .max_number_of_messages(10)
             .wait_time_seconds(1)
-            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
             .send()
             .await
             .expect("the queue can be read");
         for message in received.messages() {
-            let handle = message.receipt_handle().unwrap_or_default();
             if wanted(message.body().unwrap_or_default()) {
-                aws.sqs
-                    .delete_message()
-                    .queue_url(queue)
-                    .receipt_handle(handle)
-                    .send()
-                    .await
-                    .expect("the message can be deleted");
                 found.push(message.clone());
             } else {
-                aws.sqs
-                    .change_message_visibility()
-                    .queue_url(queue)
-                    .receipt_handle(handle)
-                    .visibility_timeout(0)
-                    .send()
-                    .await
-                    .expect("the message can be released");
+                release(aws, queue, message).await;
             }
         }
         if !found.is_empty() {
@@ -133,6 +145,22 @@ pub async fn take_messages(
         }
     }
     found
+}
+
+/// Makes a received message visible again at once: what the end of its
+/// visibility timeout does after a failed attempt.
+///
+/// # Panics
+/// When the queue refuses it.
+pub async fn release(aws: &AwsClients, queue: &str, message: &Message) {
+    aws.sqs
+        .change_message_visibility()
+        .queue_url(queue)
+        .receipt_handle(message.receipt_handle().unwrap_or_default())
+        .visibility_timeout(0)
+        .send()
+        .await
+        .expect("the message can be released");
 }
 
 /// The event Lambda's SQS trigger builds from received messages.
@@ -157,6 +185,38 @@ pub fn sqs_message(m: &Message) -> SqsMessage {
             .insert("ApproximateReceiveCount".to_owned(), count.clone());
     }
     message
+}
+
+/// Plays the documents queue's trigger on received messages: the real
+/// batch handler, whose reported failures Lambda leaves on the queue.
+///
+/// # Panics
+/// When the built-in templates do not load.
+pub async fn trigger_documents(
+    aws: &AwsClients,
+    store: BillingStore,
+    messages: &[Message],
+) -> SqsBatchResponse {
+    let service = document_service(aws, store);
+    let event = LambdaEvent::new(sqs_event(messages), Context::default());
+    match invoice_pdf::handler::handle(&service, event).await {
+        Ok(response) => response,
+        Err(e) => panic!("the documents handler reports per-message failures, not {e}"),
+    }
+}
+
+/// Plays the delivery queue's trigger on one received message through the
+/// real handler.
+///
+/// # Panics
+/// When the built-in mail templates do not compile.
+pub async fn trigger_delivery(
+    aws: &AwsClients,
+    store: BillingStore,
+    message: &Message,
+) -> Result<(), invoice_delivery::error::DeliveryError> {
+    invoice_delivery::handler::handle_message(&delivery_service(aws, store), sqs_message(message))
+        .await
 }
 
 /// Plays what the stream pipe and the two queues do with a recorded dunning

@@ -25,7 +25,8 @@ pub mod exit {
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0  success
-  1  input refused (bad file, record, row or field; unknown id); nothing was written
+  1  input refused (bad file, record, row or field; unknown id); nothing was written;
+     for doctor: a finding is an error
   2  usage error (bad arguments, no table configured)
   3  AWS or storage failure; re-running the same command is safe";
 
@@ -145,14 +146,34 @@ pub enum AdminError {
         /// Which item.
         what: String,
     },
+    /// `doctor` found errors; the findings were printed as the result.
+    #[error("{errors} finding(s) are errors; fix them and run doctor again")]
+    Findings {
+        /// How many findings are errors.
+        errors: usize,
+    },
 }
 
 impl AdminError {
+    /// An AWS call that failed, with the SDK's whole error chain (any
+    /// service's `SdkError`).
+    pub fn aws(
+        service: &'static str,
+        operation: &'static str,
+        error: &(dyn std::error::Error + 'static),
+    ) -> Self {
+        AdminError::Aws {
+            service,
+            operation,
+            message: aws_sdk_sqs::error::DisplayErrorContext(error).to_string(),
+        }
+    }
+
     /// The documented exit code.
     pub fn exit_code(&self) -> u8 {
         match self {
             AdminError::Refused { .. } | AdminError::Unreadable { .. } => exit::REFUSED,
-            AdminError::NotFound { .. } => exit::REFUSED,
+            AdminError::NotFound { .. } | AdminError::Findings { .. } => exit::REFUSED,
             AdminError::Usage(_) => exit::USAGE,
             AdminError::Store(StoreError::NotFound { .. }) => exit::REFUSED,
             AdminError::Store(_) | AdminError::Aws { .. } | AdminError::Stale { .. } => exit::AWS,
@@ -171,6 +192,7 @@ impl AdminError {
             AdminError::Store(_) => "storage_failed",
             AdminError::Aws { .. } => "aws_failed",
             AdminError::Stale { .. } => "stale",
+            AdminError::Findings { .. } => "findings",
         }
     }
 

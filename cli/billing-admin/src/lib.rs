@@ -11,13 +11,16 @@
 
 pub mod accounts;
 pub mod contracts;
+pub mod doctor;
 pub mod entity;
 pub mod error;
 pub mod json;
 pub mod oss;
 pub mod output;
+pub mod queues;
 pub mod resources;
 pub mod run;
+pub mod stack;
 
 use std::process::ExitCode;
 
@@ -34,7 +37,9 @@ Resources:
   --stack NAME     a deployed stack: its table, run queue and documents bucket
                    are looked up in CloudFormation (DescribeStackResources)
   --table NAME     the billing table (wins over --stack and BILLING_TABLE)
-  otherwise        BILLING_TABLE, INVOICE_RUN_QUEUE_URL, DOCUMENTS_BUCKET
+  otherwise        BILLING_TABLE, INVOICE_RUN_QUEUE_URL, DOCUMENTS_BUCKET;
+                   `queues` and `doctor` walk the whole stack: --stack, or
+                   locally the list tools/local_aws.py writes (LOCAL_AWS_STACK)
   Region, credentials and endpoint come from the standard AWS configuration
   (AWS_PROFILE, AWS_REGION, ...; AWS_ENDPOINT_URL for the local emulator).";
 
@@ -43,8 +48,8 @@ Resources:
 #[command(
     name = "billing-admin",
     version,
-    about = "Operator CLI of the billing system: seller configuration, account and contract imports, invoice runs",
-    after_help = format!("{RESOURCES_HELP}\n\n{EXIT_CODES_HELP}\n\nExamples:\n  billing-admin --stack billing-prod entity put docs/examples/billing-entity.json\n  billing-admin contracts import tests/fixtures/contracts/contracts.csv\n  billing-admin --json accounts import accounts.json\n  billing-admin run start --preview")
+    about = "Operator CLI of the billing system: seller configuration, account and contract imports, invoice runs, dead-letter queues, stack checks",
+    after_help = format!("{RESOURCES_HELP}\n\n{EXIT_CODES_HELP}\n\nExamples:\n  billing-admin --stack billing-prod entity put docs/examples/billing-entity.json\n  billing-admin contracts import tests/fixtures/contracts/contracts.csv\n  billing-admin --json accounts import accounts.json\n  billing-admin run start --preview\n  billing-admin --stack billing-prod queues list\n  billing-admin --stack billing-prod doctor")
 )]
 pub struct Cli {
     /// Print one JSON document on stdout instead of text (no progress bar).
@@ -79,6 +84,13 @@ pub enum Command {
     /// The quarterly One-Stop-Shop summary (§18j UStG).
     #[command(subcommand)]
     Oss(oss::OssCommand),
+    /// The stack's queues and dead-letter queues: depths, a dead-lettered
+    /// message's reason, redrive back to the source queue.
+    #[command(subcommand)]
+    Queues(queues::QueuesCommand),
+    /// Check a deployed stack: seller, SES, schedules, the statements
+    /// bucket's notification, alarms with a subscriber.
+    Doctor(doctor::DoctorArgs),
 }
 
 /// What every command gets: how to print, and how to reach the deployment.
@@ -102,6 +114,17 @@ impl Context {
         Resources::resolve(&self.args, &self.sdk).await
     }
 
+    /// Every resource of the stack (for commands that walk all queues,
+    /// alarms or schedules).
+    pub async fn stack_resources(&self) -> Result<stack::StackResources, AdminError> {
+        stack::StackResources::load(&self.args, &self.sdk).await
+    }
+
+    /// The `--stack` name, if given.
+    pub fn stack_name(&self) -> Option<&str> {
+        self.args.stack.as_deref()
+    }
+
     /// The billing table's store.
     pub async fn store(&self) -> Result<BillingStore, AdminError> {
         let resources = self.resources().await?;
@@ -120,6 +143,8 @@ pub async fn dispatch(command: Command, context: &Context) -> Result<(), AdminEr
         Command::Contracts(command) => contracts::run(command, context).await,
         Command::Run(command) => run::run(command, context).await,
         Command::Oss(command) => oss::run(command, context).await,
+        Command::Queues(command) => queues::run(command, context).await,
+        Command::Doctor(args) => doctor::run(args, context).await,
     }
 }
 

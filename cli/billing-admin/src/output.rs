@@ -42,6 +42,10 @@ impl Output {
     /// Prints a failure: a JSON `{"error": ...}` document on stdout with
     /// `--json` (so a script reads one document either way), else on stderr.
     pub fn error(&self, error: &AdminError) {
+        // Doctor's findings are its result document: printed already.
+        if self.json && matches!(error, AdminError::Findings { .. }) {
+            return;
+        }
         if self.json {
             let document = serde_json::json!({
                 "error": {

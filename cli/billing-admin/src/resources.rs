@@ -9,7 +9,6 @@
 //! field to [`Resources`] and its logical id and variable below.
 
 use aws_config::SdkConfig;
-use aws_sdk_cloudformation::error::DisplayErrorContext;
 use billing_lambda::config;
 
 use crate::error::AdminError;
@@ -85,11 +84,7 @@ impl Resources {
             .stack_name(stack)
             .send()
             .await
-            .map_err(|e| AdminError::Aws {
-                service: "CloudFormation",
-                operation: "DescribeStackResources",
-                message: DisplayErrorContext(&e).to_string(),
-            })?;
+            .map_err(|e| AdminError::aws("CloudFormation", "DescribeStackResources", &e))?;
         let physical = |logical: &str| {
             output
                 .stack_resources()

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_sqs::types::{Message as SqsMessage, QueueAttributeName};
 use billing_domain::ids::{AccountId, SubscriptionId};
+use billing_domain::party::CustomerKind;
 use billing_lambda::aws::AwsClients;
 use billing_store::{BillingStore, SubscriptionChange};
 use serde_json::Value;
@@ -24,17 +26,28 @@ async fn local() -> (AwsClients, String) {
 }
 
 fn admin(args: &[&str]) -> Output {
+    admin_in(args, &[])
+}
+
+/// A run with variables of its own (e.g. another LOCAL_AWS_STACK).
+fn admin_in(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_billing-admin"))
         .args(args)
+        .envs(env.iter().copied())
         .output()
         .expect("the binary runs")
 }
 
 /// `--json` run: exit code and the one JSON document on stdout.
 fn admin_json(args: &[&str]) -> (i32, Value) {
+    admin_json_in(args, &[])
+}
+
+/// [`admin_json`] with variables of its own.
+fn admin_json_in(args: &[&str], env: &[(&str, &str)]) -> (i32, Value) {
     let mut all = vec!["--json"];
     all.extend_from_slice(args);
-    let output = admin(&all);
+    let output = admin_in(&all, env);
     let stdout = String::from_utf8_lossy(&output.stdout);
     let document = serde_json::from_str(&stdout).unwrap_or_else(|e| {
         panic!(
@@ -769,4 +782,487 @@ async fn the_oss_summary_of_a_quarter_sums_per_country_and_rate() {
     // A quarter that is none is a usage error (exit 2).
     let bad = admin(&["oss", "summary", "2026-Q5"]);
     assert_eq!(bad.status.code(), Some(2));
+}
+
+// ------------------------------------------------- queues and doctor
+
+/// The queue's `maxReceiveCount`, as provisioned from the template.
+async fn max_receive_count(aws: &AwsClients, queue: &str) -> usize {
+    let attributes = aws
+        .sqs
+        .get_queue_attributes()
+        .queue_url(queue)
+        .attribute_names(QueueAttributeName::RedrivePolicy)
+        .send()
+        .await
+        .expect("queue attributes");
+    let policy: Value = serde_json::from_str(
+        attributes
+            .attributes()
+            .and_then(|a| a.get(&QueueAttributeName::RedrivePolicy))
+            .expect("the queue has a redrive policy"),
+    )
+    .expect("the policy is JSON");
+    let count = &policy["maxReceiveCount"];
+    count
+        .as_u64()
+        .or_else(|| count.as_str().and_then(|s| s.parse().ok()))
+        .expect("maxReceiveCount") as usize
+}
+
+/// This test's message on `queue` (its body contains `needle`), received
+/// as Lambda receives it.
+async fn receive_own(aws: &AwsClients, queue: &str, needle: &str) -> Option<SqsMessage> {
+    billing_tests::delivery::receive_messages(aws, queue, |body| body.contains(needle))
+        .await
+        .into_iter()
+        .next()
+}
+
+fn queue_row<'a>(list: &'a Value, logical_id: &str) -> &'a Value {
+    list["queues"]
+        .as_array()
+        .expect("queues")
+        .iter()
+        .find(|q| q["logical_id"] == logical_id)
+        .unwrap_or_else(|| panic!("{logical_id} is listed: {list}"))
+}
+
+#[tokio::test]
+async fn a_dead_lettered_invoice_is_shown_redriven_and_archived_and_mailed_once() {
+    let (aws, table) = local().await;
+    let store = BillingStore::new(aws.dynamodb.clone(), table.clone());
+    // GIVEN a finalized invoice the table has lost (restored to a point
+    // before it) while its documents announcement is on the queue
+    let seller = billing_tests::billing::stored_seller(&store).await;
+    let account = billing_tests::billing::customer(&seller.id, CustomerKind::Business);
+    let invoice = billing_tests::billing::invoice(
+        &store,
+        &seller,
+        &account,
+        chrono::Utc::now().date_naive(),
+        rust_decimal::Decimal::new(10_000, 2),
+    )
+    .await;
+    let invoice_id = invoice.content().id.to_string();
+    let (pk, sk) = billing_store::keys::invoice(&invoice.content().id);
+    aws.dynamodb
+        .delete_item()
+        .table_name(&table)
+        .key("pk", AttributeValue::S(pk))
+        .key("sk", AttributeValue::S(sk))
+        .send()
+        .await
+        .expect("the invoice item is removed");
+    let documents_queue = billing_tests::resource("DOCUMENTS_QUEUE_URL");
+    aws.sqs
+        .send_message()
+        .queue_url(&documents_queue)
+        .message_body(serde_json::json!({ "invoice_id": invoice_id }).to_string())
+        .send()
+        .await
+        .expect("the announcement is queued");
+    let max = max_receive_count(&aws, &documents_queue).await;
+
+    // WHEN the documents function fails on it each time it is received
+    let mut failures = 0;
+    let mut message_id = String::new();
+    while let Some(message) = receive_own(&aws, &documents_queue, &invoice_id).await {
+        let response = billing_tests::delivery::trigger_documents(
+            &aws,
+            store.clone(),
+            std::slice::from_ref(&message),
+        )
+        .await;
+        assert_eq!(response.batch_item_failures.len(), 1, "the message fails");
+        message_id = message.message_id().unwrap_or_default().to_owned();
+        failures += 1;
+        assert!(
+            failures <= max,
+            "received more than maxReceiveCount ({max}) times"
+        );
+        billing_tests::delivery::release(&aws, &documents_queue, &message).await;
+    }
+
+    // THEN after the template's maxReceiveCount failures it is dead-lettered ...
+    assert_eq!(failures, max);
+    // (SQS publishes a work queue's oldest age to CloudWatch; here the test does)
+    let sdk = billing_lambda::aws::load_sdk_config().await;
+    aws_sdk_cloudwatch::Client::new(&sdk)
+        .put_metric_data()
+        .namespace("AWS/SQS")
+        .metric_data(
+            aws_sdk_cloudwatch::types::MetricDatum::builder()
+                .metric_name("ApproximateAgeOfOldestMessage")
+                .dimensions(
+                    aws_sdk_cloudwatch::types::Dimension::builder()
+                        .name("QueueName")
+                        .value(billing_tests::stack_name("DeliveryEventsQueue"))
+                        .build(),
+                )
+                .value(4242.0)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("metric data");
+    let list = admin_ok(&["queues", "list"]);
+    assert_eq!(
+        queue_row(&list, "DeliveryEventsQueue")["oldest_age_seconds"].as_i64(),
+        Some(4242)
+    );
+    let documents = queue_row(&list, "DocumentsQueue");
+    assert_eq!(documents["dead_letter_queue"], "DocumentsDeadLetterQueue");
+    assert_eq!(documents["max_receive_count"].as_u64(), Some(max as u64));
+    let dead_letters = queue_row(&list, "DocumentsDeadLetterQueue");
+    assert!(dead_letters["depth"].as_u64() >= Some(1), "{dead_letters}");
+    assert_eq!(
+        dead_letters["source_queues"],
+        serde_json::json!(["DocumentsQueue"])
+    );
+    assert!(
+        dead_letters["oldest_age_seconds"].as_i64() >= Some(0),
+        "{dead_letters}"
+    );
+    // ... `show` names the invoice and why, and no personal data
+    let shown = admin_ok(&["queues", "show", &message_id]);
+    assert_eq!(
+        shown["concerns"],
+        serde_json::json!({ "kind": "invoice", "invoice_id": invoice_id })
+    );
+    assert_eq!(shown["reason"]["source"], "derived");
+    assert!(
+        shown["reason"]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("does not exist")),
+        "{shown}"
+    );
+    assert!(
+        shown["receive_count"].as_u64() >= Some(max as u64),
+        "{shown}"
+    );
+    assert_eq!(shown["source_queue"], "DocumentsQueue");
+    let human = admin(&["queues", "show", &message_id]);
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        human.status.success() && text.contains(&invoice_id),
+        "{text}"
+    );
+    for personal in [
+        '@'.to_string(),
+        account.name.clone(),
+        seller.identity.legal_name.clone(),
+    ] {
+        assert!(!text.contains(&personal), "{personal} printed: {text}");
+    }
+    // ... a redrive without --apply moves nothing
+    let dry = admin_ok(&["queues", "redrive", "--message", &message_id]);
+    assert_eq!(
+        (dry["applied"].as_bool(), dry["moved"].as_u64()),
+        (Some(false), Some(0))
+    );
+    assert_eq!(dry["messages"][0]["message_id"], message_id.as_str());
+    admin_ok(&["queues", "show", &message_id]);
+
+    // WHEN the cause is fixed (the invoice restored) and the message redriven
+    billing_tests::put_finalized_invoice(
+        &aws,
+        &table,
+        &invoice,
+        billing_store::DocumentStatus::Pending,
+    )
+    .await;
+    let applied = admin_ok(&["queues", "redrive", "--message", &message_id, "--apply"]);
+    assert_eq!(applied["moved"].as_u64(), Some(1), "{applied}");
+    let (code, gone) = admin_json(&["queues", "show", &message_id]);
+    assert_eq!(
+        (code, gone["error"]["code"].as_str()),
+        (1, Some("not_found"))
+    );
+
+    // THEN it is back on its queue, and the documents function archives the
+    // invoice and asks for its delivery once, even when it gets it twice
+    let redriven = receive_own(&aws, &documents_queue, &invoice_id)
+        .await
+        .expect("the redriven message is on the documents queue");
+    for _ in 0..2 {
+        let response = billing_tests::delivery::trigger_documents(
+            &aws,
+            store.clone(),
+            std::slice::from_ref(&redriven),
+        )
+        .await;
+        assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    }
+    let stored = store
+        .invoice(&invoice.content().id)
+        .await
+        .expect("read")
+        .expect("the invoice");
+    assert_eq!(
+        stored.document_status,
+        billing_store::DocumentStatus::Archived
+    );
+    let delivery_queue = billing_tests::resource("DELIVERY_QUEUE_URL");
+    let requests =
+        billing_tests::delivery::take_messages(&aws, &delivery_queue, |b| b.contains(&invoice_id))
+            .await;
+    assert_eq!(requests.len(), 1, "one delivery request");
+    // ... and the e-mail goes out once, a duplicate request sends nothing
+    for _ in 0..2 {
+        billing_tests::delivery::trigger_delivery(&aws, store.clone(), &requests[0])
+            .await
+            .expect("the delivery function handles it");
+    }
+    let number = invoice.number().to_string();
+    let mails = billing_tests::delivery::recorded_mails()
+        .into_iter()
+        .filter(|m| m.raw_data.contains(&number))
+        .count();
+    assert_eq!(mails, 1, "one e-mail for {number}");
+}
+
+/// The local stack's resource list with `replace` applied: resources of
+/// the given types dropped, `extra` added; written as this test's file.
+fn stack_file(ids: &Ids, name: &str, drop_types: &[&str], extra: &[(&str, &str, &str)]) -> String {
+    let path = billing_tests::resource("LOCAL_AWS_STACK");
+    let mut stack: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("stack.json")).expect("JSON");
+    let resources = stack["resources"].as_array_mut().expect("resources");
+    resources.retain(|r| !drop_types.iter().any(|t| r["type"] == *t));
+    let replaced: Vec<&str> = extra.iter().map(|(logical, _, _)| *logical).collect();
+    resources.retain(|r| !replaced.iter().any(|l| r["logical_id"] == *l));
+    for (logical, kind, physical) in extra {
+        resources.push(
+            serde_json::json!({ "logical_id": logical, "type": kind, "physical_id": physical }),
+        );
+    }
+    ids.json_file(name, &stack)
+}
+
+/// An alarm of this test's own on a topic of its own, with `subscribe`
+/// queue subscriptions (confirmed at once, as SQS subscriptions are).
+async fn own_alarm(subscribe: bool) -> (String, String) {
+    let sdk = billing_lambda::aws::load_sdk_config().await;
+    let sns = aws_sdk_sns::Client::new(&sdk);
+    let topic = sns
+        .create_topic()
+        .name(billing_tests::unique_id("alarms"))
+        .send()
+        .await
+        .expect("topic")
+        .topic_arn
+        .expect("topic ARN");
+    if subscribe {
+        let queue = billing_tests::stack_name("FailedInvocationsQueue");
+        sns.subscribe()
+            .topic_arn(&topic)
+            .protocol("sqs")
+            .endpoint(format!("arn:aws:sqs:eu-central-1:123456789012:{queue}"))
+            .send()
+            .await
+            .expect("subscription");
+    }
+    let alarm = billing_tests::unique_id("alarm");
+    aws_sdk_cloudwatch::Client::new(&sdk)
+        .put_metric_alarm()
+        .alarm_name(&alarm)
+        .namespace("AWS/SQS")
+        .metric_name("ApproximateNumberOfMessagesVisible")
+        .statistic(aws_sdk_cloudwatch::types::Statistic::Maximum)
+        .period(60)
+        .evaluation_periods(1)
+        .threshold(0.0)
+        .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold)
+        .alarm_actions(&topic)
+        .send()
+        .await
+        .expect("alarm");
+    (alarm, topic)
+}
+
+fn findings_of<'a>(report: &'a Value, check: &str) -> Vec<&'a Value> {
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["check"] == check)
+        .collect()
+}
+
+#[tokio::test]
+async fn doctor_passes_a_healthy_stack_and_names_each_misconfiguration() {
+    let (aws, table) = local().await;
+    let store = BillingStore::new(aws.dynamodb.clone(), table);
+    let ids = Ids::new();
+    let seller = billing_tests::billing::stored_seller(&store).await;
+    let alarm_type = "AWS::CloudWatch::Alarm";
+
+    // GIVEN the local stack, its alarms notifying a topic with a subscriber
+    let (alarm, topic) = own_alarm(true).await;
+    let healthy = stack_file(
+        &ids,
+        "healthy.json",
+        &[alarm_type],
+        &[
+            ("QueueAlarm", alarm_type, &alarm),
+            ("AlarmTopic", "AWS::SNS::Topic", &topic),
+        ],
+    );
+    // WHEN doctor checks it
+    let (code, report) = admin_json_in(
+        &["doctor", "--entity", seller.id.as_str()],
+        &[("LOCAL_AWS_STACK", &healthy)],
+    );
+    // THEN every check passes
+    assert_eq!(
+        (code, report["healthy"].as_bool()),
+        (0, Some(true)),
+        "{report}"
+    );
+    for check in [
+        "seller",
+        "ses-account",
+        "ses-identity",
+        "schedules",
+        "statements-notification",
+        "alarms",
+    ] {
+        let found = findings_of(&report, check);
+        assert!(!found.is_empty(), "{check} was checked: {report}");
+        assert!(
+            found.iter().all(|f| f["severity"] == "ok"),
+            "{check}: {report}"
+        );
+    }
+    assert_eq!(
+        findings_of(&report, "schedules").len(),
+        2,
+        "both schedules: {report}"
+    );
+
+    // GIVEN a stack with each thing wrong: an unknown seller, a sender
+    // identity SES does not have, a disabled schedule, a statements bucket
+    // without its notification, alarms whose topic nobody subscribed to
+    let sdk = billing_lambda::aws::load_sdk_config().await;
+    let schedule = billing_tests::unique_id("schedule");
+    aws_sdk_scheduler::Client::new(&sdk)
+        .create_schedule()
+        .name(&schedule)
+        .schedule_expression("cron(0 6 * * ? *)")
+        .state(aws_sdk_scheduler::types::ScheduleState::Disabled)
+        .flexible_time_window(
+            aws_sdk_scheduler::types::FlexibleTimeWindow::builder()
+                .mode(aws_sdk_scheduler::types::FlexibleTimeWindowMode::Off)
+                .build()
+                .expect("window"),
+        )
+        .target(
+            aws_sdk_scheduler::types::Target::builder()
+                .arn("arn:aws:lambda:eu-central-1:123456789012:function:billing-local-InvoiceRunPlannerFunction")
+                .role_arn("arn:aws:iam::123456789012:role/scheduler")
+                .build()
+                .expect("target"),
+        )
+        .send()
+        .await
+        .expect("schedule");
+    let bucket = billing_tests::unique_id("statements").to_lowercase();
+    aws.s3
+        .create_bucket()
+        .bucket(&bucket)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuCentral1)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("bucket");
+    let (silent_alarm, silent_topic) = own_alarm(false).await;
+    let unverified = "unverified.example.net";
+    let broken = stack_file(
+        &ids,
+        "broken.json",
+        &[
+            alarm_type,
+            "AWS::Scheduler::Schedule",
+            "AWS::SES::EmailIdentity",
+        ],
+        &[
+            ("QueueAlarm", alarm_type, &silent_alarm),
+            ("AlarmTopic", "AWS::SNS::Topic", &silent_topic),
+            ("DailyRun", "AWS::Scheduler::Schedule", &schedule),
+            (
+                "InvoiceSenderIdentity",
+                "AWS::SES::EmailIdentity",
+                unverified,
+            ),
+            ("StatementsBucket", "AWS::S3::Bucket", &bucket),
+        ],
+    );
+    let missing_seller = billing_tests::unique_id("ent");
+    // WHEN doctor checks it
+    let (code, report) = admin_json_in(
+        &["doctor", "--entity", &missing_seller],
+        &[("LOCAL_AWS_STACK", &broken)],
+    );
+    // THEN it exits 1 and names each finding with its fix
+    assert_eq!(
+        (code, report["healthy"].as_bool()),
+        (1, Some(false)),
+        "{report}"
+    );
+    for (check, subject) in [
+        ("seller", missing_seller.as_str()),
+        ("ses-identity", unverified),
+        ("schedules", schedule.as_str()),
+        ("statements-notification", bucket.as_str()),
+        ("alarms", silent_topic.as_str()),
+    ] {
+        let found = findings_of(&report, check);
+        assert!(
+            found.iter().any(|f| f["severity"] == "error"
+                && f["subject"].as_str().is_some_and(|s| s.contains(subject))
+                && f["fix"].as_str().is_some_and(|fix| !fix.is_empty())),
+            "{check} names {subject} with a fix: {report}"
+        );
+    }
+    assert_eq!(report["errors"].as_u64(), Some(5), "{report}");
+    // ... the account itself is fine (its sandbox case is a unit test)
+    assert!(
+        findings_of(&report, "ses-account")
+            .iter()
+            .all(|f| f["severity"] == "ok")
+    );
+    // ... and a person reads the same
+    let human = admin_in(
+        &["doctor", "--entity", &missing_seller],
+        &[("LOCAL_AWS_STACK", &broken)],
+    );
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert_eq!(human.status.code(), Some(1));
+    assert!(
+        text.contains("ERROR") && text.contains("fix:") && text.contains(&schedule),
+        "{text}"
+    );
+}
+
+#[test]
+fn queues_and_doctor_need_the_whole_stack() {
+    // Without --stack and outside the local AWS there is no resource list.
+    let output = Command::new(env!("CARGO_BIN_EXE_billing-admin"))
+        .args(["--json", "queues", "list"])
+        .env_remove("LOCAL_AWS_STACK")
+        .env("BILLING_TABLE", "t")
+        .output()
+        .expect("the binary runs");
+    assert_eq!(output.status.code(), Some(2));
+    let out: Value = serde_json::from_slice(&output.stdout).expect("one JSON document");
+    assert!(
+        out["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("--stack")),
+        "{out}"
+    );
 }

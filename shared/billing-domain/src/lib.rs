@@ -21,6 +21,7 @@ pub mod oss;
 pub mod party;
 pub mod payment;
 pub mod period;
+pub mod privacy;
 pub mod receivables;
 pub mod reference;
 pub mod retention;
