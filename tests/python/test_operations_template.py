@@ -222,9 +222,9 @@ def test_the_alarm_topic_contract(template):
     # The topic ops-tools' doctor looks for, encrypted, with its output
     assert resources["AlarmTopic"]["Type"] == "AWS::SNS::Topic"
     assert resources["AlarmTopic"]["Properties"]["KmsMasterKeyId"] == {
-        "Fn::If": ["UseCustomerKey", {"Ref": "CustomerKmsKeyArn"}, {"Ref": "AlarmTopicKey"}]
+        "Fn::If": ["UseCustomerKey", {"Ref": "CustomerKmsKeyArn"}, {"Ref": "TopicKey"}]
     }
-    assert resources["AlarmTopicKey"]["Condition"] == "NoCustomerKey"
+    assert resources["TopicKey"]["Condition"] == "NoCustomerKey"
     assert template["Outputs"]["AlarmTopicArn"]["Value"] == {"Ref": "AlarmTopic"}
     # The e-mail subscription exists only when AlarmEmail is given
     assert template["Parameters"]["AlarmEmail"]["Default"] == ""
@@ -235,7 +235,7 @@ def test_the_alarm_topic_contract(template):
         "Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]
     }
     # The topic's key lets CloudWatch alarms publish (the AWS-managed key does not)
-    statements = resources["AlarmTopicKey"]["Properties"]["KeyPolicy"]["Statement"]
+    statements = resources["TopicKey"]["Properties"]["KeyPolicy"]["Statement"]
     assert any(s["Principal"] == {"Service": "cloudwatch.amazonaws.com"} for s in statements)
 
 

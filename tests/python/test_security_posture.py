@@ -317,3 +317,18 @@ def test_every_bucket_refuses_requests_without_tls(template):
     }
     for logical_id in local_aws.resources_of_type(template, "AWS::S3::Bucket"):
         assert any(local_aws._requires_tls(s) for s in policies.get(logical_id, [])), logical_id
+
+
+def test_ses_and_alarms_can_publish_to_their_encrypted_topics(template):
+    """SES and CloudWatch alarms cannot use the AWS-managed SNS key: without
+    a customer key both topics use the stack's own key, whose policy lets
+    exactly those two services publish."""
+    for topic in ("SesEventsTopic", "AlarmTopic"):
+        key = template["Resources"][topic]["Properties"]["KmsMasterKeyId"]
+        assert key == {"Fn::If": ["UseCustomerKey", {"Ref": "CustomerKmsKeyArn"}, {"Ref": "TopicKey"}]}, topic
+    services = {
+        s["Principal"]["Service"]
+        for s in template["Resources"]["TopicKey"]["Properties"]["KeyPolicy"]["Statement"]
+        if "Service" in s["Principal"]
+    }
+    assert services == {"ses.amazonaws.com", "cloudwatch.amazonaws.com"}
