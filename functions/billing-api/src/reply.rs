@@ -23,6 +23,9 @@ pub struct Reply {
     pub body: Value,
     /// `"r<revision>"`, for bodies that show one invoice or account.
     pub etag: Option<String>,
+    /// A report asked for as text (content type, text), answered instead
+    /// of the JSON body; only for figures without bank data (revenue).
+    pub text: Option<(&'static str, String)>,
 }
 
 impl Reply {
@@ -43,7 +46,18 @@ impl Reply {
             status,
             body,
             etag: None,
+            text: None,
         })
+    }
+
+    /// 200 with a CSV report (`text/csv`).
+    pub fn csv(text: String) -> Self {
+        Self {
+            status: 200,
+            body: Value::Null,
+            etag: None,
+            text: Some(("text/csv; charset=utf-8", text)),
+        }
     }
 
     /// The same reply carrying the ETag of `revision`.
@@ -76,12 +90,14 @@ pub fn render(role: Option<StaffRole>, outcome: Result<Reply, ApiError>) -> Resp
     if role != Some(StaffRole::Billing) {
         mask_bank_data(&mut body);
     }
-    let text = body.to_string();
+    let (content_type, text) = reply
+        .text
+        .unwrap_or_else(|| ("application/json", body.to_string()));
     let mut response = Response::new(Body::from(text));
     *response.status_mut() =
         StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     if let Some(tag) = reply.etag.and_then(|t| HeaderValue::from_str(&t).ok()) {
         headers.insert(ETAG, tag);
     }
@@ -113,6 +129,7 @@ fn error_reply(error: &ApiError) -> Reply {
             "errors": error.field_errors(),
         }),
         etag: None,
+        text: None,
     }
 }
 

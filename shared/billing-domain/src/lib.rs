@@ -23,6 +23,7 @@ pub mod payment;
 pub mod period;
 pub mod receivables;
 pub mod reference;
+pub mod revenue;
 pub mod run;
 pub mod schedule;
 pub mod staff;

@@ -23,6 +23,8 @@ mod invoice;
 mod opportunity;
 mod payment;
 pub mod run;
+mod receivables;
+mod revenue;
 mod seed;
 mod staff_reads;
 mod staff_writes;
@@ -59,6 +61,7 @@ pub use payment::{
 pub use staff_reads::{
     AttentionItem, AttentionKind, CreditRecord, InvoiceFilter, InvoiceOverview, PaymentRecord,
 };
+pub use revenue::RevenueBasis;
 pub use staff_writes::{InvoiceChange, InvoiceForChange};
 pub use subscription::VersionedSubscription;
 

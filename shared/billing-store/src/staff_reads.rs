@@ -457,7 +457,7 @@ impl BillingStore {
         })
     }
 
-    fn invoice_query(
+    pub(crate) fn invoice_query(
         &self,
         index: &str,
         hash: &str,

@@ -4,6 +4,7 @@
 
 pub mod corrections;
 pub mod reads;
+pub mod revenue;
 pub mod writes;
 
 use billing_domain::ids::{AccountId, InvoiceId};
@@ -35,6 +36,8 @@ pub struct Ctx<'a> {
     pub body: &'a [u8],
     /// The `If-Match` header, if sent.
     pub if_match: Option<String>,
+    /// The `Accept` header, if sent (reports answer CSV for `text/csv`).
+    pub accept: Option<String>,
 }
 
 impl Ctx<'_> {
