@@ -156,10 +156,7 @@ pub fn contract_mrr(contract: &Subscription, day: NaiveDate) -> Result<Money, Do
         }
         let per_period = item.terms_on(day).period_amount()?;
         let months = months_per_period(item.interval.count, item.interval.unit);
-        mrr = mrr.checked_add(Money::new(
-            per_period.amount() / months,
-            contract.currency,
-        ))?;
+        mrr = mrr.checked_add(Money::new(per_period.amount() / months, contract.currency))?;
     }
     Ok(mrr)
 }
@@ -400,8 +397,14 @@ pub fn deferred_revenue(
     let mut totals: BTreeMap<&'static str, DeferredMonth> = BTreeMap::new();
     let mut rows = Vec::new();
     for mut row in per_customer.into_values() {
-        row.earned = row.opening.checked_add(row.billed)?.checked_sub(row.closing)?;
-        if [row.opening, row.billed, row.closing].iter().all(Money::is_zero) {
+        row.earned = row
+            .opening
+            .checked_add(row.billed)?
+            .checked_sub(row.closing)?;
+        if [row.opening, row.billed, row.closing]
+            .iter()
+            .all(Money::is_zero)
+        {
             continue;
         }
         let total = totals

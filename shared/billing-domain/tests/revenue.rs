@@ -166,7 +166,16 @@ fn mrr_arr_and_movements_per_month() {
     // 31 Jan: churn 30. 310 + 100 − 30 = 380, ARR 4560.
     assert_eq!(
         figures(eur_rows[1]),
-        [dec!(310), dec!(100), z, z, z, dec!(30), dec!(380), dec!(4560)]
+        [
+            dec!(310),
+            dec!(100),
+            z,
+            z,
+            z,
+            dec!(30),
+            dec!(380),
+            dec!(4560)
+        ]
     );
     // Mar: up is 3 × 50 = 150 on 31 Mar: expansion 50. 380 + 50 = 430.
     assert_eq!(
@@ -177,7 +186,16 @@ fn mrr_arr_and_movements_per_month() {
     // 15 Apr, out of service on 30 Apr: churn 80. 430 − 20 − 80 = 330.
     assert_eq!(
         figures(eur_rows[3]),
-        [dec!(430), z, z, z, dec!(20), dec!(80), dec!(330), dec!(3960)]
+        [
+            dec!(430),
+            z,
+            z,
+            z,
+            dec!(20),
+            dec!(80),
+            dec!(330),
+            dec!(3960)
+        ]
     );
     assert_eq!(eur_rows[3].customers, 3);
     // May: back again at 45, having had MRR in January: reactivation.
@@ -209,14 +227,8 @@ fn mrr_arr_and_movements_per_month() {
         .map(figures)
         .collect();
     assert_eq!(usd[0], [z; 8]);
-    assert_eq!(
-        usd[2],
-        [z, dec!(10), z, z, z, z, dec!(10), dec!(120)]
-    );
-    assert_eq!(
-        usd[3],
-        [dec!(10), z, z, z, z, z, dec!(10), dec!(120)]
-    );
+    assert_eq!(usd[2], [z, dec!(10), z, z, z, z, dec!(10), dec!(120)]);
+    assert_eq!(usd[3], [dec!(10), z, z, z, z, z, dec!(10), dec!(120)]);
 }
 
 #[test]
@@ -229,7 +241,13 @@ fn a_range_that_starts_late_still_tells_new_from_reactivation() {
     assert_eq!(may.opening_mrr.amount(), dec!(330));
 }
 
-fn line(account: &str, issued: (u32, u32), start: (i32, u32, u32), end: (i32, u32, u32), net: Decimal) -> BilledLine {
+fn line(
+    account: &str,
+    issued: (u32, u32),
+    start: (i32, u32, u32),
+    end: (i32, u32, u32),
+    net: Decimal,
+) -> BilledLine {
     BilledLine {
         account_id: AccountId::new(account),
         invoice_id: InvoiceId::new(format!("inv-{account}-{}-{}", issued.0, issued.1)),
@@ -251,17 +269,65 @@ fn billed() -> Vec<BilledLine> {
         line("acc-up", (4, 1), (2026, 3, 16), (2026, 3, 31), dec!(25.81)),
         line("acc-up", (4, 1), (2026, 4, 1), (2026, 4, 30), dec!(150.00)),
         // acc-down: Q1 300.00 on 1 Jan (90 days), Q2 240.00 on 1 Apr (91).
-        line("acc-down", (1, 1), (2026, 1, 1), (2026, 3, 31), dec!(300.00)),
-        line("acc-down", (4, 1), (2026, 4, 1), (2026, 6, 30), dec!(240.00)),
+        line(
+            "acc-down",
+            (1, 1),
+            (2026, 1, 1),
+            (2026, 3, 31),
+            dec!(300.00),
+        ),
+        line(
+            "acc-down",
+            (4, 1),
+            (2026, 4, 1),
+            (2026, 6, 30),
+            dec!(240.00),
+        ),
         // acc-year: 1200.00 on 10 Feb for 10 Feb 2026 – 9 Feb 2027 (365 days).
-        line("acc-year", (2, 10), (2026, 2, 10), (2027, 2, 9), dec!(1200.00)),
+        line(
+            "acc-year",
+            (2, 10),
+            (2026, 2, 10),
+            (2027, 2, 9),
+            dec!(1200.00),
+        ),
         // acc-churn: 80.00 monthly; cancelled to 15 Apr after April was
         // billed: a credit note on 10 Apr for 16–30 Apr, 80 × 15 / 30 = 40.00.
-        line("acc-churn", (1, 1), (2026, 1, 1), (2026, 1, 31), dec!(80.00)),
-        line("acc-churn", (2, 1), (2026, 2, 1), (2026, 2, 28), dec!(80.00)),
-        line("acc-churn", (3, 1), (2026, 3, 1), (2026, 3, 31), dec!(80.00)),
-        line("acc-churn", (4, 1), (2026, 4, 1), (2026, 4, 30), dec!(80.00)),
-        line("acc-churn", (4, 10), (2026, 4, 16), (2026, 4, 30), dec!(-40.00)),
+        line(
+            "acc-churn",
+            (1, 1),
+            (2026, 1, 1),
+            (2026, 1, 31),
+            dec!(80.00),
+        ),
+        line(
+            "acc-churn",
+            (2, 1),
+            (2026, 2, 1),
+            (2026, 2, 28),
+            dec!(80.00),
+        ),
+        line(
+            "acc-churn",
+            (3, 1),
+            (2026, 3, 1),
+            (2026, 3, 31),
+            dec!(80.00),
+        ),
+        line(
+            "acc-churn",
+            (4, 1),
+            (2026, 4, 1),
+            (2026, 4, 30),
+            dec!(80.00),
+        ),
+        line(
+            "acc-churn",
+            (4, 10),
+            (2026, 4, 16),
+            (2026, 4, 30),
+            dec!(-40.00),
+        ),
     ]
 }
 
@@ -393,7 +459,10 @@ fn reports_as_csv() {
     let deferred = deferred_revenue(&billed(), month("2026-02")).unwrap();
     let csv = billing_domain::revenue::deferred_csv(&deferred);
     let lines: Vec<&str> = csv.split("\r\n").collect();
-    assert_eq!(lines[0], "month,account_id,currency,opening,billed,earned,closing");
+    assert_eq!(
+        lines[0],
+        "month,account_id,currency,opening,billed,earned,closing"
+    );
     assert_eq!(
         lines[4],
         "2026-02,\"acc-year\",EUR,0.00,1200.00,62.47,1137.53"

@@ -22,9 +22,9 @@ mod import;
 mod invoice;
 mod opportunity;
 mod payment;
-pub mod run;
 mod receivables;
 mod revenue;
+pub mod run;
 mod seed;
 mod staff_reads;
 mod staff_writes;
@@ -58,10 +58,10 @@ pub use payment::{
     EntryBooked, EntryBooking, InvoiceBooking, InvoicePayments, ReviewEntry, StatementRecord,
     payment_id, statement_key, status_name,
 };
+pub use revenue::RevenueBasis;
 pub use staff_reads::{
     AttentionItem, AttentionKind, CreditRecord, InvoiceFilter, InvoiceOverview, PaymentRecord,
 };
-pub use revenue::RevenueBasis;
 pub use staff_writes::{InvoiceChange, InvoiceForChange};
 pub use subscription::VersionedSubscription;
 

@@ -117,7 +117,9 @@ impl BillingStore {
                 None => self
                     .get(keys::invoice(&note.invoice_id))
                     .await?
-                    .and_then(|full| read_optional_s(&full, "preceding_invoice_id").map(str::to_owned)),
+                    .and_then(|full| {
+                        read_optional_s(&full, "preceding_invoice_id").map(str::to_owned)
+                    }),
             };
             // A credit note of the run (a negative total) credits no invoice.
             let Some(original) = preceding.map(InvoiceId::new) else {
@@ -125,17 +127,23 @@ impl BillingStore {
             };
             let cancellation = note.invoice_id.as_str()
                 == keys::derived_id("inv", &[original.as_str(), "cancellation"]);
-            credit_notes.entry(original).or_default().push(CreditNoteFact {
-                on: note.issue_date,
-                amount: note.total,
-                cancellation,
-            });
+            credit_notes
+                .entry(original)
+                .or_default()
+                .push(CreditNoteFact {
+                    on: note.issue_date,
+                    amount: note.total,
+                    cancellation,
+                });
         }
         let mut histories = Vec::with_capacity(overviews.len());
         for (item, overview) in items.iter().zip(&overviews) {
             let what = format!("invoice {}", overview.invoice_id);
             let mut events = Vec::new();
-            for note in credit_notes.remove(&overview.invoice_id).unwrap_or_default() {
+            for note in credit_notes
+                .remove(&overview.invoice_id)
+                .unwrap_or_default()
+            {
                 events.push(ReceivableEvent {
                     on: note.on,
                     change: ReceivableChange::CreditNote(note.amount),

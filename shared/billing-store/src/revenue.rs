@@ -44,7 +44,9 @@ impl BillingStore {
                     .into_iter()
                     .map(|stored| stored.subscription),
             );
-            basis.documents.extend(self.account_documents(account).await?);
+            basis
+                .documents
+                .extend(self.account_documents(account).await?);
         }
         Ok(basis)
     }

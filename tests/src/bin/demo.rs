@@ -437,7 +437,14 @@ async fn revenue_report() -> DemoResult<String> {
     let now: Vec<String> = mrr
         .iter()
         .filter(|row| row.month == to)
-        .map(|row| format!("MRR {} ARR {} {}", row.mrr.amount(), row.arr.amount(), row.currency.code()))
+        .map(|row| {
+            format!(
+                "MRR {} ARR {} {}",
+                row.mrr.amount(),
+                row.arr.amount(),
+                row.currency.code()
+            )
+        })
         .collect();
     Ok(format!(
         "revenue {to}: {} from {} contracts, {} deferred rows (out/revenue-mrr.csv, out/revenue-deferred.csv)",

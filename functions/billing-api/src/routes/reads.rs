@@ -5,9 +5,7 @@ use std::time::Duration;
 use aws_sdk_s3::presigning::PresigningConfig;
 use billing_domain::ids::{AccountId, InvoiceId};
 use billing_domain::money::Currency;
-use billing_domain::receivables::{
-    ReceivableInvoice, aging, payment_behaviour, receivables_as_of,
-};
+use billing_domain::receivables::{ReceivableInvoice, aging, payment_behaviour, receivables_as_of};
 use billing_domain::schedule::next_due_date;
 use billing_store::{AttentionKind, InvoiceFilter, InvoiceOverview, Paged, VersionedAccount};
 use serde_json::{Value, json};
