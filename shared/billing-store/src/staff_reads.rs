@@ -499,26 +499,6 @@ impl BillingStore {
             .transpose()
     }
 
-    /// Every invoice of an account (for payment behaviour): Queries on
-    /// `ByAccount` of 200 each until the partition ends.
-    pub async fn account_receivables(
-        &self,
-        account: &AccountId,
-    ) -> Result<Vec<InvoiceOverview>, StoreError> {
-        let mut all = Vec::new();
-        let mut page = Page::first(crate::MAX_PAGE_LIMIT);
-        loop {
-            let paged = self
-                .account_invoices(account, &InvoiceFilter::default(), &page)
-                .await?;
-            all.extend(paged.items);
-            match paged.next_cursor {
-                Some(cursor) => page.cursor = Some(cursor),
-                None => return Ok(all),
-            }
-        }
-    }
-
     /// The open invoices of a seller in one currency (for aging): Queries on
     /// `ByEntity` of 200 each, filtered to open and partially paid
     /// invoices in `currency`.

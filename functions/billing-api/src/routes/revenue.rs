@@ -6,6 +6,7 @@ use billing_domain::ids::AccountId;
 use billing_domain::revenue::{
     Month, billed_lines, deferred_csv, deferred_revenue, mrr_csv, mrr_months,
 };
+use billing_store::RevenueBasis;
 use serde_json::json;
 
 use super::{Ctx, today};
@@ -32,12 +33,7 @@ pub async fn mrr(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             format!("a range covers at most {MAX_MONTHS} months"),
         ));
     }
-    let account = account(ctx).await?;
-    let basis = ctx
-        .state
-        .store
-        .revenue_basis(&ctx.state.entity, account.as_ref())
-        .await?;
+    let (account, basis) = basis(ctx).await?;
     let rows = mrr_months(&basis.contracts, from, to).map_err(domain)?;
     if wants_csv(ctx) {
         return Ok(Reply::csv(mrr_csv(&rows)));
@@ -55,12 +51,7 @@ pub async fn mrr(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
 /// defaults to this month.
 pub async fn deferred(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let month = month(ctx, "month")?.unwrap_or_else(|| Month::of(today()));
-    let account = account(ctx).await?;
-    let basis = ctx
-        .state
-        .store
-        .revenue_basis(&ctx.state.entity, account.as_ref())
-        .await?;
+    let (account, basis) = basis(ctx).await?;
     let lines = billed_lines(&basis.documents).map_err(domain)?;
     let rows = deferred_revenue(&lines, month).map_err(domain)?;
     if wants_csv(ctx) {
@@ -93,17 +84,26 @@ fn month(ctx: &Ctx<'_>, name: &str) -> Result<Option<Month>, ApiError> {
         .transpose()
 }
 
-/// The `account_id` filter: an account of this seller, or 404.
-async fn account(ctx: &Ctx<'_>) -> Result<Option<AccountId>, ApiError> {
-    let Some(id) = ctx.query("account_id").filter(|id| !id.is_empty()) else {
-        return Ok(None);
+/// The `account_id` filter (an account of this seller, or 404) and the
+/// contracts and documents of that account, or of every account.
+async fn basis(ctx: &Ctx<'_>) -> Result<(Option<AccountId>, RevenueBasis), ApiError> {
+    let account = match ctx.query("account_id").filter(|id| !id.is_empty()) {
+        None => None,
+        Some(id) => {
+            let id = AccountId::parse(id)
+                .map_err(|_| ApiError::invalid("/account_id", "must be an account id"))?;
+            match ctx.state.store.account(&id).await? {
+                Some(found) if found.account.billing_entity_id == ctx.state.entity => Some(id),
+                _ => return Err(ApiError::not_found(format!("account {id}"))),
+            }
+        }
     };
-    let id = AccountId::parse(id)
-        .map_err(|_| ApiError::invalid("/account_id", "must be an account id"))?;
-    match ctx.state.store.account(&id).await? {
-        Some(account) if account.account.billing_entity_id == ctx.state.entity => Ok(Some(id)),
-        _ => Err(ApiError::not_found(format!("account {id}"))),
-    }
+    let basis = ctx
+        .state
+        .store
+        .revenue_basis(&ctx.state.entity, account.as_ref())
+        .await?;
+    Ok((account, basis))
 }
 
 fn domain(error: billing_domain::DomainError) -> ApiError {
