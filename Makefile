@@ -39,27 +39,27 @@ help:
 	@echo "make test-package - the packaged functions on Lambda's OS, first polls, the README's deploy commands"
 
 ## ---------------------------------------------------------------- setup
-$(VENV_STAMP): requirements-dev.txt requirements-lock.txt
+# One recipe for the three venvs: the stamp file lives in the venv, the
+# prerequisites are its requirements and their lock file.
+define install-venv
 	@command -v $(PYTHON) >/dev/null || { echo "python3 is required" >&2; exit 1; }
-	$(PYTHON) -m venv $(VENV)
-	$(VENV_PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c requirements-lock.txt
+	$(PYTHON) -m venv $(@D)
+	$(@D)/bin/python -m pip install --quiet --disable-pip-version-check -r $(word 1,$^) -c $(word 2,$^)
 	@touch $@
+endef
+
+$(VENV_STAMP): requirements-dev.txt requirements-lock.txt
+	$(install-venv)
 
 venv: $(VENV_STAMP)
 
 $(SAM_VENV_STAMP): requirements-sam.txt requirements-sam-lock.txt
-	@command -v $(PYTHON) >/dev/null || { echo "python3 is required" >&2; exit 1; }
-	$(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-sam.txt -c requirements-sam-lock.txt
-	@touch $@
+	$(install-venv)
 
 sam-venv: $(SAM_VENV_STAMP)
 
 $(CHECKOV_VENV_STAMP): requirements-checkov.txt requirements-checkov-lock.txt
-	@command -v $(PYTHON) >/dev/null || { echo "python3 is required" >&2; exit 1; }
-	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt -c requirements-checkov-lock.txt
-	@touch $@
+	$(install-venv)
 
 checkov-venv: $(CHECKOV_VENV_STAMP)
 

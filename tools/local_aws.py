@@ -384,10 +384,17 @@ def _provision_buckets(stack: Stack) -> None:
         stack.refs[logical_id] = name
         stack.attributes[logical_id] = {"Arn": f"arn:aws:s3:::{name}", "DomainName": f"{name}.s3.amazonaws.com"}
         stack.names[logical_id] = name
-    # Bucket policies (S3 checks the log bucket's before it accepts logging).
+    # Bucket policies (S3 checks the log bucket's before it accepts
+    # logging), without their TLS-only statements: the emulator listens on
+    # plain HTTP on loopback and enforces them, so they would refuse every
+    # request (tests/python/test_template_provisioning.py checks that every
+    # bucket has one).
     for res in stack.resources("AWS::S3::BucketPolicy").values():
         props = stack.resolve(res["Properties"])
-        s3.put_bucket_policy(Bucket=props["Bucket"], Policy=json.dumps(props["PolicyDocument"]))
+        document = dict(props["PolicyDocument"])
+        document["Statement"] = [s for s in document["Statement"] if not _requires_tls(s)]
+        if document["Statement"]:
+            s3.put_bucket_policy(Bucket=props["Bucket"], Policy=json.dumps(document))
     # Access logging names another bucket of the stack: once all exist.
     for logical_id, res in stack.resources("AWS::S3::Bucket").items():
         logging_config = stack.resolve(res.get("Properties", {})).get("LoggingConfiguration")
@@ -399,6 +406,12 @@ def _provision_buckets(stack: Stack) -> None:
             if "TargetObjectKeyFormat" in logging_config:
                 enabled["TargetObjectKeyFormat"] = logging_config["TargetObjectKeyFormat"]
             s3.put_bucket_logging(Bucket=stack.names[logical_id], BucketLoggingStatus={"LoggingEnabled": enabled})
+
+
+def _requires_tls(statement: dict) -> bool:
+    """A statement that denies requests made without TLS."""
+    condition = statement.get("Condition", {}).get("Bool", {})
+    return statement.get("Effect") == "Deny" and str(condition.get("aws:SecureTransport")).lower() == "false"
 
 
 def _lifecycle_rule(rule: dict) -> dict:

@@ -74,3 +74,42 @@ def test_every_operation_documents_the_role_errors(spec):
             assert {"401", "403"} <= set(op["responses"]), f"{method} {path}"
             if method != "get" and "If-Match" in str(op.get("parameters")):
                 assert {"412", "428"} <= set(op["responses"]), f"{method} {path}"
+
+
+def test_every_operation_documents_what_the_server_can_answer(spec):
+    # Every operation can meet malformed input (400) and a passing fault
+    # (503); every one with a body can be sent the wrong content type (415).
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            codes = set(op["responses"])
+            assert {"400", "503"} <= codes, f"{method} {path}"
+            if "requestBody" in op:
+                assert "415" in codes, f"{method} {path}"
+            for param in op.get("parameters", []):
+                if "$ref" in param:
+                    param = spec["components"]["parameters"][param["$ref"].rsplit("/", 1)[-1]]
+                if param["in"] == "path":
+                    # Path ids are limited as the router limits them (or an enum).
+                    assert param["schema"]["$ref"] in (
+                        "#/components/schemas/PathId",
+                        "#/components/schemas/AttentionKind",
+                    ), f"{method} {path} {param['name']}"
+    assert spec["components"]["responses"]["MethodNotAllowed"]["headers"]["Allow"]
+
+
+def test_request_amounts_are_plain_decimals_within_the_limit(spec):
+    schemas = spec["components"]["schemas"]
+    stated = {"$ref": f"{SPEC_URI}#/components/schemas/StatedAmount"}
+    registry = Registry().with_resource(SPEC_URI, Resource(contents=spec, specification=DRAFT202012))
+    validator = Draft202012Validator(stated, registry=registry)
+    for good in ["0.01", "79.50", "100000000", "100000000.00", "12.125"]:
+        assert validator.is_valid({"amount": good, "currency": "EUR"}), good
+    for bad in ["1e3", "-5.00", "100000000.01", "79228162514264337593543950335", " 5", "5.", 5]:
+        assert not validator.is_valid({"amount": bad, "currency": "EUR"}), bad
+    assert not validator.is_valid({"amount": "5.00", "currency": "EUR", "fx": 1})
+    assert schemas["PathId"]["maxLength"] == 200
+    # Every amount a write body takes is a StatedAmount, never the response Money.
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            body = op.get("requestBody", {}).get("content", {}).get("application/json", {})
+            assert "schemas/Money" not in str(body.get("schema")), f"{method} {path}"

@@ -306,3 +306,14 @@ def test_the_security_document_names_every_store_of_the_template(template):
             assert f"`{logical_id}`" in text, f"{logical_id} ({type_name}) is missing from docs/security.md"
     assert "`ApiAccessLogGroup`" in text
 
+
+
+def test_every_bucket_refuses_requests_without_tls(template):
+    """Each bucket has a policy that refuses plain HTTP
+    (left out locally only: the emulator speaks plain HTTP on loopback)."""
+    policies = {
+        policy["Properties"]["Bucket"]["Ref"]: policy["Properties"]["PolicyDocument"]["Statement"]
+        for policy in local_aws.resources_of_type(template, "AWS::S3::BucketPolicy").values()
+    }
+    for logical_id in local_aws.resources_of_type(template, "AWS::S3::Bucket"):
+        assert any(local_aws._requires_tls(s) for s in policies.get(logical_id, [])), logical_id

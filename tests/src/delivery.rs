@@ -72,7 +72,12 @@ pub fn document_service(aws: &AwsClients, store: BillingStore) -> DocumentServic
         store,
         InvoiceRenderer::built_in().expect("the built-in invoice templates load"),
         LetterRenderer::from_env().expect("the built-in letter template loads"),
-        DocumentArchive::new(aws.s3.clone(), resource("DOCUMENTS_BUCKET")),
+        DocumentArchive::new(
+            aws.s3.clone(),
+            resource("DOCUMENTS_BUCKET"),
+            invoice_pdf::archive::retention_from_env()
+                .expect("the template sets the archive retention"),
+        ),
         aws.sqs.clone(),
         resource("DELIVERY_QUEUE_URL"),
     )

@@ -19,7 +19,9 @@ use aws_lambda_events::event::apigw::{
     ApiGatewayRequestAuthorizer, ApiGatewayRequestAuthorizerJwtDescription,
     ApiGatewayV2httpRequestContext,
 };
+use billing_api::error::ApiError;
 use billing_api::handler::{ApiState, handle};
+use billing_api::reply::render;
 use billing_domain::ids::BillingEntityId;
 use billing_domain::party::CustomerKind;
 use billing_lambda::aws::{AwsClients, load_sdk_config};
@@ -72,65 +74,19 @@ async fn main() -> Result<(), Box<dyn Error>> {
 }
 
 /// One HTTP/1.1 request per connection (`Connection: close`): enough for
-/// curl and a browser, and nothing to get wrong.
+/// curl, a browser and the schema fuzzer. A request this server cannot
+/// read (a header that is not UTF-8, a malformed request line or header)
+/// is answered 400 with the API's error shape, as API Gateway answers it,
+/// never by closing the connection.
 async fn serve_one(
     state: &ApiState,
     stream: TcpStream,
 ) -> Result<(), Box<dyn Error + Send + Sync>> {
     let mut reader = BufReader::new(stream);
-    let mut line = String::new();
-    reader.read_line(&mut line).await?;
-    let mut parts = line.split_whitespace();
-    let (method, target) = match (parts.next(), parts.next()) {
-        (Some(m), Some(t)) => (m.to_owned(), t.to_owned()),
-        _ => return Ok(()),
+    let (label, response) = match read_request(&mut reader).await? {
+        Ok((label, request)) => (label, handle(state, request).await),
+        Err(error) => ("(malformed request)".to_owned(), render(None, Err(error))),
     };
-    let mut builder = lambda_http::http::Request::builder()
-        .method(method.as_str())
-        .uri(target.as_str());
-    let (mut role, mut user, mut length) = (None, None, 0usize);
-    loop {
-        line.clear();
-        reader.read_line(&mut line).await?;
-        let header = line.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        let Some((name, value)) = header.split_once(':') else {
-            continue;
-        };
-        let value = value.trim();
-        match name.to_ascii_lowercase().as_str() {
-            "x-local-role" => role = Some(value.to_owned()),
-            "x-local-user" => user = Some(value.to_owned()),
-            "content-length" => length = value.parse().unwrap_or(0),
-            _ => {}
-        }
-        builder = builder.header(name.trim(), value);
-    }
-    let mut body = vec![0; length.min(MAX_BODY)];
-    reader.read_exact(&mut body).await?;
-    let mut context = ApiGatewayV2httpRequestContext::default();
-    if let Some(role) = role {
-        let mut jwt = ApiGatewayRequestAuthorizerJwtDescription::default();
-        jwt.claims.insert(
-            "sub".into(),
-            user.unwrap_or_else(|| format!("local-{role}")),
-        );
-        jwt.claims
-            .insert("cognito:groups".into(), format!("[{role}]"));
-        let mut authorizer = ApiGatewayRequestAuthorizer::default();
-        authorizer.jwt = Some(jwt);
-        context.authorizer = Some(authorizer);
-    }
-    let request = builder
-        .body(if body.is_empty() {
-            Body::Empty
-        } else {
-            Body::from(body)
-        })?
-        .with_request_context(RequestContext::ApiGatewayV2(context));
-    let response = handle(state, request).await;
     let mut head = format!(
         "HTTP/1.1 {} {}\r\nConnection: close\r\nContent-Length: {}\r\n",
         response.status().as_u16(),
@@ -145,8 +101,115 @@ async fn serve_one(
     stream.write_all(head.as_bytes()).await?;
     stream.write_all(response.body().as_ref()).await?;
     stream.shutdown().await?;
-    println!("{method} {target} -> {}", response.status().as_u16());
+    println!("{label} -> {}", response.status().as_u16());
     Ok(())
+}
+
+/// One line of the request head, without its line end; `Err` when it is
+/// not UTF-8.
+async fn read_line(
+    reader: &mut BufReader<TcpStream>,
+    what: &str,
+) -> std::io::Result<Result<String, ApiError>> {
+    let mut bytes = Vec::new();
+    reader.read_until(b'\n', &mut bytes).await?;
+    Ok(String::from_utf8(bytes)
+        .map(|line| line.trim_end_matches(['\r', '\n']).to_owned())
+        .map_err(|_| ApiError::invalid(what, "is not UTF-8")))
+}
+
+/// The request as API Gateway would hand it to the function (claims from
+/// `X-Local-Role`/`X-Local-User`), or the 400 it would answer.
+async fn read_request(
+    reader: &mut BufReader<TcpStream>,
+) -> std::io::Result<Result<(String, lambda_http::Request), ApiError>> {
+    let line = match read_line(reader, "/request-line").await? {
+        Ok(line) => line,
+        Err(error) => return Ok(Err(error)),
+    };
+    let mut parts = line.split_whitespace();
+    let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
+        return Ok(Err(ApiError::invalid(
+            "/request-line",
+            "must be METHOD TARGET HTTP/1.1",
+        )));
+    };
+    let (method, target) = (method.to_owned(), target.to_owned());
+    let mut builder = lambda_http::http::Request::builder()
+        .method(method.as_str())
+        .uri(target.as_str());
+    let (mut role, mut user, mut length) = (None, None, 0usize);
+    let mut malformed = None;
+    loop {
+        let header = match read_line(reader, "/header").await? {
+            Ok(header) => header,
+            Err(error) => {
+                malformed.get_or_insert(error);
+                continue;
+            }
+        };
+        if header.is_empty() {
+            break;
+        }
+        let Some((name, value)) = header.split_once(':') else {
+            malformed.get_or_insert(ApiError::invalid("/header", "must be Name: value"));
+            continue;
+        };
+        let (name, value) = (name.trim(), value.trim());
+        match name.to_ascii_lowercase().as_str() {
+            "x-local-role" => role = Some(value.to_owned()),
+            "x-local-user" => user = Some(value.to_owned()),
+            "content-length" => match value.parse() {
+                Ok(n) => length = n,
+                Err(_) => {
+                    malformed.get_or_insert(ApiError::invalid(
+                        "/header/content-length",
+                        "must be a whole number",
+                    ));
+                }
+            },
+            _ => {}
+        }
+        builder = builder.header(name, value);
+    }
+    if let Some(error) = malformed {
+        return Ok(Err(error));
+    }
+    if length > MAX_BODY {
+        return Ok(Err(ApiError::invalid(
+            "/header/content-length",
+            format!("the body may have at most {MAX_BODY} bytes"),
+        )));
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).await?;
+    let mut context = ApiGatewayV2httpRequestContext::default();
+    if let Some(role) = role {
+        let mut jwt = ApiGatewayRequestAuthorizerJwtDescription::default();
+        jwt.claims.insert(
+            "sub".into(),
+            user.unwrap_or_else(|| format!("local-{role}")),
+        );
+        jwt.claims
+            .insert("cognito:groups".into(), format!("[{role}]"));
+        let mut authorizer = ApiGatewayRequestAuthorizer::default();
+        authorizer.jwt = Some(jwt);
+        context.authorizer = Some(authorizer);
+    }
+    let request = match builder.body(if body.is_empty() {
+        Body::Empty
+    } else {
+        Body::from(body)
+    }) {
+        Ok(request) => request.with_request_context(RequestContext::ApiGatewayV2(context)),
+        Err(_) => {
+            return Ok(Err(ApiError::invalid(
+                "/request-line",
+                "the method, target or a header is not valid HTTP",
+            )));
+        }
+    };
+    Ok(Ok((format!("{method} {target}"), request)))
 }
 
 /// The template's seller, a customer and three invoices (one partly paid).

@@ -36,6 +36,9 @@ pub enum ApiError {
         /// Each field at fault, by JSON pointer.
         errors: Vec<FieldError>,
     },
+    /// A write's body came as something other than JSON.
+    #[error("the body must be sent as application/json")]
+    UnsupportedMediaType,
     /// A write to an invoice or account came without `If-Match`.
     #[error("{what} is changed only with If-Match carrying the ETag it was read with")]
     PreconditionRequired {
@@ -85,6 +88,7 @@ impl Failure for ApiError {
             Self::NotFound { .. } => Disposition::Rejected(404),
             Self::MethodNotAllowed { .. } => Disposition::Rejected(405),
             Self::Invalid { .. } => Disposition::Rejected(400),
+            Self::UnsupportedMediaType => Disposition::Rejected(415),
             Self::PreconditionRequired { .. } => Disposition::Rejected(428),
             Self::PreconditionFailed { .. } => Disposition::Rejected(412),
             Self::Store(err) => match err {
@@ -108,6 +112,7 @@ impl Failure for ApiError {
             Self::NotFound { .. } => "not_found",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::Invalid { .. } => "invalid_request",
+            Self::UnsupportedMediaType => "unsupported_media_type",
             Self::PreconditionRequired { .. } => "precondition_required",
             Self::PreconditionFailed { .. } => "precondition_failed",
             Self::Store(StoreError::RevisionMismatch { .. }) => "precondition_failed",
@@ -130,6 +135,12 @@ impl Failure for ApiError {
                     "/limit"
                 };
                 vec![FieldError::new(pointer, reason.clone())]
+            }
+            Self::UnsupportedMediaType => {
+                vec![FieldError::new(
+                    "/header/content-type",
+                    "must be application/json",
+                )]
             }
             _ => Vec::new(),
         }

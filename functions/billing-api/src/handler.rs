@@ -3,7 +3,7 @@
 
 use billing_domain::ids::BillingEntityId;
 use billing_store::BillingStore;
-use lambda_http::http::header::{ACCEPT, IF_MATCH};
+use lambda_http::http::header::{ACCEPT, CONTENT_TYPE, IF_MATCH};
 use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::error::ApiError;
@@ -56,6 +56,11 @@ async fn answer(
         caller,
         query: query_pairs(request.uri().query())?,
         body: request.body().as_ref(),
+        content_type: request
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
         if_match: request
             .headers()
             .get(IF_MATCH)

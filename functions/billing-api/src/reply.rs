@@ -3,10 +3,13 @@
 //! route returns a [`Reply`] value and never builds a response itself, so a
 //! new route cannot forget the masking.
 
+use std::borrow::Cow;
+
+use billing_domain::privacy;
 use billing_domain::staff::StaffRole;
 use billing_lambda::Failure;
 use lambda_http::http::StatusCode;
-use lambda_http::http::header::{CONTENT_TYPE, ETAG, HeaderValue, RETRY_AFTER};
+use lambda_http::http::header::{ALLOW, CONTENT_TYPE, ETAG, HeaderValue, RETRY_AFTER};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -23,8 +26,11 @@ pub struct Reply {
     pub body: Value,
     /// `"r<revision>"`, for bodies that show one invoice or account.
     pub etag: Option<String>,
+    /// The methods a path answers, for a 405 (`Allow`).
+    pub allow: Option<String>,
     /// A report asked for as text (content type, text), answered instead
-    /// of the JSON body; only for figures without bank data (revenue).
+    /// of the JSON body; only for figures without personal or bank data
+    /// (revenue: account ids and amounts), so masking has nothing to do.
     pub text: Option<(&'static str, String)>,
 }
 
@@ -46,6 +52,7 @@ impl Reply {
             status,
             body,
             etag: None,
+            allow: None,
             text: None,
         })
     }
@@ -56,6 +63,7 @@ impl Reply {
             status: 200,
             body: Value::Null,
             etag: None,
+            allow: None,
             text: Some(("text/csv; charset=utf-8", text)),
         }
     }
@@ -88,7 +96,7 @@ pub fn render(role: Option<StaffRole>, outcome: Result<Reply, ApiError>) -> Resp
     };
     let mut body = reply.body;
     if role != Some(StaffRole::Billing) {
-        mask_bank_data(&mut body);
+        mask_for_sales(&mut body);
     }
     let (content_type, text) = reply
         .text
@@ -100,6 +108,9 @@ pub fn render(role: Option<StaffRole>, outcome: Result<Reply, ApiError>) -> Resp
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     if let Some(tag) = reply.etag.and_then(|t| HeaderValue::from_str(&t).ok()) {
         headers.insert(ETAG, tag);
+    }
+    if let Some(allow) = reply.allow.and_then(|a| HeaderValue::from_str(&a).ok()) {
+        headers.insert(ALLOW, allow);
     }
     if reply.status == 503 {
         headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
@@ -129,14 +140,18 @@ fn error_reply(error: &ApiError) -> Reply {
             "errors": error.field_errors(),
         }),
         etag: None,
+        allow: match error {
+            ApiError::MethodNotAllowed { allowed, .. } => Some(allowed.clone()),
+            _ => None,
+        },
         text: None,
     }
 }
 
-/// Attribute names whose values are bank data wherever they appear.
-const BANK_FIELDS: &[&str] = &[
+/// Attribute names whose values are accounts (IBANs, account numbers)
+/// wherever they appear: shown as `****` and their last four characters.
+const ACCOUNT_FIELDS: &[&str] = &[
     "iban",
-    "bic",
     "payer_iban",
     "payer_account",
     "debtor_iban",
@@ -145,118 +160,59 @@ const BANK_FIELDS: &[&str] = &[
     "creditor_account",
 ];
 
-/// Masks bank data in a response body, in place: every value of a
-/// [`BANK_FIELDS`] name, and every IBAN-shaped run of characters in any
-/// other string (remittance texts, payment instructions of an invoice
-/// body), keeping the last four characters so a person can still compare.
-pub fn mask_bank_data(value: &mut Value) {
+/// Attribute names whose values are shown to `sales` as `****` whole: bank
+/// codes and account holders.
+const HIDDEN_FIELDS: &[&str] = &[
+    "bic",
+    "payer_bic",
+    "debtor_bic",
+    "account_holder",
+    "payer_name",
+    "debtor_name",
+];
+
+/// Attribute names `sales` is meant to see as stored: where the customer's
+/// invoices go (the CRM's billing contact, which sales keeps up to date).
+const SHOWN_FIELDS: &[&str] = &["invoice_emails"];
+
+/// Masks customers' and payers' bank and personal data in a response body
+/// for a `sales` caller, in place: the values of [`ACCOUNT_FIELDS`] and
+/// [`HIDDEN_FIELDS`], and in every other string (remittance texts, clerks'
+/// reasons, error messages) whatever
+/// [`billing_domain::privacy::mask_personal_data`] finds. Only
+/// [`SHOWN_FIELDS`] pass unchanged.
+pub fn mask_for_sales(value: &mut Value) {
     match value {
         Value::Object(map) => {
             for (name, inner) in map.iter_mut() {
-                if BANK_FIELDS.contains(&name.to_ascii_lowercase().as_str()) {
-                    if let Value::String(text) = inner {
-                        *text = masked(text);
-                    } else if !inner.is_null() {
-                        *inner = Value::String("****".to_owned());
-                    }
-                } else {
-                    mask_bank_data(inner);
+                let name = name.to_ascii_lowercase();
+                if ACCOUNT_FIELDS.contains(&name.as_str()) {
+                    mask_whole(inner, privacy::masked_account);
+                } else if HIDDEN_FIELDS.contains(&name.as_str()) {
+                    mask_whole(inner, |_| privacy::MASK.to_owned());
+                } else if !SHOWN_FIELDS.contains(&name.as_str()) {
+                    mask_for_sales(inner);
                 }
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(mask_bank_data),
+        Value::Array(items) => items.iter_mut().for_each(mask_for_sales),
         Value::String(text) => {
-            if let Some(replaced) = mask_ibans_in(text) {
-                *text = replaced;
+            if let Cow::Owned(masked) = privacy::mask_personal_data(text) {
+                *text = masked;
             }
         }
         _ => {}
     }
 }
 
-fn masked(text: &str) -> String {
-    if text.starts_with("****") {
-        return text.to_owned();
+/// A bank field's value masked by `mask` (a string) or `****` (anything
+/// else but null).
+fn mask_whole(value: &mut Value, mask: impl Fn(&str) -> String) {
+    match value {
+        Value::Null => {}
+        Value::String(text) => *text = mask(text),
+        other => *other = Value::String(privacy::MASK.to_owned()),
     }
-    let kept: String = text
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .take(4)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    if text.chars().filter(char::is_ascii_alphanumeric).count() <= 4 {
-        "****".to_owned()
-    } else {
-        format!("****{kept}")
-    }
-}
-
-/// Shortest and longest IBAN (Norway 15, Saint Lucia 32; 34 is the limit).
-const IBAN_LEN: std::ops::RangeInclusive<usize> = 15..=34;
-
-/// `text` with every IBAN-shaped token masked, if it had one: two letters,
-/// two digits, then letters and digits (single spaces allowed between
-/// groups, as IBANs are printed) for 15 to 34 characters in all.
-fn mask_ibans_in(text: &str) -> Option<String> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = String::with_capacity(text.len());
-    let mut changed = false;
-    let mut i = 0;
-    while i < chars.len() {
-        let starts_word = i == 0 || !chars[i - 1].is_ascii_alphanumeric();
-        if starts_word && let Some(end) = iban_at(&chars, i) {
-            let token: String = chars[i..end].iter().collect();
-            out.push_str(&masked(&token));
-            changed = true;
-            i = end;
-            continue;
-        }
-        out.push(chars[i]);
-        i += 1;
-    }
-    changed.then_some(out)
-}
-
-/// End (exclusive) of an IBAN-shaped token starting at `start`.
-fn iban_at(chars: &[char], start: usize) -> Option<usize> {
-    let head = chars.get(start..start + 4)?;
-    let upper = |c: &char| c.is_ascii_alphabetic();
-    if !(upper(&head[0]) && upper(&head[1]) && head[2].is_ascii_digit() && head[3].is_ascii_digit())
-    {
-        return None;
-    }
-    // `RF` + check digits is an ISO 11649 creditor reference (what the
-    // customer writes on a transfer), not an account.
-    if head[0] == 'R' && head[1] == 'F' {
-        return None;
-    }
-    let mut count = 0;
-    let mut end = start;
-    let mut i = start;
-    while i < chars.len() {
-        let c = chars[i];
-        if c.is_ascii_alphanumeric() {
-            count += 1;
-            i += 1;
-            end = i;
-        } else if c == ' '
-            && chars.get(i + 1).is_some_and(char::is_ascii_alphanumeric)
-            && count % 4 == 0
-        {
-            i += 1;
-        } else {
-            break;
-        }
-        if count > *IBAN_LEN.end() {
-            return None;
-        }
-    }
-    IBAN_LEN.contains(&count).then_some(end)
 }
 
 #[cfg(test)]
@@ -272,7 +228,7 @@ mod tests {
             "note": "no bank data: DE123456789 (a VAT ID), RE-2026-000001, RF18539007547034",
             "bic": null,
         });
-        mask_bank_data(&mut body);
+        mask_for_sales(&mut body);
         assert_eq!(body["iban"], "****3000");
         assert_eq!(body["nested"][0]["payer_account"], "****2051");
         assert_eq!(body["nested"][0]["amount"], "10.00");
@@ -282,8 +238,24 @@ mod tests {
             "no bank data: DE123456789 (a VAT ID), RE-2026-000001, RF18539007547034"
         );
         assert!(body["bic"].is_null());
+        let mut contact = json!({
+            "invoice_emails": ["buchhaltung@kunde.example"],
+            "reason": "called jo@kunde.example, BIC COBADEFFXXX",
+            "bic": "COBADEFFXXX",
+            "account_holder": "Erika Muster",
+        });
+        mask_for_sales(&mut contact);
+        assert_eq!(
+            contact,
+            json!({
+                "invoice_emails": ["buchhaltung@kunde.example"],
+                "reason": "called <e-mail address>, BIC ****",
+                "bic": "****",
+                "account_holder": "****",
+            })
+        );
         let once = body.clone();
-        mask_bank_data(&mut body);
+        mask_for_sales(&mut body);
         assert_eq!(body, once, "masking twice changes nothing");
     }
 
@@ -308,6 +280,19 @@ mod tests {
             json!({"code": "invalid_request", "message": "/limit: must be 1..=200",
                    "errors": [{"pointer": "/limit", "message": "must be 1..=200"}]})
         );
+    }
+
+    #[test]
+    fn a_405_names_the_methods_in_allow() {
+        let response = render(
+            Some(StaffRole::Billing),
+            Err(ApiError::MethodNotAllowed {
+                path: "/v1/invoices/i1/dispute".to_owned(),
+                allowed: "PUT, DELETE".to_owned(),
+            }),
+        );
+        assert_eq!(response.status(), 405);
+        assert_eq!(response.headers()["allow"], "PUT, DELETE");
     }
 
     #[test]

@@ -164,8 +164,9 @@ pub const ROUTES: &[Route] = &[
     ),
 ];
 
-/// Longest path parameter accepted (ids and CRM keys are far shorter).
-const MAX_PARAM_LEN: usize = 200;
+/// Longest path parameter accepted, in characters (ids and CRM keys are
+/// far shorter); `docs/openapi.yaml` states it as `maxLength`.
+pub const MAX_PARAM_LEN: usize = 200;
 
 /// A request matched to its route, with the path parameters decoded.
 #[derive(Debug, Clone)]
@@ -235,7 +236,8 @@ fn match_template(
                             "is not valid percent-encoded UTF-8",
                         )
                     })?;
-                    if value.len() > MAX_PARAM_LEN || value.chars().any(char::is_control) {
+                    if value.chars().count() > MAX_PARAM_LEN || value.chars().any(char::is_control)
+                    {
                         return Err(ApiError::invalid(
                             &format!("/path/{name}"),
                             format!("must be at most {MAX_PARAM_LEN} printable characters"),

@@ -4,16 +4,48 @@
 
 use std::collections::BTreeSet;
 
-use billing_api::router::{ROUTES, resolve};
+use billing_api::router::{MAX_PARAM_LEN, ROUTES, resolve};
+use billing_domain::money::MAX_STATED_AMOUNT;
+
+fn document() -> String {
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/openapi.yaml"
+    ))
+    .expect("docs/openapi.yaml is readable")
+}
+
+#[test]
+fn the_documented_limits_are_the_servers() {
+    let text = document();
+    // PathId: the router's limit on a path parameter.
+    let path_id = &text[text.find("    PathId:").expect("a PathId schema")..];
+    let path_id = &path_id[..path_id.find("description:").expect("described")];
+    assert!(
+        path_id.contains(&format!("maxLength: {MAX_PARAM_LEN}\n")),
+        "{path_id}"
+    );
+    // StatedAmount: the domain's limit on an amount a person states.
+    let stated = &text[text
+        .find("    StatedAmount:")
+        .expect("a StatedAmount schema")..];
+    let stated = &stated[..stated
+        .find("    PlainDecimal:")
+        .expect("followed by PlainDecimal")];
+    assert!(
+        stated.contains(&format!("at most {MAX_STATED_AMOUNT} in")),
+        "{stated}"
+    );
+    assert!(
+        stated.contains(&format!("^({MAX_STATED_AMOUNT}(")),
+        "{stated}"
+    );
+}
 
 /// `(METHOD, path template)` of every operation under `paths:`. The
 /// document keeps paths at two spaces and methods at four, as written.
 fn documented() -> BTreeSet<(String, String)> {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../docs/openapi.yaml"
-    ))
-    .expect("docs/openapi.yaml is readable");
+    let text = document();
     let mut routes = BTreeSet::new();
     let mut in_paths = false;
     let mut path: Option<String> = None;

@@ -79,10 +79,14 @@ async fn archived_invoice_for(
         PDF,
         format!("%PDF-1.7 stand-in for {}", invoice.number()).into_bytes(),
     );
-    DocumentArchive::new(f.aws.s3.clone(), resource("DOCUMENTS_BUCKET"))
-        .put_once(&invoice, &pdf)
-        .await
-        .unwrap();
+    DocumentArchive::new(
+        f.aws.s3.clone(),
+        resource("DOCUMENTS_BUCKET"),
+        invoice_pdf::archive::retention_from_env().unwrap(),
+    )
+    .put_once(&invoice, &pdf)
+    .await
+    .unwrap();
     DeliveryRequest {
         invoice_id: id.to_string(),
         invoice_number: invoice.number().to_string(),

@@ -6,12 +6,16 @@
 //! itself refuses to overwrite, so two concurrent renders cannot both win.
 //! When the key exists, the stored SHA-256 is compared: identical bytes are
 //! a no-op, anything else is a conflict that is reported and left alone.
+//! Each object is locked until its retention ends, counted from the end of
+//! the year the document was issued (`billing_domain::retention`).
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ServerSideEncryption};
+use aws_sdk_s3::primitives::DateTime as S3DateTime;
+use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ObjectLockMode};
 use billing_domain::invoice::Invoice;
+use billing_domain::retention::{LockMode, Retention};
 use billing_store::ArchivedDocument;
-use chrono::Datelike;
+use chrono::{DateTime, Datelike, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::error::InvoicePdfError;
@@ -103,19 +107,36 @@ fn key_safe(value: &str) -> String {
         .collect()
 }
 
+/// The retention the template configures for the archive
+/// (`DOCUMENT_RETENTION_MODE`, `DOCUMENT_RETENTION_YEARS`, from the stack's
+/// `DocumentRetentionMode` and `DocumentRetentionYears`).
+pub fn retention_from_env() -> Result<Retention, lambda_runtime::Error> {
+    let mode = billing_lambda::config::required("DOCUMENT_RETENTION_MODE")?;
+    let years = billing_lambda::config::required("DOCUMENT_RETENTION_YEARS")?;
+    Ok(Retention::parse(&mode, &years)?)
+}
+
 /// The documents bucket.
 #[derive(Debug, Clone)]
 pub struct DocumentArchive {
     s3: aws_sdk_s3::Client,
     bucket: String,
+    retention: Retention,
 }
 
 impl DocumentArchive {
-    /// The archive in `bucket` (the template's `DOCUMENTS_BUCKET`).
-    pub fn new(s3: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
+    /// The retention the archive locks documents for.
+    pub fn retention(&self) -> Retention {
+        self.retention
+    }
+
+    /// The archive in `bucket` (the template's `DOCUMENTS_BUCKET`), locking
+    /// each document for `retention` (`DOCUMENT_RETENTION_MODE`, `_YEARS`).
+    pub fn new(s3: aws_sdk_s3::Client, bucket: impl Into<String>, retention: Retention) -> Self {
         Self {
             s3,
             bucket: bucket.into(),
+            retention,
         }
     }
 
@@ -128,6 +149,7 @@ impl DocumentArchive {
     ) -> Result<Archived, InvoicePdfError> {
         self.put_once_labelled(
             document,
+            self.retention.locked_until(invoice.content().issue_date),
             &[
                 ("invoice-id", invoice.content().id.as_str()),
                 ("invoice-number", invoice.number().as_str()),
@@ -136,17 +158,24 @@ impl DocumentArchive {
         .await
     }
 
-    /// Stores `document` unless it is already there with the same bytes.
+    /// Stores `document`, locked until `locked_until`, unless it is
+    /// already there with the same bytes.
     ///
-    /// The object carries content type, SSE-S3, its SHA-256 as an S3
-    /// checksum (verified by S3 on upload, and satisfying Object Lock's
-    /// integrity requirement), and `labels` as metadata (ids, never
-    /// personal data).
+    /// The object carries content type, its SHA-256 as an S3 checksum
+    /// (verified by S3 on upload, and satisfying Object Lock's integrity
+    /// requirement), an Object Lock until the end of its retention, and
+    /// `labels` as metadata (ids, never personal data). Encryption is the
+    /// bucket's default: SSE-S3, or SSE-KMS with the stack's customer key.
     pub async fn put_once_labelled(
         &self,
         document: &Document,
+        locked_until: DateTime<Utc>,
         labels: &[(&str, &str)],
     ) -> Result<Archived, InvoicePdfError> {
+        let lock_mode = match self.retention.mode() {
+            LockMode::Governance => ObjectLockMode::Governance,
+            LockMode::Compliance => ObjectLockMode::Compliance,
+        };
         let sha256_hex = hex::encode(document.sha256);
         let checksum = aws_smithy_types::base64::encode(document.sha256.as_slice());
         let mut put = self
@@ -156,7 +185,8 @@ impl DocumentArchive {
             .key(&document.key)
             .body(ByteStream::from(document.bytes.clone()))
             .content_type(document.content_type)
-            .server_side_encryption(ServerSideEncryption::Aes256)
+            .object_lock_mode(lock_mode)
+            .object_lock_retain_until_date(S3DateTime::from_secs(locked_until.timestamp()))
             .checksum_algorithm(ChecksumAlgorithm::Sha256)
             .checksum_sha256(&checksum)
             .metadata("sha256", &sha256_hex)

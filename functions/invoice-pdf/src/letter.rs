@@ -50,10 +50,16 @@ impl DocumentService {
             self.letters()
                 .render(letter, &content.seller, &content.buyer, Some(&reference))?;
         let document = Document::new(archive::letter_key(letter), archive::PDF, pdf);
+        let locked_until = self
+            .archive()
+            .retention()
+            .for_business_letters()
+            .locked_until(letter.date);
         let written = self
             .archive()
             .put_once_labelled(
                 &document,
+                locked_until,
                 &[
                     ("letter-id", &letter.letter_id),
                     ("account-id", letter.account_id.as_str()),

@@ -11,6 +11,7 @@ use billing_documents::samples;
 use billing_domain::invoice::Invoice;
 use billing_store::{BillingStore, DeliveryRequest, DocumentStatus, keys};
 use billing_tests::{local_clients, resource, unique_id};
+use chrono::Datelike;
 use invoice_pdf::archive::key_stem;
 use invoice_pdf::handler::handle;
 use invoice_pdf::service::DocumentService;
@@ -167,6 +168,36 @@ async fn a_finalized_invoice_is_archived_and_handed_to_delivery_once() {
         );
         let bytes = object.body.collect().await.unwrap().into_bytes();
         assert_eq!(hex_sha256(&bytes), document.sha256);
+        // ... locked until 8 years after the end of the issuing year
+        // (§147(4) AO), in the template's default mode, not 8 years from
+        // today's upload
+        // (read from HEAD: the emulator answers GetObjectRetention with
+        // the object itself)
+        let head = f
+            .aws
+            .s3
+            .head_object()
+            .bucket(&f.bucket)
+            .key(&document.key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            head.object_lock_mode(),
+            Some(&aws_sdk_s3::types::ObjectLockMode::Governance)
+        );
+        let next_year_plus_eight = invoice.content().issue_date.year() + 9;
+        assert_eq!(
+            head.object_lock_retain_until_date().map(|d| d.secs()),
+            Some(
+                chrono::NaiveDate::from_ymd_opt(next_year_plus_eight, 1, 1)
+                    .unwrap()
+                    .and_hms_opt(0, 0, 0)
+                    .unwrap()
+                    .and_utc()
+                    .timestamp()
+            )
+        );
     }
     assert_eq!(stored.documents[0].content_type, "application/pdf");
     // ... and the invoice is on the delivery queue with those documents

@@ -109,7 +109,51 @@ pub struct Money {
     currency: Currency,
 }
 
+/// Whether `text` is a decimal as people write it in a request: digits
+/// with an optional decimal point and decimals; no sign, exponent, spaces
+/// or thousands separators (`"1e3"` is refused, not read as 1000).
+pub fn is_plain_decimal(text: &str) -> bool {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, "0"));
+    let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    digits(whole) && digits(fraction)
+}
+
+/// The largest amount a person may state for one booking (a manual
+/// payment, a credit application or refund, a credit note's net):
+/// 100,000,000 in the currency's major unit. Far above any single invoice
+/// this business issues, so a typo or a pasted number is refused instead
+/// of booked as customer credit, and far below where sums could overflow.
+pub const MAX_STATED_AMOUNT: Decimal = Decimal::from_parts(100_000_000, 0, 0, false, 0);
+
 impl Money {
+    /// An amount as a person writes it in a request: digits with an
+    /// optional decimal point (`"1250.50"`; no sign, exponent, spaces or
+    /// thousands separators), at most the currency's decimal places, at most
+    /// [`MAX_STATED_AMOUNT`]. `field` names it in the error.
+    pub fn from_stated(text: &str, currency: Currency, field: &str) -> Result<Self, DomainError> {
+        if !is_plain_decimal(text) {
+            return Err(DomainError::invalid(
+                field,
+                "must be a decimal number like 1250.50 (digits and one decimal point, no sign or exponent)",
+            ));
+        }
+        let places = currency.minor_units();
+        let fraction = text.split_once('.').map_or("", |(_, f)| f);
+        if fraction.len() > places as usize {
+            return Err(DomainError::invalid(
+                field,
+                format!("{currency} has {places} decimal places; more were given"),
+            ));
+        }
+        let amount = Decimal::from_str(text)
+            .ok()
+            .filter(|a| *a <= MAX_STATED_AMOUNT)
+            .ok_or_else(|| {
+                DomainError::invalid(field, format!("must be at most {MAX_STATED_AMOUNT}"))
+            })?;
+        Ok(Self::new(amount, currency))
+    }
+
     /// An amount as given; no rounding, because prices may be finer than cents.
     pub fn new(amount: Decimal, currency: Currency) -> Self {
         Self { amount, currency }
@@ -256,6 +300,26 @@ fn overflow() -> DomainError {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn stated_amounts_are_plain_decimals_within_the_limit() {
+        let eur = |t: &str| Money::from_stated(t, Currency::EUR, "amount");
+        assert_eq!(eur("1250.50").unwrap().amount(), Decimal::new(125_050, 2));
+        assert_eq!(eur("7").unwrap().amount(), Decimal::new(7, 0));
+        assert!(eur("100000000.00").is_ok());
+        for bad in [
+            "1e3", "1E3", "-5.00", "+5", " 5", "5.", ".5", "1,00", "0x10", "", "1.2.3",
+        ] {
+            assert!(eur(bad).is_err(), "{bad}");
+        }
+        assert!(eur("100000000.01").is_err());
+        assert!(eur("79228162514264337593543950335").is_err());
+        assert!(eur("10.001").is_err());
+        assert!(Money::from_stated("10.5", Currency::JPY, "amount").is_err());
+        assert!(
+            Money::from_stated("10.125", Currency::from_code("KWD").unwrap(), "amount").is_ok()
+        );
+    }
+
     use super::*;
     use rust_decimal_macros::dec;
 

@@ -224,7 +224,7 @@ checked_string!(
 /// ISO 7064 MOD 97-10 over alphanumeric text (letters count as 10..35):
 /// the check used by IBANs and Leitweg-IDs. Returns `None` on other
 /// characters.
-fn mod97(chars: impl Iterator<Item = char>) -> Option<u32> {
+pub(crate) fn mod97(chars: impl Iterator<Item = char>) -> Option<u32> {
     let mut remainder = 0u32;
     for c in chars {
         let value = c.to_digit(36)?;

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{ChecksumAlgorithm, ServerSideEncryption};
+use aws_sdk_s3::types::ChecksumAlgorithm;
 use billing_domain::ids::AccountId;
 use billing_domain::invoice::{DocumentType, InvoiceDraft};
 use billing_store::run::{BillInputs, RunFailure};
@@ -223,7 +223,8 @@ impl RunFiles {
     }
 
     /// Stores `bytes` under `key` (replacing an earlier version: a batch
-    /// redelivered computes the same part again).
+    /// redelivered computes the same part again), encrypted as the bucket
+    /// says (SSE-S3, or SSE-KMS with the stack's customer key).
     pub async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), RunError> {
         self.s3
             .put_object()
@@ -231,7 +232,6 @@ impl RunFiles {
             .key(key)
             .body(ByteStream::from(bytes))
             .content_type(content_type)
-            .server_side_encryption(ServerSideEncryption::Aes256)
             .checksum_algorithm(ChecksumAlgorithm::Sha256)
             .send()
             .await

@@ -5,16 +5,16 @@
 
 use billing_domain::correction::CreditSelection;
 use billing_domain::ids::AccountId;
-use billing_domain::money::Money;
+use billing_domain::money::{Currency, Money, is_plain_decimal};
 use billing_store::{
     CancelRequest, CreditApplication, CreditNoteIssued, CreditNoteRequest, CreditRefund,
     ManualPayment, StaffBooked,
 };
 use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
-use super::{Ctx, reason, today};
+use super::{Ctx, StatedAmount, reason, refused, stated_amount, today, typed};
 use crate::error::ApiError;
 use crate::reply::Reply;
 
@@ -36,7 +36,7 @@ struct CreditNoteBody {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PaymentBody {
-    amount: Money,
+    amount: StatedAmount,
     value_date: Option<NaiveDate>,
     reference: Option<String>,
     reason: Option<String>,
@@ -45,33 +45,94 @@ struct PaymentBody {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ApplicationBody {
-    amount: Money,
+    amount: StatedAmount,
     reason: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RefundBody {
-    amount: Money,
+    amount: StatedAmount,
     reference: Option<String>,
     reason: Option<String>,
 }
 
-/// A positive amount in whole minor units of the invoice's currency.
-fn amount(amount: Money, currency: &str, pointer: &str) -> Result<Money, ApiError> {
-    if !amount.is_positive() || !amount.is_rounded() {
-        return Err(ApiError::invalid(
-            pointer,
-            "must be positive, in whole cents",
+/// Whether a JSON value has the type a field needs.
+type JsonType = fn(&Value) -> bool;
+
+/// The credit note's selection, checked as written before the domain reads
+/// it: a net amount as a plain decimal within the limit and its currency's
+/// places, a rate and line quantities as plain decimals.
+fn checked_selection(body: &Value, currency: Currency) -> Result<(), ApiError> {
+    // The selection is an internally tagged enum, whose field errors serde
+    // reports at `/selection`: check each field's JSON type first, so the
+    // error names the field itself.
+    let mut types: Vec<(String, JsonType, &str)> = vec![
+        ("/selection".into(), Value::is_object, "an object"),
+        ("/selection/kind".into(), Value::is_string, "a string"),
+        ("/selection/lines".into(), Value::is_array, "an array"),
+        ("/selection/net".into(), Value::is_object, "an object"),
+        ("/selection/net/amount".into(), Value::is_string, "a string"),
+        (
+            "/selection/net/currency".into(),
+            Value::is_string,
+            "a string",
+        ),
+        ("/selection/category".into(), Value::is_string, "a string"),
+        ("/selection/rate".into(), Value::is_string, "a string"),
+        (
+            "/selection/description".into(),
+            Value::is_string,
+            "a string",
+        ),
+    ];
+    let lines = body
+        .pointer("/selection/lines")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    for i in 0..lines {
+        types.push((
+            format!("/selection/lines/{i}"),
+            Value::is_object,
+            "an object",
+        ));
+        types.push((
+            format!("/selection/lines/{i}/position"),
+            Value::is_u64,
+            "a whole number",
+        ));
+        types.push((
+            format!("/selection/lines/{i}/quantity"),
+            Value::is_string,
+            "a string",
         ));
     }
-    if amount.currency().code() != currency {
-        return Err(ApiError::invalid(
-            &format!("{pointer}/currency"),
-            format!("must be {currency}, the invoice's currency"),
-        ));
+    for (pointer, is_type, name) in &types {
+        if body.pointer(pointer).is_some_and(|v| !is_type(v)) {
+            return Err(ApiError::invalid(
+                pointer,
+                format!("has the wrong JSON type; expected {name}"),
+            ));
+        }
     }
-    Ok(amount)
+    let text = |pointer: &str| body.pointer(pointer).and_then(Value::as_str);
+    if let Some(net) = text("/selection/net/amount") {
+        Money::from_stated(net, currency, "/selection/net/amount")
+            .map_err(|e| refused("/selection/net/amount", e))?;
+    }
+    let mut decimals = vec!["/selection/rate".to_owned()];
+    decimals.extend((0..lines).map(|i| format!("/selection/lines/{i}/quantity")));
+    for pointer in decimals {
+        if let Some(value) = text(&pointer)
+            && !is_plain_decimal(value)
+        {
+            return Err(ApiError::invalid(
+                &pointer,
+                "must be a decimal number like 19 or 1.5 (no sign or exponent)",
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn issued(issued: CreditNoteIssued) -> Result<Reply, ApiError> {
@@ -126,13 +187,27 @@ pub async fn cancel(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
 
 /// `POST /v1/invoices/{invoice_id}/credit-notes`.
 pub async fn credit_note(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
-    let body: CreditNoteBody = ctx.json()?;
-    let why = reason(body.reason.as_deref(), "/reason", true)?.unwrap_or_default();
+    let raw = ctx.body_object()?;
     let invoice = ctx.invoice_overview().await?;
+    let currency = invoice.total.currency();
+    checked_selection(&raw, currency)?;
+    let body: CreditNoteBody = typed(raw)?;
+    let why = reason(body.reason.as_deref(), "/reason", true)?.unwrap_or_default();
     let expected =
         ctx.expected_revision(&format!("invoice {}", invoice.invoice_id), invoice.revision)?;
     if let CreditSelection::Amount { net, .. } = &body.selection {
-        amount(*net, invoice.total.currency().code(), "/selection/net")?;
+        if net.currency() != currency {
+            return Err(ApiError::invalid(
+                "/selection/net/currency",
+                format!("must be {currency}, the invoice's currency"),
+            ));
+        }
+        if !net.is_positive() {
+            return Err(ApiError::invalid(
+                "/selection/net/amount",
+                "must be more than zero",
+            ));
+        }
     }
     let request = CreditNoteRequest {
         invoice_id: invoice.invoice_id,
@@ -149,7 +224,7 @@ pub async fn credit_note(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
 pub async fn record_payment(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let body: PaymentBody = ctx.json()?;
     let invoice = ctx.invoice_overview().await?;
-    let paid = amount(body.amount, invoice.total.currency().code(), "/amount")?;
+    let paid = stated_amount(&body.amount, invoice.total.currency(), "/amount")?;
     let reference = reason(body.reference.as_deref(), "/reference", true)?.unwrap_or_default();
     let why = reason(body.reason.as_deref(), "/reason", false)?;
     let value_date = body.value_date.unwrap_or_else(today);
@@ -179,7 +254,7 @@ pub async fn record_payment(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
 pub async fn apply_credit(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let body: ApplicationBody = ctx.json()?;
     let invoice = ctx.invoice_overview().await?;
-    let applied = amount(body.amount, invoice.total.currency().code(), "/amount")?;
+    let applied = stated_amount(&body.amount, invoice.total.currency(), "/amount")?;
     let why = reason(body.reason.as_deref(), "/reason", false)?;
     let expected =
         ctx.expected_revision(&format!("invoice {}", invoice.invoice_id), invoice.revision)?;
@@ -198,7 +273,7 @@ pub async fn apply_credit(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
 pub async fn refund_credit(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let body: RefundBody = ctx.json()?;
     let account = ctx.account().await?;
-    let refunded = amount(body.amount, account.account.currency.code(), "/amount")?;
+    let refunded = stated_amount(&body.amount, account.account.currency, "/amount")?;
     let reference = reason(body.reference.as_deref(), "/reference", true)?.unwrap_or_default();
     let why = reason(body.reason.as_deref(), "/reason", false)?;
     let id: AccountId = account.account.id.clone();

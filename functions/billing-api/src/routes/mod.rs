@@ -8,9 +8,13 @@ pub mod revenue;
 pub mod writes;
 
 use billing_domain::ids::{AccountId, InvoiceId};
+use billing_domain::money::{Currency, Money};
 use billing_store::{InvoiceOverview, Page, VersionedAccount};
 use chrono::NaiveDate;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
+use serde_path_to_error::Segment;
 
 use crate::error::ApiError;
 use crate::handler::ApiState;
@@ -34,6 +38,8 @@ pub struct Ctx<'a> {
     pub query: Vec<(String, String)>,
     /// The raw body.
     pub body: &'a [u8],
+    /// The `Content-Type` header, if sent.
+    pub content_type: Option<String>,
     /// The `If-Match` header, if sent.
     pub if_match: Option<String>,
     /// The `Accept` header, if sent (reports answer CSV for `text/csv`).
@@ -84,33 +90,36 @@ impl Ctx<'_> {
             .transpose()
     }
 
-    /// The JSON body as `T` (an empty body reads as `{}`).
+    /// The body as a JSON object: an empty body reads as `{}`; anything
+    /// else must be sent as `application/json` (415 otherwise) and be one
+    /// JSON object (400 naming what it is instead).
+    pub fn body_object(&self) -> Result<Value, ApiError> {
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Value::Object(serde_json::Map::new()));
+        }
+        if !self.content_type.as_deref().is_some_and(is_json_media_type) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let value: Value = serde_json::from_slice(self.body).map_err(|e| {
+            body_error(
+                "",
+                format!("is not JSON (line {}, column {})", e.line(), e.column()),
+            )
+        })?;
+        if !value.is_object() {
+            return Err(body_error(
+                "",
+                format!("must be a JSON object, not {}", json_type(&value)),
+            ));
+        }
+        Ok(value)
+    }
+
+    /// The JSON body as `T`: [`Ctx::body_object`], then `T`'s fields, each
+    /// error naming the field by its JSON pointer (never quoting the value
+    /// sent).
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
-        let body = if self.body.iter().all(u8::is_ascii_whitespace) {
-            b"{}".as_slice()
-        } else {
-            self.body
-        };
-        serde_json::from_slice(body).map_err(|e| {
-            // serde's text may quote the value sent; name only the kind and place.
-            let message = match e.classify() {
-                serde_json::error::Category::Data => {
-                    let text = e.to_string();
-                    // "missing field `reason`", "unknown field `x`": field names only.
-                    match text.find('`').zip(text.rfind('`')) {
-                        Some((a, b)) if a < b => {
-                            format!("{} `{}`", text[..a].trim(), &text[a + 1..b])
-                        }
-                        _ => "a value has the wrong type".to_owned(),
-                    }
-                }
-                _ => format!("is not JSON (line {}, column {})", e.line(), e.column()),
-            };
-            ApiError::Invalid {
-                message: format!("body: {message}"),
-                errors: vec![billing_lambda::FieldError::new("", message)],
-            }
-        })
+        typed(self.body_object()?)
     }
 
     /// The revision `If-Match` names: 428 without it, 412 when it names
@@ -168,6 +177,130 @@ pub fn paged<T: serde::Serialize>(page: billing_store::Paged<T>) -> Result<Reply
         "items": page.items,
         "next_cursor": page.next_cursor,
     }))
+}
+
+/// An amount a write states, `{amount, currency}` at `pointer`: a plain
+/// decimal within the limit and the currency's decimal places
+/// ([`Money::from_stated`]), more than zero, in `currency`.
+pub fn stated_amount(
+    stated: &StatedAmount,
+    currency: Currency,
+    pointer: &str,
+) -> Result<Money, ApiError> {
+    if stated.currency != currency.code() {
+        return Err(ApiError::invalid(
+            &format!("{pointer}/currency"),
+            format!("must be {currency}, the currency of the invoice or account"),
+        ));
+    }
+    let at = format!("{pointer}/amount");
+    let money = Money::from_stated(&stated.amount, currency, &at).map_err(|e| refused(&at, e))?;
+    if !money.is_positive() {
+        return Err(ApiError::invalid(&at, "must be more than zero"));
+    }
+    Ok(money)
+}
+
+/// An amount as a write's body states it: `{"amount": "12.30", "currency":
+/// "EUR"}`, both strings (a JSON number is refused as the wrong type).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatedAmount {
+    /// A plain decimal: digits and an optional decimal point.
+    pub amount: String,
+    /// ISO 4217 code.
+    pub currency: String,
+}
+
+/// `value` (a JSON object) as `T`; a field of the wrong type, a missing or
+/// an unknown one is named by its JSON pointer.
+pub fn typed<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let mut pointer = String::new();
+        for segment in e.path().iter() {
+            match segment {
+                Segment::Seq { index } => pointer.push_str(&format!("/{index}")),
+                Segment::Map { key } => {
+                    pointer.push('/');
+                    pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                }
+                Segment::Enum { variant } => {
+                    pointer.push('/');
+                    pointer.push_str(variant);
+                }
+                Segment::Unknown => {}
+            }
+        }
+        let text = e.inner().to_string();
+        // serde's text may quote the value sent: keep the field and the
+        // expected type only.
+        let quoted = |t: &str| {
+            let (_, rest) = t.split_once('`')?;
+            rest.split_once('`').map(|(name, _)| name.to_owned())
+        };
+        let expected = |t: &str| t.rsplit_once("expected ").map(|(_, x)| x.to_owned());
+        let (pointer, message) = if text.starts_with("missing field") {
+            let field = quoted(&text).unwrap_or_default();
+            (format!("{pointer}/{field}"), "is required".to_owned())
+        } else if text.starts_with("unknown field") {
+            // The path already ends at the unknown field.
+            (pointer, "is not a known field".to_owned())
+        } else if text.starts_with("unknown variant") {
+            let wanted = expected(&text).unwrap_or_default();
+            (pointer, format!("must be one of {wanted}"))
+        } else if text.starts_with("invalid type") {
+            let wanted = expected(&text).unwrap_or_else(|| "another type".to_owned());
+            (
+                pointer,
+                format!("has the wrong JSON type; expected {wanted}"),
+            )
+        } else if text.starts_with("invalid value") || text.starts_with("invalid length") {
+            let wanted = expected(&text).unwrap_or_else(|| "another value".to_owned());
+            (pointer, format!("is not acceptable; expected {wanted}"))
+        } else {
+            // The domain's own messages (a currency code, a date) name the rule.
+            (pointer, text)
+        };
+        body_error(&pointer, message)
+    })
+}
+
+fn body_error(pointer: &str, message: String) -> ApiError {
+    let place = if pointer.is_empty() { "body" } else { pointer };
+    ApiError::Invalid {
+        message: format!("{place}: {message}"),
+        errors: vec![billing_lambda::FieldError::new(pointer, message)],
+    }
+}
+
+/// A domain refusal of the value at `pointer`, named by it.
+pub fn refused(pointer: &str, error: billing_domain::DomainError) -> ApiError {
+    let billing_domain::DomainError::Invalid { message, .. } = error;
+    ApiError::invalid(pointer, message)
+}
+
+/// `application/json` or a `+json` type, parameters (charset) allowed.
+fn is_json_media_type(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// The JSON type of a value, as an error names it.
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
 }
 
 /// Checks a clerk's free-text reason: present, at most 500 characters.

@@ -83,6 +83,41 @@ pub fn request(
         .with_request_context(RequestContext::ApiGatewayV2(context))
 }
 
+/// A bank entry on the review list: 42.42 EUR (plus `n` cents) booked on
+/// `day` with `remittance`, matching no invoice.
+pub fn unmatched(remittance: &str, day: NaiveDate, n: i64) -> ReviewEntry {
+    ReviewEntry {
+        statement_id: unique_id("stmt"),
+        entry_id: format!("E{}", n + 1),
+        amount: Money::new(Decimal::new(4_242 + n, 2), Currency::EUR),
+        booking_date: day,
+        value_date: Some(day),
+        creditor_reference: None,
+        remittance: Some(remittance.to_owned()),
+        return_reason: None,
+        reason: "no invoice matches reference or amount".into(),
+        candidates: vec![],
+        since: Utc::now(),
+    }
+}
+
+/// `GET path` as `who`.
+pub async fn get(state: &ApiState, who: Who, path: &str) -> lambda_http::Response<Body> {
+    billing_api::handler::handle(state, request(who, "GET", path, None, None)).await
+}
+
+/// The bodies of `paths` as `billing` reads them: what a write may change,
+/// to compare before and after.
+pub async fn snapshot(state: &ApiState, paths: &[String]) -> Value {
+    let mut all = Vec::new();
+    for path in paths {
+        let response = get(state, Who::Billing, path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        all.push(json(&response));
+    }
+    Value::Array(all)
+}
+
 /// The JSON body of a response.
 pub fn json(response: &lambda_http::Response<Body>) -> Value {
     serde_json::from_slice(response.body().as_ref()).expect("a JSON body")
@@ -228,19 +263,7 @@ impl World {
         store
             .put_for_review(
                 &entity.id,
-                &ReviewEntry {
-                    statement_id: unique_id("stmt"),
-                    entry_id: "E1".into(),
-                    amount: Money::new(Decimal::new(4_242, 2), Currency::EUR),
-                    booking_date: issued,
-                    value_date: Some(issued),
-                    creditor_reference: None,
-                    remittance: Some(format!("Rechnung Mai, Konto {PAYER_IBAN}")),
-                    return_reason: None,
-                    reason: "no invoice matches reference or amount".into(),
-                    candidates: vec![],
-                    since: Utc::now(),
-                },
+                &unmatched(&format!("Rechnung Mai, Konto {PAYER_IBAN}"), issued, 0),
             )
             .await
             .expect("review entry");
