@@ -711,12 +711,13 @@ async fn a_credit_note_that_settles_an_invoice_sets_its_paid_in_full_date() {
     );
     assert!(!item.contains_key("dunning_shard"));
     // AND the payment-behaviour read counts it as settled on that day
-    let receivables: Vec<_> = store
-        .account_receivables(&account.id)
+    let histories = store
+        .account_receivable_histories(&account.id, today)
         .await
+        .unwrap();
+    let receivables: Vec<_> = billing_domain::receivables::receivables_as_of(&histories, today)
         .unwrap()
-        .iter()
-        .map(|i| i.receivable())
+        .into_iter()
         .filter(|r| r.receivable)
         .collect();
     assert_eq!(receivables.len(), 1);

@@ -3,13 +3,13 @@
 
 use billing_domain::ids::BillingEntityId;
 use billing_store::BillingStore;
-use lambda_http::http::header::{CONTENT_TYPE, IF_MATCH};
+use lambda_http::http::header::{ACCEPT, CONTENT_TYPE, IF_MATCH};
 use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::error::ApiError;
 use crate::reply::{Reply, render};
 use crate::router::{Access, Op, query_pairs, resolve};
-use crate::routes::{Ctx, corrections, reads, writes};
+use crate::routes::{Ctx, corrections, reads, revenue, writes};
 use crate::staff::caller;
 
 /// What every request needs, built once per cold start.
@@ -66,6 +66,11 @@ async fn answer(
             .get(IF_MATCH)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
+        accept: request
+            .headers()
+            .get(ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
         matched,
     };
     match ctx.matched.route.op {
@@ -88,6 +93,8 @@ async fn answer(
         Op::RunFailures => reads::run_failures(&ctx).await,
         Op::NeedsAttention => reads::needs_attention(&ctx).await,
         Op::Aging => reads::receivables_aging(&ctx).await,
+        Op::RevenueMrr => revenue::mrr(&ctx).await,
+        Op::RevenueDeferred => revenue::deferred(&ctx).await,
         Op::SetDunningBlock => writes::set_dunning_block(&ctx).await,
         Op::LiftDunningBlock => writes::lift_dunning_block(&ctx).await,
         Op::FlagDispute => writes::flag_dispute(&ctx).await,

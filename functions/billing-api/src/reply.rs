@@ -28,6 +28,10 @@ pub struct Reply {
     pub etag: Option<String>,
     /// The methods a path answers, for a 405 (`Allow`).
     pub allow: Option<String>,
+    /// A report asked for as text (content type, text), answered instead
+    /// of the JSON body; only for figures without personal or bank data
+    /// (revenue: account ids and amounts), so masking has nothing to do.
+    pub text: Option<(&'static str, String)>,
 }
 
 impl Reply {
@@ -49,7 +53,19 @@ impl Reply {
             body,
             etag: None,
             allow: None,
+            text: None,
         })
+    }
+
+    /// 200 with a CSV report (`text/csv`).
+    pub fn csv(text: String) -> Self {
+        Self {
+            status: 200,
+            body: Value::Null,
+            etag: None,
+            allow: None,
+            text: Some(("text/csv; charset=utf-8", text)),
+        }
     }
 
     /// The same reply carrying the ETag of `revision`.
@@ -82,12 +98,14 @@ pub fn render(role: Option<StaffRole>, outcome: Result<Reply, ApiError>) -> Resp
     if role != Some(StaffRole::Billing) {
         mask_for_sales(&mut body);
     }
-    let text = body.to_string();
+    let (content_type, text) = reply
+        .text
+        .unwrap_or_else(|| ("application/json", body.to_string()));
     let mut response = Response::new(Body::from(text));
     *response.status_mut() =
         StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     if let Some(tag) = reply.etag.and_then(|t| HeaderValue::from_str(&t).ok()) {
         headers.insert(ETAG, tag);
     }
@@ -126,6 +144,7 @@ fn error_reply(error: &ApiError) -> Reply {
             ApiError::MethodNotAllowed { allowed, .. } => Some(allowed.clone()),
             _ => None,
         },
+        text: None,
     }
 }
 

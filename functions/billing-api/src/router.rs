@@ -39,6 +39,8 @@ pub enum Op {
     RunFailures,
     NeedsAttention,
     Aging,
+    RevenueMrr,
+    RevenueDeferred,
     SetDunningBlock,
     LiftDunningBlock,
     FlagDispute,
@@ -107,6 +109,8 @@ pub const ROUTES: &[Route] = &[
     read("/v1/runs/{run_id}/failures", Op::RunFailures),
     read("/v1/needs-attention", Op::NeedsAttention),
     read("/v1/receivables/aging", Op::Aging),
+    read("/v1/revenue/mrr", Op::RevenueMrr),
+    read("/v1/revenue/deferred", Op::RevenueDeferred),
     write(
         "PUT",
         "/v1/invoices/{invoice_id}/dunning-block",

@@ -25,6 +25,7 @@ pub mod privacy;
 pub mod receivables;
 pub mod reference;
 pub mod retention;
+pub mod revenue;
 pub mod run;
 pub mod schedule;
 pub mod staff;

@@ -37,6 +37,18 @@
 //! Averages are rounded half away from zero to one decimal, the share to
 //! four decimals (0.7500 = 75 %). Credit notes and cancelled invoices are
 //! no receivables and are left out of every figure.
+//!
+//! **As of a past date** the figures describe the receivables as they stood
+//! at the end of that day, rebuilt from what was recorded
+//! ([`ReceivableHistory::as_of`]): an invoice issued later does not exist
+//! yet; what it asked for is its total less the credit notes issued on or
+//! before the day; what was paid is the sum of payments (bank entries,
+//! manual payments, applied customer credit) with a value date on or before
+//! the day, less the returns (negative payments) by then; it is cancelled
+//! only from its cancellation's date; its dunning level counts the letters
+//! sent by then; and it was settled on the day of the event that last
+//! brought its open amount to zero. The facts of today are the same
+//! computation with every event counted.
 
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -44,6 +56,7 @@ use serde::Serialize;
 
 use crate::DomainError;
 use crate::money::{Currency, Money};
+use crate::payment::PaymentSummary;
 
 /// What the figures need of one invoice.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +88,117 @@ impl ReceivableInvoice {
     pub fn days_overdue(&self, as_of: NaiveDate) -> i64 {
         (as_of - self.due_date).num_days().max(0)
     }
+}
+
+/// Something recorded on an invoice that changes what is open on it, or
+/// its dunning level, from a day on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReceivableChange {
+    /// Money booked on it with its value date: a payment (bank entry,
+    /// manual payment, applied customer credit; positive) or a returned
+    /// direct debit or chargeback (negative), which reopens what it takes
+    /// back.
+    Payment(Money),
+    /// A partial credit note (gross, positive) issued that day: lowers what
+    /// the invoice asks for (§17(1) UStG).
+    CreditNote(Money),
+    /// The invoice was cancelled that day: from then on it is no receivable.
+    Cancellation,
+    /// A dunning letter was sent that day: the level rises by one.
+    DunningLetter,
+}
+
+/// One recorded change with its day (value date of a payment, issue date
+/// of a credit note or cancellation, day a letter was sent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReceivableEvent {
+    /// The day it takes effect.
+    pub on: NaiveDate,
+    /// What changed.
+    pub change: ReceivableChange,
+}
+
+/// An invoice with everything recorded on it since it was issued: enough to
+/// tell what was open on any day (see the module documentation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivableHistory {
+    /// Issue date: before it the invoice does not count.
+    pub issue_date: NaiveDate,
+    /// Due date.
+    pub due_date: NaiveDate,
+    /// What it asked for when issued (gross).
+    pub total: Money,
+    /// False for documents that are never receivables (credit notes).
+    pub receivable: bool,
+    /// What happened since, in any order (ties on one day keep this order).
+    pub events: Vec<ReceivableEvent>,
+}
+
+impl ReceivableHistory {
+    /// The invoice as it stood at the end of `day`; `None` when it was not
+    /// issued yet. Events after `day` are ignored.
+    pub fn as_of(&self, day: NaiveDate) -> Result<Option<ReceivableInvoice>, DomainError> {
+        if self.issue_date > day {
+            return Ok(None);
+        }
+        let currency = self.total.currency();
+        let mut events: Vec<&ReceivableEvent> =
+            self.events.iter().filter(|e| e.on <= day).collect();
+        events.sort_by_key(|e| e.on);
+        let mut asked = self.total;
+        let mut paid = Money::zero(currency);
+        let mut cancelled = false;
+        let mut dunning_level = 0u32;
+        let mut open = PaymentSummary::from_paid(asked, paid)?.open;
+        let mut settled_on = None;
+        for event in events {
+            match event.change {
+                ReceivableChange::Payment(amount) => {
+                    amount.ensure_currency(currency, "events.payment.currency")?;
+                    paid = paid.checked_add(amount)?;
+                }
+                ReceivableChange::CreditNote(amount) => {
+                    amount.ensure_currency(currency, "events.credit_note.currency")?;
+                    asked = asked.checked_sub(amount)?;
+                }
+                ReceivableChange::Cancellation => cancelled = true,
+                ReceivableChange::DunningLetter => {
+                    dunning_level = dunning_level.saturating_add(1);
+                }
+            }
+            let after = PaymentSummary::from_paid(asked, paid)?.open;
+            if after.is_positive() {
+                settled_on = None;
+            } else if open.is_positive() {
+                settled_on = Some(event.on);
+            }
+            open = after;
+        }
+        Ok(Some(ReceivableInvoice {
+            issue_date: self.issue_date,
+            due_date: self.due_date,
+            open,
+            paid_in_full_on: settled_on,
+            dunning_level,
+            receivable: self.receivable && !cancelled,
+        }))
+    }
+}
+
+/// The invoices of `histories` as they stood at the end of `day`, leaving
+/// out those issued later: what [`aging`] and [`payment_behaviour`] read for
+/// that day.
+pub fn receivables_as_of(
+    histories: &[ReceivableHistory],
+    day: NaiveDate,
+) -> Result<Vec<ReceivableInvoice>, DomainError> {
+    let mut invoices = Vec::with_capacity(histories.len());
+    for history in histories {
+        if let Some(invoice) = history.as_of(day)? {
+            invoices.push(invoice);
+        }
+    }
+    Ok(invoices)
 }
 
 /// One month of the payment trend.
@@ -328,5 +452,293 @@ mod tests {
         for (days, bucket) in cases {
             assert_eq!(aging_bucket(days), bucket, "{days} days");
         }
+    }
+}
+
+#[cfg(test)]
+mod as_of_tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    fn day(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    fn eur(amount: Decimal) -> Money {
+        Money::new(amount, Currency::EUR)
+    }
+
+    fn history(
+        issued: &str,
+        due: &str,
+        total: Decimal,
+        events: &[(&str, ReceivableChange)],
+    ) -> ReceivableHistory {
+        ReceivableHistory {
+            issue_date: day(issued),
+            due_date: day(due),
+            total: eur(total),
+            receivable: true,
+            events: events
+                .iter()
+                .map(|(on, change)| ReceivableEvent {
+                    on: day(on),
+                    change: *change,
+                })
+                .collect(),
+        }
+    }
+
+    /// The ledger of the test: one invoice of every kind, in EUR, plus one
+    /// in USD and the credit note document itself (neither ever counts in
+    /// the EUR aging).
+    fn ledger() -> Vec<ReceivableHistory> {
+        use ReceivableChange::*;
+        vec![
+            // J: issued in December, never paid (ages into "over 90").
+            history("2025-12-01", "2025-12-15", dec!(80.00), &[]),
+            // A: paid in full on 10 Feb.
+            history(
+                "2026-01-05",
+                "2026-01-19",
+                dec!(100.00),
+                &[("2026-02-10", Payment(eur(dec!(100.00))))],
+            ),
+            // B: part-paid 50 on 20 Jan and 50 on 5 Mar; dunned 10 Feb and 15 Mar.
+            history(
+                "2026-01-10",
+                "2026-01-24",
+                dec!(200.00),
+                &[
+                    ("2026-01-20", Payment(eur(dec!(50.00)))),
+                    ("2026-02-10", DunningLetter),
+                    ("2026-03-05", Payment(eur(dec!(50.00)))),
+                    ("2026-03-15", DunningLetter),
+                ],
+            ),
+            // C: credited 100 on 15 Feb, the rest (200) paid on 20 Mar.
+            history(
+                "2026-01-15",
+                "2026-01-29",
+                dec!(300.00),
+                &[
+                    ("2026-03-20", Payment(eur(dec!(200.00)))),
+                    ("2026-02-15", CreditNote(eur(dec!(100.00)))),
+                ],
+            ),
+            // D: cancelled on 10 Mar.
+            history(
+                "2026-01-20",
+                "2026-02-03",
+                dec!(400.00),
+                &[
+                    ("2026-03-10", CreditNote(eur(dec!(400.00)))),
+                    ("2026-03-10", Cancellation),
+                ],
+            ),
+            // E: paid 20 Feb, the direct debit returned on 3 Mar (reopened).
+            history(
+                "2026-02-01",
+                "2026-02-15",
+                dec!(500.00),
+                &[
+                    ("2026-02-20", Payment(eur(dec!(500.00)))),
+                    ("2026-03-03", Payment(eur(dec!(-500.00)))),
+                ],
+            ),
+            // F: issued 15 Mar, open.
+            history("2026-03-15", "2026-03-29", dec!(600.00), &[]),
+            // G: issued 10 Apr, after the last month end of the test.
+            history("2026-04-10", "2026-04-24", dec!(700.00), &[]),
+            // H: in USD, open.
+            ReceivableHistory {
+                total: Money::new(dec!(50.00), Currency::USD),
+                ..history("2026-01-05", "2026-01-19", dec!(0), &[])
+            },
+            // The credit note on C as a document: never a receivable.
+            ReceivableHistory {
+                receivable: false,
+                ..history("2026-02-15", "2026-02-15", dec!(100.00), &[])
+            },
+        ]
+    }
+
+    fn aged(as_of: &str) -> Aging {
+        let invoices = receivables_as_of(&ledger(), day(as_of)).unwrap();
+        aging(&invoices, Currency::EUR, day(as_of)).unwrap()
+    }
+
+    fn amounts(aging: &Aging) -> [Decimal; 6] {
+        let b = &aging.buckets;
+        [
+            b.current.amount(),
+            b.days_1_30.amount(),
+            b.days_31_60.amount(),
+            b.days_61_90.amount(),
+            b.over_90.amount(),
+            aging.total.amount(),
+        ]
+    }
+
+    #[test]
+    fn aging_at_the_end_of_january() {
+        // J: 31 Jan − 15 Dec = 47 days → 31–60, 80.
+        // A: 12 days (due 19 Jan), unpaid yet → 1–30, 100.
+        // B: 200 − 50 (20 Jan) = 150, 7 days → 1–30.
+        // C: 300 (credit note comes 15 Feb), 2 days → 1–30.
+        // D: due 3 Feb → current, 400. E, F, G not issued yet.
+        // 1–30: 100 + 150 + 300 = 550; total 400 + 550 + 80 = 1030.
+        let a = aged("2026-01-31");
+        assert_eq!(
+            amounts(&a),
+            [
+                dec!(400.00),
+                dec!(550.00),
+                dec!(80.00),
+                dec!(0),
+                dec!(0),
+                dec!(1030.00)
+            ]
+        );
+        assert_eq!(a.counts, [1, 3, 1, 0, 0]);
+    }
+
+    #[test]
+    fn aging_at_the_end_of_february() {
+        // J: 47 + 28 = 75 days → 61–90, 80. A: paid 10 Feb → gone.
+        // B: 150, 7 + 28 = 35 days → 31–60. C: 300 − 100 credited = 200,
+        // 2 + 28 = 30 days → 1–30. D: 400, 28 − 3 = 25 days → 1–30. E: paid 20 Feb → gone (the return comes 3 Mar).
+        // 1–30: 200 + 400 = 600; total 600 + 150 + 80 = 830.
+        let a = aged("2026-02-28");
+        assert_eq!(
+            amounts(&a),
+            [
+                dec!(0),
+                dec!(600.00),
+                dec!(150.00),
+                dec!(80.00),
+                dec!(0),
+                dec!(830.00)
+            ]
+        );
+        assert_eq!(a.counts, [0, 2, 1, 1, 0]);
+    }
+
+    #[test]
+    fn aging_at_the_end_of_march() {
+        // J: 75 + 31 = 106 → over 90, 80. B: 150 − 50 (5 Mar) = 100,
+        // 35 + 31 = 66 → 61–90. C: paid 20 Mar → gone. D: cancelled 10 Mar
+        // → gone. E: returned 3 Mar → 500 open, 13 + 31 = 44 → 31–60.
+        // F: 600, 31 − 29 = 2 → 1–30. G: not issued yet.
+        // Total 600 + 500 + 100 + 80 = 1280.
+        let a = aged("2026-03-31");
+        assert_eq!(
+            amounts(&a),
+            [
+                dec!(0),
+                dec!(600.00),
+                dec!(500.00),
+                dec!(100.00),
+                dec!(80.00),
+                dec!(1280.00)
+            ]
+        );
+        assert_eq!(a.counts, [0, 1, 1, 1, 1]);
+    }
+
+    #[test]
+    fn aging_today() {
+        // "Today" is 15 Apr: J 121 → over 90, 80; B 66 + 15 = 81 → 61–90,
+        // 100; E 44 + 15 = 59 → 31–60, 500; F 2 + 15 = 17 → 1–30, 600;
+        // G issued 10 Apr, due 24 Apr → current, 700.
+        // Total 700 + 600 + 500 + 100 + 80 = 1980.
+        let a = aged("2026-04-15");
+        assert_eq!(
+            amounts(&a),
+            [
+                dec!(700.00),
+                dec!(600.00),
+                dec!(500.00),
+                dec!(100.00),
+                dec!(80.00),
+                dec!(1980.00)
+            ]
+        );
+        assert_eq!(a.counts, [1, 1, 1, 1, 1]);
+    }
+
+    #[test]
+    fn every_event_counted_is_the_state_of_today() {
+        // With every event counted, each invoice shows what the store keeps
+        // as its state today: open amounts, settled days, levels.
+        let today = receivables_as_of(&ledger(), day("2026-12-31")).unwrap();
+        let open: Vec<Decimal> = today.iter().map(|i| i.open.amount()).collect();
+        assert_eq!(
+            open,
+            [
+                dec!(80.00),
+                dec!(0.00),
+                dec!(100.00),
+                dec!(0.00),
+                dec!(0.00),
+                dec!(500.00),
+                dec!(600.00),
+                dec!(700.00),
+                dec!(50.00),
+                dec!(100.00)
+            ]
+        );
+        assert_eq!(today[1].paid_in_full_on, Some(day("2026-02-10")));
+        assert_eq!(today[3].paid_in_full_on, Some(day("2026-03-20")));
+        // E was settled on 20 Feb and reopened on 3 Mar: not settled now.
+        assert_eq!(today[5].paid_in_full_on, None);
+        assert_eq!(today[2].dunning_level, 2);
+        assert!(!today[4].receivable, "D is cancelled");
+    }
+
+    #[test]
+    fn payment_behaviour_as_of_past_month_ends() {
+        let behaviour = |as_of: &str| {
+            let invoices = receivables_as_of(&ledger(), day(as_of)).unwrap();
+            payment_behaviour(&invoices, day(as_of)).unwrap()
+        };
+        // 28 Feb: settled A (10 Feb: 36 days from issue 5 Jan, 22 from due
+        // 19 Jan) and E (20 Feb: 19 from issue, 5 from due): means 27.5 and
+        // 13.5; both late; open overdue J, B, C, D and H (USD: behaviour
+        // spans currencies) → share 0 / (2 + 5).
+        // B's first letter (10 Feb) → level 1.
+        let feb = behaviour("2026-02-28");
+        assert_eq!(feb.settled, 2);
+        assert_eq!(feb.average_days_to_pay_from_issue, Some(dec!(27.5)));
+        assert_eq!(feb.average_days_to_pay_from_due, Some(dec!(13.5)));
+        assert_eq!(feb.share_paid_on_time, Some(dec!(0.0000)));
+        assert_eq!(feb.highest_dunning_level, 1);
+        // 31 Mar: settled A and C (20 Mar: 64 from issue 15 Jan, 50 from due
+        // 29 Jan); E reopened, D cancelled. Means (36 + 64) / 2 = 50.0 and
+        // (22 + 50) / 2 = 36.0. Open overdue J 106, B 66, E 44, F 2 and
+        // H 71 days (due 19 Jan: 12 + 28 + 31): mean 289 / 5 = 57.8.
+        // B's second letter → level 2.
+        let mar = behaviour("2026-03-31");
+        assert_eq!(mar.settled, 2);
+        assert_eq!(mar.average_days_to_pay_from_issue, Some(dec!(50.0)));
+        assert_eq!(mar.average_days_to_pay_from_due, Some(dec!(36.0)));
+        assert_eq!(mar.average_days_overdue, Some(dec!(57.8)));
+        assert_eq!(mar.highest_dunning_level, 2);
+        // 31 Jan: nothing settled, no letter yet.
+        let jan = behaviour("2026-01-31");
+        assert_eq!((jan.settled, jan.highest_dunning_level), (0, 0));
+        // J, A, B, C, D and H (USD: behaviour counts every currency).
+        assert_eq!(jan.invoices, 6);
+    }
+
+    #[test]
+    fn a_payment_in_another_currency_is_refused() {
+        let mut h = history("2026-01-05", "2026-01-19", dec!(10.00), &[]);
+        h.events.push(ReceivableEvent {
+            on: day("2026-01-06"),
+            change: ReceivableChange::Payment(Money::new(dec!(10.00), Currency::USD)),
+        });
+        assert!(h.as_of(day("2026-01-31")).is_err());
+        assert!(h.as_of(day("2026-01-05")).unwrap().is_some());
     }
 }

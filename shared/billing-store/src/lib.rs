@@ -22,6 +22,8 @@ mod import;
 mod invoice;
 mod opportunity;
 mod payment;
+mod receivables;
+mod revenue;
 pub mod run;
 mod seed;
 mod staff_reads;
@@ -56,6 +58,7 @@ pub use payment::{
     EntryBooked, EntryBooking, InvoiceBooking, InvoicePayments, ReviewEntry, StatementRecord,
     payment_id, statement_key, status_name,
 };
+pub use revenue::RevenueBasis;
 pub use staff_reads::{
     AttentionItem, AttentionKind, CreditRecord, InvoiceFilter, InvoiceOverview, PaymentRecord,
 };

@@ -457,7 +457,7 @@ impl BillingStore {
         })
     }
 
-    fn invoice_query(
+    pub(crate) fn invoice_query(
         &self,
         index: &str,
         hash: &str,
@@ -497,26 +497,6 @@ impl BillingStore {
             .filter(|item| read_optional_s(item, "status") != Some("unnumbered"))
             .map(|item| InvoiceOverview::read(item, &what))
             .transpose()
-    }
-
-    /// Every invoice of an account (for payment behaviour): Queries on
-    /// `ByAccount` of 200 each until the partition ends.
-    pub async fn account_receivables(
-        &self,
-        account: &AccountId,
-    ) -> Result<Vec<InvoiceOverview>, StoreError> {
-        let mut all = Vec::new();
-        let mut page = Page::first(crate::MAX_PAGE_LIMIT);
-        loop {
-            let paged = self
-                .account_invoices(account, &InvoiceFilter::default(), &page)
-                .await?;
-            all.extend(paged.items);
-            match paged.next_cursor {
-                Some(cursor) => page.cursor = Some(cursor),
-                None => return Ok(all),
-            }
-        }
     }
 
     /// The open invoices of a seller in one currency (for aging): Queries on

@@ -44,6 +44,7 @@ async fn main() -> DemoResult {
     let store = billing_tests::webhook::local_store().await;
     summary.push(billing_tests::demo_dunning::run(&store, "default").await?);
     summary.extend(invoice_run().await?);
+    summary.push(revenue_report().await?);
     summary.push(metric_totals(&metrics.lines())?);
     println!("\n== Summary ==");
     for line in summary {
@@ -431,4 +432,45 @@ async fn invoice_run() -> DemoResult<Vec<String>> {
         lines.push(delivery(&invoice_id).await?);
     }
     Ok(lines)
+}
+
+/// The revenue figures of the seller after the run: MRR, ARR and their
+/// movements over the last twelve months and this month's deferred revenue
+/// per customer, as the staff API's CSV (`out/revenue-*.csv`).
+async fn revenue_report() -> DemoResult<String> {
+    use billing_domain::revenue::{
+        Month, billed_lines, deferred_csv, deferred_revenue, mrr_csv, mrr_months,
+    };
+    println!("\n== Revenue report (contracts and invoices -> MRR, deferred revenue) ==");
+    let store = billing_tests::webhook::local_store().await;
+    let entity = billing_domain::ids::BillingEntityId::new(resource("BILLING_ENTITY_ID"));
+    let basis = store.revenue_basis(&entity, None).await?;
+    let seller = store.billing_entity(&entity).await?;
+    let today = chrono::Utc::now()
+        .with_timezone(&seller.time_zone)
+        .date_naive();
+    let to = Month::of(today);
+    let from = (0..11).fold(to, |m, _| m.previous());
+    let mrr = mrr_months(&basis.contracts, from, to)?;
+    std::fs::write("out/revenue-mrr.csv", mrr_csv(&mrr))?;
+    let deferred = deferred_revenue(&billed_lines(&basis.documents)?, to)?;
+    std::fs::write("out/revenue-deferred.csv", deferred_csv(&deferred))?;
+    let now: Vec<String> = mrr
+        .iter()
+        .filter(|row| row.month == to)
+        .map(|row| {
+            format!(
+                "MRR {} ARR {} {}",
+                row.mrr.amount(),
+                row.arr.amount(),
+                row.currency.code()
+            )
+        })
+        .collect();
+    Ok(format!(
+        "revenue {to}: {} from {} contracts, {} deferred rows (out/revenue-mrr.csv, out/revenue-deferred.csv)",
+        now.join(", "),
+        basis.contracts.len(),
+        deferred.len()
+    ))
 }

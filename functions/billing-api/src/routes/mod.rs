@@ -4,6 +4,7 @@
 
 pub mod corrections;
 pub mod reads;
+pub mod revenue;
 pub mod writes;
 
 use billing_domain::ids::{AccountId, InvoiceId};
@@ -41,6 +42,8 @@ pub struct Ctx<'a> {
     pub content_type: Option<String>,
     /// The `If-Match` header, if sent.
     pub if_match: Option<String>,
+    /// The `Accept` header, if sent (reports answer CSV for `text/csv`).
+    pub accept: Option<String>,
 }
 
 impl Ctx<'_> {

@@ -5,7 +5,7 @@ use std::time::Duration;
 use aws_sdk_s3::presigning::PresigningConfig;
 use billing_domain::ids::{AccountId, InvoiceId};
 use billing_domain::money::Currency;
-use billing_domain::receivables::{ReceivableInvoice, aging, payment_behaviour};
+use billing_domain::receivables::{ReceivableInvoice, aging, payment_behaviour, receivables_as_of};
 use billing_domain::schedule::next_due_date;
 use billing_store::{AttentionKind, InvoiceFilter, InvoiceOverview, Paged, VersionedAccount};
 use serde_json::{Value, json};
@@ -284,29 +284,44 @@ pub async fn account_credit(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
 pub async fn payment_behaviour_of(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let as_of = ctx.as_of()?;
     let account = ctx.account().await?;
-    let invoices = ctx
+    // Rebuilt from what was recorded, so a past date shows that day's state.
+    let histories = ctx
         .state
         .store
-        .account_receivables(&account.account.id)
+        .account_receivable_histories(&account.account.id, as_of)
         .await?;
-    let facts: Vec<ReceivableInvoice> = invoices.iter().map(InvoiceOverview::receivable).collect();
+    let facts = receivables_as_of(&histories, as_of).map_err(domain)?;
     let behaviour = payment_behaviour(&facts, as_of).map_err(domain)?;
     let mut view = serde_json::to_value(&behaviour).unwrap_or(Value::Null);
     view["account_id"] = json!(account.account.id);
     Reply::ok(view)
 }
 
-/// `GET /v1/receivables/aging?currency=EUR`.
+/// `GET /v1/receivables/aging?currency=EUR&as_of=YYYY-MM-DD`.
 pub async fn receivables_aging(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let as_of = ctx.as_of()?;
     let currency = Currency::from_code(ctx.query("currency").unwrap_or("EUR"))
         .map_err(|_| ApiError::invalid("/currency", "must be an ISO 4217 currency code"))?;
-    let invoices = ctx
-        .state
-        .store
-        .open_receivables(&ctx.state.entity, currency)
-        .await?;
-    let facts: Vec<ReceivableInvoice> = invoices.iter().map(InvoiceOverview::receivable).collect();
+    let facts: Vec<ReceivableInvoice> = if as_of < super::today() {
+        // A past date: what was open then, rebuilt from what was recorded.
+        let histories = ctx
+            .state
+            .store
+            .entity_receivable_histories(&ctx.state.entity, currency, as_of)
+            .await?;
+        receivables_as_of(&histories, as_of).map_err(domain)?
+    } else {
+        // Today (or later): nothing is recorded for a later day (value
+        // dates and credit notes are never in the future), so the invoices
+        // open now are exactly those open then.
+        ctx.state
+            .store
+            .open_receivables(&ctx.state.entity, currency)
+            .await?
+            .iter()
+            .map(InvoiceOverview::receivable)
+            .collect()
+    };
     let aged = aging(&facts, currency, as_of).map_err(domain)?;
     let mut view = serde_json::to_value(&aged).unwrap_or(Value::Null);
     view["billing_entity_id"] = json!(ctx.state.entity);
