@@ -197,7 +197,7 @@ class Stack:
         if isinstance(value, dict) and len(value) == 1:
             (key, arg), = value.items()
             if key == "Ref":
-                return NO_VALUE if arg == "AWS::NoValue" else self.ref(arg)
+                return self.ref(arg)
             if key == "Fn::If":
                 return self.resolve(arg[1] if self.condition(arg[0]) else arg[2])
             if key == "Fn::GetAtt":
