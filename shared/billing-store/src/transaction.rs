@@ -302,3 +302,308 @@ pub(crate) fn backoff(attempt: u32) -> Duration {
     ) % ceiling.max(1);
     Duration::from_millis(ceiling / 2 + jitter / 2)
 }
+
+/// How each cancellation shape is read, and that [`Retry`] retries races
+/// only and stops at its limit: failures the local emulator cannot produce
+/// on demand, so DynamoDB's answers are played with `aws-smithy-mocks`.
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::Client;
+    use aws_sdk_dynamodb::config::retry::RetryConfig;
+    use aws_sdk_dynamodb::error::ErrorMetadata;
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput;
+    use aws_sdk_dynamodb::types::error::{
+        ProvisionedThroughputExceededException, ResourceNotFoundException,
+        TransactionCanceledException,
+    };
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+
+    use super::*;
+    use crate::attributes::key_item;
+
+    /// A cancellation with one reason per item; `None` leaves the code out.
+    fn cancelled(codes: &[Option<&str>]) -> TransactWriteItemsError {
+        let reasons = codes
+            .iter()
+            .map(|code| {
+                CancellationReason::builder()
+                    .set_code(code.map(str::to_owned))
+                    .build()
+            })
+            .collect();
+        TransactWriteItemsError::TransactionCanceledException(
+            TransactionCanceledException::builder()
+                .message(
+                    "Transaction cancelled, please refer cancellation reasons for specific reasons",
+                )
+                .set_cancellation_reasons(Some(reasons))
+                .meta(
+                    ErrorMetadata::builder()
+                        .code("TransactionCanceledException")
+                        .build(),
+                )
+                .build(),
+        )
+    }
+
+    fn mocked(rule: &Rule) -> BillingStore {
+        let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [rule], |config| {
+            config.retry_config(RetryConfig::disabled())
+        });
+        BillingStore::new(client, "billing")
+    }
+
+    fn items(store: &BillingStore, count: usize) -> Vec<TransactWriteItem> {
+        (0..count)
+            .map(|i| {
+                store
+                    .put_new(key_item((format!("TEST#{i}"), "TEST".to_owned())))
+                    .unwrap()
+            })
+            .collect()
+    }
+
+    /// Sends a transaction DynamoDB cancels with `codes` and reads it.
+    async fn cancellation(codes: &'static [Option<&'static str>]) -> Cancelled {
+        let rule = mock!(Client::transact_write_items).then_error(|| cancelled(codes));
+        let store = mocked(&rule);
+        match store.transact(items(&store, codes.len())).await.unwrap() {
+            Outcome::Cancelled(cancelled) => cancelled,
+            Outcome::Written => panic!("a cancelled transaction read as written"),
+        }
+    }
+
+    fn is_retryable_aws(error: &StoreError) -> Option<bool> {
+        match error {
+            StoreError::Aws {
+                operation: "TransactWriteItems",
+                retryable,
+                ..
+            } => Some(*retryable),
+            _ => None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_written_transaction_is_written() {
+        let rule = mock!(Client::transact_write_items)
+            .then_output(|| TransactWriteItemsOutput::builder().build());
+        let store = mocked(&rule);
+        let outcome = store.transact(items(&store, 2)).await.unwrap();
+        assert!(matches!(outcome, Outcome::Written), "{outcome:?}");
+        assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_failed_condition_is_reported_on_its_item_and_is_final() {
+        let cancelled = cancellation(&[Some("None"), Some("ConditionalCheckFailed"), None]).await;
+        assert_eq!(
+            cancelled.items(),
+            [
+                ItemOutcome::Fine,
+                ItemOutcome::ConditionFailed,
+                ItemOutcome::Fine
+            ]
+        );
+        assert!(cancelled.condition_failed(1));
+        assert!(!cancelled.condition_failed(0));
+        assert!(!cancelled.condition_failed(3));
+        assert!(cancelled.any_condition_failed());
+        // Not a race, unless the caller expects item 1 to move (a counter).
+        assert!(!cancelled.only_races(|_| false));
+        assert!(cancelled.only_races(|index| index == 1));
+        let error = cancelled.into_error();
+        assert_eq!(is_retryable_aws(&error), Some(false), "{error}");
+        assert!(!error.is_retryable());
+    }
+
+    #[tokio::test]
+    async fn a_transaction_conflict_is_a_race() {
+        let cancelled = cancellation(&[Some("TransactionConflict"), Some("None")]).await;
+        assert_eq!(
+            cancelled.items(),
+            [ItemOutcome::Conflict, ItemOutcome::Fine]
+        );
+        assert!(!cancelled.any_condition_failed());
+        assert!(cancelled.only_races(|_| false));
+        assert_eq!(is_retryable_aws(&cancelled.into_error()), Some(true));
+    }
+
+    #[tokio::test]
+    async fn every_throttling_reason_is_a_race() {
+        let cancelled = cancellation(&[
+            Some("ThrottlingError"),
+            Some("ProvisionedThroughputExceeded"),
+            Some("RequestLimitExceeded"),
+        ])
+        .await;
+        assert_eq!(
+            cancelled.items(),
+            [
+                ItemOutcome::Throttled,
+                ItemOutcome::Throttled,
+                ItemOutcome::Throttled
+            ]
+        );
+        assert!(cancelled.only_races(|_| false));
+        assert_eq!(is_retryable_aws(&cancelled.into_error()), Some(true));
+    }
+
+    #[tokio::test]
+    async fn a_failed_condition_beside_a_race_is_both() {
+        let cancelled =
+            cancellation(&[Some("ConditionalCheckFailed"), Some("TransactionConflict")]).await;
+        assert_eq!(
+            cancelled.items(),
+            [ItemOutcome::ConditionFailed, ItemOutcome::Conflict]
+        );
+        assert!(cancelled.condition_failed(0));
+        assert!(!cancelled.only_races(|_| false));
+        assert!(cancelled.only_races(|index| index == 0));
+        // Unexpected by its caller, it is still worth retrying later: an
+        // item lost a race.
+        assert_eq!(is_retryable_aws(&cancelled.into_error()), Some(true));
+    }
+
+    #[tokio::test]
+    async fn items_without_a_code_are_fine_and_other_codes_are_final() {
+        let cancelled = cancellation(&[None, Some("None"), Some("ValidationError")]).await;
+        assert_eq!(
+            cancelled.items(),
+            [
+                ItemOutcome::Fine,
+                ItemOutcome::Fine,
+                ItemOutcome::Other("ValidationError".to_owned())
+            ]
+        );
+        assert!(!cancelled.any_condition_failed());
+        assert!(!cancelled.only_races(|_| true));
+        assert_eq!(is_retryable_aws(&cancelled.into_error()), Some(false));
+    }
+
+    #[tokio::test]
+    async fn a_failure_that_is_no_cancellation_is_a_store_error() {
+        let missing = mock!(Client::transact_write_items).then_error(|| {
+            TransactWriteItemsError::ResourceNotFoundException(
+                ResourceNotFoundException::builder()
+                    .message("no such table")
+                    .meta(
+                        ErrorMetadata::builder()
+                            .code("ResourceNotFoundException")
+                            .build(),
+                    )
+                    .build(),
+            )
+        });
+        let store = mocked(&missing);
+        let error = store.transact(items(&store, 1)).await.unwrap_err();
+        assert_eq!(is_retryable_aws(&error), Some(false), "{error}");
+
+        let throttled = mock!(Client::transact_write_items).then_error(|| {
+            TransactWriteItemsError::ProvisionedThroughputExceededException(
+                ProvisionedThroughputExceededException::builder()
+                    .message("slow down")
+                    .meta(
+                        ErrorMetadata::builder()
+                            .code("ProvisionedThroughputExceededException")
+                            .build(),
+                    )
+                    .build(),
+            )
+        });
+        let store = mocked(&throttled);
+        let error = store.transact(items(&store, 1)).await.unwrap_err();
+        assert_eq!(is_retryable_aws(&error), Some(true), "{error}");
+    }
+
+    /// A write as the flow modules write them: retried while only races
+    /// failed, a failed condition on item 0 ends it.
+    async fn write(store: &BillingStore, policy: Retry) -> Result<bool, StoreError> {
+        let mut retry = policy.start();
+        while retry.next().await {
+            match store.transact(items(store, 2)).await? {
+                Outcome::Written => return Ok(true),
+                Outcome::Cancelled(cancelled) if cancelled.condition_failed(0) => {
+                    return Ok(false);
+                }
+                Outcome::Cancelled(cancelled) if cancelled.only_races(|_| false) => {}
+                Outcome::Cancelled(cancelled) => return Err(cancelled.into_error()),
+            }
+        }
+        Err(retry.gave_up("test items"))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn races_are_retried_until_the_limit_then_contended() {
+        let rule = mock!(Client::transact_write_items)
+            .then_error(|| cancelled(&[Some("TransactionConflict"), Some("None")]));
+        let error = write(&mocked(&rule), Retry::Attempts(3)).await.unwrap_err();
+        assert!(
+            matches!(&error, StoreError::Contended { attempts: 3, .. }),
+            "{error}"
+        );
+        assert!(error.is_retryable());
+        assert_eq!(rule.num_calls(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_race_then_a_write_is_written() {
+        let rule = mock!(Client::transact_write_items)
+            .sequence()
+            .error(|| cancelled(&[Some("None"), Some("ThrottlingError")]))
+            .times(2)
+            .output(|| TransactWriteItemsOutput::builder().build())
+            .build();
+        assert!(write(&mocked(&rule), Retry::Attempts(3)).await.unwrap());
+        assert_eq!(rule.num_calls(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn what_is_no_race_is_not_retried() {
+        let refused = mock!(Client::transact_write_items)
+            .then_error(|| cancelled(&[Some("ConditionalCheckFailed"), Some("None")]));
+        assert!(!write(&mocked(&refused), Retry::Attempts(5)).await.unwrap());
+        assert_eq!(refused.num_calls(), 1);
+
+        let invalid = mock!(Client::transact_write_items)
+            .then_error(|| cancelled(&[Some("None"), Some("ValidationError")]));
+        let error = write(&mocked(&invalid), Retry::Attempts(5))
+            .await
+            .unwrap_err();
+        assert!(!error.is_retryable(), "{error}");
+        assert_eq!(invalid.num_calls(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_deadline_stops_the_attempts_and_a_passed_one_makes_none() {
+        let rule = mock!(Client::transact_write_items)
+            .then_error(|| cancelled(&[Some("TransactionConflict")]));
+        let store = mocked(&rule);
+        let deadline = Instant::now() + Duration::from_millis(300);
+        let error = write(&store, Retry::Until(deadline)).await.unwrap_err();
+        let StoreError::Contended { attempts, .. } = error else {
+            panic!("{error}");
+        };
+        assert!(attempts > 1, "{attempts}");
+        assert_eq!(rule.num_calls(), attempts as usize);
+        assert!(Instant::now() >= deadline);
+
+        let error = write(&store, Retry::Until(Instant::now()))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, StoreError::Contended { attempts: 0, .. }),
+            "{error}"
+        );
+        assert_eq!(rule.num_calls(), attempts as usize);
+    }
+
+    #[test]
+    fn the_backoff_grows_to_its_ceiling() {
+        for attempt in 1..20 {
+            let ceiling = 5u64.saturating_mul(1 << attempt.min(6)).min(200);
+            let wait = backoff(attempt).as_millis() as u64;
+            assert!(wait >= ceiling / 2 && wait < ceiling, "{attempt}: {wait}");
+        }
+    }
+}
