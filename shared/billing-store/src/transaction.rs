@@ -337,11 +337,7 @@ mod tests {
                     "Transaction cancelled, please refer cancellation reasons for specific reasons",
                 )
                 .set_cancellation_reasons(Some(reasons))
-                .meta(
-                    ErrorMetadata::builder()
-                        .code("TransactionCanceledException")
-                        .build(),
-                )
+                .meta(meta("TransactionCanceledException"))
                 .build(),
         )
     }
@@ -481,39 +477,39 @@ mod tests {
         assert_eq!(is_retryable_aws(&cancelled.into_error()), Some(false));
     }
 
+    /// Sends a transaction that fails with `error` (no cancellation).
+    async fn failed_with(error: fn() -> TransactWriteItemsError) -> StoreError {
+        let rule = mock!(Client::transact_write_items).then_error(error);
+        let store = mocked(&rule);
+        store.transact(items(&store, 1)).await.unwrap_err()
+    }
+
+    fn meta(code: &str) -> ErrorMetadata {
+        ErrorMetadata::builder().code(code).build()
+    }
+
     #[tokio::test]
     async fn a_failure_that_is_no_cancellation_is_a_store_error() {
-        let missing = mock!(Client::transact_write_items).then_error(|| {
+        let missing = || {
+            let error = ResourceNotFoundException::builder();
             TransactWriteItemsError::ResourceNotFoundException(
-                ResourceNotFoundException::builder()
-                    .message("no such table")
-                    .meta(
-                        ErrorMetadata::builder()
-                            .code("ResourceNotFoundException")
-                            .build(),
-                    )
-                    .build(),
+                error.meta(meta("ResourceNotFoundException")).build(),
             )
-        });
-        let store = mocked(&missing);
-        let error = store.transact(items(&store, 1)).await.unwrap_err();
-        assert_eq!(is_retryable_aws(&error), Some(false), "{error}");
-
-        let throttled = mock!(Client::transact_write_items).then_error(|| {
+        };
+        let throttled = || {
+            let error = ProvisionedThroughputExceededException::builder();
             TransactWriteItemsError::ProvisionedThroughputExceededException(
-                ProvisionedThroughputExceededException::builder()
-                    .message("slow down")
-                    .meta(
-                        ErrorMetadata::builder()
-                            .code("ProvisionedThroughputExceededException")
-                            .build(),
-                    )
+                error
+                    .meta(meta("ProvisionedThroughputExceededException"))
                     .build(),
             )
-        });
-        let store = mocked(&throttled);
-        let error = store.transact(items(&store, 1)).await.unwrap_err();
-        assert_eq!(is_retryable_aws(&error), Some(true), "{error}");
+        };
+        let cases: [(fn() -> TransactWriteItemsError, bool); 2] =
+            [(missing, false), (throttled, true)];
+        for (error, retryable) in cases {
+            let error = failed_with(error).await;
+            assert_eq!(is_retryable_aws(&error), Some(retryable), "{error}");
+        }
     }
 
     /// A write as the flow modules write them: retried while only races
