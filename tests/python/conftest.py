@@ -49,3 +49,17 @@ def documents(tmp_path_factory):
         check=True,
     )
     return out
+
+
+@pytest.fixture(scope="session")
+def collection_files(tmp_path_factory):
+    """GIVEN the sample SEPA collection files billing-sepa writes (pain.008),
+    written once for the whole session."""
+    out = tmp_path_factory.mktemp("collections")
+    cargo = os.environ.get("CARGO", "cargo")
+    subprocess.run(
+        [cargo, "run", "--quiet", "-p", "billing-sepa", "--example", "collection_samples", "--", str(out)],
+        cwd=ROOT,
+        check=True,
+    )
+    return sorted(out.glob("*.xml"))
