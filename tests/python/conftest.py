@@ -34,17 +34,11 @@ def client(provisioned_stack):
     return make
 
 
-@pytest.fixture(scope="session")
-def documents(tmp_path_factory):
-    """GIVEN every sample document billing-documents renders (PDF, XML,
-    XRechnung, expected facts), rendered once for the whole session."""
-    given = os.environ.get("INVOICE_DOCUMENTS_DIR")
-    if given:
-        return Path(given)
-    out = tmp_path_factory.mktemp("documents")
+def _run_example(package, example, out):
+    """Runs a workspace crate's example that writes its samples to `out`."""
     cargo = os.environ.get("CARGO", "cargo")
     subprocess.run(
-        [cargo, "run", "--quiet", "-p", "billing-documents", "--example", "render_samples", "--", str(out)],
+        [cargo, "run", "--quiet", "-p", package, "--example", example, "--", str(out)],
         cwd=ROOT,
         check=True,
     )
@@ -52,14 +46,18 @@ def documents(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def documents(tmp_path_factory):
+    """GIVEN every sample document billing-documents renders (PDF, XML,
+    XRechnung, expected facts), rendered once for the whole session."""
+    given = os.environ.get("INVOICE_DOCUMENTS_DIR")
+    if given:
+        return Path(given)
+    return _run_example("billing-documents", "render_samples", tmp_path_factory.mktemp("documents"))
+
+
+@pytest.fixture(scope="session")
 def collection_files(tmp_path_factory):
     """GIVEN the sample SEPA collection files billing-sepa writes (pain.008),
     written once for the whole session."""
-    out = tmp_path_factory.mktemp("collections")
-    cargo = os.environ.get("CARGO", "cargo")
-    subprocess.run(
-        [cargo, "run", "--quiet", "-p", "billing-sepa", "--example", "collection_samples", "--", str(out)],
-        cwd=ROOT,
-        check=True,
-    )
+    out = _run_example("billing-sepa", "collection_samples", tmp_path_factory.mktemp("collections"))
     return sorted(out.glob("*.xml"))
