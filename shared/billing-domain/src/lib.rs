@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod correction;
+pub mod direct_debit;
 pub mod dunning;
 pub mod dunning_letter;
 pub mod error;
