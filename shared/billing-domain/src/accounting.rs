@@ -489,6 +489,35 @@ impl DebtorAccountRange {
             && account.value() <= self.last.value()
     }
 
+    /// The debtor account to assign to the next new customer: the first of
+    /// the range, or the one after `last_assigned` (accounts are assigned
+    /// once, in order, and kept). Refuses when the range is used up.
+    pub fn next_after(
+        &self,
+        last_assigned: Option<&AccountNumber>,
+    ) -> Result<AccountNumber, DomainError> {
+        let next = match last_assigned {
+            None => return Ok(self.first.clone()),
+            Some(last) => last.value().saturating_add(1),
+        };
+        if next < self.first.value() || next > self.last.value() {
+            return Err(DomainError::invalid(
+                "accounting.debtor_accounts",
+                format!(
+                    "no debtor account left after {} in {}..={}",
+                    last_assigned.map(AccountNumber::as_str).unwrap_or_default(),
+                    self.first,
+                    self.last
+                ),
+            ));
+        }
+        Ok(Self::with_digits(next, self.first.digits()))
+    }
+
+    fn with_digits(value: u32, digits: usize) -> AccountNumber {
+        AccountNumber(format!("{value:0digits$}"))
+    }
+
     /// Refuses an account outside the range, naming `field`.
     pub fn ensure_contains(&self, account: &AccountNumber, field: &str) -> Result<(), DomainError> {
         if self.contains(account) {
@@ -861,6 +890,31 @@ mod tests {
                 .unwrap_err();
             assert!(err.to_string().starts_with("debtor:"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn debtor_accounts_are_assigned_in_order_until_the_range_is_used_up() {
+        let range = DebtorAccountRange {
+            first: AccountNumber::fixed("10000"),
+            last: AccountNumber::fixed("10002"),
+        };
+        let first = range.next_after(None).unwrap();
+        assert_eq!(first.as_str(), "10000");
+        let second = range.next_after(Some(&first)).unwrap();
+        assert_eq!(second.as_str(), "10001");
+        let third = range.next_after(Some(&second)).unwrap();
+        assert_eq!(third.as_str(), "10002");
+        let err = range.next_after(Some(&third)).unwrap_err();
+        assert!(
+            err.to_string().starts_with("accounting.debtor_accounts:"),
+            "{err}"
+        );
+        // An account from below the range (e.g. imported) is no start.
+        assert!(
+            range
+                .next_after(Some(&AccountNumber::fixed("9000")))
+                .is_err()
+        );
     }
 
     #[test]

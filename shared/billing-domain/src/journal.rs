@@ -204,7 +204,8 @@ pub struct JournalEvent {
     pub document: DocumentRef,
     /// The invoice whose open item it opens, settles or corrects (DATEV
     /// OPOS key): the invoice's own number for an invoice, the corrected
-    /// invoice for a credit note.
+    /// invoice for a credit note; for customer credit kept or refunded
+    /// without an invoice, the document that created it.
     pub invoice_number: String,
     /// The customer's debtor account.
     pub debtor_account: AccountNumber,
@@ -470,6 +471,17 @@ pub fn booking(
     period: BookingPeriod,
 ) -> Result<Booking, DomainError> {
     settings.ensure_debtor(&event.debtor_account, "debtor_account")?;
+    for (text, field) in [
+        (&event.document.number, "document.number"),
+        (&event.invoice_number, "invoice_number"),
+    ] {
+        if text.trim().is_empty() || text.chars().any(char::is_control) {
+            return Err(DomainError::invalid(
+                field,
+                "must be a document number on one line",
+            ));
+        }
+    }
     let accounts = &settings.accounts;
     let debtor = &event.debtor_account;
     let number = &event.document.number;

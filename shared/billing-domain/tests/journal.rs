@@ -993,6 +993,18 @@ fn bad_amounts_and_currencies_are_refused_by_name() {
     })
     .unwrap_err();
     assert!(err.to_string().contains("more decimals"), "{err}");
+    // No document number.
+    let mut nameless = on(
+        A,
+        "2026-03-10",
+        "10001",
+        JournalEventKind::BankFee {
+            amount: eur(dec!(1.00)),
+        },
+    );
+    nameless.document.number = " ".to_owned();
+    let err = booking(&nameless, &settings, period("2026-03")).unwrap_err();
+    assert!(err.to_string().starts_with("document.number:"), "{err}");
     // More credit applied than is open.
     let err = with(JournalEventKind::CustomerCreditApplied {
         amount: eur(dec!(50.00)),
