@@ -19,6 +19,7 @@
 //! | dunning fee claimed | D (costs) | dunning fees | damages (§280(2), §286 BGB), no VAT (Abschn. 1.3 Abs. 6 UStAE) |
 //! | default interest claimed | D (interest) | interest income | §288 BGB; damages, no VAT |
 //! | customer credit created | bank | customer credit | money kept for the customer |
+//! | credit note beyond what was open (paid surplus) | D | customer credit | the paid surplus is owed back (§812 BGB) |
 //! | customer credit applied | customer credit | D per §367 BGB head | set-off, §387, §396(1) BGB with §367 |
 //! | customer credit refunded | customer credit | bank | |
 //! | write-off | bad debt (net) + output VAT per rate, bad debt without VAT for the rest | D open total | §17(2) Nr. 1 UStG: VAT on an uncollectible consideration is corrected |
@@ -268,6 +269,13 @@ pub enum JournalEventKind {
     /// settle).
     CustomerCreditCreated {
         /// The amount (positive).
+        amount: Money,
+    },
+    /// A credit note lowered the invoice below what was already paid: the
+    /// paid surplus moves from the customer's debtor account to customer
+    /// credit (what the receivables count as surplus, not as open).
+    CustomerCreditFromCorrection {
+        /// The surplus (positive).
         amount: Money,
     },
     /// Customer credit settled (part of) the invoice.
@@ -576,6 +584,18 @@ pub fn booking(
             lines.push(&accounts.bank, Side::Debit, *amount, None, None);
             lines.push(&accounts.customer_credit, Side::Credit, *amount, None, None);
             format!("Guthaben {}", event.invoice_number)
+        }
+        JournalEventKind::CustomerCreditFromCorrection { amount } => {
+            positive(*amount, "kind.amount")?;
+            lines.push(
+                debtor,
+                Side::Debit,
+                *amount,
+                None,
+                Some(ClaimHead::Principal),
+            );
+            lines.push(&accounts.customer_credit, Side::Credit, *amount, None, None);
+            format!("Guthaben aus Korrektur {}", event.invoice_number)
         }
         JournalEventKind::CustomerCreditApplied {
             amount,
