@@ -343,6 +343,17 @@ pub struct BookingLine {
     pub vat_of: Option<usize>,
 }
 
+impl BookingLine {
+    /// The amount as it moves the account's balance: debit positive,
+    /// credit negative.
+    pub fn signed(&self) -> Money {
+        match self.side {
+            Side::Debit => self.amount,
+            Side::Credit => -self.amount,
+        }
+    }
+}
+
 /// One double-entry booking (Buchungssatz with its lines).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Booking {
@@ -396,10 +407,7 @@ impl Booking {
         for (i, line) in self.lines.iter().enumerate() {
             line.amount
                 .ensure_currency(currency, &format!("lines[{i}].amount.currency"))?;
-            balance = match line.side {
-                Side::Debit => balance.checked_add(line.amount)?,
-                Side::Credit => balance.checked_sub(line.amount)?,
-            };
+            balance = balance.checked_add(line.signed())?;
         }
         Ok(balance)
     }
@@ -550,51 +558,30 @@ pub fn booking(
             format!("Rücklastschrift {}", event.invoice_number)
         }
         JournalEventKind::BankFee { amount } => {
-            positive(*amount, "kind.amount")?;
-            lines.push(&accounts.bank_fees, Side::Debit, *amount, None, None);
-            lines.push(&accounts.bank, Side::Credit, *amount, None, None);
+            lines.transfer(*amount, (&accounts.bank_fees, None), (&accounts.bank, None))?;
             format!("Bankgebühr {}", event.invoice_number)
         }
         JournalEventKind::DunningFeeClaimed { amount } => {
-            positive(*amount, "kind.amount")?;
-            lines.push(debtor, Side::Debit, *amount, None, Some(ClaimHead::Costs));
-            lines.push(&accounts.dunning_fees, Side::Credit, *amount, None, None);
+            let claim = Some(ClaimHead::Costs);
+            lines.transfer(*amount, (debtor, claim), (&accounts.dunning_fees, None))?;
             format!("Mahngebühr {}", event.invoice_number)
         }
         JournalEventKind::DefaultInterestClaimed { amount } => {
-            positive(*amount, "kind.amount")?;
-            lines.push(
-                debtor,
-                Side::Debit,
-                *amount,
-                None,
-                Some(ClaimHead::Interest),
-            );
-            lines.push(
-                &accounts.default_interest,
-                Side::Credit,
-                *amount,
-                None,
-                None,
-            );
+            let claim = Some(ClaimHead::Interest);
+            lines.transfer(*amount, (debtor, claim), (&accounts.default_interest, None))?;
             format!("Verzugszinsen {}", event.invoice_number)
         }
         JournalEventKind::CustomerCreditCreated { amount } => {
-            positive(*amount, "kind.amount")?;
-            lines.push(&accounts.bank, Side::Debit, *amount, None, None);
-            lines.push(&accounts.customer_credit, Side::Credit, *amount, None, None);
+            lines.transfer(
+                *amount,
+                (&accounts.bank, None),
+                (&accounts.customer_credit, None),
+            )?;
             format!("Guthaben {}", event.invoice_number)
         }
         JournalEventKind::CustomerCreditFromCorrection { amount } => {
-            positive(*amount, "kind.amount")?;
-            lines.push(
-                debtor,
-                Side::Debit,
-                *amount,
-                None,
-                Some(ClaimHead::Principal),
-            );
-            lines.push(&accounts.customer_credit, Side::Credit, *amount, None, None);
+            let claim = Some(ClaimHead::Principal);
+            lines.transfer(*amount, (debtor, claim), (&accounts.customer_credit, None))?;
             format!("Guthaben aus Korrektur {}", event.invoice_number)
         }
         JournalEventKind::CustomerCreditApplied {
@@ -617,9 +604,11 @@ pub fn booking(
             format!("Guthaben verrechnet {}", event.invoice_number)
         }
         JournalEventKind::CustomerCreditRefunded { amount } => {
-            positive(*amount, "kind.amount")?;
-            lines.push(&accounts.customer_credit, Side::Debit, *amount, None, None);
-            lines.push(&accounts.bank, Side::Credit, *amount, None, None);
+            lines.transfer(
+                *amount,
+                (&accounts.customer_credit, None),
+                (&accounts.bank, None),
+            )?;
             format!("Guthaben erstattet {}", event.invoice_number)
         }
         JournalEventKind::WrittenOff { open, lines: tax } => {
@@ -717,10 +706,7 @@ pub fn debtor_balance(
         .filter(|line| line.amount.currency() == currency)
         .filter(|line| settings.debtor_accounts.contains(&line.account))
     {
-        balance = match line.side {
-            Side::Debit => balance.checked_add(line.amount)?,
-            Side::Credit => balance.checked_sub(line.amount)?,
-        };
+        balance = balance.checked_add(line.signed())?;
     }
     Ok(balance)
 }
@@ -750,6 +736,20 @@ impl Lines {
             vat_of: None,
         });
         Some(self.0.len() - 1)
+    }
+
+    /// `amount` (positive) from `debit` to `credit`, each with the §367
+    /// head its debtor line claims or settles.
+    fn transfer(
+        &mut self,
+        amount: Money,
+        (debit, debit_claim): (&AccountNumber, Option<ClaimHead>),
+        (credit, credit_claim): (&AccountNumber, Option<ClaimHead>),
+    ) -> Result<(), DomainError> {
+        positive(amount, "kind.amount")?;
+        self.push(debit, Side::Debit, amount, None, debit_claim);
+        self.push(credit, Side::Credit, amount, None, credit_claim);
+        Ok(())
     }
 
     fn taxed(&mut self, account: &TaxedAccount, side: Side, amount: Money) -> Option<usize> {
