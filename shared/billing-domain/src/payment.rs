@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::DomainError;
 use crate::ids::PaymentId;
 use crate::invoice::Invoice;
-use crate::money::Money;
+use crate::money::{Currency, Money};
 
 /// Money received for an invoice (or, negative, a returned direct debit or
 /// chargeback that takes a payment back).
@@ -214,6 +214,236 @@ impl PaymentSummary {
     }
 }
 
+/// The heads of what a debtor owes on one invoice, in the order §367(1)
+/// BGB settles them: costs (dunning fees, the flat fee of §288(5) BGB),
+/// then interest (default interest, §288(1)/(2) BGB), then the principal
+/// (the invoice's gross amount).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimHead {
+    /// Costs of collection: dunning fees and the business flat fee.
+    Costs,
+    /// Default interest.
+    Interest,
+    /// The invoice amount itself.
+    Principal,
+}
+
+impl ClaimHead {
+    /// §367(1) BGB: "zunächst auf die Kosten, dann auf die Zinsen und
+    /// zuletzt auf die Hauptleistung".
+    pub const STATUTORY_ORDER: [ClaimHead; 3] = [Self::Costs, Self::Interest, Self::Principal];
+}
+
+/// An amount per claim head (what is open, what was paid, or what one
+/// payment settles), all in one currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// Costs (dunning fees, flat fee).
+    pub costs: Money,
+    /// Default interest.
+    pub interest: Money,
+    /// The invoice amount.
+    pub principal: Money,
+}
+
+impl Claims {
+    /// Nothing on any head.
+    pub fn zero(currency: Currency) -> Self {
+        let zero = Money::zero(currency);
+        Self {
+            costs: zero,
+            interest: zero,
+            principal: zero,
+        }
+    }
+
+    /// Only a principal (an invoice before any fee or interest is claimed).
+    pub fn principal(principal: Money) -> Self {
+        Self {
+            principal,
+            ..Self::zero(principal.currency())
+        }
+    }
+
+    /// The currency of the principal (all heads share it).
+    pub fn currency(&self) -> Currency {
+        self.principal.currency()
+    }
+
+    /// The amount on `head`.
+    pub fn get(&self, head: ClaimHead) -> Money {
+        match head {
+            ClaimHead::Costs => self.costs,
+            ClaimHead::Interest => self.interest,
+            ClaimHead::Principal => self.principal,
+        }
+    }
+
+    fn get_mut(&mut self, head: ClaimHead) -> &mut Money {
+        match head {
+            ClaimHead::Costs => &mut self.costs,
+            ClaimHead::Interest => &mut self.interest,
+            ClaimHead::Principal => &mut self.principal,
+        }
+    }
+
+    /// Costs + interest + principal.
+    pub fn total(&self) -> Result<Money, DomainError> {
+        Money::sum(self.currency(), [self.costs, self.interest, self.principal])
+    }
+
+    /// Head by head sum.
+    pub fn checked_add(&self, other: &Self) -> Result<Self, DomainError> {
+        Ok(Self {
+            costs: self.costs.checked_add(other.costs)?,
+            interest: self.interest.checked_add(other.interest)?,
+            principal: self.principal.checked_add(other.principal)?,
+        })
+    }
+
+    /// Head by head difference.
+    pub fn checked_sub(&self, other: &Self) -> Result<Self, DomainError> {
+        Ok(Self {
+            costs: self.costs.checked_sub(other.costs)?,
+            interest: self.interest.checked_sub(other.interest)?,
+            principal: self.principal.checked_sub(other.principal)?,
+        })
+    }
+
+    fn ensure_currency(&self, currency: Currency, field: &str) -> Result<(), DomainError> {
+        for head in ClaimHead::STATUTORY_ORDER {
+            self.get(head).ensure_currency(currency, field)?;
+        }
+        Ok(())
+    }
+}
+
+/// Which debt the customer said a payment is for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "head", rename_all = "snake_case")]
+pub enum PaymentPurpose {
+    /// None named: §367(1) BGB, costs, then interest, then principal.
+    #[default]
+    Statutory,
+    /// The customer named one head (e.g. "for the invoice amount only"):
+    /// accepting such a payment binds the seller to it (§367(2) BGB lets
+    /// the creditor refuse it, not re-allocate it), so that head is
+    /// settled first and only the rest follows the statutory order.
+    Designated(ClaimHead),
+}
+
+impl PaymentPurpose {
+    /// The order in which the heads are settled.
+    pub fn order(self) -> [ClaimHead; 3] {
+        match self {
+            Self::Statutory => ClaimHead::STATUTORY_ORDER,
+            Self::Designated(first) => {
+                let mut order = [first; 3];
+                let mut rest = ClaimHead::STATUTORY_ORDER
+                    .into_iter()
+                    .filter(|head| *head != first);
+                for slot in order.iter_mut().skip(1) {
+                    *slot = rest.next().unwrap_or(first);
+                }
+                order
+            }
+        }
+    }
+}
+
+/// What one payment settles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Allocation {
+    /// The part settling each head.
+    pub settles: Claims,
+    /// What exceeds everything open: customer credit.
+    pub surplus: Money,
+}
+
+/// Allocates a payment of `amount` (positive) to the claims `open` on one
+/// invoice: §367(1) BGB costs first, then interest, then the principal,
+/// unless the customer named a purpose (§367(2) BGB, [`PaymentPurpose`]).
+/// What exceeds all of them is the surplus (customer credit).
+///
+/// The one allocation every part of the product uses: the receivables'
+/// open amounts ([`crate::receivables::ReceivableHistory`]), the basis of
+/// default interest ([`crate::dunning::DunningFacts::principal_payments`])
+/// and the booking journal ([`crate::journal`]).
+pub fn allocate_payment(
+    open: &Claims,
+    amount: Money,
+    purpose: PaymentPurpose,
+) -> Result<Allocation, DomainError> {
+    let currency = open.currency();
+    amount.ensure_currency(currency, "amount.currency")?;
+    open.ensure_currency(currency, "open.currency")?;
+    if amount.is_negative() {
+        return Err(DomainError::invalid(
+            "amount",
+            "a payment to allocate cannot be negative (a return is allocate_return)",
+        ));
+    }
+    settle_in_order(open, amount, purpose.order())
+}
+
+/// Settles `owed` head by head in `order` with `amount`; the rest is the
+/// surplus.
+fn settle_in_order(
+    owed: &Claims,
+    amount: Money,
+    order: [ClaimHead; 3],
+) -> Result<Allocation, DomainError> {
+    let mut settles = Claims::zero(owed.currency());
+    let mut rest = amount;
+    for head in order {
+        let due = owed.get(head);
+        if !due.is_positive() || !rest.is_positive() {
+            continue;
+        }
+        let part = if rest.compare(&due)?.is_gt() {
+            due
+        } else {
+            rest
+        };
+        *settles.get_mut(head) = part;
+        rest = rest.checked_sub(part)?;
+    }
+    Ok(Allocation {
+        settles,
+        surplus: rest,
+    })
+}
+
+/// Allocates a returned payment (a direct-debit return or chargeback) of
+/// `amount` (positive: what went back) to what was `paid` per head: the
+/// return reopens the principal first, then interest, then costs (the
+/// statutory order reversed, so the last thing a payment settled is the
+/// first a return reopens). Refuses a return above what was paid.
+pub fn allocate_return(paid: &Claims, amount: Money) -> Result<Claims, DomainError> {
+    let currency = paid.currency();
+    amount.ensure_currency(currency, "amount.currency")?;
+    paid.ensure_currency(currency, "paid.currency")?;
+    if amount.is_negative() {
+        return Err(DomainError::invalid(
+            "amount",
+            "a return is stated as a positive amount",
+        ));
+    }
+    let allocation = settle_in_order(
+        paid,
+        amount,
+        [ClaimHead::Principal, ClaimHead::Interest, ClaimHead::Costs],
+    )?;
+    if allocation.surplus.is_positive() {
+        return Err(DomainError::invalid(
+            "amount",
+            format!("a return of {amount} exceeds the {} paid", paid.total()?),
+        ));
+    }
+    Ok(allocation.settles)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -384,5 +614,88 @@ mod tests {
             proptest::prop_assert_eq!(all.customer_credit, credit);
             proptest::prop_assert_eq!(all.open, summary.open);
         }
+    }
+}
+
+#[cfg(test)]
+mod allocation_tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    fn eur(amount: rust_decimal::Decimal) -> Money {
+        Money::new(amount, Currency::EUR)
+    }
+
+    fn claims(
+        costs: rust_decimal::Decimal,
+        interest: rust_decimal::Decimal,
+        principal: rust_decimal::Decimal,
+    ) -> Claims {
+        Claims {
+            costs: eur(costs),
+            interest: eur(interest),
+            principal: eur(principal),
+        }
+    }
+
+    #[test]
+    fn section_367_settles_costs_then_interest_then_principal() {
+        // GIVEN 5.00 costs, 3.50 interest and 100.00 principal open
+        let open = claims(dec!(5.00), dec!(3.50), dec!(100.00));
+        // WHEN 6.00 arrive THEN costs first, then 1.00 of the interest
+        let a = allocate_payment(&open, eur(dec!(6.00)), PaymentPurpose::Statutory).unwrap();
+        assert_eq!(a.settles, claims(dec!(5.00), dec!(1.00), dec!(0)));
+        assert!(a.surplus.is_zero());
+        // WHEN 50.00 arrive THEN costs, interest, and 41.50 principal
+        let a = allocate_payment(&open, eur(dec!(50.00)), PaymentPurpose::Statutory).unwrap();
+        assert_eq!(a.settles, claims(dec!(5.00), dec!(3.50), dec!(41.50)));
+        // WHEN 200.00 arrive THEN everything, and 91.50 surplus
+        let a = allocate_payment(&open, eur(dec!(200.00)), PaymentPurpose::Statutory).unwrap();
+        assert_eq!(a.settles, open);
+        assert_eq!(a.surplus, eur(dec!(91.50)));
+    }
+
+    #[test]
+    fn a_named_purpose_settles_that_head_first() {
+        let open = claims(dec!(5.00), dec!(3.50), dec!(100.00));
+        let principal = PaymentPurpose::Designated(ClaimHead::Principal);
+        let a = allocate_payment(&open, eur(dec!(50.00)), principal).unwrap();
+        assert_eq!(a.settles, claims(dec!(0), dec!(0), dec!(50.00)));
+        // Then the statutory order for the rest: costs before interest.
+        let a = allocate_payment(&open, eur(dec!(104.00)), principal).unwrap();
+        assert_eq!(a.settles, claims(dec!(4.00), dec!(0), dec!(100.00)));
+        let interest = PaymentPurpose::Designated(ClaimHead::Interest);
+        assert_eq!(
+            interest.order(),
+            [ClaimHead::Interest, ClaimHead::Costs, ClaimHead::Principal]
+        );
+        let a = allocate_payment(&open, eur(dec!(10.00)), interest).unwrap();
+        assert_eq!(a.settles, claims(dec!(5.00), dec!(3.50), dec!(1.50)));
+    }
+
+    #[test]
+    fn a_return_reopens_principal_first_and_never_more_than_was_paid() {
+        let paid = claims(dec!(5.00), dec!(3.50), dec!(50.00));
+        let back = allocate_return(&paid, eur(dec!(52.00))).unwrap();
+        assert_eq!(back, claims(dec!(0), dec!(2.00), dec!(50.00)));
+        let back = allocate_return(&paid, eur(dec!(58.50))).unwrap();
+        assert_eq!(back, paid);
+        let err = allocate_return(&paid, eur(dec!(58.51))).unwrap_err();
+        assert!(err.to_string().starts_with("amount:"), "{err}");
+    }
+
+    #[test]
+    fn negative_amounts_and_other_currencies_are_refused() {
+        let open = claims(dec!(0), dec!(0), dec!(100.00));
+        let err = allocate_payment(&open, eur(dec!(-1.00)), PaymentPurpose::Statutory).unwrap_err();
+        assert!(err.to_string().starts_with("amount:"), "{err}");
+        let usd = Money::new(dec!(1.00), Currency::USD);
+        let err = allocate_payment(&open, usd, PaymentPurpose::Statutory).unwrap_err();
+        assert!(err.to_string().starts_with("amount.currency:"), "{err}");
+        let err = allocate_return(&open, eur(dec!(-1.00))).unwrap_err();
+        assert!(err.to_string().starts_with("amount:"), "{err}");
+        let mixed = Claims { costs: usd, ..open };
+        let err = allocate_payment(&mixed, eur(dec!(1.00)), PaymentPurpose::Statutory).unwrap_err();
+        assert!(err.to_string().starts_with("open.currency:"), "{err}");
     }
 }
