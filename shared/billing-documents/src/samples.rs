@@ -521,6 +521,7 @@ pub fn seller() -> Result<BillingEntity, DomainError> {
         dunning: billing_domain::dunning::DunningPolicy::german_default(),
         payment_tolerance: Default::default(),
         mid_period_changes: Default::default(),
+        accounting: Default::default(),
         mail: billing_domain::party::InvoiceMailSender {
             address: EmailAddress::parse("rechnung@beispiel-software.de")?,
             display_name: Some("Beispiel Software GmbH".to_owned()),
