@@ -155,7 +155,7 @@ fn row(
         // Postal codes abroad carry letters (SW1A 1AA), so only the length
         // is DATEV's; one that is cut would send mail astray: refused.
         let code = code.trim();
-        if code.chars().count() > 10 || code.chars().any(|c| !cp_printable(c)) {
+        if code.chars().count() > 10 || code.chars().any(|c| !crate::cp1252::has(c)) {
             return Err(AccountingError::field(
                 name("Postleitzahl"),
                 format!("`{code}` does not fit DATEV's 10 characters"),
@@ -172,10 +172,6 @@ fn row(
         );
     }
     Ok(row)
-}
-
-fn cp_printable(c: char) -> bool {
-    crate::cp1252::has(c)
 }
 
 /// The Debitoren/Kreditoren file for `debtors`, one row per debtor

@@ -306,6 +306,14 @@ fn a_document_number_datev_cannot_take_is_an_error_naming_the_field() {
 }
 
 #[test]
+fn a_booking_that_does_not_balance_is_an_error_naming_it() {
+    let mut bookings = bookings(&march_events()[..1], march());
+    bookings[0].lines.pop();
+    let err = refused(buchungsstapel(&month_header(march()), &bookings));
+    assert!(err.starts_with("bookings[0].lines: "), "{err}");
+}
+
+#[test]
 fn a_booking_in_another_currency_is_an_error_naming_the_field() {
     let mut bookings = bookings(&march_events()[..1], march());
     for line in &mut bookings[0].lines {
