@@ -569,8 +569,10 @@ fn the_same_customer_twice_is_written_once_two_on_one_account_is_an_error() {
 #[test]
 fn debtor_values_datev_cannot_take_are_errors_naming_the_field() {
     let header = month_header(march());
-    let err = refused(debitoren(&header, &[debtor("1000", "Alpha GmbH")]));
-    assert!(err.starts_with("debtors[0].Konto: "), "{err}");
+    for account in ["1000", "70000", "100000"] {
+        let err = refused(debitoren(&header, &[debtor(account, "Alpha GmbH")]));
+        assert!(err.starts_with("debtors[0].Konto: "), "{err}");
+    }
     let mut long_code = debtor("10000", "Alpha GmbH");
     long_code.address.postal_code = Some("12345678901".to_owned());
     let err = refused(debitoren(&header, &[long_code]));
