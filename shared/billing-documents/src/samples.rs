@@ -654,6 +654,7 @@ pub fn dunning_letter(
         sent: Vec::new(),
         flat_fee_charged: false,
         payments: Vec::new(),
+        charges: Vec::new(),
         payment_date_agreed: content.buyer.payment_date_agreed,
         invoice_received_on: None,
         default_notice_printed: content.default_notice,
