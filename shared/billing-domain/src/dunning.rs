@@ -507,7 +507,9 @@ impl DunningFacts {
                     _ => open.interest = open.interest.checked_add(charge.amount)?,
                 },
                 Step::Payment(payment) => {
-                    payment.amount.ensure_currency(currency, "payments.amount")?;
+                    payment
+                        .amount
+                        .ensure_currency(currency, "payments.amount")?;
                     // The principal is not bounded here: what is left after
                     // costs and interest is principal.
                     let owed = Claims {

@@ -663,19 +663,24 @@ pub fn journal(
     Ok(bookings)
 }
 
-/// What the customers owe according to `bookings`: debits minus credits on
-/// the seller's debtor accounts, in `currency` (bookings in other
-/// currencies are left out). Equals the aging's total
-/// ([`crate::receivables::aging`]) for the same day when `bookings` are
-/// every booking dated up to it.
+/// What the customers owe according to `bookings` at the end of `as_of`:
+/// debits minus credits on the seller's debtor accounts, in `currency`
+/// (bookings in other currencies are left out), counting each booking on
+/// its document date, as the aging counts each event on its day. So it
+/// equals the aging's total ([`crate::receivables::aging`] of
+/// [`crate::receivables::receivables_as_of`]) for that day when `bookings`
+/// hold every booking of every period (a late event booked into a later
+/// period still counts on its own day).
 pub fn debtor_balance(
     bookings: &[Booking],
     settings: &AccountingSettings,
     currency: Currency,
+    as_of: NaiveDate,
 ) -> Result<Money, DomainError> {
     let mut balance = Money::zero(currency);
     for line in bookings
         .iter()
+        .filter(|booking| booking.document_date <= as_of)
         .flat_map(|booking| &booking.lines)
         .filter(|line| line.amount.currency() == currency)
         .filter(|line| settings.debtor_accounts.contains(&line.account))
