@@ -80,7 +80,9 @@ fn sample_journal() -> Vec<billing_domain::journal::Booking> {
         ),
     ];
     let mut bookings = bookings(&events, BookingPeriod::containing(day(2024, 1, 1)));
+    // The sample's texts (the journal's own wording may change).
     bookings[0].text = "Rechnung RE-2024-001 Müller GmbH".to_owned();
+    bookings[1].text = "Zahlung RE-2024-001".to_owned();
     bookings
 }
 
