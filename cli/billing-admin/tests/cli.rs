@@ -689,7 +689,8 @@ async fn the_oss_summary_of_a_quarter_sums_per_country_and_rate() {
     use billing_domain::item::Item;
     use billing_domain::money::{Currency, Money};
     use billing_domain::numbering::InvoiceNumber;
-    use billing_domain::party::{BillingEntity, CustomerAccount};
+    use billing_domain::party::CustomerAccount;
+    use billing_domain::seller::BillingEntity;
     use billing_domain::tax::{EuConsumerServices, EuStandardRates};
     use rust_decimal::Decimal;
 

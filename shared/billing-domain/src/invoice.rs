@@ -18,31 +18,11 @@ use crate::ids::{
 };
 use crate::item::Item;
 use crate::money::{Currency, Money};
-use crate::numbering::InvoiceNumber;
-use crate::party::{BillingEntity, CustomerAccount, CustomerKind, SellerIdentity, require_text};
+use crate::numbering::{DocumentType, InvoiceNumber};
+use crate::party::{CustomerAccount, CustomerKind, SellerIdentity, require_text};
 use crate::period::ServicePeriod;
+use crate::seller::BillingEntity;
 use crate::tax::{AppliedTax, Exemption, TaxTreatment, VatCategoryCode, tax_amount};
-
-/// The kind of document, with its UNTDID 1001 code; each has its own number
-/// series.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DocumentType {
-    /// Commercial invoice (380).
-    Invoice,
-    /// Credit note (381): what a negative total becomes.
-    CreditNote,
-}
-
-impl DocumentType {
-    /// The UNTDID 1001 code written into the XML (BT-3).
-    pub fn code(self) -> u16 {
-        match self {
-            Self::Invoice => 380,
-            Self::CreditNote => 381,
-        }
-    }
-}
 
 /// Where a line came from, so the run can mark exactly that period or charge
 /// as billed in the same transaction that stores the invoice.
@@ -122,6 +102,21 @@ pub struct InvoiceRequest {
     pub notes: Vec<String>,
 }
 
+/// What a partial correction does to its original.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CorrectionKind {
+    /// Cancels the whole invoice, or all of it not yet credited
+    /// ("Stornorechnung").
+    Cancellation,
+    /// Credits chosen lines or an amount: the seller's
+    /// "Rechnungskorrektur" (§17(1) UStG, §31(5) UStDV). Never a
+    /// "Gutschrift", which in VAT law is the recipient's self-billing
+    /// document (§14(2) sentence 2 UStG). The stored name stays
+    /// `partial_credit`.
+    PartialCredit,
+}
+
 /// References the customer or a correction brings along; copied unchanged
 /// from the request into the invoice.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -142,7 +137,7 @@ pub struct InvoiceReferences {
     /// What kind of correction a credit note is (cancellation or partial
     /// credit), which decides its printed title; `None` on invoices.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub correction: Option<crate::correction::CorrectionKind>,
+    pub correction: Option<CorrectionKind>,
 }
 
 impl InvoiceReferences {

@@ -31,6 +31,7 @@ pub mod retention;
 pub mod revenue;
 pub mod run;
 pub mod schedule;
+pub mod seller;
 pub mod staff;
 pub mod subscription;
 pub mod tax;

@@ -36,7 +36,8 @@ use crate::DomainError;
 use crate::invoice::{InvoiceLine, TaxBreakdown};
 use crate::item::Item;
 use crate::money::Money;
-use crate::party::{BillingEntity, CountryCode, CustomerAccount, CustomerKind, require_text};
+use crate::party::{CountryCode, CustomerAccount, CustomerKind, require_text};
+use crate::seller::BillingEntity;
 
 /// Why a line carries no VAT although it is taxable in principle, e.g.
 /// "Steuerfrei nach §4 Nr. 21 UStG" (EN 16931 BT-120/BT-121).

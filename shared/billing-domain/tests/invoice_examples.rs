@@ -3,9 +3,10 @@
 mod invoice_fixtures;
 
 use billing_domain::ids::{PaymentId, PendingChargeId};
-use billing_domain::invoice::{DocumentType, InvoiceDraft, LineSource};
+use billing_domain::invoice::{InvoiceDraft, LineSource};
 use billing_domain::item::{Item, PendingCharge, UnitCode};
 use billing_domain::money::{Currency, Money};
+use billing_domain::numbering::DocumentType;
 use billing_domain::party::{CountryCode, CustomerKind, VatId};
 use billing_domain::payment::{Payment, PaymentStatus, PaymentSummary};
 use billing_domain::tax::{Exemption, TaxCategory, TaxTreatment, VatCategoryCode};
@@ -462,7 +463,7 @@ fn xrechnung_data_is_required_where_an_xrechnung_is_produced() {
             TaxCategory::Standard,
         )
     };
-    let build = |entity: &billing_domain::party::BillingEntity, account| {
+    let build = |entity: &billing_domain::seller::BillingEntity, account| {
         InvoiceDraft::build(entity, account, request(vec![ok_line()]))
             .map(|_| ())
             .map_err(field_of)
@@ -503,7 +504,7 @@ fn stored_parties_without_the_new_fields_still_load() {
     let identity = entity["identity"].as_object_mut().unwrap();
     identity.remove("contact");
     identity.remove("electronic_address");
-    let entity: billing_domain::party::BillingEntity = serde_json::from_value(entity).unwrap();
+    let entity: billing_domain::seller::BillingEntity = serde_json::from_value(entity).unwrap();
     assert_eq!(entity.identity.contact, None);
 
     let mut account = serde_json::to_value(public_sector()).unwrap();

@@ -7,7 +7,8 @@ mod invoice_fixtures;
 
 use billing_domain::invoice::{BillableLine, InvoiceDraft};
 use billing_domain::item::UnitCode;
-use billing_domain::party::{BillingEntity, CountryCode, CustomerAccount, CustomerKind};
+use billing_domain::party::{CountryCode, CustomerAccount, CustomerKind};
+use billing_domain::seller::BillingEntity;
 use billing_domain::tax::{
     EuConsumerServices, EuStandardRates, Exemption, SupplyKind, TaxCategory, TaxTreatment,
     VatCategoryCode,
