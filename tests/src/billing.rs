@@ -3,7 +3,8 @@
 //! carry real numbers, RF payment references and dunning index keys.
 
 use billing_domain::ids::{AccountId, BillingEntityId, CrmAccountId, InvoiceId};
-use billing_domain::invoice::{BillableLine, Invoice, InvoiceDraft, InvoiceRequest};
+use billing_domain::invoice::{Invoice, InvoiceDraft, InvoiceRequest};
+use billing_domain::item::BillableLine;
 use billing_domain::item::Item;
 use billing_domain::money::{Currency, Money};
 use billing_domain::numbering::DocumentType;

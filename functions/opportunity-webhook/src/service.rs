@@ -12,8 +12,9 @@ use billing_domain::DomainError;
 use billing_domain::ids::{
     AccountId, InvoiceId, PendingChargeId, SubscriptionId, SubscriptionItemId,
 };
-use billing_domain::invoice::{BillableLine, InvoiceDraft, InvoiceRequest, LineSource};
+use billing_domain::invoice::{InvoiceDraft, InvoiceRequest};
 use billing_domain::item::PendingCharge;
+use billing_domain::item::{BillableLine, LineSource};
 use billing_domain::schedule::next_due_date;
 use billing_domain::seller::BillingEntity;
 use billing_domain::subscription::{ProrationPolicy, Subscription, SubscriptionItem};

@@ -9,7 +9,8 @@
 
 use billing_domain::DomainError;
 use billing_domain::ids::{AccountId, BillingEntityId, CrmAccountId, InvoiceId, ProductCode};
-use billing_domain::invoice::{BillableLine, Invoice, InvoiceDraft, InvoiceRequest};
+use billing_domain::invoice::{Invoice, InvoiceDraft, InvoiceRequest};
+use billing_domain::item::BillableLine;
 use billing_domain::item::{Item, UnitCode};
 use billing_domain::money::{Currency, Money};
 use billing_domain::numbering::DocumentType;
@@ -21,7 +22,8 @@ use billing_domain::party::{
 };
 use billing_domain::period::ServicePeriod;
 use billing_domain::seller::BillingEntity;
-use billing_domain::tax::{EuConsumerServices, EuStandardRates, SupplyKind, TaxCategory, TaxRules};
+use billing_domain::tax::{SupplyKind, TaxCategory};
+use billing_domain::taxation::{EuConsumerServices, EuStandardRates, TaxRules};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 

@@ -28,9 +28,10 @@ use serde::{Deserialize, Serialize};
 use crate::DomainError;
 use crate::ids::{InvoiceId, SubscriptionId, SubscriptionItemId};
 use crate::invoice::{
-    CorrectionKind, Invoice, InvoiceDraft, InvoiceLine, InvoiceReferences, LineSource,
-    TaxBreakdown, overall_period, sum_totals, tax_breakdown,
+    CorrectionKind, Invoice, InvoiceDraft, InvoiceLine, InvoiceReferences, TaxBreakdown,
+    overall_period, sum_totals, tax_breakdown,
 };
+use crate::item::LineSource;
 use crate::item::{Item, UnitCode};
 use crate::money::{Currency, Money};
 use crate::numbering::DocumentType;

@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::DomainError;
 use crate::ids::{AccountId, InvoiceId, SubscriptionId};
-use crate::invoice::{BillableLine, InvoiceDraft, InvoiceRequest};
+use crate::invoice::{InvoiceDraft, InvoiceRequest};
+use crate::item::BillableLine;
 use crate::item::PendingCharge;
 use crate::money::Currency;
 use crate::party::CustomerAccount;

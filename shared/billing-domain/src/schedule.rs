@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::DomainError;
 use crate::ids::{AccountId, SubscriptionId, SubscriptionItemId};
-use crate::invoice::{BillableLine, LineSource};
+use crate::item::{BillableLine, LineSource};
 use crate::mid_period::ChargedTerms;
 use crate::mid_period::{ChangeDirection, Downgrades, MidPeriodPolicy};
 use crate::money::Money;

@@ -17,7 +17,7 @@ use crate::matching::AmountTolerance;
 use crate::mid_period::MidPeriodPolicy;
 use crate::numbering::{DocumentType, NumberSeries};
 use crate::party::{EmailAddress, Language, SellerIdentity};
-use crate::tax::TaxRules;
+use crate::taxation::TaxRules;
 
 /// Line limit when the entity configures none: enough for any real invoice,
 /// small enough that a runaway run cannot produce a 10,000-page PDF.

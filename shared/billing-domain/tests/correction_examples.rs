@@ -9,7 +9,8 @@ use billing_domain::correction::{
 };
 use billing_domain::ids::{InvoiceId, SubscriptionId, SubscriptionItemId};
 use billing_domain::invoice::CorrectionKind;
-use billing_domain::invoice::{Invoice, InvoiceDraft, LineSource};
+use billing_domain::invoice::{Invoice, InvoiceDraft};
+use billing_domain::item::LineSource;
 use billing_domain::item::UnitCode;
 use billing_domain::numbering::DocumentType;
 use billing_domain::numbering::InvoiceNumber;

@@ -3,7 +3,8 @@
 mod invoice_fixtures;
 
 use billing_domain::ids::{PaymentId, PendingChargeId};
-use billing_domain::invoice::{InvoiceDraft, LineSource};
+use billing_domain::invoice::InvoiceDraft;
+use billing_domain::item::LineSource;
 use billing_domain::item::{Item, PendingCharge, UnitCode};
 use billing_domain::money::{Currency, Money};
 use billing_domain::numbering::DocumentType;
@@ -329,7 +330,7 @@ fn eu_consumer_abroad_pays_german_vat_below_the_threshold() {
     )];
     let mut entity = german_entity();
     entity.tax_rules.eu_consumer_services =
-        Some(billing_domain::tax::EuConsumerServices::BelowThreshold);
+        Some(billing_domain::taxation::EuConsumerServices::BelowThreshold);
     let draft = InvoiceDraft::build(&entity, &account, request(lines)).unwrap();
     assert_eq!(draft.tax_treatment, TaxTreatment::Domestic);
     // 100.00 × 19 % = 19.00

@@ -3,7 +3,8 @@
 
 mod invoice_fixtures;
 
-use billing_domain::invoice::{BillableLine, InvoiceDraft};
+use billing_domain::invoice::InvoiceDraft;
+use billing_domain::item::BillableLine;
 use billing_domain::item::UnitCode;
 use billing_domain::money::{Currency, Money};
 use billing_domain::numbering::DocumentType;

@@ -7,7 +7,8 @@ mod invoice_fixtures;
 use std::fmt::Debug;
 
 use billing_domain::ids::*;
-use billing_domain::invoice::{InvoiceDraft, InvoiceReferences, InvoiceRequest, LineSource};
+use billing_domain::invoice::{InvoiceDraft, InvoiceReferences, InvoiceRequest};
+use billing_domain::item::LineSource;
 use billing_domain::item::{Item, PendingCharge, UnitCode};
 use billing_domain::money::{Currency, Money};
 use billing_domain::numbering::DocumentType;
@@ -16,7 +17,8 @@ use billing_domain::numbering::{
 };
 use billing_domain::party::{CountryCode, CustomerKind, Language, LeitwegId};
 use billing_domain::payment::{Payment, PaymentStatus, PaymentSummary};
-use billing_domain::tax::{Exemption, TaxCategory, TaxRules, TaxTreatment, VatCategoryCode};
+use billing_domain::tax::{Exemption, TaxCategory, TaxTreatment, VatCategoryCode};
+use billing_domain::taxation::TaxRules;
 use invoice_fixtures::*;
 use rust_decimal_macros::dec;
 use serde::Serialize;

@@ -3,7 +3,8 @@
 
 use billing_domain::DomainError;
 use billing_domain::ids::{AccountId, BillingEntityId, CrmAccountId, InvoiceId};
-use billing_domain::invoice::{BillableLine, InvoiceDraft, InvoiceRequest};
+use billing_domain::invoice::{InvoiceDraft, InvoiceRequest};
+use billing_domain::item::BillableLine;
 use billing_domain::item::{Item, UnitCode};
 use billing_domain::money::{Currency, Money};
 use billing_domain::numbering::DocumentType;
@@ -54,7 +55,7 @@ pub fn german_entity() -> BillingEntity {
             NumberSeries::german_default(DocumentType::Invoice),
             NumberSeries::german_default(DocumentType::CreditNote),
         ],
-        tax_rules: billing_domain::tax::TaxRules::germany(),
+        tax_rules: billing_domain::taxation::TaxRules::germany(),
         max_invoice_lines: 500,
         dunning: billing_domain::dunning::DunningPolicy::german_default(),
         payment_tolerance: Default::default(),
