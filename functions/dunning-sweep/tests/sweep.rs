@@ -10,8 +10,10 @@ use billing_domain::invoice::Invoice;
 use billing_domain::matching::MatchRule;
 use billing_domain::money::{Currency, Money};
 use billing_domain::party::CustomerKind;
+use billing_domain::staff::StaffRole;
 use billing_store::{
-    BillingStore, Dispute, DunningBlock, EntryBooked, EntryBooking, InvoiceBooking,
+    Actor, AuditEntry, BillingStore, Dispute, DunningBlock, EntryBooked, EntryBooking,
+    InvoiceBooking, InvoiceChange,
 };
 use billing_tests::billing::{customer, invoice, stored_seller};
 use billing_tests::webhook::local_store;
@@ -22,6 +24,32 @@ use rust_decimal::Decimal;
 
 fn day(month: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, month, d).unwrap()
+}
+
+/// A clerk's change to an invoice, through the one audited staff path the
+/// staff API uses (revision-checked, with its audit entry).
+async fn clerk(store: &BillingStore, invoice: &Invoice, action: &str, change: InvoiceChange) {
+    let read = store
+        .invoice_for_change(&invoice.content().id)
+        .await
+        .unwrap()
+        .unwrap();
+    let entry = AuditEntry {
+        actor: Actor {
+            user: "clerk-1".to_owned(),
+            role: StaffRole::Billing,
+        },
+        at: Utc::now(),
+        action: action.to_owned(),
+        invoice_id: Some(invoice.content().id.clone()),
+        account_id: read.overview.account_id.clone(),
+        reason: Some("test".to_owned()),
+        change: serde_json::json!({}),
+    };
+    store
+        .change_invoice(&read, read.overview.revision, &change, &entry)
+        .await
+        .unwrap();
 }
 
 async fn pay(store: &BillingStore, invoice: &Invoice, amount: Money, on: NaiveDate) {
@@ -78,41 +106,41 @@ async fn each_level_once_one_letter_per_customer_and_stopped_invoices_are_never_
     };
     assert_eq!(plain.content().due_date, day(1, 19));
     let now = Utc::now();
-    store
-        .block_dunning(
-            &blocked.content().id,
-            &DunningBlock {
-                reason: "instalments agreed".to_owned(),
-                until: None,
-                by: Some("clerk-1".to_owned()),
-                since: now,
-            },
-        )
-        .await
-        .unwrap();
-    store
-        .flag_dispute(
-            &disputed.content().id,
-            &Dispute {
-                reason: "service not delivered".to_owned(),
-                by: None,
-                since: now,
-            },
-        )
-        .await
-        .unwrap();
-    store
-        .block_dunning(
-            &expired_block.content().id,
-            &DunningBlock {
-                reason: "promised to pay by the 25th".to_owned(),
-                until: Some(day(1, 25)),
-                by: None,
-                since: now,
-            },
-        )
-        .await
-        .unwrap();
+    clerk(
+        &store,
+        blocked,
+        "invoice.dunning_block.set",
+        InvoiceChange::Block(DunningBlock {
+            reason: "instalments agreed".to_owned(),
+            until: None,
+            by: Some("clerk-1".to_owned()),
+            since: now,
+        }),
+    )
+    .await;
+    clerk(
+        &store,
+        disputed,
+        "invoice.dispute.flag",
+        InvoiceChange::Dispute(Dispute {
+            reason: "service not delivered".to_owned(),
+            by: None,
+            since: now,
+        }),
+    )
+    .await;
+    clerk(
+        &store,
+        expired_block,
+        "invoice.dunning_block.set",
+        InvoiceChange::Block(DunningBlock {
+            reason: "promised to pay by the 25th".to_owned(),
+            until: Some(day(1, 25)),
+            by: None,
+            since: now,
+        }),
+    )
+    .await;
     pay(&store, paid, paid.amount_due(), day(1, 20)).await;
     let state = store
         .dunning_state(&collection.content().id)
@@ -195,14 +223,20 @@ async fn each_level_once_one_letter_per_customer_and_stopped_invoices_are_never_
     );
 
     // Lifting the block and resolving the dispute lets them be dunned.
-    store
-        .lift_dunning_block(&blocked.content().id, day(2, 5))
-        .await
-        .unwrap();
-    store
-        .resolve_dispute(&disputed.content().id, day(2, 5))
-        .await
-        .unwrap();
+    clerk(
+        &store,
+        blocked,
+        "invoice.dunning_block.lift",
+        InvoiceChange::LiftBlock { today: day(2, 5) },
+    )
+    .await;
+    clerk(
+        &store,
+        disputed,
+        "invoice.dispute.resolve",
+        InvoiceChange::ResolveDispute { today: day(2, 5) },
+    )
+    .await;
     let resumed = sweep
         .sweep(SweepDay::Date(day(2, 5)), Utc::now())
         .await
