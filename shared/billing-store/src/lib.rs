@@ -26,6 +26,7 @@ mod payment;
 mod receivables;
 mod revenue;
 pub mod run;
+#[cfg(feature = "seeding")]
 mod seed;
 mod staff_reads;
 mod staff_writes;

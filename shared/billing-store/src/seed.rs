@@ -1,7 +1,11 @@
-//! Writing customers, contracts and parked charges directly, as the webhook
-//! would have left them: the demo's and the integration tests' way to set
-//! up a customer base without a CRM.
+//! Writing customers, contracts, parked charges and finalized invoices
+//! directly, as the webhook and the run would have left them: the demo's,
+//! the load tests' and the integration tests' way to set up a customer base
+//! without a CRM. Compiled only with the `seeding` feature, which the
+//! tests, the demo and the benchmarks enable and no function does.
 
+use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+use billing_domain::invoice::Invoice;
 use billing_domain::item::PendingCharge;
 use billing_domain::party::CustomerAccount;
 use billing_domain::subscription::Subscription;
@@ -78,5 +82,48 @@ impl BillingStore {
             self.transact(chunk.to_vec()).await?.written()?;
         }
         Ok(())
+    }
+
+    /// Stores finalized invoices exactly as the finalizing transaction
+    /// writes them (body, summary, every index key), 25 per BatchWriteItem,
+    /// for demos and load tests that need many invoices quickly. Returns
+    /// the requests sent. Never for production data: no numbering counter
+    /// is advanced.
+    pub async fn seed_invoices(&self, invoices: &[Invoice]) -> Result<u64, StoreError> {
+        let now = Utc::now().to_rfc3339();
+        let mut requests = 0;
+        for chunk in invoices.chunks(25) {
+            let mut pending = chunk
+                .iter()
+                .map(|invoice| {
+                    let item = crate::opportunity::invoice_item(invoice, &now)?;
+                    let put = PutRequest::builder()
+                        .set_item(Some(item))
+                        .build()
+                        .map_err(|e| StoreError::corrupt("seed invoice", e))?;
+                    Ok(WriteRequest::builder().put_request(put).build())
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            let mut attempt = 0;
+            while !pending.is_empty() {
+                requests += 1;
+                let output = self
+                    .db
+                    .batch_write_item()
+                    .request_items(&self.table, pending)
+                    .send()
+                    .await
+                    .map_err(|e| StoreError::aws("BatchWriteItem", &e))?;
+                pending = output
+                    .unprocessed_items
+                    .and_then(|mut left| left.remove(&self.table))
+                    .unwrap_or_default();
+                if !pending.is_empty() {
+                    attempt += 1;
+                    tokio::time::sleep(crate::transaction::backoff(attempt)).await;
+                }
+            }
+        }
+        Ok(requests)
     }
 }

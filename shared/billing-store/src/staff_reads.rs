@@ -9,9 +9,8 @@
 //! DynamoDB's 1 MB response.
 
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::AttributeValue;
 use billing_domain::ids::{AccountId, BillingEntityId, InvoiceId};
-use billing_domain::invoice::Invoice;
 use billing_domain::money::{Currency, Money};
 use billing_domain::receivables::ReceivableInvoice;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -740,49 +739,6 @@ impl BillingStore {
             .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
             .consistent_read(true);
         query_page(query, ("pk", pk), page).await
-    }
-
-    /// Stores finalized invoices exactly as the finalizing transaction
-    /// writes them (body, summary, every index key), 25 per BatchWriteItem,
-    /// for demos and load tests that need many invoices quickly. Returns
-    /// the requests sent. Never for production data: no numbering counter
-    /// is advanced.
-    pub async fn seed_invoices(&self, invoices: &[Invoice]) -> Result<u64, StoreError> {
-        let now = Utc::now().to_rfc3339();
-        let mut requests = 0;
-        for chunk in invoices.chunks(25) {
-            let mut pending = chunk
-                .iter()
-                .map(|invoice| {
-                    let item = crate::opportunity::invoice_item(invoice, &now)?;
-                    let put = PutRequest::builder()
-                        .set_item(Some(item))
-                        .build()
-                        .map_err(|e| StoreError::corrupt("seed invoice", e))?;
-                    Ok(WriteRequest::builder().put_request(put).build())
-                })
-                .collect::<Result<Vec<_>, StoreError>>()?;
-            let mut attempt = 0;
-            while !pending.is_empty() {
-                requests += 1;
-                let output = self
-                    .db
-                    .batch_write_item()
-                    .request_items(&self.table, pending)
-                    .send()
-                    .await
-                    .map_err(|e| StoreError::aws("BatchWriteItem", &e))?;
-                pending = output
-                    .unprocessed_items
-                    .and_then(|mut left| left.remove(&self.table))
-                    .unwrap_or_default();
-                if !pending.is_empty() {
-                    attempt += 1;
-                    tokio::time::sleep(crate::transaction::backoff(attempt)).await;
-                }
-            }
-        }
-        Ok(requests)
     }
 }
 
