@@ -9,7 +9,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use crate::error::ApiError;
 use crate::reply::{Reply, render};
 use crate::router::{Access, Op, query_pairs, resolve};
-use crate::routes::{Ctx, corrections, reads, revenue, writes};
+use crate::routes::{Ctx, corrections, periods, reads, revenue, writes};
 use crate::staff::caller;
 
 /// What every request needs, built once per cold start.
@@ -106,5 +106,10 @@ async fn answer(
         Op::ApplyCredit => corrections::apply_credit(&ctx).await,
         Op::RefundCredit => corrections::refund_credit(&ctx).await,
         Op::CancelInvoice => corrections::cancel(&ctx).await,
+        Op::WriteOff => writes::write_off(&ctx).await,
+        Op::Period => periods::show(&ctx).await,
+        Op::ClosePeriod => periods::close(&ctx).await,
+        Op::ExportPeriod => periods::export(&ctx).await,
+        Op::PeriodFile => periods::file(&ctx).await,
     }
 }

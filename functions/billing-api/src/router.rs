@@ -52,6 +52,11 @@ pub enum Op {
     ApplyCredit,
     RefundCredit,
     CancelInvoice,
+    WriteOff,
+    Period,
+    ClosePeriod,
+    ExportPeriod,
+    PeriodFile,
 }
 
 /// One route.
@@ -111,6 +116,7 @@ pub const ROUTES: &[Route] = &[
     read("/v1/receivables/aging", Op::Aging),
     read("/v1/revenue/mrr", Op::RevenueMrr),
     read("/v1/revenue/deferred", Op::RevenueDeferred),
+    read("/v1/periods/{month}", Op::Period),
     write(
         "PUT",
         "/v1/invoices/{invoice_id}/dunning-block",
@@ -162,6 +168,12 @@ pub const ROUTES: &[Route] = &[
         "/v1/invoices/{invoice_id}/cancellation",
         Op::CancelInvoice,
     ),
+    write("POST", "/v1/invoices/{invoice_id}/write-off", Op::WriteOff),
+    write("POST", "/v1/periods/{month}/close", Op::ClosePeriod),
+    write("POST", "/v1/periods/{month}/export", Op::ExportPeriod),
+    // The exported files name customers' debtor accounts and amounts: the
+    // billing group's, like the export itself.
+    write("GET", "/v1/periods/{month}/export/{file}", Op::PeriodFile),
 ];
 
 /// Longest path parameter accepted, in characters (ids and CRM keys are

@@ -12,6 +12,7 @@ pub mod keys;
 pub mod page;
 
 mod account;
+mod accounting;
 pub mod audit;
 mod correction;
 mod counter;
@@ -31,6 +32,9 @@ mod staff_writes;
 mod subscription;
 
 pub use account::VersionedAccount;
+pub use accounting::{
+    BookingPeriodRecord, ExportedFile, PeriodExport, PeriodStatus, debtor_account_key, period_key,
+};
 pub use audit::{Actor, AuditEntry};
 pub use correction::{
     CancelRequest, CreditApplication, CreditNoteIssued, CreditNoteRequest, CreditRefund,
@@ -62,7 +66,7 @@ pub use revenue::RevenueBasis;
 pub use staff_reads::{
     AttentionItem, AttentionKind, CreditRecord, InvoiceFilter, InvoiceOverview, PaymentRecord,
 };
-pub use staff_writes::{InvoiceChange, InvoiceForChange};
+pub use staff_writes::{InvoiceChange, InvoiceForChange, WRITTEN_OFF, WriteOff};
 pub use subscription::VersionedSubscription;
 
 /// The billing table, reached through one DynamoDB client.
