@@ -46,10 +46,18 @@ async fn answer(
     request: &Request,
 ) -> Result<Reply, ApiError> {
     let matched = resolve(request.method().as_str(), request.uri().path())?;
-    if matched.route.access == Access::Write && !caller.role.may_write() {
-        return Err(ApiError::Forbidden(
-            "changes are for the billing group only",
-        ));
+    match matched.route.access {
+        Access::Write if !caller.role.may_write() => {
+            return Err(ApiError::Forbidden(
+                "changes are for the billing group only",
+            ));
+        }
+        Access::Confidential if !caller.role.may_write() => {
+            return Err(ApiError::Forbidden(
+                "exported files are for the billing group only",
+            ));
+        }
+        _ => {}
     }
     let ctx = Ctx {
         state,

@@ -62,6 +62,9 @@ pub use payment::{
     EntryBooked, EntryBooking, InvoiceBooking, InvoicePayments, ReviewEntry, StatementRecord,
     payment_id, statement_key, status_name,
 };
+pub use receivables::{
+    JournalInputs, RecordedCredit, RecordedCustomer, RecordedDocument, RecordedPayment,
+};
 pub use revenue::RevenueBasis;
 pub use staff_reads::{
     AttentionItem, AttentionKind, CreditRecord, InvoiceFilter, InvoiceOverview, PaymentRecord,
