@@ -18,7 +18,7 @@ use crate::reply::Reply;
 pub const LINK_LIFETIME: Duration = Duration::from_secs(300);
 
 /// Invoice statuses a list can be filtered by.
-pub const STATUSES: [&str; 4] = ["open", "partially_paid", "paid", "cancelled"];
+pub const STATUSES: [&str; 5] = ["open", "partially_paid", "paid", "cancelled", "written_off"];
 
 /// An account as the API shows it: the stored account plus its revision.
 pub fn account_view(account: &VersionedAccount) -> Result<Value, ApiError> {
