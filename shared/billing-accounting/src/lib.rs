@@ -14,7 +14,11 @@
 #![warn(missing_docs)]
 
 mod cp1252;
+mod csv;
 pub mod datev;
 mod error;
+#[cfg(test)]
+mod fixtures;
 
+pub use csv::{CSV_JOURNAL_COLUMNS, csv_journal};
 pub use error::AccountingError;

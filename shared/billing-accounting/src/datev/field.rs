@@ -74,7 +74,7 @@ pub(crate) fn amount(value: Decimal, field: &str) -> Result<String, AccountingEr
     let cents = (value * Decimal::ONE_HUNDRED).trunc();
     let cents = i128::try_from(cents)
         .ok()
-        .filter(|c| *c < 10_000_000_000_00)
+        .filter(|c| *c < 1_000_000_000_000)
         .ok_or_else(|| {
             AccountingError::field(
                 field,
@@ -133,11 +133,6 @@ pub(crate) fn day_month(date: NaiveDate) -> String {
 /// `YYYYMMDD`, the header's dates.
 pub(crate) fn header_date(date: NaiveDate) -> String {
     date.format("%Y%m%d").to_string()
-}
-
-/// `DDMMYYYY`, the dates inside rows.
-pub(crate) fn date(date: NaiveDate) -> String {
-    date.format("%d%m%Y").to_string()
 }
 
 /// `0` or `1`.
@@ -201,7 +196,6 @@ mod tests {
     fn dates_have_leading_zeros() {
         let d = NaiveDate::from_ymd_opt(2026, 2, 5).unwrap();
         assert_eq!(day_month(d), "0502");
-        assert_eq!(date(d), "05022026");
         assert_eq!(header_date(d), "20260205");
     }
 }

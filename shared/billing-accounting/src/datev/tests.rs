@@ -87,7 +87,7 @@ pub(crate) fn with_field(bytes: &[u8], line: usize, field: usize, raw: &str) -> 
 }
 
 /// `bytes` with line `line` (1-based) changed by `edit`.
-fn with_line(bytes: &[u8], line: usize, edit: impl FnOnce(&str) -> String) -> Vec<u8> {
+pub(crate) fn with_line(bytes: &[u8], line: usize, edit: impl FnOnce(&str) -> String) -> Vec<u8> {
     let mut all = lines(bytes);
     all[line - 1] = edit(&all[line - 1]);
     file(&all)
@@ -133,20 +133,32 @@ fn the_debtor_headings_are_datevs_sample_line() {
     assert_eq!(ours.join(";"), research_debtor_headings());
 }
 
-/// A test that breaks one rule in the sample and expects the validator to
-/// name it.
+/// A test that breaks one rule in a good file (the research note's
+/// sample unless another is given) and expects the validator to refuse
+/// the result, naming the rule.
 macro_rules! rejects {
     ($name:ident, $expected:literal, |$good:ident| $mutation:expr) => {
+        rejects!(
+            $name,
+            $crate::datev::tests::sample_bookings(),
+            $expected,
+            |$good| $mutation
+        );
+    };
+    ($name:ident, $base:expr, $expected:literal, |$good:ident| $mutation:expr) => {
         #[test]
         fn $name() {
-            let $good = sample_bookings();
-            validate(&$good).expect("the sample is valid before the change");
+            let $good: Vec<u8> = $base;
+            $crate::datev::validator::validate(&$good)
+                .expect("the file is valid before the change");
             let bad: Vec<u8> = $mutation;
-            let err = validate(&bad).expect_err("the validator must refuse the change");
+            let err = $crate::datev::validator::validate(&bad)
+                .expect_err("the validator must refuse the change");
             assert!(err.contains($expected), "{err}");
         }
     };
 }
+pub(crate) use rejects;
 
 // Encoding and line ends.
 rejects!(refuses_a_byte_order_mark, "byte-order mark", |good| [

@@ -162,11 +162,13 @@ fn ymd(value: &str) -> Option<NaiveDate> {
         .filter(|d| (2000..=2099).contains(&chrono::Datelike::year(d)))
 }
 
+/// What a header says about the lines below it: their columns, and the
+/// booking period (Buchungsstapel only).
+type Layout = (&'static [Column], Option<(NaiveDate, NaiveDate)>);
+
 /// The header (line 1): 31 fields in DATEV's order, quoting and ranges.
 /// Returns the category's columns and the booking period.
-fn check_header(
-    h: &[Field],
-) -> Result<(&'static [Column], Option<(NaiveDate, NaiveDate)>), String> {
+fn check_header(h: &[Field]) -> Result<Layout, String> {
     let err = |n: usize, what: &str| Err(format!("line 1: header field {n} ({what})"));
     if h.len() != 31 {
         return Err(format!(
@@ -378,67 +380,47 @@ fn check_field(field: &Field, column: &Column) -> Result<(), String> {
             && NaiveDate::parse_from_str(v, "%d%m%Y").is_ok()
             && v[4..].starts_with("20")
     };
+    let amount = |v: &str| {
+        v.split_once(',')
+            .is_some_and(|(whole, cents)| digits(whole, 1..=10) && digits(cents, 2..=2))
+            && v.bytes().any(|b| b.is_ascii_digit() && b != b'0')
+    };
+    let decimal = |v: &str| {
+        v.split_once(',')
+            .is_some_and(|(w, f)| digits(w, 1..=12) && digits(f, 2..=6))
+    };
+    let code = |v: &str, len: usize| v.len() == len && v.bytes().all(|b| b.is_ascii_uppercase());
+    let day_month = |v: &str| {
+        digits(v, 4..=4) && NaiveDate::parse_from_str(&format!("{v}2024"), "%d%m%Y").is_ok()
+    };
+    let longer = |max: u16| v.chars().count() > usize::from(max);
     match kind {
-        Kind::Amount => {
-            let ok = v
-                .split_once(',')
-                .is_some_and(|(whole, cents)| digits(whole, 1..=10) && digits(cents, 2..=2))
-                && v.bytes().any(|b| b.is_ascii_digit() && b != b'0');
-            if !ok {
-                return fail(
-                    "is not an amount like 1190,00 (no sign, comma, 2 decimals, not zero)",
-                );
-            }
+        Kind::Amount if !amount(v) => {
+            fail("is not an amount like 1190,00 (no sign, comma, 2 decimals, not zero)")
         }
-        Kind::DebitCredit if v != "S" && v != "H" => return fail("must be S or H"),
-        Kind::Currency | Kind::Country => {
-            let len = if kind == Kind::Currency { 3 } else { 2 };
-            if v.len() != len || !v.bytes().all(|b| b.is_ascii_uppercase()) {
-                return fail("is not an ISO code in capitals");
-            }
+        Kind::DebitCredit if v != "S" && v != "H" => fail("must be S or H"),
+        Kind::Currency if !code(v, 3) => fail("is not an ISO 4217 code in capitals"),
+        Kind::Country if !code(v, 2) => fail("is not an ISO 3166 code in capitals"),
+        Kind::Decimal if !decimal(v) => fail("is not a decimal with a comma"),
+        Kind::Account if !digits(v, 1..=9) || v.bytes().all(|b| b == b'0') => {
+            fail("is not an account (1 to 9 digits, not all zeros)")
         }
-        Kind::Decimal => {
-            let ok = v
-                .split_once(',')
-                .is_some_and(|(w, f)| digits(w, 1..=12) && digits(f, 2..=6));
-            if !ok {
-                return fail("is not a decimal with a comma");
-            }
+        Kind::TaxKey if !digits(v, 1..=4) => fail("is not a tax key of 1 to 4 digits"),
+        Kind::DayMonth if !day_month(v) => fail("is not a day and month DDMM"),
+        Kind::DocumentField(max) if longer(u16::from(max)) || !v.chars().all(is_document_char) => {
+            fail(&format!(
+                "must be at most {max} of A-Z a-z 0-9 $ % & * + - /"
+            ))
         }
-        Kind::Account => {
-            if !digits(v, 1..=9) || v.bytes().all(|b| b == b'0') {
-                return fail("is not an account (1 to 9 digits, not all zeros)");
-            }
-        }
-        Kind::TaxKey if !digits(v, 1..=4) => return fail("is not a tax key of 1 to 4 digits"),
-        Kind::DayMonth => {
-            let ok = digits(v, 4..=4)
-                && NaiveDate::parse_from_str(&format!("{v}2024"), "%d%m%Y").is_ok();
-            if !ok {
-                return fail("is not a day and month DDMM");
-            }
-        }
-        Kind::DocumentField(max) => {
-            if v.chars().count() > usize::from(max) || !v.chars().all(is_document_char) {
-                return fail(&format!(
-                    "must be at most {max} of A-Z a-z 0-9 $ % & * + - /"
-                ));
-            }
-        }
-        Kind::Text(max) => {
-            if v.chars().count() > usize::from(max) {
-                return fail(&format!("is longer than {max} characters"));
-            }
-        }
-        Kind::Flag if v != "0" && v != "1" => return fail("must be 0 or 1"),
-        Kind::Date if !day_month_year(v) => return fail("is not a date DDMMYYYY"),
+        Kind::Text(max) if longer(max) => fail(&format!("is longer than {max} characters")),
+        Kind::Flag if v != "0" && v != "1" => fail("must be 0 or 1"),
+        Kind::Date if !day_month_year(v) => fail("is not a date DDMMYYYY"),
         Kind::Number(max) if !digits(v, 1..=usize::from(max)) => {
-            return fail(&format!("is not a number of at most {max} digits"));
+            fail(&format!("is not a number of at most {max} digits"))
         }
-        Kind::Empty => return fail("must be empty"),
-        _ => {}
+        Kind::Empty => fail("must be empty"),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// One data row: field count, every field against its column, and the
