@@ -171,6 +171,8 @@ pub struct World {
     pub bounced: Invoice,
     /// Open, nothing else.
     pub open: Invoice,
+    /// Open, to be written off.
+    pub uncollectible: Invoice,
     /// A run with one failed customer.
     pub run_id: String,
 }
@@ -180,11 +182,20 @@ impl World {
     pub async fn new() -> Self {
         let aws = local_clients().await;
         let store = BillingStore::new(aws.dynamodb.clone(), resource("BILLING_TABLE"));
-        let entity = stored_seller(&store).await;
+        let mut entity = stored_seller(&store).await;
+        // The DATEV numbers a period export needs.
+        entity.accounting.consultant_number = Some(29098);
+        entity.accounting.client_number = Some(55003);
+        store
+            .put_billing_entity(&entity)
+            .await
+            .expect("the seller is stored");
         let account = customer(&entity.id, CustomerKind::Business);
         let issued = NaiveDate::from_ymd_opt(2026, 5, 4).expect("a date");
         let bounced = invoice(&store, &entity, &account, issued, Decimal::new(10_000, 2)).await;
         let open = invoice(&store, &entity, &account, issued, Decimal::new(5_000, 2)).await;
+        let uncollectible =
+            invoice(&store, &entity, &account, issued, Decimal::new(2_500, 2)).await;
         let bucket = resource("DOCUMENTS_BUCKET");
         let mut documents = Vec::new();
         for (ext, content_type) in [("pdf", "application/pdf"), ("xml", "application/xml")] {
@@ -274,6 +285,7 @@ impl World {
             account,
             bounced,
             open,
+            uncollectible,
             run_id,
         }
     }
