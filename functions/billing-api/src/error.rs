@@ -106,14 +106,19 @@ impl Failure for ApiError {
             },
             Self::Period(err) => match err {
                 PeriodError::Invalid { .. } => Disposition::Rejected(400),
-                PeriodError::Refused { .. } => Disposition::Rejected(409),
+                // A journal or seller configuration the formats cannot take
+                // (a missing DATEV number, a value DATEV refuses): the
+                // message names the field for whoever fixes it.
+                PeriodError::Refused { .. } | PeriodError::Format { .. } => {
+                    Disposition::Rejected(409)
+                }
                 PeriodError::Store(store) => Self::Store(store.clone()).disposition(),
                 PeriodError::Archive {
                     retryable: true, ..
                 } => Disposition::Retryable,
-                PeriodError::Format { .. }
-                | PeriodError::Archive { .. }
-                | PeriodError::DifferentFileArchived { .. } => Disposition::Permanent,
+                PeriodError::Archive { .. } | PeriodError::DifferentFileArchived { .. } => {
+                    Disposition::Permanent
+                }
             },
             Self::Presign(_) => Disposition::Permanent,
             Self::Queue(_) => Disposition::Retryable,

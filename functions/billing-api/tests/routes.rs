@@ -497,8 +497,8 @@ async fn a_cancelled_invoice_leaves_dunning_and_a_second_cancellation_is_409() {
         json(&aging)["counts"]
             .as_array()
             .map(|c| c.iter().filter_map(Value::as_u64).sum::<u64>()),
-        Some(1),
-        "only the other invoice is open"
+        Some(2),
+        "only the other two invoices are open"
     );
     // AND a second cancellation is refused with 409, with the current ETag too
     let again = handle(

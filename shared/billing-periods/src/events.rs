@@ -258,16 +258,29 @@ pub fn journal_events(
             // credit from a correction books with its credit note.
             _ => continue,
         };
-        let number = credit
-            .statement_id
-            .clone()
-            .unwrap_or_else(|| format!("CREDIT-{date}"));
+        // The surplus of a bank entry cites the invoice the entry paid (the
+        // same statement and entry); a refund has no invoice and cites
+        // itself by kind and day (DATEV's Belegfeld 1 cannot stay empty).
+        let paid_with = inputs.documents.iter().find(|document| {
+            credit.statement_id.is_some()
+                && document.payments.iter().any(|payment| {
+                    payment.statement_id == credit.statement_id
+                        && payment.entry_id == credit.entry_id
+                })
+        });
+        let number = match (paid_with, &kind) {
+            (Some(document), _) => document.overview.invoice_number.clone(),
+            (None, JournalEventKind::CustomerCreditRefunded { .. }) => {
+                format!("REFUND-{}", date.format("%Y%m%d"))
+            }
+            (None, _) => format!("CREDIT-{}", date.format("%Y%m%d")),
+        };
         events.push(JournalEvent {
             document: DocumentRef {
-                number,
+                number: number.clone(),
                 date,
             },
-            invoice_number: String::new(),
+            invoice_number: number,
             debtor_account: debtor(&credit.account_id)?,
             recorded_at: credit.booked_at.unwrap_or_else(|| start_of(date)),
             kind,

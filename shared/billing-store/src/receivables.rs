@@ -280,6 +280,9 @@ impl BillingStore {
                             value_date: booked.value_date,
                             booked_at: read_optional_time(part, "booked_at", &what)?,
                             rule: read_optional_s(part, "rule").map(str::to_owned),
+                            statement_id: read_optional_s(part, "statement_id")
+                                .map(str::to_owned),
+                            entry_id: read_optional_s(part, "entry_id").map(str::to_owned),
                         });
                     }
                     Some("INVOICE") => {
@@ -399,6 +402,11 @@ pub struct RecordedPayment {
     /// How it was matched: `credit` is customer credit applied, not money
     /// from the bank.
     pub rule: Option<String>,
+    /// The statement (or manual booking) it came from.
+    pub statement_id: Option<String>,
+    /// Its entry in that statement: a surplus kept as customer credit
+    /// carries the same statement and entry.
+    pub entry_id: Option<String>,
 }
 
 /// A customer of the journal's documents, with its debtor account if it
@@ -427,6 +435,8 @@ pub struct RecordedCredit {
     pub booked_at: Option<DateTime<Utc>>,
     /// Its statement, for a bank entry's surplus.
     pub statement_id: Option<String>,
+    /// Its entry in that statement.
+    pub entry_id: Option<String>,
 }
 
 impl RecordedCredit {
@@ -438,6 +448,7 @@ impl RecordedCredit {
             kind: read_optional_s(item, "kind").map(str::to_owned),
             booked_at: read_optional_time(item, "booked_at", what)?,
             statement_id: read_optional_s(item, "statement_id").map(str::to_owned),
+            entry_id: read_optional_s(item, "entry_id").map(str::to_owned),
         })
     }
 }
