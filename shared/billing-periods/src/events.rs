@@ -304,3 +304,228 @@ fn tax_lines(document: &RecordedDocument) -> Result<Vec<TaxLine>, DomainError> {
         .map(TaxLine::from)
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use billing_domain::dunning::{DefaultInterest, DunningStage};
+    use billing_domain::dunning_letter::LetterLine;
+    use billing_domain::ids::{BillingEntityId, CrmAccountId};
+    use billing_domain::invoice::{BillableLine, InvoiceDraft, InvoiceRequest};
+    use billing_domain::item::Item;
+    use billing_domain::money::Currency;
+    use billing_domain::numbering::InvoiceNumber;
+    use billing_domain::party::{
+        BillingEntity, CountryCode, CustomerAccount, CustomerKind, EmailAddress, Language,
+        PostalAddress,
+    };
+    use billing_store::{InvoiceOverview, RecordedCustomer, RecordedPayment, WriteOff};
+    use rust_decimal::Decimal;
+
+    use super::*;
+
+    fn eur(cents: i64) -> Money {
+        Money::new(Decimal::new(cents, 2), Currency::EUR)
+    }
+
+    fn day(text: &str) -> NaiveDate {
+        text.parse().expect("a date")
+    }
+
+    fn claims(costs: i64, interest: i64, principal: i64) -> Claims {
+        Claims {
+            costs: eur(costs),
+            interest: eur(interest),
+            principal: eur(principal),
+        }
+    }
+
+    /// An invoice of 100.00 net at 19 % (119.00) issued on 4 May, with a
+    /// letter on 1 June claiming a 5.00 fee and 1.20 interest, a payment of
+    /// 50.00 on 3 June, its return on 10 June, and its write-off on 20 June.
+    fn inputs() -> JournalInputs {
+        let entity: BillingEntity = serde_json::from_str(include_str!(
+            "../../../docs/examples/billing-entity.json"
+        ))
+        .expect("the example seller");
+        let account = CustomerAccount {
+            id: AccountId::new("acc_1"),
+            crm_id: CrmAccountId::new("crm-1"),
+            billing_entity_id: entity.id.clone(),
+            name: "Muster Handel GmbH".into(),
+            address: PostalAddress {
+                street: "Hauptstraße 5".into(),
+                additional_line: None,
+                postal_code: Some("50667".into()),
+                city: "Köln".into(),
+                country: CountryCode::DE,
+            },
+            vat_id: None,
+            invoice_emails: vec![EmailAddress::parse("a@example.org").expect("an address")],
+            language: Language::De,
+            currency: Currency::EUR,
+            payment_terms_days: 14,
+            payment_date_agreed: false,
+            kind: CustomerKind::Business,
+            leitweg_id: None,
+            electronic_address: None,
+        };
+        let request = InvoiceRequest::new(
+            InvoiceId::new("inv_1"),
+            day("2026-05-04"),
+            vec![BillableLine::new(Item::new(
+                "Beratung",
+                Decimal::ONE,
+                eur(10_000),
+            ))],
+        );
+        let invoice = InvoiceDraft::build(&entity, &account, request)
+            .expect("an invoice")
+            .finalize(InvoiceNumber::new("RE-2026-000001"));
+        let overview = InvoiceOverview {
+            invoice_id: InvoiceId::new("inv_1"),
+            invoice_number: "RE-2026-000001".into(),
+            account_id: account.id.clone(),
+            billing_entity_id: BillingEntityId::new(entity.id.as_str()),
+            document_type: "380".into(),
+            status: "written_off".into(),
+            issue_date: day("2026-05-04"),
+            due_date: day("2026-05-18"),
+            total: eur(11_900),
+            open_amount: eur(0),
+            paid_in_full_on: None,
+            dunning_level: 1,
+            delivery_status: None,
+            document_status: None,
+            dunning_blocked: false,
+            disputed: false,
+            collection_since: None,
+            revision: 2,
+        };
+        let payment = |date: &str, cents: i64| RecordedPayment {
+            amount: eur(cents),
+            value_date: day(date),
+            booked_at: None,
+            rule: Some("reference".into()),
+            statement_id: Some("stmt".into()),
+            entry_id: Some(date.into()),
+        };
+        let letter = DunningLetter {
+            letter_id: "let_1".into(),
+            billing_entity_id: entity.id.clone(),
+            account_id: account.id.clone(),
+            language: Language::De,
+            date: day("2026-06-01"),
+            stage: DunningStage::FirstNotice,
+            lines: vec![LetterLine {
+                invoice_id: InvoiceId::new("inv_1"),
+                number: "RE-2026-000001".into(),
+                issue_date: day("2026-05-04"),
+                due_date: day("2026-05-18"),
+                open_amount: eur(11_900),
+                level: 1,
+                stage: DunningStage::FirstNotice,
+                fee: eur(500),
+                flat_fee: eur(0),
+                earlier_fees: eur(0),
+                interest: DefaultInterest {
+                    principal: eur(11_900),
+                    periods: vec![],
+                    total: eur(120),
+                },
+                total: eur(12_520),
+            }],
+            total_due: eur(12_520),
+            payment_deadline: day("2026-06-15"),
+        };
+        JournalInputs {
+            documents: vec![RecordedDocument {
+                overview,
+                invoice: Some(invoice),
+                recorded_at: None,
+                preceding_invoice_id: None,
+                cancellation: false,
+                payments: vec![payment("2026-06-03", 5_000), payment("2026-06-10", -5_000)],
+                letters: vec![],
+                written_off: Some(WriteOff {
+                    on: day("2026-06-20"),
+                    amount: eur(11_900),
+                    reason: "insolvent".into(),
+                    by: "clerk".into(),
+                    recorded_at: "2026-06-20T09:00:00Z".parse().expect("a time"),
+                }),
+            }],
+            customers: vec![RecordedCustomer {
+                account,
+                debtor_account: Some(10000),
+            }],
+            credits: vec![],
+            letters: vec![letter],
+        }
+    }
+
+    #[test]
+    fn an_invoices_life_is_replayed_with_what_was_open_per_head() {
+        let debtor = AccountNumber::parse("10000", "debtor").expect("an account");
+        let debtors = HashMap::from([(AccountId::new("acc_1"), debtor.clone())]);
+        let events = journal_events(&inputs(), &debtors).expect("events");
+        let kinds: Vec<(NaiveDate, &JournalEventKind)> =
+            events.iter().map(|e| (e.document.date, &e.kind)).collect();
+        assert!(events.iter().all(|e| e.debtor_account == debtor
+            && e.invoice_number == "RE-2026-000001"));
+        let lines = vec![TaxLine {
+            category: billing_domain::tax::VatCategoryCode::S,
+            rate: Decimal::from(19),
+            net: eur(10_000),
+            tax: eur(1_900),
+        }];
+        assert_eq!(
+            kinds,
+            [
+                (
+                    day("2026-05-04"),
+                    &JournalEventKind::InvoiceIssued {
+                        lines: lines.clone()
+                    }
+                ),
+                (
+                    day("2026-06-01"),
+                    &JournalEventKind::DunningFeeClaimed { amount: eur(500) }
+                ),
+                (
+                    day("2026-06-01"),
+                    &JournalEventKind::DefaultInterestClaimed { amount: eur(120) }
+                ),
+                // §367 BGB: the fee, then the interest, then 43.80 principal.
+                (
+                    day("2026-06-03"),
+                    &JournalEventKind::PaymentReceived {
+                        amount: eur(5_000),
+                        open_before: claims(500, 120, 11_900),
+                        purpose: PaymentPurpose::Statutory,
+                    }
+                ),
+                // The return reopens the principal first.
+                (
+                    day("2026-06-10"),
+                    &JournalEventKind::DirectDebitReturned {
+                        amount: eur(5_000),
+                        paid_before: claims(500, 120, 4_380),
+                    }
+                ),
+                (
+                    day("2026-06-20"),
+                    &JournalEventKind::WrittenOff {
+                        open: claims(500, 120, 11_900),
+                        lines,
+                    }
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_customer_without_a_debtor_account_is_named() {
+        let error = journal_events(&inputs(), &HashMap::new()).unwrap_err();
+        assert!(error.to_string().contains("acc_1"), "{error}");
+    }
+}
