@@ -521,6 +521,7 @@ pub fn seller() -> Result<BillingEntity, DomainError> {
         dunning: billing_domain::dunning::DunningPolicy::german_default(),
         payment_tolerance: Default::default(),
         mid_period_changes: Default::default(),
+        accounting: Default::default(),
         mail: billing_domain::party::InvoiceMailSender {
             address: EmailAddress::parse("rechnung@beispiel-software.de")?,
             display_name: Some("Beispiel Software GmbH".to_owned()),
@@ -653,6 +654,7 @@ pub fn dunning_letter(
         sent: Vec::new(),
         flat_fee_charged: false,
         payments: Vec::new(),
+        charges: Vec::new(),
         payment_date_agreed: content.buyer.payment_date_agreed,
         invoice_received_on: None,
         default_notice_printed: content.default_notice,

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::DomainError;
 use crate::money::{Currency, Money};
 use crate::party::CustomerKind;
+use crate::payment::{ClaimHead, Claims, PaymentPurpose, allocate_payment, allocate_return};
 use crate::period::{ServicePeriod, add_days};
 
 /// The kind of letter a dunning level sends, in escalation order.
@@ -264,12 +265,27 @@ pub struct BookedPayment {
     pub amount: Money,
 }
 
+/// Costs or interest claimed on an invoice (by a dunning letter) with the
+/// day it was claimed: from then on a payment settles it before the
+/// principal (§367(1) BGB), so it moves the interest's basis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookedCharge {
+    /// The day it was claimed.
+    pub claimed_on: NaiveDate,
+    /// Costs or interest (a principal is not claimed this way).
+    pub head: ClaimHead,
+    /// The amount (positive).
+    pub amount: Money,
+}
+
 /// Everything dunning needs to know about one invoice.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DunningFacts {
     /// The payment due date of the invoice.
     pub due_date: NaiveDate,
-    /// What is still unpaid of the invoice total (fees excluded).
+    /// What is still unpaid of the invoice total (fees and interest
+    /// excluded): the principal after the §367 BGB allocation of every
+    /// payment ([`crate::receivables::ReceivableState::open`]).
     pub open_amount: Money,
     /// Decides interest margin and flat fee.
     pub customer_kind: CustomerKind,
@@ -297,6 +313,11 @@ pub struct DunningFacts {
     /// interest's basis on each day is what was open that day.
     #[serde(default)]
     pub payments: Vec<BookedPayment>,
+    /// Costs and interest claimed on the invoice (any order): payments
+    /// settle them first (§367(1) BGB), so only the rest of a payment
+    /// lowers the principal that interest runs on.
+    #[serde(default)]
+    pub charges: Vec<BookedCharge>,
     /// The contract fixed the payment date (payment terms agreed with the
     /// customer, not merely printed on the invoice): the due date is then
     /// determined by the calendar (§286(2) no. 1 and 2 BGB).
@@ -435,6 +456,90 @@ pub enum DunningAction {
         /// The final letter's deadline that passed.
         final_deadline: NaiveDate,
     },
+}
+
+impl DunningFacts {
+    /// The principal part of each booked payment and return: payments and
+    /// charges replayed in date order (charges first on a shared day), each
+    /// payment allocated by [`crate::payment::allocate_payment`] (costs,
+    /// interest, then principal, §367(1) BGB) and each return by
+    /// [`crate::payment::allocate_return`]. Default interest runs on the
+    /// principal only (§289 Satz 1 BGB: no interest on interest), so this is
+    /// what moves its basis.
+    pub fn principal_payments(&self) -> Result<Vec<BookedPayment>, DomainError> {
+        let currency = self.open_amount.currency();
+        for (index, charge) in self.charges.iter().enumerate() {
+            charge
+                .amount
+                .ensure_currency(currency, &format!("charges[{index}].amount"))?;
+            if charge.head == ClaimHead::Principal || charge.amount.is_negative() {
+                return Err(DomainError::invalid(
+                    format!("charges[{index}]"),
+                    "a charge is a positive amount of costs or interest",
+                ));
+            }
+        }
+        if self.charges.is_empty() {
+            return Ok(self.payments.clone());
+        }
+        enum Step<'a> {
+            Charge(&'a BookedCharge),
+            Payment(&'a BookedPayment),
+        }
+        let mut steps: Vec<(NaiveDate, u8, Step<'_>)> = self
+            .charges
+            .iter()
+            .map(|charge| (charge.claimed_on, 0, Step::Charge(charge)))
+            .chain(
+                self.payments
+                    .iter()
+                    .map(|payment| (payment.value_date, 1, Step::Payment(payment))),
+            )
+            .collect();
+        steps.sort_by_key(|(day, order, _)| (*day, *order));
+        let mut open = Claims::zero(currency);
+        let mut paid = Claims::zero(currency);
+        let mut principal_payments = Vec::with_capacity(self.payments.len());
+        for (_, _, step) in steps {
+            match step {
+                Step::Charge(charge) => match charge.head {
+                    ClaimHead::Costs => open.costs = open.costs.checked_add(charge.amount)?,
+                    _ => open.interest = open.interest.checked_add(charge.amount)?,
+                },
+                Step::Payment(payment) => {
+                    payment
+                        .amount
+                        .ensure_currency(currency, "payments.amount")?;
+                    // The principal is not bounded here: what is left after
+                    // costs and interest is principal.
+                    let owed = Claims {
+                        principal: payment.amount.abs(),
+                        ..open
+                    };
+                    let principal = if payment.amount.is_negative() {
+                        let reopens = allocate_return(&paid, payment.amount.abs())?;
+                        paid = paid.checked_sub(&reopens)?;
+                        open.costs = open.costs.checked_add(reopens.costs)?;
+                        open.interest = open.interest.checked_add(reopens.interest)?;
+                        -reopens.principal
+                    } else {
+                        let settles =
+                            allocate_payment(&owed, payment.amount, PaymentPurpose::Statutory)?
+                                .settles;
+                        open.costs = open.costs.checked_sub(settles.costs)?;
+                        open.interest = open.interest.checked_sub(settles.interest)?;
+                        paid = paid.checked_add(&settles)?;
+                        settles.principal
+                    };
+                    principal_payments.push(BookedPayment {
+                        value_date: payment.value_date,
+                        amount: principal,
+                    });
+                }
+            }
+        }
+        Ok(principal_payments)
+    }
 }
 
 impl DunningPolicy {
@@ -657,7 +762,7 @@ impl DunningPolicy {
         let interest = match default_start {
             Some(start) if self.charge_interest => self.default_interest(
                 facts.open_amount,
-                &facts.payments,
+                &facts.principal_payments()?,
                 facts.customer_kind,
                 add_days(start.first_day, -1)?,
                 today,
@@ -893,6 +998,7 @@ mod tests {
             sent: Vec::new(),
             flat_fee_charged: false,
             payments: Vec::new(),
+            charges: Vec::new(),
             payment_date_agreed: false,
             invoice_received_on: None,
             default_notice_printed: false,

@@ -6,6 +6,7 @@
 //! and every Lambda function shares exactly the same rules.
 #![warn(missing_docs)]
 
+pub mod accounting;
 pub mod correction;
 pub mod dunning;
 pub mod dunning_letter;
@@ -13,6 +14,7 @@ pub mod error;
 pub mod ids;
 pub mod invoice;
 pub mod item;
+pub mod journal;
 pub mod matching;
 pub mod mid_period;
 pub mod money;

@@ -727,6 +727,11 @@ pub struct BillingEntity {
     pub mid_period_changes: crate::mid_period::MidPeriodPolicy,
     /// Who invoice e-mails come from.
     pub mail: InvoiceMailSender,
+    /// Chart of accounts, account mapping and DATEV numbers for the booking
+    /// journal and its export; SKR03's standard accounts when a stored
+    /// configuration has none.
+    #[serde(default)]
+    pub accounting: crate::accounting::AccountingSettings,
 }
 
 /// The From and Reply-To of the entity's invoice e-mails. The address must
@@ -785,6 +790,7 @@ impl BillingEntity {
         self.mail.validate("billing_entity.mail")?;
         self.payment_tolerance
             .validate("billing_entity.payment_tolerance")?;
+        self.accounting.validate("billing_entity.accounting")?;
         self.dunning.validate()
     }
 

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::DomainError;
 use crate::ids::PaymentId;
 use crate::invoice::Invoice;
-use crate::money::Money;
+use crate::money::{Currency, Money};
 
 /// Money received for an invoice (or, negative, a returned direct debit or
 /// chargeback that takes a payment back).
@@ -212,6 +212,236 @@ impl PaymentSummary {
             settled_on.or(Some(day))
         }
     }
+}
+
+/// The heads of what a debtor owes on one invoice, in the order §367(1)
+/// BGB settles them: costs (dunning fees, the flat fee of §288(5) BGB),
+/// then interest (default interest, §288(1)/(2) BGB), then the principal
+/// (the invoice's gross amount).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimHead {
+    /// Costs of collection: dunning fees and the business flat fee.
+    Costs,
+    /// Default interest.
+    Interest,
+    /// The invoice amount itself.
+    Principal,
+}
+
+impl ClaimHead {
+    /// §367(1) BGB: "zunächst auf die Kosten, dann auf die Zinsen und
+    /// zuletzt auf die Hauptleistung".
+    pub const STATUTORY_ORDER: [ClaimHead; 3] = [Self::Costs, Self::Interest, Self::Principal];
+}
+
+/// An amount per claim head (what is open, what was paid, or what one
+/// payment settles), all in one currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// Costs (dunning fees, flat fee).
+    pub costs: Money,
+    /// Default interest.
+    pub interest: Money,
+    /// The invoice amount.
+    pub principal: Money,
+}
+
+impl Claims {
+    /// Nothing on any head.
+    pub fn zero(currency: Currency) -> Self {
+        let zero = Money::zero(currency);
+        Self {
+            costs: zero,
+            interest: zero,
+            principal: zero,
+        }
+    }
+
+    /// Only a principal (an invoice before any fee or interest is claimed).
+    pub fn principal(principal: Money) -> Self {
+        Self {
+            principal,
+            ..Self::zero(principal.currency())
+        }
+    }
+
+    /// The currency of the principal (all heads share it).
+    pub fn currency(&self) -> Currency {
+        self.principal.currency()
+    }
+
+    /// The amount on `head`.
+    pub fn get(&self, head: ClaimHead) -> Money {
+        match head {
+            ClaimHead::Costs => self.costs,
+            ClaimHead::Interest => self.interest,
+            ClaimHead::Principal => self.principal,
+        }
+    }
+
+    fn get_mut(&mut self, head: ClaimHead) -> &mut Money {
+        match head {
+            ClaimHead::Costs => &mut self.costs,
+            ClaimHead::Interest => &mut self.interest,
+            ClaimHead::Principal => &mut self.principal,
+        }
+    }
+
+    /// Costs + interest + principal.
+    pub fn total(&self) -> Result<Money, DomainError> {
+        Money::sum(self.currency(), [self.costs, self.interest, self.principal])
+    }
+
+    /// Head by head sum.
+    pub fn checked_add(&self, other: &Self) -> Result<Self, DomainError> {
+        Ok(Self {
+            costs: self.costs.checked_add(other.costs)?,
+            interest: self.interest.checked_add(other.interest)?,
+            principal: self.principal.checked_add(other.principal)?,
+        })
+    }
+
+    /// Head by head difference.
+    pub fn checked_sub(&self, other: &Self) -> Result<Self, DomainError> {
+        Ok(Self {
+            costs: self.costs.checked_sub(other.costs)?,
+            interest: self.interest.checked_sub(other.interest)?,
+            principal: self.principal.checked_sub(other.principal)?,
+        })
+    }
+
+    fn ensure_currency(&self, currency: Currency, field: &str) -> Result<(), DomainError> {
+        for head in ClaimHead::STATUTORY_ORDER {
+            self.get(head).ensure_currency(currency, field)?;
+        }
+        Ok(())
+    }
+}
+
+/// Which debt the customer said a payment is for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "head", rename_all = "snake_case")]
+pub enum PaymentPurpose {
+    /// None named: §367(1) BGB, costs, then interest, then principal.
+    #[default]
+    Statutory,
+    /// The customer named one head (e.g. "for the invoice amount only"):
+    /// accepting such a payment binds the seller to it (§367(2) BGB lets
+    /// the creditor refuse it, not re-allocate it), so that head is
+    /// settled first and only the rest follows the statutory order.
+    Designated(ClaimHead),
+}
+
+impl PaymentPurpose {
+    /// The order in which the heads are settled.
+    pub fn order(self) -> [ClaimHead; 3] {
+        match self {
+            Self::Statutory => ClaimHead::STATUTORY_ORDER,
+            Self::Designated(first) => {
+                let mut order = [first; 3];
+                let mut rest = ClaimHead::STATUTORY_ORDER
+                    .into_iter()
+                    .filter(|head| *head != first);
+                for slot in order.iter_mut().skip(1) {
+                    *slot = rest.next().unwrap_or(first);
+                }
+                order
+            }
+        }
+    }
+}
+
+/// What one payment settles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Allocation {
+    /// The part settling each head.
+    pub settles: Claims,
+    /// What exceeds everything open: customer credit.
+    pub surplus: Money,
+}
+
+/// Allocates a payment of `amount` (positive) to the claims `open` on one
+/// invoice: §367(1) BGB costs first, then interest, then the principal,
+/// unless the customer named a purpose (§367(2) BGB, [`PaymentPurpose`]).
+/// What exceeds all of them is the surplus (customer credit).
+///
+/// The one allocation every part of the product uses: the receivables'
+/// open amounts ([`crate::receivables::ReceivableHistory`]), the basis of
+/// default interest ([`crate::dunning::DunningFacts::principal_payments`])
+/// and the booking journal ([`crate::journal`]).
+pub fn allocate_payment(
+    open: &Claims,
+    amount: Money,
+    purpose: PaymentPurpose,
+) -> Result<Allocation, DomainError> {
+    let currency = open.currency();
+    amount.ensure_currency(currency, "amount.currency")?;
+    open.ensure_currency(currency, "open.currency")?;
+    if amount.is_negative() {
+        return Err(DomainError::invalid(
+            "amount",
+            "a payment to allocate cannot be negative (a return is allocate_return)",
+        ));
+    }
+    settle_in_order(open, amount, purpose.order())
+}
+
+/// Settles `owed` head by head in `order` with `amount`; the rest is the
+/// surplus.
+fn settle_in_order(
+    owed: &Claims,
+    amount: Money,
+    order: [ClaimHead; 3],
+) -> Result<Allocation, DomainError> {
+    let mut settles = Claims::zero(owed.currency());
+    let mut rest = amount;
+    for head in order {
+        let due = owed.get(head);
+        if !due.is_positive() || !rest.is_positive() {
+            continue;
+        }
+        let part = if rest.compare(&due)?.is_gt() {
+            due
+        } else {
+            rest
+        };
+        *settles.get_mut(head) = part;
+        rest = rest.checked_sub(part)?;
+    }
+    Ok(Allocation {
+        settles,
+        surplus: rest,
+    })
+}
+
+/// Allocates a returned payment (a direct-debit return or chargeback) of
+/// `amount` (positive: what went back) to what was `paid` per head: the
+/// return reopens the principal first, then interest, then costs (the
+/// statutory order reversed, so the last thing a payment settled is the
+/// first a return reopens). Refuses a return above what was paid.
+pub fn allocate_return(paid: &Claims, amount: Money) -> Result<Claims, DomainError> {
+    let currency = paid.currency();
+    amount.ensure_currency(currency, "amount.currency")?;
+    paid.ensure_currency(currency, "paid.currency")?;
+    if amount.is_negative() {
+        return Err(DomainError::invalid(
+            "amount",
+            "a return is stated as a positive amount",
+        ));
+    }
+    let allocation = settle_in_order(
+        paid,
+        amount,
+        [ClaimHead::Principal, ClaimHead::Interest, ClaimHead::Costs],
+    )?;
+    if allocation.surplus.is_positive() {
+        return Err(DomainError::invalid(
+            "amount",
+            format!("a return of {amount} exceeds the {} paid", paid.total()?),
+        ));
+    }
+    Ok(allocation.settles)
 }
 
 #[cfg(test)]

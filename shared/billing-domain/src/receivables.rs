@@ -49,6 +49,15 @@
 //! sent by then; and it was settled on the day of the event that last
 //! brought its open amount to zero. The facts of today are the same
 //! computation with every event counted.
+//!
+//! **Costs and interest.** Dunning fees and default interest claimed on an
+//! invoice are open on it from the day they are claimed (the journal books
+//! them to the customer's debtor account), and a payment settles costs
+//! first, then interest, then the principal (§367(1) BGB) unless the
+//! customer named a purpose (§367(2) BGB): the allocation is
+//! [`crate::payment::allocate_payment`], the same one the dunning policy
+//! and the journal use. An invoice **written off** as uncollectible is
+//! closed from that day: nothing open, no receivable.
 
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -56,7 +65,7 @@ use serde::Serialize;
 
 use crate::DomainError;
 use crate::money::{Currency, Money};
-use crate::payment::PaymentSummary;
+use crate::payment::{Claims, PaymentPurpose, allocate_payment, allocate_return};
 
 /// What the figures need of one invoice.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,10 +104,15 @@ impl ReceivableInvoice {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReceivableChange {
     /// Money booked on it with its value date: a payment (bank entry,
-    /// manual payment, applied customer credit; positive) or a returned
-    /// direct debit or chargeback (negative), which reopens what it takes
-    /// back.
+    /// manual payment, applied customer credit; positive), settling costs,
+    /// interest, then principal (§367(1) BGB,
+    /// [`crate::payment::allocate_payment`]), or a returned direct debit or
+    /// chargeback (negative), which reopens what it takes back
+    /// ([`crate::payment::allocate_return`]).
     Payment(Money),
+    /// A payment for which the customer named what it is for (§367(2)
+    /// BGB): settles that head first.
+    DesignatedPayment(Money, PaymentPurpose),
     /// A partial credit note (gross, positive) issued that day: lowers what
     /// the invoice asks for (§17(1) UStG).
     CreditNote(Money),
@@ -106,6 +120,16 @@ pub enum ReceivableChange {
     Cancellation,
     /// A dunning letter was sent that day: the level rises by one.
     DunningLetter,
+    /// Dunning fees (or the business flat fee of §288(5) BGB) were claimed
+    /// that day: owed from then on, and settled first by payments.
+    CostsClaimed(Money),
+    /// Default interest (§288 BGB) was claimed that day: owed from then on,
+    /// settled after costs and before the principal.
+    InterestClaimed(Money),
+    /// The invoice was written off as uncollectible that day: from then on
+    /// nothing is open on it and it is no receivable (the journal books the
+    /// loss, with the VAT correction of §17(2) Nr. 1 UStG).
+    WriteOff,
 }
 
 /// One recorded change with its day (value date of a payment, issue date
@@ -134,10 +158,33 @@ pub struct ReceivableHistory {
     pub events: Vec<ReceivableEvent>,
 }
 
+/// What one invoice's history says about a day: open and paid amounts
+/// per §367 BGB head, and what the figures need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivableState {
+    /// What is open per head (costs, interest, principal).
+    pub open: Claims,
+    /// What was paid per head (net of returns).
+    pub paid: Claims,
+    /// What was paid beyond everything open (customer credit).
+    pub surplus: Money,
+    /// Cancelled by then.
+    pub cancelled: bool,
+    /// Written off by then.
+    pub written_off: bool,
+    /// Letters sent by then.
+    pub dunning_level: u32,
+    /// The day the last event brought the open amount to zero, if it is.
+    pub settled_on: Option<NaiveDate>,
+}
+
 impl ReceivableHistory {
-    /// The invoice as it stood at the end of `day`; `None` when it was not
-    /// issued yet. Events after `day` are ignored.
-    pub fn as_of(&self, day: NaiveDate) -> Result<Option<ReceivableInvoice>, DomainError> {
+    /// The invoice's claims at the end of `day`, replaying its events in
+    /// date order with the one §367 BGB allocation
+    /// ([`crate::payment::allocate_payment`]); `None` when it was not
+    /// issued yet. The journal's payment bookings read `open`/`paid` of the
+    /// day before a payment from here.
+    pub fn state_as_of(&self, day: NaiveDate) -> Result<Option<ReceivableState>, DomainError> {
         if self.issue_date > day {
             return Ok(None);
         }
@@ -145,43 +192,123 @@ impl ReceivableHistory {
         let mut events: Vec<&ReceivableEvent> =
             self.events.iter().filter(|e| e.on <= day).collect();
         events.sort_by_key(|e| e.on);
-        let mut asked = self.total;
-        let mut paid = Money::zero(currency);
-        let mut cancelled = false;
-        let mut dunning_level = 0u32;
-        let mut open = PaymentSummary::from_paid(asked, paid)?.open;
-        let mut settled_on = None;
+        let zero = Money::zero(currency);
+        let mut state = ReceivableState {
+            open: Claims::principal(self.total),
+            paid: Claims::zero(currency),
+            surplus: zero,
+            cancelled: false,
+            written_off: false,
+            dunning_level: 0,
+            settled_on: None,
+        };
         for event in events {
+            let open_before = state.open.total()?;
             match event.change {
                 ReceivableChange::Payment(amount) => {
                     amount.ensure_currency(currency, "events.payment.currency")?;
-                    paid = paid.checked_add(amount)?;
+                    state.pay(amount, PaymentPurpose::Statutory)?;
+                }
+                ReceivableChange::DesignatedPayment(amount, purpose) => {
+                    amount.ensure_currency(currency, "events.payment.currency")?;
+                    state.pay(amount, purpose)?;
                 }
                 ReceivableChange::CreditNote(amount) => {
                     amount.ensure_currency(currency, "events.credit_note.currency")?;
-                    asked = asked.checked_sub(amount)?;
+                    state.credit(amount)?;
                 }
-                ReceivableChange::Cancellation => cancelled = true,
+                ReceivableChange::Cancellation => state.cancelled = true,
                 ReceivableChange::DunningLetter => {
-                    dunning_level = dunning_level.saturating_add(1);
+                    state.dunning_level = state.dunning_level.saturating_add(1);
+                }
+                ReceivableChange::CostsClaimed(amount) => {
+                    amount.ensure_currency(currency, "events.costs.currency")?;
+                    state.open.costs = state.open.costs.checked_add(amount)?;
+                }
+                ReceivableChange::InterestClaimed(amount) => {
+                    amount.ensure_currency(currency, "events.interest.currency")?;
+                    state.open.interest = state.open.interest.checked_add(amount)?;
+                }
+                ReceivableChange::WriteOff => {
+                    state.written_off = true;
+                    state.open = Claims::zero(currency);
                 }
             }
-            let after = PaymentSummary::from_paid(asked, paid)?.open;
+            let after = state.open.total()?;
             if after.is_positive() {
-                settled_on = None;
-            } else if open.is_positive() {
-                settled_on = Some(event.on);
+                state.settled_on = None;
+            } else if open_before.is_positive() && !state.written_off {
+                state.settled_on = Some(event.on);
             }
-            open = after;
         }
+        Ok(Some(state))
+    }
+
+    /// The invoice as it stood at the end of `day`; `None` when it was not
+    /// issued yet. Events after `day` are ignored. What is open includes
+    /// claimed costs and interest: they are receivables on the customer's
+    /// account like the principal.
+    pub fn as_of(&self, day: NaiveDate) -> Result<Option<ReceivableInvoice>, DomainError> {
+        let Some(state) = self.state_as_of(day)? else {
+            return Ok(None);
+        };
         Ok(Some(ReceivableInvoice {
             issue_date: self.issue_date,
             due_date: self.due_date,
-            open,
-            paid_in_full_on: settled_on,
-            dunning_level,
-            receivable: self.receivable && !cancelled,
+            open: state.open.total()?,
+            paid_in_full_on: state.settled_on,
+            dunning_level: state.dunning_level,
+            receivable: self.receivable && !state.cancelled && !state.written_off,
         }))
+    }
+}
+
+impl ReceivableState {
+    /// A payment (positive: allocated by `purpose`; the rest is surplus)
+    /// or a return (negative: takes back the surplus first, then reopens
+    /// what was paid, principal first).
+    fn pay(&mut self, amount: Money, purpose: PaymentPurpose) -> Result<(), DomainError> {
+        if amount.is_negative() {
+            let mut back = -amount;
+            let from_surplus = if back.compare(&self.surplus)?.is_gt() {
+                self.surplus
+            } else {
+                back
+            };
+            self.surplus = self.surplus.checked_sub(from_surplus)?;
+            back = back.checked_sub(from_surplus)?;
+            if back.is_positive() {
+                let reopens = allocate_return(&self.paid, back)?;
+                self.paid = self.paid.checked_sub(&reopens)?;
+                self.open = self.open.checked_add(&reopens)?;
+            }
+        } else {
+            let allocation = allocate_payment(&self.open, amount, purpose)?;
+            self.open = self.open.checked_sub(&allocation.settles)?;
+            self.paid = self.paid.checked_add(&allocation.settles)?;
+            self.surplus = self.surplus.checked_add(allocation.surplus)?;
+        }
+        Ok(())
+    }
+
+    /// A credit note lowers the principal asked; what it credits beyond the
+    /// open principal turns paid principal into surplus (customer credit).
+    fn credit(&mut self, amount: Money) -> Result<(), DomainError> {
+        let principal = self.open.principal;
+        if amount.compare(&principal)?.is_gt() {
+            let beyond = amount.checked_sub(principal)?;
+            self.open.principal = Money::zero(principal.currency());
+            let from_paid = if beyond.compare(&self.paid.principal)?.is_gt() {
+                self.paid.principal
+            } else {
+                beyond
+            };
+            self.paid.principal = self.paid.principal.checked_sub(from_paid)?;
+            self.surplus = self.surplus.checked_add(beyond)?;
+        } else {
+            self.open.principal = principal.checked_sub(amount)?;
+        }
+        Ok(())
     }
 }
 

@@ -192,6 +192,7 @@ impl DunningState {
             sent: self.sent.clone(),
             flat_fee_charged: self.flat_fee_charged,
             payments: self.booked.clone(),
+            charges: Vec::new(),
             payment_date_agreed: content.buyer.payment_date_agreed,
             invoice_received_on: self
                 .delivered_at

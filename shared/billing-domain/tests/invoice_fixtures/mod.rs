@@ -57,6 +57,7 @@ pub fn german_entity() -> BillingEntity {
         dunning: billing_domain::dunning::DunningPolicy::german_default(),
         payment_tolerance: Default::default(),
         mid_period_changes: Default::default(),
+        accounting: Default::default(),
         mail: billing_domain::party::InvoiceMailSender {
             address: billing_domain::party::EmailAddress::parse("rechnung@beispiel-software.de")
                 .unwrap(),
