@@ -9,11 +9,13 @@ use std::collections::HashMap;
 
 use billing_domain::DomainError;
 use billing_domain::accounting::AccountNumber;
-use billing_domain::dunning_letter::DunningLetter;
+use billing_domain::dunning::BookedCharge;
 use billing_domain::ids::{AccountId, InvoiceId};
 use billing_domain::journal::{DocumentRef, JournalEvent, JournalEventKind, TaxLine};
 use billing_domain::money::Money;
-use billing_domain::payment::{Claims, PaymentPurpose, allocate_payment, allocate_return};
+use billing_domain::payment::{
+    ClaimHead, Claims, PaymentPurpose, allocate_payment, allocate_return,
+};
 use billing_store::{JournalInputs, RecordedDocument};
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -27,7 +29,7 @@ fn start_of(day: NaiveDate) -> DateTime<Utc> {
 /// One thing that happened to an invoice, in the order it is replayed.
 enum Step<'a> {
     Credit(&'a RecordedDocument),
-    Letter(&'a DunningLetter),
+    Charge(&'a BookedCharge),
     Payment(usize),
     WriteOff,
 }
@@ -117,22 +119,12 @@ pub fn journal_events(
         let credits = credits_of
             .remove(&overview.invoice_id)
             .unwrap_or_default();
-        let letters: Vec<&DunningLetter> = inputs
-            .letters
-            .iter()
-            .filter(|letter| {
-                letter
-                    .lines
-                    .iter()
-                    .any(|line| line.invoice_id == overview.invoice_id)
-            })
-            .collect();
         let mut steps: Vec<(NaiveDate, u8, Step<'_>)> = Vec::new();
         for note in &credits {
             steps.push((note.overview.issue_date, 0, Step::Credit(note)));
         }
-        for letter in &letters {
-            steps.push((letter.date, 1, Step::Letter(letter)));
+        for charge in &document.charges {
+            steps.push((charge.claimed_on, 1, Step::Charge(charge)));
         }
         for (i, payment) in document.payments.iter().enumerate() {
             steps.push((payment.value_date, 2, Step::Payment(i)));
@@ -145,7 +137,6 @@ pub fn journal_events(
         let mut open = Claims::principal(overview.total);
         let mut paid = Claims::zero(currency);
         let mut standing = lines;
-        let mut interest_claimed = Money::zero(currency);
         for (day, _, step) in steps {
             match step {
                 Step::Credit(note) => {
@@ -159,34 +150,22 @@ pub fn journal_events(
                         }
                     }
                 }
-                Step::Letter(letter) => {
-                    for line in letter
-                        .lines
-                        .iter()
-                        .filter(|line| line.invoice_id == overview.invoice_id)
-                    {
-                        let fee = line.fee.checked_add(line.flat_fee)?;
-                        if fee.is_positive() {
-                            open.costs = open.costs.checked_add(fee)?;
-                            events.push(event(
-                                day,
-                                start_of(day),
-                                JournalEventKind::DunningFeeClaimed { amount: fee },
-                            ));
+                Step::Charge(charge) => {
+                    let kind = match charge.head {
+                        ClaimHead::Interest => {
+                            open.interest = open.interest.checked_add(charge.amount)?;
+                            JournalEventKind::DefaultInterestClaimed {
+                                amount: charge.amount,
+                            }
                         }
-                        // Each letter states the interest up to its day:
-                        // what it adds to the last letter's is claimed now.
-                        let added = line.interest.total.checked_sub(interest_claimed)?;
-                        if added.is_positive() {
-                            interest_claimed = line.interest.total;
-                            open.interest = open.interest.checked_add(added)?;
-                            events.push(event(
-                                day,
-                                start_of(day),
-                                JournalEventKind::DefaultInterestClaimed { amount: added },
-                            ));
+                        _ => {
+                            open.costs = open.costs.checked_add(charge.amount)?;
+                            JournalEventKind::DunningFeeClaimed {
+                                amount: charge.amount,
+                            }
                         }
-                    }
+                    };
+                    events.push(event(day, start_of(day), kind));
                 }
                 Step::Payment(i) => {
                     let payment = &document.payments[i];
@@ -307,8 +286,6 @@ fn tax_lines(document: &RecordedDocument) -> Result<Vec<TaxLine>, DomainError> {
 
 #[cfg(test)]
 mod tests {
-    use billing_domain::dunning::{DefaultInterest, DunningStage};
-    use billing_domain::dunning_letter::LetterLine;
     use billing_domain::ids::{BillingEntityId, CrmAccountId};
     use billing_domain::invoice::{BillableLine, InvoiceDraft, InvoiceRequest};
     use billing_domain::item::Item;
@@ -340,7 +317,7 @@ mod tests {
     }
 
     /// An invoice of 100.00 net at 19 % (119.00) issued on 4 May, with a
-    /// letter on 1 June claiming a 5.00 fee and 1.20 interest, a payment of
+    /// letter on 1 June that claimed a 5.00 fee and 1.20 interest, a payment of
     /// 50.00 on 3 June, its return on 10 June, and its write-off on 20 June.
     fn inputs() -> JournalInputs {
         let entity: BillingEntity = serde_json::from_str(include_str!(
@@ -409,34 +386,6 @@ mod tests {
             statement_id: Some("stmt".into()),
             entry_id: Some(date.into()),
         };
-        let letter = DunningLetter {
-            letter_id: "let_1".into(),
-            billing_entity_id: entity.id.clone(),
-            account_id: account.id.clone(),
-            language: Language::De,
-            date: day("2026-06-01"),
-            stage: DunningStage::FirstNotice,
-            lines: vec![LetterLine {
-                invoice_id: InvoiceId::new("inv_1"),
-                number: "RE-2026-000001".into(),
-                issue_date: day("2026-05-04"),
-                due_date: day("2026-05-18"),
-                open_amount: eur(11_900),
-                level: 1,
-                stage: DunningStage::FirstNotice,
-                fee: eur(500),
-                flat_fee: eur(0),
-                earlier_fees: eur(0),
-                interest: DefaultInterest {
-                    principal: eur(11_900),
-                    periods: vec![],
-                    total: eur(120),
-                },
-                total: eur(12_520),
-            }],
-            total_due: eur(12_520),
-            payment_deadline: day("2026-06-15"),
-        };
         JournalInputs {
             documents: vec![RecordedDocument {
                 overview,
@@ -446,6 +395,18 @@ mod tests {
                 cancellation: false,
                 payments: vec![payment("2026-06-03", 5_000), payment("2026-06-10", -5_000)],
                 letters: vec![],
+                charges: vec![
+                    BookedCharge {
+                        claimed_on: day("2026-06-01"),
+                        head: ClaimHead::Costs,
+                        amount: eur(500),
+                    },
+                    BookedCharge {
+                        claimed_on: day("2026-06-01"),
+                        head: ClaimHead::Interest,
+                        amount: eur(120),
+                    },
+                ],
                 written_off: Some(WriteOff {
                     on: day("2026-06-20"),
                     amount: eur(11_900),
@@ -459,7 +420,6 @@ mod tests {
                 debtor_account: Some(10000),
             }],
             credits: vec![],
-            letters: vec![letter],
         }
     }
 

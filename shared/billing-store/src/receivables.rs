@@ -19,12 +19,13 @@
 //! (`dunning_level` above the letters listed) count from the due date.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use billing_domain::dunning::SentDunningLevel;
+use billing_domain::dunning::{BookedCharge, SentDunningLevel};
 use billing_domain::dunning_letter::DunningLetter;
 use billing_domain::ids::{AccountId, BillingEntityId, InvoiceId};
 use billing_domain::invoice::Invoice;
 use billing_domain::money::{Currency, Money};
 use billing_domain::party::CustomerAccount;
+use billing_domain::payment::ClaimHead;
 use billing_domain::receivables::{ReceivableChange, ReceivableEvent, ReceivableHistory};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::HashMap;
@@ -137,12 +138,19 @@ impl BillingStore {
                     change: ReceivableChange::DunningLetter,
                 });
             }
+            for charge in &record.charges {
+                events.push(ReceivableEvent {
+                    on: charge.claimed_on,
+                    change: match charge.head {
+                        ClaimHead::Interest => ReceivableChange::InterestClaimed(charge.amount),
+                        _ => ReceivableChange::CostsClaimed(charge.amount),
+                    },
+                });
+            }
             if let Some(write_off) = &record.written_off {
-                // Written off, nothing is open from that day: it leaves
-                // the aging as a credit of what was open would.
                 events.push(ReceivableEvent {
                     on: write_off.on,
-                    change: ReceivableChange::CreditNote(write_off.amount),
+                    change: ReceivableChange::WriteOff,
                 });
             }
             histories.push(ReceivableHistory {
@@ -161,7 +169,7 @@ impl BillingStore {
     /// invoice and credit note issued in them, and every earlier invoice
     /// something was recorded on since (a payment, a return, a letter, a
     /// write-off), each read in full (its body carries the VAT breakdown);
-    /// the customer credit movements, dunning letters and debtor accounts
+    /// the customer credit movements and debtor accounts
     /// of their customers. The same read as the receivables histories
     /// ([`BillingStore::entity_receivable_histories`]), with the bodies.
     pub async fn journal_inputs(
@@ -192,7 +200,6 @@ impl BillingStore {
         accounts.dedup();
         let mut customers = Vec::with_capacity(accounts.len());
         let mut credits = Vec::new();
-        let mut letters = Vec::new();
         for account in &accounts {
             let what = format!("account {account}");
             let Some(stored) = self.account(account).await? else {
@@ -208,18 +215,11 @@ impl BillingStore {
             {
                 credits.push(RecordedCredit::read(account, &item, &what)?);
             }
-            if documents
-                .iter()
-                .any(|d| &d.overview.account_id == account && !d.letters.is_empty())
-            {
-                letters.extend(self.letters_of_account(account).await?);
-            }
         }
         Ok(JournalInputs {
             documents,
             customers,
             credits,
-            letters,
         })
     }
 
@@ -268,6 +268,7 @@ impl BillingStore {
                 cancellation,
                 payments: Vec::new(),
                 letters: Vec::new(),
+                charges: Vec::new(),
                 written_off: None,
                 overview,
             };
@@ -318,8 +319,70 @@ impl BillingStore {
             }
             records.push(record);
         }
+        // What the letters claimed (fees, interest), from each dunned
+        // customer's letters: one Query per customer.
+        let mut dunned: Vec<AccountId> = records
+            .iter()
+            .filter(|r| r.overview.dunning_level > 0)
+            .map(|r| r.overview.account_id.clone())
+            .collect();
+        dunned.sort();
+        dunned.dedup();
+        for account in &dunned {
+            let letters = self.letters_of_account(account).await?;
+            for record in records
+                .iter_mut()
+                .filter(|r| &r.overview.account_id == account)
+            {
+                record.charges = claimed_charges(&letters, &record.overview.invoice_id)?;
+            }
+        }
         Ok(records)
     }
+}
+
+/// What `letters` claimed on one invoice, in letter order: each letter's
+/// fee and flat fee as costs on its day, and the interest it adds to the
+/// previous letter's (each letter states the interest up to its day).
+fn claimed_charges(
+    letters: &[DunningLetter],
+    invoice: &InvoiceId,
+) -> Result<Vec<BookedCharge>, StoreError> {
+    let what = format!("letters of invoice {invoice}");
+    let mut letters: Vec<&DunningLetter> = letters.iter().collect();
+    letters.sort_by_key(|letter| letter.date);
+    let mut charges = Vec::new();
+    let mut interest_claimed: Option<Money> = None;
+    for letter in letters {
+        for line in letter.lines.iter().filter(|line| &line.invoice_id == invoice) {
+            let fee = line
+                .fee
+                .checked_add(line.flat_fee)
+                .map_err(|e| StoreError::corrupt(&what, e))?;
+            if fee.is_positive() {
+                charges.push(BookedCharge {
+                    claimed_on: letter.date,
+                    head: ClaimHead::Costs,
+                    amount: fee,
+                });
+            }
+            let before = interest_claimed.unwrap_or_else(|| Money::zero(fee.currency()));
+            let added = line
+                .interest
+                .total
+                .checked_sub(before)
+                .map_err(|e| StoreError::corrupt(&what, e))?;
+            if added.is_positive() {
+                interest_claimed = Some(line.interest.total);
+                charges.push(BookedCharge {
+                    claimed_on: letter.date,
+                    head: ClaimHead::Interest,
+                    amount: added,
+                });
+            }
+        }
+    }
+    Ok(charges)
 }
 
 impl BillingStore {
@@ -385,6 +448,8 @@ pub struct RecordedDocument {
     pub payments: Vec<RecordedPayment>,
     /// The dunning letters sent for it.
     pub letters: Vec<SentDunningLevel>,
+    /// The fees and interest its letters claimed, in letter order.
+    pub charges: Vec<BookedCharge>,
     /// Its write-off, if it was written off.
     pub written_off: Option<WriteOff>,
 }
@@ -463,6 +528,4 @@ pub struct JournalInputs {
     pub customers: Vec<RecordedCustomer>,
     /// Their customers' credit movements.
     pub credits: Vec<RecordedCredit>,
-    /// Their customers' dunning letters (fees and interest claimed).
-    pub letters: Vec<DunningLetter>,
 }
