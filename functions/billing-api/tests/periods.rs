@@ -19,8 +19,7 @@ use billing_domain::tax::VatCategoryCode;
 use billing_store::{
     Actor, BillingStore, CreditNoteRequest, EntryBooked, EntryBooking, InvoiceBooking, StoreError,
 };
-use billing_tests::billing::{customer, invoice};
-use billing_tests::webhook::example_entity;
+use billing_tests::billing::{customer, invoice, stored_seller};
 use billing_tests::{local_clients, resource, unique_id};
 use chrono::{NaiveDate, Utc};
 use common::{Who, etag, json, request};
@@ -35,18 +34,12 @@ fn eur(text: &str) -> Money {
     Money::new(text.parse().expect("an amount"), Currency::EUR)
 }
 
-/// A seller with DATEV numbers (the documented example under a fresh id),
-/// stored, with the API on it and a customer.
+/// The documented example seller (with its DATEV numbers) under a fresh
+/// id, stored, with the API on it and a customer.
 async fn seller() -> (ApiState, BillingEntity, CustomerAccount) {
-    let mut entity = example_entity(&unique_id("ent"));
-    entity.accounting.consultant_number = Some(29098);
-    entity.accounting.client_number = Some(55003);
     let aws = local_clients().await;
     let store = BillingStore::new(aws.dynamodb, resource("BILLING_TABLE"));
-    store
-        .put_billing_entity(&entity)
-        .await
-        .expect("the seller is stored");
+    let entity = stored_seller(&store).await;
     let state = common::state(&entity, None).await;
     let account = customer(&entity.id, CustomerKind::Business);
     (state, entity, account)

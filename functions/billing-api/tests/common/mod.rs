@@ -182,14 +182,7 @@ impl World {
     pub async fn new() -> Self {
         let aws = local_clients().await;
         let store = BillingStore::new(aws.dynamodb.clone(), resource("BILLING_TABLE"));
-        let mut entity = stored_seller(&store).await;
-        // The DATEV numbers a period export needs.
-        entity.accounting.consultant_number = Some(29098);
-        entity.accounting.client_number = Some(55003);
-        store
-            .put_billing_entity(&entity)
-            .await
-            .expect("the seller is stored");
+        let entity = stored_seller(&store).await;
         let account = customer(&entity.id, CustomerKind::Business);
         let issued = NaiveDate::from_ymd_opt(2026, 5, 4).expect("a date");
         let bounced = invoice(&store, &entity, &account, issued, Decimal::new(10_000, 2)).await;
