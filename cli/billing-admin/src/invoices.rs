@@ -52,15 +52,21 @@ pub async fn run(command: InvoicesCommand, context: &Context) -> Result<(), Admi
             }
             let store = context.store().await?;
             let id = InvoiceId::new(&invoice_id);
-            let read = store
-                .invoice_for_change(&id)
-                .await?
-                .ok_or_else(|| AdminError::NotFound {
-                    what: format!("invoice {id}"),
-                })?;
+            let read =
+                store
+                    .invoice_for_change(&id)
+                    .await?
+                    .ok_or_else(|| AdminError::NotFound {
+                        what: format!("invoice {id}"),
+                    })?;
             let invoice = &read.overview;
             let today = Utc::now()
-                .with_timezone(&store.billing_entity(&invoice.billing_entity_id).await?.time_zone)
+                .with_timezone(
+                    &store
+                        .billing_entity(&invoice.billing_entity_id)
+                        .await?
+                        .time_zone,
+                )
                 .date_naive();
             let write_off = WriteOff {
                 on: today,
@@ -87,7 +93,12 @@ pub async fn run(command: InvoicesCommand, context: &Context) -> Result<(), Admi
             };
             let expected = revision.unwrap_or(invoice.revision);
             let revision = store
-                .change_invoice(&read, expected, &InvoiceChange::WriteOff(write_off.clone()), &entry)
+                .change_invoice(
+                    &read,
+                    expected,
+                    &InvoiceChange::WriteOff(write_off.clone()),
+                    &entry,
+                )
                 .await?;
             let result = json!({
                 "invoice_id": id,

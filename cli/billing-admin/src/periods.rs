@@ -120,9 +120,7 @@ fn operator() -> Actor {
 async fn periods(context: &Context) -> Result<Periods, AdminError> {
     let resources = context.resources().await?;
     let bucket = resources.documents_bucket.clone().ok_or_else(|| {
-        AdminError::Usage(
-            "no archive bucket: pass --stack NAME or set DOCUMENTS_BUCKET".into(),
-        )
+        AdminError::Usage("no archive bucket: pass --stack NAME or set DOCUMENTS_BUCKET".into())
     })?;
     Ok(Periods::new(
         context.store().await?,

@@ -1282,8 +1282,22 @@ async fn a_period_is_exported_once_and_written_out_and_an_invoice_written_off_on
     let entity = stored_seller(&store).await;
     let account = customer(&entity.id, CustomerKind::Business);
     let day = |text: &str| text.parse().expect("a date");
-    invoice(&store, &entity, &account, day("2026-04-08"), Decimal::from(100)).await;
-    let open = invoice(&store, &entity, &account, day("2026-04-09"), Decimal::from(40)).await;
+    invoice(
+        &store,
+        &entity,
+        &account,
+        day("2026-04-08"),
+        Decimal::from(100),
+    )
+    .await;
+    let open = invoice(
+        &store,
+        &entity,
+        &account,
+        day("2026-04-09"),
+        Decimal::from(40),
+    )
+    .await;
     let id = entity.id.as_str();
     // Refused input exits 1 and names the field; nothing is closed.
     let (code, out) = admin_json(&["periods", "close", "2026-4", "--entity", id]);
@@ -1291,19 +1305,29 @@ async fn a_period_is_exported_once_and_written_out_and_an_invoice_written_off_on
     assert_eq!(out["error"]["problems"][0]["field"], "month", "{out}");
     let (code, out) = admin_json(&["periods", "export", "2099-01", "--entity", id]);
     assert_eq!(code, 1, "{out}");
-    assert_eq!(admin_ok(&["periods", "show", "2026-04", "--entity", id])["status"], "open");
+    assert_eq!(
+        admin_ok(&["periods", "show", "2026-04", "--entity", id])["status"],
+        "open"
+    );
     // The export, written out twice, gives the same bytes.
     let dir = std::env::temp_dir().join(billing_tests::unique_id("periods"));
     let dir_text = dir.display().to_string();
-    let first = admin_ok(&["periods", "export", "2026-04", "--entity", id, "--out", &dir_text]);
+    let first = admin_ok(&[
+        "periods", "export", "2026-04", "--entity", id, "--out", &dir_text,
+    ]);
     assert_eq!(first["status"], "exported", "{first}");
     let name = format!("EXTF_Buchungsstapel_{id}_2026-04.csv");
     let bytes = std::fs::read(dir.join(&name)).expect("written");
     assert!(bytes.starts_with(b"\"EXTF\";700;21;"));
-    let again = admin_ok(&["periods", "export", "2026-04", "--entity", id, "--out", &dir_text]);
+    let again = admin_ok(&[
+        "periods", "export", "2026-04", "--entity", id, "--out", &dir_text,
+    ]);
     assert_eq!(again, first);
     assert_eq!(std::fs::read(dir.join(&name)).expect("written"), bytes);
-    assert!(dir.join(format!("EXTF_Debitoren_{id}_2026-04.csv")).exists());
+    assert!(
+        dir.join(format!("EXTF_Debitoren_{id}_2026-04.csv"))
+            .exists()
+    );
     assert!(dir.join(format!("Journal_{id}_2026-04.csv")).exists());
     // Closing an exported month is refused.
     let (code, _) = admin_json(&["periods", "close", "2026-04", "--entity", id]);

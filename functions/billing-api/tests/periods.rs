@@ -118,7 +118,12 @@ async fn file(state: &ApiState, month: &str, kind: &str) -> Vec<u8> {
         None,
     )
     .await;
-    assert_eq!(status, 200, "{month} {kind}: {}", String::from_utf8_lossy(&bytes));
+    assert_eq!(
+        status,
+        200,
+        "{month} {kind}: {}",
+        String::from_utf8_lossy(&bytes)
+    );
     bytes
 }
 
@@ -194,7 +199,11 @@ async fn a_payment_recorded_after_the_export_books_into_the_next_period() {
     let june = debtor_rows(&file(&state, "2026-06", "journal").await);
     assert_eq!(june.len(), 1, "{june:?}");
     assert_eq!(june[0].1, Decimal::new(-5_950, 2));
-    assert!(debtor_rows(&may_journal).iter().all(|(_, amount)| amount.is_sign_positive()));
+    assert!(
+        debtor_rows(&may_journal)
+            .iter()
+            .all(|(_, amount)| amount.is_sign_positive())
+    );
 }
 
 #[tokio::test]
@@ -291,8 +300,15 @@ async fn refusals_name_the_field_and_change_nothing() {
         body
     };
     // A month that is no month.
-    let (status, body, _) =
-        call(&state, Who::Billing, "POST", "/v1/periods/2026-13/export", None, None).await;
+    let (status, body, _) = call(
+        &state,
+        Who::Billing,
+        "POST",
+        "/v1/periods/2026-13/export",
+        None,
+        None,
+    )
+    .await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["errors"][0]["pointer"], "/path/month");
     // Sales may read a period, but neither close, export nor fetch files.
@@ -375,7 +391,15 @@ async fn refusals_name_the_field_and_change_nothing() {
     let mut stranger = entity.clone();
     stranger.id = billing_domain::ids::BillingEntityId::new(unique_id("ent"));
     let elsewhere = common::state(&stranger, None).await;
-    let (status, _, _) = call(&elsewhere, Who::Billing, "GET", "/v1/periods/2026-05", None, None).await;
+    let (status, _, _) = call(
+        &elsewhere,
+        Who::Billing,
+        "GET",
+        "/v1/periods/2026-05",
+        None,
+        None,
+    )
+    .await;
     assert_eq!(status, 404);
 }
 
@@ -391,7 +415,13 @@ async fn an_uncollectible_invoice_is_written_off_once_and_a_paid_one_never() {
         async move {
             let response = handle(
                 state,
-                request(Who::Billing, "GET", &format!("/v1/invoices/{id}"), None, None),
+                request(
+                    Who::Billing,
+                    "GET",
+                    &format!("/v1/invoices/{id}"),
+                    None,
+                    None,
+                ),
             )
             .await;
             (etag(&response), json(&response))
@@ -400,18 +430,40 @@ async fn an_uncollectible_invoice_is_written_off_once_and_a_paid_one_never() {
     let why = json!({"reason": "insolvency proceedings closed without assets"});
     // Sales may not; without If-Match, 428; without a reason, 400.
     let (tag, before) = current(open.clone()).await;
-    let (status, _, _) = call(&state, Who::Sales, "POST", &path(&open), Some(&why), Some(&tag)).await;
+    let (status, _, _) = call(
+        &state,
+        Who::Sales,
+        "POST",
+        &path(&open),
+        Some(&why),
+        Some(&tag),
+    )
+    .await;
     assert_eq!(status, 403);
     let (status, _, _) = call(&state, Who::Billing, "POST", &path(&open), Some(&why), None).await;
     assert_eq!(status, 428);
-    let (status, body, _) =
-        call(&state, Who::Billing, "POST", &path(&open), Some(&json!({})), Some(&tag)).await;
+    let (status, body, _) = call(
+        &state,
+        Who::Billing,
+        "POST",
+        &path(&open),
+        Some(&json!({})),
+        Some(&tag),
+    )
+    .await;
     assert_eq!(status, 400);
     assert_eq!(body["errors"][0]["pointer"], "/reason");
     assert_eq!(current(open.clone()).await.1, before);
     // WHEN the clerk writes it off
-    let (status, body, _) =
-        call(&state, Who::Billing, "POST", &path(&open), Some(&why), Some(&tag)).await;
+    let (status, body, _) = call(
+        &state,
+        Who::Billing,
+        "POST",
+        &path(&open),
+        Some(&why),
+        Some(&tag),
+    )
+    .await;
     // THEN nothing is open, it is out of dunning and the aging, and audited
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "written_off");
@@ -443,8 +495,15 @@ async fn an_uncollectible_invoice_is_written_off_once_and_a_paid_one_never() {
     // AND a second write-off, or one of a paid invoice, is refused
     for id in [&open, &paid] {
         let (tag, before) = current(id.clone()).await;
-        let (status, body, _) =
-            call(&state, Who::Billing, "POST", &path(id), Some(&why), Some(&tag)).await;
+        let (status, body, _) = call(
+            &state,
+            Who::Billing,
+            "POST",
+            &path(id),
+            Some(&why),
+            Some(&tag),
+        )
+        .await;
         assert_eq!(status, 409, "{body}");
         assert_eq!(current(id.clone()).await.1, before);
     }
@@ -473,14 +532,23 @@ async fn debtor_numbers_are_assigned_once_and_never_twice() {
     assert_ne!(first, other);
     // A number given by an import is kept; another one is refused.
     let c = AccountId::new(unique_id("acc"));
-    assert_eq!(store.set_debtor_account(&entity.id, &c, 10002).await.expect("set"), 10002);
+    assert_eq!(
+        store
+            .set_debtor_account(&entity.id, &c, 10002)
+            .await
+            .expect("set"),
+        10002
+    );
     assert!(matches!(
         store.set_debtor_account(&entity.id, &c, 10001).await,
         Err(StoreError::Refused { .. })
     ));
     // The range is used up: a clear refusal.
     let d = AccountId::new(unique_id("acc"));
-    match store.assign_debtor_account(&entity.id, &d, 10000..=10002).await {
+    match store
+        .assign_debtor_account(&entity.id, &d, 10000..=10002)
+        .await
+    {
         Err(StoreError::Refused { reason, .. }) => {
             assert!(reason.contains("10000..=10002"), "{reason}");
         }

@@ -168,8 +168,11 @@ async fn every_route_for_every_kind_of_caller() {
                 let response =
                     handle(&world.state, request(Who::Sales, "GET", &path, None, None)).await;
                 assert_eq!(response.status(), 403, "sales GET {path}");
-                let response =
-                    handle(&world.state, request(Who::Billing, "GET", &path, None, None)).await;
+                let response = handle(
+                    &world.state,
+                    request(Who::Billing, "GET", &path, None, None),
+                )
+                .await;
                 assert_eq!(response.status(), 200, "billing GET {path}");
                 assert!(!response.body().as_ref().is_empty(), "{path}");
             }

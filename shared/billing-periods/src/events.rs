@@ -116,9 +116,7 @@ pub fn journal_events(
         ));
         // What happened since, by day; on one day credits and claims come
         // before the money that settles them.
-        let credits = credits_of
-            .remove(&overview.invoice_id)
-            .unwrap_or_default();
+        let credits = credits_of.remove(&overview.invoice_id).unwrap_or_default();
         let mut steps: Vec<(NaiveDate, u8, Step<'_>)> = Vec::new();
         for note in &credits {
             steps.push((note.overview.issue_date, 0, Step::Credit(note)));
@@ -320,10 +318,9 @@ mod tests {
     /// letter on 1 June that claimed a 5.00 fee and 1.20 interest, a payment of
     /// 50.00 on 3 June, its return on 10 June, and its write-off on 20 June.
     fn inputs() -> JournalInputs {
-        let entity: BillingEntity = serde_json::from_str(include_str!(
-            "../../../docs/examples/billing-entity.json"
-        ))
-        .expect("the example seller");
+        let entity: BillingEntity =
+            serde_json::from_str(include_str!("../../../docs/examples/billing-entity.json"))
+                .expect("the example seller");
         let account = CustomerAccount {
             id: AccountId::new("acc_1"),
             crm_id: CrmAccountId::new("crm-1"),
@@ -430,8 +427,11 @@ mod tests {
         let events = journal_events(&inputs(), &debtors).expect("events");
         let kinds: Vec<(NaiveDate, &JournalEventKind)> =
             events.iter().map(|e| (e.document.date, &e.kind)).collect();
-        assert!(events.iter().all(|e| e.debtor_account == debtor
-            && e.invoice_number == "RE-2026-000001"));
+        assert!(
+            events
+                .iter()
+                .all(|e| e.debtor_account == debtor && e.invoice_number == "RE-2026-000001")
+        );
         let lines = vec![TaxLine {
             category: billing_domain::tax::VatCategoryCode::S,
             rate: Decimal::from(19),

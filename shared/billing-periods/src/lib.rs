@@ -219,15 +219,7 @@ impl Periods {
         };
         Ok(self
             .store
-            .close_booking_period(
-                entity,
-                &month.to_string(),
-                actor,
-                reason,
-                now,
-                &audit,
-                already_closed_ok,
-            )
+            .close_booking_period(entity, &month.to_string(), &audit, already_closed_ok)
             .await?)
     }
 
@@ -408,7 +400,11 @@ pub fn seller_today(seller: &BillingEntity, now: DateTime<Utc>) -> NaiveDate {
 
 /// A month can be closed or exported once its last day is over in the
 /// seller's time zone.
-fn ensure_ended(seller: &BillingEntity, month: Month, now: DateTime<Utc>) -> Result<(), PeriodError> {
+fn ensure_ended(
+    seller: &BillingEntity,
+    month: Month,
+    now: DateTime<Utc>,
+) -> Result<(), PeriodError> {
     if month.last_day() < seller_today(seller, now) {
         Ok(())
     } else {
@@ -432,7 +428,10 @@ mod tests {
         assert_eq!(parse_month("2026-05").unwrap().to_string(), "2026-05");
         for bad in ["2026-13", "2026-5", "May", "", "2026-05-01"] {
             assert!(
-                matches!(parse_month(bad), Err(PeriodError::Invalid { field: "month", .. })),
+                matches!(
+                    parse_month(bad),
+                    Err(PeriodError::Invalid { field: "month", .. })
+                ),
                 "{bad}"
             );
         }
@@ -458,8 +457,12 @@ mod tests {
             "accounting/de-gmbh/2026-05/EXTF_Buchungsstapel_de-gmbh_2026-05.csv"
         );
         assert!(
-            !export_key(&BillingEntityId::new("../x"), month, ExportFileKind::Journal)
-                .contains("/../")
+            !export_key(
+                &BillingEntityId::new("../x"),
+                month,
+                ExportFileKind::Journal
+            )
+            .contains("/../")
         );
     }
 }

@@ -317,7 +317,11 @@ impl BillingStore {
         }
     }
 
-    fn debtor_item(&self, account: &AccountId, number: u32) -> Result<TransactWriteItem, StoreError> {
+    fn debtor_item(
+        &self,
+        account: &AccountId,
+        number: u32,
+    ) -> Result<TransactWriteItem, StoreError> {
         let mut item = key_item(debtor_account_key(account));
         item.insert("record_type".into(), s("debtor_account"));
         item.insert("account_id".into(), s(account.as_str()));
@@ -411,20 +415,19 @@ impl BillingStore {
     }
 
     /// Closes (locks) an open booking period with its audit entry, in one
-    /// transaction. A period closed already is [`StoreError::Refused`];
+    /// transaction: locked at the entry's time, closed by its actor for
+    /// its reason. A period closed already is [`StoreError::Refused`];
     /// `already_closed_ok` makes it return the stored period instead (the
     /// export closes what is still open and goes on with what is closed).
     pub async fn close_booking_period(
         &self,
         entity: &BillingEntityId,
         month: &str,
-        actor: &Actor,
-        reason: Option<&str>,
-        at: DateTime<Utc>,
         audit: &AuditEntry,
         already_closed_ok: bool,
     ) -> Result<BookingPeriodRecord, StoreError> {
         let what = format!("booking period {month} of seller {entity}");
+        let (actor, reason, at) = (&audit.actor, audit.reason.as_deref(), audit.at);
         let mut item = key_item(period_key(entity, month));
         item.insert("record_type".into(), s("booking_period"));
         item.insert("billing_entity_id".into(), s(entity.as_str()));
@@ -436,11 +439,7 @@ impl BillingStore {
         if let Some(reason) = reason {
             item.insert("reason".into(), s(reason));
         }
-        let mut items = vec![self.transaction_put(
-            item,
-            Some("attribute_not_exists(pk)"),
-            None,
-        )?];
+        let mut items = vec![self.transaction_put(item, Some("attribute_not_exists(pk)"), None)?];
         items.extend(audit.transact_items(&self.table)?);
         match self.send_transaction(items).await {
             Ok(()) => self.booking_period(entity, month).await,
@@ -529,10 +528,7 @@ mod tests {
             bookings: 3,
             files: Vec::new(),
         };
-        item.insert(
-            "export".into(),
-            s(serde_json::to_string(&export).unwrap()),
-        );
+        item.insert("export".into(), s(serde_json::to_string(&export).unwrap()));
         let exported = BookingPeriodRecord::read(&item, "p").unwrap();
         assert_eq!(exported.status, PeriodStatus::Exported);
         assert_eq!(exported.export, Some(export));

@@ -203,7 +203,10 @@ impl BillingStore {
         for account in &accounts {
             let what = format!("account {account}");
             let Some(stored) = self.account(account).await? else {
-                return Err(StoreError::corrupt(&what, "its invoices name a missing account"));
+                return Err(StoreError::corrupt(
+                    &what,
+                    "its invoices name a missing account",
+                ));
             };
             customers.push(RecordedCustomer {
                 debtor_account: self.debtor_account(account).await?,
@@ -281,8 +284,7 @@ impl BillingStore {
                             value_date: booked.value_date,
                             booked_at: read_optional_time(part, "booked_at", &what)?,
                             rule: read_optional_s(part, "rule").map(str::to_owned),
-                            statement_id: read_optional_s(part, "statement_id")
-                                .map(str::to_owned),
+                            statement_id: read_optional_s(part, "statement_id").map(str::to_owned),
                             entry_id: read_optional_s(part, "entry_id").map(str::to_owned),
                         });
                     }
@@ -354,7 +356,11 @@ fn claimed_charges(
     let mut charges = Vec::new();
     let mut interest_claimed: Option<Money> = None;
     for letter in letters {
-        for line in letter.lines.iter().filter(|line| &line.invoice_id == invoice) {
+        for line in letter
+            .lines
+            .iter()
+            .filter(|line| &line.invoice_id == invoice)
+        {
             let fee = line
                 .fee
                 .checked_add(line.flat_fee)
@@ -401,7 +407,9 @@ impl BillingStore {
                 .query()
                 .table_name(&self.table)
                 .index_name("ByAccount")
-                .key_condition_expression("account_key = :pk AND begins_with(account_sort, :letter)")
+                .key_condition_expression(
+                    "account_key = :pk AND begins_with(account_sort, :letter)",
+                )
                 .expression_attribute_values(":pk", AttributeValue::S(partition.clone()))
                 .expression_attribute_values(":letter", AttributeValue::S("LETTER#".into()))
                 .set_exclusive_start_key(start)

@@ -497,14 +497,21 @@ async fn accounting_handover() -> DemoResult<String> {
         user: "demo".to_owned(),
         role: billing_domain::staff::StaffRole::Billing,
     };
-    let period = periods.export(&entity, month, &clerk, chrono::Utc::now()).await?;
+    let period = periods
+        .export(&entity, month, &clerk, chrono::Utc::now())
+        .await?;
     let bookings = period.export.as_ref().map_or(0, |export| export.bookings);
     let mut names = Vec::new();
     for kind in ExportFileKind::ALL {
         let (file, bytes) = periods.file(&entity, month, kind).await?;
         let path = format!("out/{}", file.file_name);
         std::fs::write(&path, &bytes)?;
-        println!("{path}: {} bytes, sha256 {} ({})", bytes.len(), file.sha256, file.key);
+        println!(
+            "{path}: {} bytes, sha256 {} ({})",
+            bytes.len(),
+            file.sha256,
+            file.key
+        );
         names.push(path);
     }
     Ok(format!(

@@ -3,8 +3,8 @@
 //! into [`billing_periods::Periods`], which `billing-admin periods` uses
 //! too.
 
-use billing_periods::{ExportFileKind, Periods, parse_month};
 use billing_domain::revenue::Month;
+use billing_periods::{ExportFileKind, Periods, parse_month};
 use chrono::Utc;
 use serde::Deserialize;
 

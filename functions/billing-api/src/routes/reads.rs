@@ -62,10 +62,7 @@ pub async fn search_accounts(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
 /// One account as the API shows it: [`account_view`] and its debtor
 /// account number (`debtor_number`, null until it has one: from the CRM or
 /// an import, else assigned from the seller's range by its first export).
-async fn account_with_debtor(
-    ctx: &Ctx<'_>,
-    account: &VersionedAccount,
-) -> Result<Reply, ApiError> {
+async fn account_with_debtor(ctx: &Ctx<'_>, account: &VersionedAccount) -> Result<Reply, ApiError> {
     let mut view = account_view(account)?;
     view["debtor_number"] = json!(ctx.state.store.debtor_account(&account.account.id).await?);
     Ok(Reply::ok(view)?.tagged(account.revision))
