@@ -11,28 +11,17 @@ mod common;
 use billing_api::handler::{ApiState, handle};
 use billing_domain::correction::CreditSelection;
 use billing_domain::ids::{AccountId, InvoiceId};
-use billing_domain::matching::MatchRule;
-use billing_domain::money::{Currency, Money};
+use billing_domain::money::Money;
 use billing_domain::party::{BillingEntity, CustomerAccount, CustomerKind};
 use billing_domain::staff::StaffRole;
 use billing_domain::tax::VatCategoryCode;
-use billing_store::{
-    Actor, BillingStore, CreditNoteRequest, EntryBooked, EntryBooking, InvoiceBooking, StoreError,
-};
+use billing_store::{Actor, BillingStore, CreditNoteRequest, StoreError};
 use billing_tests::billing::{customer, invoice, stored_seller};
 use billing_tests::{local_clients, resource, unique_id};
-use chrono::{NaiveDate, Utc};
-use common::{Who, etag, json, request};
+use chrono::Utc;
+use common::{Who, day, etag, eur, json, pay, request};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-
-fn day(text: &str) -> NaiveDate {
-    text.parse().expect("a date")
-}
-
-fn eur(text: &str) -> Money {
-    Money::new(text.parse().expect("an amount"), Currency::EUR)
-}
 
 /// The documented example seller (with its DATEV numbers) under a fresh
 /// id, stored, with the API on it and a customer.
@@ -57,25 +46,6 @@ async fn issue(
         .content()
         .id
         .clone()
-}
-
-/// A bank entry paying `amount` on `invoice` with value date `value_date`.
-async fn pay(store: &BillingStore, invoice: &InvoiceId, value_date: &str, amount: &str) {
-    let booking = EntryBooking {
-        statement_id: unique_id("stmt"),
-        entry_id: "E1".into(),
-        invoices: vec![InvoiceBooking {
-            invoice_id: invoice.clone(),
-            amount: eur(amount),
-        }],
-        credit: None,
-        value_date: day(value_date),
-        rule: MatchRule::CreditorReference,
-        reason: "periods fixture".into(),
-        booked_at: Utc::now(),
-    };
-    let booked = store.book_entry(&booking).await.expect("booked");
-    assert!(matches!(booked, EntryBooked::Booked(_)), "{booked:?}");
 }
 
 async fn call(

@@ -33,6 +33,7 @@ use crate::attributes::{
     Item, body, key_item, n, read_body, read_optional_s, read_time, read_u64, s, time,
 };
 use crate::audit::{Actor, AuditEntry, cancellation_codes};
+use crate::staff_writes::first_item_refused;
 use crate::{BillingStore, StoreError};
 
 /// How often assigning a debtor number is tried when other assignments
@@ -238,7 +239,7 @@ impl BillingStore {
             let claim = self.debtor_claim_item(entity, account, next)?;
             let own = self.debtor_item(account, next)?;
             let items = vec![counter_put.clone(), own, claim];
-            match self.send_transaction(items).await {
+            match self.transact(items).await {
                 Ok(()) => return Ok(next),
                 Err(err) => {
                     let codes = cancellation_codes(&err);
@@ -249,7 +250,7 @@ impl BillingStore {
                     if failed(2) && !failed(0) && !failed(1) {
                         // The number was taken from the CRM or an import:
                         // move the counter past it and draw again.
-                        if let Err(err) = self.send_transaction(vec![counter_put]).await
+                        if let Err(err) = self.transact(vec![counter_put]).await
                             && cancellation_codes(&err).is_none()
                         {
                             return Err(StoreError::transaction(&err));
@@ -294,7 +295,7 @@ impl BillingStore {
             self.debtor_item(account, number)?,
             self.debtor_claim_item(entity, account, number)?,
         ];
-        match self.send_transaction(items).await {
+        match self.transact(items).await {
             Ok(()) => Ok(number),
             Err(err) => match cancellation_codes(&err) {
                 Some(codes) if codes.get(1).is_some_and(|c| c == "ConditionalCheckFailed") => {
@@ -366,24 +367,6 @@ impl BillingStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    async fn send_transaction(
-        &self,
-        items: Vec<TransactWriteItem>,
-    ) -> Result<
-        (),
-        aws_sdk_dynamodb::error::SdkError<
-            aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
-            aws_sdk_dynamodb::config::http::HttpResponse,
-        >,
-    > {
-        self.db
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-            .map(|_| ())
-    }
-
     /// Every stored (closed or exported) booking period of the seller, by
     /// month; months without an item are open.
     pub async fn booking_periods(
@@ -441,13 +424,9 @@ impl BillingStore {
         }
         let mut items = vec![self.transaction_put(item, Some("attribute_not_exists(pk)"), None)?];
         items.extend(audit.transact_items(&self.table)?);
-        match self.send_transaction(items).await {
+        match self.transact(items).await {
             Ok(()) => self.booking_period(entity, month).await,
-            Err(err)
-                if cancellation_codes(&err)
-                    .and_then(|codes| codes.into_iter().next())
-                    .is_some_and(|code| code == "ConditionalCheckFailed") =>
-            {
+            Err(err) if first_item_refused(&err) => {
                 let stored = self.booking_period(entity, month).await?;
                 if already_closed_ok {
                     Ok(stored)
@@ -488,13 +467,9 @@ impl BillingStore {
             .map_err(|e| StoreError::corrupt("transaction item", e))?;
         let mut items = vec![TransactWriteItem::builder().update(update).build()];
         items.extend(audit.transact_items(&self.table)?);
-        match self.send_transaction(items).await {
+        match self.transact(items).await {
             Ok(()) => self.booking_period(entity, month).await,
-            Err(err)
-                if cancellation_codes(&err)
-                    .and_then(|codes| codes.into_iter().next())
-                    .is_some_and(|code| code == "ConditionalCheckFailed") =>
-            {
+            Err(err) if first_item_refused(&err) => {
                 let stored = self.booking_period(entity, month).await?;
                 match stored.status {
                     PeriodStatus::Exported => Ok(stored),

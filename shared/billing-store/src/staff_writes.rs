@@ -94,14 +94,14 @@ const DELIVERY_ATTRIBUTES: &str = "delivery_status, delivery_rank, delivery_mess
      delivery_sent_at, delivery_reason, delivery_event_at, delivery_claim, \
      delivery_claim_expires, delivery_claim_expires_at";
 
-type TransactError = aws_sdk_dynamodb::error::SdkError<
+pub(crate) type TransactError = aws_sdk_dynamodb::error::SdkError<
     aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
     aws_sdk_dynamodb::config::http::HttpResponse,
 >;
 
 /// Whether a transaction was cancelled by its first item's condition (the
 /// item the change is about; the audit puts after it are new keys).
-fn first_item_refused(err: &TransactError) -> bool {
+pub(crate) fn first_item_refused(err: &TransactError) -> bool {
     cancellation_codes(err)
         .and_then(|codes| codes.into_iter().next())
         .is_some_and(|code| code == "ConditionalCheckFailed")
@@ -303,7 +303,12 @@ impl BillingStore {
         }
     }
 
-    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), TransactError> {
+    /// Sends one transaction as it is, for callers that read its
+    /// cancellation reasons themselves.
+    pub(crate) async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<(), TransactError> {
         self.db
             .transact_write_items()
             .set_transact_items(Some(items))

@@ -7,12 +7,16 @@ use aws_lambda_events::event::apigw::{
     ApiGatewayV2httpRequestContext,
 };
 use billing_api::handler::ApiState;
-use billing_domain::ids::AccountId;
+use billing_domain::ids::{AccountId, InvoiceId};
 use billing_domain::invoice::Invoice;
+use billing_domain::matching::MatchRule;
 use billing_domain::money::{Currency, Money};
 use billing_domain::party::{BillingEntity, CustomerAccount, CustomerKind};
 use billing_store::run::{NewRun, RunFailure, RunMode};
-use billing_store::{ArchivedDocument, BillingStore, DeliveryStatus, ReviewEntry, TroubleReport};
+use billing_store::{
+    ArchivedDocument, BillingStore, DeliveryStatus, EntryBooked, EntryBooking, InvoiceBooking,
+    ReviewEntry, TroubleReport,
+};
 use billing_tests::billing::{customer, invoice, stored_seller};
 use billing_tests::{local_clients, resource, unique_id};
 use chrono::{NaiveDate, Utc};
@@ -282,4 +286,34 @@ impl World {
             run_id,
         }
     }
+}
+
+/// A day written `YYYY-MM-DD`.
+pub fn day(text: &str) -> NaiveDate {
+    text.parse().expect("a date")
+}
+
+/// An amount in euros written as a decimal.
+pub fn eur(text: &str) -> Money {
+    Money::new(text.parse().expect("an amount"), Currency::EUR)
+}
+
+/// A bank entry paying `amount` on `invoice` with value date `value_date`,
+/// through the store's booking path.
+pub async fn pay(store: &BillingStore, invoice: &InvoiceId, value_date: &str, amount: &str) {
+    let booking = EntryBooking {
+        statement_id: unique_id("stmt"),
+        entry_id: "E1".into(),
+        invoices: vec![InvoiceBooking {
+            invoice_id: invoice.clone(),
+            amount: eur(amount),
+        }],
+        credit: None,
+        value_date: day(value_date),
+        rule: MatchRule::CreditorReference,
+        reason: "test fixture".into(),
+        booked_at: Utc::now(),
+    };
+    let booked = store.book_entry(&booking).await.expect("booked");
+    assert!(matches!(booked, EntryBooked::Booked(_)), "{booked:?}");
 }
