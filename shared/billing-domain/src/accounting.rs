@@ -111,7 +111,7 @@ impl AccountNumber {
         }
     }
 
-    fn fixed(digits: &'static str) -> Self {
+    fn fixed(digits: &str) -> Self {
         Self(digits.to_owned())
     }
 }
@@ -489,6 +489,35 @@ impl DebtorAccountRange {
             && account.value() <= self.last.value()
     }
 
+    /// The debtor account to assign to the next new customer: the first of
+    /// the range, or the one after `last_assigned` (accounts are assigned
+    /// once, in order, and kept). Refuses when the range is used up.
+    pub fn next_after(
+        &self,
+        last_assigned: Option<&AccountNumber>,
+    ) -> Result<AccountNumber, DomainError> {
+        let next = match last_assigned {
+            None => return Ok(self.first.clone()),
+            Some(last) => last.value().saturating_add(1),
+        };
+        if next < self.first.value() || next > self.last.value() {
+            return Err(DomainError::invalid(
+                "accounting.debtor_accounts",
+                format!(
+                    "no debtor account left after {} in {}..={}",
+                    last_assigned.map(AccountNumber::as_str).unwrap_or_default(),
+                    self.first,
+                    self.last
+                ),
+            ));
+        }
+        Ok(Self::with_digits(next, self.first.digits()))
+    }
+
+    fn with_digits(value: u32, digits: usize) -> AccountNumber {
+        AccountNumber(format!("{value:0digits$}"))
+    }
+
     /// Refuses an account outside the range, naming `field`.
     pub fn ensure_contains(&self, account: &AccountNumber, field: &str) -> Result<(), DomainError> {
         if self.contains(account) {
@@ -712,5 +741,226 @@ impl AccountingSettings {
     pub fn ensure_debtor(&self, account: &AccountNumber, field: &str) -> Result<(), DomainError> {
         account.ensure_length(usize::from(self.account_length) + 1, field)?;
         self.debtor_accounts.ensure_contains(account, field)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(settings: &AccountingSettings) -> String {
+        settings
+            .validate("billing_entity.accounting")
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn the_defaults_are_skr03_and_valid_for_both_charts() {
+        let settings = AccountingSettings::default();
+        assert_eq!(settings.chart, Chart::Skr03);
+        assert_eq!(settings.accounts, AccountMapping::defaults(Chart::Skr03));
+        assert_eq!(settings.debtor_accounts, DebtorAccountRange::datev(4));
+        assert_eq!(settings.debtor_accounts.first.as_str(), "10000");
+        assert_eq!(settings.debtor_accounts.last.as_str(), "69999");
+        settings.validate("accounting").unwrap();
+        let skr04 = AccountingSettings {
+            chart: Chart::Skr04,
+            accounts: AccountMapping::defaults(Chart::Skr04),
+            ..AccountingSettings::default()
+        };
+        skr04.validate("accounting").unwrap();
+        assert_eq!(skr04.accounts.bank.as_str(), "1800");
+        assert_eq!(Chart::Skr04.datev_code(), "04");
+    }
+
+    #[test]
+    fn account_numbers_are_digits_and_not_all_zero() {
+        for bad in ["", "12a4", "0000", "1234567890", "-123", " 1200"] {
+            let err = AccountNumber::parse(bad, "accounts.bank").unwrap_err();
+            assert!(
+                err.to_string().starts_with("accounts.bank:"),
+                "{bad}: {err}"
+            );
+        }
+        assert_eq!(AccountNumber::parse("0135", "a").unwrap().as_str(), "0135");
+        assert!(TaxKey::new(0, "tax_key").is_err());
+        assert!(TaxKey::new(10_000, "tax_key").is_err());
+        assert_eq!(TaxKey::new(3, "tax_key").unwrap().value(), 3);
+    }
+
+    #[test]
+    fn bad_settings_are_refused_naming_the_field() {
+        let ok = AccountingSettings::default();
+        let cases: Vec<(AccountingSettings, &str)> = vec![
+            (
+                AccountingSettings {
+                    consultant_number: Some(1000),
+                    ..ok.clone()
+                },
+                "billing_entity.accounting.consultant_number:",
+            ),
+            (
+                AccountingSettings {
+                    client_number: Some(100_000),
+                    ..ok.clone()
+                },
+                "billing_entity.accounting.client_number:",
+            ),
+            (
+                AccountingSettings {
+                    fiscal_year_start: 13,
+                    ..ok.clone()
+                },
+                "billing_entity.accounting.fiscal_year_start:",
+            ),
+            (
+                AccountingSettings {
+                    account_length: 9,
+                    ..ok.clone()
+                },
+                "billing_entity.accounting.account_length:",
+            ),
+            // Length 5 with the 4-digit standard accounts: the debtor range
+            // is checked first, then every account.
+            (
+                AccountingSettings {
+                    account_length: 5,
+                    ..ok.clone()
+                },
+                "billing_entity.accounting.debtor_accounts.first:",
+            ),
+            (
+                AccountingSettings {
+                    account_length: 5,
+                    debtor_accounts: DebtorAccountRange::datev(5),
+                    ..ok.clone()
+                },
+                "billing_entity.accounting.accounts.taxable[0].revenue:",
+            ),
+            (
+                AccountingSettings {
+                    debtor_accounts: DebtorAccountRange {
+                        first: AccountNumber::fixed("69999"),
+                        last: AccountNumber::fixed("10000"),
+                    },
+                    ..ok.clone()
+                },
+                "billing_entity.accounting.debtor_accounts:",
+            ),
+        ];
+        for (settings, field) in cases {
+            let err = refused(&settings);
+            assert!(err.starts_with(field), "{field}: {err}");
+        }
+        let mut accounts = AccountMapping::defaults(Chart::Skr03);
+        accounts.bank = AccountNumber::fixed("12000");
+        let err = refused(&AccountingSettings {
+            accounts,
+            ..ok.clone()
+        });
+        assert!(
+            err.starts_with("billing_entity.accounting.accounts.bank:"),
+            "{err}"
+        );
+        let mut accounts = AccountMapping::defaults(Chart::Skr03);
+        accounts.taxable[1].rate = Decimal::from(19);
+        let err = refused(&AccountingSettings {
+            accounts,
+            ..ok.clone()
+        });
+        assert!(
+            err.starts_with("billing_entity.accounting.accounts.taxable[1].rate:"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_debtor_account_must_be_in_the_sellers_range() {
+        let settings = AccountingSettings::default();
+        settings
+            .ensure_debtor(&AccountNumber::fixed("10000"), "debtor")
+            .unwrap();
+        settings
+            .ensure_debtor(&AccountNumber::fixed("69999"), "debtor")
+            .unwrap();
+        for bad in ["70000", "9999", "100000"] {
+            let err = settings
+                .ensure_debtor(&AccountNumber::fixed(bad), "debtor")
+                .unwrap_err();
+            assert!(err.to_string().starts_with("debtor:"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn debtor_accounts_are_assigned_in_order_until_the_range_is_used_up() {
+        let range = DebtorAccountRange {
+            first: AccountNumber::fixed("10000"),
+            last: AccountNumber::fixed("10002"),
+        };
+        let first = range.next_after(None).unwrap();
+        assert_eq!(first.as_str(), "10000");
+        let second = range.next_after(Some(&first)).unwrap();
+        assert_eq!(second.as_str(), "10001");
+        let third = range.next_after(Some(&second)).unwrap();
+        assert_eq!(third.as_str(), "10002");
+        let err = range.next_after(Some(&third)).unwrap_err();
+        assert!(
+            err.to_string().starts_with("accounting.debtor_accounts:"),
+            "{err}"
+        );
+        // An account from below the range (e.g. imported) is no start.
+        assert!(
+            range
+                .next_after(Some(&AccountNumber::fixed("9000")))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn stored_settings_are_optional_override_the_chart_and_read_back_as_written() {
+        // Nothing configured: SKR03's standard accounts.
+        let none: AccountingSettings = serde_json::from_str("{}").unwrap();
+        assert_eq!(none, AccountingSettings::default());
+        // SKR04 with the bank and a non-automatic 19 % revenue account
+        // overridden (it then needs tax key 3).
+        let text = r#"{
+            "chart": "skr04",
+            "consultant_number": 29098,
+            "client_number": 55003,
+            "fiscal_year_start": 7,
+            "accounts": {
+                "bank": "1810",
+                "taxable": [{
+                    "rate": "19",
+                    "revenue": {"account": 4000, "tax_key": 3},
+                    "output_vat": "3806",
+                    "bad_debt": {"account": "6936"}
+                }]
+            }
+        }"#;
+        let settings: AccountingSettings = serde_json::from_str(text).unwrap();
+        settings.validate("accounting").unwrap();
+        assert_eq!(settings.accounts.bank.as_str(), "1810");
+        assert_eq!(settings.accounts.bank_fees.as_str(), "6855");
+        let rate = settings.accounts.for_rate(Decimal::from(19)).unwrap();
+        assert_eq!(rate.revenue.account.as_str(), "4000");
+        assert_eq!(rate.revenue.tax_key.map(TaxKey::value), Some(3));
+        assert!(settings.accounts.for_rate(Decimal::from(7)).is_err());
+        assert_eq!(settings.fiscal_year_start, 7);
+        // Written and read again: the same settings.
+        let stored = serde_json::to_string(&settings).unwrap();
+        let read: AccountingSettings = serde_json::from_str(&stored).unwrap();
+        assert_eq!(read, settings);
+        // Unknown fields and bad accounts are refused when reading.
+        assert!(serde_json::from_str::<AccountingSettings>(r#"{"chard": "skr03"}"#).is_err());
+        assert!(
+            serde_json::from_str::<AccountingSettings>(r#"{"accounts": {"bank": "12a0"}}"#)
+                .is_err()
+        );
+        assert!(
+            serde_json::from_str::<AccountingSettings>(r#"{"accounts": {"bnak": "1200"}}"#)
+                .is_err()
+        );
     }
 }

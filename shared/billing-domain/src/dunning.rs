@@ -1032,6 +1032,85 @@ mod tests {
     ///   11–20 June: 10 days on  6,000.00: × 11.27 % × 10 / 365 = 18.5260… → 18.53
     ///   21–30 June: 10 days on  7,000.00: × 11.27 % × 10 / 365 = 21.6136… → 21.61
     ///   interest 71.02
+    /// §367(1) BGB in the interest basis: EUR 10,000.00 invoiced, business,
+    /// due 31 May 2025; on 5 June 40.00 costs (flat fee) and 50.00 interest
+    /// are claimed; 1,090.00 arrive on 11 June and settle costs, interest
+    /// and 1,000.00 principal; 500.00 of them are returned on 21 June and
+    /// reopen principal. 9,500.00 principal open on 30 June, at 11.27 %:
+    ///   1–10 June:  10,000.00 × 11.27 % × 10 / 365 = 30.8767… → 30.88
+    ///   11–20 June:  9,000.00 × 11.27 % × 10 / 365 = 27.7890… → 27.79
+    ///   21–30 June:  9,500.00 × 11.27 % × 10 / 365 = 29.3329… → 29.33
+    ///   interest 88.00 (crediting the whole 1,090.00 to the principal
+    ///   would give 8,910.00 on 11–20 June).
+    #[test]
+    fn payments_settle_costs_and_interest_before_the_interest_basis() {
+        let mut facts = facts(CustomerKind::Business);
+        facts.open_amount = eur(dec!(9500.00));
+        facts.payments = vec![
+            BookedPayment {
+                value_date: d(2025, 6, 21),
+                amount: eur(dec!(-500.00)),
+            },
+            BookedPayment {
+                value_date: d(2025, 6, 11),
+                amount: eur(dec!(1090.00)),
+            },
+        ];
+        facts.charges = vec![
+            BookedCharge {
+                claimed_on: d(2025, 6, 5),
+                head: ClaimHead::Costs,
+                amount: eur(dec!(40.00)),
+            },
+            BookedCharge {
+                claimed_on: d(2025, 6, 5),
+                head: ClaimHead::Interest,
+                amount: eur(dec!(50.00)),
+            },
+        ];
+        let principal = facts.principal_payments().unwrap();
+        assert_eq!(
+            principal,
+            [
+                BookedPayment {
+                    value_date: d(2025, 6, 11),
+                    amount: eur(dec!(1000.00)),
+                },
+                BookedPayment {
+                    value_date: d(2025, 6, 21),
+                    amount: eur(dec!(-500.00)),
+                },
+            ]
+        );
+        let interest = DunningPolicy::german_default()
+            .default_interest(
+                facts.open_amount,
+                &principal,
+                CustomerKind::Business,
+                d(2025, 5, 31),
+                d(2025, 6, 30),
+            )
+            .unwrap();
+        let amounts: Vec<_> = interest
+            .periods
+            .iter()
+            .map(|p| (p.principal, p.amount))
+            .collect();
+        assert_eq!(
+            amounts,
+            [
+                (eur(dec!(10000.00)), eur(dec!(30.88))),
+                (eur(dec!(9000.00)), eur(dec!(27.79))),
+                (eur(dec!(9500.00)), eur(dec!(29.33))),
+            ]
+        );
+        assert_eq!(interest.total, eur(dec!(88.00)));
+        // A charge must be costs or interest, positive.
+        facts.charges[0].head = ClaimHead::Principal;
+        let err = facts.principal_payments().unwrap_err();
+        assert!(err.to_string().starts_with("charges[0]:"), "{err}");
+    }
+
     #[test]
     fn interest_runs_on_what_was_open_each_day() {
         let policy = DunningPolicy::german_default();

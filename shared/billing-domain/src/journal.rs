@@ -19,6 +19,7 @@
 //! | dunning fee claimed | D (costs) | dunning fees | damages (§280(2), §286 BGB), no VAT (Abschn. 1.3 Abs. 6 UStAE) |
 //! | default interest claimed | D (interest) | interest income | §288 BGB; damages, no VAT |
 //! | customer credit created | bank | customer credit | money kept for the customer |
+//! | credit note beyond what was open (paid surplus) | D | customer credit | the paid surplus is owed back (§812 BGB) |
 //! | customer credit applied | customer credit | D per §367 BGB head | set-off, §387, §396(1) BGB with §367 |
 //! | customer credit refunded | customer credit | bank | |
 //! | write-off | bad debt (net) + output VAT per rate, bad debt without VAT for the rest | D open total | §17(2) Nr. 1 UStG: VAT on an uncollectible consideration is corrected |
@@ -204,7 +205,8 @@ pub struct JournalEvent {
     pub document: DocumentRef,
     /// The invoice whose open item it opens, settles or corrects (DATEV
     /// OPOS key): the invoice's own number for an invoice, the corrected
-    /// invoice for a credit note.
+    /// invoice for a credit note; for customer credit kept or refunded
+    /// without an invoice, the document that created it.
     pub invoice_number: String,
     /// The customer's debtor account.
     pub debtor_account: AccountNumber,
@@ -267,6 +269,13 @@ pub enum JournalEventKind {
     /// settle).
     CustomerCreditCreated {
         /// The amount (positive).
+        amount: Money,
+    },
+    /// A credit note lowered the invoice below what was already paid: the
+    /// paid surplus moves from the customer's debtor account to customer
+    /// credit (what the receivables count as surplus, not as open).
+    CustomerCreditFromCorrection {
+        /// The surplus (positive).
         amount: Money,
     },
     /// Customer credit settled (part of) the invoice.
@@ -334,6 +343,17 @@ pub struct BookingLine {
     pub vat_of: Option<usize>,
 }
 
+impl BookingLine {
+    /// The amount as it moves the account's balance: debit positive,
+    /// credit negative.
+    pub fn signed(&self) -> Money {
+        match self.side {
+            Side::Debit => self.amount,
+            Side::Credit => -self.amount,
+        }
+    }
+}
+
 /// One double-entry booking (Buchungssatz with its lines).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Booking {
@@ -387,10 +407,7 @@ impl Booking {
         for (i, line) in self.lines.iter().enumerate() {
             line.amount
                 .ensure_currency(currency, &format!("lines[{i}].amount.currency"))?;
-            balance = match line.side {
-                Side::Debit => balance.checked_add(line.amount)?,
-                Side::Credit => balance.checked_sub(line.amount)?,
-            };
+            balance = balance.checked_add(line.signed())?;
         }
         Ok(balance)
     }
@@ -470,6 +487,17 @@ pub fn booking(
     period: BookingPeriod,
 ) -> Result<Booking, DomainError> {
     settings.ensure_debtor(&event.debtor_account, "debtor_account")?;
+    for (text, field) in [
+        (&event.document.number, "document.number"),
+        (&event.invoice_number, "invoice_number"),
+    ] {
+        if text.trim().is_empty() || text.chars().any(char::is_control) {
+            return Err(DomainError::invalid(
+                field,
+                "must be a document number on one line",
+            ));
+        }
+    }
     let accounts = &settings.accounts;
     let debtor = &event.debtor_account;
     let number = &event.document.number;
@@ -530,40 +558,31 @@ pub fn booking(
             format!("Rücklastschrift {}", event.invoice_number)
         }
         JournalEventKind::BankFee { amount } => {
-            positive(*amount, "kind.amount")?;
-            lines.push(&accounts.bank_fees, Side::Debit, *amount, None, None);
-            lines.push(&accounts.bank, Side::Credit, *amount, None, None);
+            lines.transfer(*amount, (&accounts.bank_fees, None), (&accounts.bank, None))?;
             format!("Bankgebühr {}", event.invoice_number)
         }
         JournalEventKind::DunningFeeClaimed { amount } => {
-            positive(*amount, "kind.amount")?;
-            lines.push(debtor, Side::Debit, *amount, None, Some(ClaimHead::Costs));
-            lines.push(&accounts.dunning_fees, Side::Credit, *amount, None, None);
+            let claim = Some(ClaimHead::Costs);
+            lines.transfer(*amount, (debtor, claim), (&accounts.dunning_fees, None))?;
             format!("Mahngebühr {}", event.invoice_number)
         }
         JournalEventKind::DefaultInterestClaimed { amount } => {
-            positive(*amount, "kind.amount")?;
-            lines.push(
-                debtor,
-                Side::Debit,
-                *amount,
-                None,
-                Some(ClaimHead::Interest),
-            );
-            lines.push(
-                &accounts.default_interest,
-                Side::Credit,
-                *amount,
-                None,
-                None,
-            );
+            let claim = Some(ClaimHead::Interest);
+            lines.transfer(*amount, (debtor, claim), (&accounts.default_interest, None))?;
             format!("Verzugszinsen {}", event.invoice_number)
         }
         JournalEventKind::CustomerCreditCreated { amount } => {
-            positive(*amount, "kind.amount")?;
-            lines.push(&accounts.bank, Side::Debit, *amount, None, None);
-            lines.push(&accounts.customer_credit, Side::Credit, *amount, None, None);
+            lines.transfer(
+                *amount,
+                (&accounts.bank, None),
+                (&accounts.customer_credit, None),
+            )?;
             format!("Guthaben {}", event.invoice_number)
+        }
+        JournalEventKind::CustomerCreditFromCorrection { amount } => {
+            let claim = Some(ClaimHead::Principal);
+            lines.transfer(*amount, (debtor, claim), (&accounts.customer_credit, None))?;
+            format!("Guthaben aus Korrektur {}", event.invoice_number)
         }
         JournalEventKind::CustomerCreditApplied {
             amount,
@@ -585,9 +604,11 @@ pub fn booking(
             format!("Guthaben verrechnet {}", event.invoice_number)
         }
         JournalEventKind::CustomerCreditRefunded { amount } => {
-            positive(*amount, "kind.amount")?;
-            lines.push(&accounts.customer_credit, Side::Debit, *amount, None, None);
-            lines.push(&accounts.bank, Side::Credit, *amount, None, None);
+            lines.transfer(
+                *amount,
+                (&accounts.customer_credit, None),
+                (&accounts.bank, None),
+            )?;
             format!("Guthaben erstattet {}", event.invoice_number)
         }
         JournalEventKind::WrittenOff { open, lines: tax } => {
@@ -685,10 +706,7 @@ pub fn debtor_balance(
         .filter(|line| line.amount.currency() == currency)
         .filter(|line| settings.debtor_accounts.contains(&line.account))
     {
-        balance = match line.side {
-            Side::Debit => balance.checked_add(line.amount)?,
-            Side::Credit => balance.checked_sub(line.amount)?,
-        };
+        balance = balance.checked_add(line.signed())?;
     }
     Ok(balance)
 }
@@ -718,6 +736,20 @@ impl Lines {
             vat_of: None,
         });
         Some(self.0.len() - 1)
+    }
+
+    /// `amount` (positive) from `debit` to `credit`, each with the §367
+    /// head its debtor line claims or settles.
+    fn transfer(
+        &mut self,
+        amount: Money,
+        (debit, debit_claim): (&AccountNumber, Option<ClaimHead>),
+        (credit, credit_claim): (&AccountNumber, Option<ClaimHead>),
+    ) -> Result<(), DomainError> {
+        positive(amount, "kind.amount")?;
+        self.push(debit, Side::Debit, amount, None, debit_claim);
+        self.push(credit, Side::Credit, amount, None, credit_claim);
+        Ok(())
     }
 
     fn taxed(&mut self, account: &TaxedAccount, side: Side, amount: Money) -> Option<usize> {

@@ -616,3 +616,86 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod allocation_tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    fn eur(amount: rust_decimal::Decimal) -> Money {
+        Money::new(amount, Currency::EUR)
+    }
+
+    fn claims(
+        costs: rust_decimal::Decimal,
+        interest: rust_decimal::Decimal,
+        principal: rust_decimal::Decimal,
+    ) -> Claims {
+        Claims {
+            costs: eur(costs),
+            interest: eur(interest),
+            principal: eur(principal),
+        }
+    }
+
+    #[test]
+    fn section_367_settles_costs_then_interest_then_principal() {
+        // GIVEN 5.00 costs, 3.50 interest and 100.00 principal open
+        let open = claims(dec!(5.00), dec!(3.50), dec!(100.00));
+        // WHEN 6.00 arrive THEN costs first, then 1.00 of the interest
+        let a = allocate_payment(&open, eur(dec!(6.00)), PaymentPurpose::Statutory).unwrap();
+        assert_eq!(a.settles, claims(dec!(5.00), dec!(1.00), dec!(0)));
+        assert!(a.surplus.is_zero());
+        // WHEN 50.00 arrive THEN costs, interest, and 41.50 principal
+        let a = allocate_payment(&open, eur(dec!(50.00)), PaymentPurpose::Statutory).unwrap();
+        assert_eq!(a.settles, claims(dec!(5.00), dec!(3.50), dec!(41.50)));
+        // WHEN 200.00 arrive THEN everything, and 91.50 surplus
+        let a = allocate_payment(&open, eur(dec!(200.00)), PaymentPurpose::Statutory).unwrap();
+        assert_eq!(a.settles, open);
+        assert_eq!(a.surplus, eur(dec!(91.50)));
+    }
+
+    #[test]
+    fn a_named_purpose_settles_that_head_first() {
+        let open = claims(dec!(5.00), dec!(3.50), dec!(100.00));
+        let principal = PaymentPurpose::Designated(ClaimHead::Principal);
+        let a = allocate_payment(&open, eur(dec!(50.00)), principal).unwrap();
+        assert_eq!(a.settles, claims(dec!(0), dec!(0), dec!(50.00)));
+        // Then the statutory order for the rest: costs before interest.
+        let a = allocate_payment(&open, eur(dec!(104.00)), principal).unwrap();
+        assert_eq!(a.settles, claims(dec!(4.00), dec!(0), dec!(100.00)));
+        let interest = PaymentPurpose::Designated(ClaimHead::Interest);
+        assert_eq!(
+            interest.order(),
+            [ClaimHead::Interest, ClaimHead::Costs, ClaimHead::Principal]
+        );
+        let a = allocate_payment(&open, eur(dec!(10.00)), interest).unwrap();
+        assert_eq!(a.settles, claims(dec!(5.00), dec!(3.50), dec!(1.50)));
+    }
+
+    #[test]
+    fn a_return_reopens_principal_first_and_never_more_than_was_paid() {
+        let paid = claims(dec!(5.00), dec!(3.50), dec!(50.00));
+        let back = allocate_return(&paid, eur(dec!(52.00))).unwrap();
+        assert_eq!(back, claims(dec!(0), dec!(2.00), dec!(50.00)));
+        let back = allocate_return(&paid, eur(dec!(58.50))).unwrap();
+        assert_eq!(back, paid);
+        let err = allocate_return(&paid, eur(dec!(58.51))).unwrap_err();
+        assert!(err.to_string().starts_with("amount:"), "{err}");
+    }
+
+    #[test]
+    fn negative_amounts_and_other_currencies_are_refused() {
+        let open = claims(dec!(0), dec!(0), dec!(100.00));
+        let err = allocate_payment(&open, eur(dec!(-1.00)), PaymentPurpose::Statutory).unwrap_err();
+        assert!(err.to_string().starts_with("amount:"), "{err}");
+        let usd = Money::new(dec!(1.00), Currency::USD);
+        let err = allocate_payment(&open, usd, PaymentPurpose::Statutory).unwrap_err();
+        assert!(err.to_string().starts_with("amount.currency:"), "{err}");
+        let err = allocate_return(&open, eur(dec!(-1.00))).unwrap_err();
+        assert!(err.to_string().starts_with("amount:"), "{err}");
+        let mixed = Claims { costs: usd, ..open };
+        let err = allocate_payment(&mixed, eur(dec!(1.00)), PaymentPurpose::Statutory).unwrap_err();
+        assert!(err.to_string().starts_with("open.currency:"), "{err}");
+    }
+}

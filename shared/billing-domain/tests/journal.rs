@@ -993,6 +993,18 @@ fn bad_amounts_and_currencies_are_refused_by_name() {
     })
     .unwrap_err();
     assert!(err.to_string().contains("more decimals"), "{err}");
+    // No document number.
+    let mut nameless = on(
+        A,
+        "2026-03-10",
+        "10001",
+        JournalEventKind::BankFee {
+            amount: eur(dec!(1.00)),
+        },
+    );
+    nameless.document.number = " ".to_owned();
+    let err = booking(&nameless, &settings, period("2026-03")).unwrap_err();
+    assert!(err.to_string().starts_with("document.number:"), "{err}");
     // More credit applied than is open.
     let err = with(JournalEventKind::CustomerCreditApplied {
         amount: eur(dec!(50.00)),
@@ -1059,4 +1071,118 @@ fn a_designated_payment_settles_the_named_head_first() {
     };
     let state = history.state_as_of(day("2026-03-10")).unwrap().unwrap();
     assert_eq!(state.open, claims(dec!(5.00), dec!(3.50), dec!(590.00)));
+}
+
+#[test]
+fn a_credit_note_after_payment_moves_the_paid_surplus_to_customer_credit() {
+    // GIVEN F (119.00) paid in full on 30 March, then credited 10.00 + 19 %
+    // on 31 March: 11.90 paid too much
+    let settings = AccountingSettings::default();
+    let events = vec![
+        on(
+            F,
+            "2026-03-29",
+            "10002",
+            JournalEventKind::InvoiceIssued {
+                lines: vec![s19(dec!(100.00), dec!(19.00))],
+            },
+        ),
+        on(
+            F,
+            "2026-03-30",
+            "10002",
+            JournalEventKind::PaymentReceived {
+                amount: eur(dec!(119.00)),
+                open_before: claims(dec!(0), dec!(0), dec!(119.00)),
+                purpose: PaymentPurpose::Statutory,
+            },
+        ),
+        event(
+            "RK-2026-000009",
+            "2026-03-31",
+            F,
+            "10002",
+            JournalEventKind::CreditNoteIssued {
+                lines: vec![s19(dec!(10.00), dec!(1.90))],
+                cancellation: false,
+            },
+        ),
+        event(
+            "RK-2026-000009",
+            "2026-03-31",
+            F,
+            "10002",
+            JournalEventKind::CustomerCreditFromCorrection {
+                amount: eur(dec!(11.90)),
+            },
+        ),
+    ];
+    let march = journal(&events, &settings, period("2026-03"), &[]).unwrap();
+    // THEN the surplus moves from the debtor to customer credit 1700
+    assert_eq!(
+        march[3].lines,
+        vec![
+            debtor("10002", Side::Debit, dec!(11.90), ClaimHead::Principal),
+            cr("1700", dec!(11.90))
+        ]
+    );
+    // AND the debtor balance is the aging's: nothing open
+    let history = ReceivableHistory {
+        issue_date: day("2026-03-29"),
+        due_date: day("2026-04-12"),
+        total: eur(dec!(119.00)),
+        receivable: true,
+        events: vec![
+            ReceivableEvent {
+                on: day("2026-03-30"),
+                change: ReceivableChange::Payment(eur(dec!(119.00))),
+            },
+            ReceivableEvent {
+                on: day("2026-03-31"),
+                change: ReceivableChange::CreditNote(eur(dec!(11.90))),
+            },
+        ],
+    };
+    let state = history.state_as_of(day("2026-03-31")).unwrap().unwrap();
+    assert_eq!(state.surplus, eur(dec!(11.90)));
+    let invoices = receivables_as_of(&[history], day("2026-03-31")).unwrap();
+    let aged = aging(&invoices, Currency::EUR, day("2026-03-31")).unwrap();
+    assert_eq!(aged.total, eur(dec!(0.00)));
+    assert_eq!(
+        debtor_balance(&march, &settings, Currency::EUR, day("2026-03-31")).unwrap(),
+        eur(dec!(0.00))
+    );
+}
+
+#[test]
+fn a_non_automatic_revenue_account_carries_its_tax_key_into_the_posting() {
+    // GIVEN the advisor books 19 % revenue on a non-automatic account with
+    // DATEV tax key 3 (output VAT 19 %, research note §5.1)
+    let settings: AccountingSettings = serde_json::from_str(
+        r#"{"accounts": {"taxable": [{"rate": "19",
+            "revenue": {"account": "8000", "tax_key": 3},
+            "output_vat": "1776", "bad_debt": {"account": "2406"}}]}}"#,
+    )
+    .unwrap();
+    let invoice = on(
+        F,
+        "2026-03-29",
+        "10002",
+        JournalEventKind::InvoiceIssued {
+            lines: vec![s19(dec!(100.00), dec!(19.00))],
+        },
+    );
+    let booked = booking(&invoice, &settings, period("2026-03")).unwrap();
+    assert_eq!(booked.lines[1].account.as_str(), "8000");
+    assert_eq!(booked.lines[1].tax_key.map(|k| k.value()), Some(3));
+    assert_eq!(booked.lines[2].tax_key, None, "the VAT line carries none");
+    // THEN DATEV's posting is 119.00 from the debtor to 8000 with key 3
+    let postings = booked.postings().unwrap();
+    assert_eq!(postings.len(), 1);
+    assert_eq!(postings[0].amount, eur(dec!(119.00)));
+    assert_eq!(
+        (postings[0].debit.as_str(), postings[0].credit.as_str()),
+        ("10002", "8000")
+    );
+    assert_eq!(postings[0].tax_key.map(|k| k.value()), Some(3));
 }
