@@ -41,7 +41,7 @@ use super::{ExtfHeader, Row, field, write_file};
 use crate::AccountingError;
 
 /// DATEV takes at most this many rows in one file (research note §4).
-pub const MAX_ROWS: usize = 99_999;
+const MAX_ROWS: usize = 99_999;
 
 /// Longest `Buchungstext` (research note §2.4); longer texts are cut.
 const MAX_TEXT: usize = 60;

@@ -99,12 +99,18 @@ fn row(
     let name = |column: &str| format!("debtors[{index}].{column}");
     let mut row = Row::new(&DEBITOREN_COLUMNS);
     let account = debtor.account.as_str();
-    if account.len() != account_length + 1 {
+    // DATEV's debtors are 1…6 followed by the account length's digits
+    // (10000..=69999 at length 4); 7…9 are creditors.
+    let debtor_range = account.len() == account_length + 1
+        && ('1'..='6').contains(&account.chars().next().unwrap_or('0'));
+    if !debtor_range {
         return Err(AccountingError::field(
             name("Konto"),
             format!(
-                "debtor account {account} must have {} digits (account length {account_length} + 1)",
-                account_length + 1
+                "{account} is not a DATEV debtor account: {} digits from 1{zeros} to 6{nines}",
+                account_length + 1,
+                zeros = "0".repeat(account_length),
+                nines = "9".repeat(account_length),
             ),
         ));
     }
@@ -155,7 +161,7 @@ fn row(
         // Postal codes abroad carry letters (SW1A 1AA), so only the length
         // is DATEV's; one that is cut would send mail astray: refused.
         let code = code.trim();
-        if code.chars().count() > 10 || code.chars().any(|c| !cp_printable(c)) {
+        if code.chars().count() > 10 || code.chars().any(|c| !crate::cp1252::has(c)) {
             return Err(AccountingError::field(
                 name("Postleitzahl"),
                 format!("`{code}` does not fit DATEV's 10 characters"),
@@ -172,10 +178,6 @@ fn row(
         );
     }
     Ok(row)
-}
-
-fn cp_printable(c: char) -> bool {
-    crate::cp1252::has(c)
 }
 
 /// The Debitoren/Kreditoren file for `debtors`, one row per debtor

@@ -380,6 +380,11 @@ rejects!(refuses_a_tax_key_of_five_digits, "BU-Schlüssel", |good| {
 rejects!(refuses_a_tax_key_with_a_letter, "BU-Schlüssel", |good| {
     with_field(&good, 3, 9, "\"3a\"")
 });
+rejects!(
+    refuses_a_tax_key_on_an_automatic_account,
+    "automatic account 8400",
+    |good| with_field(&good, 3, 9, "\"3\"")
+);
 rejects!(refuses_a_three_digit_belegdatum, "Belegdatum", |good| {
     with_field(&good, 3, 10, "501")
 });

@@ -55,11 +55,12 @@ pub(crate) fn validate(bytes: &[u8]) -> Result<Parsed, String> {
         ));
     }
     let account_length: usize = header[13].value.parse().unwrap_or(0);
+    let automatic = automatic_accounts(&header[26].value);
     let mut rows = Vec::new();
     for (index, line) in lines.enumerate() {
         let number = index + 3;
         let fields = parse_line(line).map_err(|e| format!("line {number}: {e}"))?;
-        check_row(&fields, columns, account_length, range)
+        check_row(&fields, columns, account_length, range, automatic)
             .map_err(|e| format!("line {number}: {e}"))?;
         rows.push(fields);
     }
@@ -423,6 +424,21 @@ fn check_field(field: &Field, column: &Column) -> Result<(), String> {
     }
 }
 
+/// DATEV's automatic revenue accounts ("AM", which derive the VAT
+/// themselves) of the chart the header names, as the research note lists
+/// them (§5.1 after [SEA], and the bad-debt accounts of §5.3).
+fn automatic_accounts(chart: &str) -> &'static [&'static str] {
+    match chart {
+        "03" => &[
+            "8120", "8125", "8300", "8310", "8315", "8336", "8338", "8400", "8449", "2406",
+        ],
+        "04" => &[
+            "4120", "4125", "4300", "4310", "4315", "4336", "4338", "4400", "4449", "6936",
+        ],
+        _ => &[],
+    }
+}
+
 /// One data row: field count, every field against its column, and the
 /// rules across fields of each category.
 fn check_row(
@@ -430,6 +446,7 @@ fn check_row(
     columns: &[Column],
     account_length: usize,
     period: Option<(NaiveDate, NaiveDate)>,
+    automatic: &[&str],
 ) -> Result<(), String> {
     if fields.len() != columns.len() {
         return Err(format!(
@@ -496,6 +513,13 @@ fn check_row(
                 return Err(
                     "Belegfeld 1: the document number is required (it links the open items)".into(),
                 );
+            }
+            let key = get("BU-Schlüssel");
+            let contra = get("Gegenkonto (ohne BU-Schlüssel)");
+            if !key.is_empty() && key != "40" && automatic.contains(&contra) {
+                return Err(format!(
+                    "BU-Schlüssel: {key} on the automatic account {contra} would count its VAT twice (only 40 is allowed there)"
+                ));
             }
             if !get("Leistungsdatum").is_empty() && get("Datum Zuord. Steuerperiode").is_empty() {
                 return Err("Datum Zuord. Steuerperiode: required with a Leistungsdatum".into());

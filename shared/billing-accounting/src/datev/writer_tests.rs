@@ -80,7 +80,9 @@ fn sample_journal() -> Vec<billing_domain::journal::Booking> {
         ),
     ];
     let mut bookings = bookings(&events, BookingPeriod::containing(day(2024, 1, 1)));
+    // The sample's texts (the journal's own wording may change).
     bookings[0].text = "Rechnung RE-2024-001 Müller GmbH".to_owned();
+    bookings[1].text = "Zahlung RE-2024-001".to_owned();
     bookings
 }
 
@@ -164,17 +166,20 @@ fn the_same_input_gives_the_same_bytes() {
 
 #[test]
 fn a_credit_note_cites_the_invoice_and_keeps_its_own_number() {
-    let file = buchungsstapel(&month_header(march()), &bookings(&march_events(), march())).unwrap();
+    let bookings = bookings(&march_events(), march());
+    let file = buchungsstapel(&month_header(march()), &bookings).unwrap();
     let infos = project(
         &file,
         &BUCHUNGSSTAPEL_COLUMNS,
         &["Beleginfo - Art 1", "Beleginfo - Inhalt 1", "Buchungstext"],
     );
+    // Rows 0 and 5 are the bookings 0 and 4 (booking 1 has two rows).
+    assert_eq!(bookings[4].document_number, "GS-2026-001");
     assert_eq!(
         infos[5],
-        "Belegnummer|GS-2026-001|Gutschrift GS-2026-001 zu RE-2026-001"
+        format!("Belegnummer|GS-2026-001|{}", bookings[4].text)
     );
-    assert_eq!(infos[0], "||Rechnung RE-2026-004");
+    assert_eq!(infos[0], format!("||{}", bookings[0].text));
 }
 
 #[test]
@@ -303,6 +308,14 @@ fn a_document_number_datev_cannot_take_is_an_error_naming_the_field() {
         let err = refused(buchungsstapel(&month_header(march()), &bookings));
         assert!(err.starts_with("bookings[0].Belegfeld 1: "), "{err}");
     }
+}
+
+#[test]
+fn a_booking_that_does_not_balance_is_an_error_naming_it() {
+    let mut bookings = bookings(&march_events()[..1], march());
+    bookings[0].lines.pop();
+    let err = refused(buchungsstapel(&month_header(march()), &bookings));
+    assert!(err.starts_with("bookings[0].lines: "), "{err}");
 }
 
 #[test]
@@ -561,8 +574,10 @@ fn the_same_customer_twice_is_written_once_two_on_one_account_is_an_error() {
 #[test]
 fn debtor_values_datev_cannot_take_are_errors_naming_the_field() {
     let header = month_header(march());
-    let err = refused(debitoren(&header, &[debtor("1000", "Alpha GmbH")]));
-    assert!(err.starts_with("debtors[0].Konto: "), "{err}");
+    for account in ["1000", "70000", "100000"] {
+        let err = refused(debitoren(&header, &[debtor(account, "Alpha GmbH")]));
+        assert!(err.starts_with("debtors[0].Konto: "), "{err}");
+    }
     let mut long_code = debtor("10000", "Alpha GmbH");
     long_code.address.postal_code = Some("12345678901".to_owned());
     let err = refused(debitoren(&header, &[long_code]));
