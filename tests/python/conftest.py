@@ -34,6 +34,17 @@ def client(provisioned_stack):
     return make
 
 
+def _run_example(package, example, out):
+    """Runs a workspace crate's example that writes its samples to `out`."""
+    cargo = os.environ.get("CARGO", "cargo")
+    subprocess.run(
+        [cargo, "run", "--quiet", "-p", package, "--example", example, "--", str(out)],
+        cwd=ROOT,
+        check=True,
+    )
+    return out
+
+
 @pytest.fixture(scope="session")
 def documents(tmp_path_factory):
     """GIVEN every sample document billing-documents renders (PDF, XML,
@@ -41,11 +52,12 @@ def documents(tmp_path_factory):
     given = os.environ.get("INVOICE_DOCUMENTS_DIR")
     if given:
         return Path(given)
-    out = tmp_path_factory.mktemp("documents")
-    cargo = os.environ.get("CARGO", "cargo")
-    subprocess.run(
-        [cargo, "run", "--quiet", "-p", "billing-documents", "--example", "render_samples", "--", str(out)],
-        cwd=ROOT,
-        check=True,
-    )
-    return out
+    return _run_example("billing-documents", "render_samples", tmp_path_factory.mktemp("documents"))
+
+
+@pytest.fixture(scope="session")
+def collection_files(tmp_path_factory):
+    """GIVEN the sample SEPA collection files billing-sepa writes (pain.008),
+    written once for the whole session."""
+    out = _run_example("billing-sepa", "collection_samples", tmp_path_factory.mktemp("collections"))
+    return sorted(out.glob("*.xml"))

@@ -59,6 +59,7 @@ KNOWN_XML = {
     "small-business.xml",
     "intra-eu-goods.xml",
     "mid-period-upgrade.xml",
+    "direct-debit-consumer.xml",
 }
 
 

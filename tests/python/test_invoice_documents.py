@@ -41,6 +41,7 @@ SAMPLES = [
     "small-business",
     "intra-eu-goods",
     "mid-period-upgrade",
+    "direct-debit-consumer",
 ]
 NS = {
     "rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
@@ -276,3 +277,52 @@ def test_a_business_invoice_carries_no_default_notice(documents):
     # A business defaults after 30 days by statute (§286(3) BGB) without it.
     text = _printed_words(documents, "reverse-charge-austria")
     assert "section 286(3)" not in text and "§ 286" not in text
+
+
+def test_a_direct_debit_invoice_prints_the_pre_notification_and_no_account_to_pay_into(documents):
+    # SDD Core Rulebook PT-03.05: the debtor learns amount, collection date,
+    # creditor identifier and mandate reference before the collection; the
+    # invoice is that notice. The debited IBAN is printed masked.
+    name = "direct-debit-consumer"
+    expected = _expected(documents, name)
+    notice = expected["direct_debit"]
+    text = _printed_words(documents, name)
+    for fact in (
+        notice["printed_amount"],
+        notice["printed_date"],
+        notice["creditor_identifier"],
+        notice["mandate_reference"],
+        "SEPA-Lastschrift",
+        "****" + notice["debited_account"][-4:],
+    ):
+        assert fact in text, fact
+    assert notice["debited_account"] not in text.replace(" ", ""), "the debited IBAN must be masked"
+    assert "Verwendungszweck" not in text and "Zahlbar ohne Abzug" not in text
+    assert expected["transfer"] is None
+
+
+def test_a_direct_debit_invoice_writes_payment_means_59_with_bg_19(documents):
+    # EN 16931 BG-19: BT-89 mandate reference, BT-90 creditor identifier,
+    # BT-91 debited account; with code 59 no account to pay into (BG-17),
+    # which XRechnung's BR-DE-25 forbids beside a direct debit.
+    name = "direct-debit-consumer"
+    notice = _expected(documents, name)["direct_debit"]
+    _, xml = _embedded_xml(documents, name)
+    root = etree.fromstring(xml)
+    settlement = ".//ram:ApplicableHeaderTradeSettlement"
+    assert root.findtext(f"{settlement}/ram:SpecifiedTradeSettlementPaymentMeans/ram:TypeCode", namespaces=NS) == "59"
+    assert root.findtext(f"{settlement}/ram:CreditorReferenceID", namespaces=NS) == notice["creditor_identifier"]
+    assert (
+        root.findtext(f"{settlement}/ram:SpecifiedTradePaymentTerms/ram:DirectDebitMandateID", namespaces=NS)
+        == notice["mandate_reference"]
+    )
+    assert (
+        root.findtext(
+            f"{settlement}/ram:SpecifiedTradeSettlementPaymentMeans/ram:PayerPartyDebtorFinancialAccount/ram:IBANID",
+            namespaces=NS,
+        )
+        == notice["debited_account"]
+    )
+    assert root.find(f"{settlement}//ram:PayeePartyCreditorFinancialAccount", namespaces=NS) is None
+    due = root.findtext(f"{settlement}/ram:SpecifiedTradePaymentTerms/ram:DueDateDateTime/udt:DateTimeString", namespaces=NS)
+    assert due == notice["collection_date"]

@@ -232,7 +232,7 @@ mod tests {
     fn store_error(disposition: Disposition) -> StoreError {
         StoreError::Aws {
             operation: "GetItem",
-            disposition,
+            retryable: disposition == Disposition::Retryable,
             message: "test".into(),
         }
     }

@@ -1,5 +1,7 @@
-//! ISO 20022 camt.053 (Bank-to-Customer Statement) reader, versions
-//! .001.02 to .001.08 and the like.
+//! ISO 20022 camt.053 (Bank-to-Customer Statement) and camt.054
+//! (Debit/Credit Notification) reader, versions .001.02 to .001.08 and the
+//! like. A notification (`Ntfctn`) is read like a statement (`Stmt`) but
+//! carries no balances, so only statements are reconciled.
 //!
 //! Banks' exports deviate from the XSD in small ways (element order,
 //! optional elements left out, the namespace of another version), so the
@@ -23,19 +25,29 @@ pub struct StatementFile {
     pub statements: Vec<AccountStatement>,
 }
 
-/// One `Stmt`: an account's balances and entries.
+/// One `Stmt` (camt.053) or `Ntfctn` (camt.054): an account's entries,
+/// with its balances when it is a statement.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountStatement {
-    /// `Stmt/Id`.
+    /// `Stmt/Id` or `Ntfctn/Id`.
     pub id: String,
-    /// Currency of the account (and of every amount).
+    /// Currency of the account; an entry in another currency is read but
+    /// goes to review.
     pub currency: Currency,
+    /// Opening and closing balance of a statement; `None` for a
+    /// notification, which has none.
+    pub balances: Option<Balances>,
+    /// The entries, in file order.
+    pub entries: Vec<Entry>,
+}
+
+/// A statement's balances, which its booked entries must bridge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Balances {
     /// Opening balance (`OPBD`, or `PRCD` closing of the previous day).
     pub opening: Money,
     /// Closing booked balance (`CLBD`).
     pub closing: Money,
-    /// The entries, in file order.
-    pub entries: Vec<Entry>,
 }
 
 /// One `Ntry` (or one transaction of a batch entry).
@@ -46,7 +58,8 @@ pub struct Entry {
     /// Identity within the statement: `AcctSvcrRef`, else `NtryRef`, else
     /// the position; with `/n` for the n-th transaction of a batch.
     pub reference: String,
-    /// Signed: credits positive, debits negative.
+    /// Signed: credits positive, debits negative; in the entry's own
+    /// currency, which may differ from the account's.
     pub amount: Money,
     /// `RvslInd`: a reversal of an earlier entry.
     pub reversal: bool,
@@ -65,6 +78,14 @@ pub struct Entry {
     pub counterparty_account: Option<String>,
     /// `RtrInf/Rsn/Cd` (or `Prtry`) of a returned debit or credit.
     pub return_reason: Option<String>,
+    /// `Refs/EndToEndId`: for our own direct debits (and their returns)
+    /// the invoice number. `NOTPROVIDED` is left out.
+    pub end_to_end_id: Option<String>,
+    /// `Refs/MndtId`: the mandate of a direct debit or its return.
+    pub mandate_reference: Option<String>,
+    /// The bank's charges on the entry (`Chrgs/TtlChrgsAndTaxAmt`, else the
+    /// sum of `Chrgs/Rcrd/Amt`), e.g. the fee for a returned direct debit.
+    pub charges: Option<Money>,
 }
 
 /// Why a file cannot be read; `entry` names the `Ntry` (from 1).
@@ -105,6 +126,10 @@ struct RawEntry {
 struct RawTransaction {
     amount: Option<(String, Option<String>)>,
     indicator: Option<String>,
+    end_to_end_id: Option<String>,
+    mandate_reference: Option<String>,
+    total_charges: Option<(String, Option<String>)>,
+    charge_records: Vec<(String, Option<String>)>,
     creditor_reference: Option<String>,
     remittance: Vec<String>,
     debtor_account: Option<String>,
@@ -121,13 +146,19 @@ struct RawBalance {
 
 #[derive(Debug, Default)]
 struct RawStatement {
+    /// A camt.054 `Ntfctn`: no balances to reconcile.
+    notification: bool,
     id: Option<String>,
     currency: Option<String>,
     balances: Vec<RawBalance>,
     entries: Vec<RawEntry>,
 }
 
-/// Reads a camt.053 file.
+/// The element a statement's parts hang below: `Stmt` in camt.053,
+/// `Ntfctn` in camt.054.
+const ANCHORS: [&str; 2] = ["Stmt", "Ntfctn"];
+
+/// Reads a camt.053 or camt.054 file.
 pub fn parse(xml: &[u8]) -> Result<StatementFile, CamtError> {
     let mut reader = Reader::from_reader(xml);
     reader.config_mut().trim_text(true);
@@ -149,7 +180,7 @@ pub fn parse(xml: &[u8]) -> Result<StatementFile, CamtError> {
                 if path.is_empty() {
                     if name != "Document" {
                         return Err(file_error(format!(
-                            "root element is {name}, not a camt.053 Document"
+                            "root element is {name}, not a camt.053 or camt.054 Document"
                         )));
                     }
                     root_seen = true;
@@ -205,7 +236,7 @@ pub fn parse(xml: &[u8]) -> Result<StatementFile, CamtError> {
         buf.clear();
     }
     if !root_seen {
-        return Err(file_error("empty file: no camt.053 Document"));
+        return Err(file_error("empty file: no camt.053 or camt.054 Document"));
     }
     if !path.is_empty() {
         return Err(file_error("the file ends inside an element"));
@@ -214,7 +245,7 @@ pub fn parse(xml: &[u8]) -> Result<StatementFile, CamtError> {
         .filter(|id| !id.trim().is_empty())
         .ok_or_else(|| file_error("GrpHdr/MsgId is missing"))?;
     if statements.is_empty() {
-        return Err(file_error("the file holds no Stmt"));
+        return Err(file_error("the file holds no Stmt or Ntfctn"));
     }
     let statements = statements
         .into_iter()
@@ -224,7 +255,7 @@ pub fn parse(xml: &[u8]) -> Result<StatementFile, CamtError> {
     let mut ids: Vec<&str> = statements.iter().map(|s| s.id.as_str()).collect();
     ids.sort_unstable();
     if ids.windows(2).any(|pair| pair[0] == pair[1]) {
-        return Err(file_error("two statements share one Stmt/Id"));
+        return Err(file_error("two statements share one Id"));
     }
     Ok(StatementFile {
         message_id,
@@ -240,17 +271,29 @@ fn local(name: &str) -> String {
     }
 }
 
-/// Where we are below the statement: the path after `…/Stmt`.
+/// Where we are below `anchor`: the path after its last occurrence.
 fn below<'a>(path: &'a [String], anchor: &str) -> Option<&'a [String]> {
     let position = path.iter().rposition(|name| name == anchor)?;
     Some(&path[position + 1..])
 }
 
+/// Where we are below the statement or notification.
+fn below_statement(path: &[String]) -> Option<&[String]> {
+    let position = path
+        .iter()
+        .rposition(|name| ANCHORS.contains(&name.as_str()))?;
+    Some(&path[position + 1..])
+}
+
 fn open(path: &[String], statements: &mut Vec<RawStatement>) {
     let Some(last) = path.last() else { return };
-    let in_statement = below(path, "Stmt");
+    let in_statement = below_statement(path);
     match (last.as_str(), in_statement.map(<[String]>::len)) {
         ("Stmt", _) => statements.push(RawStatement::default()),
+        ("Ntfctn", _) => statements.push(RawStatement {
+            notification: true,
+            ..RawStatement::default()
+        }),
         ("Bal", Some(1)) => {
             if let Some(statement) = statements.last_mut() {
                 statement.balances.push(RawBalance::default());
@@ -290,7 +333,7 @@ fn collect(
     let Some(statement) = statements.last_mut() else {
         return;
     };
-    let Some(rest) = below(path, "Stmt") else {
+    let Some(rest) = below_statement(path) else {
         return;
     };
     let rest = joined(rest);
@@ -337,6 +380,10 @@ fn collect(
             "RmtInf/Ustrd" => tx.remittance.push(value),
             "RmtInf/Strd/CdtrRefInf/Ref" => append(&mut tx.creditor_reference, value),
             "RtrInf/Rsn/Cd" | "RtrInf/Rsn/Prtry" => append(&mut tx.return_reason, value),
+            "Refs/EndToEndId" => append(&mut tx.end_to_end_id, value),
+            "Refs/MndtId" => append(&mut tx.mandate_reference, value),
+            "Chrgs/TtlChrgsAndTaxAmt" => tx.total_charges = Some((value, currency)),
+            "Chrgs/Rcrd/Amt" => tx.charge_records.push((value, currency)),
             other => {
                 if other.starts_with("RltdPties/DbtrAcct/Id/") {
                     append(&mut tx.debtor_account, value);
@@ -382,12 +429,21 @@ fn statement(index: usize, raw: RawStatement) -> Result<AccountStatement, CamtEr
         entry,
         reason,
     };
-    // The account currency, else the balances' currency.
-    let declared = raw.currency.clone().or_else(|| {
-        raw.balances
-            .iter()
-            .find_map(|b| b.amount.as_ref().and_then(|(_, ccy)| ccy.clone()))
-    });
+    // The account currency, else the balances' currency, else (for a
+    // notification, which has no balances) the first entry's.
+    let declared = raw
+        .currency
+        .clone()
+        .or_else(|| {
+            raw.balances
+                .iter()
+                .find_map(|b| b.amount.as_ref().and_then(|(_, ccy)| ccy.clone()))
+        })
+        .or_else(|| {
+            raw.entries
+                .iter()
+                .find_map(|e| e.amount.as_ref().and_then(|(_, ccy)| ccy.clone()))
+        });
     let currency_code = declared.ok_or_else(|| fail(None, "no currency given".to_owned()))?;
     let currency = Currency::from_code(currency_code.trim())
         .map_err(|_| fail(None, format!("unknown currency {}", currency_code.trim())))?;
@@ -411,13 +467,18 @@ fn statement(index: usize, raw: RawStatement) -> Result<AccountStatement, CamtEr
         }
         Ok(found)
     };
-    let opening = match balance(&["OPBD"])? {
-        Some(opening) => opening,
-        None => balance(&["PRCD"])?
-            .ok_or_else(|| fail(None, "no opening balance (OPBD or PRCD)".to_owned()))?,
+    let balances = if raw.notification {
+        None
+    } else {
+        let opening = match balance(&["OPBD"])? {
+            Some(opening) => opening,
+            None => balance(&["PRCD"])?
+                .ok_or_else(|| fail(None, "no opening balance (OPBD or PRCD)".to_owned()))?,
+        };
+        let closing = balance(&["CLBD"])?
+            .ok_or_else(|| fail(None, "no closing balance (CLBD)".to_owned()))?;
+        Some(Balances { opening, closing })
     };
-    let closing =
-        balance(&["CLBD"])?.ok_or_else(|| fail(None, "no closing balance (CLBD)".to_owned()))?;
     let mut entries = Vec::new();
     for (position, raw_entry) in raw.entries.into_iter().enumerate() {
         let number = position + 1;
@@ -436,8 +497,7 @@ fn statement(index: usize, raw: RawStatement) -> Result<AccountStatement, CamtEr
     Ok(AccountStatement {
         id,
         currency,
-        opening,
-        closing,
+        balances,
         entries,
     })
 }
@@ -484,7 +544,41 @@ fn date(value: &str) -> Result<NaiveDate, String> {
         .map_err(|_| format!("{:?} is not a date", value.trim()))
 }
 
-fn entry(number: usize, raw: RawEntry, currency: Currency) -> Result<Vec<Entry>, String> {
+/// The currency an entry's `Amt` names, else the account's: an entry in a
+/// foreign currency is read in it (and goes to review), not refused.
+fn entry_currency(
+    amount: Option<&(String, Option<String>)>,
+    account: Currency,
+) -> Result<Currency, String> {
+    match amount.and_then(|(_, ccy)| ccy.as_deref()) {
+        Some(code) => Currency::from_code(code.trim())
+            .map_err(|_| format!("unknown currency {}", code.trim())),
+        None => Ok(account),
+    }
+}
+
+/// The bank's charges on a transaction: the stated total, else the sum of
+/// the charge records; `None` when none are shown.
+fn charges(tx: &RawTransaction, currency: Currency) -> Result<Option<Money>, String> {
+    if let Some(total) = &tx.total_charges {
+        return money(Some(total), currency)
+            .map(Some)
+            .map_err(|reason| format!("charges: {reason}"));
+    }
+    let mut sum: Option<Money> = None;
+    for record in &tx.charge_records {
+        let amount =
+            money(Some(record), currency).map_err(|reason| format!("charges: {reason}"))?;
+        sum = Some(match sum {
+            Some(so_far) => so_far.checked_add(amount).map_err(|e| e.to_string())?,
+            None => amount,
+        });
+    }
+    Ok(sum)
+}
+
+fn entry(number: usize, raw: RawEntry, account: Currency) -> Result<Vec<Entry>, String> {
+    let currency = entry_currency(raw.amount.as_ref(), account)?;
     let amount = money(raw.amount.as_ref(), currency)?;
     let credit = indicator(raw.indicator.as_deref())?;
     let reversal = matches!(raw.reversal.as_deref().map(str::trim), Some("true" | "1"));
@@ -502,30 +596,47 @@ fn entry(number: usize, raw: RawEntry, currency: Currency) -> Result<Vec<Entry>,
         .filter(|r| !r.is_empty())
         .unwrap_or_else(|| format!("#{number}"));
     let signed = if credit { amount } else { -amount };
-    let base = |reference: String, amount: Money, tx: Option<&RawTransaction>| Entry {
-        index: number,
-        reference,
-        amount,
-        reversal,
-        booked,
-        booking_date,
-        value_date,
-        creditor_reference: tx.and_then(|t| t.creditor_reference.clone()),
-        remittance: tx
-            .map(|t| t.remittance.join(" "))
-            .filter(|text| !text.trim().is_empty()),
-        counterparty_account: tx.and_then(|t| {
-            if credit {
-                t.debtor_account.clone()
-            } else {
-                t.creditor_account.clone()
-            }
-        }),
-        return_reason: tx.and_then(|t| t.return_reason.clone()),
-    };
+    let base =
+        |reference: String, amount: Money, tx: Option<&RawTransaction>| -> Result<Entry, String> {
+            Ok(Entry {
+                index: number,
+                reference,
+                amount,
+                reversal,
+                booked,
+                booking_date,
+                value_date,
+                creditor_reference: tx.and_then(|t| t.creditor_reference.clone()),
+                remittance: tx
+                    .map(|t| t.remittance.join(" "))
+                    .filter(|text| !text.trim().is_empty()),
+                counterparty_account: tx.and_then(|t| {
+                    if credit {
+                        t.debtor_account.clone()
+                    } else {
+                        t.creditor_account.clone()
+                    }
+                }),
+                return_reason: tx.and_then(|t| t.return_reason.clone()),
+                end_to_end_id: tx
+                    .and_then(|t| t.end_to_end_id.as_deref())
+                    .map(str::trim)
+                    .filter(|id| !id.is_empty() && *id != "NOTPROVIDED")
+                    .map(str::to_owned),
+                mandate_reference: tx
+                    .and_then(|t| t.mandate_reference.as_deref())
+                    .map(str::trim)
+                    .filter(|id| !id.is_empty())
+                    .map(str::to_owned),
+                charges: match tx {
+                    Some(tx) => charges(tx, currency)?,
+                    None => None,
+                },
+            })
+        };
     match raw.transactions.len() {
-        0 => Ok(vec![base(reference, signed, None)]),
-        1 => Ok(vec![base(reference, signed, raw.transactions.first())]),
+        0 => Ok(vec![base(reference, signed, None)?]),
+        1 => Ok(vec![base(reference, signed, raw.transactions.first())?]),
         _ => {
             // A batch: each transaction needs its own amount, and they must
             // add up to the entry, or it is ambiguous which part is which.
@@ -544,7 +655,7 @@ fn entry(number: usize, raw: RawEntry, currency: Currency) -> Result<Vec<Entry>,
                     format!("{reference}/{}", index + 1),
                     signed_part,
                     Some(tx),
-                ));
+                )?);
             }
             if sum != signed {
                 return Err(format!(
@@ -558,24 +669,31 @@ fn entry(number: usize, raw: RawEntry, currency: Currency) -> Result<Vec<Entry>,
 }
 
 impl AccountStatement {
-    /// Opening balance plus the booked entries must equal the closing
-    /// balance, or nothing of the statement is booked.
+    /// Opening balance plus the booked entries in the account's currency
+    /// must equal the closing balance, or nothing of the statement is
+    /// booked. A notification has no balances: nothing to reconcile.
     pub fn reconcile(&self) -> Result<(), CamtError> {
-        let mut balance = self.opening;
-        for entry in self.entries.iter().filter(|e| e.booked) {
+        let Some(Balances { opening, closing }) = self.balances else {
+            return Ok(());
+        };
+        let mut balance = opening;
+        for entry in self
+            .entries
+            .iter()
+            .filter(|e| e.booked && e.amount.currency() == self.currency)
+        {
             balance = balance.checked_add(entry.amount).map_err(|e| CamtError {
                 statement: self.id.clone(),
                 entry: Some(entry.index),
                 reason: e.to_string(),
             })?;
         }
-        if balance != self.closing {
+        if balance != closing {
             return Err(CamtError {
                 statement: self.id.clone(),
                 entry: None,
                 reason: format!(
-                    "does not reconcile: opening {} plus the entries is {balance}, but the closing balance is {}",
-                    self.opening, self.closing
+                    "does not reconcile: opening {opening} plus the entries is {balance}, but the closing balance is {closing}"
                 ),
             });
         }
@@ -621,7 +739,10 @@ mod tests {
         assert_eq!(file.message_id, "MSG-1");
         let statement = &file.statements[0];
         assert_eq!(statement.id, "STMT-1");
-        assert_eq!(statement.opening.to_string(), "100.00 EUR");
+        assert_eq!(
+            statement.balances.map(|b| b.opening.to_string()),
+            Some("100.00 EUR".to_owned())
+        );
         assert_eq!(statement.entries.len(), 2);
         let credit = &statement.entries[0];
         assert_eq!(credit.reference, "REF-1");
@@ -677,7 +798,7 @@ mod tests {
                 "two entries share the reference REF-1",
             ),
             (V02.replace("</Stmt>", ""), "not well-formed XML"),
-            ("<Other/>".to_owned(), "no camt.053 Document"),
+            ("<Other/>".to_owned(), "no camt.053 or camt.054 Document"),
             ("".to_owned(), "empty file"),
         ];
         for (xml, expected) in cases {
@@ -694,5 +815,93 @@ mod tests {
         let file = parse(V02.replace(">209.50<", ">209.49<").as_bytes()).unwrap();
         let err = file.statements[0].reconcile().unwrap_err();
         assert!(err.to_string().contains("does not reconcile"), "{err}");
+    }
+
+    const NOTIFICATION: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.08">
+ <BkToCstmrDbtCdtNtfctn>
+  <GrpHdr><MsgId>NTF-1</MsgId><CreDtTm>2026-12-18T06:00:00</CreDtTm></GrpHdr>
+  <Ntfctn>
+   <Id>NTF-1-1</Id>
+   <Acct><Id><IBAN>DE02120300000000202051</IBAN></Id><Ccy>EUR</Ccy></Acct>
+   <Ntry>
+    <Amt Ccy="EUR">122.00</Amt><CdtDbtInd>DBIT</CdtDbtInd><RvslInd>true</RvslInd><Sts><Cd>BOOK</Cd></Sts>
+    <BookgDt><Dt>2026-12-17</Dt></BookgDt><ValDt><Dt>2026-12-15</Dt></ValDt>
+    <AcctSvcrRef>RET-1</AcctSvcrRef>
+    <NtryDtls><TxDtls>
+     <Refs><EndToEndId>RE-2026-000118</EndToEndId><MndtId>NL-0002</MndtId></Refs>
+     <Amt Ccy="EUR">122.00</Amt>
+     <Chrgs><TtlChrgsAndTaxAmt Ccy="EUR">3.00</TtlChrgsAndTaxAmt><Rcrd><Amt Ccy="EUR">3.00</Amt></Rcrd></Chrgs>
+     <RtrInf><Rsn><Cd>AM04</Cd></Rsn></RtrInf>
+    </TxDtls></NtryDtls>
+   </Ntry>
+   <Ntry>
+    <Amt Ccy="USD">50.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>
+    <BookgDt><Dt>2026-12-17</Dt></BookgDt>
+    <AcctSvcrRef>USD-1</AcctSvcrRef>
+    <NtryDtls><TxDtls><Refs><EndToEndId>NOTPROVIDED</EndToEndId></Refs><RmtInf><Ustrd>RE-2026-000120</Ustrd></RmtInf></TxDtls></NtryDtls>
+   </Ntry>
+  </Ntfctn>
+ </BkToCstmrDbtCdtNtfctn>
+</Document>"#;
+
+    #[test]
+    fn a_camt_054_notification_is_read_without_balances_and_carries_the_return_details() {
+        // GIVEN a notification of a returned direct debit (AM04, with the
+        // bank's fee) and a credit in a foreign currency
+        let file = parse(NOTIFICATION.as_bytes()).unwrap();
+        let notification = &file.statements[0];
+        // THEN it has no balances, so there is nothing to reconcile
+        assert_eq!(notification.id, "NTF-1-1");
+        assert_eq!(notification.balances, None);
+        assert_eq!(notification.reconcile(), Ok(()));
+        let returned = &notification.entries[0];
+        assert_eq!(returned.amount.to_string(), "-122.00 EUR");
+        assert_eq!(returned.return_reason.as_deref(), Some("AM04"));
+        assert_eq!(returned.end_to_end_id.as_deref(), Some("RE-2026-000118"));
+        assert_eq!(returned.mandate_reference.as_deref(), Some("NL-0002"));
+        assert_eq!(
+            returned.charges.map(|c| c.to_string()),
+            Some("3.00 EUR".to_owned())
+        );
+        // AND the foreign entry is read in its own currency, not refused
+        let foreign = &notification.entries[1];
+        assert_eq!(foreign.amount.to_string(), "50.00 USD");
+        assert_eq!(foreign.end_to_end_id, None, "NOTPROVIDED is no reference");
+    }
+
+    #[test]
+    fn charge_records_add_up_when_no_total_is_given_and_bad_ones_name_the_entry() {
+        let records = NOTIFICATION.replace(
+            r#"<TtlChrgsAndTaxAmt Ccy="EUR">3.00</TtlChrgsAndTaxAmt><Rcrd><Amt Ccy="EUR">3.00</Amt></Rcrd>"#,
+            r#"<Rcrd><Amt Ccy="EUR">2.50</Amt></Rcrd><Rcrd><Amt Ccy="EUR">0.50</Amt></Rcrd>"#,
+        );
+        let file = parse(records.as_bytes()).unwrap();
+        assert_eq!(
+            file.statements[0].entries[0].charges.map(|c| c.to_string()),
+            Some("3.00 EUR".to_owned())
+        );
+        let bad = NOTIFICATION.replace(
+            r#"<TtlChrgsAndTaxAmt Ccy="EUR">3.00</TtlChrgsAndTaxAmt>"#,
+            r#"<TtlChrgsAndTaxAmt Ccy="EUR">three</TtlChrgsAndTaxAmt>"#,
+        );
+        let error = parse(bad.as_bytes()).unwrap_err();
+        assert_eq!(error.entry, Some(1));
+        assert!(error.reason.starts_with("charges:"), "{error}");
+    }
+
+    #[test]
+    fn a_statement_reconciles_over_its_own_currency_only() {
+        // A statement whose second entry is in USD: the EUR entries bridge
+        // the balances, the USD one is left for review.
+        let with_usd = V02.replace(
+            r#"<CdtDbtInd>DBIT</CdtDbtInd><Amt Ccy="EUR">9.50</Amt>"#,
+            r#"<CdtDbtInd>DBIT</CdtDbtInd><Amt Ccy="USD">9.50</Amt>"#,
+        );
+        let file = parse(with_usd.as_bytes()).unwrap();
+        let statement = &file.statements[0];
+        assert_eq!(statement.entries[1].amount.currency(), Currency::USD);
+        let error = statement.reconcile().unwrap_err();
+        assert!(error.reason.contains("219.00 EUR"), "{error}");
     }
 }

@@ -16,7 +16,7 @@
 
 use billing_domain::ids::{AccountId, BillingEntityId};
 use billing_domain::matching::{InvoiceNumberFinder, MatchRule, OpenInvoice, split_oldest_first};
-use billing_domain::money::Money;
+use billing_domain::money::{Currency, Money};
 use billing_domain::numbering::InvoiceNumber;
 use billing_domain::party::BillingEntity;
 use billing_domain::payment::PaymentStatus;
@@ -173,8 +173,15 @@ impl ImportService {
                 let outcome = if handled.contains(&entry.reference) {
                     EntryOutcome::AlreadyHandled
                 } else {
-                    self.handle_entry(&entity, &finder, &statement_id, entry, now)
-                        .await?
+                    self.handle_entry(
+                        &entity,
+                        &finder,
+                        &statement_id,
+                        statement.currency,
+                        entry,
+                        now,
+                    )
+                    .await?
                 };
                 match &outcome {
                     EntryOutcome::Booked { .. } => record.booked += 1,
@@ -206,11 +213,30 @@ impl ImportService {
         entity: &BillingEntity,
         finder: &InvoiceNumberFinder,
         statement_id: &str,
+        statement_currency: Currency,
         entry: &Entry,
         now: DateTime<Utc>,
     ) -> Result<EntryOutcome, ImportError> {
         if !entry.booked || entry.amount.is_zero() {
             return Ok(EntryOutcome::Ignored);
+        }
+        if entry.amount.currency() != statement_currency {
+            // Invoices are booked in the account's currency; a conversion
+            // is a clerk's call, and the rest of the file goes on.
+            return self
+                .review(
+                    entity,
+                    statement_id,
+                    entry,
+                    format!(
+                        "the entry is in {}, the account in {}: book it by hand",
+                        entry.amount.currency(),
+                        statement_currency
+                    ),
+                    Vec::new(),
+                    now,
+                )
+                .await;
         }
         let is_return =
             entry.amount.is_negative() && (entry.return_reason.is_some() || entry.reversal);
@@ -401,10 +427,13 @@ impl ImportService {
                 }
             }
         }
-        // 2. Invoice numbers in the remittance text.
+        // 2. Invoice numbers in the remittance text, the creditor reference
+        //    and the end-to-end id (our direct debits carry the invoice
+        //    number there, and so do their returns).
         let text = [
             entry.remittance.as_deref(),
             entry.creditor_reference.as_deref(),
+            entry.end_to_end_id.as_deref(),
         ]
         .into_iter()
         .flatten()

@@ -228,6 +228,46 @@ async fn statements_are_matched_split_credited_returned_and_imported_once() {
 }
 
 #[tokio::test]
+async fn a_camt_054_notification_books_by_end_to_end_id_reopens_a_return_and_reviews_foreign_money()
+{
+    // GIVEN invoices RE-2026-000001..5
+    let f = fixture().await;
+    // WHEN a camt.054 notification (no balances) arrives with a collection
+    // of invoice 3 named only by its end-to-end id, that collection's return
+    // (AM04) and a credit in USD
+    let results = import(&f.service, "april-054-001-08.xml").await.unwrap();
+    // THEN the file is imported, not refused for lacking balances or for
+    // the foreign entry
+    assert_eq!(results[0].outcome, "imported");
+    assert_eq!((results[0].booked, results[0].for_review), (2, 1));
+    // AND invoice 3 was paid, then reopened by the return and dunned again
+    let third = state(&f, 2).await;
+    assert_eq!(third.payments.summary.status, PaymentStatus::Open);
+    assert_eq!(third.payments.summary.open, eur(5950));
+    assert!(
+        third.indexed,
+        "a returned debit puts the invoice back into dunning"
+    );
+    assert_eq!(
+        f.store
+            .payments_of_invoice(&f.invoices[2].content().id)
+            .await
+            .unwrap(),
+        [eur(5950), eur(-5950)]
+    );
+    // AND the USD credit waits for a person, with the reason, while B's
+    // invoice it names stays open
+    let review = f.store.payment_review_list(&f.entity.id).await.unwrap();
+    assert_eq!(review.len(), 1);
+    assert_eq!(review[0].entry_id, "FX-2026-04-0003");
+    assert!(review[0].reason.contains("USD"), "{}", review[0].reason);
+    assert_eq!(
+        state(&f, 4).await.payments.summary.status,
+        PaymentStatus::Open
+    );
+}
+
+#[tokio::test]
 async fn broken_files_are_refused_with_a_reason_and_change_nothing() {
     let f = fixture().await;
     for (fixture, reason) in [

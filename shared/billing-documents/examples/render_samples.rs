@@ -72,6 +72,7 @@ fn expected(invoice: &Invoice) -> serde_json::Value {
         // What a transfer must carry, from the invoice itself: the GiroCode
         // test compares the decoded QR code with this.
         "transfer": (content.document_type == DocumentType::Invoice
+            && content.direct_debit.is_none()
             && invoice.amount_due().amount() > Decimal::ZERO)
             .then(|| json!({
                 "name": content.seller.bank_account.account_holder.as_deref()
@@ -82,6 +83,16 @@ fn expected(invoice: &Invoice) -> serde_json::Value {
                 "currency": invoice.amount_due().currency().code(),
                 "reference": content.references.payment_reference,
             })),
+        // What a direct debit's pre-notification must say (SDD Core
+        // Rulebook PT-03.05) and BG-19 must carry.
+        "direct_debit": content.direct_debit.as_ref().map(|notice| json!({
+            "mandate_reference": notice.mandate_reference.as_str(),
+            "creditor_identifier": notice.creditor_identifier.as_str(),
+            "debited_account": notice.debited_account.as_str(),
+            "collection_date": notice.collection_date.format("%Y%m%d").to_string(),
+            "printed_date": billing_documents::text::date(billing_documents::text::labels(content.buyer.language), notice.collection_date),
+            "printed_amount": billing_documents::text::money(billing_documents::text::labels(content.buyer.language), invoice.amount_due()),
+        })),
         "totals": {
             "net": content.totals.net_total.amount().to_string(),
             "tax": content.totals.tax_total.amount().to_string(),

@@ -43,6 +43,8 @@ pub const PEPPOL_BILLING_PROCESS: &str = "urn:fdc:peppol.eu:2017:poacc:billing:0
 pub enum PaymentMeans {
     /// SEPA credit transfer to the seller's IBAN.
     SepaCreditTransfer,
+    /// SEPA direct debit under the customer's mandate (BG-19).
+    SepaDirectDebit,
 }
 
 impl PaymentMeans {
@@ -50,13 +52,18 @@ impl PaymentMeans {
     pub fn code(self) -> &'static str {
         match self {
             Self::SepaCreditTransfer => "58",
+            Self::SepaDirectDebit => "59",
         }
     }
 }
 
-/// How `invoice` is paid.
-pub fn payment_means(_invoice: &Invoice) -> PaymentMeans {
-    PaymentMeans::SepaCreditTransfer
+/// How `invoice` is paid: by direct debit when it carries a
+/// pre-notification, else by transfer.
+pub fn payment_means(invoice: &Invoice) -> PaymentMeans {
+    match invoice.content().direct_debit {
+        Some(_) => PaymentMeans::SepaDirectDebit,
+        None => PaymentMeans::SepaCreditTransfer,
+    }
 }
 
 /// Which flavour of EN 16931 CII to write.
@@ -420,6 +427,12 @@ impl Cii<'_> {
         let labels = self.labels;
         let currency = content.currency.code();
         self.group("ram:ApplicableHeaderTradeSettlement", |c| {
+            if let Some(notice) = &content.direct_debit {
+                c.text(
+                    "ram:CreditorReferenceID",
+                    notice.creditor_identifier.as_str(),
+                )?; // BT-90
+            }
             if let Some(reference) = &content.references.payment_reference {
                 c.text("ram:PaymentReference", reference)?; // BT-83
             }
@@ -427,6 +440,14 @@ impl Cii<'_> {
             let bank = &content.seller.bank_account;
             c.group("ram:SpecifiedTradeSettlementPaymentMeans", |c| {
                 c.text("ram:TypeCode", payment_means(invoice).code())?; // BT-81
+                // Direct debit: the debited account (BG-19) and no account
+                // to pay into (BG-17 only for transfers; BR-DE-25 forbids it
+                // beside code 59).
+                if let Some(notice) = &content.direct_debit {
+                    return c.group("ram:PayerPartyDebtorFinancialAccount", |c| {
+                        c.text("ram:IBANID", notice.debited_account.as_str()) // BT-91
+                    });
+                }
                 c.group("ram:PayeePartyCreditorFinancialAccount", |c| {
                     c.text("ram:IBANID", bank.iban.as_str())?; // BT-84
                     if let Some(holder) = &bank.account_holder {
@@ -449,7 +470,14 @@ impl Cii<'_> {
             }
             c.group("ram:SpecifiedTradePaymentTerms", |c| {
                 c.text("ram:Description", &text::document_terms(labels, invoice))?; // BT-20
-                c.date("ram:DueDateDateTime", content.due_date) // BT-9
+                c.date("ram:DueDateDateTime", content.due_date)?; // BT-9
+                if let Some(notice) = &content.direct_debit {
+                    c.text(
+                        "ram:DirectDebitMandateID",
+                        notice.mandate_reference.as_str(),
+                    )?; // BT-89
+                }
+                Ok(())
             })?;
             let totals = &content.totals;
             c.group("ram:SpecifiedTradeSettlementHeaderMonetarySummation", |c| {

@@ -9,7 +9,7 @@
 
 use billing_domain::invoice::{DocumentType, Invoice};
 use billing_domain::money::Currency;
-use billing_domain::party::creditor_reference;
+use billing_domain::reference::CreditorReference;
 use qrcode::{Color, EcLevel, QrCode};
 use rust_decimal::Decimal;
 
@@ -74,8 +74,8 @@ impl EpcTransfer {
             .payment_reference
             .clone()
             .unwrap_or_else(|| invoice.number().as_str().to_owned());
-        let remittance = match creditor_reference(&reference) {
-            Some(structured) => Remittance::Structured(structured),
+        let remittance = match CreditorReference::recognise(&reference) {
+            Some(structured) => Remittance::Structured(structured.as_str().to_owned()),
             None => Remittance::Unstructured(one_line(&reference, MAX_REMITTANCE_CHARS)),
         };
         Some(Self {

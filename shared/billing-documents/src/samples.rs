@@ -39,6 +39,7 @@ pub fn all() -> Result<Vec<(&'static str, Invoice)>, DomainError> {
         ("small-business", small_business()?),
         ("intra-eu-goods", intra_eu_goods()?),
         ("mid-period-upgrade", mid_period_upgrade()?),
+        ("direct-debit-consumer", direct_debit_consumer()?),
     ])
 }
 
@@ -247,6 +248,45 @@ pub fn german_consumer() -> Result<Invoice, DomainError> {
         request("inv_sample_de", lines),
         "RE-2026-000042",
     )
+}
+
+/// The German consumer's licence collected by SEPA direct debit: the terms
+/// are the pre-notification (amount, collection date 16.02.2026 after 14
+/// days' notice, creditor identifier, mandate reference, the account
+/// masked), the XML says payment means 59 with BT-89 to BT-91, and there is
+/// no GiroCode and no account to pay into.
+pub fn direct_debit_consumer() -> Result<Invoice, DomainError> {
+    use billing_domain::direct_debit::{
+        CreditorIdentifier, DirectDebitScheme, Mandate, MandateReference, MandateStatus, MandateUse,
+    };
+    let january = period(date(2026, 1, 1)?, date(2026, 1, 31)?)?;
+    let lines = vec![
+        BillableLine::new(item(
+            "Cloud-Buchhaltung Basis (Monatslizenz)",
+            Decimal::new(1, 0),
+            UnitCode::month(),
+            Decimal::new(2990, 2),
+            TaxCategory::Standard,
+        ))
+        .with_period(january),
+    ];
+    let mandate = Mandate {
+        reference: MandateReference::parse("NL-2026-0007")?,
+        creditor_identifier: CreditorIdentifier::parse("DE98ZZZ09999999999")?,
+        signed_on: date(2026, 1, 5)?,
+        scheme: DirectDebitScheme::Core,
+        usage: MandateUse::Recurrent,
+        debtor_name: "Erika Mustermann".to_owned(),
+        debtor_iban: Iban::parse("DE75 5121 0800 1245 1261 99")?,
+        debtor_bic: None,
+        status: MandateStatus::Active,
+        last_collected_on: None,
+        agreed_pre_notification_days: None,
+        amendments: Vec::new(),
+    };
+    let mut draft = draft(&seller()?, &consumer(), request("inv_sample_dd", lines))?;
+    draft.collect_by_direct_debit(&mandate)?;
+    Ok(draft.finalize(InvoiceNumber::new("RE-2026-000049")))
 }
 
 /// An Austrian business, English, reverse charge (§13b UStG), with a
@@ -585,14 +625,23 @@ fn finalize_by(
     request: InvoiceRequest,
     number: &str,
 ) -> Result<Invoice, DomainError> {
+    Ok(draft(entity, account, request)?.finalize(InvoiceNumber::new(number)))
+}
+
+/// The draft every sample starts from; a customer without an invoice
+/// address gets the sample one.
+fn draft(
+    entity: &BillingEntity,
+    account: &CustomerAccount,
+    request: InvoiceRequest,
+) -> Result<InvoiceDraft, DomainError> {
     let mut account = account.clone();
     if account.invoice_emails.is_empty() {
         account
             .invoice_emails
             .push(EmailAddress::parse("erika@example.org")?);
     }
-    let draft = InvoiceDraft::build(entity, &account, request)?;
-    Ok(draft.finalize(InvoiceNumber::new(number)))
+    InvoiceDraft::build(entity, &account, request)
 }
 
 fn request(id: &str, lines: Vec<BillableLine>) -> InvoiceRequest {

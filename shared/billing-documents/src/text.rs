@@ -20,6 +20,7 @@ pub struct Labels {
     date_format: &'static str,
     payment_terms: &'static str,
     credit_terms: &'static str,
+    direct_debit_terms: &'static str,
     default_notice: &'static str,
 }
 
@@ -30,6 +31,9 @@ const DE: Labels = Labels {
     date_format: "%d.%m.%Y",
     payment_terms: "Zahlbar ohne Abzug bis zum {due}.",
     credit_terms: "Der Betrag wird mit offenen Rechnungen verrechnet oder Ihnen erstattet.",
+    direct_debit_terms: "Den Rechnungsbetrag von {amount} ziehen wir am {date} per SEPA-Lastschrift \
+                         von Ihrem Konto {account} ein (Gläubiger-Identifikationsnummer \
+                         {creditor}, Mandatsreferenz {mandate}).",
     default_notice: "Wenn Sie nicht innerhalb von 30 Tagen nach Fälligkeit und Zugang dieser \
                      Rechnung zahlen, kommen Sie auch ohne Mahnung in Verzug (§ 286 Abs. 3 BGB).",
 };
@@ -41,6 +45,9 @@ const EN: Labels = Labels {
     date_format: "%-d %B %Y",
     payment_terms: "Payable without deduction by {due}.",
     credit_terms: "The amount is offset against open invoices or refunded to you.",
+    direct_debit_terms: "We will collect the invoice amount of {amount} by SEPA direct debit from \
+                         your account {account} on {date} (creditor identifier {creditor}, \
+                         mandate reference {mandate}).",
     default_notice: "If you do not pay within 30 days of the due date and receipt of this \
                      invoice, you will be in default even without a reminder (section 286(3) \
                      German Civil Code, BGB).",
@@ -60,15 +67,39 @@ pub fn labels(language: Language) -> &'static Labels {
 /// adds it here, so the PDF and the XML say it alike.
 pub fn document_terms(labels: &Labels, invoice: &billing_domain::invoice::Invoice) -> String {
     let content = invoice.content();
-    match content.document_type {
-        billing_domain::invoice::DocumentType::CreditNote => labels.credit_terms.to_owned(),
-        billing_domain::invoice::DocumentType::Invoice if content.default_notice => format!(
-            "{} {}",
-            payment_terms(labels, content.due_date),
-            labels.default_notice
-        ),
-        billing_domain::invoice::DocumentType::Invoice => payment_terms(labels, content.due_date),
+    if content.document_type == billing_domain::invoice::DocumentType::CreditNote {
+        return labels.credit_terms.to_owned();
     }
+    let terms = match &content.direct_debit {
+        Some(notice) => direct_debit_terms(labels, invoice.amount_due(), notice),
+        None => payment_terms(labels, content.due_date),
+    };
+    if content.default_notice {
+        format!("{terms} {}", labels.default_notice)
+    } else {
+        terms
+    }
+}
+
+/// The pre-notification of a direct-debit invoice (SDD Core Rulebook
+/// PT-03.05: amount, collection date, creditor identifier, mandate
+/// reference), with the debited account masked to its last four
+/// characters; printed and embedded as BT-20 alike.
+pub fn direct_debit_terms(
+    labels: &Labels,
+    amount: Money,
+    notice: &billing_domain::invoice::DirectDebitNotice,
+) -> String {
+    labels
+        .direct_debit_terms
+        .replace("{amount}", &money(labels, amount))
+        .replace("{date}", &date(labels, notice.collection_date))
+        .replace(
+            "{account}",
+            &billing_domain::privacy::masked_account(notice.debited_account.as_str()),
+        )
+        .replace("{creditor}", notice.creditor_identifier.as_str())
+        .replace("{mandate}", notice.mandate_reference.as_str())
 }
 
 /// The payment-terms sentence (BT-20), printed and embedded alike.
@@ -154,6 +185,27 @@ mod tests {
             unit_price(&DE, Money::new(dec!(0.0125), Currency::EUR)),
             "0,0125"
         );
+    }
+
+    #[test]
+    fn a_direct_debit_invoice_is_its_own_pre_notification_in_its_language() {
+        // SDD Core Rulebook PT-03.05: amount, date, creditor identifier and
+        // mandate reference; the account masked to its last four characters.
+        let invoice = crate::samples::direct_debit_consumer().unwrap();
+        let notice = invoice.content().direct_debit.clone().unwrap();
+        assert_eq!(
+            direct_debit_terms(&DE, invoice.amount_due(), &notice),
+            "Den Rechnungsbetrag von 35,58 EUR ziehen wir am 16.02.2026 per SEPA-Lastschrift \
+             von Ihrem Konto ****6199 ein (Gläubiger-Identifikationsnummer DE98ZZZ09999999999, \
+             Mandatsreferenz NL-2026-0007)."
+        );
+        assert_eq!(
+            direct_debit_terms(&EN, invoice.amount_due(), &notice),
+            "We will collect the invoice amount of 35.58 EUR by SEPA direct debit from your \
+             account ****6199 on 16 February 2026 (creditor identifier DE98ZZZ09999999999, \
+             mandate reference NL-2026-0007)."
+        );
+        assert!(document_terms(&DE, &invoice).starts_with("Den Rechnungsbetrag von 35,58 EUR"));
     }
 
     #[test]

@@ -61,6 +61,10 @@ pub struct InvoiceView {
     /// Whether `/girocode.svg` (the EPC QR code for paying by transfer) is
     /// there to print beside the payment terms.
     pub girocode: bool,
+    /// Whether the invoice is collected by SEPA direct debit: the payment
+    /// terms then are the pre-notification, and no account to pay into is
+    /// printed.
+    pub direct_debit: bool,
 }
 
 /// The seller as printed in the letterhead and footer.
@@ -236,6 +240,7 @@ impl InvoiceView {
                 )
             }),
             girocode,
+            direct_debit: content.direct_debit.is_some(),
         }
     }
 }

@@ -678,6 +678,7 @@ fn credit_note(
         },
         // Nothing falls due on a credit note.
         default_notice: false,
+        direct_debit: None,
     })
 }
 

@@ -12,6 +12,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::DomainError;
+use crate::direct_debit::{CreditorIdentifier, Mandate, MandateReference, collection_date};
 use crate::ids::{
     BillingEntityId, InvoiceId, OpportunityId, PendingChargeId, SubscriptionId, SubscriptionItemId,
 };
@@ -263,6 +264,26 @@ pub struct InvoiceDraft {
     /// prints it; absent on invoices stored before it was printed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub default_notice: bool,
+    /// Set when the invoice is collected by SEPA direct debit: the
+    /// pre-notification it prints instead of transfer instructions, and
+    /// BG-19 of the e-invoice. Absent on invoices paid by transfer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direct_debit: Option<DirectDebitNotice>,
+}
+
+/// What a direct-debit invoice tells the debtor before the collection (the
+/// pre-notification of SDD Core Rulebook PT-03.05: amount, date, creditor
+/// identifier, mandate reference) and writes as BG-19 (BT-89 to BT-91).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectDebitNotice {
+    /// Mandate reference (BT-89).
+    pub mandate_reference: MandateReference,
+    /// The seller's creditor identifier (BT-90).
+    pub creditor_identifier: CreditorIdentifier,
+    /// The debited account (BT-91); printed masked.
+    pub debited_account: crate::party::Iban,
+    /// The day the amount is collected; also the invoice's due date.
+    pub collection_date: NaiveDate,
 }
 
 /// A finalized invoice: a draft with its legal number. Read-only by
@@ -365,7 +386,48 @@ impl InvoiceDraft {
             references: request.references,
             default_notice: account.kind == CustomerKind::Consumer
                 && document_type == DocumentType::Invoice,
+            direct_debit: None,
         })
+    }
+
+    /// Makes this invoice one collected by direct debit under `mandate`:
+    /// the collection date (the later of the due date and the end of the
+    /// pre-notification period, on a TARGET day) becomes the due date, and
+    /// the notice is printed. Refused, naming `mandate`, for a credit note,
+    /// an invoice not in euro, or a mandate that cannot be used on that day:
+    /// such an invoice stays one paid by transfer.
+    pub fn collect_by_direct_debit(&mut self, mandate: &Mandate) -> Result<(), DomainError> {
+        if self.document_type != DocumentType::Invoice {
+            return Err(DomainError::invalid(
+                "mandate",
+                "a credit note is not collected by direct debit",
+            ));
+        }
+        if self.currency != Currency::EUR {
+            return Err(DomainError::invalid(
+                "mandate",
+                format!(
+                    "the invoice is in {}; SEPA direct debits are in euro only",
+                    self.currency.code()
+                ),
+            ));
+        }
+        let collect_on = collection_date(
+            self.issue_date,
+            self.due_date,
+            mandate.pre_notification_days(),
+        );
+        mandate
+            .usable_on(collect_on)
+            .map_err(|refusal| DomainError::invalid("mandate", refusal.to_string()))?;
+        self.due_date = collect_on;
+        self.direct_debit = Some(DirectDebitNotice {
+            mandate_reference: mandate.reference.clone(),
+            creditor_identifier: mandate.creditor_identifier.clone(),
+            debited_account: mandate.debtor_iban.clone(),
+            collection_date: collect_on,
+        });
+        Ok(())
     }
 
     /// Attaches the legal number, drawn from the series of this draft's

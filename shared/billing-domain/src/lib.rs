@@ -8,6 +8,7 @@
 
 pub mod accounting;
 pub mod correction;
+pub mod direct_debit;
 pub mod dunning;
 pub mod dunning_letter;
 pub mod error;

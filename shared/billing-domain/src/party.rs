@@ -237,20 +237,6 @@ pub(crate) fn mod97(chars: impl Iterator<Item = char>) -> Option<u32> {
     Some(remainder)
 }
 
-/// `reference` as an ISO 11649 creditor reference (`RF`, two check
-/// digits, 1 to 21 letters or digits, MOD 97-10 with the first four moved to
-/// the end), normalized without separators; `None` if it is not one. Banks
-/// carry such a reference as structured remittance, so matching stays exact.
-pub fn creditor_reference(reference: &str) -> Option<String> {
-    let compact = compact(reference);
-    let well_formed = (5..=25).contains(&compact.len())
-        && compact.starts_with("RF")
-        && compact[2..4].bytes().all(|b| b.is_ascii_digit())
-        && compact[4..].bytes().all(|b| b.is_ascii_alphanumeric());
-    let (head, tail) = compact.split_at(4.min(compact.len()));
-    (well_formed && mod97(tail.chars().chain(head.chars())) == Some(1)).then_some(compact)
-}
-
 fn check_iban(value: &str) -> Result<String, DomainError> {
     let iban = compact(value);
     let well_formed = (15..=34).contains(&iban.len())
@@ -964,17 +950,6 @@ mod tests {
         assert!(Iban::parse("DE89").is_err());
         let err = serde_json::from_str::<Iban>("\"DE88370400440532013000\"").unwrap_err();
         assert!(err.to_string().contains("iban"));
-    }
-
-    #[test]
-    fn creditor_references() {
-        let canonical = Some("RF18539007547034".to_owned());
-        assert_eq!(creditor_reference("RF18539007547034"), canonical);
-        assert_eq!(creditor_reference("rf18 5390 0754 7034"), canonical);
-        assert_eq!(creditor_reference("RF19539007547034"), None);
-        assert_eq!(creditor_reference("RE-2026-000042"), None);
-        assert_eq!(creditor_reference("RF18"), None);
-        assert_eq!(creditor_reference("RFxx539007547034"), None);
     }
 
     #[test]

@@ -188,60 +188,45 @@ impl ReceivableHistory {
         if self.issue_date > day {
             return Ok(None);
         }
+        let mut state = self.issued();
+        for event in self.ordered().into_iter().filter(|e| e.on <= day) {
+            state.apply(event, self.total.currency())?;
+        }
+        Ok(Some(state))
+    }
+
+    /// Every event in the order the replay applies it (date order, ties in
+    /// the order recorded), each with the invoice's state just before it:
+    /// what the journal's payment, return and write-off bookings need
+    /// (`open_before`, `paid_before`, `open`).
+    pub fn steps(&self) -> Result<Vec<(ReceivableEvent, ReceivableState)>, DomainError> {
+        let mut state = self.issued();
+        let mut steps = Vec::with_capacity(self.events.len());
+        for event in self.ordered() {
+            steps.push((*event, state.clone()));
+            state.apply(event, self.total.currency())?;
+        }
+        Ok(steps)
+    }
+
+    /// The state on its issue date, before any event.
+    fn issued(&self) -> ReceivableState {
         let currency = self.total.currency();
-        let mut events: Vec<&ReceivableEvent> =
-            self.events.iter().filter(|e| e.on <= day).collect();
-        events.sort_by_key(|e| e.on);
-        let zero = Money::zero(currency);
-        let mut state = ReceivableState {
+        ReceivableState {
             open: Claims::principal(self.total),
             paid: Claims::zero(currency),
-            surplus: zero,
+            surplus: Money::zero(currency),
             cancelled: false,
             written_off: false,
             dunning_level: 0,
             settled_on: None,
-        };
-        for event in events {
-            let open_before = state.open.total()?;
-            match event.change {
-                ReceivableChange::Payment(amount) => {
-                    amount.ensure_currency(currency, "events.payment.currency")?;
-                    state.pay(amount, PaymentPurpose::Statutory)?;
-                }
-                ReceivableChange::DesignatedPayment(amount, purpose) => {
-                    amount.ensure_currency(currency, "events.payment.currency")?;
-                    state.pay(amount, purpose)?;
-                }
-                ReceivableChange::CreditNote(amount) => {
-                    amount.ensure_currency(currency, "events.credit_note.currency")?;
-                    state.credit(amount)?;
-                }
-                ReceivableChange::Cancellation => state.cancelled = true,
-                ReceivableChange::DunningLetter => {
-                    state.dunning_level = state.dunning_level.saturating_add(1);
-                }
-                ReceivableChange::CostsClaimed(amount) => {
-                    amount.ensure_currency(currency, "events.costs.currency")?;
-                    state.open.costs = state.open.costs.checked_add(amount)?;
-                }
-                ReceivableChange::InterestClaimed(amount) => {
-                    amount.ensure_currency(currency, "events.interest.currency")?;
-                    state.open.interest = state.open.interest.checked_add(amount)?;
-                }
-                ReceivableChange::WriteOff => {
-                    state.written_off = true;
-                    state.open = Claims::zero(currency);
-                }
-            }
-            let after = state.open.total()?;
-            if after.is_positive() {
-                state.settled_on = None;
-            } else if open_before.is_positive() && !state.written_off {
-                state.settled_on = Some(event.on);
-            }
         }
-        Ok(Some(state))
+    }
+
+    fn ordered(&self) -> Vec<&ReceivableEvent> {
+        let mut events: Vec<&ReceivableEvent> = self.events.iter().collect();
+        events.sort_by_key(|e| e.on);
+        events
     }
 
     /// The invoice as it stood at the end of `day`; `None` when it was not
@@ -264,6 +249,48 @@ impl ReceivableHistory {
 }
 
 impl ReceivableState {
+    /// One event of the invoice (in `currency`) applied.
+    fn apply(&mut self, event: &ReceivableEvent, currency: Currency) -> Result<(), DomainError> {
+        let open_before = self.open.total()?;
+        match event.change {
+            ReceivableChange::Payment(amount) => {
+                amount.ensure_currency(currency, "events.payment.currency")?;
+                self.pay(amount, PaymentPurpose::Statutory)?;
+            }
+            ReceivableChange::DesignatedPayment(amount, purpose) => {
+                amount.ensure_currency(currency, "events.payment.currency")?;
+                self.pay(amount, purpose)?;
+            }
+            ReceivableChange::CreditNote(amount) => {
+                amount.ensure_currency(currency, "events.credit_note.currency")?;
+                self.credit(amount)?;
+            }
+            ReceivableChange::Cancellation => self.cancelled = true,
+            ReceivableChange::DunningLetter => {
+                self.dunning_level = self.dunning_level.saturating_add(1);
+            }
+            ReceivableChange::CostsClaimed(amount) => {
+                amount.ensure_currency(currency, "events.costs.currency")?;
+                self.open.costs = self.open.costs.checked_add(amount)?;
+            }
+            ReceivableChange::InterestClaimed(amount) => {
+                amount.ensure_currency(currency, "events.interest.currency")?;
+                self.open.interest = self.open.interest.checked_add(amount)?;
+            }
+            ReceivableChange::WriteOff => {
+                self.written_off = true;
+                self.open = Claims::zero(currency);
+            }
+        }
+        let after = self.open.total()?;
+        if after.is_positive() {
+            self.settled_on = None;
+        } else if open_before.is_positive() && !self.written_off {
+            self.settled_on = Some(event.on);
+        }
+        Ok(())
+    }
+
     /// A payment (positive: allocated by `purpose`; the rest is surplus)
     /// or a return (negative: takes back the surplus first, then reopens
     /// what was paid, principal first).

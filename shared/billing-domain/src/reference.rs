@@ -27,9 +27,8 @@ impl CreditorReference {
     pub fn from_body(body: &str) -> Result<Self, DomainError> {
         let body = body.to_ascii_uppercase();
         check_body(&body)?;
-        let remainder = mod97(&format!("{body}RF00"));
-        let check = 98 - remainder;
-        Ok(Self(format!("RF{check:02}{body}")))
+        let check = sepa::RfReference::check_digits_for(&body);
+        Ok(Self(format!("RF{check}{body}")))
     }
 
     /// The reference an invoice is paid by, derived from its number alone
@@ -67,10 +66,22 @@ impl CreditorReference {
                 DomainError::invalid("creditor_reference", message)
             }
         })?;
-        if mod97(&format!("{body}RF{check}")) != 1 {
+        if sepa::RfReference::check_digits_for(body) != check {
             return refuse("check digits do not match");
         }
         Ok(Self(compact))
+    }
+
+    /// `text` as a creditor reference if it is one, however a payer or a
+    /// CRM separated it (spaces, dots, hyphens); `None` for any other
+    /// payment reference. Banks carry an RF reference as structured
+    /// remittance, so matching stays exact.
+    pub fn recognise(text: &str) -> Option<Self> {
+        let compact: String = text
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '.' | '-'))
+            .collect();
+        Self::parse(&compact).ok()
     }
 
     /// Electronic form, e.g. `RF712026000123`: what goes into XML and the
@@ -109,21 +120,6 @@ fn check_body(body: &str) -> Result<(), DomainError> {
         ));
     }
     Ok(())
-}
-
-/// ISO 7064 mod 97 of `text` with letters replaced by 10..=35, computed
-/// digit by digit so no length overflows.
-fn mod97(text: &str) -> u32 {
-    let mut remainder: u32 = 0;
-    for c in text.chars() {
-        let value = c.to_digit(36).unwrap_or(0);
-        remainder = if value >= 10 {
-            (remainder * 100 + value) % 97
-        } else {
-            (remainder * 10 + value) % 97
-        };
-    }
-    remainder
 }
 
 impl fmt::Display for CreditorReference {
@@ -178,6 +174,34 @@ mod tests {
         let long = InvoiceNumber::new("INVOICE-2026-0000000000000123");
         let err = CreditorReference::for_invoice_number(&long).unwrap_err();
         assert!(err.to_string().starts_with("number:"), "{err}");
+    }
+
+    #[test]
+    fn references_are_recognised_however_they_were_separated() {
+        let canonical = Some("RF18539007547034");
+        let seen = |text: &str| CreditorReference::recognise(text);
+        assert_eq!(
+            seen("RF18539007547034")
+                .as_ref()
+                .map(CreditorReference::as_str),
+            canonical
+        );
+        assert_eq!(
+            seen("rf18 5390 0754 7034")
+                .as_ref()
+                .map(CreditorReference::as_str),
+            canonical
+        );
+        assert_eq!(
+            seen("RF18-5390.0754-7034")
+                .as_ref()
+                .map(CreditorReference::as_str),
+            canonical
+        );
+        assert_eq!(seen("RF19539007547034"), None);
+        assert_eq!(seen("RE-2026-000042"), None);
+        assert_eq!(seen("RF18"), None);
+        assert_eq!(seen("RFxx539007547034"), None);
     }
 
     #[test]

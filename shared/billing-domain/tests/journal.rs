@@ -1186,3 +1186,36 @@ fn a_non_automatic_revenue_account_carries_its_tax_key_into_the_posting() {
     );
     assert_eq!(postings[0].tax_key.map(|k| k.value()), Some(3));
 }
+
+#[test]
+fn the_receivables_replay_gives_each_payment_what_was_open_before_it() {
+    // GIVEN A's history: its payment events are built from the state
+    // before each one, so the journal and the receivables allocate alike
+    let a = &histories()[0];
+    let steps = a.steps().unwrap();
+    let before: Vec<(NaiveDate, Claims)> = steps
+        .iter()
+        .map(|(event, state)| (event.on, state.open))
+        .collect();
+    assert_eq!(
+        before,
+        vec![
+            (day("2026-03-05"), claims(dec!(0), dec!(0), dec!(1190.00))),
+            (
+                day("2026-03-05"),
+                claims(dec!(5.00), dec!(0), dec!(1190.00))
+            ),
+            (
+                day("2026-03-10"),
+                claims(dec!(5.00), dec!(3.50), dec!(1190.00))
+            ),
+            (day("2026-03-31"), claims(dec!(0), dec!(0), dec!(598.50))),
+        ]
+    );
+    // AND these are exactly the open_before the test's events carry
+    let (_, after_payment) = &steps[3];
+    assert_eq!(
+        after_payment.paid,
+        claims(dec!(5.00), dec!(3.50), dec!(591.50))
+    );
+}

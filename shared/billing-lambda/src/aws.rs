@@ -114,40 +114,19 @@ impl AwsClients {
     }
 }
 
-/// Error codes AWS services use for "slow down" or "try again later".
-const TRANSIENT_CODES: &[&str] = &[
-    "ThrottlingException",
-    "Throttling",
-    "ThrottledException",
-    "TooManyRequestsException",
-    "ProvisionedThroughputExceededException",
-    "RequestLimitExceeded",
-    "LimitExceededException",
-    "InternalServerError",
-    "InternalFailure",
-    "InternalError",
-    "ServiceUnavailable",
-    "ServiceUnavailableException",
-    "SlowDown",
-    "TransactionInProgressException",
-];
-
 /// Whether an SDK call failure is worth retrying: throttling, service-side
 /// faults, timeouts and connection failures are; everything else (validation,
-/// access denied, a failed condition) would fail the same way again.
+/// access denied, a failed condition) would fail the same way again. The
+/// list of transient codes is the store's (`billing_store::error::transient`),
+/// one list for every SDK.
 pub fn sdk_error_disposition<E, R>(error: &SdkError<E, R>) -> Disposition
 where
     E: ProvideErrorMetadata,
 {
-    match error {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            Disposition::Retryable
-        }
-        SdkError::ServiceError(service) => match service.err().code() {
-            Some(code) if TRANSIENT_CODES.contains(&code) => Disposition::Retryable,
-            _ => Disposition::Permanent,
-        },
-        _ => Disposition::Permanent,
+    if billing_store::error::transient(error) {
+        Disposition::Retryable
+    } else {
+        Disposition::Permanent
     }
 }
 

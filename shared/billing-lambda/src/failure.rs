@@ -85,6 +85,23 @@ pub fn diagnostic(failure: &(impl Failure + ?Sized)) -> lambda_runtime::Diagnost
     }
 }
 
+/// A store failure ends as the store says: retryable (throttling, a
+/// timeout, writers that kept racing) or permanent. Callers that answer some
+/// store errors with a 4xx (the staff API) map those themselves.
+impl Failure for billing_store::StoreError {
+    fn disposition(&self) -> Disposition {
+        if self.is_retryable() {
+            Disposition::Retryable
+        } else {
+            Disposition::Permanent
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        billing_store::StoreError::code(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,8 +32,8 @@ use serde::{Deserialize, Serialize};
 use crate::attributes::{
     Item, body, key_item, n, read_body, read_optional_s, read_time, read_u64, s, time,
 };
-use crate::audit::{Actor, AuditEntry, cancellation_codes};
-use crate::staff_writes::first_item_refused;
+use crate::audit::{Actor, AuditEntry};
+use crate::transaction::{Outcome, Retry};
 use crate::{BillingStore, StoreError};
 
 /// How often assigning a debtor number is tried when other assignments
@@ -210,7 +210,8 @@ impl BillingStore {
         range: RangeInclusive<u32>,
     ) -> Result<u32, StoreError> {
         let what = format!("debtor accounts of seller {entity}");
-        for attempt in 0..DEBTOR_ATTEMPTS {
+        let mut retry = Retry::Attempts(DEBTOR_ATTEMPTS).start();
+        while retry.next().await {
             if let Some(number) = self.debtor_account(account).await? {
                 return Ok(number);
             }
@@ -239,33 +240,29 @@ impl BillingStore {
             let claim = self.debtor_claim_item(entity, account, next)?;
             let own = self.debtor_item(account, next)?;
             let items = vec![counter_put.clone(), own, claim];
-            match self.transact(items).await {
-                Ok(()) => return Ok(next),
-                Err(err) => {
-                    let codes = cancellation_codes(&err);
-                    let Some(codes) = codes else {
-                        return Err(StoreError::transaction(&err));
-                    };
-                    let failed = |i: usize| codes.get(i).is_some_and(|c| c != "None");
-                    if failed(2) && !failed(0) && !failed(1) {
-                        // The number was taken from the CRM or an import:
-                        // move the counter past it and draw again.
-                        if let Err(err) = self.transact(vec![counter_put]).await
-                            && cancellation_codes(&err).is_none()
-                        {
-                            return Err(StoreError::transaction(&err));
-                        }
-                    } else if !(failed(0) || failed(1)) {
-                        return Err(StoreError::transaction(&err));
-                    }
-                    tokio::time::sleep(crate::opportunity::backoff(attempt)).await;
+            // Item 0 the counter, 1 the customer's number, 2 the claim.
+            let cancelled = match self.transact(items).await? {
+                Outcome::Written => return Ok(next),
+                Outcome::Cancelled(cancelled) => cancelled,
+            };
+            if cancelled.condition_failed(2)
+                && !cancelled.condition_failed(0)
+                && !cancelled.condition_failed(1)
+            {
+                // The number was taken by an import: move the counter past
+                // it (a lost race on the counter is fine) and draw again.
+                if let Outcome::Cancelled(moved) = self.transact(vec![counter_put]).await?
+                    && !moved.only_races(|index| index == 0)
+                {
+                    return Err(moved.into_error());
                 }
+            } else if !cancelled.only_races(|index| index <= 1) {
+                // A counter moved or a number assigned meanwhile is a race:
+                // read again; anything else is final.
+                return Err(cancelled.into_error());
             }
         }
-        Err(StoreError::Contended {
-            what,
-            attempts: DEBTOR_ATTEMPTS,
-        })
+        Err(retry.gave_up(what))
     }
 
     /// Records a debtor number the CRM or an import gives for a customer
@@ -295,26 +292,25 @@ impl BillingStore {
             self.debtor_item(account, number)?,
             self.debtor_claim_item(entity, account, number)?,
         ];
-        match self.transact(items).await {
-            Ok(()) => Ok(number),
-            Err(err) => match cancellation_codes(&err) {
-                Some(codes) if codes.get(1).is_some_and(|c| c == "ConditionalCheckFailed") => {
-                    Err(StoreError::Refused {
-                        what,
-                        reason: format!(
-                            "debtor account {number} belongs to another customer of the seller"
-                        ),
-                    })
+        // Item 0 the customer's number, 1 the claim.
+        match self.transact(items).await? {
+            Outcome::Written => Ok(number),
+            Outcome::Cancelled(cancelled) if cancelled.condition_failed(1) => {
+                Err(StoreError::Refused {
+                    what,
+                    reason: format!(
+                        "debtor account {number} belongs to another customer of the seller"
+                    ),
+                })
+            }
+            Outcome::Cancelled(cancelled) if cancelled.condition_failed(0) => {
+                // Assigned concurrently: read what won.
+                match self.debtor_account(account).await? {
+                    Some(existing) if existing == number => Ok(existing),
+                    _ => Err(StoreError::RevisionMismatch { what }),
                 }
-                Some(codes) if codes.first().is_some_and(|c| c == "ConditionalCheckFailed") => {
-                    // Assigned concurrently: read what won.
-                    match self.debtor_account(account).await? {
-                        Some(existing) if existing == number => Ok(existing),
-                        _ => Err(StoreError::RevisionMismatch { what }),
-                    }
-                }
-                _ => Err(StoreError::transaction(&err)),
-            },
+            }
+            Outcome::Cancelled(cancelled) => Err(cancelled.into_error()),
         }
     }
 
@@ -424,9 +420,10 @@ impl BillingStore {
         }
         let mut items = vec![self.transaction_put(item, Some("attribute_not_exists(pk)"), None)?];
         items.extend(audit.transact_items(&self.table)?);
-        match self.transact(items).await {
-            Ok(()) => self.booking_period(entity, month).await,
-            Err(err) if first_item_refused(&err) => {
+        // Item 0 the period (the audit puts after it are new keys).
+        match self.transact(items).await? {
+            Outcome::Written => self.booking_period(entity, month).await,
+            Outcome::Cancelled(cancelled) if cancelled.condition_failed(0) => {
                 let stored = self.booking_period(entity, month).await?;
                 if already_closed_ok {
                     Ok(stored)
@@ -440,7 +437,7 @@ impl BillingStore {
                     })
                 }
             }
-            Err(err) => Err(StoreError::transaction(&err)),
+            Outcome::Cancelled(cancelled) => Err(cancelled.into_error()),
         }
     }
 
@@ -467,16 +464,16 @@ impl BillingStore {
             .map_err(|e| StoreError::corrupt("transaction item", e))?;
         let mut items = vec![TransactWriteItem::builder().update(update).build()];
         items.extend(audit.transact_items(&self.table)?);
-        match self.transact(items).await {
-            Ok(()) => self.booking_period(entity, month).await,
-            Err(err) if first_item_refused(&err) => {
+        match self.transact(items).await? {
+            Outcome::Written => self.booking_period(entity, month).await,
+            Outcome::Cancelled(cancelled) if cancelled.condition_failed(0) => {
                 let stored = self.booking_period(entity, month).await?;
                 match stored.status {
                     PeriodStatus::Exported => Ok(stored),
                     _ => Err(StoreError::NotFound { what }),
                 }
             }
-            Err(err) => Err(StoreError::transaction(&err)),
+            Outcome::Cancelled(cancelled) => Err(cancelled.into_error()),
         }
     }
 }

@@ -151,39 +151,12 @@ pub(crate) fn with_revision(
     update
 }
 
-/// The cancellation reason codes of a failed transaction, in item order
-/// (`None` where an item was fine), or `None` if it failed otherwise.
-pub(crate) fn cancellation_codes(
-    err: &aws_sdk_dynamodb::error::SdkError<
-        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
-        aws_sdk_dynamodb::config::http::HttpResponse,
-    >,
-) -> Option<Vec<String>> {
-    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-    match err.as_service_error() {
-        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => Some(
-            cancelled
-                .cancellation_reasons()
-                .iter()
-                .map(|r| r.code().unwrap_or("None").to_owned())
-                .collect(),
-        ),
-        _ => None,
-    }
-}
-
 impl BillingStore {
     /// Appends one audit entry on its own (for a change that is not a
     /// store transaction, e.g. an action recorded elsewhere).
     pub async fn record_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
         let items = entry.transact_items(&self.table)?;
-        self.db
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| StoreError::transaction(&e))
+        self.transact(items).await?.written()
     }
 
     /// An invoice's audit trail, newest first, one Query per page.

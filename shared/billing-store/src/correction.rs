@@ -31,12 +31,13 @@ use billing_domain::payment::{PaymentStatus, PaymentSummary};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::attributes::{Item, key_item, n, read_body, read_optional_s, read_s, s, time};
-use crate::audit::{Actor, AuditEntry, cancellation_codes, read_revision, revision_condition};
-use crate::opportunity::{backoff, finalize, invoice_item, subscription_item};
+use crate::audit::{Actor, AuditEntry, read_revision, revision_condition};
+use crate::opportunity::{finalize, invoice_item, subscription_item};
 use crate::payment::{
     CANCELLED, CREDIT_PREFIX, EntryBooking, InvoiceBooking, InvoicePayments, statement_entry_key,
-    status_name, transaction_update,
+    status_name,
 };
+use crate::transaction::{Outcome, Retry, transaction_update};
 use crate::{BillingStore, StoreError, keys};
 
 /// How often a correction is tried when a payment, a run or another number
@@ -209,15 +210,11 @@ enum Failed {
 }
 
 impl Failed {
-    /// Gives up with the error, or waits before attempt `attempt + 1`.
-    async fn settle(self, attempt: u32) -> Result<(), StoreError> {
+    /// Gives up with the error, or lets the caller's [`Retry`] try again.
+    fn or_retry(self) -> Result<(), StoreError> {
         match self {
             Failed::Stop(e) => Err(e),
-            Failed::Retry => {
-                tracing::debug!(attempt, "staff write raced; reading again");
-                tokio::time::sleep(backoff(attempt)).await;
-                Ok(())
-            }
+            Failed::Retry => Ok(()),
         }
     }
 }
@@ -234,7 +231,8 @@ impl BillingStore {
         let id = &request.invoice_id;
         let credit_note_id =
             InvoiceId::new(keys::derived_id("inv", &[id.as_str(), "cancellation"]));
-        for attempt in 1..=ATTEMPTS {
+        let mut retry = Retry::Attempts(ATTEMPTS).start();
+        while retry.next().await {
             let (original, entity, issue_date) = self
                 .to_correct(id, request.expected_revision, request.at)
                 .await?;
@@ -316,13 +314,10 @@ impl BillingStore {
                 .await?
             {
                 Ok(issued) => return Ok(issued),
-                Err(failed) => failed.settle(attempt).await?,
+                Err(failed) => failed.or_retry()?,
             }
         }
-        Err(StoreError::Contended {
-            what: format!("cancellation of invoice {id}"),
-            attempts: ATTEMPTS,
-        })
+        Err(retry.gave_up(format!("cancellation of invoice {id}")))
     }
 
     /// Issues a partial credit note for chosen lines or an amount, never
@@ -344,7 +339,8 @@ impl BillingStore {
                 &request.expected_revision.to_string(),
             ],
         ));
-        for attempt in 1..=ATTEMPTS {
+        let mut retry = Retry::Attempts(ATTEMPTS).start();
+        while retry.next().await {
             let (original, entity, issue_date) = self
                 .to_correct(id, request.expected_revision, request.at)
                 .await?;
@@ -399,13 +395,10 @@ impl BillingStore {
                 .await?
             {
                 Ok(issued) => return Ok(issued),
-                Err(failed) => failed.settle(attempt).await?,
+                Err(failed) => failed.or_retry()?,
             }
         }
-        Err(StoreError::Contended {
-            what: format!("credit note on invoice {id}"),
-            attempts: ATTEMPTS,
-        })
+        Err(retry.gave_up(format!("credit note on invoice {id}")))
     }
 
     /// Records a payment a clerk received, booked exactly like a bank entry
@@ -431,7 +424,8 @@ impl BillingStore {
                 &payment.reference,
             ],
         );
-        for attempt in 1..=ATTEMPTS {
+        let mut retry = Retry::Attempts(ATTEMPTS).start();
+        while retry.next().await {
             let original = self.original(id, payment.expected_revision).await?;
             let open = original.payments.summary.open;
             let currency = open.currency();
@@ -508,13 +502,10 @@ impl BillingStore {
                         customer_credit: credit.map(|(_, m)| m),
                     });
                 }
-                Err(failed) => failed.settle(attempt).await?,
+                Err(failed) => failed.or_retry()?,
             }
         }
-        Err(StoreError::Contended {
-            what: format!("manual payment on invoice {id}"),
-            attempts: ATTEMPTS,
-        })
+        Err(retry.gave_up(format!("manual payment on invoice {id}")))
     }
 
     /// The account's customer credit per currency (zero balances omitted).
@@ -546,7 +537,8 @@ impl BillingStore {
                 &application.amount.to_string(),
             ],
         );
-        for attempt in 1..=ATTEMPTS {
+        let mut retry = Retry::Attempts(ATTEMPTS).start();
+        while retry.next().await {
             let original = self.original(id, application.expected_revision).await?;
             let account = &original.account_id;
             let summary = &original.payments.summary;
@@ -632,13 +624,10 @@ impl BillingStore {
                         customer_credit: None,
                     });
                 }
-                Err(failed) => failed.settle(attempt).await?,
+                Err(failed) => failed.or_retry()?,
             }
         }
-        Err(StoreError::Contended {
-            what: format!("credit applied to invoice {id}"),
-            attempts: ATTEMPTS,
-        })
+        Err(retry.gave_up(format!("credit applied to invoice {id}")))
     }
 
     /// Records that customer credit was paid back (never more than there
@@ -704,27 +693,17 @@ impl BillingStore {
             )?,
         ];
         items.extend(audit.transact_items(&self.table)?);
-        match self
-            .db
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(CreditRefunded {
+        match self.transact(items).await? {
+            Outcome::Written => Ok(CreditRefunded {
                 balance: left,
                 revision: revision + 1,
             }),
-            Err(err) => match cancellation_codes(&err) {
-                Some(codes)
-                    if codes.first().map(String::as_str) == Some("ConditionalCheckFailed") =>
-                {
-                    Err(StoreError::RevisionMismatch {
-                        what: format!("account {account}"),
-                    })
-                }
-                _ => Err(StoreError::transaction(&err)),
-            },
+            Outcome::Cancelled(cancelled) if cancelled.condition_failed(0) => {
+                Err(StoreError::RevisionMismatch {
+                    what: format!("account {account}"),
+                })
+            }
+            Outcome::Cancelled(cancelled) => Err(cancelled.into_error()),
         }
     }
 
@@ -941,32 +920,17 @@ impl BillingStore {
         expected_revision: u64,
         original_at: usize,
     ) -> Result<Result<(), Failed>, StoreError> {
-        let err = match self
-            .db
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => return Ok(Ok(())),
-            Err(err) => err,
+        let cancelled = match self.transact(items).await? {
+            Outcome::Written => return Ok(Ok(())),
+            Outcome::Cancelled(cancelled) => cancelled,
         };
-        let Some(codes) = cancellation_codes(&err) else {
-            return Err(StoreError::transaction(&err));
-        };
-        let failed = |code: &str| code == "ConditionalCheckFailed";
-        if codes.get(original_at).is_some_and(|c| failed(c)) {
+        if cancelled.condition_failed(original_at) {
             return Ok(Err(self.original_failure(id, expected_revision).await));
         }
-        let retry = codes.iter().all(|code| {
-            code == "None"
-                || failed(code)
-                || crate::error::TRANSIENT_REASONS.contains(&code.as_str())
-        });
-        if retry {
+        if cancelled.only_races(|_| true) {
             Ok(Err(Failed::Retry))
         } else {
-            Err(StoreError::transaction(&err))
+            Err(cancelled.into_error())
         }
     }
 

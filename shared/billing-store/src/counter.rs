@@ -1,8 +1,10 @@
 //! Invoice number counters: one per (entity, document type, year or all).
 
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use billing_domain::numbering::CounterKey;
 
-use crate::attributes::read_u64;
+use crate::attributes::{key_item, n, read_u64, s};
+use crate::transaction::transaction_update;
 use crate::{BillingStore, StoreError, keys};
 
 impl BillingStore {
@@ -14,5 +16,31 @@ impl BillingStore {
             Some(item) => read_u64(item, "last_value", &what),
             None => Ok(0),
         }
+    }
+
+    /// Moves a counter from `last` to `next` (several numbers at once when a
+    /// run numbers many invoices in one transaction), conditioned on `last`.
+    pub(crate) fn advance_counter(
+        &self,
+        key: &CounterKey,
+        last: u64,
+        next: u64,
+    ) -> Result<TransactWriteItem, StoreError> {
+        // The first draw may also find a counter someone created at 0.
+        let condition = if last == 0 {
+            "attribute_not_exists(pk) OR last_value = :last"
+        } else {
+            "last_value = :last"
+        };
+        transaction_update(
+            Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key_item(keys::counter(key))))
+                .update_expression("SET last_value = :next, record_type = :type")
+                .condition_expression(condition)
+                .expression_attribute_values(":next", n(next))
+                .expression_attribute_values(":last", n(last))
+                .expression_attribute_values(":type", s("counter")),
+        )
     }
 }

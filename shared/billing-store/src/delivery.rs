@@ -18,7 +18,6 @@
 //! address that bounced for good or complained, and, in the entity's
 //! `ATTENTION#` partition, one item per invoice that billing staff must look at.
 
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{ReturnValue, TransactWriteItem, Update};
 use billing_domain::ids::{AccountId, BillingEntityId, InvoiceId};
@@ -30,6 +29,7 @@ use crate::attributes::{
     read_time, s, time,
 };
 use crate::invoice::ArchivedDocument;
+use crate::transaction::Outcome;
 use crate::{BillingStore, StoreError, keys};
 
 /// What one e-mail delivers. The invoice (or credit note) and the dunning
@@ -539,34 +539,18 @@ impl BillingStore {
         let mut items = vec![TransactWriteItem::builder().update(update).build()];
         items.extend(suppressions.iter().cloned());
         items.push(attention);
-        let result = self
-            .db
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
-        let err = match result {
-            Ok(_) => return Ok(OutcomeRecorded::Recorded),
-            Err(err) => err,
+        let cancelled = match self.transact(items).await? {
+            Outcome::Written => return Ok(OutcomeRecorded::Recorded),
+            Outcome::Cancelled(cancelled) => cancelled,
         };
-        let invoice_condition_failed = matches!(
-            err.as_service_error(),
-            Some(TransactWriteItemsError::TransactionCanceledException(cancelled))
-                if cancelled.cancellation_reasons().first().and_then(|r| r.code())
-                    == Some("ConditionalCheckFailed")
-        );
-        if !invoice_condition_failed {
-            return Err(StoreError::transaction(&err));
+        // Item 0 is the invoice's update.
+        if !cancelled.condition_failed(0) {
+            return Err(cancelled.into_error());
         }
         if claim.is_none() && !suppressions.is_empty() {
             // A weightier outcome stays on the invoice, but the addresses
             // this event names are still bad: suppress them anyway.
-            self.db
-                .transact_write_items()
-                .set_transact_items(Some(suppressions))
-                .send()
-                .await
-                .map_err(|e| StoreError::transaction(&e))?;
+            self.transact(suppressions).await?.written()?;
         }
         Ok(OutcomeRecorded::Superseded(
             self.delivery_state(&report.dispatch).await?,

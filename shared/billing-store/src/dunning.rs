@@ -11,7 +11,6 @@
 //! they list, each conditioned on the level and payment version read, so a
 //! sweep run twice, or racing a payment, sends nothing twice.
 
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use billing_domain::dunning::{BookedPayment, DunningFacts, InvoiceState, SentDunningLevel};
 use billing_domain::dunning_letter::DunningLetter;
@@ -24,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::attributes::{Item, key_item, n, read_body, read_optional_s, read_s, s, time};
 use crate::payment::InvoicePayments;
+use crate::transaction::{Outcome, transaction_update};
 use crate::{BillingStore, StoreError, keys};
 
 /// A dunning block set by billing staff (e.g. a promise to pay).
@@ -450,32 +450,16 @@ impl BillingStore {
         for part in &letter.invoices {
             items.push(self.advance_update(part)?);
         }
-        let result = self
-            .db
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
-        let err = match result {
-            Ok(_) => return Ok(LetterRecorded::Recorded),
-            Err(err) => err,
-        };
-        match err.as_service_error() {
-            Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
-                let codes: Vec<&str> = cancelled
-                    .cancellation_reasons()
-                    .iter()
-                    .map(|r| r.code().unwrap_or("None"))
-                    .collect();
-                if codes.first() == Some(&"ConditionalCheckFailed") {
-                    Ok(LetterRecorded::AlreadyRecorded)
-                } else if codes.contains(&"ConditionalCheckFailed") {
-                    Ok(LetterRecorded::Stale)
-                } else {
-                    Err(StoreError::transaction(&err))
-                }
+        match self.transact(items).await? {
+            Outcome::Written => Ok(LetterRecorded::Recorded),
+            // Item 0 is the letter: recorded before.
+            Outcome::Cancelled(cancelled) if cancelled.condition_failed(0) => {
+                Ok(LetterRecorded::AlreadyRecorded)
             }
-            _ => Err(StoreError::transaction(&err)),
+            Outcome::Cancelled(cancelled) if cancelled.any_condition_failed() => {
+                Ok(LetterRecorded::Stale)
+            }
+            Outcome::Cancelled(cancelled) => Err(cancelled.into_error()),
         }
     }
 
@@ -531,7 +515,7 @@ impl BillingStore {
         if part.payment_version > 0 {
             update = update.expression_attribute_values(":version", n(part.payment_version));
         }
-        crate::payment::transaction_update(update)
+        transaction_update(update)
     }
 
     /// A recorded letter, read strongly consistent (`None`: no such letter).
@@ -693,18 +677,9 @@ impl BillingStore {
             TransactWriteItem::builder().update(update).build(),
             self.transaction_put(attention, None, None)?,
         ];
-        match self
-            .db
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(err) => match err.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(_)) => Ok(false),
-                _ => Err(StoreError::transaction(&err)),
-            },
+        match self.transact(items).await? {
+            Outcome::Written => Ok(true),
+            Outcome::Cancelled(_) => Ok(false),
         }
     }
 

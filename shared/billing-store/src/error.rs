@@ -1,30 +1,61 @@
 //! The storage layer's single error type.
+//!
+//! The store has its own vocabulary for how a failure ends (retryable or
+//! not, and a stable code), so it needs no Lambda crate: `billing-lambda`
+//! maps it to HTTP, Lambda and SQS outcomes (`impl Failure for StoreError`).
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use billing_lambda::aws::sdk_error_disposition;
-use billing_lambda::{Disposition, Failure};
 
-/// Cancellation reasons that say "someone else got there first" or "slow
-/// down": worth trying again. Anything else (a validation error) would fail
-/// the same way again.
-pub(crate) const TRANSIENT_REASONS: &[&str] = &[
-    "TransactionConflict",
-    "ThrottlingError",
-    "ProvisionedThroughputExceeded",
+/// Error codes AWS services use for "slow down" or "try again later". The
+/// one list: `billing_lambda::aws::sdk_error_disposition` asks
+/// [`transient`] for every SDK, not only DynamoDB.
+const TRANSIENT_CODES: &[&str] = &[
+    "ThrottlingException",
+    "Throttling",
+    "ThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
     "RequestLimitExceeded",
+    "LimitExceededException",
+    "InternalServerError",
+    "InternalFailure",
+    "InternalError",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "SlowDown",
+    "TransactionInProgressException",
 ];
+
+/// Whether an SDK call failure is worth retrying: throttling, service-side
+/// faults, timeouts and connection failures are; everything else (validation,
+/// access denied, a failed condition) would fail the same way again.
+pub fn transient<E, R>(error: &SdkError<E, R>) -> bool
+where
+    E: ProvideErrorMetadata,
+{
+    match error {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(service) => service
+            .err()
+            .code()
+            .is_some_and(|code| TRANSIENT_CODES.contains(&code)),
+        _ => false,
+    }
+}
 
 /// Why a storage operation failed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
-    /// DynamoDB refused or could not be reached; `disposition` says whether
+    /// DynamoDB refused or could not be reached; `retryable` says whether
     /// trying again can help.
     #[error("DynamoDB {operation} failed: {message}")]
     Aws {
         /// The API call, e.g. `TransactWriteItems`.
         operation: &'static str,
-        /// Retryable for throttling and timeouts, permanent otherwise.
-        disposition: Disposition,
+        /// True for throttling, timeouts and lost races; false otherwise.
+        retryable: bool,
         /// The SDK's error text (never item contents).
         message: String,
     },
@@ -102,33 +133,9 @@ impl StoreError {
     {
         Self::Aws {
             operation,
-            disposition: sdk_error_disposition(error),
+            retryable: transient(error),
             message: DisplayErrorContext(error).to_string(),
         }
-    }
-
-    /// Wrap a failed transaction: cancelled because another writer got
-    /// there first or DynamoDB asked to slow down, it is worth retrying.
-    pub(crate) fn transaction(
-        error: &SdkError<
-            aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
-            aws_sdk_dynamodb::config::http::HttpResponse,
-        >,
-    ) -> Self {
-        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-        let mut wrapped = Self::aws("TransactWriteItems", error);
-        if let (
-            Some(TransactWriteItemsError::TransactionCanceledException(cancelled)),
-            Self::Aws { disposition, .. },
-        ) = (error.as_service_error(), &mut wrapped)
-            && cancelled
-                .cancellation_reasons()
-                .iter()
-                .any(|r| r.code().is_some_and(|c| TRANSIENT_REASONS.contains(&c)))
-        {
-            *disposition = Disposition::Retryable;
-        }
-        wrapped
     }
 
     pub(crate) fn corrupt(what: impl Into<String>, reason: impl std::fmt::Display) -> Self {
@@ -137,24 +144,26 @@ impl StoreError {
             reason: reason.to_string(),
         }
     }
-}
 
-impl Failure for StoreError {
-    fn disposition(&self) -> Disposition {
+    /// Whether trying the same request again later can succeed: a passing
+    /// fault (throttling, a timeout) or other writers winning a race. All
+    /// other errors fail the same way again.
+    pub fn is_retryable(&self) -> bool {
         match self {
-            StoreError::Aws { disposition, .. } => *disposition,
-            StoreError::Contended { .. } => Disposition::Retryable,
+            StoreError::Aws { retryable, .. } => *retryable,
+            StoreError::Contended { .. } => true,
             StoreError::Corrupt { .. }
             | StoreError::NotFound { .. }
             | StoreError::TooLarge { .. }
             | StoreError::RevisionMismatch { .. }
             | StoreError::BadPage { .. }
             | StoreError::AlreadyCancelled { .. }
-            | StoreError::Refused { .. } => Disposition::Permanent,
+            | StoreError::Refused { .. } => false,
         }
     }
 
-    fn code(&self) -> &'static str {
+    /// A stable, machine-readable code for answers and logs.
+    pub fn code(&self) -> &'static str {
         match self {
             StoreError::Aws { .. } => "storage_unavailable",
             StoreError::Corrupt { .. } => "storage_corrupt",

@@ -3,7 +3,8 @@
 //! The item layout and access patterns are documented in
 //! `docs/architecture.md`; this crate is their single implementation. Every
 //! read is a GetItem or Query, and every change that must happen together is
-//! one `TransactWriteItems` whose conditions make a replay fail harmlessly.
+//! one `TransactWriteItems` whose conditions make a replay fail harmlessly,
+//! sent through the transaction kernel (`transaction.rs`).
 #![warn(missing_docs)]
 
 mod attributes;
@@ -30,6 +31,7 @@ mod seed;
 mod staff_reads;
 mod staff_writes;
 mod subscription;
+mod transaction;
 
 pub use account::VersionedAccount;
 pub use accounting::{
@@ -159,27 +161,5 @@ impl BillingStore {
                 return Ok(items);
             }
         }
-    }
-
-    /// One Put of a transaction, with an optional condition and its value.
-    pub(crate) fn transaction_put(
-        &self,
-        item: attributes::Item,
-        condition: Option<&str>,
-        value: Option<(&str, aws_sdk_dynamodb::types::AttributeValue)>,
-    ) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
-        let mut put = aws_sdk_dynamodb::types::Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .set_condition_expression(condition.map(str::to_owned));
-        if let Some((name, value)) = value {
-            put = put.expression_attribute_values(name, value);
-        }
-        let put = put
-            .build()
-            .map_err(|e| StoreError::corrupt("transaction item", e))?;
-        Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder()
-            .put(put)
-            .build())
     }
 }

@@ -9,12 +9,9 @@
 //! transaction, so numbers are sequential without gaps: a lost race draws
 //! again instead of burning a number.
 
-use std::time::Duration;
-
 use tokio::time::Instant;
 
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem};
 use billing_domain::ids::{AccountId, InvoiceId, SubscriptionId};
 use billing_domain::invoice::{DocumentType, Invoice, InvoiceDraft};
 use billing_domain::item::PendingCharge;
@@ -27,9 +24,8 @@ use billing_domain::subscription::Subscription;
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 
-use billing_lambda::Disposition;
-
 use crate::attributes::{Item, body, key_item, n, read_body, s};
+use crate::transaction::{Outcome, Retry};
 use crate::{BillingStore, StoreError, keys};
 
 /// Identifies an opportunity across retries: the CRM it came from and its id there.
@@ -231,9 +227,8 @@ impl BillingStore {
         commit: &OpportunityCommit,
         deadline: Instant,
     ) -> Result<CommitOutcome, StoreError> {
-        let mut attempt = 0;
-        while Instant::now() < deadline {
-            attempt += 1;
+        let mut retry = Retry::Until(deadline).start();
+        while retry.next().await {
             let numbered = match &commit.invoice {
                 Some((draft, series)) => Some(self.number(draft, series).await?),
                 None => None,
@@ -264,33 +259,17 @@ impl BillingStore {
                 recorded_at: commit.recorded_at,
             };
             let (parts, items) = self.transaction(commit, &record, numbered.as_ref())?;
-            let result = self
-                .db
-                .transact_write_items()
-                .set_transact_items(Some(items))
-                .send()
-                .await;
-            let err = match result {
-                Ok(_) => return Ok(CommitOutcome::Committed(record)),
-                Err(err) => err,
+            let cancelled = match self.transact(items).await? {
+                Outcome::Written => return Ok(CommitOutcome::Committed(record)),
+                Outcome::Cancelled(cancelled) => cancelled,
             };
-            let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
-                err.as_service_error()
-            else {
-                return Err(StoreError::aws("TransactWriteItems", &err));
+            let failed_part = |part: Part| {
+                parts
+                    .iter()
+                    .enumerate()
+                    .any(|(index, p)| *p == part && cancelled.condition_failed(index))
             };
-            let failed: Vec<(Part, &str)> = parts
-                .iter()
-                .zip(cancelled.cancellation_reasons())
-                .filter_map(|(part, reason)| match reason.code() {
-                    None | Some("None") => None,
-                    Some(code) => Some((*part, code)),
-                })
-                .collect();
-            if failed
-                .iter()
-                .any(|(part, code)| *part == Part::Record && *code == "ConditionalCheckFailed")
-            {
+            if failed_part(Part::Record) {
                 let stored = self.opportunity(&commit.key).await?.ok_or_else(|| {
                     StoreError::corrupt(
                         format!("opportunity {}", commit.key.opportunity_id),
@@ -299,41 +278,25 @@ impl BillingStore {
                 })?;
                 return Ok(CommitOutcome::AlreadyRecorded(stored));
             }
-            if failed.iter().any(|(part, code)| {
-                *code == "ConditionalCheckFailed"
-                    && matches!(
-                        part,
-                        Part::Account
-                            | Part::CrmLink
-                            | Part::Subscription
-                            | Part::Pending
-                            | Part::Invoice
-                    )
-            }) {
+            if [
+                Part::Account,
+                Part::CrmLink,
+                Part::Subscription,
+                Part::Pending,
+                Part::Invoice,
+            ]
+            .into_iter()
+            .any(failed_part)
+            {
                 return Ok(CommitOutcome::Stale);
             }
-            let transient = failed.iter().all(|(part, code)| {
-                crate::error::TRANSIENT_REASONS.contains(code)
-                    || (*part == Part::Counter && *code == "ConditionalCheckFailed")
-            });
-            if !transient {
-                let codes: Vec<String> =
-                    failed.iter().map(|(p, c)| format!("{p:?}: {c}")).collect();
-                return Err(StoreError::Aws {
-                    operation: "TransactWriteItems",
-                    disposition: Disposition::Permanent,
-                    message: format!("transaction cancelled: {}", codes.join(", ")),
-                });
-            }
             // The counter moved or a concurrent transaction held an item:
-            // draw again after a short, jittered pause.
-            tracing::debug!(attempt, ?failed, "opportunity commit raced; retrying");
-            tokio::time::sleep(backoff(attempt)).await;
+            // draw again.
+            if !cancelled.only_races(|index| parts.get(index) == Some(&Part::Counter)) {
+                return Err(cancelled.into_error());
+            }
         }
-        Err(StoreError::Contended {
-            what: "invoice number counter".to_owned(),
-            attempts: attempt,
-        })
+        Err(retry.gave_up("invoice number counter"))
     }
 
     /// Finalize a draft with the next number of its series.
@@ -474,49 +437,6 @@ impl BillingStore {
         }
         Ok((parts, items))
     }
-
-    pub(crate) fn put_new(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
-        self.transaction_put(item, Some("attribute_not_exists(pk)"), None)
-    }
-
-    pub(crate) fn put_versioned(
-        &self,
-        item: Item,
-        expected: u64,
-    ) -> Result<TransactWriteItem, StoreError> {
-        self.transaction_put(
-            item,
-            Some("version = :expected"),
-            Some((":expected", n(expected))),
-        )
-    }
-
-    /// Moves a counter from `last` to `next` (several numbers at once when a
-    /// run numbers many invoices in one transaction), conditioned on `last`.
-    pub(crate) fn advance_counter(
-        &self,
-        key: &CounterKey,
-        last: u64,
-        next: u64,
-    ) -> Result<TransactWriteItem, StoreError> {
-        // The first draw may also find a counter someone created at 0.
-        let condition = if last == 0 {
-            "attribute_not_exists(pk) OR last_value = :last"
-        } else {
-            "last_value = :last"
-        };
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key_item(keys::counter(key))))
-            .update_expression("SET last_value = :next, record_type = :type")
-            .condition_expression(condition)
-            .expression_attribute_values(":next", n(next))
-            .expression_attribute_values(":last", n(last))
-            .expression_attribute_values(":type", s("counter"))
-            .build()
-            .map_err(|e| StoreError::corrupt("transaction item", e))?;
-        Ok(TransactWriteItem::builder().update(update).build())
-    }
 }
 
 /// A draft with its number, paid by an ISO 11649 reference derived from
@@ -624,17 +544,4 @@ pub(crate) fn subscription_item(
         item.insert("due_at".into(), s(at));
     }
     Ok(item)
-}
-
-/// 5 ms doubling per attempt up to 200 ms, with jitter so racing writers
-/// spread out.
-pub(crate) fn backoff(attempt: u32) -> Duration {
-    let ceiling = 5u64.saturating_mul(1 << attempt.min(6)).min(200);
-    let jitter = u64::from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or_default(),
-    ) % ceiling.max(1);
-    Duration::from_millis(ceiling / 2 + jitter / 2)
 }

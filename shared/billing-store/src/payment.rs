@@ -8,7 +8,6 @@
 //! surplus, and the entry's marker in its statement's partition. A replay
 //! fails on the first condition and changes nothing.
 
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use billing_domain::ids::{AccountId, BillingEntityId, InvoiceId};
 use billing_domain::invoice::DocumentType;
@@ -20,6 +19,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::attributes::{Item, key_item, n, read_optional_s, read_s, s, time};
+use crate::transaction::{Outcome, Retry, transaction_update};
 use crate::{BillingStore, StoreError, keys};
 
 /// Statuses an invoice's payments give it (`status` on the invoice item).
@@ -243,6 +243,10 @@ pub fn payment_id(statement_id: &str, entry_id: &str, invoice: &InvoiceId) -> St
     keys::derived_id("pay", &[statement_id, entry_id, invoice.as_str()])
 }
 
+/// How often an entry's booking is tried when a payment on one of its
+/// invoices raced it.
+const BOOKING_ATTEMPTS: u32 = 5;
+
 const STATEMENT_ENTRY_PREFIX: &str = "ENTRY#";
 const REVIEW_PREFIX: &str = "ENTRY#";
 pub(crate) const CREDIT_PREFIX: &str = "CREDIT#";
@@ -268,16 +272,6 @@ pub(crate) fn read_amount(item: &Item, what: &str) -> Result<Money, StoreError> 
         .parse()
         .map_err(|_| StoreError::corrupt(what, "amount is not an amount"))?;
     Ok(Money::new(amount, currency))
-}
-
-/// One Update of a transaction.
-pub(crate) fn transaction_update(
-    update: aws_sdk_dynamodb::types::builders::UpdateBuilder,
-) -> Result<TransactWriteItem, StoreError> {
-    let update = update
-        .build()
-        .map_err(|e| StoreError::corrupt("transaction item", e))?;
-    Ok(TransactWriteItem::builder().update(update).build())
 }
 
 fn statement_item_key(statement_id: &str) -> (String, String) {
@@ -469,48 +463,26 @@ impl BillingStore {
     /// Books one entry, all or nothing (see the module docs). The invoices
     /// are read fresh; a concurrent booking on one of them is retried.
     pub async fn book_entry(&self, booking: &EntryBooking) -> Result<EntryBooked, StoreError> {
-        for attempt in 1..=5u32 {
+        let mut retry = Retry::Attempts(BOOKING_ATTEMPTS).start();
+        while retry.next().await {
             let (items, summaries) = match self.entry_items(booking, None).await? {
                 Ok(built) => built,
                 Err(refused) => return Ok(EntryBooked::Refused(refused)),
             };
-            let result = self
-                .db
-                .transact_write_items()
-                .set_transact_items(Some(items))
-                .send()
-                .await;
-            let err = match result {
-                Ok(_) => return Ok(EntryBooked::Booked(summaries)),
-                Err(err) => err,
+            let cancelled = match self.transact(items).await? {
+                Outcome::Written => return Ok(EntryBooked::Booked(summaries)),
+                Outcome::Cancelled(cancelled) => cancelled,
             };
-            let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
-                err.as_service_error()
-            else {
-                return Err(StoreError::aws("TransactWriteItems", &err));
-            };
-            let codes: Vec<&str> = cancelled
-                .cancellation_reasons()
-                .iter()
-                .map(|r| r.code().unwrap_or("None"))
-                .collect();
-            if codes.first() == Some(&"ConditionalCheckFailed") {
+            // Item 0 is the entry's marker: booked before.
+            if cancelled.condition_failed(0) {
                 return Ok(EntryBooked::AlreadyBooked);
             }
-            let retry = codes.iter().all(|code| {
-                *code == "None"
-                    || *code == "ConditionalCheckFailed"
-                    || crate::error::TRANSIENT_REASONS.contains(code)
-            });
-            if !retry {
-                return Err(StoreError::transaction(&err));
+            // An invoice moved since it was read (another payment): read again.
+            if !cancelled.only_races(|_| true) {
+                return Err(cancelled.into_error());
             }
-            tracing::debug!(attempt, "payment booking raced; reading again");
         }
-        Err(StoreError::Contended {
-            what: format!("invoices of entry {}", booking.entry_id),
-            attempts: 5,
-        })
+        Err(retry.gave_up(format!("invoices of entry {}", booking.entry_id)))
     }
 
     /// The items that book one entry, from the invoices read fresh: the
@@ -759,24 +731,10 @@ impl BillingStore {
             self.transaction_put(marker, Some("attribute_not_exists(pk)"), None)?,
             self.transaction_put(item, Some("attribute_not_exists(pk)"), None)?,
         ];
-        match self
-            .db
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(err) => match err.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(c))
-                    if c.cancellation_reasons()
-                        .iter()
-                        .any(|r| r.code() == Some("ConditionalCheckFailed")) =>
-                {
-                    Ok(false)
-                }
-                _ => Err(StoreError::transaction(&err)),
-            },
+        match self.transact(items).await? {
+            Outcome::Written => Ok(true),
+            Outcome::Cancelled(cancelled) if cancelled.any_condition_failed() => Ok(false),
+            Outcome::Cancelled(cancelled) => Err(cancelled.into_error()),
         }
     }
 

@@ -26,7 +26,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
 use billing_domain::ids::{AccountId, BillingEntityId, InvoiceId};
 use billing_domain::invoice::{Invoice, InvoiceDraft};
@@ -37,10 +36,9 @@ use billing_domain::run::{CustomerBill, PendingBatch};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use billing_lambda::Disposition;
-
 use crate::attributes::{Item, body, key_item, n, read_optional_s, read_s, read_u64, s, time};
-use crate::opportunity::{backoff, finalize, invoice_item, subscription_item};
+use crate::opportunity::{finalize, invoice_item, subscription_item};
+use crate::transaction::{Outcome, Retry};
 use crate::{BillingStore, StoreError, VersionedAccount, VersionedSubscription, keys};
 
 /// Most items in one DynamoDB transaction.
@@ -387,20 +385,10 @@ impl BillingStore {
                 size: items.len(),
             });
         }
-        let result = self
-            .db
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Staged::Staged),
-            Err(err) => match cancellation_codes(&err) {
-                Some(codes) if codes.iter().any(|c| c == "ConditionalCheckFailed") => {
-                    Ok(Staged::Stale)
-                }
-                _ => Err(StoreError::transaction(&err)),
-            },
+        match self.transact(items).await? {
+            Outcome::Written => Ok(Staged::Staged),
+            Outcome::Cancelled(cancelled) if cancelled.any_condition_failed() => Ok(Staged::Stale),
+            Outcome::Cancelled(cancelled) => Err(cancelled.into_error()),
         }
     }
 
@@ -574,7 +562,8 @@ impl BillingStore {
         now: DateTime<Utc>,
     ) -> Result<Vec<(InvoiceId, InvoiceNumber)>, StoreError> {
         let stamp = now.to_rfc3339();
-        for attempt in 1..=NUMBERING_ATTEMPTS {
+        let mut retry = Retry::Attempts(NUMBERING_ATTEMPTS).start();
+        while retry.next().await {
             if chunk.is_empty() {
                 return Ok(Vec::new());
             }
@@ -604,24 +593,11 @@ impl BillingStore {
                 items.push(TransactWriteItem::builder().put(put).build());
                 numbers.push((staged.draft.id.clone(), number));
             }
-            let result = self
-                .db
-                .transact_write_items()
-                .set_transact_items(Some(items))
-                .send()
-                .await;
-            let err = match result {
-                Ok(_) => return Ok(numbers),
-                Err(err) => err,
+            let cancelled = match self.transact(items).await? {
+                Outcome::Written => return Ok(numbers),
+                Outcome::Cancelled(cancelled) => cancelled,
             };
-            let Some(codes) = cancellation_codes(&err) else {
-                return Err(StoreError::aws("TransactWriteItems", &err));
-            };
-            if codes
-                .iter()
-                .skip(1)
-                .any(|code| code == "ConditionalCheckFailed")
-            {
+            if (1..cancelled.items().len()).any(|index| cancelled.condition_failed(index)) {
                 // Someone numbered some of these: keep only the rest.
                 let ids: Vec<InvoiceId> = chunk.iter().map(|i| i.draft.id.clone()).collect();
                 let still: Vec<InvoiceId> = self
@@ -633,25 +609,12 @@ impl BillingStore {
                 chunk.retain(|i| still.contains(&i.draft.id));
                 continue;
             }
-            let transient = codes.iter().enumerate().all(|(index, code)| {
-                code == "None"
-                    || crate::error::TRANSIENT_REASONS.contains(&code.as_str())
-                    || (index == 0 && code == "ConditionalCheckFailed")
-            });
-            if !transient {
-                return Err(StoreError::Aws {
-                    operation: "TransactWriteItems",
-                    disposition: Disposition::Permanent,
-                    message: format!("numbering cancelled: {}", codes.join(", ")),
-                });
+            // Item 0 is the counter: another worker moving it is a race.
+            if !cancelled.only_races(|index| index == 0) {
+                return Err(cancelled.into_error());
             }
-            tracing::debug!(attempt, "numbering raced for the counter; retrying");
-            tokio::time::sleep(backoff(attempt)).await;
         }
-        Err(StoreError::Contended {
-            what: format!("counter {}", key.storage_key()),
-            attempts: NUMBERING_ATTEMPTS,
-        })
+        Err(retry.gave_up(format!("counter {}", key.storage_key())))
     }
 
     /// Records that a run could not bill a customer: on the run, and (when
@@ -680,13 +643,7 @@ impl BillingStore {
         if needs_attention {
             items.push(self.transaction_put(attention, None, None)?);
         }
-        self.db
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-            .map_err(|e| StoreError::transaction(&e))?;
-        Ok(())
+        self.transact(items).await?.written()
     }
 
     /// Customers of an entity that a run could not bill, oldest first.
@@ -838,30 +795,21 @@ impl BillingStore {
             .expression_attribute_values(":one", n(1))
             .build()
             .map_err(|e| StoreError::corrupt("transaction item", e))?;
-        for attempt in 1..=NUMBERING_ATTEMPTS {
-            let result = self
-                .db
-                .transact_write_items()
-                .transact_items(self.put_new(marker.clone())?)
-                .transact_items(TransactWriteItem::builder().update(count.clone()).build())
-                .send()
-                .await;
-            match result {
-                Ok(_) => break,
-                Err(err) => match cancellation_codes(&err) {
-                    // Done before: counted once already.
-                    Some(codes) if codes.first().is_some_and(|c| c == "ConditionalCheckFailed") => {
-                        break;
-                    }
-                    Some(codes)
-                        if codes.iter().all(|c| {
-                            c == "None" || crate::error::TRANSIENT_REASONS.contains(&c.as_str())
-                        }) =>
-                    {
-                        tokio::time::sleep(backoff(attempt)).await;
-                    }
-                    _ => return Err(StoreError::transaction(&err)),
-                },
+        let mut retry = Retry::Attempts(NUMBERING_ATTEMPTS).start();
+        loop {
+            if !retry.next().await {
+                return Err(retry.gave_up(format!("batch count of run {run_id}")));
+            }
+            let items = vec![
+                self.put_new(marker.clone())?,
+                TransactWriteItem::builder().update(count.clone()).build(),
+            ];
+            match self.transact(items).await? {
+                Outcome::Written => break,
+                // Done before: counted once already.
+                Outcome::Cancelled(cancelled) if cancelled.condition_failed(0) => break,
+                Outcome::Cancelled(cancelled) if cancelled.only_races(|_| false) => {}
+                Outcome::Cancelled(cancelled) => return Err(cancelled.into_error()),
             }
         }
         self.run(run_id).await?.ok_or_else(|| StoreError::NotFound {
@@ -977,22 +925,6 @@ fn numbering_chunks<'a>(
         chunks.push(current);
     }
     Ok(chunks)
-}
-
-/// The cancellation reason codes of a cancelled transaction, in item order.
-fn cancellation_codes<R>(
-    err: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>,
-) -> Option<Vec<String>> {
-    match err.as_service_error() {
-        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => Some(
-            cancelled
-                .cancellation_reasons()
-                .iter()
-                .map(|r| r.code().unwrap_or("None").to_owned())
-                .collect(),
-        ),
-        _ => None,
-    }
 }
 
 fn status_str(status: RunStatus) -> &'static str {

@@ -75,12 +75,7 @@ impl BillingStore {
         items: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
     ) -> Result<(), StoreError> {
         for chunk in items.chunks(crate::run::MAX_TRANSACTION_ITEMS) {
-            self.db
-                .transact_write_items()
-                .set_transact_items(Some(chunk.to_vec()))
-                .send()
-                .await
-                .map_err(|e| StoreError::transaction(&e))?;
+            self.transact(chunk.to_vec()).await?.written()?;
         }
         Ok(())
     }

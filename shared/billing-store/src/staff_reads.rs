@@ -778,7 +778,7 @@ impl BillingStore {
                     .unwrap_or_default();
                 if !pending.is_empty() {
                     attempt += 1;
-                    tokio::time::sleep(crate::opportunity::backoff(attempt)).await;
+                    tokio::time::sleep(crate::transaction::backoff(attempt)).await;
                 }
             }
         }

@@ -15,9 +15,10 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::attributes::{key_item, n, s};
-use crate::audit::{AuditEntry, cancellation_codes, revision_condition};
+use crate::audit::{AuditEntry, revision_condition};
 use crate::dunning::{Dispute, DunningBlock};
 use crate::staff_reads::{AttentionKind, InvoiceOverview};
+use crate::transaction::Outcome;
 use crate::{BillingStore, StoreError, keys};
 
 /// An invoice as a staff change starts from: what the clerk saw, and the
@@ -93,19 +94,6 @@ const NOT_WRITABLE_OFF: &str = "only an open or partly paid invoice can be writt
 const DELIVERY_ATTRIBUTES: &str = "delivery_status, delivery_rank, delivery_message_id, \
      delivery_sent_at, delivery_reason, delivery_event_at, delivery_claim, \
      delivery_claim_expires, delivery_claim_expires_at";
-
-pub(crate) type TransactError = aws_sdk_dynamodb::error::SdkError<
-    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
-    aws_sdk_dynamodb::config::http::HttpResponse,
->;
-
-/// Whether a transaction was cancelled by its first item's condition (the
-/// item the change is about; the audit puts after it are new keys).
-pub(crate) fn first_item_refused(err: &TransactError) -> bool {
-    cancellation_codes(err)
-        .and_then(|codes| codes.into_iter().next())
-        .is_some_and(|code| code == "ConditionalCheckFailed")
-}
 
 impl BillingStore {
     /// An invoice with what a staff change is conditioned on.
@@ -284,37 +272,26 @@ impl BillingStore {
         let mut items = vec![TransactWriteItem::builder().update(update).build()];
         items.extend(extra);
         items.extend(audit.transact_items(&self.table)?);
-        match self.transact(items).await {
-            Ok(()) => Ok(expected_revision + 1),
-            Err(err) if first_item_refused(&err) => match self.invoice_for_change(id).await? {
-                None => Err(StoreError::NotFound { what }),
-                Some(now)
-                    if now.overview.revision == expected_revision
-                        && now.payment_version == read.payment_version =>
-                {
-                    Err(StoreError::Refused {
-                        what,
-                        reason: refusal.to_owned(),
-                    })
+        // Item 0 is the change (the audit puts after it are new keys).
+        match self.transact(items).await? {
+            Outcome::Written => Ok(expected_revision + 1),
+            Outcome::Cancelled(cancelled) if cancelled.condition_failed(0) => {
+                match self.invoice_for_change(id).await? {
+                    None => Err(StoreError::NotFound { what }),
+                    Some(now)
+                        if now.overview.revision == expected_revision
+                            && now.payment_version == read.payment_version =>
+                    {
+                        Err(StoreError::Refused {
+                            what,
+                            reason: refusal.to_owned(),
+                        })
+                    }
+                    Some(_) => Err(StoreError::RevisionMismatch { what }),
                 }
-                Some(_) => Err(StoreError::RevisionMismatch { what }),
-            },
-            Err(err) => Err(StoreError::transaction(&err)),
+            }
+            Outcome::Cancelled(cancelled) => Err(cancelled.into_error()),
         }
-    }
-
-    /// Sends one transaction as it is, for callers that read its
-    /// cancellation reasons themselves.
-    pub(crate) async fn transact(
-        &self,
-        items: Vec<TransactWriteItem>,
-    ) -> Result<(), TransactError> {
-        self.db
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-            .map(|_| ())
     }
 
     /// Removes an entry from the seller's needs-attention list (the clerk
@@ -334,12 +311,15 @@ impl BillingStore {
             .map_err(|e| StoreError::corrupt("transaction item", e))?;
         let mut items = vec![TransactWriteItem::builder().delete(delete).build()];
         items.extend(audit.transact_items(&self.table)?);
-        match self.transact(items).await {
-            Ok(()) => Ok(()),
-            Err(err) if first_item_refused(&err) => Err(StoreError::NotFound {
-                what: format!("{} entry {subject}", kind.as_str()),
-            }),
-            Err(err) => Err(StoreError::transaction(&err)),
+        // Item 0 is the entry's delete: it was not there.
+        match self.transact(items).await? {
+            Outcome::Written => Ok(()),
+            Outcome::Cancelled(cancelled) if cancelled.condition_failed(0) => {
+                Err(StoreError::NotFound {
+                    what: format!("{} entry {subject}", kind.as_str()),
+                })
+            }
+            Outcome::Cancelled(cancelled) => Err(cancelled.into_error()),
         }
     }
 
