@@ -1,22 +1,19 @@
 //! What the store recorded, as journal events: each invoice's life replayed
-//! in order (issued, credited, dunned, paid, returned, written off) so that
-//! every payment knows what was open per head before it (§367 BGB: costs,
-//! interest, principal) and every return what had been paid. A pure
-//! function of the store's records, so a locked period built again gives
-//! the same events.
+//! in order (issued, credited, dunned, paid, returned, written off) by its
+//! receivable history, so that every payment knows what was open per head
+//! before it (§367 BGB: costs, interest, principal) and every return what
+//! had been paid. A pure function of the store's records, so a locked
+//! period built again gives the same events.
 
 use std::collections::HashMap;
 
 use billing_domain::DomainError;
 use billing_domain::accounting::AccountNumber;
-use billing_domain::dunning::BookedCharge;
 use billing_domain::ids::{AccountId, InvoiceId};
 use billing_domain::journal::{DocumentRef, JournalEvent, JournalEventKind, TaxLine};
 use billing_domain::money::Money;
-use billing_domain::payment::{
-    ClaimHead, Claims, PaymentPurpose, allocate_payment, allocate_return,
-};
-use billing_store::{JournalInputs, RecordedDocument};
+use billing_domain::payment::{ClaimHead, PaymentPurpose};
+use billing_store::{JournalInputs, RecordedDocument, RecordedEvent, credit_notes_by_original};
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// The instant an event without its own recording time is taken to be
@@ -26,16 +23,14 @@ fn start_of(day: NaiveDate) -> DateTime<Utc> {
     day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
 }
 
-/// One thing that happened to an invoice, in the order it is replayed.
-enum Step<'a> {
-    Credit(&'a RecordedDocument),
-    Charge(&'a BookedCharge),
-    Payment(usize),
-    WriteOff,
-}
-
 /// The journal events of `inputs`; `debtors` maps each customer to its
 /// debtor account (every customer of `inputs` must have one).
+///
+/// Each invoice is replayed by its receivable history
+/// ([`billing_domain::receivables::ReceivableHistory::steps`], the same
+/// §367 BGB allocation the aging uses), so a payment's `open_before`, a
+/// return's `paid_before` and a write-off's `open` are the receivables'
+/// state just before them.
 pub fn journal_events(
     inputs: &JournalInputs,
     debtors: &HashMap<AccountId, AccountNumber>,
@@ -48,17 +43,12 @@ pub fn journal_events(
             )
         })
     };
-    let mut credits_of: HashMap<&InvoiceId, Vec<&RecordedDocument>> = HashMap::new();
-    let mut numbers: HashMap<&InvoiceId, String> = HashMap::new();
-    for document in &inputs.documents {
-        numbers.insert(
-            &document.overview.invoice_id,
-            document.overview.invoice_number.clone(),
-        );
-        if let Some(original) = &document.preceding_invoice_id {
-            credits_of.entry(original).or_default().push(document);
-        }
-    }
+    let credit_notes = credit_notes_by_original(&inputs.documents);
+    let numbers: HashMap<&InvoiceId, &str> = inputs
+        .documents
+        .iter()
+        .map(|d| (&d.overview.invoice_id, d.overview.invoice_number.as_str()))
+        .collect();
     let mut events = Vec::new();
     for document in &inputs.documents {
         let overview = &document.overview;
@@ -79,7 +69,7 @@ pub fn journal_events(
                     document
                         .preceding_invoice_id
                         .as_ref()
-                        .and_then(|id| numbers.get(id).cloned())
+                        .and_then(|id| numbers.get(id).map(|n| (*n).to_owned()))
                 })
                 .unwrap_or_else(|| overview.invoice_number.clone());
             events.push(JournalEvent {
@@ -114,31 +104,30 @@ pub fn journal_events(
                 lines: lines.clone(),
             },
         ));
-        // What happened since, by day; on one day credits and claims come
-        // before the money that settles them.
-        let credits = credits_of.remove(&overview.invoice_id).unwrap_or_default();
-        let mut steps: Vec<(NaiveDate, u8, Step<'_>)> = Vec::new();
-        for note in &credits {
-            steps.push((note.overview.issue_date, 0, Step::Credit(note)));
-        }
-        for charge in &document.charges {
-            steps.push((charge.claimed_on, 1, Step::Charge(charge)));
-        }
-        for (i, payment) in document.payments.iter().enumerate() {
-            steps.push((payment.value_date, 2, Step::Payment(i)));
-        }
-        if let Some(write_off) = &document.written_off {
-            steps.push((write_off.on, 3, Step::WriteOff));
-        }
-        steps.sort_by_key(|(day, order, _)| (*day, *order));
-        let currency = overview.total.currency();
-        let mut open = Claims::principal(overview.total);
-        let mut paid = Claims::zero(currency);
+        let notes = credit_notes
+            .get(&overview.invoice_id)
+            .map_or(&[][..], Vec::as_slice);
+        let mut recorded = document.receivable_events(notes);
+        let history = document.receivable_history(notes);
+        // The replay's order: by day, ties as recorded (a stable sort, as
+        // the history sorts its events).
+        recorded.sort_by_key(|(event, _)| event.on);
+        let steps = history.steps()?;
+        // The VAT breakdown as it stands: credit notes lower it.
         let mut standing = lines;
-        for (day, _, step) in steps {
-            match step {
-                Step::Credit(note) => {
-                    open.principal = open.principal.checked_sub(note.overview.total)?;
+        for ((step, before), (own, source)) in steps.iter().zip(&recorded) {
+            if step != own {
+                return Err(DomainError::invalid(
+                    "events",
+                    format!(
+                        "the history of {} replays out of order",
+                        overview.invoice_id
+                    ),
+                ));
+            }
+            let day = step.on;
+            match source {
+                RecordedEvent::CreditNote(note) => {
                     for credited in tax_lines(note)? {
                         if let Some(line) = standing.iter_mut().find(|line| {
                             line.category == credited.category && line.rate == credited.rate
@@ -148,74 +137,50 @@ pub fn journal_events(
                         }
                     }
                 }
-                Step::Charge(charge) => {
+                RecordedEvent::Charge(charge) => {
                     let kind = match charge.head {
-                        ClaimHead::Interest => {
-                            open.interest = open.interest.checked_add(charge.amount)?;
-                            JournalEventKind::DefaultInterestClaimed {
-                                amount: charge.amount,
-                            }
-                        }
-                        _ => {
-                            open.costs = open.costs.checked_add(charge.amount)?;
-                            JournalEventKind::DunningFeeClaimed {
-                                amount: charge.amount,
-                            }
-                        }
+                        ClaimHead::Interest => JournalEventKind::DefaultInterestClaimed {
+                            amount: charge.amount,
+                        },
+                        _ => JournalEventKind::DunningFeeClaimed {
+                            amount: charge.amount,
+                        },
                     };
                     events.push(event(day, start_of(day), kind));
                 }
-                Step::Payment(i) => {
-                    let payment = &document.payments[i];
+                RecordedEvent::Payment(payment) => {
                     let at = payment.booked_at.unwrap_or_else(|| start_of(day));
-                    if payment.amount.is_negative() {
-                        let amount = Money::zero(currency).checked_sub(payment.amount)?;
-                        let reopened = allocate_return(&paid, amount)?;
-                        events.push(event(
-                            day,
-                            at,
-                            JournalEventKind::DirectDebitReturned {
-                                amount,
-                                paid_before: paid,
-                            },
-                        ));
-                        paid = paid.checked_sub(&reopened)?;
-                        open = open.checked_add(&reopened)?;
-                        continue;
-                    }
-                    let allocation =
-                        allocate_payment(&open, payment.amount, PaymentPurpose::Statutory)?;
-                    let kind = if payment.rule.as_deref() == Some("credit") {
+                    let kind = if payment.amount.is_negative() {
+                        JournalEventKind::DirectDebitReturned {
+                            amount: Money::zero(payment.amount.currency())
+                                .checked_sub(payment.amount)?,
+                            paid_before: before.paid,
+                        }
+                    } else if payment.rule.as_deref() == Some("credit") {
                         JournalEventKind::CustomerCreditApplied {
                             amount: payment.amount,
-                            open_before: open,
+                            open_before: before.open,
                         }
                     } else {
                         JournalEventKind::PaymentReceived {
                             amount: payment.amount,
-                            open_before: open,
+                            open_before: before.open,
                             purpose: PaymentPurpose::Statutory,
                         }
                     };
                     events.push(event(day, at, kind));
-                    open = open.checked_sub(&allocation.settles)?;
-                    paid = paid.checked_add(&allocation.settles)?;
                 }
-                Step::WriteOff => {
-                    let at = document
-                        .written_off
-                        .as_ref()
-                        .map_or_else(|| start_of(day), |w| w.recorded_at);
+                RecordedEvent::WriteOff(write_off) => {
                     events.push(event(
                         day,
-                        at,
+                        write_off.recorded_at,
                         JournalEventKind::WrittenOff {
-                            open,
+                            open: before.open,
                             lines: standing.clone(),
                         },
                     ));
-                    open = Claims::zero(currency);
                 }
+                RecordedEvent::Cancellation(_) | RecordedEvent::Letter(_) => {}
             }
         }
     }
@@ -284,6 +249,7 @@ fn tax_lines(document: &RecordedDocument) -> Result<Vec<TaxLine>, DomainError> {
 
 #[cfg(test)]
 mod tests {
+    use billing_domain::dunning::BookedCharge;
     use billing_domain::ids::{BillingEntityId, CrmAccountId};
     use billing_domain::invoice::{BillableLine, InvoiceDraft, InvoiceRequest};
     use billing_domain::item::Item;
@@ -293,6 +259,7 @@ mod tests {
         BillingEntity, CountryCode, CustomerAccount, CustomerKind, EmailAddress, Language,
         PostalAddress,
     };
+    use billing_domain::payment::Claims;
     use billing_store::{InvoiceOverview, RecordedCustomer, RecordedPayment, WriteOff};
     use rust_decimal::Decimal;
 

@@ -65,7 +65,8 @@ pub use payment::{
     payment_id, statement_key, status_name,
 };
 pub use receivables::{
-    JournalInputs, RecordedCredit, RecordedCustomer, RecordedDocument, RecordedPayment,
+    JournalInputs, RecordedCredit, RecordedCustomer, RecordedDocument, RecordedEvent,
+    RecordedPayment, credit_notes_by_original,
 };
 pub use revenue::RevenueBasis;
 pub use staff_reads::{

@@ -101,67 +101,16 @@ impl BillingStore {
 
     async fn histories(&self, items: &[Item]) -> Result<Vec<ReceivableHistory>, StoreError> {
         let records = self.recorded_documents(items, false).await?;
-        let mut credit_notes: HashMap<&InvoiceId, Vec<&RecordedDocument>> = HashMap::new();
-        for note in &records {
-            if let Some(original) = &note.preceding_invoice_id {
-                credit_notes.entry(original).or_default().push(note);
-            }
-        }
-        let mut histories = Vec::with_capacity(records.len());
-        for record in &records {
-            let overview = &record.overview;
-            let mut events = Vec::new();
-            for note in credit_notes
-                .remove(&overview.invoice_id)
-                .unwrap_or_default()
-            {
-                events.push(ReceivableEvent {
-                    on: note.overview.issue_date,
-                    change: ReceivableChange::CreditNote(note.overview.total),
-                });
-                if note.cancellation {
-                    events.push(ReceivableEvent {
-                        on: note.overview.issue_date,
-                        change: ReceivableChange::Cancellation,
-                    });
-                }
-            }
-            for payment in &record.payments {
-                events.push(ReceivableEvent {
-                    on: payment.value_date,
-                    change: ReceivableChange::Payment(payment.amount),
-                });
-            }
-            for letter in &record.letters {
-                events.push(ReceivableEvent {
-                    on: letter.sent_on,
-                    change: ReceivableChange::DunningLetter,
-                });
-            }
-            for charge in &record.charges {
-                events.push(ReceivableEvent {
-                    on: charge.claimed_on,
-                    change: match charge.head {
-                        ClaimHead::Interest => ReceivableChange::InterestClaimed(charge.amount),
-                        _ => ReceivableChange::CostsClaimed(charge.amount),
-                    },
-                });
-            }
-            if let Some(write_off) = &record.written_off {
-                events.push(ReceivableEvent {
-                    on: write_off.on,
-                    change: ReceivableChange::WriteOff,
-                });
-            }
-            histories.push(ReceivableHistory {
-                issue_date: overview.issue_date,
-                due_date: overview.due_date,
-                total: overview.total,
-                receivable: overview.document_type == "380",
-                events,
-            });
-        }
-        Ok(histories)
+        let credit_notes = credit_notes_by_original(&records);
+        Ok(records
+            .iter()
+            .map(|record| {
+                let notes = credit_notes
+                    .get(&record.overview.invoice_id)
+                    .map_or(&[][..], Vec::as_slice);
+                record.receivable_history(notes)
+            })
+            .collect())
     }
 
     /// The seller's documents with everything recorded on them that the
@@ -427,6 +376,125 @@ impl BillingStore {
             if start.is_none() {
                 return Ok(letters);
             }
+        }
+    }
+}
+
+/// The credit notes among `records`, by the invoice each corrects.
+pub fn credit_notes_by_original(
+    records: &[RecordedDocument],
+) -> HashMap<&InvoiceId, Vec<&RecordedDocument>> {
+    let mut notes: HashMap<&InvoiceId, Vec<&RecordedDocument>> = HashMap::new();
+    for note in records {
+        if let Some(original) = &note.preceding_invoice_id {
+            notes.entry(original).or_default().push(note);
+        }
+    }
+    notes
+}
+
+/// Where an event of a document's receivable history comes from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RecordedEvent<'a> {
+    /// A credit note correcting it (its `CreditNote` event).
+    CreditNote(&'a RecordedDocument),
+    /// That credit note is its cancellation (its `Cancellation` event).
+    Cancellation(&'a RecordedDocument),
+    /// A dunning letter sent.
+    Letter(&'a SentDunningLevel),
+    /// Fees or interest a letter claimed.
+    Charge(&'a BookedCharge),
+    /// A payment or return.
+    Payment(&'a RecordedPayment),
+    /// Its write-off.
+    WriteOff(&'a WriteOff),
+}
+
+impl RecordedDocument {
+    /// The events of its receivable history, in the order recorded (on one
+    /// day: credit notes, letters and what they claimed, payments, the
+    /// write-off; [`ReceivableHistory`] keeps that order for ties), each
+    /// with where it comes from. `credit_notes` are those correcting it.
+    pub fn receivable_events<'a>(
+        &'a self,
+        credit_notes: &[&'a RecordedDocument],
+    ) -> Vec<(ReceivableEvent, RecordedEvent<'a>)> {
+        let mut events = Vec::new();
+        for note in credit_notes {
+            let on = note.overview.issue_date;
+            events.push((
+                ReceivableEvent {
+                    on,
+                    change: ReceivableChange::CreditNote(note.overview.total),
+                },
+                RecordedEvent::CreditNote(note),
+            ));
+            if note.cancellation {
+                events.push((
+                    ReceivableEvent {
+                        on,
+                        change: ReceivableChange::Cancellation,
+                    },
+                    RecordedEvent::Cancellation(note),
+                ));
+            }
+        }
+        for letter in &self.letters {
+            events.push((
+                ReceivableEvent {
+                    on: letter.sent_on,
+                    change: ReceivableChange::DunningLetter,
+                },
+                RecordedEvent::Letter(letter),
+            ));
+        }
+        for charge in &self.charges {
+            let change = match charge.head {
+                ClaimHead::Interest => ReceivableChange::InterestClaimed(charge.amount),
+                _ => ReceivableChange::CostsClaimed(charge.amount),
+            };
+            events.push((
+                ReceivableEvent {
+                    on: charge.claimed_on,
+                    change,
+                },
+                RecordedEvent::Charge(charge),
+            ));
+        }
+        for payment in &self.payments {
+            events.push((
+                ReceivableEvent {
+                    on: payment.value_date,
+                    change: ReceivableChange::Payment(payment.amount),
+                },
+                RecordedEvent::Payment(payment),
+            ));
+        }
+        if let Some(write_off) = &self.written_off {
+            events.push((
+                ReceivableEvent {
+                    on: write_off.on,
+                    change: ReceivableChange::WriteOff,
+                },
+                RecordedEvent::WriteOff(write_off),
+            ));
+        }
+        events
+    }
+
+    /// Its receivable history (see [`RecordedDocument::receivable_events`]).
+    pub fn receivable_history(&self, credit_notes: &[&RecordedDocument]) -> ReceivableHistory {
+        let overview = &self.overview;
+        ReceivableHistory {
+            issue_date: overview.issue_date,
+            due_date: overview.due_date,
+            total: overview.total,
+            receivable: overview.document_type == "380",
+            events: self
+                .receivable_events(credit_notes)
+                .into_iter()
+                .map(|(event, _)| event)
+                .collect(),
         }
     }
 }
