@@ -7,7 +7,7 @@ use billing_domain::ids::BillingEntityId;
 use billing_domain::party::CustomerAccount;
 use billing_store::{AccountWrite, BillingStore, ImportWrite, StoreError};
 use clap::Subcommand;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::Context;
 use crate::error::{AdminError, EXIT_CODES_HELP, Problem};
@@ -38,11 +38,9 @@ pub enum AccountsCommand {
 
 /// One record of an account file: the account, and its debtor account
 /// number when the previous system had one.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 struct ImportedAccount {
-    #[serde(flatten)]
     account: CustomerAccount,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     debtor_account: Option<u32>,
 }
 
@@ -57,18 +55,62 @@ struct AccountReport {
 /// Runs an `accounts` command.
 pub async fn run(command: AccountsCommand, context: &Context) -> Result<(), AdminError> {
     match command {
-        AccountsCommand::Import { file } => import(&JsonFile::read(&file)?, context).await,
+        AccountsCommand::Import { file } => import(JsonFile::read(&file)?, context).await,
     }
 }
 
-async fn import(file: &JsonFile, context: &Context) -> Result<(), AdminError> {
-    let records = file.decode_records(
+async fn import(mut file: JsonFile, context: &Context) -> Result<(), AdminError> {
+    let file = &mut file;
+    let debtors = file.take_record_field("debtor_account");
+    let mut problems = Vec::new();
+    let debtors: Vec<Option<u32>> = debtors
+        .iter()
+        .enumerate()
+        .map(|(index, value)| match value {
+            None => None,
+            Some(value) => value
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .filter(|n| *n > 0)
+                .or_else(|| {
+                    problems.push(
+                        file.problem(
+                            &[Seg::Index(index), Seg::Key("debtor_account".into())],
+                            "must be a debtor account number (a positive whole number)",
+                        )
+                        .record(format!("record {index}")),
+                    );
+                    None
+                }),
+        })
+        .collect();
+    let accounts = match file.decode_records(
         "account",
         "account.",
-        |a: &ImportedAccount| a.account.id.clone(),
-        |a: &ImportedAccount| a.account.validate(),
-    )?;
-    let accounts: Vec<CustomerAccount> = records.iter().map(|r| r.account.clone()).collect();
+        |a: &CustomerAccount| a.id.clone(),
+        CustomerAccount::validate,
+    ) {
+        Ok(accounts) => accounts,
+        Err(AdminError::Refused {
+            problems: found, ..
+        }) => {
+            problems.extend(found);
+            return Err(file.refused(problems));
+        }
+        Err(other) => return Err(other),
+    };
+    if !problems.is_empty() {
+        return Err(file.refused(problems));
+    }
+    let records: Vec<ImportedAccount> = accounts
+        .iter()
+        .zip(debtors.into_iter().chain(std::iter::repeat(None)))
+        .map(|(account, debtor_account)| ImportedAccount {
+            account: account.clone(),
+            debtor_account,
+        })
+        .collect();
+    let file = &*file;
     let store = context.store().await?;
     let writes = plan(file, &store, &records, context).await?;
     let mut report = AccountReport {

@@ -1342,3 +1342,47 @@ async fn a_period_is_exported_once_and_written_out_and_an_invoice_written_off_on
     let (code, _) = admin_json(&["invoices", "write-off", &open_id, "--reason", " "]);
     assert_eq!(code, 2);
 }
+
+#[tokio::test]
+async fn an_imported_debtor_account_is_kept_and_another_one_refused() {
+    use billing_domain::party::CustomerKind;
+    use billing_tests::billing::{customer, stored_seller};
+
+    let (aws, table) = local().await;
+    let store = BillingStore::new(aws.dynamodb.clone(), table);
+    let entity = stored_seller(&store).await;
+    let account = customer(&entity.id, CustomerKind::Business);
+    let ids = Ids::new();
+    let record = |debtor: Value| {
+        let mut value = serde_json::to_value(&account).expect("account encodes");
+        value["debtor_account"] = debtor;
+        serde_json::json!([value])
+    };
+    // A number that is none is refused by field, and nothing is written.
+    let file = ids.json_file("bad.json", &record(serde_json::json!("10500")));
+    let (code, out) = admin_json(&["accounts", "import", &file]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(problems(&out)[0].1, "[0].debtor_account", "{out}");
+    assert!(store.account(&account.id).await.expect("read").is_none());
+    // Given with the account, it is recorded and kept.
+    let file = ids.json_file("accounts.json", &record(serde_json::json!(10500)));
+    assert_eq!(
+        counts(&admin_ok(&["accounts", "import", &file]), ["created"]),
+        [Some(1)]
+    );
+    assert_eq!(
+        store.debtor_account(&account.id).await.expect("read"),
+        Some(10500)
+    );
+    let again = admin_ok(&["accounts", "import", &file]);
+    assert_eq!(counts(&again, ["unchanged"]), [Some(1)]);
+    // Another number for it is refused by field.
+    let file = ids.json_file("other.json", &record(serde_json::json!(10501)));
+    let (code, out) = admin_json(&["accounts", "import", &file]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(problems(&out)[0].1, "[0].debtor_account", "{out}");
+    assert_eq!(
+        store.debtor_account(&account.id).await.expect("read"),
+        Some(10500)
+    );
+}
