@@ -245,10 +245,7 @@ impl BillingStore {
                 Outcome::Written => return Ok(next),
                 Outcome::Cancelled(cancelled) => cancelled,
             };
-            if cancelled.condition_failed(2)
-                && !cancelled.condition_failed(0)
-                && !cancelled.condition_failed(1)
-            {
+            if cancelled.condition_failed(2) && !cancelled.condition_failed(0) {
                 // The number was taken by an import: move the counter past
                 // it (a lost race on the counter is fine) and draw again.
                 if let Outcome::Cancelled(moved) = self.transact(vec![counter_put]).await?
@@ -256,8 +253,9 @@ impl BillingStore {
                 {
                     return Err(moved.into_error());
                 }
-            } else if !cancelled.only_races(|index| index <= 1) {
-                // A counter moved or a number assigned meanwhile is a race:
+            } else if !cancelled.only_races(|_| true) {
+                // A counter moved, a number claimed or this customer's
+                // number assigned meanwhile is another assignment's race:
                 // read again; anything else is final.
                 return Err(cancelled.into_error());
             }
