@@ -605,3 +605,86 @@ pub struct JournalInputs {
     /// Their customers' credit movements.
     pub credits: Vec<RecordedCredit>,
 }
+
+#[cfg(test)]
+mod tests {
+    use billing_domain::dunning::{DefaultInterest, DunningStage};
+    use billing_domain::dunning_letter::LetterLine;
+    use billing_domain::ids::BillingEntityId;
+    use billing_domain::party::Language;
+    use rust_decimal::Decimal;
+
+    use super::*;
+
+    fn eur(cents: i64) -> Money {
+        Money::new(Decimal::new(cents, 2), Currency::EUR)
+    }
+
+    fn letter(date: &str, lines: Vec<(&str, i64, i64, i64)>) -> DunningLetter {
+        let day: NaiveDate = date.parse().expect("a date");
+        DunningLetter {
+            letter_id: format!("let-{date}"),
+            billing_entity_id: BillingEntityId::new("e1"),
+            account_id: AccountId::new("a1"),
+            language: Language::De,
+            date: day,
+            stage: DunningStage::FirstNotice,
+            lines: lines
+                .into_iter()
+                .map(|(invoice, fee, flat_fee, interest)| LetterLine {
+                    invoice_id: InvoiceId::new(invoice),
+                    number: invoice.to_owned(),
+                    issue_date: day,
+                    due_date: day,
+                    open_amount: eur(11_900),
+                    level: 1,
+                    stage: DunningStage::FirstNotice,
+                    fee: eur(fee),
+                    flat_fee: eur(flat_fee),
+                    earlier_fees: eur(0),
+                    interest: DefaultInterest {
+                        principal: eur(11_900),
+                        periods: Vec::new(),
+                        total: eur(interest),
+                    },
+                    total: eur(11_900 + fee + flat_fee + interest),
+                })
+                .collect(),
+            total_due: eur(0),
+            payment_deadline: day,
+        }
+    }
+
+    #[test]
+    fn each_letter_claims_its_fees_and_the_interest_it_adds() {
+        // Given in any order: the later letter restates the interest to
+        // its day (3.00), of which 1.20 was claimed before.
+        let letters = [
+            letter("2026-06-20", vec![("inv_1", 0, 4_000, 300)]),
+            letter(
+                "2026-06-01",
+                vec![("inv_1", 500, 0, 120), ("inv_2", 500, 0, 90)],
+            ),
+        ];
+        let charges = claimed_charges(&letters, &InvoiceId::new("inv_1")).expect("charges");
+        let day = |d: &str| d.parse::<NaiveDate>().expect("a date");
+        let got: Vec<(NaiveDate, ClaimHead, Money)> = charges
+            .iter()
+            .map(|c| (c.claimed_on, c.head, c.amount))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (day("2026-06-01"), ClaimHead::Costs, eur(500)),
+                (day("2026-06-01"), ClaimHead::Interest, eur(120)),
+                (day("2026-06-20"), ClaimHead::Costs, eur(4_000)),
+                (day("2026-06-20"), ClaimHead::Interest, eur(180)),
+            ]
+        );
+        assert!(
+            claimed_charges(&letters, &InvoiceId::new("inv_3"))
+                .expect("charges")
+                .is_empty()
+        );
+    }
+}
