@@ -522,10 +522,13 @@ pub fn booking(
                 None,
                 Some(ClaimHead::Principal),
             );
+            // A seller's correction is a "Rechnungskorrektur", never a
+            // "Gutschrift" (the recipient's self-billing, §14(2) Satz 2
+            // UStG); a full cancellation is a "Stornorechnung".
             let what = if *cancellation {
-                "Storno"
+                "Stornorechnung"
             } else {
-                "Gutschrift"
+                "Rechnungskorrektur"
             };
             format!("{what} {number} zu {}", event.invoice_number)
         }

@@ -488,7 +488,7 @@ fn march_books_every_kind_of_event_line_by_line() {
             "2026-03-06",
             D,
             "10002",
-            "Storno RK-2026-000002 zu RE-2026-000004",
+            "Stornorechnung RK-2026-000002 zu RE-2026-000004",
             vec![
                 dr("8125", dec!(800.00)),
                 debtor("10002", Credit, dec!(800.00), Principal),
@@ -521,7 +521,7 @@ fn march_books_every_kind_of_event_line_by_line() {
             "2026-03-15",
             C,
             "10002",
-            "Gutschrift RK-2026-000001 zu RE-2026-000003",
+            "Rechnungskorrektur RK-2026-000001 zu RE-2026-000003",
             vec![
                 dr("8336", dec!(100.00)),
                 debtor("10002", Credit, dec!(100.00), Principal),
