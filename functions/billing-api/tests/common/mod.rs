@@ -11,7 +11,8 @@ use billing_domain::ids::{AccountId, InvoiceId};
 use billing_domain::invoice::Invoice;
 use billing_domain::matching::MatchRule;
 use billing_domain::money::{Currency, Money};
-use billing_domain::party::{BillingEntity, CustomerAccount, CustomerKind};
+use billing_domain::party::{CustomerAccount, CustomerKind};
+use billing_domain::seller::BillingEntity;
 use billing_store::run::{NewRun, RunFailure, RunMode};
 use billing_store::{
     ArchivedDocument, BillingStore, DeliveryStatus, EntryBooked, EntryBooking, InvoiceBooking,
