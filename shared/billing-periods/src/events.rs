@@ -251,15 +251,15 @@ fn tax_lines(document: &RecordedDocument) -> Result<Vec<TaxLine>, DomainError> {
 mod tests {
     use billing_domain::dunning::BookedCharge;
     use billing_domain::ids::{BillingEntityId, CrmAccountId};
-    use billing_domain::invoice::{BillableLine, InvoiceDraft, InvoiceRequest};
-    use billing_domain::item::Item;
+    use billing_domain::invoice::{InvoiceDraft, InvoiceRequest};
+    use billing_domain::item::{BillableLine, Item};
     use billing_domain::money::Currency;
     use billing_domain::numbering::InvoiceNumber;
     use billing_domain::party::{
-        BillingEntity, CountryCode, CustomerAccount, CustomerKind, EmailAddress, Language,
-        PostalAddress,
+        CountryCode, CustomerAccount, CustomerKind, EmailAddress, Language, PostalAddress,
     };
     use billing_domain::payment::Claims;
+    use billing_domain::seller::BillingEntity;
     use billing_store::{InvoiceOverview, RecordedCustomer, RecordedPayment, WriteOff};
     use rust_decimal::Decimal;
 

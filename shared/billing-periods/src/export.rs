@@ -11,8 +11,8 @@ use billing_domain::accounting::{AccountNumber, AccountingSettings};
 use billing_domain::ids::AccountId;
 use billing_domain::journal::{BookingPeriod, PeriodLock, journal};
 use billing_domain::money::Currency;
-use billing_domain::party::BillingEntity;
 use billing_domain::revenue::Month;
+use billing_domain::seller::BillingEntity;
 use billing_store::BillingStore;
 use chrono::{DateTime, Utc};
 
