@@ -18,7 +18,12 @@ use crate::json::{JsonFile, Seg};
 pub enum AccountsCommand {
     /// Create or update customer accounts from a JSON array of accounts.
     ///
-    /// Each record is the domain's CustomerAccount. A new account is created
+    /// Each record is the domain's CustomerAccount, optionally with
+    /// `debtor_account`: the customer's debtor account number from the
+    /// previous system (DATEV personal account), recorded once and kept;
+    /// without it the first export assigns the next free number of the
+    /// seller's range. A different number for a customer that has one, or
+    /// a number another customer holds, is refused. A new account is created
     /// (version 1), a changed one updated (only if nobody changed it since it
     /// was read), an identical one skipped, so re-running a file is safe.
     /// Every record is checked first (fields, validation, the billing entity
@@ -29,6 +34,14 @@ pub enum AccountsCommand {
         /// The JSON file: `[{"id": ..., "crm_id": ..., ...}, ...]`.
         file: PathBuf,
     },
+}
+
+/// One record of an account file: the account, and its debtor account
+/// number when the previous system had one.
+#[derive(Debug, Clone)]
+struct ImportedAccount {
+    account: CustomerAccount,
+    debtor_account: Option<u32>,
 }
 
 /// Counts of what an account import did.
@@ -42,19 +55,64 @@ struct AccountReport {
 /// Runs an `accounts` command.
 pub async fn run(command: AccountsCommand, context: &Context) -> Result<(), AdminError> {
     match command {
-        AccountsCommand::Import { file } => import(&JsonFile::read(&file)?, context).await,
+        AccountsCommand::Import { file } => import(JsonFile::read(&file)?, context).await,
     }
 }
 
-async fn import(file: &JsonFile, context: &Context) -> Result<(), AdminError> {
-    let accounts = file.decode_records(
+async fn import(mut file: JsonFile, context: &Context) -> Result<(), AdminError> {
+    let file = &mut file;
+    let debtors = file.take_record_field("debtor_account");
+    let mut problems = Vec::new();
+    let debtors: Vec<Option<u32>> = debtors
+        .iter()
+        .enumerate()
+        .map(|(index, value)| match value {
+            None => None,
+            Some(value) => value
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .filter(|n| *n > 0)
+                .or_else(|| {
+                    problems.push(
+                        file.problem(
+                            &[Seg::Index(index), Seg::Key("debtor_account".into())],
+                            "must be a debtor account number (a positive whole number)",
+                        )
+                        .record(format!("record {index}")),
+                    );
+                    None
+                }),
+        })
+        .collect();
+    let accounts = match file.decode_records(
         "account",
         "account.",
         |a: &CustomerAccount| a.id.clone(),
         CustomerAccount::validate,
-    )?;
+    ) {
+        Ok(accounts) => accounts,
+        Err(AdminError::Refused {
+            problems: found, ..
+        }) => {
+            problems.extend(found);
+            return Err(file.refused(problems));
+        }
+        Err(other) => return Err(other),
+    };
+    if !problems.is_empty() {
+        return Err(file.refused(problems));
+    }
+    let records: Vec<ImportedAccount> = accounts
+        .iter()
+        .zip(debtors.into_iter().chain(std::iter::repeat(None)))
+        .map(|(account, debtor_account)| ImportedAccount {
+            account: account.clone(),
+            debtor_account,
+        })
+        .collect();
+    let file = &*file;
     let store = context.store().await?;
-    let writes = plan(file, &store, &accounts, context).await?;
+    let writes = plan(file, &store, &records, context).await?;
     let mut report = AccountReport {
         unchanged: accounts.len() - writes.len(),
         ..AccountReport::default()
@@ -80,6 +138,14 @@ async fn import(file: &JsonFile, context: &Context) -> Result<(), AdminError> {
         bar.inc(1);
     }
     bar.finish_and_clear();
+    for record in &records {
+        if let Some(number) = record.debtor_account {
+            let account = &record.account;
+            store
+                .set_debtor_account(&account.billing_entity_id, &account.id, number)
+                .await?;
+        }
+    }
     context.output.result(&report, || {
         format!(
             "accounts: {} created, {} updated, {} unchanged",
@@ -93,14 +159,15 @@ async fn import(file: &JsonFile, context: &Context) -> Result<(), AdminError> {
 async fn plan(
     file: &JsonFile,
     store: &BillingStore,
-    accounts: &[CustomerAccount],
+    records: &[ImportedAccount],
     context: &Context,
 ) -> Result<Vec<AccountWrite>, AdminError> {
     let mut problems = Vec::new();
     let mut entities: BTreeMap<BillingEntityId, bool> = BTreeMap::new();
     let mut writes = Vec::new();
-    let bar = context.output.progress(accounts.len(), "checking");
-    for (index, account) in accounts.iter().enumerate() {
+    let bar = context.output.progress(records.len(), "checking");
+    for (index, record) in records.iter().enumerate() {
+        let account = &record.account;
         let at = |field: &str| {
             file.problem(&[Seg::Index(index), Seg::Key(field.into())], "")
                 .record(format!("record {index} (account {})", account.id))
@@ -120,6 +187,18 @@ async fn plan(
                     account.billing_entity_id
                 ),
                 ..at("billing_entity_id")
+            });
+        }
+        if let Some(number) = record.debtor_account
+            && let Some(stored) = store.debtor_account(&account.id).await?
+            && stored != number
+        {
+            problems.push(Problem {
+                message: format!(
+                    "the customer has debtor account {stored}; a debtor account is assigned \
+                     once and kept"
+                ),
+                ..at("debtor_account")
             });
         }
         match store.account(&account.id).await? {

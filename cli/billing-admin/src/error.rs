@@ -175,7 +175,11 @@ impl AdminError {
             AdminError::Refused { .. } | AdminError::Unreadable { .. } => exit::REFUSED,
             AdminError::NotFound { .. } | AdminError::Findings { .. } => exit::REFUSED,
             AdminError::Usage(_) => exit::USAGE,
-            AdminError::Store(StoreError::NotFound { .. }) => exit::REFUSED,
+            AdminError::Store(
+                StoreError::NotFound { .. }
+                | StoreError::Refused { .. }
+                | StoreError::RevisionMismatch { .. },
+            ) => exit::REFUSED,
             AdminError::Store(_) | AdminError::Aws { .. } | AdminError::Stale { .. } => exit::AWS,
         }
     }
@@ -189,6 +193,8 @@ impl AdminError {
                 "not_found"
             }
             AdminError::Usage(_) => "usage",
+            AdminError::Store(StoreError::Refused { .. }) => "refused",
+            AdminError::Store(StoreError::RevisionMismatch { .. }) => "changed",
             AdminError::Store(_) => "storage_failed",
             AdminError::Aws { .. } => "aws_failed",
             AdminError::Stale { .. } => "stale",

@@ -111,6 +111,20 @@ impl JsonFile {
         }
     }
 
+    /// Takes `key` out of every record of an array file and returns each
+    /// record's value of it (`None` where absent): a field read beside the
+    /// domain type, which then decodes the rest strictly. Problems with it
+    /// are still located by [`Self::problem`], which reads the text.
+    pub fn take_record_field(&mut self, key: &str) -> Vec<Option<Value>> {
+        match &mut self.value {
+            Value::Array(records) => records
+                .iter_mut()
+                .map(|record| record.as_object_mut().and_then(|o| o.remove(key)))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The records of a file whose top level must be an array.
     pub fn records(&self) -> Result<&[Value], AdminError> {
         match &self.value {

@@ -14,9 +14,11 @@ pub mod contracts;
 pub mod doctor;
 pub mod entity;
 pub mod error;
+pub mod invoices;
 pub mod json;
 pub mod oss;
 pub mod output;
+pub mod periods;
 pub mod queues;
 pub mod resources;
 pub mod run;
@@ -81,6 +83,13 @@ pub enum Command {
     /// Invoice runs: start one (or a preview), follow it, read its outcome.
     #[command(subcommand)]
     Run(run::RunCommand),
+    /// Clerk actions on one invoice: write off an uncollectible one.
+    #[command(subcommand)]
+    Invoices(invoices::InvoicesCommand),
+    /// Booking periods: show, close (lock) and export a month as DATEV
+    /// files and a CSV journal.
+    #[command(subcommand)]
+    Periods(periods::PeriodsCommand),
     /// The quarterly One-Stop-Shop summary (§18j UStG).
     #[command(subcommand)]
     Oss(oss::OssCommand),
@@ -135,6 +144,14 @@ impl Context {
     }
 }
 
+/// The seller a command works on: `--entity`, else `BILLING_ENTITY_ID`,
+/// else `default`.
+pub(crate) fn entity_id(given: Option<String>) -> billing_domain::ids::BillingEntityId {
+    billing_domain::ids::BillingEntityId::new(given.unwrap_or_else(|| {
+        billing_lambda::config::optional("BILLING_ENTITY_ID").unwrap_or_else(|| "default".into())
+    }))
+}
+
 /// Runs one parsed command.
 pub async fn dispatch(command: Command, context: &Context) -> Result<(), AdminError> {
     match command {
@@ -142,6 +159,8 @@ pub async fn dispatch(command: Command, context: &Context) -> Result<(), AdminEr
         Command::Accounts(command) => accounts::run(command, context).await,
         Command::Contracts(command) => contracts::run(command, context).await,
         Command::Run(command) => run::run(command, context).await,
+        Command::Invoices(command) => invoices::run(command, context).await,
+        Command::Periods(command) => periods::run(command, context).await,
         Command::Oss(command) => oss::run(command, context).await,
         Command::Queues(command) => queues::run(command, context).await,
         Command::Doctor(args) => doctor::run(args, context).await,

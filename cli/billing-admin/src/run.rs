@@ -124,7 +124,7 @@ pub async fn run(command: RunCommand, context: &Context) -> Result<(), AdminErro
 }
 
 /// Who started the run, for its record: the operator's login name.
-fn operator() -> String {
+pub(crate) fn operator() -> String {
     let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME"));
     format!(
         "billing-admin:{}",

@@ -546,6 +546,10 @@ async fn usage_errors_exit_2_and_every_help_lists_the_exit_codes() {
         &["contracts", "import"],
         &["run", "start"],
         &["run", "status"],
+        &["periods", "show"],
+        &["periods", "close"],
+        &["periods", "export"],
+        &["invoices", "write-off"],
     ] {
         let mut args = command.to_vec();
         args.push("--help");
@@ -1266,5 +1270,121 @@ fn queues_and_doctor_need_the_whole_stack() {
             .as_str()
             .is_some_and(|m| m.contains("--stack")),
         "{out}"
+    );
+}
+
+#[tokio::test]
+async fn a_period_is_exported_once_and_written_out_and_an_invoice_written_off_once() {
+    use billing_domain::party::CustomerKind;
+    use billing_tests::billing::{customer, invoice, stored_seller};
+    use rust_decimal::Decimal;
+
+    let (aws, table) = local().await;
+    let store = BillingStore::new(aws.dynamodb.clone(), table);
+    let entity = stored_seller(&store).await;
+    let account = customer(&entity.id, CustomerKind::Business);
+    let day = |text: &str| text.parse().expect("a date");
+    invoice(
+        &store,
+        &entity,
+        &account,
+        day("2026-04-08"),
+        Decimal::from(100),
+    )
+    .await;
+    let open = invoice(
+        &store,
+        &entity,
+        &account,
+        day("2026-04-09"),
+        Decimal::from(40),
+    )
+    .await;
+    let id = entity.id.as_str();
+    // Refused input exits 1 and names the field; nothing is closed.
+    let (code, out) = admin_json(&["periods", "close", "2026-4", "--entity", id]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(out["error"]["problems"][0]["field"], "month", "{out}");
+    let (code, out) = admin_json(&["periods", "export", "2099-01", "--entity", id]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(
+        admin_ok(&["periods", "show", "2026-04", "--entity", id])["status"],
+        "open"
+    );
+    // The export, written out twice, gives the same bytes.
+    let dir = std::env::temp_dir().join(billing_tests::unique_id("periods"));
+    let dir_text = dir.display().to_string();
+    let first = admin_ok(&[
+        "periods", "export", "2026-04", "--entity", id, "--out", &dir_text,
+    ]);
+    assert_eq!(first["status"], "exported", "{first}");
+    let name = format!("EXTF_Buchungsstapel_{id}_2026-04.csv");
+    let bytes = std::fs::read(dir.join(&name)).expect("written");
+    assert!(bytes.starts_with(b"\"EXTF\";700;21;"));
+    let again = admin_ok(&[
+        "periods", "export", "2026-04", "--entity", id, "--out", &dir_text,
+    ]);
+    assert_eq!(again, first);
+    assert_eq!(std::fs::read(dir.join(&name)).expect("written"), bytes);
+    assert!(
+        dir.join(format!("EXTF_Debitoren_{id}_2026-04.csv"))
+            .exists()
+    );
+    assert!(dir.join(format!("Journal_{id}_2026-04.csv")).exists());
+    // Closing an exported month is refused.
+    let (code, _) = admin_json(&["periods", "close", "2026-04", "--entity", id]);
+    assert_eq!(code, 1);
+    // A write-off: once; again it is refused (exit 1), without a reason
+    // it is a usage error (exit 2).
+    let open_id = open.content().id.to_string();
+    let written = admin_ok(&["invoices", "write-off", &open_id, "--reason", "insolvent"]);
+    assert_eq!(written["status"], "written_off", "{written}");
+    let (code, out) = admin_json(&["invoices", "write-off", &open_id, "--reason", "again"]);
+    assert_eq!(code, 1, "{out}");
+    let (code, _) = admin_json(&["invoices", "write-off", &open_id, "--reason", " "]);
+    assert_eq!(code, 2);
+}
+
+#[tokio::test]
+async fn an_imported_debtor_account_is_kept_and_another_one_refused() {
+    use billing_domain::party::CustomerKind;
+    use billing_tests::billing::{customer, stored_seller};
+
+    let (aws, table) = local().await;
+    let store = BillingStore::new(aws.dynamodb.clone(), table);
+    let entity = stored_seller(&store).await;
+    let account = customer(&entity.id, CustomerKind::Business);
+    let ids = Ids::new();
+    let record = |debtor: Value| {
+        let mut value = serde_json::to_value(&account).expect("account encodes");
+        value["debtor_account"] = debtor;
+        serde_json::json!([value])
+    };
+    // A number that is none is refused by field, and nothing is written.
+    let file = ids.json_file("bad.json", &record(serde_json::json!("10500")));
+    let (code, out) = admin_json(&["accounts", "import", &file]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(problems(&out)[0].1, "[0].debtor_account", "{out}");
+    assert!(store.account(&account.id).await.expect("read").is_none());
+    // Given with the account, it is recorded and kept.
+    let file = ids.json_file("accounts.json", &record(serde_json::json!(10500)));
+    assert_eq!(
+        counts(&admin_ok(&["accounts", "import", &file]), ["created"]),
+        [Some(1)]
+    );
+    assert_eq!(
+        store.debtor_account(&account.id).await.expect("read"),
+        Some(10500)
+    );
+    let again = admin_ok(&["accounts", "import", &file]);
+    assert_eq!(counts(&again, ["unchanged"]), [Some(1)]);
+    // Another number for it is refused by field.
+    let file = ids.json_file("other.json", &record(serde_json::json!(10501)));
+    let (code, out) = admin_json(&["accounts", "import", &file]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(problems(&out)[0].1, "[0].debtor_account", "{out}");
+    assert_eq!(
+        store.debtor_account(&account.id).await.expect("read"),
+        Some(10500)
     );
 }

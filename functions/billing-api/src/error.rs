@@ -2,6 +2,7 @@
 //! a stable code, and every body has one shape (see [`crate::reply`]).
 
 use billing_lambda::{Disposition, Failure, FieldError};
+use billing_periods::PeriodError;
 use billing_store::StoreError;
 
 /// Why a staff request was not answered with data.
@@ -59,6 +60,9 @@ pub enum ApiError {
     /// S3 could not presign a document link.
     #[error("document link could not be signed: {0}")]
     Presign(String),
+    /// A booking period could not be closed, exported or fetched.
+    #[error(transparent)]
+    Period(#[from] billing_periods::PeriodError),
     /// The delivery queue did not take a re-send request.
     #[error("the delivery queue refused the request: {0}")]
     Queue(String),
@@ -100,6 +104,22 @@ impl Failure for ApiError {
                 }
                 other => other.disposition(),
             },
+            Self::Period(err) => match err {
+                PeriodError::Invalid { .. } => Disposition::Rejected(400),
+                // A journal or seller configuration the formats cannot take
+                // (a missing DATEV number, a value DATEV refuses): the
+                // message names the field for whoever fixes it.
+                PeriodError::Refused { .. } | PeriodError::Format { .. } => {
+                    Disposition::Rejected(409)
+                }
+                PeriodError::Store(store) => Self::Store(store.clone()).disposition(),
+                PeriodError::Archive {
+                    retryable: true, ..
+                } => Disposition::Retryable,
+                PeriodError::Archive { .. } | PeriodError::DifferentFileArchived { .. } => {
+                    Disposition::Permanent
+                }
+            },
             Self::Presign(_) => Disposition::Permanent,
             Self::Queue(_) => Disposition::Retryable,
         }
@@ -120,6 +140,12 @@ impl Failure for ApiError {
             Self::Store(StoreError::AlreadyCancelled { .. }) => "already_cancelled",
             Self::Store(StoreError::Refused { .. }) => "conflict",
             Self::Store(err) => err.code(),
+            Self::Period(PeriodError::Invalid { .. }) => "invalid_request",
+            Self::Period(PeriodError::Refused { .. }) => "conflict",
+            Self::Period(PeriodError::Store(store)) => Self::Store(store.clone()).code(),
+            Self::Period(PeriodError::Format { .. }) => "export_unwritable",
+            Self::Period(PeriodError::Archive { .. }) => "archive_unavailable",
+            Self::Period(PeriodError::DifferentFileArchived { .. }) => "different_file_archived",
             Self::Presign(_) => "presign_failed",
             Self::Queue(_) => "queue_unavailable",
         }
@@ -135,6 +161,9 @@ impl Failure for ApiError {
                     "/limit"
                 };
                 vec![FieldError::new(pointer, reason.clone())]
+            }
+            Self::Period(PeriodError::Invalid { field, message }) => {
+                vec![FieldError::new(format!("/path/{field}"), message.clone())]
             }
             Self::UnsupportedMediaType => {
                 vec![FieldError::new(

@@ -9,7 +9,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use crate::error::ApiError;
 use crate::reply::{Reply, render};
 use crate::router::{Access, Op, query_pairs, resolve};
-use crate::routes::{Ctx, corrections, reads, revenue, writes};
+use crate::routes::{Ctx, corrections, periods, reads, revenue, writes};
 use crate::staff::caller;
 
 /// What every request needs, built once per cold start.
@@ -46,10 +46,18 @@ async fn answer(
     request: &Request,
 ) -> Result<Reply, ApiError> {
     let matched = resolve(request.method().as_str(), request.uri().path())?;
-    if matched.route.access == Access::Write && !caller.role.may_write() {
-        return Err(ApiError::Forbidden(
-            "changes are for the billing group only",
-        ));
+    match matched.route.access {
+        Access::Write if !caller.role.may_write() => {
+            return Err(ApiError::Forbidden(
+                "changes are for the billing group only",
+            ));
+        }
+        Access::Confidential if !caller.role.may_write() => {
+            return Err(ApiError::Forbidden(
+                "exported files are for the billing group only",
+            ));
+        }
+        _ => {}
     }
     let ctx = Ctx {
         state,
@@ -106,5 +114,10 @@ async fn answer(
         Op::ApplyCredit => corrections::apply_credit(&ctx).await,
         Op::RefundCredit => corrections::refund_credit(&ctx).await,
         Op::CancelInvoice => corrections::cancel(&ctx).await,
+        Op::WriteOff => writes::write_off(&ctx).await,
+        Op::Period => periods::show(&ctx).await,
+        Op::ClosePeriod => periods::close(&ctx).await,
+        Op::ExportPeriod => periods::export(&ctx).await,
+        Op::PeriodFile => periods::file(&ctx).await,
     }
 }

@@ -9,7 +9,9 @@ use billing_domain::privacy;
 use billing_domain::staff::StaffRole;
 use billing_lambda::Failure;
 use lambda_http::http::StatusCode;
-use lambda_http::http::header::{ALLOW, CONTENT_TYPE, ETAG, HeaderValue, RETRY_AFTER};
+use lambda_http::http::header::{
+    ALLOW, CONTENT_DISPOSITION, CONTENT_TYPE, ETAG, HeaderValue, RETRY_AFTER,
+};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -32,6 +34,10 @@ pub struct Reply {
     /// of the JSON body; only for figures without personal or bank data
     /// (revenue: account ids and amounts), so masking has nothing to do.
     pub text: Option<(&'static str, String)>,
+    /// A stored file answered as it is (content type, file name, bytes):
+    /// an exported period's files, for the `billing` role only (its routes
+    /// are [`crate::router::Access::Confidential`]), byte for byte.
+    pub file: Option<(&'static str, String, Vec<u8>)>,
 }
 
 impl Reply {
@@ -54,6 +60,7 @@ impl Reply {
             etag: None,
             allow: None,
             text: None,
+            file: None,
         })
     }
 
@@ -65,6 +72,19 @@ impl Reply {
             etag: None,
             allow: None,
             text: Some(("text/csv; charset=utf-8", text)),
+            file: None,
+        }
+    }
+
+    /// 200 with a stored file's bytes, offered for download as `name`.
+    pub fn file(content_type: &'static str, name: String, bytes: Vec<u8>) -> Self {
+        Self {
+            status: 200,
+            body: Value::Null,
+            etag: None,
+            allow: None,
+            text: None,
+            file: Some((content_type, name, bytes)),
         }
     }
 
@@ -98,10 +118,16 @@ pub fn render(role: Option<StaffRole>, outcome: Result<Reply, ApiError>) -> Resp
     if role != Some(StaffRole::Billing) {
         mask_for_sales(&mut body);
     }
-    let (content_type, text) = reply
-        .text
-        .unwrap_or_else(|| ("application/json", body.to_string()));
-    let mut response = Response::new(Body::from(text));
+    let mut disposition = None;
+    let (content_type, body) = match (reply.file, reply.text) {
+        (Some((content_type, name, bytes)), _) => {
+            disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")).ok();
+            (content_type, Body::from(bytes))
+        }
+        (None, Some((content_type, text))) => (content_type, Body::from(text)),
+        (None, None) => ("application/json", Body::from(body.to_string())),
+    };
+    let mut response = Response::new(body);
     *response.status_mut() =
         StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
@@ -111,6 +137,9 @@ pub fn render(role: Option<StaffRole>, outcome: Result<Reply, ApiError>) -> Resp
     }
     if let Some(allow) = reply.allow.and_then(|a| HeaderValue::from_str(&a).ok()) {
         headers.insert(ALLOW, allow);
+    }
+    if let Some(disposition) = disposition {
+        headers.insert(CONTENT_DISPOSITION, disposition);
     }
     if reply.status == 503 {
         headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
@@ -145,6 +174,7 @@ fn error_reply(error: &ApiError) -> Reply {
             _ => None,
         },
         text: None,
+        file: None,
     }
 }
 

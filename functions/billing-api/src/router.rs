@@ -14,6 +14,10 @@ pub enum Access {
     Read,
     /// `billing` only.
     Write,
+    /// `billing` only, though it only reads: files answered as stored
+    /// (an exported period's DATEV files name customers), which the
+    /// masking for `sales` cannot reach.
+    Confidential,
 }
 
 /// Which operation a route runs (the dispatch key).
@@ -52,6 +56,11 @@ pub enum Op {
     ApplyCredit,
     RefundCredit,
     CancelInvoice,
+    WriteOff,
+    Period,
+    ClosePeriod,
+    ExportPeriod,
+    PeriodFile,
 }
 
 /// One route.
@@ -111,6 +120,7 @@ pub const ROUTES: &[Route] = &[
     read("/v1/receivables/aging", Op::Aging),
     read("/v1/revenue/mrr", Op::RevenueMrr),
     read("/v1/revenue/deferred", Op::RevenueDeferred),
+    read("/v1/periods/{month}", Op::Period),
     write(
         "PUT",
         "/v1/invoices/{invoice_id}/dunning-block",
@@ -162,6 +172,15 @@ pub const ROUTES: &[Route] = &[
         "/v1/invoices/{invoice_id}/cancellation",
         Op::CancelInvoice,
     ),
+    write("POST", "/v1/invoices/{invoice_id}/write-off", Op::WriteOff),
+    write("POST", "/v1/periods/{month}/close", Op::ClosePeriod),
+    write("POST", "/v1/periods/{month}/export", Op::ExportPeriod),
+    Route {
+        method: "GET",
+        path: "/v1/periods/{month}/export/{file}",
+        access: Access::Confidential,
+        op: Op::PeriodFile,
+    },
 ];
 
 /// Longest path parameter accepted, in characters (ids and CRM keys are
@@ -342,7 +361,7 @@ mod tests {
                     a.path
                 );
             }
-            assert_eq!(a.access == Access::Read, a.method == "GET", "{}", a.path);
+            assert_eq!(a.access != Access::Write, a.method == "GET", "{}", a.path);
         }
     }
 

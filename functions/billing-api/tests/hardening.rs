@@ -107,7 +107,8 @@ fn read_paths(world: &World) -> Vec<String> {
                 .replace("{run_id}", &world.run_id)
                 .replace("{source}", "test")
                 .replace("{org}", "org")
-                .replace("{crm_id}", world.account.crm_id.as_str());
+                .replace("{crm_id}", world.account.crm_id.as_str())
+                .replace("{month}", "2026-05");
             path.push_str(if path.ends_with("/v1/accounts") {
                 "?name_prefix=muster&limit=200"
             } else {

@@ -11,29 +11,17 @@ mod common;
 use billing_api::handler::handle;
 use billing_domain::correction::CreditSelection;
 use billing_domain::ids::InvoiceId;
-use billing_domain::matching::MatchRule;
-use billing_domain::money::{Currency, Money};
+use billing_domain::money::Money;
 use billing_domain::party::CustomerKind;
 use billing_domain::staff::StaffRole;
 use billing_domain::tax::VatCategoryCode;
-use billing_store::{
-    Actor, BillingStore, CancelRequest, CreditNoteRequest, EntryBooked, EntryBooking,
-    InvoiceBooking,
-};
+use billing_store::{Actor, BillingStore, CancelRequest, CreditNoteRequest};
 use billing_tests::billing::{customer, invoice, stored_seller};
 use billing_tests::{local_clients, resource, unique_id};
-use chrono::{DateTime, NaiveDate, Utc};
-use common::{Who, json, request};
+use chrono::{DateTime, Utc};
+use common::{Who, day, eur, json, pay, request};
 use rust_decimal::Decimal;
 use serde_json::Value;
-
-fn day(text: &str) -> NaiveDate {
-    text.parse().expect("a date")
-}
-
-fn eur(text: &str) -> Money {
-    Money::new(text.parse().expect("an amount"), Currency::EUR)
-}
 
 fn noon(text: &str) -> DateTime<Utc> {
     format!("{text}T10:00:00Z").parse().expect("a time")
@@ -44,24 +32,6 @@ fn clerk() -> Actor {
         user: unique_id("clerk"),
         role: StaffRole::Billing,
     }
-}
-
-async fn pay(store: &BillingStore, invoice: &InvoiceId, value_date: &str, amount: &str) {
-    let booking = EntryBooking {
-        statement_id: unique_id("stmt"),
-        entry_id: "E1".into(),
-        invoices: vec![InvoiceBooking {
-            invoice_id: invoice.clone(),
-            amount: eur(amount),
-        }],
-        credit: None,
-        value_date: day(value_date),
-        rule: MatchRule::CreditorReference,
-        reason: "as-of fixture".into(),
-        booked_at: Utc::now(),
-    };
-    let booked = store.book_entry(&booking).await.expect("booked");
-    assert!(matches!(booked, EntryBooked::Booked(_)), "{booked:?}");
 }
 
 async fn revision(store: &BillingStore, invoice: &InvoiceId) -> u64 {

@@ -720,6 +720,12 @@ impl BillingStore {
         if original.payments.cancelled {
             return Err(StoreError::AlreadyCancelled { what });
         }
+        if original.payments.written_off {
+            return Err(StoreError::Refused {
+                what,
+                reason: "it is written off; nothing more is corrected on it".to_owned(),
+            });
+        }
         if read_revision(&item, &what)? != expected {
             return Err(StoreError::RevisionMismatch { what });
         }

@@ -13,6 +13,7 @@ pub mod keys;
 pub mod page;
 
 mod account;
+mod accounting;
 pub mod audit;
 mod correction;
 mod counter;
@@ -34,6 +35,9 @@ mod subscription;
 mod transaction;
 
 pub use account::VersionedAccount;
+pub use accounting::{
+    BookingPeriodRecord, ExportedFile, PeriodExport, PeriodStatus, debtor_account_key, period_key,
+};
 pub use audit::{Actor, AuditEntry};
 pub use correction::{
     CancelRequest, CreditApplication, CreditNoteIssued, CreditNoteRequest, CreditRefund,
@@ -61,11 +65,15 @@ pub use payment::{
     EntryBooked, EntryBooking, InvoiceBooking, InvoicePayments, ReviewEntry, StatementRecord,
     payment_id, statement_key, status_name,
 };
+pub use receivables::{
+    JournalInputs, RecordedCredit, RecordedCustomer, RecordedDocument, RecordedEvent,
+    RecordedPayment, credit_notes_by_original,
+};
 pub use revenue::RevenueBasis;
 pub use staff_reads::{
     AttentionItem, AttentionKind, CreditRecord, InvoiceFilter, InvoiceOverview, PaymentRecord,
 };
-pub use staff_writes::{InvoiceChange, InvoiceForChange};
+pub use staff_writes::{InvoiceChange, InvoiceForChange, WRITTEN_OFF, WriteOff};
 pub use subscription::VersionedSubscription;
 
 /// The billing table, reached through one DynamoDB client.

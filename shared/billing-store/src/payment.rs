@@ -59,6 +59,9 @@ pub struct InvoicePayments {
     pub paid_in_full_on: Option<NaiveDate>,
     /// Whether it was cancelled (nothing can be booked on it any more).
     pub cancelled: bool,
+    /// Whether it was written off (a late payment goes to review: the
+    /// clerk decides, nothing is booked on it automatically).
+    pub written_off: bool,
     /// Staff-write revision (see [`crate::audit`]).
     pub revision: u64,
 }
@@ -81,8 +84,11 @@ impl InvoicePayments {
         // Credit notes lower what the invoice asks for; the document's
         // `total` stays what it printed.
         let credited = money("credited_amount")?.unwrap_or_else(|| Money::zero(currency));
+        // A write-off lowers it the same way: nothing is open afterwards.
+        let written_off = money("written_off_amount")?.unwrap_or_else(|| Money::zero(currency));
         let due = total
             .checked_sub(credited)
+            .and_then(|due| due.checked_sub(written_off))
             .map_err(|e| StoreError::corrupt(what, e))?;
         let summary =
             PaymentSummary::from_paid(due, paid).map_err(|e| StoreError::corrupt(what, e))?;
@@ -121,6 +127,7 @@ impl InvoicePayments {
             },
             paid_in_full_on: date("paid_in_full_on")?,
             cancelled: read_optional_s(item, "status") == Some(CANCELLED),
+            written_off: item.contains_key("written_off"),
             revision: crate::audit::read_revision(item, what)?,
         })
     }
@@ -510,6 +517,9 @@ impl BillingStore {
                 if current.cancelled {
                     return Ok(Err(format!("{what} is cancelled")));
                 }
+                if current.written_off {
+                    return Ok(Err(format!("{what} is written off")));
+                }
                 let applied = match current.summary.book(part.amount) {
                     Ok(applied) => applied,
                     Err(e) => return Ok(Err(format!("{what}: {e}"))),
@@ -610,7 +620,10 @@ impl BillingStore {
         } else {
             "payment_version = :version".to_owned()
         };
-        condition.push_str(" AND (attribute_not_exists(#status) OR #status <> :cancelled)");
+        condition.push_str(
+            " AND (attribute_not_exists(#status) OR #status <> :cancelled) \
+             AND attribute_not_exists(written_off)",
+        );
         let revision_value = revision.map(|read| {
             let (check, value) = crate::audit::revision_condition(read);
             condition = format!("{condition} AND {check}");

@@ -10,7 +10,9 @@
 
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
 use billing_domain::ids::{BillingEntityId, InvoiceId};
+use billing_domain::money::Money;
 use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
 
 use crate::attributes::{key_item, n, s};
 use crate::audit::{AuditEntry, revision_condition};
@@ -53,11 +55,40 @@ pub enum InvoiceChange {
         /// The seller, whose attention list holds the entry.
         entity: BillingEntityId,
     },
+    /// Write off what is open of an uncollectible invoice: it leaves
+    /// dunning and the aging (nothing is open any more), and the journal
+    /// books the amount as bad debt with the VAT correction of §17 UStG.
+    WriteOff(WriteOff),
 }
+
+/// A clerk's write-off of an uncollectible invoice, as recorded on it
+/// (`written_off`, JSON; `written_off_amount` lowers what it asks for, as
+/// `credited_amount` does).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WriteOff {
+    /// The day it was written off, in the seller's time zone.
+    pub on: NaiveDate,
+    /// What was open and is written off (gross).
+    pub amount: Money,
+    /// Why it is uncollectible, in the clerk's words.
+    pub reason: String,
+    /// Who wrote it off (the user id, never an e-mail address).
+    pub by: String,
+    /// When it was recorded (a period closed before is not reopened: the
+    /// journal books it into the next open period).
+    pub recorded_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The `status` of a written-off invoice.
+pub const WRITTEN_OFF: &str = "written_off";
 
 /// Why a re-send was refused while the revision still matched.
 const NOT_RESENDABLE: &str =
     "its delivery cannot be re-sent: documents not archived or a delivery is under way";
+
+/// Why a write-off was refused while the revision still matched.
+const NOT_WRITABLE_OFF: &str = "only an open or partly paid invoice can be written off, \
+     for exactly what is open";
 
 /// Delivery attributes a re-send clears (see `delivery.rs`).
 const DELIVERY_ATTRIBUTES: &str = "delivery_status, delivery_rank, delivery_message_id, \
@@ -116,6 +147,7 @@ impl BillingStore {
                 && matches!(invoice.status.as_str(), "open" | "partially_paid")
         };
         let mut resume: Option<NaiveDate> = None;
+        let mut refusal = NOT_RESENDABLE;
         match change {
             InvoiceChange::Block(block) => {
                 let encoded = serde_json::to_string(block)
@@ -168,6 +200,38 @@ impl BillingStore {
                     .map_err(|e| StoreError::corrupt("transaction item", e))?;
                 extra.push(TransactWriteItem::builder().delete(delete).build());
             }
+            InvoiceChange::WriteOff(write_off) => {
+                refusal = NOT_WRITABLE_OFF;
+                if invoice.document_type != "380"
+                    || !matches!(invoice.status.as_str(), "open" | "partially_paid")
+                    || write_off.amount != invoice.open_amount
+                {
+                    return Err(StoreError::Refused {
+                        what,
+                        reason: NOT_WRITABLE_OFF.to_owned(),
+                    });
+                }
+                let encoded = serde_json::to_string(write_off)
+                    .map_err(|e| StoreError::corrupt("write-off", e))?;
+                set.push("written_off = :written_off".into());
+                set.push("written_off_amount = :written_off_amount".into());
+                set.push("open_amount = :zero".into());
+                set.push("#status = :written_off_status".into());
+                values.push((":written_off", s(encoded)));
+                values.push((
+                    ":written_off_amount",
+                    s(write_off.amount.amount().to_string()),
+                ));
+                values.push((":zero", s("0")));
+                values.push((":written_off_status", s(WRITTEN_OFF)));
+                values.push((":open", s("open")));
+                values.push((":partially_paid", s("partially_paid")));
+                condition.push_str(
+                    " AND #status IN (:open, :partially_paid) AND attribute_not_exists(written_off)",
+                );
+                remove.push("dunning_shard");
+                remove.push("dunning_at");
+            }
         }
         if let Some(day) = resume {
             let (shard, at) = keys::dunning_due(id, day);
@@ -193,6 +257,9 @@ impl BillingStore {
             .set_key(Some(key_item(keys::invoice(id))))
             .update_expression(expression)
             .condition_expression(condition);
+        if matches!(change, InvoiceChange::WriteOff(_)) {
+            update = update.expression_attribute_names("#status", "status");
+        }
         if let Some(value) = revision_value {
             update = update.expression_attribute_values(":revision", value);
         }
@@ -217,7 +284,7 @@ impl BillingStore {
                     {
                         Err(StoreError::Refused {
                             what,
-                            reason: NOT_RESENDABLE.to_owned(),
+                            reason: refusal.to_owned(),
                         })
                     }
                     Some(_) => Err(StoreError::RevisionMismatch { what }),

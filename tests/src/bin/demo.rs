@@ -14,7 +14,10 @@
 //! Last, the invoice run: the demo customers
 //! (`tests/fixtures/run/demo-customers.json`) are previewed for today,
 //! the run is finalized from the preview, and each invoice takes the same
-//! documents and delivery path.
+//! documents and delivery path. Then the revenue figures, and the
+//! accounting handover of the dunning stage's month: the period closed
+//! and exported as DATEV files and a CSV journal into the archive bucket,
+//! fetched back into `out/`.
 
 use std::fmt::Write as _;
 
@@ -45,6 +48,7 @@ async fn main() -> DemoResult {
     summary.push(billing_tests::demo_dunning::run(&store, "default").await?);
     summary.extend(invoice_run().await?);
     summary.push(revenue_report().await?);
+    summary.push(accounting_handover().await?);
     summary.push(metric_totals(&metrics.lines())?);
     println!("\n== Summary ==");
     for line in summary {
@@ -472,5 +476,46 @@ async fn revenue_report() -> DemoResult<String> {
         now.join(", "),
         basis.contracts.len(),
         deferred.len()
+    ))
+}
+
+/// The month of the payments and dunning stage (October 2026), closed and
+/// exported as the staff API and `billing-admin periods export` do: its
+/// journal as DATEV Buchungsstapel and Debitoren/Kreditoren and as a CSV
+/// journal, stored in the archive bucket and fetched back into `out/`
+/// byte for byte (a second demo run on the same emulator fetches the same
+/// stored files).
+async fn accounting_handover() -> DemoResult<String> {
+    use billing_periods::{ExportFileKind, Periods, parse_month};
+    println!("\n== Accounting handover (booking period -> DATEV, CSV journal) ==");
+    let store = billing_tests::webhook::local_store().await;
+    let entity = billing_domain::ids::BillingEntityId::new(resource("BILLING_ENTITY_ID"));
+    let aws = local_clients().await;
+    let periods = Periods::new(store, aws.s3, resource("DOCUMENTS_BUCKET"));
+    let month = parse_month("2026-10")?;
+    let clerk = billing_store::Actor {
+        user: "demo".to_owned(),
+        role: billing_domain::staff::StaffRole::Billing,
+    };
+    let period = periods
+        .export(&entity, month, &clerk, chrono::Utc::now())
+        .await?;
+    let bookings = period.export.as_ref().map_or(0, |export| export.bookings);
+    let mut names = Vec::new();
+    for kind in ExportFileKind::ALL {
+        let (file, bytes) = periods.file(&entity, month, kind).await?;
+        let path = format!("out/{}", file.file_name);
+        std::fs::write(&path, &bytes)?;
+        println!(
+            "{path}: {} bytes, sha256 {} ({})",
+            bytes.len(),
+            file.sha256,
+            file.key
+        );
+        names.push(path);
+    }
+    Ok(format!(
+        "accounting {month}: period exported with {bookings} bookings ({})",
+        names.join(", ")
     ))
 }

@@ -18,7 +18,7 @@ use crate::reply::Reply;
 pub const LINK_LIFETIME: Duration = Duration::from_secs(300);
 
 /// Invoice statuses a list can be filtered by.
-pub const STATUSES: [&str; 4] = ["open", "partially_paid", "paid", "cancelled"];
+pub const STATUSES: [&str; 5] = ["open", "partially_paid", "paid", "cancelled", "written_off"];
 
 /// An account as the API shows it: the stored account plus its revision.
 pub fn account_view(account: &VersionedAccount) -> Result<Value, ApiError> {
@@ -59,10 +59,19 @@ pub async fn search_accounts(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     })
 }
 
+/// One account as the API shows it: [`account_view`] and its debtor
+/// account number (`debtor_number`, null until it has one: from the CRM or
+/// an import, else assigned from the seller's range by its first export).
+async fn account_with_debtor(ctx: &Ctx<'_>, account: &VersionedAccount) -> Result<Reply, ApiError> {
+    let mut view = account_view(account)?;
+    view["debtor_number"] = json!(ctx.state.store.debtor_account(&account.account.id).await?);
+    Ok(Reply::ok(view)?.tagged(account.revision))
+}
+
 /// `GET /v1/accounts/{account_id}`.
 pub async fn account(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let account = ctx.account().await?;
-    Ok(Reply::ok(account_view(&account)?)?.tagged(account.revision))
+    account_with_debtor(ctx, &account).await
 }
 
 /// `GET /v1/crm-links/{source}/{org}/{crm_id}`.
@@ -74,7 +83,7 @@ pub async fn account_by_crm(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     );
     match ctx.state.store.account_by_crm(source, org, crm_id).await? {
         Some(account) if account.account.billing_entity_id == ctx.state.entity => {
-            Ok(Reply::ok(account_view(&account)?)?.tagged(account.revision))
+            account_with_debtor(ctx, &account).await
         }
         _ => Err(ApiError::not_found(format!(
             "CRM account {source}/{org}/{crm_id}"

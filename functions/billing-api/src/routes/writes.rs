@@ -5,7 +5,7 @@
 use billing_domain::ids::{AccountId, InvoiceId};
 use billing_store::{
     AttentionKind, AuditEntry, DeliveryRequest, Dispute, DunningBlock, InvoiceChange,
-    InvoiceForChange,
+    InvoiceForChange, WRITTEN_OFF, WriteOff,
 };
 use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
@@ -179,6 +179,55 @@ pub async fn resolve_dispute(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         &read,
         expected,
         InvoiceChange::ResolveDispute { today: today() },
+        entry,
+    )
+    .await
+}
+
+/// `POST /v1/invoices/{invoice_id}/write-off`: what is open of an
+/// uncollectible invoice is written off (a reason is required); the invoice
+/// leaves dunning and the aging, and the journal books the bad debt with
+/// the VAT correction of §17 UStG in the period of the day it is recorded.
+pub async fn write_off(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let body: ReasonBody = ctx.json()?;
+    let why = reason(body.reason.as_deref(), "/reason", true)?;
+    let (read, expected) = invoice_for_change(ctx).await?;
+    let invoice = &read.overview;
+    if invoice.document_type != "380"
+        || !matches!(invoice.status.as_str(), "open" | "partially_paid")
+    {
+        return Err(conflict(
+            &read,
+            &format!(
+                "is {}; only an open or partly paid invoice can be written off",
+                invoice.status
+            ),
+        ));
+    }
+    let write_off = WriteOff {
+        on: today(),
+        amount: invoice.open_amount,
+        reason: why.clone().unwrap_or_default(),
+        by: ctx.caller.user.clone(),
+        recorded_at: Utc::now(),
+    };
+    let entry = audit(
+        ctx,
+        "invoice.write_off",
+        Some(&invoice.invoice_id),
+        &invoice.account_id,
+        why,
+        json!({"before": {"status": invoice.status,
+                          "open": invoice.open_amount.amount().to_string()},
+               "after": {"status": WRITTEN_OFF, "open": "0",
+                         "written_off": invoice.open_amount.amount().to_string(),
+                         "on": write_off.on}}),
+    );
+    change(
+        ctx,
+        &read,
+        expected,
+        InvoiceChange::WriteOff(write_off),
         entry,
     )
     .await

@@ -7,13 +7,17 @@ use aws_lambda_events::event::apigw::{
     ApiGatewayV2httpRequestContext,
 };
 use billing_api::handler::ApiState;
-use billing_domain::ids::AccountId;
+use billing_domain::ids::{AccountId, InvoiceId};
 use billing_domain::invoice::Invoice;
+use billing_domain::matching::MatchRule;
 use billing_domain::money::{Currency, Money};
 use billing_domain::party::{CustomerAccount, CustomerKind};
 use billing_domain::seller::BillingEntity;
 use billing_store::run::{NewRun, RunFailure, RunMode};
-use billing_store::{ArchivedDocument, BillingStore, DeliveryStatus, ReviewEntry, TroubleReport};
+use billing_store::{
+    ArchivedDocument, BillingStore, DeliveryStatus, EntryBooked, EntryBooking, InvoiceBooking,
+    ReviewEntry, TroubleReport,
+};
 use billing_tests::billing::{customer, invoice, stored_seller};
 use billing_tests::{local_clients, resource, unique_id};
 use chrono::{NaiveDate, Utc};
@@ -172,6 +176,8 @@ pub struct World {
     pub bounced: Invoice,
     /// Open, nothing else.
     pub open: Invoice,
+    /// Open, to be written off.
+    pub uncollectible: Invoice,
     /// A run with one failed customer.
     pub run_id: String,
 }
@@ -186,6 +192,8 @@ impl World {
         let issued = NaiveDate::from_ymd_opt(2026, 5, 4).expect("a date");
         let bounced = invoice(&store, &entity, &account, issued, Decimal::new(10_000, 2)).await;
         let open = invoice(&store, &entity, &account, issued, Decimal::new(5_000, 2)).await;
+        let uncollectible =
+            invoice(&store, &entity, &account, issued, Decimal::new(2_500, 2)).await;
         let bucket = resource("DOCUMENTS_BUCKET");
         let mut documents = Vec::new();
         for (ext, content_type) in [("pdf", "application/pdf"), ("xml", "application/xml")] {
@@ -275,7 +283,38 @@ impl World {
             account,
             bounced,
             open,
+            uncollectible,
             run_id,
         }
     }
+}
+
+/// A day written `YYYY-MM-DD`.
+pub fn day(text: &str) -> NaiveDate {
+    text.parse().expect("a date")
+}
+
+/// An amount in euros written as a decimal.
+pub fn eur(text: &str) -> Money {
+    Money::new(text.parse().expect("an amount"), Currency::EUR)
+}
+
+/// A bank entry paying `amount` on `invoice` with value date `value_date`,
+/// through the store's booking path.
+pub async fn pay(store: &BillingStore, invoice: &InvoiceId, value_date: &str, amount: &str) {
+    let booking = EntryBooking {
+        statement_id: unique_id("stmt"),
+        entry_id: "E1".into(),
+        invoices: vec![InvoiceBooking {
+            invoice_id: invoice.clone(),
+            amount: eur(amount),
+        }],
+        credit: None,
+        value_date: day(value_date),
+        rule: MatchRule::CreditorReference,
+        reason: "test fixture".into(),
+        booked_at: Utc::now(),
+    };
+    let booked = store.book_entry(&booking).await.expect("booked");
+    assert!(matches!(booked, EntryBooked::Booked(_)), "{booked:?}");
 }
