@@ -9,7 +9,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use crate::error::ApiError;
 use crate::reply::{Reply, render};
 use crate::router::{Access, Op, query_pairs, resolve};
-use crate::routes::{Ctx, corrections, reads, revenue, writes};
+use crate::routes::{Ctx, corrections, mandates, reads, revenue, writes};
 use crate::staff::caller;
 
 /// What every request needs, built once per cold start.
@@ -106,5 +106,8 @@ async fn answer(
         Op::ApplyCredit => corrections::apply_credit(&ctx).await,
         Op::RefundCredit => corrections::refund_credit(&ctx).await,
         Op::CancelInvoice => corrections::cancel(&ctx).await,
+        Op::AccountMandates => mandates::list(&ctx).await,
+        Op::CreateMandate => mandates::create(&ctx).await,
+        Op::ChangeMandate => mandates::change(&ctx).await,
     }
 }

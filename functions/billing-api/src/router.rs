@@ -52,6 +52,9 @@ pub enum Op {
     ApplyCredit,
     RefundCredit,
     CancelInvoice,
+    AccountMandates,
+    CreateMandate,
+    ChangeMandate,
 }
 
 /// One route.
@@ -161,6 +164,17 @@ pub const ROUTES: &[Route] = &[
         "POST",
         "/v1/invoices/{invoice_id}/cancellation",
         Op::CancelInvoice,
+    ),
+    read("/v1/accounts/{account_id}/mandates", Op::AccountMandates),
+    write(
+        "POST",
+        "/v1/accounts/{account_id}/mandates",
+        Op::CreateMandate,
+    ),
+    write(
+        "PATCH",
+        "/v1/accounts/{account_id}/mandates/{reference}",
+        Op::ChangeMandate,
     ),
 ];
 

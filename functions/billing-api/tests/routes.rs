@@ -31,7 +31,8 @@ fn path(world: &World, route: &Route) -> String {
         .replace("{org}", "org")
         .replace("{crm_id}", &crm)
         .replace("{kind}", "warning")
-        .replace("{subject}", "base_rate_missing");
+        .replace("{subject}", "base_rate_missing")
+        .replace("{reference}", &world.mandate);
     if route.op == Op::SearchAccounts {
         path.push_str("?name_prefix=muster%20HANDEL");
     }
@@ -63,6 +64,8 @@ fn body(op: Op) -> Option<Value> {
             "reference": "transfer 2026-06-01",
         })),
         Op::CancelInvoice => Some(json!({"reason": "billed to the wrong customer"})),
+        Op::CreateMandate => Some(common::mandate_body(&common::mandate_reference())),
+        Op::ChangeMandate => Some(json!({"status": "blocked", "reason": "account closed"})),
         _ => None,
     }
 }
@@ -75,6 +78,7 @@ async fn snapshot(world: &World) -> Value {
         format!("/v1/invoices/{}/audit", world.open.content().id),
         format!("/v1/accounts/{}/audit", world.account.id),
         format!("/v1/accounts/{}/credit", world.account.id),
+        format!("/v1/accounts/{}/mandates", world.account.id),
         "/v1/needs-attention".to_owned(),
     ];
     common::snapshot(&world.state, &paths).await
@@ -82,8 +86,11 @@ async fn snapshot(world: &World) -> Value {
 
 /// The ETag of the invoice a write route addresses.
 async fn current_etag(world: &World, route: &Route) -> String {
-    if route.op == Op::ResolveAttention {
-        return "\"r0\"".to_owned();
+    match route.op {
+        Op::ResolveAttention | Op::CreateMandate => return "\"r0\"".to_owned(),
+        // The world's mandate, as recorded.
+        Op::ChangeMandate => return "\"r1\"".to_owned(),
+        _ => {}
     }
     let invoice_path = path(world, route);
     let invoice_path = invoice_path

@@ -1120,7 +1120,12 @@ mod tests {
             "creditor_identifier": "DE97ZZZ09999999999",
             "collection_account": {"iban": "DE89370400440532013000"}
         }));
-        assert!(bad_ci.unwrap_err().to_string().contains("creditor_identifier"));
+        assert!(
+            bad_ci
+                .unwrap_err()
+                .to_string()
+                .contains("creditor_identifier")
+        );
     }
 
     #[test]
