@@ -15,6 +15,7 @@ pub mod doctor;
 pub mod entity;
 pub mod error;
 pub mod json;
+pub mod mandates;
 pub mod oss;
 pub mod output;
 pub mod queues;
@@ -78,6 +79,9 @@ pub enum Command {
     /// Subscription contracts.
     #[command(subcommand)]
     Contracts(contracts::ContractsCommand),
+    /// SEPA mandates of an account.
+    #[command(subcommand)]
+    Mandates(mandates::MandatesCommand),
     /// Invoice runs: start one (or a preview), follow it, read its outcome.
     #[command(subcommand)]
     Run(run::RunCommand),
@@ -141,6 +145,7 @@ pub async fn dispatch(command: Command, context: &Context) -> Result<(), AdminEr
         Command::Entity(command) => entity::run(command, context).await,
         Command::Accounts(command) => accounts::run(command, context).await,
         Command::Contracts(command) => contracts::run(command, context).await,
+        Command::Mandates(command) => mandates::run(command, context).await,
         Command::Run(command) => run::run(command, context).await,
         Command::Oss(command) => oss::run(command, context).await,
         Command::Queues(command) => queues::run(command, context).await,

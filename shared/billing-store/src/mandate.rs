@@ -131,6 +131,22 @@ impl BillingStore {
             .collect()
     }
 
+    /// The account holding `reference` for `creditor`, if it is given (the
+    /// uniqueness guard), so an import can name the conflict before writing.
+    pub async fn mandate_reference_holder(
+        &self,
+        creditor: &str,
+        reference: &str,
+    ) -> Result<Option<AccountId>, StoreError> {
+        let what = format!("mandate reference {reference}");
+        let item = self
+            .get(keys::mandate_reference(creditor, reference))
+            .await?;
+        item.as_ref()
+            .map(|item| read_s(item, "account_id", &what).map(AccountId::new))
+            .transpose()
+    }
+
     /// Records a new mandate with its reference guard and, for a clerk's
     /// change, its audit entry, in one transaction conditioned on the
     /// account existing. A reference already given for the creditor is
