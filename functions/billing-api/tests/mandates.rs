@@ -231,6 +231,18 @@ async fn a_clerk_records_amends_blocks_unblocks_and_revokes_a_mandate() {
     );
 }
 
+/// A refused request: who, method, path, body, `If-Match`, the status
+/// and the pointer (`/…`) or error code it is refused with.
+type Case<'a> = (
+    Who,
+    &'a str,
+    String,
+    Option<Value>,
+    Option<&'a str>,
+    u16,
+    &'a str,
+);
+
 #[tokio::test]
 async fn refused_mandate_writes_name_the_problem_and_change_nothing() {
     let world = World::new().await;
@@ -259,8 +271,7 @@ async fn refused_mandate_writes_name_the_problem_and_change_nothing() {
     let mut unknown_field = mandate_body(&mandate_reference());
     unknown_field["mandate_id"] = json!("mdt_1");
     let unknown_account = format!("/v1/accounts/{}/mandates", billing_tests::unique_id("acc"));
-    let cases: Vec<(Who, &str, String, Option<Value>, Option<&str>, u16, &str)> = vec![
-        // (who, method, path, body, If-Match, status, pointer or code)
+    let cases: Vec<Case<'_>> = vec![
         (
             Who::Billing,
             "POST",

@@ -76,7 +76,7 @@ pub async fn create(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let creditor = seller.direct_debit.as_ref().map(|d| &d.creditor_identifier);
     let mandate = body
         .into_mandate(creditor, today())
-        .map_err(|e| domain_refused(e))?;
+        .map_err(domain_refused)?;
     let stored = StoredMandate::new(account.account.id.clone(), mandate, chrono::Utc::now());
     let entry = audit(
         ctx,
