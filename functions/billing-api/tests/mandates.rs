@@ -28,6 +28,20 @@ async fn send(
     (response.status().as_u16(), json(&response), tag)
 }
 
+/// Billing records a mandate with `reference` on the world's account.
+async fn record(world: &World, reference: &str) -> (u16, Value, Option<String>) {
+    let body = mandate_body(reference);
+    send(
+        world,
+        Who::Billing,
+        "POST",
+        &mandates_path(world),
+        Some(&body),
+        None,
+    )
+    .await
+}
+
 fn mandates_path(world: &World) -> String {
     format!("/v1/accounts/{}/mandates", world.account.id)
 }
@@ -58,15 +72,7 @@ async fn a_clerk_records_amends_blocks_unblocks_and_revokes_a_mandate() {
     let path = mandates_path(&world);
     let reference = mandate_reference();
     // WHEN billing records a mandate
-    let (status, created, tag) = send(
-        &world,
-        Who::Billing,
-        "POST",
-        &path,
-        Some(&mandate_body(&reference)),
-        None,
-    )
-    .await;
+    let (status, created, tag) = record(&world, &reference).await;
     // THEN it is granted to the seller's creditor identifier, active, at r1
     assert_eq!(status, 201, "{created}");
     assert_eq!(tag.as_deref(), Some("\"r1\""));
@@ -112,85 +118,49 @@ async fn a_clerk_records_amends_blocks_unblocks_and_revokes_a_mandate() {
     );
     assert_eq!(amended["amendments"][1]["change"]["previous"], PAYER_IBAN);
     // AND the old reference is free again, the new one is taken
-    let (status, _, _) = send(
-        &world,
-        Who::Billing,
-        "POST",
-        &path,
-        Some(&mandate_body(&reference)),
-        None,
-    )
-    .await;
+    let (status, _, _) = record(&world, &reference).await;
     assert_eq!(status, 201);
-    let (status, taken, _) = send(
-        &world,
-        Who::Billing,
-        "POST",
-        &path,
-        Some(&mandate_body(&renamed)),
-        None,
-    )
-    .await;
+    let (status, taken, _) = record(&world, &renamed).await;
     assert_eq!(status, 409, "{taken}");
 
-    // WHEN billing blocks it without a reason: 400; with one: blocked
+    // WHEN billing blocks it (a reason is required), unblocks and revokes it,
+    // then tries to change the revoked mandate
     let one = format!("{path}/{renamed}");
-    let (status, error, _) = send(
-        &world,
-        Who::Billing,
-        "PATCH",
-        &one,
-        Some(&json!({"status": "blocked"})),
-        Some("\"r2\""),
-    )
-    .await;
-    assert_eq!(status, 400);
-    assert_eq!(error["errors"][0]["pointer"], "/reason");
-    let (status, blocked, _) = send(
-        &world,
-        Who::Billing,
-        "PATCH",
-        &one,
-        Some(&json!({"status": "blocked", "reason": "customer asked to pause"})),
-        Some("\"r2\""),
-    )
-    .await;
-    assert_eq!(status, 200);
-    assert_eq!(blocked["status"]["state"], "blocked");
-    assert_eq!(blocked["status"]["reason"], "customer asked to pause");
-    // AND unblocks and revokes it; a revoked mandate takes no change
-    let (status, unblocked, _) = send(
-        &world,
-        Who::Billing,
-        "PATCH",
-        &one,
-        Some(&json!({"status": "active"})),
-        Some("\"r3\""),
-    )
-    .await;
-    assert_eq!(status, 200);
-    assert_eq!(unblocked["status"], json!({"state": "active"}));
-    let (status, revoked, _) = send(
-        &world,
-        Who::Billing,
-        "PATCH",
-        &one,
-        Some(&json!({"status": "revoked", "reason": "customer revoked by letter"})),
-        Some("\"r4\""),
-    )
-    .await;
-    assert_eq!(status, 200);
-    assert_eq!(revoked["status"]["state"], "revoked");
-    let (status, _, _) = send(
-        &world,
-        Who::Billing,
-        "PATCH",
-        &one,
-        Some(&json!({"status": "active"})),
-        Some("\"r5\""),
-    )
-    .await;
-    assert_eq!(status, 409);
+    let steps = [
+        (json!({"status": "blocked"}), "\"r2\"", 400, None),
+        (
+            json!({"status": "blocked", "reason": "customer asked to pause"}),
+            "\"r2\"",
+            200,
+            Some(
+                json!({"state": "blocked", "since": billing_api::routes::today().to_string(), "reason": "customer asked to pause"}),
+            ),
+        ),
+        (
+            json!({"status": "active"}),
+            "\"r3\"",
+            200,
+            Some(json!({"state": "active"})),
+        ),
+        (
+            json!({"status": "revoked", "reason": "customer revoked by letter"}),
+            "\"r4\"",
+            200,
+            Some(json!({"state": "revoked", "since": billing_api::routes::today().to_string()})),
+        ),
+        (json!({"status": "active"}), "\"r5\"", 409, None),
+    ];
+    for (body, tag, expected, status) in steps {
+        let (got, answer, _) =
+            send(&world, Who::Billing, "PATCH", &one, Some(&body), Some(tag)).await;
+        // THEN each answers as the rules say
+        assert_eq!(got, expected, "{body}: {answer}");
+        match status {
+            Some(status) => assert_eq!(answer["status"], status),
+            None if got == 400 => assert_eq!(answer["errors"][0]["pointer"], "/reason"),
+            None => assert_eq!(answer["code"], "conflict"),
+        }
+    }
 
     // AND the account's audit trail has each change, without bank data
     let (_, audit, _) = send(
@@ -250,15 +220,7 @@ async fn refused_mandate_writes_name_the_problem_and_change_nothing() {
     let one = format!("{path}/{}", world.mandate);
     // A second mandate whose reference a rename would collide with.
     let other = mandate_reference();
-    let (status, _, _) = send(
-        &world,
-        Who::Billing,
-        "POST",
-        &path,
-        Some(&mandate_body(&other)),
-        None,
-    )
-    .await;
+    let (status, _, _) = record(&world, &other).await;
     assert_eq!(status, 201);
     let before = snapshot(&world).await;
 
