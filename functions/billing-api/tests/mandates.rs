@@ -417,3 +417,31 @@ async fn refused_mandate_writes_name_the_problem_and_change_nothing() {
     .await;
     assert_eq!((status, tag.as_deref()), (200, Some("\"r2\"")));
 }
+
+#[tokio::test]
+async fn of_two_clerks_recording_one_reference_at_once_one_wins() {
+    let world = World::new().await;
+    let reference = mandate_reference();
+    // WHEN two clerks record the same reference at the same time
+    let (first, second) = tokio::join!(record(&world, &reference), record(&world, &reference));
+    // THEN one is recorded and the other is 409, and the account holds one
+    let mut statuses = [first.0, second.0];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 409], "{} {}", first.1, second.1);
+    let (_, list, _) = send(
+        &world,
+        Who::Billing,
+        "GET",
+        &mandates_path(&world),
+        None,
+        None,
+    )
+    .await;
+    let holding = list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|m| m["reference"] == reference.as_str())
+        .count();
+    assert_eq!(holding, 1, "{list}");
+}

@@ -21,7 +21,11 @@ use serde::Serialize;
 
 use crate::attributes::{Item, body, key_item, n, read_body, read_s, read_u64, s};
 use crate::audit::AuditEntry;
-use crate::transaction::Outcome;
+use crate::transaction::{Outcome, Retry};
+
+/// Attempts of a clerk's mandate write while it only loses races (the
+/// limit staff corrections use).
+const STAFF_ATTEMPTS: u32 = 5;
 use crate::{BillingStore, StoreError, keys};
 
 /// A stored mandate with the revision a change must name.
@@ -174,20 +178,25 @@ impl BillingStore {
         }
         // 0: the mandate (same account, creditor and reference again),
         // 1: the guard (the reference is taken), 2: the account.
-        match self.transact(items).await? {
-            Outcome::Written => Ok(()),
-            Outcome::Cancelled(cancelled) if cancelled.condition_failed(2) => {
-                Err(StoreError::NotFound {
-                    what: format!("account {}", mandate.account_id),
-                })
+        let mut retry = Retry::Attempts(STAFF_ATTEMPTS).start();
+        while retry.next().await {
+            match self.transact(items.clone()).await? {
+                Outcome::Written => return Ok(()),
+                Outcome::Cancelled(cancelled) if cancelled.condition_failed(2) => {
+                    return Err(StoreError::NotFound {
+                        what: format!("account {}", mandate.account_id),
+                    });
+                }
+                Outcome::Cancelled(cancelled)
+                    if cancelled.condition_failed(0) || cancelled.condition_failed(1) =>
+                {
+                    return Err(mandate.duplicate());
+                }
+                Outcome::Cancelled(cancelled) if cancelled.only_races(|_| false) => continue,
+                Outcome::Cancelled(cancelled) => return Err(cancelled.into_error()),
             }
-            Outcome::Cancelled(cancelled)
-                if cancelled.condition_failed(0) || cancelled.condition_failed(1) =>
-            {
-                Err(mandate.duplicate())
-            }
-            Outcome::Cancelled(cancelled) => Err(cancelled.into_error()),
         }
+        Err(retry.gave_up(format!("mandate reference {}", mandate.mandate.reference)))
     }
 
     /// Replaces the mandate read as `read` by `changed` (the same mandate
@@ -230,15 +239,20 @@ impl BillingStore {
         }
         items.extend(audit.transact_items(&self.table)?);
         // 0: the mandate at its revision, 2: the new guard (reference taken).
-        match self.transact(items).await? {
-            Outcome::Written => Ok(next),
-            Outcome::Cancelled(cancelled) if cancelled.condition_failed(0) => {
-                Err(StoreError::RevisionMismatch { what })
+        let mut retry = Retry::Attempts(STAFF_ATTEMPTS).start();
+        while retry.next().await {
+            match self.transact(items.clone()).await? {
+                Outcome::Written => return Ok(next),
+                Outcome::Cancelled(cancelled) if cancelled.condition_failed(0) => {
+                    return Err(StoreError::RevisionMismatch { what });
+                }
+                Outcome::Cancelled(cancelled) if moved && cancelled.condition_failed(2) => {
+                    return Err(next.duplicate());
+                }
+                Outcome::Cancelled(cancelled) if cancelled.only_races(|_| false) => continue,
+                Outcome::Cancelled(cancelled) => return Err(cancelled.into_error()),
             }
-            Outcome::Cancelled(cancelled) if moved && cancelled.condition_failed(2) => {
-                Err(next.duplicate())
-            }
-            Outcome::Cancelled(cancelled) => Err(cancelled.into_error()),
         }
+        Err(retry.gave_up(what))
     }
 }
