@@ -27,13 +27,13 @@ TOOLS_PATH := $(abspath $(VENV))/bin:$(abspath $(SAM_VENV))/bin:$(PATH)
 # everything a build makes.
 export ZIG_GLOBAL_CACHE_DIR ?= $(abspath $(or $(CARGO_TARGET_DIR),target))/zig-cache
 
-.PHONY: help demo test fmt-check clippy lint-template iac-scan domain-purity store-deps test-python test-rust \
+.PHONY: help demo test fmt-check clippy lint-template iac-scan domain-purity domain-layers store-deps test-python test-rust \
         local-aws-start local-aws-stop venv lock clean doc-tools package test-package sam-venv checkov-venv
 .PHONY: bench-webhook bench-run bench-cold-start api
 
 help:
 	@echo "make demo   - run the billing pipeline locally against the local AWS endpoint"
-	@echo "make test   - every check: fmt, clippy, template lint, IaC scan, domain purity, store deps, unit, property and integration tests, the packages"
+	@echo "make test   - every check: fmt, clippy, template lint, IaC scan, domain purity, domain layers, store deps, unit, property and integration tests, the packages"
 	@echo "make api    - the staff API on http://127.0.0.1:8787 against the local AWS (header X-Local-Role: billing|sales)"
 	@echo "make package      - every function of the template built once for Lambda and zipped; prints the sizes"
 	@echo "make test-package - the packaged functions on Lambda's OS, first polls, the README's deploy commands"
@@ -101,7 +101,7 @@ api: $(VENV_STAMP)
 # test-package checks its packages once both are done.
 PACKAGE_LOG := $(abspath $(or $(CARGO_TARGET_DIR),target))/package.log
 
-test: fmt-check lint-template iac-scan domain-purity store-deps $(VENV_STAMP) $(SAM_VENV_STAMP)
+test: fmt-check lint-template iac-scan domain-purity domain-layers store-deps $(VENV_STAMP) $(SAM_VENV_STAMP)
 	@mkdir -p $(dir $(PACKAGE_LOG))
 	@echo "make package: in the background at low priority (log: $(PACKAGE_LOG))"
 	@set -m; \
@@ -133,6 +133,11 @@ iac-scan: $(CHECKOV_VENV_STAMP)
 # its normal dependency tree.
 domain-purity:
 	tools/check_domain_purity.sh
+
+# The domain's modules form a ladder: no import circle between them
+# (docs/architecture.md, "Domain modules, bottom to top").
+domain-layers:
+	$(PYTHON) tools/check_domain_layers.py
 
 # The store must stay free of the Lambda runtime: no lambda_runtime,
 # lambda_http, aws_lambda_events or billing-lambda in its normal tree.

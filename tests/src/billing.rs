@@ -3,13 +3,15 @@
 //! carry real numbers, RF payment references and dunning index keys.
 
 use billing_domain::ids::{AccountId, BillingEntityId, CrmAccountId, InvoiceId};
-use billing_domain::invoice::{BillableLine, DocumentType, Invoice, InvoiceDraft, InvoiceRequest};
+use billing_domain::invoice::{Invoice, InvoiceDraft, InvoiceRequest};
+use billing_domain::item::BillableLine;
 use billing_domain::item::Item;
 use billing_domain::money::{Currency, Money};
+use billing_domain::numbering::DocumentType;
 use billing_domain::party::{
-    BillingEntity, CountryCode, CustomerAccount, CustomerKind, EmailAddress, Language,
-    PostalAddress,
+    CountryCode, CustomerAccount, CustomerKind, EmailAddress, Language, PostalAddress,
 };
+use billing_domain::seller::BillingEntity;
 use billing_store::{
     AccountChange, BillingStore, CommitOutcome, OpportunityCommit, OpportunityKey,
 };

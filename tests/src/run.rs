@@ -5,7 +5,8 @@
 use aws_lambda_events::event::sqs::SqsBatchResponse;
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use billing_domain::ids::{AccountId, BillingEntityId};
-use billing_domain::party::{BillingEntity, CustomerAccount};
+use billing_domain::party::CustomerAccount;
+use billing_domain::seller::BillingEntity;
 use billing_lambda::aws::AwsClients;
 use billing_run::preview::RunFiles;
 use billing_run::queue::RunQueue;

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use billing_domain::ids::BillingEntityId;
-use billing_domain::party::BillingEntity;
+use billing_domain::seller::BillingEntity;
 use billing_store::BillingStore;
 use chrono::{DateTime, Utc};
 use lambda_http::http::header::CONTENT_TYPE;

@@ -339,7 +339,7 @@ async fn two_hundred_customers_preview_then_finalize_then_a_second_run_bills_not
     assert_eq!(rows, due.iter().map(|c| c.lines.len()).sum::<usize>());
     let counter = run
         .entity
-        .series_for(billing_domain::invoice::DocumentType::Invoice)
+        .series_for(billing_domain::numbering::DocumentType::Invoice)
         .unwrap()
         .counter_key(&run.entity.id, run_date());
     assert_eq!(

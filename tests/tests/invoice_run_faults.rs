@@ -60,7 +60,7 @@ async fn assert_billed_once(run: &LocalRun, accounts: &[CustomerAccount]) {
     assert_eq!(numbers, expected);
     let counter = run
         .entity
-        .series_for(billing_domain::invoice::DocumentType::Invoice)
+        .series_for(billing_domain::numbering::DocumentType::Invoice)
         .unwrap()
         .counter_key(&run.entity.id, july());
     assert_eq!(

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
 
 use billing_domain::ids::{AccountId, BillingEntityId, InvoiceId, SubscriptionId};
-use billing_domain::invoice::DocumentType;
+use billing_domain::numbering::DocumentType;
 use billing_domain::numbering::NumberSeries;
 use billing_store::keys::derived_id;
 use billing_store::{DocumentStatus, OpportunityKey};

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use billing_domain::ids::BillingEntityId;
-use billing_domain::party::BillingEntity;
+use billing_domain::seller::BillingEntity;
 use billing_store::StoreError;
 use clap::Subcommand;
 use serde::Serialize;

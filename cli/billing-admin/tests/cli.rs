@@ -785,12 +785,14 @@ async fn run_refusals_name_the_problem_with_their_exit_codes() {
 #[tokio::test]
 async fn the_oss_summary_of_a_quarter_sums_per_country_and_rate() {
     use billing_domain::ids::{BillingEntityId, InvoiceId};
-    use billing_domain::invoice::{BillableLine, Invoice, InvoiceDraft, InvoiceRequest};
+    use billing_domain::invoice::{Invoice, InvoiceDraft, InvoiceRequest};
+    use billing_domain::item::BillableLine;
     use billing_domain::item::Item;
     use billing_domain::money::{Currency, Money};
     use billing_domain::numbering::InvoiceNumber;
-    use billing_domain::party::{BillingEntity, CustomerAccount};
-    use billing_domain::tax::{EuConsumerServices, EuStandardRates};
+    use billing_domain::party::CustomerAccount;
+    use billing_domain::seller::BillingEntity;
+    use billing_domain::taxation::{EuConsumerServices, EuStandardRates};
     use rust_decimal::Decimal;
 
     let (aws, table) = local().await;

@@ -7,7 +7,8 @@ mod common;
 
 use billing_api::handler::handle;
 use billing_domain::ids::InvoiceId;
-use billing_domain::invoice::{BillableLine, InvoiceDraft, InvoiceRequest};
+use billing_domain::invoice::{InvoiceDraft, InvoiceRequest};
+use billing_domain::item::BillableLine;
 use billing_domain::item::Item;
 use billing_domain::money::{Currency, Money};
 use billing_domain::numbering::InvoiceNumber;

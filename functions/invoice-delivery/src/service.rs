@@ -33,7 +33,8 @@
 
 use billing_documents::mail::{MailAttachment, MailRecipients, MailTemplates, MailText, compose};
 use billing_domain::ids::{AccountId, BillingEntityId, InvoiceId};
-use billing_domain::party::{EmailAddress, InvoiceMailSender};
+use billing_domain::party::EmailAddress;
+use billing_domain::seller::InvoiceMailSender;
 use billing_lambda::Failure;
 use billing_store::{
     BillingStore, DeliveryClaim, DeliveryRequest, DeliveryState, DeliveryStatus, Dispatch,

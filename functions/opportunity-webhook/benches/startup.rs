@@ -48,7 +48,7 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use billing_domain::party::BillingEntity;
+use billing_domain::seller::BillingEntity;
 use billing_lambda::aws::load_sdk_config;
 use billing_store::BillingStore;
 use lambda_runtime_fake::measure::{Percentiles, load_average, runs_from_env};

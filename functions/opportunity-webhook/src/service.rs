@@ -12,10 +12,11 @@ use billing_domain::DomainError;
 use billing_domain::ids::{
     AccountId, InvoiceId, PendingChargeId, SubscriptionId, SubscriptionItemId,
 };
-use billing_domain::invoice::{BillableLine, InvoiceDraft, InvoiceRequest, LineSource};
+use billing_domain::invoice::{InvoiceDraft, InvoiceRequest};
 use billing_domain::item::PendingCharge;
-use billing_domain::party::BillingEntity;
+use billing_domain::item::{BillableLine, LineSource};
 use billing_domain::schedule::next_due_date;
+use billing_domain::seller::BillingEntity;
 use billing_domain::subscription::{ProrationPolicy, Subscription, SubscriptionItem};
 use billing_store::keys::derived_id;
 use billing_store::{

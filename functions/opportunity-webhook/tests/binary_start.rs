@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use billing_domain::ids::BillingEntityId;
-use billing_domain::party::BillingEntity;
+use billing_domain::seller::BillingEntity;
 use billing_lambda::aws::load_sdk_config;
 use billing_lambda::preload::RETRY_AFTER;
 use billing_store::BillingStore;

@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::operation::get_item::{GetItemError, GetItemOutput};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::error::ProvisionedThroughputExceededException;
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
-use billing_domain::party::BillingEntity;
+use billing_domain::seller::BillingEntity;
 use billing_store::BillingStore;
 use lambda_http::Body;
 use lambda_http::http::header::{CONTENT_TYPE, RETRY_AFTER};

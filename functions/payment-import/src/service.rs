@@ -18,9 +18,9 @@ use billing_domain::ids::{AccountId, BillingEntityId};
 use billing_domain::matching::{InvoiceNumberFinder, MatchRule, OpenInvoice, split_oldest_first};
 use billing_domain::money::{Currency, Money};
 use billing_domain::numbering::InvoiceNumber;
-use billing_domain::party::BillingEntity;
 use billing_domain::payment::PaymentStatus;
 use billing_domain::reference::CreditorReference;
+use billing_domain::seller::BillingEntity;
 use billing_store::{
     BillingStore, EntryBooked, EntryBooking, InvoiceBooking, InvoicePayments, ReviewEntry,
     StatementRecord, statement_key,

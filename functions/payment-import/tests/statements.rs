@@ -80,7 +80,7 @@ fn body_len(fixture: &str) -> u64 {
 struct Fixture {
     store: BillingStore,
     service: ImportService,
-    entity: billing_domain::party::BillingEntity,
+    entity: billing_domain::seller::BillingEntity,
     a: billing_domain::party::CustomerAccount,
     b: billing_domain::party::CustomerAccount,
     invoices: Vec<Invoice>,

@@ -14,7 +14,8 @@
 use std::path::PathBuf;
 
 use billing_documents::{InvoiceRenderer, samples};
-use billing_domain::invoice::{DocumentType, Invoice};
+use billing_domain::invoice::Invoice;
+use billing_domain::numbering::DocumentType;
 use rust_decimal::Decimal;
 use serde_json::json;
 

@@ -7,8 +7,9 @@
 //! by transfer. The payload is built from the same finalized invoice as the
 //! PDF and the XML, so the code can never disagree with the printed text.
 
-use billing_domain::invoice::{DocumentType, Invoice};
+use billing_domain::invoice::Invoice;
 use billing_domain::money::Currency;
+use billing_domain::numbering::DocumentType;
 use billing_domain::reference::CreditorReference;
 use qrcode::{Color, EcLevel, QrCode};
 use rust_decimal::Decimal;

@@ -16,10 +16,12 @@
 use std::path::Path;
 use std::time::SystemTime;
 
-use billing_domain::correction::CorrectionKind;
 use billing_domain::dunning_letter::DunningLetter;
-use billing_domain::invoice::{DocumentType, Invoice};
-use billing_domain::party::{EmailAddress, InvoiceMailSender, Language, SellerIdentity};
+use billing_domain::invoice::CorrectionKind;
+use billing_domain::invoice::Invoice;
+use billing_domain::numbering::DocumentType;
+use billing_domain::party::{EmailAddress, Language, SellerIdentity};
+use billing_domain::seller::InvoiceMailSender;
 use chrono::{DateTime, Utc};
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};

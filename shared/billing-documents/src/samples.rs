@@ -9,17 +9,21 @@
 
 use billing_domain::DomainError;
 use billing_domain::ids::{AccountId, BillingEntityId, CrmAccountId, InvoiceId, ProductCode};
-use billing_domain::invoice::{BillableLine, DocumentType, Invoice, InvoiceDraft, InvoiceRequest};
+use billing_domain::invoice::{Invoice, InvoiceDraft, InvoiceRequest};
+use billing_domain::item::BillableLine;
 use billing_domain::item::{Item, UnitCode};
 use billing_domain::money::{Currency, Money};
+use billing_domain::numbering::DocumentType;
 use billing_domain::numbering::{InvoiceNumber, NumberSeries};
 use billing_domain::party::{
-    BankAccount, Bic, BillingEntity, CountryCode, CustomerAccount, CustomerKind, ElectronicAddress,
-    EmailAddress, Iban, Language, LeitwegId, PostalAddress, SellerContact, SellerIdentity,
-    TaxNumber, Telephone, VatId,
+    BankAccount, Bic, CountryCode, CustomerAccount, CustomerKind, ElectronicAddress, EmailAddress,
+    Iban, Language, LeitwegId, PostalAddress, SellerContact, SellerIdentity, TaxNumber, Telephone,
+    VatId,
 };
 use billing_domain::period::ServicePeriod;
-use billing_domain::tax::{EuConsumerServices, EuStandardRates, SupplyKind, TaxCategory, TaxRules};
+use billing_domain::seller::BillingEntity;
+use billing_domain::tax::{SupplyKind, TaxCategory};
+use billing_domain::taxation::{EuConsumerServices, EuStandardRates, TaxRules};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
@@ -563,7 +567,7 @@ pub fn seller() -> Result<BillingEntity, DomainError> {
         mid_period_changes: Default::default(),
         accounting: Default::default(),
         direct_debit: None,
-        mail: billing_domain::party::InvoiceMailSender {
+        mail: billing_domain::seller::InvoiceMailSender {
             address: EmailAddress::parse("rechnung@beispiel-software.de")?,
             display_name: Some("Beispiel Software GmbH".to_owned()),
             reply_to: Some(EmailAddress::parse("buchhaltung@beispiel-software.de")?),

@@ -67,7 +67,7 @@ pub fn labels(language: Language) -> &'static Labels {
 /// adds it here, so the PDF and the XML say it alike.
 pub fn document_terms(labels: &Labels, invoice: &billing_domain::invoice::Invoice) -> String {
     let content = invoice.content();
-    if content.document_type == billing_domain::invoice::DocumentType::CreditNote {
+    if content.document_type == billing_domain::numbering::DocumentType::CreditNote {
         return labels.credit_terms.to_owned();
     }
     let terms = match &content.direct_debit {

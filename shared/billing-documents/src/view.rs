@@ -5,8 +5,9 @@
 //! template only ever sees text it prints as is. The shape is the contract
 //! with operator templates: add fields, never rename them.
 
-use billing_domain::correction::CorrectionKind;
-use billing_domain::invoice::{DocumentType, Invoice, InvoiceLine, TaxBreakdown};
+use billing_domain::invoice::CorrectionKind;
+use billing_domain::invoice::{Invoice, InvoiceLine, TaxBreakdown};
+use billing_domain::numbering::DocumentType;
 use billing_domain::party::{CountryCode, PostalAddress};
 use billing_domain::period::ServicePeriod;
 use serde::Serialize;

@@ -28,30 +28,17 @@ use serde::{Deserialize, Serialize};
 use crate::DomainError;
 use crate::ids::{InvoiceId, SubscriptionId, SubscriptionItemId};
 use crate::invoice::{
-    DocumentType, Invoice, InvoiceDraft, InvoiceLine, InvoiceReferences, LineSource, TaxBreakdown,
+    CorrectionKind, Invoice, InvoiceDraft, InvoiceLine, InvoiceReferences, TaxBreakdown,
     overall_period, sum_totals, tax_breakdown,
 };
+use crate::item::LineSource;
 use crate::item::{Item, UnitCode};
 use crate::money::{Currency, Money};
+use crate::numbering::DocumentType;
 use crate::party::Language;
 use crate::period::ServicePeriod;
 use crate::subscription::Subscription;
 use crate::tax::VatCategoryCode;
-
-/// What a partial correction does to its original.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CorrectionKind {
-    /// Cancels the whole invoice, or all of it not yet credited
-    /// ("Stornorechnung").
-    Cancellation,
-    /// Credits chosen lines or an amount: the seller's
-    /// "Rechnungskorrektur" (§17(1) UStG, §31(5) UStDV). Never a
-    /// "Gutschrift", which in VAT law is the recipient's self-billing
-    /// document (§14(2) sentence 2 UStG). The stored name stays
-    /// `partial_credit`.
-    PartialCredit,
-}
 
 /// Net and VAT credited so far in one VAT group (category and rate) of an
 /// original, so the credit that completes the group can take exactly the

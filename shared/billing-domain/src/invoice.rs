@@ -1,5 +1,8 @@
-//! Invoice building: from billable lines to a complete, unnumbered draft,
-//! and from a draft plus a number to a finalized invoice.
+//! The invoice document: a complete, unnumbered draft and, with its
+//! number, a finalized invoice; its lines, VAT breakdown, totals and
+//! references. Drafts are built from billable lines by
+//! [`InvoiceDraft::build`] (in [`crate::invoicing`], above the seller's
+//! configuration) and finalized here.
 //!
 //! The draft is a full snapshot (seller, buyer, lines, tax breakdown, notes,
 //! dates) because the PDF and the EN 16931 XML are rendered from it later and
@@ -7,103 +10,19 @@
 //! line nets rounded to the minor unit, VAT per (category, rate) on the sum
 //! of that group's nets, rounded once; totals are sums of what is shown.
 
-use chrono::{Days, NaiveDate};
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::DomainError;
 use crate::direct_debit::{CreditorIdentifier, Mandate, MandateReference, collection_date};
-use crate::ids::{
-    BillingEntityId, InvoiceId, OpportunityId, PendingChargeId, SubscriptionId, SubscriptionItemId,
-};
-use crate::item::Item;
+use crate::ids::{BillingEntityId, InvoiceId};
+use crate::item::{BillableLine, Item, LineSource};
 use crate::money::{Currency, Money};
-use crate::numbering::InvoiceNumber;
-use crate::party::{BillingEntity, CustomerAccount, CustomerKind, SellerIdentity, require_text};
+use crate::numbering::{DocumentType, InvoiceNumber};
+use crate::party::{CustomerAccount, SellerIdentity, require_text};
 use crate::period::ServicePeriod;
 use crate::tax::{AppliedTax, Exemption, TaxTreatment, VatCategoryCode, tax_amount};
-
-/// The kind of document, with its UNTDID 1001 code; each has its own number
-/// series.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DocumentType {
-    /// Commercial invoice (380).
-    Invoice,
-    /// Credit note (381): what a negative total becomes.
-    CreditNote,
-}
-
-impl DocumentType {
-    /// The UNTDID 1001 code written into the XML (BT-3).
-    pub fn code(self) -> u16 {
-        match self {
-            Self::Invoice => 380,
-            Self::CreditNote => 381,
-        }
-    }
-}
-
-/// Where a line came from, so the run can mark exactly that period or charge
-/// as billed in the same transaction that stores the invoice.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum LineSource {
-    /// A recurring item of a subscription (the period is on the line).
-    Subscription {
-        /// The subscription billed.
-        subscription_id: SubscriptionId,
-        /// The item within it, when the subscription has several.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        item_id: Option<SubscriptionItemId>,
-    },
-    /// A parked one-off charge.
-    PendingCharge {
-        /// The charge billed.
-        pending_charge_id: PendingChargeId,
-    },
-    /// An opportunity invoiced directly.
-    Opportunity {
-        /// The opportunity billed.
-        opportunity_id: OpportunityId,
-    },
-}
-
-/// One line to bill, as the schedule and pending charges produce it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BillableLine {
-    /// What is sold, at which price and tax category.
-    pub item: Item,
-    /// The period or day the line pays for (§14 UStG service date).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service_period: Option<ServicePeriod>,
-    /// Where the line came from.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<LineSource>,
-}
-
-impl BillableLine {
-    /// A line without period or source; add them with the `with_` methods.
-    pub fn new(item: Item) -> Self {
-        Self {
-            item,
-            service_period: None,
-            source: None,
-        }
-    }
-
-    /// The line pays for `period`.
-    pub fn with_period(mut self, period: ServicePeriod) -> Self {
-        self.service_period = Some(period);
-        self
-    }
-
-    /// The line came from `source`.
-    pub fn with_source(mut self, source: LineSource) -> Self {
-        self.source = Some(source);
-        self
-    }
-}
 
 /// Everything that varies per invoice besides the two parties.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,6 +39,21 @@ pub struct InvoiceRequest {
     /// Free-text notes printed on the invoice (BT-22).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+}
+
+/// What a partial correction does to its original.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CorrectionKind {
+    /// Cancels the whole invoice, or all of it not yet credited
+    /// ("Stornorechnung").
+    Cancellation,
+    /// Credits chosen lines or an amount: the seller's
+    /// "Rechnungskorrektur" (§17(1) UStG, §31(5) UStDV). Never a
+    /// "Gutschrift", which in VAT law is the recipient's self-billing
+    /// document (§14(2) sentence 2 UStG). The stored name stays
+    /// `partial_credit`.
+    PartialCredit,
 }
 
 /// References the customer or a correction brings along; copied unchanged
@@ -142,7 +76,7 @@ pub struct InvoiceReferences {
     /// What kind of correction a credit note is (cancellation or partial
     /// credit), which decides its printed title; `None` on invoices.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub correction: Option<crate::correction::CorrectionKind>,
+    pub correction: Option<CorrectionKind>,
 }
 
 impl InvoiceReferences {
@@ -313,83 +247,6 @@ impl Invoice {
 }
 
 impl InvoiceDraft {
-    /// Builds the draft for `account` from `request`, or says which field is
-    /// wrong. Negative totals become a credit note with positive amounts.
-    pub fn build(
-        entity: &BillingEntity,
-        account: &CustomerAccount,
-        request: InvoiceRequest,
-    ) -> Result<Self, DomainError> {
-        entity.validate()?;
-        account.validate()?;
-        if account.receives_xrechnung() {
-            entity.identity.check_xrechnung("billing_entity.identity")?;
-        }
-        if account.billing_entity_id != entity.id {
-            return Err(DomainError::invalid(
-                "account.billing_entity_id",
-                format!(
-                    "account is billed by {}, not {}",
-                    account.billing_entity_id, entity.id
-                ),
-            ));
-        }
-        check_line_count(request.lines.len(), entity.max_invoice_lines)?;
-        request.references.validate()?;
-        let due_date = request
-            .issue_date
-            .checked_add_days(Days::new(u64::from(account.payment_terms_days)))
-            .ok_or_else(|| DomainError::invalid("issue_date", "due date is out of range"))?;
-        let taxation = entity.tax_rules.taxation(account, request.issue_date)?;
-        let treatment = taxation.treatment();
-        let currency = account.currency;
-
-        let mut lines = Vec::with_capacity(request.lines.len());
-        for (index, line) in request.lines.into_iter().enumerate() {
-            lines.push(price_line(index, line, currency, |item| {
-                taxation.apply(index, item)
-            })?);
-        }
-        if lines.iter().all(|l| l.net_amount.is_zero()) {
-            return Err(DomainError::invalid(
-                "lines",
-                "empty invoice: every line nets to zero",
-            ));
-        }
-        taxation.check(entity, account, &lines)?;
-        let mut tax_breakdown = tax_breakdown(&lines, currency)?;
-        let mut totals = sum_totals(&lines, &tax_breakdown, currency)?;
-        let document_type = if totals.gross_total.is_negative() {
-            flip_to_credit_note(&mut lines, &mut tax_breakdown, &mut totals);
-            DocumentType::CreditNote
-        } else {
-            DocumentType::Invoice
-        };
-
-        let mut notes = taxation.notes(&tax_breakdown);
-        notes.extend(request.notes);
-        Ok(Self {
-            id: request.invoice_id,
-            document_type,
-            billing_entity_id: entity.id.clone(),
-            seller: entity.identity.clone(),
-            buyer: account.clone(),
-            issue_date: request.issue_date,
-            due_date,
-            currency,
-            tax_treatment: treatment,
-            service_period: overall_period(&lines),
-            lines,
-            tax_breakdown,
-            totals,
-            notes,
-            references: request.references,
-            default_notice: account.kind == CustomerKind::Consumer
-                && document_type == DocumentType::Invoice,
-            direct_debit: None,
-        })
-    }
-
     /// Makes this invoice one collected by direct debit under `mandate`:
     /// the collection date (the later of the due date and the end of the
     /// pre-notification period, on a TARGET day) becomes the due date, and
@@ -441,44 +298,6 @@ impl InvoiceDraft {
             content: self,
         }
     }
-}
-
-fn check_line_count(count: usize, limit: usize) -> Result<(), DomainError> {
-    if count == 0 {
-        return Err(DomainError::invalid(
-            "lines",
-            "an invoice needs at least one line",
-        ));
-    }
-    if count > limit {
-        return Err(DomainError::invalid(
-            "lines",
-            format!("{count} lines exceed the limit of {limit} per invoice"),
-        ));
-    }
-    Ok(())
-}
-
-fn price_line(
-    index: usize,
-    line: BillableLine,
-    currency: Currency,
-    apply_tax: impl Fn(&Item) -> Result<AppliedTax, DomainError>,
-) -> Result<InvoiceLine, DomainError> {
-    let field = || format!("lines[{index}].item");
-    line.item.validate_at(currency, field)?;
-    let net_amount = line
-        .item
-        .net_amount()
-        .map_err(|e| DomainError::invalid(format!("{}.quantity", field()), e.to_string()))?;
-    Ok(InvoiceLine {
-        position: index + 1,
-        tax: apply_tax(&line.item)?,
-        item: line.item,
-        net_amount,
-        service_period: line.service_period,
-        source: line.source,
-    })
 }
 
 /// Groups line nets by (category, rate) and computes each group's tax once.
@@ -534,32 +353,6 @@ pub(crate) fn sum_totals(
         tax_total,
         gross_total: net_total.checked_add(tax_total)?,
     })
-}
-
-/// Turns a negative invoice into a credit note showing positive amounts.
-/// Rounding half away from zero is symmetric, so negating the computed
-/// amounts equals recomputing from negated lines.
-fn flip_to_credit_note(
-    lines: &mut [InvoiceLine],
-    breakdown: &mut [TaxBreakdown],
-    totals: &mut InvoiceTotals,
-) {
-    for line in lines {
-        let item = &mut line.item;
-        if item.unit_price.is_negative() {
-            item.unit_price = -item.unit_price;
-        } else {
-            item.quantity = -item.quantity;
-        }
-        line.net_amount = -line.net_amount;
-    }
-    for group in breakdown {
-        group.taxable_amount = -group.taxable_amount;
-        group.tax_amount = -group.tax_amount;
-    }
-    totals.net_total = -totals.net_total;
-    totals.tax_total = -totals.tax_total;
-    totals.gross_total = -totals.gross_total;
 }
 
 pub(crate) fn overall_period(lines: &[InvoiceLine]) -> Option<ServicePeriod> {

@@ -1,12 +1,15 @@
-//! What is sold: items with quantity, unit, price and tax category, and
-//! one-off charges parked for the next invoice.
+//! What is sold: items with quantity, unit, price and tax category, one-off
+//! charges parked for the next invoice, and the line to bill that a
+//! contract's period or a parked charge becomes ([`BillableLine`]).
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::DomainError;
-use crate::ids::{AccountId, OpportunityId, PendingChargeId, ProductCode, checked_string};
-use crate::invoice::{BillableLine, LineSource};
+use crate::ids::{
+    AccountId, OpportunityId, PendingChargeId, ProductCode, SubscriptionId, SubscriptionItemId,
+    checked_string,
+};
 use crate::money::{Currency, Money};
 use crate::period::ServicePeriod;
 use crate::tax::{SupplyKind, TaxCategory};
@@ -191,5 +194,66 @@ impl PendingCharge {
                 pending_charge_id: self.id.clone(),
             }),
         }
+    }
+}
+
+/// Where a line came from, so the run can mark exactly that period or charge
+/// as billed in the same transaction that stores the invoice.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LineSource {
+    /// A recurring item of a subscription (the period is on the line).
+    Subscription {
+        /// The subscription billed.
+        subscription_id: SubscriptionId,
+        /// The item within it, when the subscription has several.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        item_id: Option<SubscriptionItemId>,
+    },
+    /// A parked one-off charge.
+    PendingCharge {
+        /// The charge billed.
+        pending_charge_id: PendingChargeId,
+    },
+    /// An opportunity invoiced directly.
+    Opportunity {
+        /// The opportunity billed.
+        opportunity_id: OpportunityId,
+    },
+}
+
+/// One line to bill, as the schedule and pending charges produce it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillableLine {
+    /// What is sold, at which price and tax category.
+    pub item: Item,
+    /// The period or day the line pays for (§14 UStG service date).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_period: Option<ServicePeriod>,
+    /// Where the line came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<LineSource>,
+}
+
+impl BillableLine {
+    /// A line without period or source; add them with the `with_` methods.
+    pub fn new(item: Item) -> Self {
+        Self {
+            item,
+            service_period: None,
+            source: None,
+        }
+    }
+
+    /// The line pays for `period`.
+    pub fn with_period(mut self, period: ServicePeriod) -> Self {
+        self.service_period = Some(period);
+        self
+    }
+
+    /// The line came from `source`.
+    pub fn with_source(mut self, source: LineSource) -> Self {
+        self.source = Some(source);
+        self
     }
 }

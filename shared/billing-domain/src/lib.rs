@@ -14,6 +14,7 @@ pub mod dunning_letter;
 pub mod error;
 pub mod ids;
 pub mod invoice;
+pub mod invoicing;
 pub mod item;
 pub mod journal;
 pub mod matching;
@@ -31,8 +32,10 @@ pub mod retention;
 pub mod revenue;
 pub mod run;
 pub mod schedule;
+pub mod seller;
 pub mod staff;
 pub mod subscription;
 pub mod tax;
+pub mod taxation;
 
 pub use error::DomainError;

@@ -369,7 +369,7 @@ pub fn check_transfer_amount(amount: Money, currency: Currency) -> Result<(), Do
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::invoice::DocumentType;
+    use crate::numbering::DocumentType;
     use crate::numbering::{NumberPattern, SequenceReset};
     use rust_decimal_macros::dec;
 

@@ -15,11 +15,29 @@
 //! - Billed in arrears, nothing was charged yet: every part of the period is
 //!   billed at what was in effect on its days, whichever way the change went.
 
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::DomainError;
 use crate::money::Money;
-use crate::subscription::ChargedTerms;
+
+/// Quantity and unit price per full period: the terms a stretch of days is
+/// charged at, kept so an invoice line can say what changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ChargedTerms {
+    /// Contract quantity.
+    pub quantity: Decimal,
+    /// Unit price per full period.
+    pub unit_price: Money,
+}
+
+impl ChargedTerms {
+    /// quantity × unit price: what a full period costs at these terms
+    /// (unrounded; rounding happens once per line).
+    pub fn period_amount(&self) -> Result<Money, DomainError> {
+        self.unit_price.times(self.quantity)
+    }
+}
 
 /// How a downgrade inside a period already billed in advance is billed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -13,7 +13,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::DomainError;
 use crate::ids::{BillingEntityId, string_id};
-use crate::invoice::DocumentType;
 
 string_id!(
     /// The legal invoice number (§14 UStG "fortlaufende Nummer"), assigned
@@ -21,6 +20,27 @@ string_id!(
     InvoiceNumber,
     "number"
 );
+
+/// The kind of document, with its UNTDID 1001 code; each has its own number
+/// series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentType {
+    /// Commercial invoice (380).
+    Invoice,
+    /// Credit note (381): what a negative total becomes.
+    CreditNote,
+}
+
+impl DocumentType {
+    /// The UNTDID 1001 code written into the XML (BT-3).
+    pub fn code(self) -> u16 {
+        match self {
+            Self::Invoice => 380,
+            Self::CreditNote => 381,
+        }
+    }
+}
 
 /// Widest `{SEQ:n}`: 18 digits still fit a `u64` counter.
 pub const MAX_SEQUENCE_WIDTH: u8 = 18;

@@ -24,8 +24,9 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::DomainError;
-use crate::invoice::{DocumentType, Invoice};
+use crate::invoice::Invoice;
 use crate::money::{Currency, Money};
+use crate::numbering::DocumentType;
 use crate::party::CountryCode;
 use crate::tax::{TaxTreatment, VatCategoryCode};
 

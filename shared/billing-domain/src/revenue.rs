@@ -47,8 +47,9 @@ use serde::{Serialize, Serializer};
 
 use crate::DomainError;
 use crate::ids::{AccountId, InvoiceId};
-use crate::invoice::{DocumentType, Invoice};
+use crate::invoice::Invoice;
 use crate::money::{Currency, Money};
+use crate::numbering::DocumentType;
 use crate::period::{IntervalUnit, ServicePeriod, days_in_month};
 use crate::subscription::Subscription;
 

@@ -14,11 +14,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::DomainError;
 use crate::ids::{AccountId, InvoiceId, SubscriptionId};
-use crate::invoice::{BillableLine, InvoiceDraft, InvoiceRequest};
+use crate::invoice::{InvoiceDraft, InvoiceRequest};
+use crate::item::BillableLine;
 use crate::item::PendingCharge;
 use crate::money::Currency;
-use crate::party::{BillingEntity, CustomerAccount};
+use crate::party::CustomerAccount;
 use crate::schedule::{BillingProgress, due_for_run_under};
+use crate::seller::BillingEntity;
 use crate::subscription::Subscription;
 
 /// The calendar day a run bills for: the day of `at` in the seller's time

@@ -23,13 +23,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::DomainError;
 use crate::ids::{AccountId, SubscriptionId, SubscriptionItemId};
-use crate::invoice::{BillableLine, LineSource};
+use crate::item::{BillableLine, LineSource};
+use crate::mid_period::ChargedTerms;
 use crate::mid_period::{ChangeDirection, Downgrades, MidPeriodPolicy};
 use crate::money::Money;
-use crate::party::{DEFAULT_MAX_INVOICE_LINES, Language};
+use crate::party::Language;
 use crate::period::{PeriodGrid, ServicePeriod, add_days};
+use crate::seller::DEFAULT_MAX_INVOICE_LINES;
 use crate::subscription::{
-    BillingTiming, ChangeSettlement, ChargedTerms, ProrationPolicy, Subscription, SubscriptionItem,
+    BillingTiming, ChangeSettlement, ProrationPolicy, Subscription, SubscriptionItem,
 };
 
 /// How much of a full period a partial period is charged for: `days` of

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::DomainError;
 use crate::ids::{AccountId, SubscriptionId, SubscriptionItemId};
 use crate::item::Item;
-use crate::mid_period::MidPeriodPolicy;
+use crate::mid_period::{ChargedTerms, MidPeriodPolicy};
 use crate::money::{Currency, Money};
 use crate::period::{AnchorDay, AnchorMonth, BillingInterval, PeriodGrid, ServicePeriod, add_days};
 
@@ -108,24 +108,6 @@ pub struct SubscriptionItem {
     pub changes_settled: Option<ChangeSettlement>,
 }
 
-/// Quantity and unit price per full period: the terms a stretch of days is
-/// charged at, kept so an invoice line can say what changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct ChargedTerms {
-    /// Contract quantity.
-    pub quantity: Decimal,
-    /// Unit price per full period.
-    pub unit_price: Money,
-}
-
-impl ChargedTerms {
-    /// quantity × unit price: what a full period costs at these terms
-    /// (unrounded; rounding happens once per line).
-    pub fn period_amount(&self) -> Result<Money, DomainError> {
-        self.unit_price.times(self.quantity)
-    }
-}
-
 /// The progress of mid-period changes on an item billed in advance: changes
 /// effective on or before `settled_through` are billed, and the days after it
 /// up to `billed_through` (all in one period) stand charged at `charged`.
@@ -193,7 +175,7 @@ pub struct Subscription {
     /// How partial first and last periods are charged.
     pub proration: ProrationPolicy,
     /// This contract's rule for changes inside a period; `None` follows the
-    /// seller's ([`crate::party::BillingEntity::mid_period_changes`]).
+    /// seller's ([`crate::seller::BillingEntity::mid_period_changes`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mid_period_changes: Option<MidPeriodPolicy>,
     /// The recurring positions.

@@ -5,12 +5,14 @@ mod common;
 mod invoice_fixtures;
 
 use billing_domain::correction::{
-    CorrectionKind, CreditSelection, Credited, LineCredit, cancellation, partial_credit,
-    release_periods,
+    CreditSelection, Credited, LineCredit, cancellation, partial_credit, release_periods,
 };
 use billing_domain::ids::{InvoiceId, SubscriptionId, SubscriptionItemId};
-use billing_domain::invoice::{DocumentType, Invoice, InvoiceDraft, LineSource};
+use billing_domain::invoice::CorrectionKind;
+use billing_domain::invoice::{Invoice, InvoiceDraft};
+use billing_domain::item::LineSource;
 use billing_domain::item::UnitCode;
+use billing_domain::numbering::DocumentType;
 use billing_domain::numbering::InvoiceNumber;
 use billing_domain::tax::{TaxCategory, VatCategoryCode};
 use invoice_fixtures::*;

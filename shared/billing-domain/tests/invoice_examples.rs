@@ -3,9 +3,11 @@
 mod invoice_fixtures;
 
 use billing_domain::ids::{PaymentId, PendingChargeId};
-use billing_domain::invoice::{DocumentType, InvoiceDraft, LineSource};
+use billing_domain::invoice::InvoiceDraft;
+use billing_domain::item::LineSource;
 use billing_domain::item::{Item, PendingCharge, UnitCode};
 use billing_domain::money::{Currency, Money};
+use billing_domain::numbering::DocumentType;
 use billing_domain::party::{CountryCode, CustomerKind, VatId};
 use billing_domain::payment::{Payment, PaymentStatus, PaymentSummary};
 use billing_domain::tax::{Exemption, TaxCategory, TaxTreatment, VatCategoryCode};
@@ -328,7 +330,7 @@ fn eu_consumer_abroad_pays_german_vat_below_the_threshold() {
     )];
     let mut entity = german_entity();
     entity.tax_rules.eu_consumer_services =
-        Some(billing_domain::tax::EuConsumerServices::BelowThreshold);
+        Some(billing_domain::taxation::EuConsumerServices::BelowThreshold);
     let draft = InvoiceDraft::build(&entity, &account, request(lines)).unwrap();
     assert_eq!(draft.tax_treatment, TaxTreatment::Domestic);
     // 100.00 × 19 % = 19.00
@@ -462,7 +464,7 @@ fn xrechnung_data_is_required_where_an_xrechnung_is_produced() {
             TaxCategory::Standard,
         )
     };
-    let build = |entity: &billing_domain::party::BillingEntity, account| {
+    let build = |entity: &billing_domain::seller::BillingEntity, account| {
         InvoiceDraft::build(entity, account, request(vec![ok_line()]))
             .map(|_| ())
             .map_err(field_of)
@@ -503,7 +505,7 @@ fn stored_parties_without_the_new_fields_still_load() {
     let identity = entity["identity"].as_object_mut().unwrap();
     identity.remove("contact");
     identity.remove("electronic_address");
-    let entity: billing_domain::party::BillingEntity = serde_json::from_value(entity).unwrap();
+    let entity: billing_domain::seller::BillingEntity = serde_json::from_value(entity).unwrap();
     assert_eq!(entity.identity.contact, None);
 
     let mut account = serde_json::to_value(public_sector()).unwrap();

@@ -3,9 +3,11 @@
 
 mod invoice_fixtures;
 
-use billing_domain::invoice::{BillableLine, DocumentType, InvoiceDraft};
+use billing_domain::invoice::InvoiceDraft;
+use billing_domain::item::BillableLine;
 use billing_domain::item::UnitCode;
 use billing_domain::money::{Currency, Money};
+use billing_domain::numbering::DocumentType;
 use billing_domain::numbering::{NumberParts, NumberPattern};
 use billing_domain::party::{CountryCode, CustomerAccount, VatId};
 use billing_domain::tax::{Exemption, TaxCategory};

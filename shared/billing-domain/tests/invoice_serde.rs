@@ -7,17 +7,18 @@ mod invoice_fixtures;
 use std::fmt::Debug;
 
 use billing_domain::ids::*;
-use billing_domain::invoice::{
-    DocumentType, InvoiceDraft, InvoiceReferences, InvoiceRequest, LineSource,
-};
+use billing_domain::invoice::{InvoiceDraft, InvoiceReferences, InvoiceRequest};
+use billing_domain::item::LineSource;
 use billing_domain::item::{Item, PendingCharge, UnitCode};
 use billing_domain::money::{Currency, Money};
+use billing_domain::numbering::DocumentType;
 use billing_domain::numbering::{
     CounterPeriod, InvoiceNumber, NumberPattern, NumberSeries, SequenceReset,
 };
 use billing_domain::party::{CountryCode, CustomerKind, Language, LeitwegId};
 use billing_domain::payment::{Payment, PaymentStatus, PaymentSummary};
-use billing_domain::tax::{Exemption, TaxCategory, TaxRules, TaxTreatment, VatCategoryCode};
+use billing_domain::tax::{Exemption, TaxCategory, TaxTreatment, VatCategoryCode};
+use billing_domain::taxation::TaxRules;
 use invoice_fixtures::*;
 use rust_decimal_macros::dec;
 use serde::Serialize;
@@ -152,10 +153,11 @@ fn parties_and_configuration() {
         .as_object_mut()
         .unwrap()
         .remove("max_invoice_lines");
-    let back: billing_domain::party::BillingEntity = serde_json::from_value(without_limit).unwrap();
+    let back: billing_domain::seller::BillingEntity =
+        serde_json::from_value(without_limit).unwrap();
     assert_eq!(
         back.max_invoice_lines,
-        billing_domain::party::DEFAULT_MAX_INVOICE_LINES
+        billing_domain::seller::DEFAULT_MAX_INVOICE_LINES
     );
 }
 

@@ -5,7 +5,7 @@ mod common;
 mod invoice_fixtures;
 
 use billing_domain::ids::{AccountId, InvoiceId, PendingChargeId};
-use billing_domain::invoice::LineSource;
+use billing_domain::item::LineSource;
 use billing_domain::item::{Item, PendingCharge};
 use billing_domain::money::{Currency, Money};
 use billing_domain::period::{AnchorMonth, BillingInterval, PeriodGrid, ServicePeriod};

@@ -5,13 +5,13 @@
 
 mod invoice_fixtures;
 
-use billing_domain::invoice::{BillableLine, InvoiceDraft};
+use billing_domain::invoice::InvoiceDraft;
+use billing_domain::item::BillableLine;
 use billing_domain::item::UnitCode;
-use billing_domain::party::{BillingEntity, CountryCode, CustomerAccount, CustomerKind};
-use billing_domain::tax::{
-    EuConsumerServices, EuStandardRates, Exemption, SupplyKind, TaxCategory, TaxTreatment,
-    VatCategoryCode,
-};
+use billing_domain::party::{CountryCode, CustomerAccount, CustomerKind};
+use billing_domain::seller::BillingEntity;
+use billing_domain::tax::{Exemption, SupplyKind, TaxCategory, TaxTreatment, VatCategoryCode};
+use billing_domain::taxation::{EuConsumerServices, EuStandardRates};
 use invoice_fixtures::*;
 use rust_decimal_macros::dec;
 

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use billing_domain::ids::{AccountId, InvoiceId};
-use billing_domain::party::BillingEntity;
 use billing_domain::run::{CustomerRunInput, bill_customer};
+use billing_domain::seller::BillingEntity;
 use billing_lambda::privacy::redact_email_addresses;
 use billing_store::run::{
     CustomerState, RunFailure, RunMode, RunOutcome, RunRecord, RunStatus, Staged, StagedInvoice,

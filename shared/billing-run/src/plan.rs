@@ -2,7 +2,7 @@
 //! preview's batches) to queued batches of customers, with bounded memory.
 
 use billing_domain::ids::{AccountId, BillingEntityId};
-use billing_domain::party::BillingEntity;
+use billing_domain::seller::BillingEntity;
 use billing_store::BillingStore;
 use billing_store::keys::INDEX_SHARDS;
 use billing_store::run::{NewRun, RunMode, RunRecord, RunStatus};

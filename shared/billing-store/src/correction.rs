@@ -23,9 +23,10 @@ use std::collections::BTreeMap;
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use billing_domain::correction::{self, CreditSelection, Credited};
 use billing_domain::ids::{AccountId, InvoiceId, SubscriptionId};
-use billing_domain::invoice::{DocumentType, Invoice};
+use billing_domain::invoice::Invoice;
 use billing_domain::matching::MatchRule;
 use billing_domain::money::{Currency, Money};
+use billing_domain::numbering::DocumentType;
 use billing_domain::numbering::{CounterKey, InvoiceNumber};
 use billing_domain::payment::{PaymentStatus, PaymentSummary};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -738,7 +739,7 @@ impl BillingStore {
         id: &InvoiceId,
         expected: u64,
         at: DateTime<Utc>,
-    ) -> Result<(Original, billing_domain::party::BillingEntity, NaiveDate), StoreError> {
+    ) -> Result<(Original, billing_domain::seller::BillingEntity, NaiveDate), StoreError> {
         let original = self.original(id, expected).await?;
         let entity = self
             .billing_entity(&original.invoice.content().billing_entity_id)
@@ -1046,7 +1047,7 @@ struct IssueCredit<'a> {
     original: &'a Original,
     expected_revision: u64,
     built: correction::Correction,
-    entity: &'a billing_domain::party::BillingEntity,
+    entity: &'a billing_domain::seller::BillingEntity,
     cancel: bool,
     open_after: Money,
     /// The day a partial credit note settled the original (its issue

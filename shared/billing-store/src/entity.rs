@@ -2,7 +2,7 @@
 //! cold start, never compiled in.
 
 use billing_domain::ids::BillingEntityId;
-use billing_domain::party::BillingEntity;
+use billing_domain::seller::BillingEntity;
 
 use crate::attributes::{body, key_item, read_body, s};
 use crate::{BillingStore, StoreError, keys};

@@ -13,9 +13,10 @@ use tokio::time::Instant;
 
 use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem};
 use billing_domain::ids::{AccountId, InvoiceId, SubscriptionId};
-use billing_domain::invoice::{DocumentType, Invoice, InvoiceDraft};
+use billing_domain::invoice::{Invoice, InvoiceDraft};
 use billing_domain::item::PendingCharge;
 use billing_domain::money::Money;
+use billing_domain::numbering::DocumentType;
 use billing_domain::numbering::{CounterKey, InvoiceNumber, NumberSeries};
 use billing_domain::party::CustomerAccount;
 use billing_domain::reference::CreditorReference;

@@ -10,9 +10,9 @@
 
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use billing_domain::ids::{AccountId, BillingEntityId, InvoiceId};
-use billing_domain::invoice::DocumentType;
 use billing_domain::matching::{MatchRule, OpenInvoice};
 use billing_domain::money::{Currency, Money};
+use billing_domain::numbering::DocumentType;
 use billing_domain::numbering::InvoiceNumber;
 use billing_domain::payment::{PaymentStatus, PaymentSummary};
 use chrono::{DateTime, NaiveDate, Utc};

@@ -31,8 +31,8 @@ use billing_domain::ids::{AccountId, BillingEntityId, InvoiceId};
 use billing_domain::invoice::{Invoice, InvoiceDraft};
 use billing_domain::item::PendingCharge;
 use billing_domain::numbering::{CounterKey, InvoiceNumber};
-use billing_domain::party::BillingEntity;
 use billing_domain::run::{CustomerBill, PendingBatch};
+use billing_domain::seller::BillingEntity;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use billing_domain::party::BillingEntity;
+use billing_domain::seller::BillingEntity;
 use serde_json::{Value, json};
 
 /// The signing secret the benchmarks configure (`WEBHOOK_SECRETS`).

@@ -3,16 +3,19 @@
 
 use billing_domain::DomainError;
 use billing_domain::ids::{AccountId, BillingEntityId, CrmAccountId, InvoiceId};
-use billing_domain::invoice::{BillableLine, DocumentType, InvoiceDraft, InvoiceRequest};
+use billing_domain::invoice::{InvoiceDraft, InvoiceRequest};
+use billing_domain::item::BillableLine;
 use billing_domain::item::{Item, UnitCode};
 use billing_domain::money::{Currency, Money};
+use billing_domain::numbering::DocumentType;
 use billing_domain::numbering::NumberSeries;
 use billing_domain::party::{
-    BankAccount, Bic, BillingEntity, CountryCode, CustomerAccount, CustomerKind, ElectronicAddress,
-    EmailAddress, Iban, Language, LeitwegId, PostalAddress, SellerContact, SellerIdentity,
-    TaxNumber, Telephone, VatId,
+    BankAccount, Bic, CountryCode, CustomerAccount, CustomerKind, ElectronicAddress, EmailAddress,
+    Iban, Language, LeitwegId, PostalAddress, SellerContact, SellerIdentity, TaxNumber, Telephone,
+    VatId,
 };
 use billing_domain::period::ServicePeriod;
+use billing_domain::seller::BillingEntity;
 use billing_domain::tax::TaxCategory;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -52,14 +55,14 @@ pub fn german_entity() -> BillingEntity {
             NumberSeries::german_default(DocumentType::Invoice),
             NumberSeries::german_default(DocumentType::CreditNote),
         ],
-        tax_rules: billing_domain::tax::TaxRules::germany(),
+        tax_rules: billing_domain::taxation::TaxRules::germany(),
         max_invoice_lines: 500,
         dunning: billing_domain::dunning::DunningPolicy::german_default(),
         payment_tolerance: Default::default(),
         mid_period_changes: Default::default(),
         accounting: Default::default(),
         direct_debit: None,
-        mail: billing_domain::party::InvoiceMailSender {
+        mail: billing_domain::seller::InvoiceMailSender {
             address: billing_domain::party::EmailAddress::parse("rechnung@beispiel-software.de")
                 .unwrap(),
             display_name: Some("Beispiel Software GmbH".into()),
