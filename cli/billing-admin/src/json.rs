@@ -111,18 +111,24 @@ impl JsonFile {
         }
     }
 
-    /// Takes `key` out of every record of an array file and returns each
-    /// record's value of it (`None` where absent): a field read beside the
-    /// domain type, which then decodes the rest strictly. Problems with it
-    /// are still located by [`Self::problem`], which reads the text.
-    pub fn take_record_field(&mut self, key: &str) -> Vec<Option<Value>> {
-        match &mut self.value {
-            Value::Array(records) => records
-                .iter_mut()
-                .map(|record| record.as_object_mut().and_then(|o| o.remove(key)))
-                .collect(),
-            _ => Vec::new(),
-        }
+    /// This file with `field` taken out of every record of its array, and
+    /// what each record held there (in file order): a part decoded on its
+    /// own (an account's mandates) while the rest keeps its strict decoding.
+    /// Problems still point into the original text.
+    pub fn split_field(&self, field: &str) -> Result<(Self, Vec<Option<Value>>), AdminError> {
+        let mut rest = self.records()?.to_vec();
+        let taken = rest
+            .iter_mut()
+            .map(|record| record.as_object_mut().and_then(|o| o.remove(field)))
+            .collect();
+        Ok((
+            Self {
+                name: self.name.clone(),
+                text: self.text.clone(),
+                value: Value::Array(rest),
+            },
+            taken,
+        ))
     }
 
     /// The records of a file whose top level must be an array.

@@ -16,6 +16,7 @@ pub mod entity;
 pub mod error;
 pub mod invoices;
 pub mod json;
+pub mod mandates;
 pub mod oss;
 pub mod output;
 pub mod periods;
@@ -80,6 +81,9 @@ pub enum Command {
     /// Subscription contracts.
     #[command(subcommand)]
     Contracts(contracts::ContractsCommand),
+    /// SEPA mandates of an account.
+    #[command(subcommand)]
+    Mandates(mandates::MandatesCommand),
     /// Invoice runs: start one (or a preview), follow it, read its outcome.
     #[command(subcommand)]
     Run(run::RunCommand),
@@ -158,6 +162,7 @@ pub async fn dispatch(command: Command, context: &Context) -> Result<(), AdminEr
         Command::Entity(command) => entity::run(command, context).await,
         Command::Accounts(command) => accounts::run(command, context).await,
         Command::Contracts(command) => contracts::run(command, context).await,
+        Command::Mandates(command) => mandates::run(command, context).await,
         Command::Run(command) => run::run(command, context).await,
         Command::Invoices(command) => invoices::run(command, context).await,
         Command::Periods(command) => periods::run(command, context).await,

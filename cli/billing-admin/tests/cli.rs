@@ -316,6 +316,105 @@ async fn an_account_file_with_one_bad_record_writes_nothing() {
     }
 }
 
+/// A mandate for an account file, debiting `iban`.
+fn mandate(reference: &str, iban: &str) -> Value {
+    serde_json::json!({
+        "reference": reference,
+        "signed_on": "2026-01-15",
+        "scheme": "CORE",
+        "usage": "recurrent",
+        "debtor_name": "Nordwind Logistik GmbH",
+        "debtor_iban": iban,
+    })
+}
+
+#[tokio::test]
+async fn account_mandates_are_imported_listed_and_refused_by_line_and_field() {
+    let (_aws, _table) = local().await;
+    let ids = Ids::new();
+    store_default_entity();
+    let reference = billing_tests::unique_id("MNDT").to_uppercase();
+    let mut records: Value = serde_json::from_str(&ids.fixture("accounts.json")).unwrap();
+    records[0]["mandates"] = serde_json::json!([mandate(&reference, "DE02120300000000202051")]);
+    let file = ids.json_file("accounts.json", &records);
+    // WHEN an account file with a mandate is imported, twice
+    let out = admin_ok(&["accounts", "import", &file]);
+    assert_eq!(
+        counts(&out, ["created", "mandates_created", "mandates_unchanged"]),
+        [Some(3), Some(1), Some(0)]
+    );
+    let out = admin_ok(&["accounts", "import", &file]);
+    assert_eq!(
+        counts(
+            &out,
+            ["unchanged", "mandates_created", "mandates_unchanged"]
+        ),
+        [Some(3), Some(0), Some(1)]
+    );
+    // THEN the account lists it, granted to the seller's creditor identifier
+    let account = ids.account(1).to_string();
+    let listed = admin_ok(&["mandates", "list", "--account", &account]);
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(listed[0]["reference"], reference.as_str());
+    assert_eq!(listed[0]["creditor_identifier"], "DE98ZZZ09999999999");
+    assert_eq!(listed[0]["status"]["state"], "active");
+    let text = admin(&["mandates", "list", "--account", &account]);
+    let text = String::from_utf8_lossy(&text.stdout).to_string();
+    assert!(text.contains(&reference) && text.contains("2051"), "{text}");
+    assert!(!text.contains("DE02120300000000202051"), "{text}");
+    let (code, out) = admin_json(&["mandates", "list", "--account", "acc-none-such"]);
+    assert_eq!(
+        (code, out["error"]["code"].as_str()),
+        (1, Some("not_found"))
+    );
+
+    // WHEN a file states a bad IBAN and an unknown field: refused by field and line
+    let mut bad = records.clone();
+    bad[1]["mandates"] = serde_json::json!([mandate("MNDT-X-1", "DE00120300000000202051")]);
+    bad[2]["mandates"] = serde_json::json!([{"mandate_id": "x"}]);
+    let file = ids.json_file("bad.json", &bad);
+    let (code, out) = admin_json(&["accounts", "import", &file]);
+    assert_eq!(code, 1, "{out}");
+    let found = problems(&out);
+    assert!(found.iter().all(|(line, _)| line.is_some()), "{out}");
+    assert!(
+        out["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with(&file)),
+        "{out}"
+    );
+    let fields: Vec<&str> = found.iter().map(|(_, f)| f.as_str()).collect();
+    assert!(fields.contains(&"[1].mandates[0].debtor_iban"), "{out}");
+    assert!(
+        fields.iter().any(|f| f.starts_with("[2].mandates[0]")),
+        "{out}"
+    );
+
+    // WHEN a file changes a stored mandate's details, gives its reference to
+    // another account or signs in the future: refused, nothing written
+    let mut clash = records.clone();
+    clash[0]["mandates"][0]["debtor_name"] = "Nordwind Logistik SE".into();
+    clash[1]["mandates"] = serde_json::json!([mandate(&reference, "DE02120300000000202051")]);
+    let mut future = mandate(&format!("{reference}-2"), "DE02120300000000202051");
+    future["signed_on"] = "2999-01-01".into();
+    clash[2]["mandates"] = serde_json::json!([future]);
+    let file = ids.json_file("clash.json", &clash);
+    let (code, out) = admin_json(&["accounts", "import", &file]);
+    assert_eq!(code, 1, "{out}");
+    let fields: Vec<String> = problems(&out).into_iter().map(|(_, f)| f).collect();
+    assert_eq!(
+        fields,
+        [
+            "[0].mandates[0].reference",
+            "[1].mandates[0].reference",
+            "[2].mandates[0].signed_on"
+        ],
+        "{out}"
+    );
+    let listed = admin_ok(&["mandates", "list", "--account", &ids.account(3).to_string()]);
+    assert_eq!(listed, serde_json::json!([]));
+}
+
 #[tokio::test]
 async fn contracts_from_json_then_the_same_from_csv_are_unchanged() {
     let (aws, table, ids) = with_accounts().await;
@@ -544,6 +643,7 @@ async fn usage_errors_exit_2_and_every_help_lists_the_exit_codes() {
         &["entity", "show"],
         &["accounts", "import"],
         &["contracts", "import"],
+        &["mandates", "list"],
         &["run", "start"],
         &["run", "status"],
         &["periods", "show"],

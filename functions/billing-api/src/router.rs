@@ -61,6 +61,9 @@ pub enum Op {
     ClosePeriod,
     ExportPeriod,
     PeriodFile,
+    AccountMandates,
+    CreateMandate,
+    ChangeMandate,
 }
 
 /// One route.
@@ -181,6 +184,17 @@ pub const ROUTES: &[Route] = &[
         access: Access::Confidential,
         op: Op::PeriodFile,
     },
+    read("/v1/accounts/{account_id}/mandates", Op::AccountMandates),
+    write(
+        "POST",
+        "/v1/accounts/{account_id}/mandates",
+        Op::CreateMandate,
+    ),
+    write(
+        "PATCH",
+        "/v1/accounts/{account_id}/mandates/{reference}",
+        Op::ChangeMandate,
+    ),
 ];
 
 /// Longest path parameter accepted, in characters (ids and CRM keys are

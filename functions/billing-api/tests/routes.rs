@@ -40,7 +40,8 @@ fn path(world: &World, route: &Route) -> String {
         .replace("{kind}", "warning")
         .replace("{subject}", "base_rate_missing")
         .replace("{month}", month)
-        .replace("{file}", "journal");
+        .replace("{file}", "journal")
+        .replace("{reference}", &world.mandate);
     if route.op == Op::SearchAccounts {
         path.push_str("?name_prefix=muster%20HANDEL");
     }
@@ -74,6 +75,8 @@ fn body(op: Op) -> Option<Value> {
         Op::CancelInvoice => Some(json!({"reason": "billed to the wrong customer"})),
         Op::WriteOff => Some(json!({"reason": "insolvency proceedings closed without assets"})),
         Op::ClosePeriod => Some(json!({"reason": "April complete"})),
+        Op::CreateMandate => Some(common::mandate_body(&common::mandate_reference())),
+        Op::ChangeMandate => Some(json!({"status": "blocked", "reason": "account closed"})),
         _ => None,
     }
 }
@@ -89,6 +92,7 @@ async fn snapshot(world: &World) -> Value {
         "/v1/periods/2026-05".to_owned(),
         format!("/v1/accounts/{}/audit", world.account.id),
         format!("/v1/accounts/{}/credit", world.account.id),
+        format!("/v1/accounts/{}/mandates", world.account.id),
         "/v1/needs-attention".to_owned(),
     ];
     common::snapshot(&world.state, &paths).await
@@ -96,11 +100,13 @@ async fn snapshot(world: &World) -> Value {
 
 /// The ETag of the invoice a write route addresses.
 async fn current_etag(world: &World, route: &Route) -> String {
-    if matches!(
-        route.op,
-        Op::ResolveAttention | Op::ClosePeriod | Op::ExportPeriod
-    ) {
-        return "\"r0\"".to_owned();
+    match route.op {
+        Op::ResolveAttention | Op::ClosePeriod | Op::ExportPeriod | Op::CreateMandate => {
+            return "\"r0\"".to_owned();
+        }
+        // The world's mandate, as recorded.
+        Op::ChangeMandate => return "\"r1\"".to_owned(),
+        _ => {}
     }
     let invoice_path = path(world, route);
     let invoice_path = invoice_path

@@ -566,6 +566,7 @@ pub fn seller() -> Result<BillingEntity, DomainError> {
         payment_tolerance: Default::default(),
         mid_period_changes: Default::default(),
         accounting: Default::default(),
+        direct_debit: None,
         mail: billing_domain::seller::InvoiceMailSender {
             address: EmailAddress::parse("rechnung@beispiel-software.de")?,
             display_name: Some("Beispiel Software GmbH".to_owned()),

@@ -380,6 +380,148 @@ pub enum MandateUpdate {
     Creditor(CreditorIdentifier),
 }
 
+/// The seller's SEPA creditor settings (`billing_entity.direct_debit`): to
+/// whom mandates are granted, where collections are credited, and how long
+/// before a collection the debtor is told. A seller without them cannot
+/// collect; everything else works as before.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreditorSettings {
+    /// The creditor identifier the Bundesbank granted the seller.
+    pub creditor_identifier: CreditorIdentifier,
+    /// The account collections are credited to (`CdtrAcct` of a file).
+    pub collection_account: CollectionAccount,
+    /// Calendar days between the pre-notification and the collection when
+    /// a mandate records no shorter agreement; 14 unless configured longer.
+    #[serde(default = "default_pre_notification_days")]
+    pub pre_notification_days: u16,
+}
+
+/// The seller's account that collections are credited to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollectionAccount {
+    /// Its IBAN (must be in the SEPA area).
+    pub iban: Iban,
+    /// Its bank's BIC, optional within SEPA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bic: Option<Bic>,
+}
+
+fn default_pre_notification_days() -> u16 {
+    DEFAULT_PRE_NOTIFICATION_DAYS
+}
+
+/// The longest pre-notification period a seller may configure: a longer
+/// one would push collections far past the due date.
+pub const MAX_PRE_NOTIFICATION_DAYS: u16 = 60;
+
+impl CreditorSettings {
+    /// Checks what the identifier's own parsing cannot: a SEPA collection
+    /// account, and a period not shorter than the rulebook's 14 days (a
+    /// shorter one is agreed per mandate, never for everyone). Errors name
+    /// the field below `field`.
+    pub fn validate(&self, field: &str) -> Result<(), DomainError> {
+        let country = &self.collection_account.iban.as_str()[..2];
+        if !sepa::iban::is_sepa_country(country) {
+            return Err(DomainError::invalid(
+                format!("{field}.collection_account.iban"),
+                format!("{country} is not in the SEPA area"),
+            ));
+        }
+        if !(DEFAULT_PRE_NOTIFICATION_DAYS..=MAX_PRE_NOTIFICATION_DAYS)
+            .contains(&self.pre_notification_days)
+        {
+            return Err(DomainError::invalid(
+                format!("{field}.pre_notification_days"),
+                format!(
+                    "must be {DEFAULT_PRE_NOTIFICATION_DAYS} to {MAX_PRE_NOTIFICATION_DAYS} days; \
+                     a shorter period is agreed on the mandate"
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A mandate as a clerk or an import records it: the signed paper's
+/// details. The creditor identifier defaults to the seller's; a mandate
+/// starts active and without amendments (a migrated mandate may bring the
+/// day it was last collected on, which its lapse counts from).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewMandate {
+    /// Mandate reference, unique per creditor identifier.
+    pub reference: MandateReference,
+    /// The creditor identifier, if not the seller's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creditor_identifier: Option<CreditorIdentifier>,
+    /// Date of signature.
+    pub signed_on: NaiveDate,
+    /// CORE or B2B.
+    pub scheme: DirectDebitScheme,
+    /// One-off or recurrent.
+    pub usage: MandateUse,
+    /// Account holder as on the mandate.
+    pub debtor_name: String,
+    /// The debited account.
+    pub debtor_iban: Iban,
+    /// The debtor bank's BIC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub debtor_bic: Option<Bic>,
+    /// The last collection under it in an earlier system, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_collected_on: Option<NaiveDate>,
+    /// A shorter pre-notification period agreed with the debtor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agreed_pre_notification_days: Option<u16>,
+}
+
+impl NewMandate {
+    /// The mandate to store, granted to the given creditor identifier or
+    /// else to `seller` (the seller's configured one), checked as
+    /// [`Mandate::validate`] does on `today`.
+    pub fn into_mandate(
+        self,
+        seller: Option<&CreditorIdentifier>,
+        today: NaiveDate,
+    ) -> Result<Mandate, DomainError> {
+        let creditor_identifier = match self.creditor_identifier.or_else(|| seller.cloned()) {
+            Some(identifier) => identifier,
+            None => {
+                return Err(DomainError::invalid(
+                    "creditor_identifier",
+                    "is required: the seller has no creditor identifier configured",
+                ));
+            }
+        };
+        if let Some(last) = self.last_collected_on
+            && (last < self.signed_on || last > today)
+        {
+            return Err(DomainError::invalid(
+                "last_collected_on",
+                "must lie between the date of signature and today",
+            ));
+        }
+        let mandate = Mandate {
+            reference: self.reference,
+            creditor_identifier,
+            signed_on: self.signed_on,
+            scheme: self.scheme,
+            usage: self.usage,
+            debtor_name: self.debtor_name.trim().to_owned(),
+            debtor_iban: self.debtor_iban,
+            debtor_bic: self.debtor_bic,
+            status: MandateStatus::Active,
+            last_collected_on: self.last_collected_on,
+            agreed_pre_notification_days: self.agreed_pre_notification_days,
+            amendments: Vec::new(),
+        };
+        mandate.validate(today)?;
+        Ok(mandate)
+    }
+}
+
 /// Easter Sunday of `year` (Gregorian; the anonymous computus of Meeus,
 /// *Astronomical Algorithms*, ch. 8). `None` outside chrono's range.
 fn easter_sunday(year: i32) -> Option<NaiveDate> {
@@ -940,5 +1082,85 @@ mod tests {
             serde_json::to_value(&status).unwrap(),
             serde_json::json!({"state": "blocked", "since": "2026-05-20", "reason": "AC04"})
         );
+    }
+
+    #[test]
+    fn creditor_settings_name_the_field_they_refuse() {
+        let settings: CreditorSettings = serde_json::from_value(serde_json::json!({
+            "creditor_identifier": "DE98ZZZ09999999999",
+            "collection_account": {"iban": "DE89370400440532013000"}
+        }))
+        .unwrap();
+        assert_eq!(settings.pre_notification_days, 14);
+        assert!(settings.validate("billing_entity.direct_debit").is_ok());
+        let short = CreditorSettings {
+            pre_notification_days: 5,
+            ..settings.clone()
+        };
+        let err = short.validate("billing_entity.direct_debit").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("billing_entity.direct_debit.pre_notification_days:"),
+            "{err}"
+        );
+        let outside = CreditorSettings {
+            collection_account: CollectionAccount {
+                iban: Iban::parse("BR1500000000000010932840814P2").unwrap(),
+                bic: None,
+            },
+            ..settings
+        };
+        let err = outside.validate("billing_entity.direct_debit").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("billing_entity.direct_debit.collection_account.iban:"),
+            "{err}"
+        );
+        let bad_ci = serde_json::from_value::<CreditorSettings>(serde_json::json!({
+            "creditor_identifier": "DE97ZZZ09999999999",
+            "collection_account": {"iban": "DE89370400440532013000"}
+        }));
+        assert!(
+            bad_ci
+                .unwrap_err()
+                .to_string()
+                .contains("creditor_identifier")
+        );
+    }
+
+    #[test]
+    fn a_new_mandate_takes_the_sellers_creditor_and_is_checked() {
+        let seller = CreditorIdentifier::parse("DE98ZZZ09999999999").unwrap();
+        let new = NewMandate {
+            reference: MandateReference::parse("MNDT-2026-0001").unwrap(),
+            creditor_identifier: None,
+            signed_on: day("2026-01-15"),
+            scheme: DirectDebitScheme::Core,
+            usage: MandateUse::Recurrent,
+            debtor_name: " Muster GmbH ".to_owned(),
+            debtor_iban: Iban::parse("DE89 3704 0044 0532 0130 00").unwrap(),
+            debtor_bic: None,
+            last_collected_on: None,
+            agreed_pre_notification_days: None,
+        };
+        let today = day("2026-03-01");
+        assert_eq!(
+            new.clone().into_mandate(Some(&seller), today).unwrap(),
+            mandate()
+        );
+        let err = new.clone().into_mandate(None, today).unwrap_err();
+        assert!(err.to_string().starts_with("creditor_identifier:"), "{err}");
+        let early = NewMandate {
+            last_collected_on: Some(day("2026-01-01")),
+            ..new.clone()
+        };
+        let err = early.into_mandate(Some(&seller), today).unwrap_err();
+        assert!(err.to_string().starts_with("last_collected_on:"), "{err}");
+        let future = NewMandate {
+            signed_on: day("2026-04-01"),
+            ..new
+        };
+        let err = future.into_mandate(Some(&seller), today).unwrap_err();
+        assert!(err.to_string().starts_with("signed_on:"), "{err}");
     }
 }

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::DomainError;
 use crate::accounting::AccountingSettings;
+use crate::direct_debit::CreditorSettings;
 use crate::dunning::DunningPolicy;
 use crate::ids::BillingEntityId;
 use crate::matching::AmountTolerance;
@@ -66,6 +67,10 @@ pub struct BillingEntity {
     /// configuration has none.
     #[serde(default)]
     pub accounting: AccountingSettings,
+    /// SEPA creditor identifier, collection account and pre-notification
+    /// period; without them the seller cannot collect by direct debit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direct_debit: Option<CreditorSettings>,
 }
 
 /// The From and Reply-To of the entity's invoice e-mails. The address must
@@ -125,6 +130,9 @@ impl BillingEntity {
         self.payment_tolerance
             .validate("billing_entity.payment_tolerance")?;
         self.accounting.validate("billing_entity.accounting")?;
+        if let Some(direct_debit) = &self.direct_debit {
+            direct_debit.validate("billing_entity.direct_debit")?;
+        }
         self.dunning.validate()
     }
 

@@ -56,6 +56,43 @@ pub fn pending_charges(account: &AccountId, batch_id: &str) -> (String, String) 
     )
 }
 
+/// Prefix of an account's SEPA mandates.
+pub const MANDATE_PREFIX: &str = "MANDATE#";
+
+/// A SEPA mandate, in its account's partition. The id is fixed when the
+/// mandate is recorded ([`mandate_id`]), so an amended reference does not
+/// move the item.
+pub fn mandate(account: &AccountId, mandate_id: &str) -> (String, String) {
+    (
+        account_partition(account),
+        format!("{MANDATE_PREFIX}{mandate_id}"),
+    )
+}
+
+/// The id of a mandate recorded for `account` under `creditor` and
+/// `reference` at `recorded_at` (RFC 3339): the same input gives the same
+/// id, so a retried create addresses the same item, and a reference given
+/// again after a rename gets a new item.
+pub fn mandate_id(
+    account: &AccountId,
+    creditor: &str,
+    reference: &str,
+    recorded_at: &str,
+) -> String {
+    derived_id("mdt", &[account.as_str(), creditor, reference, recorded_at])
+}
+
+/// The guard that keeps a mandate reference unique per creditor
+/// identifier: put with `attribute_not_exists(pk)` in the transaction that
+/// records (or re-references) the mandate, deleted when the reference
+/// moves. SEPA references cannot contain `#`.
+pub fn mandate_reference(creditor: &str, reference: &str) -> (String, String) {
+    (
+        format!("MANDATEREF#{creditor}#{reference}"),
+        "MANDATEREF".to_owned(),
+    )
+}
+
 /// Invoice item.
 pub fn invoice(id: &InvoiceId) -> (String, String) {
     (format!("INVOICE#{id}"), "INVOICE".to_owned())

@@ -22,6 +22,7 @@ mod dunning;
 mod entity;
 mod import;
 mod invoice;
+mod mandate;
 mod opportunity;
 mod payment;
 mod receivables;
@@ -56,6 +57,7 @@ pub use import::{AccountWrite, ImportWrite};
 pub use invoice::{
     ArchivedDocument, DocumentFailure, DocumentStatus, DocumentsRecorded, StoredInvoice,
 };
+pub use mandate::StoredMandate;
 pub use opportunity::{
     AccountChange, CommitOutcome, InvoiceSummary, OpportunityCommit, OpportunityKey,
     OpportunityOutcome, OpportunityRecord, ParkedCharges, SubscriptionChange,

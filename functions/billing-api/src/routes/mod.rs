@@ -3,6 +3,7 @@
 //! does everything else (who is calling, which route, the response).
 
 pub mod corrections;
+pub mod mandates;
 pub mod periods;
 pub mod reads;
 pub mod revenue;

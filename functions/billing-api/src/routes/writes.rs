@@ -41,7 +41,8 @@ async fn invoice_for_change(ctx: &Ctx<'_>) -> Result<(InvoiceForChange, u64), Ap
     Ok((read, expected))
 }
 
-fn audit(
+/// The audit entry of a clerk's change.
+pub(super) fn audit(
     ctx: &Ctx<'_>,
     action: &str,
     invoice: Option<&InvoiceId>,

@@ -180,6 +180,50 @@ pub struct World {
     pub uncollectible: Invoice,
     /// A run with one failed customer.
     pub run_id: String,
+    /// The reference of the customer's SEPA mandate (debiting
+    /// [`PAYER_IBAN`]).
+    pub mandate: String,
+}
+
+/// The body that records a mandate with `reference` debiting
+/// [`PAYER_IBAN`] (the seller's creditor identifier by default).
+pub fn mandate_body(reference: &str) -> Value {
+    serde_json::json!({
+        "reference": reference,
+        "signed_on": "2026-01-15",
+        "scheme": "CORE",
+        "usage": "recurrent",
+        "debtor_name": "Muster Handel GmbH",
+        "debtor_iban": PAYER_IBAN,
+    })
+}
+
+/// A mandate reference no other test uses (the example seller's creditor
+/// identifier is shared by every test).
+pub fn mandate_reference() -> String {
+    unique_id("MNDT").to_uppercase()
+}
+
+/// Stores a mandate with `reference` for `account` as an import would.
+pub async fn store_mandate(
+    store: &BillingStore,
+    entity: &BillingEntity,
+    account: &AccountId,
+    reference: &str,
+) {
+    let new: billing_domain::direct_debit::NewMandate =
+        serde_json::from_value(mandate_body(reference)).expect("a mandate body");
+    let creditor = entity.direct_debit.as_ref().map(|d| &d.creditor_identifier);
+    let mandate = new
+        .into_mandate(creditor, chrono::Utc::now().date_naive())
+        .expect("a valid mandate");
+    store
+        .create_mandate(
+            &billing_store::StoredMandate::new(account.clone(), mandate, chrono::Utc::now()),
+            None,
+        )
+        .await
+        .expect("mandate stored");
 }
 
 impl World {
@@ -276,6 +320,8 @@ impl World {
             )
             .await
             .expect("review entry");
+        let mandate = mandate_reference();
+        store_mandate(&store, &entity, &account.id, &mandate).await;
         let state = state(&entity, None).await;
         Self {
             state,
@@ -285,6 +331,7 @@ impl World {
             open,
             uncollectible,
             run_id,
+            mandate,
         }
     }
 }

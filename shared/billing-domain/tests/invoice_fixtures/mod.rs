@@ -61,6 +61,7 @@ pub fn german_entity() -> BillingEntity {
         payment_tolerance: Default::default(),
         mid_period_changes: Default::default(),
         accounting: Default::default(),
+        direct_debit: None,
         mail: billing_domain::seller::InvoiceMailSender {
             address: billing_domain::party::EmailAddress::parse("rechnung@beispiel-software.de")
                 .unwrap(),
