@@ -11,6 +11,7 @@
 use billing_domain::dunning::DunningStage;
 use billing_domain::money::{Currency, Money};
 use billing_domain::party::CustomerKind;
+use billing_domain::payment::ClaimHead;
 use billing_domain::payment::PaymentStatus;
 use billing_store::DeliveryStatus;
 use billing_tests::billing::{customer, invoice, stored_seller};
@@ -257,6 +258,26 @@ async fn sixty_days_from_due_date_to_paid() {
     assert_eq!(state.payments.paid_in_full_on, Some(date(2026, 1, 25)));
     assert!(!state.indexed);
     assert_eq!(state.level, 3);
+    // What the letters claimed, dated, as the sweep's facts see it: a
+    // payment settles these before the principal (§367 BGB), the same
+    // charges the aging and the journal allocate against.
+    let claimed: Vec<(NaiveDate, ClaimHead, Money)> = state
+        .charges
+        .iter()
+        .map(|c| (c.claimed_on, c.head, c.amount))
+        .collect();
+    assert_eq!(
+        claimed,
+        [
+            (date(2026, 1, 19), ClaimHead::Costs, eur(4000)),
+            (date(2026, 1, 19), ClaimHead::Interest, eur(294)),
+        ]
+    );
+    assert_eq!(
+        state.facts(&chrono_tz::Europe::Berlin).charges.len(),
+        2,
+        "the dunning policy decides with them"
+    );
 
     // SES reports the last letter's e-mail bounced: recorded on the letter,
     // and the letter is on the needs-attention list beside its invoice.

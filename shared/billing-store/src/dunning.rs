@@ -12,7 +12,9 @@
 //! sweep run twice, or racing a payment, sends nothing twice.
 
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
-use billing_domain::dunning::{BookedPayment, DunningFacts, InvoiceState, SentDunningLevel};
+use billing_domain::dunning::{
+    BookedCharge, BookedPayment, DunningFacts, InvoiceState, SentDunningLevel,
+};
 use billing_domain::dunning_letter::DunningLetter;
 use billing_domain::ids::{AccountId, BillingEntityId, InvoiceId};
 use billing_domain::invoice::Invoice;
@@ -105,6 +107,9 @@ pub struct DunningState {
     /// Payments and returns booked on it, with value dates (the interest's
     /// basis per day).
     pub booked: Vec<BookedPayment>,
+    /// What the letters sent so far claimed on the invoice (fees, interest),
+    /// dated: payments settle these before the principal (§367 BGB).
+    pub charges: Vec<BookedCharge>,
     /// When the invoice e-mail reached the customer's mail server, as SES
     /// reported it (`delivery_event_at` while the status is `delivered`,
     /// or `complained`, which needs a delivery first); none while only sent,
@@ -160,6 +165,7 @@ impl DunningState {
             indexed: item.contains_key("dunning_shard"),
             block_stored: json("dunning_block").map(str::to_owned),
             booked: Vec::new(),
+            charges: Vec::new(),
             delivered_at: match json("delivery_status") {
                 Some("delivered" | "complained") => {
                     crate::attributes::read_optional_time(item, "delivery_event_at", what)?
@@ -192,7 +198,7 @@ impl DunningState {
             sent: self.sent.clone(),
             flat_fee_charged: self.flat_fee_charged,
             payments: self.booked.clone(),
-            charges: Vec::new(),
+            charges: self.charges.clone(),
             payment_date_agreed: content.buyer.payment_date_agreed,
             invoice_received_on: self
                 .delivered_at
@@ -405,6 +411,14 @@ impl BillingStore {
             .filter(|item| read_optional_s(item, "sk").is_some_and(|sk| sk.starts_with("PAYMENT#")))
             .map(|item| crate::payment::booked_payment(item, &what))
             .collect::<Result<_, _>>()?;
+        // Once a letter went out, what it claimed comes first when a
+        // payment is allocated (§367 BGB): the same charges the aging and
+        // the journal read, from the customer's letters (one more Query,
+        // only for invoices already dunned).
+        if state.level > 0 {
+            let letters = self.letters_of_account(&state.payments.account_id).await?;
+            state.charges = crate::receivables::claimed_charges(&letters, id)?;
+        }
         Ok(Some(state))
     }
 

@@ -295,7 +295,7 @@ impl BillingStore {
 /// What `letters` claimed on one invoice, in letter order: each letter's
 /// fee and flat fee as costs on its day, and the interest it adds to the
 /// previous letter's (each letter states the interest up to its day).
-fn claimed_charges(
+pub(crate) fn claimed_charges(
     letters: &[DunningLetter],
     invoice: &InvoiceId,
 ) -> Result<Vec<BookedCharge>, StoreError> {
@@ -343,7 +343,7 @@ fn claimed_charges(
 impl BillingStore {
     /// The dunning letters recorded for an account (`ByAccount`, the
     /// `LETTER#` entries), oldest first.
-    async fn letters_of_account(
+    pub(crate) async fn letters_of_account(
         &self,
         account: &AccountId,
     ) -> Result<Vec<DunningLetter>, StoreError> {
