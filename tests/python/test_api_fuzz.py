@@ -130,8 +130,14 @@ def test_every_answer_is_documented_and_matches_its_schema(api, role, tmp_path):
         "examples,coverage,fuzzing",
         "--seed",
         "25",
+        # One worker: with two, hypothesis describes its filters by parsing
+        # their source with ast.parse from two threads at once, which
+        # CPython 3.11 is not safe for ("SystemError: AST constructor
+        # recursion depth mismatch", reported by schemathesis as Runtime
+        # Errors while every generated case passed; seen 2026-12-07). With
+        # the fixed seed, one worker also makes the run repeatable.
         "--workers",
-        "2",
+        "1",
         "--request-timeout",
         "10",
         "--suppress-health-check",
