@@ -77,9 +77,9 @@ pub fn key_stem(invoice: &Invoice) -> String {
     let content = invoice.content();
     format!(
         "invoices/{}/{}/{}",
-        key_safe(content.billing_entity_id.as_str()),
+        billing_store::keys::object_key_segment(content.billing_entity_id.as_str()),
         content.issue_date.year(),
-        key_safe(invoice.number().as_str())
+        billing_store::keys::object_key_segment(invoice.number().as_str())
     )
 }
 
@@ -88,23 +88,10 @@ pub fn key_stem(invoice: &Invoice) -> String {
 pub fn letter_key(letter: &billing_domain::dunning_letter::DunningLetter) -> String {
     format!(
         "letters/{}/{}/{}.pdf",
-        key_safe(letter.billing_entity_id.as_str()),
+        billing_store::keys::object_key_segment(letter.billing_entity_id.as_str()),
         letter.date.year(),
-        key_safe(&letter.letter_id)
+        billing_store::keys::object_key_segment(&letter.letter_id)
     )
-}
-
-fn key_safe(value: &str) -> String {
-    value
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 /// The retention the template configures for the archive
@@ -256,6 +243,9 @@ mod tests {
             key_stem(&invoice),
             "invoices/ent_sample/2026/RE-2026-000042"
         );
-        assert_eq!(key_safe("RE/2026/../7"), "RE_2026_.._7");
+        assert_eq!(
+            billing_store::keys::object_key_segment("RE/2026/../7"),
+            "RE_2026_.._7"
+        );
     }
 }

@@ -100,7 +100,7 @@ impl ExportFileKind {
 
     /// The file name: DATEV wants `EXTF_` in front of its files.
     pub fn file_name(self, entity: &BillingEntityId, month: Month) -> String {
-        let entity = key_safe(entity.as_str());
+        let entity = billing_store::keys::object_key_segment(entity.as_str());
         match self {
             ExportFileKind::Buchungsstapel => format!("EXTF_Buchungsstapel_{entity}_{month}.csv"),
             ExportFileKind::Debitoren => format!("EXTF_Debitoren_{entity}_{month}.csv"),
@@ -119,24 +119,9 @@ impl fmt::Display for ExportFileKind {
 pub fn export_key(entity: &BillingEntityId, month: Month, kind: ExportFileKind) -> String {
     format!(
         "accounting/{}/{month}/{}",
-        key_safe(entity.as_str()),
+        billing_store::keys::object_key_segment(entity.as_str()),
         kind.file_name(entity, month)
     )
-}
-
-/// Characters outside `[A-Za-z0-9._-]` become `_`, so an id can never
-/// leave its folder.
-fn key_safe(value: &str) -> String {
-    value
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 /// Changes that concern the seller rather than a customer are audited

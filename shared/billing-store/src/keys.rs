@@ -333,9 +333,31 @@ pub fn run_list_sort(run_date: NaiveDate, run_id: &str) -> String {
     format!("RUN#{run_date}#{run_id}")
 }
 
+/// An id as one segment of an S3 object key (archived documents, exports):
+/// characters outside `[A-Za-z0-9._-]` become `_`, so an id can never leave
+/// its folder.
+pub fn object_key_segment(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_id_stays_one_object_key_segment() {
+        assert_eq!(object_key_segment("seller-1_de.v2"), "seller-1_de.v2");
+        assert_eq!(object_key_segment("a/../b c#ä"), "a_.._b_c__");
+    }
 
     #[test]
     fn shards_are_stable_and_in_range() {
