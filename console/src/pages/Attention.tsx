@@ -1,0 +1,131 @@
+import { useState } from 'preact/hooks';
+import { enc, get, getVersioned, qs, send, type Page } from '../api';
+import { etagOf } from '../components/InvoiceActions';
+import { Dialog, ErrorBox, Field, Link, Loading } from '../components/ui';
+import { formatDateTime } from '../format';
+import { useLoad } from '../hooks';
+import { has, t } from '../i18n';
+import type { AttentionEntry, InvoiceOverview } from '../types';
+
+type Work = 'resend' | 'block' | 'resolve';
+
+/** The needs-attention list, worked off in place: re-send, block dunning, resolve, each with a reason. */
+export function Attention() {
+  const [cursor, setCursor] = useState<string | null>(null);
+  const list = useLoad(() => get<Page<AttentionEntry>>(`/v1/needs-attention${qs({ limit: 50, cursor })}`), [cursor]);
+  const [work, setWork] = useState<{ entry: AttentionEntry; what: Work } | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+
+  return (
+    <section aria-labelledby="attention-title">
+      <h1 id="attention-title">{t('attention.title')}</h1>
+      {done && (
+        <p role="status" class="ok">
+          {done}
+        </p>
+      )}
+      {list.loading && <Loading />}
+      <ErrorBox error={list.error} onReload={list.reload} />
+      {list.data && list.data.items.length === 0 && <p>{t('attention.empty')}</p>}
+      {list.data && list.data.items.length > 0 && (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">{t('attention.kind')}</th>
+              <th scope="col">{t('invoice.number')}</th>
+              <th scope="col">{t('attention.message')}</th>
+              <th scope="col">{t('attention.since')}</th>
+              <th scope="col">{t('common.actions')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {list.data.items.map((e) => (
+              <tr key={`${e.kind}/${e.subject}`}>
+                <td>{has(`kind.${e.kind}`) ? t(`kind.${e.kind}` as 'kind.delivery') : e.kind}</td>
+                <td>{e.account_id && e.invoice_number ? <Link href={`/customers/${enc(e.account_id)}`}>{e.invoice_number}</Link> : (e.invoice_number ?? '–')}</td>
+                <td>{e.message}</td>
+                <td>{formatDateTime(e.since)}</td>
+                <td class="actions">
+                  {e.kind === 'delivery' && e.invoice_id && (
+                    <button type="button" class="small" onClick={() => setWork({ entry: e, what: 'resend' })}>
+                      {t('invoice.resend')}
+                    </button>
+                  )}
+                  {e.invoice_id && (
+                    <button type="button" class="small" onClick={() => setWork({ entry: e, what: 'block' })}>
+                      {t('invoice.block')}
+                    </button>
+                  )}
+                  <button type="button" class="small" onClick={() => setWork({ entry: e, what: 'resolve' })}>
+                    {t('attention.resolve')}
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {list.data?.next_cursor && (
+        <button type="button" class="secondary" onClick={() => setCursor(list.data!.next_cursor)}>
+          {t('common.more')}
+        </button>
+      )}
+      {work && (
+        <WorkDialog
+          entry={work.entry}
+          what={work.what}
+          onClose={(message) => {
+            setWork(null);
+            if (message) {
+              setDone(message);
+              list.reload();
+            }
+          }}
+        />
+      )}
+    </section>
+  );
+}
+
+function WorkDialog({ entry, what, onClose }: { entry: AttentionEntry; what: Work; onClose: (done: string | null) => void }) {
+  const [reason, setReason] = useState('');
+  const [until, setUntil] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const label = t(what === 'resend' ? 'invoice.resend' : what === 'block' ? 'invoice.block' : 'attention.resolve');
+
+  async function submit(e: Event) {
+    e.preventDefault();
+    setError(null);
+    try {
+      if (what === 'resolve') {
+        await send('DELETE', `/v1/needs-attention/${enc(entry.kind)}/${enc(entry.subject)}`, { reason });
+      } else {
+        // Writes name the invoice's current revision: read it first.
+        const id = enc(entry.invoice_id!);
+        const invoice = await getVersioned<InvoiceOverview>(`/v1/invoices/${id}`);
+        const ifMatch = invoice.etag ?? etagOf(invoice.body);
+        if (what === 'resend') await send('POST', `/v1/invoices/${id}/resend`, { reason }, ifMatch);
+        else await send('PUT', `/v1/invoices/${id}/dunning-block`, until ? { reason, until } : { reason }, ifMatch);
+      }
+      onClose(t('attention.done', { what: `${label} ${entry.invoice_number ?? entry.subject}` }));
+    } catch (err) {
+      setError(err);
+    }
+  }
+
+  return (
+    <Dialog title={`${label}: ${entry.invoice_number ?? entry.subject}`} onClose={() => onClose(null)}>
+      <form onSubmit={submit}>
+        <Field label={t('common.reason')} value={reason} onInput={setReason} required maxLength={500} />
+        {what === 'block' && <Field label={t('common.until')} value={until} onInput={setUntil} type="date" />}
+        <ErrorBox error={error} onReload={() => onClose(null)} />
+        <div class="buttons">
+          <button type="submit">{label}</button>
+          <button type="button" class="secondary" onClick={() => onClose(null)}>
+            {t('common.cancel')}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
