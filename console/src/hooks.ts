@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
+import { roleOf, session } from './auth';
 import type { Signal } from './signal';
 
 /** Re-render when the signal changes. */
@@ -25,4 +26,9 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]) {
   }, [...deps, tick]);
   const reload = useCallback(() => setTick((n) => n + 1), []);
   return { ...state, reload };
+}
+
+/** Whether the signed-in user is a billing clerk: only clerks see write controls (the API enforces it anyway). */
+export function useClerk(): boolean {
+  return roleOf(useSignal(session)) === 'billing';
 }

@@ -63,7 +63,7 @@ export function InvoiceActions({ invoice, onChanged, onReload }: { invoice: Invo
   return (
     <div class="actions">
       {actions.map((a) => (
-        <button type="button" class="small" onClick={() => setOpen(a)} aria-label={`${t(LABELS[a])} ${invoice.invoice_number}`}>
+        <button type="button" class="small" data-write onClick={() => setOpen(a)} aria-label={`${t(LABELS[a])} ${invoice.invoice_number}`}>
           {t(LABELS[a])}
         </button>
       ))}

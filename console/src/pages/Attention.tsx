@@ -3,7 +3,7 @@ import { enc, get, getVersioned, qs, send, type Page } from '../api';
 import { etagOf } from '../components/InvoiceActions';
 import { Dialog, ErrorBox, Field, Link, Loading } from '../components/ui';
 import { formatDateTime } from '../format';
-import { useLoad } from '../hooks';
+import { useClerk, useLoad } from '../hooks';
 import { has, t } from '../i18n';
 import type { AttentionEntry, InvoiceOverview } from '../types';
 
@@ -15,6 +15,7 @@ export function Attention() {
   const list = useLoad(() => get<Page<AttentionEntry>>(`/v1/needs-attention${qs({ limit: 50, cursor })}`), [cursor]);
   const [work, setWork] = useState<{ entry: AttentionEntry; what: Work } | null>(null);
   const [done, setDone] = useState<string | null>(null);
+  const clerk = useClerk();
 
   return (
     <section aria-labelledby="attention-title">
@@ -35,7 +36,7 @@ export function Attention() {
               <th scope="col">{t('invoice.number')}</th>
               <th scope="col">{t('attention.message')}</th>
               <th scope="col">{t('attention.since')}</th>
-              <th scope="col">{t('common.actions')}</th>
+              {clerk && <th scope="col">{t('common.actions')}</th>}
             </tr>
           </thead>
           <tbody>
@@ -45,21 +46,23 @@ export function Attention() {
                 <td>{e.account_id && e.invoice_number ? <Link href={`/customers/${enc(e.account_id)}`}>{e.invoice_number}</Link> : (e.invoice_number ?? '–')}</td>
                 <td>{e.message}</td>
                 <td>{formatDateTime(e.since)}</td>
+                {clerk && (
                 <td class="actions">
                   {e.kind === 'delivery' && e.invoice_id && (
-                    <button type="button" class="small" onClick={() => setWork({ entry: e, what: 'resend' })}>
+                    <button type="button" class="small" data-write onClick={() => setWork({ entry: e, what: 'resend' })}>
                       {t('invoice.resend')}
                     </button>
                   )}
                   {e.invoice_id && (
-                    <button type="button" class="small" onClick={() => setWork({ entry: e, what: 'block' })}>
+                    <button type="button" class="small" data-write onClick={() => setWork({ entry: e, what: 'block' })}>
                       {t('invoice.block')}
                     </button>
                   )}
-                  <button type="button" class="small" onClick={() => setWork({ entry: e, what: 'resolve' })}>
+                  <button type="button" class="small" data-write onClick={() => setWork({ entry: e, what: 'resolve' })}>
                     {t('attention.resolve')}
                   </button>
                 </td>
+                )}
               </tr>
             ))}
           </tbody>

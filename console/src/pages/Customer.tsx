@@ -1,11 +1,10 @@
 import { useState } from 'preact/hooks';
 import { enc, get, qs, type Page } from '../api';
-import { roleOf, session } from '../auth';
 import { InvoiceActions, PdfButton } from '../components/InvoiceActions';
 import { TrendChart } from '../components/TrendChart';
 import { Defined, ErrorBox, Loading } from '../components/ui';
 import { formatDate, formatDecimal, formatMoney, formatShare } from '../format';
-import { useLoad, useSignal } from '../hooks';
+import { useClerk, useLoad } from '../hooks';
 import { has, t, type MessageKey } from '../i18n';
 import type { AccountOverview, InvoiceOverview } from '../types';
 
@@ -13,8 +12,7 @@ const PAGE = 50;
 
 /** One customer: contracts, invoices, payments, dunning and how the customer pays. */
 export function Customer({ id }: { id: string }) {
-  const user = useSignal(session);
-  const clerk = roleOf(user) === 'billing';
+  const clerk = useClerk();
   const base = `/v1/accounts/${enc(id)}`;
   // One request for the whole page (the budget: at most 3); longer lists continue on demand.
   const data = useLoad(() => get<AccountOverview>(`${base}/overview${qs({ invoice_limit: PAGE })}`), [id]);

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { enc, get, qs, send, type Page } from '../api';
 import { Dialog, ErrorBox, Field, Loading } from '../components/ui';
 import { formatDate, formatMoney } from '../format';
-import { useLoad } from '../hooks';
+import { useClerk, useLoad } from '../hooks';
 import { t } from '../i18n';
 import type { AttentionEntry, SearchHit } from '../types';
 
@@ -17,6 +17,7 @@ export function Review() {
   const list = useLoad(() => get<Page<AttentionEntry>>(`/v1/payments/review${qs({ limit: 50, cursor })}`), [cursor]);
   const [assign, setAssign] = useState<AttentionEntry | null>(null);
   const [done, setDone] = useState<string | null>(null);
+  const clerk = useClerk();
   return (
     <section aria-labelledby="review-title">
       <h1 id="review-title">{t('review.title')}</h1>
@@ -38,7 +39,7 @@ export function Review() {
               </th>
               <th scope="col">{t('review.remittance')}</th>
               <th scope="col">{t('attention.message')}</th>
-              <th scope="col">{t('common.actions')}</th>
+              {clerk && <th scope="col">{t('common.actions')}</th>}
             </tr>
           </thead>
           <tbody>
@@ -48,11 +49,13 @@ export function Review() {
                 <td class="num">{formatMoney(e.bank_entry?.amount)}</td>
                 <td>{e.bank_entry?.remittance ?? '–'}</td>
                 <td>{e.message}</td>
-                <td>
-                  <button type="button" class="small" onClick={() => setAssign(e)}>
-                    {t('review.assign')}
-                  </button>
-                </td>
+                {clerk && (
+                  <td>
+                    <button type="button" class="small" data-write onClick={() => setAssign(e)}>
+                      {t('review.assign')}
+                    </button>
+                  </td>
+                )}
               </tr>
             ))}
           </tbody>

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { enc, get, qs, send, type Page } from '../api';
 import { ErrorBox, Field, Link, Loading } from '../components/ui';
 import { formatDate, formatMoney, today } from '../format';
-import { useLoad } from '../hooks';
+import { useClerk, useLoad } from '../hooks';
 import { t } from '../i18n';
 import type { Run, RunPreview } from '../types';
 
@@ -42,6 +42,7 @@ function finished(run: Run | null): boolean {
 
 /** The invoice run: preview a day, see the differences, finalize exactly that preview, follow it. */
 export function Runs() {
+  const clerk = useClerk();
   const [date, setDate] = useState(today());
   const [previewId, setPreviewId] = useState<string | null>(null);
   const [startError, setStartError] = useState<unknown>(null);
@@ -83,10 +84,14 @@ export function Runs() {
   return (
     <section aria-labelledby="runs-title">
       <h1 id="runs-title">{t('runs.title')}</h1>
-      <form class="inline" onSubmit={start}>
-        <Field label={t('runs.date')} type="date" value={date} onInput={setDate} required />
-        <button type="submit">{t('runs.preview')}</button>
-      </form>
+      {clerk && (
+        <form class="inline" onSubmit={start}>
+          <Field label={t('runs.date')} type="date" value={date} onInput={setDate} required />
+          <button type="submit" data-write>
+            {t('runs.preview')}
+          </button>
+        </form>
+      )}
       <ErrorBox error={startError} />
       {previewId && !preview && (
         <>
@@ -154,8 +159,8 @@ export function Runs() {
               </ul>
             </>
           )}
-          {preview.finalizable && !finalizeId && (
-            <button type="button" onClick={finalize}>
+          {clerk && preview.finalizable && !finalizeId && (
+            <button type="button" data-write onClick={finalize}>
               {t('runs.finalize')}
             </button>
           )}
