@@ -30,11 +30,13 @@ export ZIG_GLOBAL_CACHE_DIR ?= $(abspath $(or $(CARGO_TARGET_DIR),target))/zig-c
 .PHONY: help demo test fmt-check clippy lint-template iac-scan domain-purity domain-layers store-deps test-python test-rust \
         local-aws-start local-aws-stop venv lock clean doc-tools package test-package sam-venv checkov-venv
 .PHONY: bench-webhook bench-run bench-cold-start api
+.PHONY: console console-build test-console chromium bench-console
 
 help:
 	@echo "make demo   - run the billing pipeline locally against the local AWS endpoint"
-	@echo "make test   - every check: fmt, clippy, template lint, IaC scan, domain purity, domain layers, store deps, unit, property and integration tests, the packages"
+	@echo "make test   - every check: fmt, clippy, template lint, IaC scan, domain purity, domain layers, store deps, unit, property and integration tests, the console (unit + e2e in Chromium), the packages"
 	@echo "make api    - the staff API on http://127.0.0.1:8787 against the local AWS (header X-Local-Role: billing|sales)"
+	@echo "make console - the staff console on http://127.0.0.1:5173 with the seeded API and a local OpenID provider (clerk/clerk, sales/sales)"
 	@echo "make package      - every function of the template built once for Lambda and zipped; prints the sizes"
 	@echo "make test-package - the packaged functions on Lambda's OS, first polls, the README's deploy commands"
 
@@ -94,6 +96,55 @@ api: $(VENV_STAMP)
 	$(CARGO) build --quiet -p billing-api --example serve
 	$(LOCAL_AWS) run -- target/debug/examples/serve --seed
 
+## ------------------------------------------------------ console, local
+# The staff console (console/, issue 20): npm packages pinned by
+# package-lock.json (`npm ci`), built by Vite into console/dist. It is never
+# part of a Lambda package (those hold one bootstrap each, tools/package.py).
+# `make console` serves it with the seeded staff API, which verifies the
+# tokens of the local OpenID provider (console/dev/oidc.mjs) as API
+# Gateway's JWT authorizer does; the e2e test drives Debian's Chromium.
+CONSOLE_DIR := console
+CONSOLE_STAMP := $(CONSOLE_DIR)/node_modules/.installed
+CONSOLE_STACK := $(LOCAL_AWS) run --quiet -- node $(CONSOLE_DIR)/dev/stack.mjs
+
+$(CONSOLE_STAMP): $(CONSOLE_DIR)/package.json $(CONSOLE_DIR)/package-lock.json
+	@command -v npm >/dev/null || { echo "Node.js 20+ with npm is required for the console" >&2; exit 1; }
+	cd $(CONSOLE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+console-build: $(CONSOLE_STAMP)
+	cd $(CONSOLE_DIR) && npm run --silent build
+
+# Debian's Chromium for the e2e test (no test tool downloads a browser).
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian package chromium"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+	      || { echo "could not install Debian package chromium" >&2; exit 1; }; \
+	  else \
+	    echo "missing Debian package chromium - install with: sudo apt-get install chromium" >&2; exit 1; \
+	  fi; \
+	fi
+
+console: $(VENV_STAMP) console-build
+	$(CARGO) build --quiet -p billing-api --example serve
+	$(LOCAL_AWS) run -- node $(CONSOLE_DIR)/dev/stack.mjs
+
+# The console's unit tests (vitest), then the e2e test in Chromium against
+# one local stack; screenshots of the main pages per role go to out/console/.
+test-console: $(VENV_STAMP) console-build chromium
+	cd $(CONSOLE_DIR) && npx vitest run
+	$(CARGO) build --quiet --workspace --locked --example serve
+	STACK_QUIET=1 $(CONSOLE_STACK) -- node $(CONSOLE_DIR)/e2e/run.mjs
+
+# Issue 20's budgets (docs/performance.md): the first screen's gzipped
+# JS+CSS, the customer page's API requests, navigation to the customer page
+# painted (p50/p95). Measured, not asserted.
+bench-console: $(VENV_STAMP) console-build chromium
+	$(CARGO) build --quiet --workspace --locked --example serve
+	STACK_QUIET=1 $(CONSOLE_STACK) -- node $(CONSOLE_DIR)/dev/bench.mjs
+
 ## ----------------------------------------------------------------- test
 # The one release build of every function (`make package`, about 18 min
 # from clean on 2 cores) is the longest step. It runs in the background at
@@ -108,7 +159,7 @@ test: fmt-check lint-template iac-scan domain-purity domain-layers store-deps $(
 	@set -m; \
 	nice -n 19 $(MAKE) --no-print-directory package > $(PACKAGE_LOG) 2>&1 & package=$$!; \
 	trap 'kill -- -$$package 2>/dev/null || true' EXIT; \
-	$(MAKE) --no-print-directory clippy test-python test-rust; \
+	$(MAKE) --no-print-directory clippy test-python test-rust test-console; \
 	if ! wait $$package; then \
 	  tail -n 40 $(PACKAGE_LOG); echo "make package failed (log: $(PACKAGE_LOG))" >&2; exit 1; \
 	fi; \
@@ -232,5 +283,5 @@ local-aws-stop: $(VENV_STAMP)
 	$(LOCAL_AWS) stop
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .local-aws out infra/.aws-sam
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .local-aws out infra/.aws-sam $(CONSOLE_DIR)/node_modules $(CONSOLE_DIR)/dist
 	$(CARGO) clean

@@ -1,0 +1,274 @@
+// The console's end-to-end test in Debian's Chromium (playwright-core drives
+// /usr/bin/chromium; nothing downloads a browser), against the local stack of
+// console/dev/stack.mjs (seeded staff API, local OpenID provider, built
+// console). One browser, one stack, sequential steps.
+//
+// Checks: sign-in as sales and as clerk through the provider; sales sees no
+// write control on any page; every write route the console knows answers
+// 403 to a request forced with the sales token and changes nothing; a clerk
+// cancels an invoice and opens the credit note's PDF; a clerk previews a run,
+// sees the differences, finalizes it and finds the invoices on the customer
+// page; axe-core finds no serious or critical WCAG 2.1 AA violation on any
+// page in German or English. Screenshots go to out/console/.
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const OUT = resolve(here, '../../out/console');
+const CONSOLE = process.env.CONSOLE_URL ?? 'http://127.0.0.1:5173';
+const API = process.env.API_URL ?? 'http://127.0.0.1:8787';
+const ISSUER = process.env.OIDC_ISSUER ?? 'http://127.0.0.1:8790';
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const CUSTOMER = 'Muster';
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+mkdirSync(OUT, { recursive: true });
+// Playwright starts Chromium with a fresh, empty profile (--user-data-dir) of its own.
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  headless: true,
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
+});
+
+const results = [];
+async function step(name, fn) {
+  const started = Date.now();
+  try {
+    await fn();
+    results.push({ name, ok: true });
+    console.log(`ok   ${name} (${Date.now() - started} ms)`);
+  } catch (err) {
+    results.push({ name, ok: false });
+    console.log(`FAIL ${name}\n     ${String(err?.stack ?? err).split('\n').slice(0, 6).join('\n     ')}`);
+  }
+}
+
+/** Signs in through the local provider's form; answers the page and the ID token the console sends. */
+async function signIn(user) {
+  const context = await browser.newContext({ locale: 'en-GB', viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  let token = null;
+  page.on('request', (req) => {
+    if (req.url().startsWith(API)) token = req.headers()['authorization']?.replace(/^Bearer /, '') ?? token;
+  });
+  await page.goto(`${CONSOLE}/`);
+  await page.waitForURL((u) => u.href.startsWith(ISSUER));
+  await page.fill('#username', user);
+  await page.fill('#password', user);
+  await page.click('button[type=submit]');
+  await page.waitForURL((u) => u.href.startsWith(CONSOLE) && !u.pathname.startsWith('/callback'));
+  await page.getByRole('heading', { level: 1 }).first().waitFor();
+  return { context, page, token: () => token };
+}
+
+/** Moves inside the console without a reload (the tokens live in memory). */
+async function go(page, path) {
+  await page.evaluate((p) => {
+    history.pushState(null, '', p);
+    dispatchEvent(new PopStateEvent('popstate'));
+  }, path);
+  await page.waitForLoadState('networkidle');
+  await page.getByRole('heading', { level: 1 }).first().waitFor();
+}
+
+async function setLanguage(page, lang) {
+  await page.getByRole('button', { name: lang === 'de' ? 'Deutsch' : 'English' }).click();
+  await page.waitForFunction((l) => document.documentElement.lang === l, lang);
+}
+
+/** Serious or critical WCAG 2.1 A/AA violations axe-core finds on the page as shown. */
+async function axe(page) {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ content: axeSource });
+  const found = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+    return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  });
+  return found;
+}
+
+async function api(token, method, path, body, ifMatch) {
+  const headers = { Authorization: `Bearer ${token}` };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (ifMatch) headers['If-Match'] = ifMatch;
+  const res = await fetch(API + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+async function findCustomer(token) {
+  const hits = await api(token, 'GET', `/v1/search?q=${CUSTOMER}`);
+  assert.equal(hits.status, 200, JSON.stringify(hits.body));
+  return hits.body.items[0].account.id;
+}
+
+const PAGES = [
+  ['search', '/'],
+  ['customer', null],
+  ['attention', '/attention'],
+  ['review', '/review'],
+  ['aging', '/aging'],
+  ['runs', '/runs'],
+];
+
+/** Visits every page in both languages: axe, write controls, screenshots. */
+async function tour(role, page, accountId) {
+  const violations = [];
+  const writes = {};
+  for (const [name, path] of PAGES) {
+    await go(page, path ?? `/customers/${encodeURIComponent(accountId)}`);
+    for (const lang of ['en', 'de']) {
+      await setLanguage(page, lang);
+      for (const v of await axe(page)) violations.push(`${role} ${name} ${lang}: ${v}`);
+      if (lang === 'en') await page.screenshot({ path: join(OUT, `${role}-${name}.png`), fullPage: true });
+    }
+    writes[name] = await page.locator('[data-write]').count();
+    await setLanguage(page, 'en');
+  }
+  return { violations, writes };
+}
+
+let sales;
+let clerk;
+let accountId;
+
+await step('sales signs in through the local OpenID provider', async () => {
+  sales = await signIn('sales');
+  await page_has_role(sales.page, 'sales');
+});
+
+async function page_has_role(page, role) {
+  assert.equal(await page.locator(`[data-role=${role}]`).count(), 1, `signed in as ${role}`);
+}
+
+await step('sales finds the customer by name and opens its page', async () => {
+  const { page } = sales;
+  await page.getByLabel('Name, CRM id or invoice number').fill(CUSTOMER);
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.getByRole('link', { name: /Muster/ }).first().click();
+  await page.getByRole('heading', { name: 'Invoices' }).waitFor();
+  await page.getByRole('heading', { name: 'Payment behaviour' }).waitFor();
+  accountId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop());
+  assert.ok(accountId);
+});
+
+await step('sales sees no write control on any page; axe finds nothing serious in de and en', async () => {
+  const { violations, writes } = await tour('sales', sales.page, accountId);
+  assert.deepEqual(
+    Object.entries(writes).filter(([, n]) => n > 0),
+    [],
+    'write controls shown to sales',
+  );
+  assert.deepEqual(violations, []);
+});
+
+await step('clerk signs in through the local OpenID provider', async () => {
+  clerk = await signIn('clerk');
+  await page_has_role(clerk.page, 'billing');
+});
+
+await step('clerk sees the write controls; axe finds nothing serious in de and en', async () => {
+  const { violations, writes } = await tour('clerk', clerk.page, accountId);
+  assert.ok(writes.customer > 0, 'the clerk has actions on the customer page');
+  assert.ok(writes.runs > 0, 'the clerk can start a preview');
+  assert.deepEqual(violations, []);
+});
+
+await step('every write route answers 403 to the sales token and changes nothing', async () => {
+  const salesToken = sales.token();
+  const clerkToken = clerk.token();
+  assert.ok(salesToken && clerkToken, 'both tokens captured');
+  const before = await api(clerkToken, 'GET', `/v1/accounts/${encodeURIComponent(accountId)}/overview?invoice_limit=200`);
+  const runsBefore = await api(clerkToken, 'GET', '/v1/runs?limit=200');
+  const attentionBefore = await api(clerkToken, 'GET', '/v1/needs-attention?limit=200');
+  const invoice = before.body.invoices.items.find((i) => i.document_type === '380');
+  const id = encodeURIComponent(invoice.invoice_id);
+  const ifMatch = `"r${invoice.revision}"`;
+  const reason = { reason: 'forced by the e2e test' };
+  const writes = [
+    ['POST', `/v1/invoices/${id}/cancellation`, reason],
+    ['POST', `/v1/invoices/${id}/credit-notes`, { ...reason, selection: { kind: 'amount', net: { amount: '1.00', currency: 'EUR' }, category: 'S', rate: '19' } }],
+    ['PUT', `/v1/invoices/${id}/dunning-block`, reason],
+    ['DELETE', `/v1/invoices/${id}/dunning-block`, reason],
+    ['PUT', `/v1/invoices/${id}/dispute`, reason],
+    ['DELETE', `/v1/invoices/${id}/dispute`, reason],
+    ['POST', `/v1/invoices/${id}/resend`, reason],
+    ['POST', `/v1/invoices/${id}/payments`, { amount: { amount: '1.00', currency: 'EUR' }, reference: 'e2e' }],
+    ['DELETE', `/v1/needs-attention/warning/base_rate_missing`, reason],
+    ['DELETE', `/v1/needs-attention/unmatched_payment/${encodeURIComponent('stmt#E1')}`, reason],
+    ['POST', '/v1/run-previews', { run_date: new Date().toISOString().slice(0, 10) }],
+    ['POST', `/v1/run-previews/${encodeURIComponent('preview-e2e')}/finalize`, undefined],
+  ];
+  const wrong = [];
+  for (const [method, path, body] of writes) {
+    const r = await api(salesToken, method, path, body, ifMatch);
+    if (r.status !== 403) wrong.push(`${method} ${path}: ${r.status}`);
+  }
+  assert.deepEqual(wrong, []);
+  const after = await api(clerkToken, 'GET', `/v1/accounts/${encodeURIComponent(accountId)}/overview?invoice_limit=200`);
+  assert.deepEqual(after.body.invoices, before.body.invoices, 'invoices unchanged');
+  assert.deepEqual((await api(clerkToken, 'GET', '/v1/runs?limit=200')).body, runsBefore.body, 'runs unchanged');
+  assert.deepEqual((await api(clerkToken, 'GET', '/v1/needs-attention?limit=200')).body, attentionBefore.body, 'needs-attention unchanged');
+});
+
+await step('clerk cancels an invoice and opens the credit note PDF', async () => {
+  const { page } = clerk;
+  await go(page, `/customers/${encodeURIComponent(accountId)}`);
+  const row = page.locator('tr[data-invoice]').filter({ hasText: /\bopen\b/ }).first();
+  const number = await row.getAttribute('data-invoice');
+  await page.getByRole('button', { name: `Cancel invoice ${number}` }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByLabel('Reason').fill('billed to the wrong customer (e2e)');
+  await dialog.getByRole('button', { name: 'Cancel invoice' }).click();
+  await dialog.getByRole('heading', { name: 'Document issued' }).waitFor();
+  await page.screenshot({ path: join(OUT, 'clerk-cancellation.png') });
+  const creditNumber = (await dialog.locator('dd').first().textContent()).trim();
+  assert.ok(creditNumber, 'the cancellation document has a number');
+  // The document is rendered and archived after the write; its link appears once archived.
+  let pdf = null;
+  for (let i = 0; i < 20 && !pdf; i++) {
+    const popup = page.waitForEvent('popup', { timeout: 2000 }).catch(() => null);
+    await dialog.getByRole('button', { name: `PDF of ${creditNumber}` }).click();
+    pdf = await popup;
+  }
+  assert.ok(pdf, `the PDF of ${creditNumber} opened`);
+  await pdf.waitForLoadState('commit').catch(() => {});
+  const url = pdf.url();
+  const fetched = await fetch(url);
+  assert.equal(fetched.status, 200, `presigned link ${url}`);
+  assert.equal((await fetched.arrayBuffer()).byteLength > 0 && String(fetched.headers.get('content-type')).includes('pdf'), true);
+  await pdf.close();
+  await dialog.getByRole('button', { name: 'Close' }).click();
+  await page.locator(`tr[data-invoice="${number}"]`).filter({ hasText: 'cancelled' }).waitFor();
+});
+
+await step('clerk previews a run, sees the differences, finalizes it; the invoices appear on the customer page', async () => {
+  const { page } = clerk;
+  await go(page, `/customers/${encodeURIComponent(accountId)}`);
+  const invoicesBefore = await page.locator('tr[data-invoice]').count();
+  await go(page, '/runs');
+  await page.getByRole('button', { name: 'Preview' }).click();
+  await page.locator('table.preview').waitFor({ timeout: 60_000 });
+  assert.ok((await page.locator('table.preview tr.changed').count()) > 0, 'a difference is highlighted');
+  await page.screenshot({ path: join(OUT, 'clerk-run-preview.png'), fullPage: true });
+  await page.getByRole('button', { name: 'Finalize this preview' }).click();
+  await page.getByText(/Status: completed/).waitFor({ timeout: 120_000 });
+  await go(page, `/customers/${encodeURIComponent(accountId)}`);
+  assert.ok((await page.locator('tr[data-invoice]').count()) > invoicesBefore, 'new invoices on the customer page');
+});
+
+await browser.close();
+const failed = results.filter((r) => !r.ok);
+console.log(`\n${results.length - failed.length} of ${results.length} e2e steps passed; screenshots in ${OUT}`);
+process.exit(failed.length ? 1 : 0);
