@@ -268,6 +268,21 @@ await step('clerk previews a run, sees the differences, finalizes it; the invoic
   assert.ok((await page.locator('tr[data-invoice]').count()) > invoicesBefore, 'new invoices on the customer page');
 });
 
+await step('an expired session (the API answers 401) signs in again and returns to the same page', async () => {
+  const { page } = clerk;
+  await go(page, '/');
+  // API Gateway answers 401 once the ID token has expired; the next call does.
+  await page.route(`${API}/v1/receivables/aging*`, (route) => route.fulfill({ status: 401, body: '{"message":"Unauthorized"}' }), { times: 1 });
+  await page.evaluate(() => {
+    history.pushState(null, '', '/aging?as_of=2026-01-31');
+    dispatchEvent(new PopStateEvent('popstate'));
+  });
+  await page.waitForURL((u) => u.href.startsWith(ISSUER) || u.pathname === '/callback', { timeout: 10_000 }).catch(() => {});
+  await page.waitForURL((u) => u.href === `${CONSOLE}/aging?as_of=2026-01-31`, { timeout: 15_000 });
+  await page.getByRole('heading', { name: 'Receivables aging' }).waitFor();
+  await page.locator('[data-total]').waitFor();
+});
+
 await browser.close();
 const failed = results.filter((r) => !r.ok);
 console.log(`\n${results.length - failed.length} of ${results.length} e2e steps passed; screenshots in ${OUT}`);

@@ -8,7 +8,8 @@ import { AGING_BUCKETS, type Aging as AgingData } from '../types';
 
 /** The receivables aging as of any day: buckets, their total (= what is outstanding) and a chart. */
 export function Aging() {
-  const [asOf, setAsOf] = useState(today());
+  // The day is part of the address, so a reload or a new sign-in shows the same aging.
+  const [asOf, setAsOf] = useState(new URLSearchParams(location.search).get('as_of') ?? today());
   const [shown, setShown] = useState(asOf);
   const data = useLoad(() => get<AgingData>(`/v1/receivables/aging${qs({ as_of: shown })}`), [shown]);
   const a = data.data;
@@ -20,6 +21,7 @@ export function Aging() {
         class="inline"
         onSubmit={(e) => {
           e.preventDefault();
+          history.replaceState(null, '', `/aging${qs({ as_of: asOf })}`);
           setShown(asOf);
         }}
       >
