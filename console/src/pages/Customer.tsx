@@ -19,8 +19,14 @@ export function Customer({ id }: { id: string }) {
   const [more, setMore] = useState<{ items: InvoiceOverview[]; cursor: string | null } | null>(null);
   const [moreError, setMoreError] = useState<unknown>(null);
 
-  if (data.loading && !data.data) return <Loading />;
-  if (data.error || !data.data) return <ErrorBox error={data.error} onReload={data.reload} />;
+  if (!data.data) {
+    return (
+      <article>
+        <h1>{t('customer.title')}</h1>
+        {data.loading ? <Loading /> : <ErrorBox error={data.error} onReload={data.reload} />}
+      </article>
+    );
+  }
   const { account, contracts, invoices: firstInvoices, payments, dunning, payment_behaviour: behaviour } = data.data;
   const invoices = [...firstInvoices.items, ...(more?.items ?? [])];
   const cursor = more ? more.cursor : firstInvoices.next_cursor;
