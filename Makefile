@@ -127,23 +127,27 @@ chromium:
 	  fi; \
 	fi
 
+# The staff API and the local documents step (tests/src/bin/console_local.rs:
+# what the stream pipe and invoice-pdf do in AWS) for the console's stack.
+CONSOLE_RUST := $(CARGO) build --quiet --workspace --locked --example serve --bin console_local
+
 console: $(VENV_STAMP) console-build
-	$(CARGO) build --quiet -p billing-api --example serve
+	$(CONSOLE_RUST)
 	$(LOCAL_AWS) run -- node $(CONSOLE_DIR)/dev/stack.mjs
 
 # The console's unit tests (vitest), then the e2e test in Chromium against
 # one local stack; screenshots of the main pages per role go to out/console/.
 test-console: $(VENV_STAMP) console-build chromium
 	cd $(CONSOLE_DIR) && npx vitest run
-	$(CARGO) build --quiet --workspace --locked --example serve
+	$(CONSOLE_RUST)
 	STACK_QUIET=1 $(CONSOLE_STACK) -- node $(CONSOLE_DIR)/e2e/run.mjs
 
 # Issue 20's budgets (docs/performance.md): the first screen's gzipped
 # JS+CSS, the customer page's API requests, navigation to the customer page
 # painted (p50/p95). Measured, not asserted.
 bench-console: $(VENV_STAMP) console-build chromium
-	$(CARGO) build --quiet --workspace --locked --example serve
-	STACK_QUIET=1 $(CONSOLE_STACK) -- node $(CONSOLE_DIR)/dev/bench.mjs
+	$(CONSOLE_RUST)
+	CONSOLE_SEED_INVOICES=200 CONSOLE_DOCUMENTS=off BENCH_CUSTOMER=Bench STACK_QUIET=1 $(CONSOLE_STACK) -- node $(CONSOLE_DIR)/dev/bench.mjs
 
 ## ----------------------------------------------------------------- test
 # The one release build of every function (`make package`, about 18 min

@@ -7,8 +7,14 @@
 //   node console/dev/stack.mjs -- CMD ARGS...  run CMD against the stack, then stop
 //                                              it (`make test-console`); CMD's exit code
 //
+// Beside them `console_local` (tests/src/bin/console_local.rs) renders and
+// archives the documents of new invoices, as the stream pipe and invoice-pdf
+// do in AWS; with CONSOLE_SEED_INVOICES=N it first seeds the benchmark's
+// customer with N invoices.
+//
 // Env: BILLING_API_SERVE (the serve binary, default target/debug/examples/serve),
-// OIDC_ID_TOKEN_TTL (passed to the provider).
+// CONSOLE_LOCAL (default target/debug/console_local), OIDC_ID_TOKEN_TTL
+// (passed to the provider), STACK_QUIET (no output of the servers).
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { dirname, resolve } from 'node:path';
@@ -18,7 +24,9 @@ const consoleDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const root = resolve(consoleDir, '..');
 const ISSUER = 'http://127.0.0.1:8790';
 const ORIGIN = 'http://127.0.0.1:5173';
-const serve = process.env.BILLING_API_SERVE ?? resolve(root, 'target/debug/examples/serve');
+const target = process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : resolve(root, 'target');
+const serve = process.env.BILLING_API_SERVE ?? resolve(target, 'debug/examples/serve');
+const documents = process.env.CONSOLE_LOCAL ?? resolve(target, 'debug/console_local');
 
 const children = [];
 function start(name, cmd, args, opts = {}) {
@@ -76,6 +84,7 @@ await waitForPort(8790);
 start('api', serve, ['--seed'], {
   env: { ...process.env, LOCAL_OIDC_ISSUER: ISSUER, LOCAL_OIDC_AUDIENCE: 'billing-console', CONSOLE_ORIGIN: ORIGIN },
 });
+start('documents', documents, process.env.CONSOLE_SEED_INVOICES ? ['--seed-invoices', process.env.CONSOLE_SEED_INVOICES] : []);
 start('console', process.execPath, [resolve(consoleDir, 'node_modules/vite/bin/vite.js'), 'preview', '--host', '127.0.0.1', '--port', '5173', '--strictPort'], {
   cwd: consoleDir,
 });
