@@ -50,6 +50,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         documents_bucket: config::required("DOCUMENTS_BUCKET")?,
         sqs: clients.sqs.clone(),
         delivery_queue_url: config::required("DELIVERY_QUEUE_URL")?,
+        run_queue_url: config::required("INVOICE_RUN_QUEUE_URL")?,
     };
     if std::env::args().any(|a| a == "--seed") {
         seed(&state.store, &entity).await?;

@@ -389,6 +389,32 @@ impl BillingStore {
         })
     }
 
+    /// The accounts of `entity` whose CRM id is `crm_id` (exact). The CRM
+    /// id is kept in the account's body only, so this pages through the
+    /// seller's account names (one Query per 200 accounts): its cost grows
+    /// with the number of customers, never with invoices.
+    pub async fn accounts_by_crm_id(
+        &self,
+        entity: &BillingEntityId,
+        crm_id: &str,
+    ) -> Result<Vec<VersionedAccount>, StoreError> {
+        let mut found = Vec::new();
+        let mut page = Page::first(crate::MAX_PAGE_LIMIT);
+        loop {
+            let accounts = self.search_accounts(entity, "", &page).await?;
+            found.extend(
+                accounts
+                    .items
+                    .into_iter()
+                    .filter(|a| a.account.crm_id.as_str() == crm_id),
+            );
+            match accounts.next_cursor {
+                Some(cursor) => page.cursor = Some(cursor),
+                None => return Ok(found),
+            }
+        }
+    }
+
     /// An account's contracts, one Query on its partition.
     pub async fn account_contracts(
         &self,

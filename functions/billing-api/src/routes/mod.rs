@@ -3,10 +3,12 @@
 //! does everything else (who is calling, which route, the response).
 
 pub mod corrections;
+pub mod customers;
 pub mod mandates;
 pub mod periods;
 pub mod reads;
 pub mod revenue;
+pub mod runs;
 pub mod writes;
 
 use billing_domain::ids::{AccountId, InvoiceId};

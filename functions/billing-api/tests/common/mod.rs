@@ -159,6 +159,7 @@ pub async fn state_on(
         documents_bucket: resource("DOCUMENTS_BUCKET"),
         sqs: aws.sqs,
         delivery_queue_url: resource("DELIVERY_QUEUE_URL"),
+        run_queue_url: resource("INVOICE_RUN_QUEUE_URL"),
     }
 }
 
@@ -183,6 +184,9 @@ pub struct World {
     /// The reference of the customer's SEPA mandate (debiting
     /// [`PAYER_IBAN`]).
     pub mandate: String,
+    /// A completed preview of today's run (nothing is due: the customer
+    /// has no contracts), started through the API.
+    pub preview_id: String,
 }
 
 /// The body that records a mandate with `reference` debiting
@@ -323,6 +327,7 @@ impl World {
         let mandate = mandate_reference();
         store_mandate(&store, &entity, &account.id, &mandate).await;
         let state = state(&entity, None).await;
+        let preview_id = start_preview(&state, billing_api::routes::today()).await;
         Self {
             state,
             entity,
@@ -332,8 +337,24 @@ impl World {
             uncollectible,
             run_id,
             mandate,
+            preview_id,
         }
     }
+}
+
+/// Starts the preview of `day` through the API as `billing`; its run id.
+pub async fn start_preview(state: &ApiState, day: NaiveDate) -> String {
+    let body = serde_json::json!({ "run_date": day });
+    let response = billing_api::handler::handle(
+        state,
+        request(Who::Billing, "POST", "/v1/run-previews", Some(&body), None),
+    )
+    .await;
+    assert_eq!(response.status(), 202, "{:?}", response.body());
+    json(&response)["run_id"]
+        .as_str()
+        .expect("a run id")
+        .to_owned()
 }
 
 /// A day written `YYYY-MM-DD`.
