@@ -256,17 +256,24 @@ await step('clerk cancels an invoice and opens the credit note PDF', async () =>
 
 await step('clerk previews a run, sees the differences, finalizes it; the invoices appear on the customer page', async () => {
   const { page } = clerk;
-  await go(page, `/customers/${encodeURIComponent(accountId)}`);
-  const invoicesBefore = await page.locator('tr[data-invoice]').count();
   await go(page, '/runs');
   await page.getByRole('button', { name: 'Preview' }).click();
-  await page.locator('table.preview').waitFor({ timeout: 60_000 });
-  assert.ok((await page.locator('table.preview tr.changed').count()) > 0, 'a difference is highlighted');
+  await page.locator('table.preview').waitFor({ timeout: 90_000 });
+  const changed = page.locator('table.preview tbody tr.changed');
+  assert.ok((await changed.count()) > 0, 'a difference is highlighted');
   await page.screenshot({ path: join(OUT, 'clerk-run-preview.png'), fullPage: true });
+  const customerName = (await changed.first().getByRole('link').textContent()).trim();
+  const hits = await api(clerk.token(), 'GET', `/v1/search?q=${encodeURIComponent(customerName)}`);
+  const billed = hits.body.items[0].account.id;
+  const invoicesOf = async () => (await api(clerk.token(), 'GET', `/v1/accounts/${encodeURIComponent(billed)}/overview?invoice_limit=200`)).body.invoices.items.length;
+  const before = await invoicesOf();
   await page.getByRole('button', { name: 'Finalize this preview' }).click();
-  await page.getByText(/Status: completed/).waitFor({ timeout: 120_000 });
-  await go(page, `/customers/${encodeURIComponent(accountId)}`);
-  assert.ok((await page.locator('tr[data-invoice]').count()) > invoicesBefore, 'new invoices on the customer page');
+  await page.locator('.progress [data-status=completed]').waitFor({ timeout: 120_000 });
+  await page.screenshot({ path: join(OUT, 'clerk-run-finalized.png'), fullPage: true });
+  await go(page, `/customers/${encodeURIComponent(billed)}`);
+  await page.getByRole('heading', { name: customerName }).waitFor();
+  const shown = await page.locator('tr[data-invoice]').count();
+  assert.ok(shown > before, `the new invoices on ${customerName}'s page (${before} before, ${shown} now)`);
 });
 
 await step('an expired session (the API answers 401) signs in again and returns to the same page', async () => {

@@ -156,5 +156,8 @@ export const de: Record<MessageKey, string> = {
   'runs.batches': '{done} von {planned} Paketen',
   'runs.invoices': 'Rechnungen',
   'runs.failures': 'Fehler',
+  'runs.status.planning': 'wird geplant',
+  'runs.status.billing': 'rechnet ab',
+  'runs.status.completed': 'abgeschlossen',
   'runs.recent': 'Letzte Läufe',
 };

@@ -154,6 +154,9 @@ export const en = {
   'runs.batches': '{done} of {planned} batches',
   'runs.invoices': 'Invoices',
   'runs.failures': 'Failures',
+  'runs.status.planning': 'planning',
+  'runs.status.billing': 'billing',
+  'runs.status.completed': 'completed',
   'runs.recent': 'Recent runs',
 } as const;
 

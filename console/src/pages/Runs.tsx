@@ -3,7 +3,7 @@ import { enc, get, qs, send, type Page } from '../api';
 import { ErrorBox, Field, Link, Loading } from '../components/ui';
 import { formatDate, formatMoney, today } from '../format';
 import { useClerk, useLoad } from '../hooks';
-import { t } from '../i18n';
+import { has, t } from '../i18n';
 import type { Run, RunPreview } from '../types';
 
 const POLL_MS = 1000;
@@ -21,7 +21,7 @@ function useRunProgress(runId: string | null): { run: Run | null; error: unknown
         const r = await get<Run>(`/v1/runs/${enc(runId)}`);
         if (!live) return;
         setRun(r);
-        if (r.status === 'running' || r.status === 'planning' || r.status === 'planned') timer = setTimeout(poll, POLL_MS);
+        if (!finished(r)) timer = setTimeout(poll, POLL_MS);
       } catch (e) {
         if (live) setError(e);
       }
@@ -36,8 +36,14 @@ function useRunProgress(runId: string | null): { run: Run | null; error: unknown
   return { run, error };
 }
 
+/** A run is planning, then billing its batches, then completed (billing_store::run). */
 function finished(run: Run | null): boolean {
-  return !!run && !['running', 'planning', 'planned'].includes(run.status);
+  return run?.status === 'completed';
+}
+
+function statusWord(status: string): string {
+  const key = `runs.status.${status}`;
+  return has(key) ? t(key) : status;
 }
 
 /** The invoice run: preview a day, see the differences, finalize exactly that preview, follow it. */
@@ -193,7 +199,7 @@ export function Runs() {
                 <td>
                   {formatDate(r.run_date)} ({r.mode})
                 </td>
-                <td>{r.status}</td>
+                <td>{statusWord(r.status)}</td>
                 <td class="num">{r.outcome?.invoices ?? '–'}</td>
               </tr>
             ))}
@@ -210,7 +216,7 @@ function RunProgress({ run }: { run: Run | null }) {
   return (
     <div class="progress" role="status" aria-live="polite">
       <label>
-        {t('runs.status')}: {run.status} — {t('runs.batches', { done: run.done_batches, planned })}
+        {t('runs.status')}: <span data-status={run.status}>{statusWord(run.status)}</span> — {t('runs.batches', { done: run.done_batches, planned })}
         <progress max={Math.max(planned, 1)} value={run.done_batches} />
       </label>
       {run.outcome && (
