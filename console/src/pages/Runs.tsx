@@ -182,7 +182,8 @@ export function Runs() {
       <h2>{t('runs.recent')}</h2>
       {recent.loading && <Loading />}
       <ErrorBox error={recent.error} />
-      {recent.data && (
+      {recent.data && recent.data.items.length === 0 && <p>{t('common.none')}</p>}
+      {recent.data && recent.data.items.length > 0 && (
         <table>
           <thead>
             <tr>
