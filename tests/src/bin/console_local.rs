@@ -52,7 +52,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
     store.put_billing_entity(&seller).await?;
     seed_subscriber(&store, &seller).await?;
     if let Some(at) = args.iter().position(|a| a == "--seed-invoices") {
-        let count: u64 = args.get(at + 1).ok_or("--seed-invoices needs a number")?.parse()?;
+        let count: u64 = args
+            .get(at + 1)
+            .ok_or("--seed-invoices needs a number")?
+            .parse()?;
         seed_bench_customer(&store, &entity, count).await?;
     }
     if std::env::var("CONSOLE_DOCUMENTS").as_deref() == Ok("off") {
