@@ -254,6 +254,24 @@ await step('clerk cancels an invoice and opens the credit note PDF', async () =>
   await page.locator(`tr[data-invoice="${number}"] .status-cancelled`).waitFor();
 });
 
+await step('clerk issues a partial credit note for a chosen line and sees the document', async () => {
+  const { page } = clerk;
+  await go(page, `/customers/${encodeURIComponent(accountId)}`);
+  const row = page.locator('tr[data-invoice]').filter({ has: page.locator('.status-open') }).first();
+  const number = await row.getAttribute('data-invoice');
+  await page.getByRole('button', { name: `Credit note ${number}` }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByLabel(/chosen lines/).check();
+  await dialog.getByRole('checkbox').first().check();
+  await dialog.getByLabel('Reason').fill('one line billed twice (e2e)');
+  for (const v of await axe(page)) throw new Error(`axe on the credit note dialog: ${v}`);
+  await dialog.getByRole('button', { name: 'Credit note' }).click();
+  await dialog.getByRole('heading', { name: 'Document issued' }).waitFor();
+  assert.match(await dialog.locator('dd').first().textContent(), /\S/);
+  await page.screenshot({ path: join(OUT, 'clerk-credit-note.png') });
+  await dialog.getByRole('button', { name: 'Close' }).click();
+});
+
 await step('clerk previews a run, sees the differences, finalizes it; the invoices appear on the customer page', async () => {
   const { page } = clerk;
   await go(page, '/runs');

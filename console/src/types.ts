@@ -154,3 +154,14 @@ export interface RunPreview {
   items: PreviewCustomer[];
   next_cursor: string | null;
 }
+
+/** A line of an issued invoice (`document.content.lines` of `GET /v1/invoices/{id}`). */
+export interface InvoiceLine {
+  position: number;
+  item: { description: string; quantity: string };
+  net_amount: Money;
+}
+
+export interface InvoiceDetail extends InvoiceOverview {
+  document: { content: { lines: InvoiceLine[] } };
+}

@@ -1,8 +1,8 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { enc, get, send } from '../api';
 import { formatMoney } from '../format';
 import { t, type MessageKey } from '../i18n';
-import type { CreditNoteIssued, DocumentLinks, InvoiceOverview } from '../types';
+import type { CreditNoteIssued, DocumentLinks, InvoiceDetail, InvoiceLine, InvoiceOverview } from '../types';
 import { Dialog, ErrorBox, Field } from './ui';
 
 /** The `If-Match` of an invoice read in a list: its revision as the API's ETag. */
@@ -91,7 +91,14 @@ function ActionDialog({ action, invoice, onClose, onReload }: { action: Action; 
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const [issued, setIssued] = useState<CreditNoteIssued | null>(null);
+  const [byLines, setByLines] = useState(false);
+  const [lines, setLines] = useState<InvoiceLine[] | null>(null);
+  const [chosen, setChosen] = useState<Record<number, string>>({});
   const id = enc(invoice.invoice_id);
+  useEffect(() => {
+    if (action !== 'credit' || !byLines || lines) return;
+    get<InvoiceDetail>(`/v1/invoices/${id}`).then((d) => setLines(d.document.content.lines), setError);
+  }, [byLines]);
   const ifMatch = etagOf(invoice);
 
   async function submit(e: Event) {
@@ -108,7 +115,12 @@ function ActionDialog({ action, invoice, onClose, onReload }: { action: Action; 
             await send<CreditNoteIssued>(
               'POST',
               `/v1/invoices/${id}/credit-notes`,
-              { reason, selection: { kind: 'amount', net: { amount: net.replace(',', '.'), currency: invoice.total.currency }, category: 'S', rate } },
+              {
+                reason,
+                selection: byLines
+                  ? { kind: 'lines', lines: Object.entries(chosen).map(([position, quantity]) => (quantity ? { position: Number(position), quantity: quantity.replace(',', '.') } : { position: Number(position) })) }
+                  : { kind: 'amount', net: { amount: net.replace(',', '.'), currency: invoice.total.currency }, category: 'S', rate },
+              },
               ifMatch,
             ),
           );
@@ -165,10 +177,67 @@ function ActionDialog({ action, invoice, onClose, onReload }: { action: Action; 
     <Dialog title={title} onClose={() => onClose(false)}>
       <form onSubmit={submit}>
         {action === 'credit' && (
+          <fieldset class="plain">
+            <legend>{t('invoice.creditBy')}</legend>
+            <label class="check">
+              <input type="radio" name="credit-by" checked={!byLines} onChange={() => setByLines(false)} /> {t('invoice.creditByAmount')}
+            </label>
+            <label class="check">
+              <input type="radio" name="credit-by" checked={byLines} onChange={() => setByLines(true)} /> {t('invoice.creditByLines')}
+            </label>
+          </fieldset>
+        )}
+        {action === 'credit' && !byLines && (
           <>
             <Field label={t('invoice.net')} value={net} onInput={setNet} required inputMode="decimal" pattern="[0-9]+([.,][0-9]{1,2})?" />
             <Field label={t('invoice.rate')} value={rate} onInput={setRate} required inputMode="decimal" />
           </>
+        )}
+        {action === 'credit' && byLines && lines && (
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">{t('invoice.line')}</th>
+                <th scope="col" class="num">
+                  {t('invoice.net')}
+                </th>
+                <th scope="col">{t('invoice.quantity')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {lines.map((l) => (
+                <tr key={l.position}>
+                  <td>
+                    <label class="check">
+                      <input
+                        type="checkbox"
+                        checked={l.position in chosen}
+                        onChange={(e) => {
+                          const next = { ...chosen };
+                          if ((e.target as HTMLInputElement).checked) next[l.position] = '';
+                          else delete next[l.position];
+                          setChosen(next);
+                        }}
+                      />
+                      {l.position}. {l.item.description}
+                    </label>
+                  </td>
+                  <td class="num">{formatMoney(l.net_amount)}</td>
+                  <td>
+                    <input
+                      aria-label={`${t('invoice.quantity')} ${l.position}`}
+                      inputMode="decimal"
+                      size={6}
+                      placeholder={l.item.quantity}
+                      disabled={!(l.position in chosen)}
+                      value={chosen[l.position] ?? ''}
+                      onInput={(e) => setChosen({ ...chosen, [l.position]: (e.target as HTMLInputElement).value })}
+                    />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
         )}
         <Field label={t('common.reason')} value={reason} onInput={setReason} required maxLength={500} />
         {action === 'block' && <Field label={t('common.until')} value={until} onInput={setUntil} type="date" />}
