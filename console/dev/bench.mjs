@@ -39,7 +39,12 @@ await page.click('button[type=submit]');
 await page.waitForURL((u) => u.href.startsWith(CONSOLE) && !u.pathname.startsWith('/callback'));
 
 const token = await new Promise((ok) => {
-  page.once('request', (r) => ok(r.headers()['authorization']));
+  const seen = (r) => {
+    if (!r.url().startsWith(API) || !r.headers()['authorization']) return;
+    page.off('request', seen);
+    ok(r.headers()['authorization']);
+  };
+  page.on('request', seen);
   page.getByRole('searchbox').fill(TERM).then(() => page.getByRole('button', { name: 'Search' }).click());
 });
 const hits = await (await fetch(`${API}/v1/search?q=${encodeURIComponent(TERM)}`, { headers: { Authorization: token } })).json();
