@@ -153,6 +153,25 @@ async function page_has_role(page, role) {
   assert.equal(await page.locator(`[data-role=${role}]`).count(), 1, `signed in as ${role}`);
 }
 
+await step('the local API verifies the provider\'s ID token (401 without it, with a forged one)', async () => {
+  await sales.page.getByRole('searchbox').fill(CUSTOMER);
+  await sales.page.getByRole('button', { name: 'Search' }).click();
+  await sales.page.waitForLoadState('networkidle');
+  const token = sales.token();
+  assert.ok(token, 'the console sent a bearer token');
+  assert.equal((await api(token, 'GET', '/v1/search?q=x')).status, 200, 'the ID token is accepted');
+  const [h, p] = token.split('.');
+  const claims = JSON.parse(Buffer.from(p, 'base64url'));
+  const forged = `${h}.${Buffer.from(JSON.stringify({ ...claims, 'cognito:groups': ['billing'] })).toString('base64url')}.${token.split('.')[2]}`;
+  assert.equal((await api(forged, 'GET', '/v1/search?q=x')).status, 401, 'a token whose claims were changed is refused');
+  assert.equal((await fetch(`${API}/v1/search?q=x`)).status, 401, 'no token: 401');
+});
+if (!results.at(-1).ok) {
+  await browser.close();
+  console.log('the local API does not accept the local provider\'s tokens: nothing else can be checked');
+  process.exit(1);
+}
+
 await step('sales finds the customer by name and opens its page', async () => {
   const { page } = sales;
   await page.getByLabel('Name, CRM id or invoice number').fill(CUSTOMER);
