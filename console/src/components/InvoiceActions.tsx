@@ -3,7 +3,7 @@ import { enc, get, send } from '../api';
 import { formatMoney } from '../format';
 import { t, type MessageKey } from '../i18n';
 import type { CreditNoteIssued, DocumentLinks, InvoiceDetail, InvoiceLine, InvoiceOverview } from '../types';
-import { Dialog, ErrorBox, Field } from './ui';
+import { Dialog, DialogButtons, ErrorBox, Field } from './ui';
 
 /** The `If-Match` of an invoice read in a list: its revision as the API's ETag. */
 export function etagOf(invoice: { revision: number }): string {
@@ -254,14 +254,7 @@ function ActionDialog({ action, invoice, onClose, onReload }: { action: Action; 
             onReload();
           }}
         />
-        <div class="buttons">
-          <button type="submit" disabled={busy}>
-            {t(LABELS[action])}
-          </button>
-          <button type="button" class="secondary" onClick={() => onClose(false)}>
-            {t('common.cancel')}
-          </button>
-        </div>
+        <DialogButtons submit={t(LABELS[action])} onCancel={() => onClose(false)} busy={busy} />
       </form>
     </Dialog>
   );

@@ -111,3 +111,47 @@ export function Field(props: {
     </div>
   );
 }
+
+/**
+ * What a worked-off list shows around its table: the last thing done, the
+ * loading state, a failed read in words, or that the list is empty.
+ */
+export function ListStatus(props: { list: { loading: boolean; error?: unknown; reload: () => void; data?: { items: unknown[] } }; done: string | null; empty: string }) {
+  const { list } = props;
+  return (
+    <>
+      {props.done && (
+        <p role="status" class="ok">
+          {props.done}
+        </p>
+      )}
+      {list.loading && <Loading />}
+      <ErrorBox error={list.error} onReload={list.reload} />
+      {list.data && list.data.items.length === 0 && <p>{props.empty}</p>}
+    </>
+  );
+}
+
+/** The next page of a list, through the API's cursor. */
+export function MoreButton({ cursor, onMore }: { cursor: string | null | undefined; onMore: (cursor: string) => void }) {
+  if (!cursor) return null;
+  return (
+    <button type="button" class="secondary" onClick={() => onMore(cursor)}>
+      {t('common.more')}
+    </button>
+  );
+}
+
+/** A dialog form's two buttons: do it, or leave without a change. */
+export function DialogButtons(props: { submit: string; onCancel: () => void; busy?: boolean }) {
+  return (
+    <div class="buttons">
+      <button type="submit" disabled={props.busy}>
+        {props.submit}
+      </button>
+      <button type="button" class="secondary" onClick={props.onCancel}>
+        {t('common.cancel')}
+      </button>
+    </div>
+  );
+}

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { enc, get, getVersioned, qs, send, type Page } from '../api';
 import { etagOf } from '../components/InvoiceActions';
-import { Dialog, ErrorBox, Field, Link, Loading } from '../components/ui';
+import { Dialog, DialogButtons, ErrorBox, Field, Link, ListStatus, MoreButton } from '../components/ui';
 import { formatDateTime } from '../format';
 import { useClerk, useLoad } from '../hooks';
 import { has, t } from '../i18n';
@@ -20,14 +20,7 @@ export function Attention() {
   return (
     <section aria-labelledby="attention-title">
       <h1 id="attention-title">{t('attention.title')}</h1>
-      {done && (
-        <p role="status" class="ok">
-          {done}
-        </p>
-      )}
-      {list.loading && <Loading />}
-      <ErrorBox error={list.error} onReload={list.reload} />
-      {list.data && list.data.items.length === 0 && <p>{t('attention.empty')}</p>}
+      <ListStatus list={list} done={done} empty={t('attention.empty')} />
       {list.data && list.data.items.length > 0 && (
         <table>
           <thead>
@@ -68,11 +61,7 @@ export function Attention() {
           </tbody>
         </table>
       )}
-      {list.data?.next_cursor && (
-        <button type="button" class="secondary" onClick={() => setCursor(list.data!.next_cursor)}>
-          {t('common.more')}
-        </button>
-      )}
+      <MoreButton cursor={list.data?.next_cursor} onMore={setCursor} />
       {work && (
         <WorkDialog
           entry={work.entry}
@@ -122,12 +111,7 @@ function WorkDialog({ entry, what, onClose }: { entry: AttentionEntry; what: Wor
         <Field label={t('common.reason')} value={reason} onInput={setReason} required maxLength={500} />
         {what === 'block' && <Field label={t('common.until')} value={until} onInput={setUntil} type="date" />}
         <ErrorBox error={error} onReload={() => onClose(null)} />
-        <div class="buttons">
-          <button type="submit">{label}</button>
-          <button type="button" class="secondary" onClick={() => onClose(null)}>
-            {t('common.cancel')}
-          </button>
-        </div>
+        <DialogButtons submit={label} onCancel={() => onClose(null)} />
       </form>
     </Dialog>
   );

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { enc, get, qs, send, type Page } from '../api';
-import { Dialog, ErrorBox, Field, Loading } from '../components/ui';
+import { Dialog, DialogButtons, ErrorBox, Field, ListStatus, MoreButton } from '../components/ui';
 import { formatDate, formatMoney } from '../format';
 import { useClerk, useLoad } from '../hooks';
 import { t } from '../i18n';
@@ -21,14 +21,7 @@ export function Review() {
   return (
     <section aria-labelledby="review-title">
       <h1 id="review-title">{t('review.title')}</h1>
-      {done && (
-        <p role="status" class="ok">
-          {done}
-        </p>
-      )}
-      {list.loading && <Loading />}
-      <ErrorBox error={list.error} onReload={list.reload} />
-      {list.data && list.data.items.length === 0 && <p>{t('review.empty')}</p>}
+      <ListStatus list={list} done={done} empty={t('review.empty')} />
       {list.data && list.data.items.length > 0 && (
         <table>
           <thead>
@@ -61,11 +54,7 @@ export function Review() {
           </tbody>
         </table>
       )}
-      {list.data?.next_cursor && (
-        <button type="button" class="secondary" onClick={() => setCursor(list.data!.next_cursor)}>
-          {t('common.more')}
-        </button>
-      )}
+      <MoreButton cursor={list.data?.next_cursor} onMore={setCursor} />
       {assign && (
         <AssignDialog
           entry={assign}
@@ -114,12 +103,7 @@ function AssignDialog({ entry, onClose }: { entry: AttentionEntry; onClose: (don
         <Field label={t('review.invoiceId')} value={number} onInput={setNumber} required />
         <Field label={t('common.reason')} value={reason} onInput={setReason} required maxLength={500} />
         <ErrorBox error={error} onReload={() => onClose(null)} />
-        <div class="buttons">
-          <button type="submit">{t('review.assign')}</button>
-          <button type="button" class="secondary" onClick={() => onClose(null)}>
-            {t('common.cancel')}
-          </button>
-        </div>
+        <DialogButtons submit={t('review.assign')} onCancel={() => onClose(null)} />
       </form>
     </Dialog>
   );
