@@ -291,6 +291,26 @@ await step('clerk issues a partial credit note for a chosen line and sees the do
   await dialog.getByRole('button', { name: 'Close' }).click();
 });
 
+await step('a stale revision (412) is explained and offers the reload', async () => {
+  const { page } = clerk;
+  await go(page, `/customers/${encodeURIComponent(accountId)}`);
+  const row = page.locator('tr[data-invoice]').filter({ has: page.locator('.status-open') }).first();
+  const number = await row.getAttribute('data-invoice');
+  await page.getByRole('button', { name: `Block dunning ${number}` }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByLabel('Reason').fill('promised to pay (e2e)');
+  // Someone else changes the invoice meanwhile.
+  const overview = await api(clerk.token(), 'GET', `/v1/accounts/${encodeURIComponent(accountId)}/overview?invoice_limit=200`);
+  const invoice = overview.body.invoices.items.find((i) => i.invoice_number === number);
+  const other = await api(clerk.token(), 'PUT', `/v1/invoices/${encodeURIComponent(invoice.invoice_id)}/dispute`, { reason: 'customer disputes (e2e)' }, `"r${invoice.revision}"`);
+  assert.equal(other.status, 200, JSON.stringify(other.body));
+  await dialog.getByRole('button', { name: 'Block dunning' }).click();
+  await dialog.getByRole('alert').getByText(/changed this in the meantime/).waitFor();
+  await page.screenshot({ path: join(OUT, 'clerk-stale-revision.png') });
+  await dialog.getByRole('button', { name: 'Reload' }).click();
+  await page.locator(`tr[data-invoice="${number}"] .tag`, { hasText: 'disputed' }).waitFor();
+});
+
 await step('clerk previews a run, sees the differences, finalizes it; the invoices appear on the customer page', async () => {
   const { page } = clerk;
   await go(page, '/runs');
