@@ -1,6 +1,8 @@
 # The two commands: `make demo` and `make test`. Everything else is a step
-# they need. Only Rust (cargo) and Python 3 must be on the machine: Python
-# tools are installed, pinned, into ./.venv on first use.
+# they need. Only Rust (cargo), Python 3 and Node.js 20 with npm must be on
+# the machine: Python tools are installed, pinned, into ./.venv on first use,
+# the console's npm packages into console/node_modules (`npm ci`), and
+# Debian's chromium for its e2e test.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
