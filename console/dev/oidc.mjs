@@ -37,7 +37,7 @@ const provider = new Provider(issuer, {
       grant_types: ['authorization_code'],
       response_types: ['code'],
       redirect_uris: [`${consoleOrigin}/callback`],
-      post_logout_redirect_uris: [`${consoleOrigin}/`],
+      post_logout_redirect_uris: [`${consoleOrigin}/signed-out`],
       id_token_signed_response_alg: 'RS256',
     },
   ],

@@ -348,6 +348,19 @@ await step('an expired session (the API answers 401) signs in again and returns 
   await page.locator('[data-total]').waitFor();
 });
 
+await step('signing out ends the provider session too: the next visit asks for the password', async () => {
+  const { page } = sales;
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForURL((u) => u.href.startsWith(ISSUER));
+  await page.getByRole('button', { name: /sign me out/i }).click();
+  await page.waitForURL(`${CONSOLE}/signed-out`);
+  await page.getByText('You are signed out.').waitFor();
+  for (const v of await axe(page)) throw new Error(`axe on the signed-out page: ${v}`);
+  await page.goto(`${CONSOLE}/`);
+  await page.waitForURL((u) => u.href.startsWith(ISSUER));
+  await page.locator('#password').waitFor();
+});
+
 await browser.close();
 const failed = results.filter((r) => !r.ok);
 console.log(`\n${results.length - failed.length} of ${results.length} e2e steps passed; screenshots in ${OUT}`);

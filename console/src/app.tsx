@@ -43,8 +43,9 @@ export function App() {
     return (
       <main id="main" class="center">
         <h1>{t('app.title')}</h1>
+        <p>{t('auth.signedOut')}</p>
         <button type="button" onClick={() => login('/')}>
-          {t('auth.signingIn').replace('…', '')}
+          {t('auth.signIn')}
         </button>
       </main>
     );

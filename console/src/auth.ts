@@ -12,7 +12,7 @@ export const userManager = new UserManager({
   authority: config.issuer,
   client_id: config.clientId,
   redirect_uri: `${location.origin}/callback`,
-  post_logout_redirect_uri: `${location.origin}/`,
+  post_logout_redirect_uri: `${location.origin}/signed-out`,
   response_type: 'code',
   scope: 'openid email profile',
   userStore: new WebStorageStateStore({ store: new InMemoryWebStorage() }),
@@ -55,9 +55,19 @@ export async function completeLogin(): Promise<string> {
   return returnTo && returnTo.startsWith('/') && !returnTo.startsWith('//') ? returnTo : '/';
 }
 
-/** Forget the tokens (memory) and leave. */
+/**
+ * Forget the tokens (memory) and end the user pool's session too, so the
+ * next person at this browser must sign in: Cognito's `/logout` (its
+ * discovery names no end_session_endpoint), else the provider's own.
+ */
 export async function logout(): Promise<void> {
+  const idToken = session.get()?.id_token;
   await userManager.removeUser();
   session.set(null);
-  location.assign('/signed-out');
+  const back = `${location.origin}/signed-out`;
+  if (config.loginOrigin) {
+    location.assign(`${new URL(config.loginOrigin).origin}/logout?client_id=${encodeURIComponent(config.clientId)}&logout_uri=${encodeURIComponent(back)}`);
+    return;
+  }
+  await userManager.signoutRedirect({ id_token_hint: idToken, post_logout_redirect_uri: back });
 }

@@ -12,6 +12,8 @@ export const de: Record<MessageKey, string> = {
   'nav.main': 'Hauptmenü',
   'lang.label': 'Sprache',
   'auth.signingIn': 'Anmeldung läuft…',
+  'auth.signIn': 'Anmelden',
+  'auth.signedOut': 'Sie sind abgemeldet.',
   'auth.signOut': 'Abmelden',
   'auth.role.billing': 'Buchhaltung',
   'auth.role.sales': 'Vertrieb',

@@ -10,6 +10,8 @@ export const en = {
   'nav.main': 'Main',
   'lang.label': 'Language',
   'auth.signingIn': 'Signing in…',
+  'auth.signIn': 'Sign in',
+  'auth.signedOut': 'You are signed out.',
   'auth.signOut': 'Sign out',
   'auth.role.billing': 'Billing clerk',
   'auth.role.sales': 'Sales',
