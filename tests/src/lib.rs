@@ -18,6 +18,7 @@ pub mod counting;
 pub mod delivery;
 pub mod demo_dunning;
 pub mod emf;
+pub mod oidc;
 pub mod packaged;
 pub mod run;
 pub mod webhook;
