@@ -6,7 +6,8 @@
 //  - navigation_to_customer_painted_ms: p50/p95 over RUNS in-app navigations
 //    from the search page to the customer page, until its invoice rows are
 //    in the DOM and a frame has been painted.
-// Env: BENCH_CUSTOMER (search term, default Muster), RUNS (default 30).
+// Env: BENCH_CUSTOMER (search term, default Muster), RUNS (default 30),
+// CONSOLE_SEED_INVOICES (how many invoices to wait for; the stack seeds them).
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,6 +51,13 @@ const token = await new Promise((ok) => {
 const hits = await (await fetch(`${API}/v1/search?q=${encodeURIComponent(TERM)}`, { headers: { Authorization: token } })).json();
 const accountId = hits.items[0].account.id;
 const path = `/customers/${encodeURIComponent(accountId)}`;
+// console_local seeds the customer while the stack starts: wait for all of its invoices.
+const expected = Number(process.env.CONSOLE_SEED_INVOICES ?? 0);
+for (let i = 0; i < 120; i++) {
+  const page = await (await fetch(`${API}/v1/accounts/${encodeURIComponent(accountId)}/invoices?limit=200`, { headers: { Authorization: token } })).json();
+  if (page.items.length >= Math.min(expected, 200)) break;
+  await new Promise((ok) => setTimeout(ok, 500));
+}
 
 /** In-app navigation to the customer page; ms until its invoice rows are painted. */
 async function navigate() {
