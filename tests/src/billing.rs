@@ -76,6 +76,23 @@ pub async fn invoice(
     issue_date: NaiveDate,
     net: Decimal,
 ) -> Invoice {
+    invoice_collected_by(store, entity, account, issue_date, net, None).await
+}
+
+/// As [`invoice`], collected by direct debit under `mandate` when one is
+/// given (`InvoiceDraft::collect_by_direct_debit`: due on the collection
+/// date, with the pre-notification and the mandate reference).
+///
+/// # Panics
+/// When the domain or the local table refuses it.
+pub async fn invoice_collected_by(
+    store: &BillingStore,
+    entity: &BillingEntity,
+    account: &CustomerAccount,
+    issue_date: NaiveDate,
+    net: Decimal,
+    mandate: Option<&billing_domain::direct_debit::Mandate>,
+) -> Invoice {
     let opportunity_id = unique_id("opp");
     let request = InvoiceRequest::new(
         InvoiceId::new(unique_id("inv")),
@@ -86,7 +103,12 @@ pub async fn invoice(
             Money::new(net, Currency::EUR),
         ))],
     );
-    let draft = InvoiceDraft::build(entity, account, request).expect("a valid invoice");
+    let mut draft = InvoiceDraft::build(entity, account, request).expect("a valid invoice");
+    if let Some(mandate) = mandate {
+        draft
+            .collect_by_direct_debit(mandate)
+            .expect("a usable mandate");
+    }
     let series = entity
         .series_for(DocumentType::Invoice)
         .expect("an invoice series")

@@ -946,7 +946,7 @@ impl BillingStore {
         extra: Vec<TransactWriteItem>,
     ) -> Result<Result<PaymentSummary, Failed>, StoreError> {
         let (mut items, summaries) = match self
-            .entry_items(booking, Some((id, expected_revision)))
+            .entry_items(booking, Some((id, expected_revision)), None)
             .await?
         {
             Ok(built) => built,

@@ -18,6 +18,7 @@ pub mod audit;
 mod correction;
 mod counter;
 mod delivery;
+mod direct_debit_return;
 mod dunning;
 mod entity;
 mod import;
@@ -48,6 +49,7 @@ pub use delivery::{
     AttentionEntry, DeliveryClaim, DeliveryRequest, DeliveryState, DeliveryStatus, Dispatch,
     LetterDeliveryRequest, OutcomeRecorded, Suppression, TroubleReport,
 };
+pub use direct_debit_return::{DirectDebitRejection, DirectDebitReturn, MandateBlocked};
 pub use dunning::{
     AttentionNote, Dispute, DueInvoice, DueScan, DunningBlock, DunningState, LetterCommit,
     LetterInvoice, LetterRecorded, MAX_INVOICES_PER_LETTER, StoredLetter, letter_key,

@@ -463,9 +463,19 @@ impl BillingStore {
     /// Books one entry, all or nothing (see the module docs). The invoices
     /// are read fresh; a concurrent booking on one of them is retried.
     pub async fn book_entry(&self, booking: &EntryBooking) -> Result<EntryBooked, StoreError> {
+        self.book_entry_with(booking, None).await
+    }
+
+    /// [`BillingStore::book_entry`], for a returned direct debit with what
+    /// the bank said about it (see [`crate::DirectDebitReturn`]).
+    pub(crate) async fn book_entry_with(
+        &self,
+        booking: &EntryBooking,
+        returned: Option<&crate::DirectDebitReturn>,
+    ) -> Result<EntryBooked, StoreError> {
         let mut retry = Retry::Attempts(BOOKING_ATTEMPTS).start();
         while retry.next().await {
-            let (items, summaries) = match self.entry_items(booking, None).await? {
+            let (items, summaries) = match self.entry_items(booking, None, returned).await? {
                 Ok(built) => built,
                 Err(refused) => return Ok(EntryBooked::Refused(refused)),
             };
@@ -489,11 +499,14 @@ impl BillingStore {
     /// entry's marker first, then per invoice its payment and its new state,
     /// then the customer credit. `Err` holds why the amounts cannot be
     /// booked. A staff booking (`staff`: the invoice and the revision its
-    /// clerk read) also checks and bumps that invoice's revision.
+    /// clerk read) also checks and bumps that invoice's revision. A returned
+    /// direct debit (`returned`) keeps the bank's reason and fee on its
+    /// payment item and writes the invoice's audit entry.
     pub(crate) async fn entry_items(
         &self,
         booking: &EntryBooking,
         staff: Option<(&InvoiceId, u64)>,
+        returned: Option<&crate::DirectDebitReturn>,
     ) -> Result<Result<(Vec<TransactWriteItem>, Vec<PaymentSummary>), String>, StoreError> {
         {
             let mut items = Vec::new();
@@ -543,6 +556,21 @@ impl BillingStore {
                 payment.insert("statement_id".into(), s(&booking.statement_id));
                 payment.insert("entry_id".into(), s(&booking.entry_id));
                 payment.insert("booked_at".into(), time(booking.booked_at));
+                if let Some(returned) = returned {
+                    if let Some(code) = &returned.reason_code {
+                        payment.insert("return_reason".into(), s(code));
+                    }
+                    if let Some(fee) = returned.bank_fee {
+                        if fee.currency() != part.amount.currency() {
+                            return Ok(Err(format!(
+                                "{what}: the bank's fee is in {}, the return in {}",
+                                fee.currency(),
+                                part.amount.currency()
+                            )));
+                        }
+                        payment.insert("bank_fee".into(), s(fee.amount().to_string()));
+                    }
+                }
                 items.push(self.transaction_put(
                     payment,
                     Some("attribute_not_exists(pk)"),
@@ -557,6 +585,10 @@ impl BillingStore {
                     booking,
                     revision,
                 )?);
+                if let Some(returned) = returned {
+                    let audit = returned.audit(booking, &current, part.amount, &applied.after);
+                    items.extend(audit.transact_items(&self.table)?);
+                }
                 summaries.push(applied.after);
             }
             if let Some((account, credit)) = &booking.credit {

@@ -235,6 +235,17 @@ impl BillingStore {
                             rule: read_optional_s(part, "rule").map(str::to_owned),
                             statement_id: read_optional_s(part, "statement_id").map(str::to_owned),
                             entry_id: read_optional_s(part, "entry_id").map(str::to_owned),
+                            return_reason: read_optional_s(part, "return_reason")
+                                .map(str::to_owned),
+                            bank_fee: read_optional_s(part, "bank_fee")
+                                .map(|fee| {
+                                    fee.parse()
+                                        .map(|fee| Money::new(fee, booked.amount.currency()))
+                                })
+                                .transpose()
+                                .map_err(|_| {
+                                    StoreError::corrupt(&what, "bank_fee is not an amount")
+                                })?,
                         });
                     }
                     Some("INVOICE") => {
@@ -548,6 +559,11 @@ pub struct RecordedPayment {
     /// Its entry in that statement: a surplus kept as customer credit
     /// carries the same statement and entry.
     pub entry_id: Option<String>,
+    /// For a returned direct debit: the bank's reason code.
+    pub return_reason: Option<String>,
+    /// For a returned direct debit: the fee the bank charged for it (the
+    /// journal books it as a bank fee).
+    pub bank_fee: Option<Money>,
 }
 
 /// A customer of the journal's documents, with its debtor account if it
