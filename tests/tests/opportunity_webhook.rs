@@ -808,3 +808,110 @@ async fn a_crm_refresh_of_an_account_moves_its_staff_revision_on() {
     assert_eq!(stored.revision, 4);
     assert_eq!(stored.version, 2);
 }
+
+#[tokio::test]
+async fn a_deal_records_the_customers_mandates_once_and_refuses_what_the_store_would_refuse() {
+    let _exclusive = TABLES.write().await;
+    // GIVEN a deal whose customer signed a SEPA mandate
+    let state = webhook_state(example_entity(&entity_id())).await;
+    let at = now();
+    let mandate = json!({
+        "reference": unique_id("M"),
+        "signed_on": "2026-01-15",
+        "scheme": "CORE",
+        "usage": "recurrent",
+        "debtor_name": "Muster Handel GmbH",
+        "debtor_iban": "DE89 3704 0044 0532 0130 00"
+    });
+    let mut deal = opportunity();
+    deal["account"]["mandates"] = json!([mandate]);
+    // WHEN it is posted
+    let (status, answer, _) = post(&state, signed(&bytes(&deal), at), at).await;
+    assert_eq!(status, 201, "{answer}");
+    // THEN the mandate is stored for the account, granted to the seller's
+    // creditor identifier, with its audit entry
+    let account = AccountId::new(answer["account_id"].as_str().expect("an account"));
+    let store = local_store().await;
+    let stored = store.mandates(&account).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        stored[0].mandate.reference.as_str(),
+        mandate["reference"].as_str().unwrap()
+    );
+    assert_eq!(
+        stored[0].mandate.creditor_identifier.as_str(),
+        "DE98ZZZ09999999999"
+    );
+    assert_eq!(
+        stored[0].mandate.debtor_iban.as_str(),
+        "DE89370400440532013000"
+    );
+    let trail = store
+        .account_audit(&account, &billing_store::Page::first(10))
+        .await
+        .unwrap();
+    assert!(
+        trail
+            .items
+            .iter()
+            .any(|entry| entry.action == "account.mandate.create")
+    );
+    // AND a retry, and the customer's next deal naming the same mandate,
+    // record nothing new
+    let (status, _, _) = post(&state, signed(&bytes(&deal), at), at).await;
+    assert_eq!(status, 200);
+    let next = next_deal_of(&deal);
+    let (status, answer, _) = post(&state, signed(&bytes(&next), at), at).await;
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(store.mandates(&account).await.unwrap().len(), 1);
+
+    // AND what the staff API or the import would refuse is refused with
+    // the field, and changes nothing
+    let mut other_details = next_deal_of(&deal);
+    other_details["account"]["mandates"][0]["debtor_name"] = json!("Andere GmbH");
+    let mut held_by_another = opportunity();
+    held_by_another["account"]["mandates"] = json!([mandate]);
+    let mut signed_tomorrow = opportunity();
+    let mut future = mandate.clone();
+    future["reference"] = json!(unique_id("M"));
+    future["signed_on"] = json!((at + chrono::Duration::days(2)).date_naive());
+    signed_tomorrow["account"]["mandates"] = json!([future]);
+    let mut long_name = opportunity();
+    let mut named = mandate.clone();
+    named["reference"] = json!(unique_id("M"));
+    named["debtor_name"] = json!("M".repeat(71));
+    long_name["account"]["mandates"] = json!([named]);
+    let cases = [
+        (
+            "a stored mandate with other details",
+            other_details,
+            "/account/mandates/0/reference",
+        ),
+        (
+            "a reference another customer holds",
+            held_by_another,
+            "/account/mandates/0/reference",
+        ),
+        (
+            "a signature in the future",
+            signed_tomorrow,
+            "/account/mandates/0/signed_on",
+        ),
+        (
+            "a debtor name longer than SEPA allows",
+            long_name,
+            "/account/mandates/0/debtor_name",
+        ),
+    ];
+    let before = snapshot().await;
+    for (name, body, pointer) in cases {
+        let (status, answer, _) = post(&state, signed(&bytes(&body), at), at).await;
+        assert_eq!(status, 422, "{name}: {answer}");
+        assert_eq!(answer["error"]["fields"][0]["pointer"], pointer, "{name}");
+    }
+    assert_eq!(
+        before,
+        snapshot().await,
+        "a refused request changed a table"
+    );
+}

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use billing_domain::direct_debit::{CreditorIdentifier, Mandate, NewMandate};
+use billing_domain::direct_debit::{CreditorIdentifier, NewMandate};
 use billing_domain::ids::BillingEntityId;
 use billing_domain::party::CustomerAccount;
 use billing_store::{AccountWrite, BillingStore, ImportWrite, StoreError, StoredMandate};
@@ -226,18 +226,6 @@ fn decode_mandates(
     }
 }
 
-/// Whether a stored mandate has the details a file states (its later
-/// collections, status and amendments are the store's own).
-fn same_details(stored: &Mandate, stated: &Mandate) -> bool {
-    stored.signed_on == stated.signed_on
-        && stored.scheme == stated.scheme
-        && stored.usage == stated.usage
-        && stored.debtor_name == stated.debtor_name
-        && stored.debtor_iban == stated.debtor_iban
-        && stored.debtor_bic == stated.debtor_bic
-        && stored.agreed_pre_notification_days == stated.agreed_pre_notification_days
-}
-
 /// Reads what is stored and decides each write; refuses what cannot change.
 async fn plan(
     file: &JsonFile,
@@ -328,7 +316,7 @@ async fn plan(
                     && m.mandate.reference == mandate.reference
             });
             match stored {
-                Some(stored) if same_details(&stored.mandate, &mandate) => {
+                Some(stored) if stored.mandate.same_details(&mandate) => {
                     plan.mandates_unchanged += 1;
                 }
                 Some(_) => problems.push(problem(format!(

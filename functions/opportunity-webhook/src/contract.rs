@@ -11,6 +11,7 @@
 use std::sync::LazyLock;
 
 use billing_domain::DomainError;
+use billing_domain::direct_debit::NewMandate;
 use billing_domain::ids::{AccountId, BillingEntityId, CrmAccountId, OpportunityId, ProductCode};
 use billing_domain::item::{Item, UnitCode};
 use billing_domain::money::{Currency, Money};
@@ -29,7 +30,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::error::WebhookError;
+use crate::error::{WebhookError, domain_field_pointer};
 
 /// The published schema, enforced as written.
 pub const SCHEMA: &str = include_str!("../../../docs/webhooks/opportunity-closed.schema.json");
@@ -90,6 +91,10 @@ pub struct AccountData {
     /// Where the customer receives e-invoices (BT-49); present whenever a
     /// Leitweg-ID is.
     pub electronic_address: Option<ElectronicAddress>,
+    /// SEPA mandates the customer signed, as the staff API and the account
+    /// import take them (checked against the seller and the store while
+    /// planning: `OpportunityService`).
+    pub mandates: Vec<NewMandate>,
 }
 
 impl AccountData {
@@ -206,6 +211,8 @@ struct AccountBody {
     leitweg_id: Option<String>,
     #[serde(default)]
     electronic_address: Option<ElectronicAddressBody>,
+    #[serde(default)]
+    mandates: Vec<Value>,
 }
 
 #[derive(Deserialize)]
@@ -356,6 +363,9 @@ fn fingerprint(opportunity: &ClosedOpportunity) -> String {
     }
     if account.payment_date_agreed {
         content["account"]["payment_date_agreed"] = Value::Bool(true);
+    }
+    if !account.mandates.is_empty() {
+        content["account"]["mandates"] = serde_json::json!(account.mandates);
     }
     let mut canonical = String::new();
     write_canonical(&content, &mut canonical);
@@ -560,6 +570,7 @@ impl Checks {
     }
 
     fn account(&mut self, body: AccountBody) -> Option<AccountData> {
+        let body_mandates = body.mandates.len();
         let crm_id = self.check("/account/crm_id", CrmAccountId::parse(&body.crm_id));
         let country = self.check(
             "/account/address/country",
@@ -654,6 +665,26 @@ impl Checks {
         if emails.len() != body.invoice_emails.len() {
             return None;
         }
+        let mut mandates = Vec::with_capacity(body.mandates.len());
+        for (i, value) in body.mandates.into_iter().enumerate() {
+            // The domain types check each field (reference characters,
+            // creditor identifier, IBAN, BIC) as the staff API's body does.
+            match serde_path_to_error::deserialize::<_, NewMandate>(value) {
+                Ok(mandate) => mandates.push(mandate),
+                Err(error) => {
+                    let field = error.path().to_string();
+                    let pointer = if field == "." {
+                        format!("/account/mandates/{i}")
+                    } else {
+                        domain_field_pointer(&format!("/account/mandates/{i}"), &field)
+                    };
+                    self.fail(&pointer, error.into_inner().to_string());
+                }
+            }
+        }
+        if mandates.len() != body_mandates {
+            return None;
+        }
         let address = PostalAddress {
             street: body.address.street,
             additional_line: body
@@ -681,6 +712,7 @@ impl Checks {
             kind,
             leitweg_id,
             electronic_address,
+            mandates,
         })
     }
 
@@ -1022,6 +1054,76 @@ mod tests {
         let mut changed = example();
         changed["items"][0]["quantity"] = json_str("3");
         assert_ne!(parse_value(&changed).unwrap().fingerprint(), base);
+    }
+
+    fn with_mandate(mandate: Value) -> Value {
+        let mut body = example();
+        body["account"]["mandates"] = serde_json::json!([mandate]);
+        body
+    }
+
+    fn signed_mandate() -> Value {
+        serde_json::json!({
+            "reference": "MNDT-CRM-0001",
+            "signed_on": "2026-01-15",
+            "scheme": "CORE",
+            "usage": "recurrent",
+            "debtor_name": "Muster Handel GmbH",
+            "debtor_iban": "DE89 3704 0044 0532 0130 00",
+            "debtor_bic": null
+        })
+    }
+
+    #[test]
+    fn a_deal_brings_the_customers_mandates_and_they_count_in_the_fingerprint() {
+        let plain = parse_value(&example()).unwrap();
+        assert!(plain.account.mandates.is_empty());
+        let with = parse_value(&with_mandate(signed_mandate())).unwrap();
+        let [mandate] = with.account.mandates.as_slice() else {
+            panic!("one mandate: {:?}", with.account.mandates);
+        };
+        assert_eq!(mandate.reference.as_str(), "MNDT-CRM-0001");
+        assert_eq!(mandate.debtor_iban.as_str(), "DE89370400440532013000");
+        assert_eq!(mandate.creditor_identifier, None, "the seller's by default");
+        assert_ne!(plain.fingerprint(), with.fingerprint());
+    }
+
+    #[test]
+    fn mandate_refusals_name_the_field() {
+        let refused = |change: &dyn Fn(&mut Value)| {
+            let mut mandate = signed_mandate();
+            change(&mut mandate);
+            pointers(parse_value(&with_mandate(mandate)).unwrap_err())
+        };
+        // Schema: a missing field, an unknown scheme, an unknown field.
+        assert_eq!(
+            refused(&|m| {
+                m.as_object_mut().unwrap().remove("debtor_iban");
+            }),
+            ["/account/mandates/0"]
+        );
+        assert_eq!(
+            refused(&|m| m["scheme"] = json_str("COR1")),
+            ["/account/mandates/0/scheme"]
+        );
+        assert_eq!(
+            refused(&|m| m["iban"] = json_str("DE89370400440532013000")),
+            ["/account/mandates/0"]
+        );
+        // Domain types: a wrong IBAN check digit, a reference outside the
+        // SEPA characters, a creditor identifier with wrong check digits.
+        assert_eq!(
+            refused(&|m| m["debtor_iban"] = json_str("DE88370400440532013000")),
+            ["/account/mandates/0/debtor_iban"]
+        );
+        assert_eq!(
+            refused(&|m| m["reference"] = json_str("MNDT_ÄÖ")),
+            ["/account/mandates/0/reference"]
+        );
+        assert_eq!(
+            refused(&|m| m["creditor_identifier"] = json_str("DE97ZZZ09999999999")),
+            ["/account/mandates/0/creditor_identifier"]
+        );
     }
 
     #[test]

@@ -17,11 +17,12 @@ use billing_domain::item::PendingCharge;
 use billing_domain::item::{BillableLine, LineSource};
 use billing_domain::schedule::next_due_date;
 use billing_domain::seller::BillingEntity;
+use billing_domain::staff::StaffRole;
 use billing_domain::subscription::{ProrationPolicy, Subscription, SubscriptionItem};
 use billing_store::keys::derived_id;
 use billing_store::{
-    AccountChange, BillingStore, CommitOutcome, OpportunityCommit, OpportunityRecord, StoreError,
-    SubscriptionChange,
+    AccountChange, Actor, AuditEntry, BillingStore, CommitOutcome, OpportunityCommit,
+    OpportunityRecord, StoreError, StoredMandate, SubscriptionChange,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use tokio::time::Instant;
@@ -74,16 +75,20 @@ impl OpportunityService {
         while Instant::now() < deadline {
             plans += 1;
             if let Some(record) = self.store.opportunity(&opportunity.key).await? {
-                return replay(opportunity, &fingerprint, record);
+                let closed = replay(opportunity, &fingerprint, record)?;
+                self.record_mandates(opportunity, &closed, now).await?;
+                return Ok(closed);
             }
             let commit = self.plan(opportunity, &fingerprint, now).await?;
-            match self.store.commit_opportunity(&commit, deadline).await? {
-                CommitOutcome::Committed(record) => return Ok(Closed::Recorded(record)),
+            let closed = match self.store.commit_opportunity(&commit, deadline).await? {
+                CommitOutcome::Committed(record) => Closed::Recorded(record),
                 CommitOutcome::AlreadyRecorded(record) => {
-                    return replay(opportunity, &fingerprint, record);
+                    replay(opportunity, &fingerprint, record)?
                 }
                 CommitOutcome::Stale => continue,
-            }
+            };
+            self.record_mandates(opportunity, &closed, now).await?;
+            return Ok(closed);
         }
         Err(StoreError::Contended {
             what: "account or contract".to_owned(),
@@ -152,6 +157,9 @@ impl OpportunityService {
                 crm_last_modified,
             },
         };
+        // Refuse a mandate the store would refuse before anything is written.
+        self.mandates_to_record(opportunity, &account_id, true, now)
+            .await?;
         let customer = match &account {
             AccountChange::Create { account, .. }
             | AccountChange::Update { account, .. }
@@ -197,6 +205,139 @@ impl OpportunityService {
             subscription,
             recorded_at: now,
         })
+    }
+
+    /// The deal's mandates that are not stored yet, each checked as the
+    /// staff API and the account import check them: the domain's rules
+    /// (`NewMandate::into_mandate`, the seller's creditor identifier by
+    /// default), a reference no other customer holds, and a mandate stored
+    /// with the same reference having the same details (changes go through
+    /// the staff API, which records amendments). `strict`: refuse (422,
+    /// naming the field) what cannot be recorded; otherwise (a retry of a
+    /// deal already recorded, whose mandates a clerk may have amended
+    /// since) skip it.
+    async fn mandates_to_record(
+        &self,
+        opportunity: &ClosedOpportunity,
+        account_id: &AccountId,
+        strict: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<StoredMandate>, WebhookError> {
+        let stated = &opportunity.account.mandates;
+        if stated.is_empty() {
+            return Ok(Vec::new());
+        }
+        let today = now.with_timezone(&self.entity.time_zone).date_naive();
+        let seller = self
+            .entity
+            .direct_debit
+            .as_ref()
+            .map(|settings| &settings.creditor_identifier);
+        let stored = self.store.mandates(account_id).await?;
+        let mut new = Vec::new();
+        for (i, stated) in stated.iter().enumerate() {
+            let at = format!("/account/mandates/{i}");
+            let refuse = |pointer: String, message: String| {
+                Err(WebhookError::unprocessable(pointer, message))
+            };
+            let mandate = match stated.clone().into_mandate(seller, today) {
+                Ok(mandate) => mandate,
+                Err(error) if strict => return Err(WebhookError::from_domain(error, &at)),
+                Err(_) => continue,
+            };
+            let creditor = mandate.creditor_identifier.as_str().to_owned();
+            let reference = mandate.reference.as_str().to_owned();
+            let same = stored.iter().find(|s| {
+                s.mandate.creditor_identifier == mandate.creditor_identifier
+                    && s.mandate.reference == mandate.reference
+            });
+            match same {
+                Some(s) if s.mandate.same_details(&mandate) => {}
+                Some(_) if strict => {
+                    return refuse(
+                        format!("{at}/reference"),
+                        "is stored with other details; amend it through the staff API, \
+                         which records the amendment"
+                            .to_owned(),
+                    );
+                }
+                Some(_) => {}
+                None => match self
+                    .store
+                    .mandate_reference_holder(&creditor, &reference)
+                    .await?
+                {
+                    Some(holder) if holder != *account_id && strict => {
+                        return refuse(
+                            format!("{at}/reference"),
+                            format!(
+                                "is already given to another customer's mandate for creditor \
+                                 identifier {creditor}"
+                            ),
+                        );
+                    }
+                    Some(_) => {}
+                    None => new.push(StoredMandate::new(account_id.clone(), mandate, now)),
+                },
+            }
+        }
+        Ok(new)
+    }
+
+    /// Records the deal's new mandates for its account (created or found
+    /// by the commit), each with its audit entry; a retry records what a
+    /// crash left out.
+    async fn record_mandates(
+        &self,
+        opportunity: &ClosedOpportunity,
+        closed: &Closed,
+        now: DateTime<Utc>,
+    ) -> Result<(), WebhookError> {
+        let record = match closed {
+            Closed::Recorded(record) | Closed::Replayed(record) => record,
+        };
+        let account_id = &record.outcome.account_id;
+        let strict = matches!(closed, Closed::Recorded(_));
+        for mandate in self
+            .mandates_to_record(opportunity, account_id, strict, now)
+            .await?
+        {
+            let audit = AuditEntry {
+                actor: Actor {
+                    user: "opportunity-webhook".to_owned(),
+                    role: StaffRole::Billing,
+                },
+                at: now,
+                action: "account.mandate.create".to_owned(),
+                invoice_id: None,
+                account_id: account_id.clone(),
+                reason: Some(format!(
+                    "from the CRM with opportunity {}",
+                    opportunity.opportunity_id
+                )),
+                change: serde_json::json!({
+                    "mandate_id": mandate.mandate_id,
+                    "reference": mandate.mandate.reference,
+                    "creditor_identifier": mandate.mandate.creditor_identifier,
+                    "scheme": mandate.mandate.scheme,
+                    "usage": mandate.mandate.usage,
+                    "signed_on": mandate.mandate.signed_on,
+                }),
+            };
+            match self.store.create_mandate(&mandate, Some(&audit)).await {
+                // A concurrent retry recorded it first.
+                Ok(()) | Err(StoreError::Refused { .. }) if !strict => {}
+                Ok(()) => {}
+                Err(StoreError::Refused { reason, .. }) => {
+                    return Err(WebhookError::unprocessable(
+                        "/account/mandates",
+                        format!("mandate reference {} {reason}", mandate.mandate.reference),
+                    ));
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Ok(())
     }
 
     /// Parked charges ride on the customer's next recurring invoice; refuse

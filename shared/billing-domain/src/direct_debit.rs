@@ -321,6 +321,22 @@ impl Mandate {
         Ok(())
     }
 
+    /// Whether `stated` (a mandate as an import or a CRM states it again)
+    /// has this stored mandate's signed details: date, scheme, use, debtor
+    /// and agreed pre-notification. Its later collections, status and
+    /// amendments are the store's own and not compared; a stored mandate
+    /// stated with other details is not silently overwritten (changes go
+    /// through the staff API, which records them as amendments).
+    pub fn same_details(&self, stated: &Mandate) -> bool {
+        self.signed_on == stated.signed_on
+            && self.scheme == stated.scheme
+            && self.usage == stated.usage
+            && self.debtor_name == stated.debtor_name
+            && self.debtor_iban == stated.debtor_iban
+            && self.debtor_bic == stated.debtor_bic
+            && self.agreed_pre_notification_days == stated.agreed_pre_notification_days
+    }
+
     /// Calendar days between the pre-notification and the collection.
     pub fn pre_notification_days(&self) -> u16 {
         self.agreed_pre_notification_days
