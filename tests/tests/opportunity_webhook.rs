@@ -915,3 +915,72 @@ async fn a_deal_records_the_customers_mandates_once_and_refuses_what_the_store_w
         "a refused request changed a table"
     );
 }
+
+#[tokio::test]
+async fn a_one_off_deal_naming_direct_debit_is_invoiced_for_collection_under_the_mandate() {
+    let _shared = TABLES.read().await;
+    let state = webhook_state(example_entity(&entity_id())).await;
+    let at = now();
+    // GIVEN a one-off deal paid by direct debit, its customer's mandate
+    // sent along
+    let reference = unique_id("M");
+    let mut deal = opportunity();
+    let first = deal["items"][0].clone();
+    deal["items"] = json!([first]);
+    deal["payment_method"] = json!("direct_debit");
+    let mut without_mandate = deal.clone();
+    deal["account"]["mandates"] = json!([{
+        "reference": reference,
+        "signed_on": "2026-01-15",
+        "scheme": "CORE",
+        "usage": "recurrent",
+        "debtor_name": "Muster Handel GmbH",
+        "debtor_iban": "DE02120300000000202051"
+    }]);
+    // WHEN it is posted
+    let (status, answer, _) = post(&state, signed(&bytes(&deal), at), at).await;
+    assert_eq!(status, 201, "{answer}");
+    // THEN the invoice is collected under that mandate: it carries the
+    // pre-notification and is due on the collection date
+    let store = local_store().await;
+    let invoice = store
+        .invoice(&InvoiceId::new(
+            answer["invoice_id"].as_str().expect("an invoice"),
+        ))
+        .await
+        .unwrap()
+        .expect("stored")
+        .invoice;
+    let notice = invoice
+        .content()
+        .direct_debit
+        .clone()
+        .expect("collected by direct debit");
+    assert_eq!(notice.mandate_reference.as_str(), reference);
+    assert_eq!(notice.creditor_identifier.as_str(), "DE98ZZZ09999999999");
+    assert_eq!(invoice.content().due_date, notice.collection_date);
+    assert!(notice.collection_date >= invoice.content().issue_date + chrono::Days::new(14));
+    // AND a customer without a mandate gets 422 naming the payment method,
+    // and nothing is written
+    without_mandate["account"]["crm_id"] = json!(unique_id("acc"));
+    without_mandate["opportunity_id"] = json!(unique_id("opp"));
+    let (status, answer, _) = post(&state, signed(&bytes(&without_mandate), at), at).await;
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(answer["error"]["fields"][0]["pointer"], "/payment_method");
+    let message = answer["error"]["fields"][0]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(message.contains("no SEPA mandate"), "{message}");
+    let key = OpportunityKey {
+        source: format!(
+            "{}/{}",
+            without_mandate["source_system"].as_str().unwrap(),
+            without_mandate["crm_org_id"].as_str().unwrap()
+        ),
+        opportunity_id: without_mandate["opportunity_id"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    };
+    assert_eq!(store.opportunity(&key).await.unwrap(), None);
+}

@@ -62,6 +62,20 @@ pub enum BillingOption {
     WithNextRun,
 }
 
+/// How the deal's invoice is paid: by transfer (the default; the invoice
+/// prints transfer instructions and a GiroCode) or collected by SEPA direct
+/// debit under the customer's mandate (the invoice prints the
+/// pre-notification instead, `InvoiceDraft::collect_by_direct_debit`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMethod {
+    /// The customer transfers the amount.
+    #[default]
+    Transfer,
+    /// The seller collects it under the customer's mandate.
+    DirectDebit,
+}
+
 /// The customer as the CRM describes it, validated; the service adds our id.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AccountData {
@@ -164,6 +178,8 @@ pub struct ClosedOpportunity {
     pub purchase_order: Option<String>,
     /// Invoice now or with the next run.
     pub billing_option: BillingOption,
+    /// Transfer or direct debit.
+    pub payment_method: PaymentMethod,
     /// The CRM contract recurring items belong to.
     pub contract_key: String,
     /// The customer.
@@ -186,6 +202,8 @@ struct Body {
     purchase_order: Option<String>,
     #[serde(default)]
     billing_option: BillingOption,
+    #[serde(default)]
+    payment_method: PaymentMethod,
     #[serde(default)]
     contract_id: Option<String>,
     account: AccountBody,
@@ -367,6 +385,9 @@ fn fingerprint(opportunity: &ClosedOpportunity) -> String {
     if !account.mandates.is_empty() {
         content["account"]["mandates"] = serde_json::json!(account.mandates);
     }
+    if opportunity.payment_method == PaymentMethod::DirectDebit {
+        content["payment_method"] = Value::from("direct_debit");
+    }
     let mut canonical = String::new();
     write_canonical(&content, &mut canonical);
     hex::encode(Sha256::digest(canonical.as_bytes()))
@@ -539,6 +560,17 @@ impl Checks {
                 );
             }
         }
+        // Only this deal's invoice can be collected: the run bills contracts
+        // and parked charges by transfer until contracts name direct debit.
+        if body.payment_method == PaymentMethod::DirectDebit
+            && (body.billing_option == BillingOption::WithNextRun || !recurring.is_empty())
+        {
+            self.fail(
+                "/payment_method",
+                "direct_debit is for invoice_now deals without recurring items: \
+                 contracts and parked charges cannot name direct debit yet",
+            );
+        }
         let contract_key = body
             .contract_id
             .unwrap_or_else(|| body.opportunity_id.clone());
@@ -560,6 +592,7 @@ impl Checks {
                 currency,
                 purchase_order: body.purchase_order,
                 billing_option: body.billing_option,
+                payment_method: body.payment_method,
                 contract_key,
                 account,
                 one_off,
@@ -1086,6 +1119,44 @@ mod tests {
         assert_eq!(mandate.debtor_iban.as_str(), "DE89370400440532013000");
         assert_eq!(mandate.creditor_identifier, None, "the seller's by default");
         assert_ne!(plain.fingerprint(), with.fingerprint());
+    }
+
+    #[test]
+    fn direct_debit_is_for_deals_invoiced_now_without_recurring_items() {
+        let mut one_off = example();
+        let first = one_off["items"][0].clone();
+        one_off["items"] = serde_json::json!([first]);
+        one_off["payment_method"] = json_str("direct_debit");
+        let parsed = parse_value(&one_off).unwrap();
+        assert_eq!(parsed.payment_method, PaymentMethod::DirectDebit);
+        assert_ne!(
+            parsed.fingerprint(),
+            parse_value(&{
+                let mut transfer = one_off.clone();
+                transfer["payment_method"] = json_str("transfer");
+                transfer
+            })
+            .unwrap()
+            .fingerprint()
+        );
+        let mut with_contract = example();
+        with_contract["payment_method"] = json_str("direct_debit");
+        assert_eq!(
+            pointers(parse_value(&with_contract).unwrap_err()),
+            ["/payment_method"]
+        );
+        let mut parked = one_off.clone();
+        parked["billing_option"] = json_str("with_next_run");
+        assert_eq!(
+            pointers(parse_value(&parked).unwrap_err()),
+            ["/payment_method"]
+        );
+        let mut unknown = one_off;
+        unknown["payment_method"] = json_str("cheque");
+        assert_eq!(
+            pointers(parse_value(&unknown).unwrap_err()),
+            ["/payment_method"]
+        );
     }
 
     #[test]

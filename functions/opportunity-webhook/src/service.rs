@@ -27,7 +27,7 @@ use billing_store::{
 use chrono::{DateTime, NaiveDate, Utc};
 use tokio::time::Instant;
 
-use crate::contract::{BillingOption, ClosedOpportunity, OneOffLine, RecurringLine};
+use crate::contract::{BillingOption, ClosedOpportunity, OneOffLine, PaymentMethod, RecurringLine};
 use crate::error::{WebhookError, domain_field_pointer};
 
 /// Time allowed for planning and committing, inside the function's 29 s
@@ -158,7 +158,8 @@ impl OpportunityService {
             },
         };
         // Refuse a mandate the store would refuse before anything is written.
-        self.mandates_to_record(opportunity, &account_id, true, now)
+        let new_mandates = self
+            .mandates_to_record(opportunity, &account_id, true, now)
             .await?;
         let customer = match &account {
             AccountChange::Create { account, .. }
@@ -168,7 +169,12 @@ impl OpportunityService {
 
         let has_one_off = !opportunity.one_off.is_empty();
         let invoice = if has_one_off && opportunity.billing_option == BillingOption::InvoiceNow {
-            Some(draft_invoice(&self.entity, opportunity, customer, now)?)
+            let (mut draft, series) = draft_invoice(&self.entity, opportunity, customer, now)?;
+            if opportunity.payment_method == PaymentMethod::DirectDebit {
+                self.collect_by_direct_debit(&mut draft, &account_id, &new_mandates)
+                    .await?;
+            }
+            Some((draft, series))
         } else {
             None
         };
@@ -282,6 +288,52 @@ impl OpportunityService {
             }
         }
         Ok(new)
+    }
+
+    /// Makes the deal's invoice one collected by direct debit under the
+    /// customer's mandate: the first of its stored mandates, then those
+    /// the deal brings, that is granted to the seller's creditor
+    /// identifier and usable on the collection date. Refused (422 on
+    /// `/payment_method`) for a seller without creditor settings, a deal
+    /// whose other items do not end up on this invoice (contracts and
+    /// parked charges cannot name direct debit yet), and a customer
+    /// without such a mandate, with the reason.
+    async fn collect_by_direct_debit(
+        &self,
+        draft: &mut InvoiceDraft,
+        account_id: &AccountId,
+        new_mandates: &[StoredMandate],
+    ) -> Result<(), WebhookError> {
+        const FIELD: &str = "/payment_method";
+        let Some(settings) = &self.entity.direct_debit else {
+            return Err(WebhookError::unprocessable(
+                FIELD,
+                "the seller has no SEPA creditor settings (billing_entity.direct_debit)",
+            ));
+        };
+        let stored = self.store.mandates(account_id).await?;
+        let mut why =
+            "the customer has no SEPA mandate on file; send it in account.mandates".to_owned();
+        for candidate in stored.iter().chain(new_mandates) {
+            let mandate = &candidate.mandate;
+            if mandate.creditor_identifier != settings.creditor_identifier {
+                continue;
+            }
+            let mut collected = draft.clone();
+            match collected.collect_by_direct_debit(mandate) {
+                Ok(()) => {
+                    *draft = collected;
+                    return Ok(());
+                }
+                Err(billing_domain::DomainError::Invalid { message, .. }) => {
+                    why = format!("mandate {}: {message}", mandate.reference);
+                }
+            }
+        }
+        Err(WebhookError::unprocessable(
+            FIELD,
+            format!("direct debit needs a usable mandate of the customer: {why}"),
+        ))
     }
 
     /// Records the deal's new mandates for its account (created or found
