@@ -980,6 +980,48 @@ mod tests {
     }
 
     #[test]
+    fn charges_inside_the_debit_are_told_apart_and_entry_level_charges_count() {
+        // The fee inside the debited amount (ChrgInclInd true) is what a
+        // return must not take back from the invoice.
+        let inside = NOTIFICATION.replace(
+            r#"<TtlChrgsAndTaxAmt Ccy="EUR">3.00</TtlChrgsAndTaxAmt><Rcrd><Amt Ccy="EUR">3.00</Amt></Rcrd>"#,
+            r#"<Rcrd><Amt Ccy="EUR">3.00</Amt><ChrgInclInd>true</ChrgInclInd></Rcrd>"#,
+        );
+        let entry = &parse(inside.as_bytes()).unwrap().statements[0].entries[0];
+        assert_eq!(
+            entry.charges.map(|c| c.to_string()),
+            Some("3.00 EUR".into())
+        );
+        assert_eq!(
+            entry.charges_included.map(|c| c.to_string()),
+            Some("3.00 EUR".into())
+        );
+        // Separate (false) or unsaid: nothing inside the amount.
+        let file = parse(NOTIFICATION.as_bytes()).unwrap();
+        assert_eq!(file.statements[0].entries[0].charges_included, None);
+        // Charges at entry level count for a one-transaction entry.
+        let entry_level = NOTIFICATION
+            .replace(
+                r#"<Chrgs><TtlChrgsAndTaxAmt Ccy="EUR">3.00</TtlChrgsAndTaxAmt><Rcrd><Amt Ccy="EUR">3.00</Amt></Rcrd></Chrgs>"#,
+                "",
+            )
+            .replace(
+                "<AcctSvcrRef>RET-1</AcctSvcrRef>",
+                r#"<AcctSvcrRef>RET-1</AcctSvcrRef><Chrgs><Rcrd><Amt Ccy="EUR">2.50</Amt><ChrgInclInd>1</ChrgInclInd></Rcrd></Chrgs>"#,
+            );
+        let entry = &parse(entry_level.as_bytes()).unwrap().statements[0].entries[0];
+        assert_eq!(
+            entry.charges_included.map(|c| c.to_string()),
+            Some("2.50 EUR".into())
+        );
+        // An unreadable indicator names the entry.
+        let bad = inside.replace("<ChrgInclInd>true", "<ChrgInclInd>yes");
+        let error = parse(bad.as_bytes()).unwrap_err();
+        assert_eq!(error.entry, Some(1));
+        assert!(error.reason.contains("ChrgInclInd"), "{error}");
+    }
+
+    #[test]
     fn a_statement_reconciles_over_its_own_currency_only() {
         // A statement whose second entry is in USD: the EUR entries bridge
         // the balances, the USD one is left for review.

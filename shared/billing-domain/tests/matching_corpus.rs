@@ -21,7 +21,10 @@ const CORPUS: &[(&str, &[&str])] = &[
     // As printed, in the usual wrappings.
     ("RE-2026-000123", &["RE-2026-000123"]),
     ("Rechnung RE-2026-000123", &["RE-2026-000123"]),
-    ("Rechnungsnr. RE-2026-000123 vom 02.03.2026", &["RE-2026-000123"]),
+    (
+        "Rechnungsnr. RE-2026-000123 vom 02.03.2026",
+        &["RE-2026-000123"],
+    ),
     ("Invoice RE-2026-000123, thank you", &["RE-2026-000123"]),
     ("RE-2026-000123 Kd-Nr 4711", &["RE-2026-000123"]),
     ("SVWZ+RE-2026-000123 EREF+NOTPROVIDED", &["RE-2026-000123"]),
@@ -44,25 +47,46 @@ const CORPUS: &[(&str, &[&str])] = &[
     ("RE\u{2212}2026\u{2212}000123", &["RE-2026-000123"]),
     ("RE\u{2011}2026\u{2011}000123", &["RE-2026-000123"]),
     ("RE\u{2010}2026\u{2010}000123", &["RE-2026-000123"]),
-    ("Rechnung RE\u{2013}2026\u{2013}000124 Danke", &["RE-2026-000124"]),
+    (
+        "Rechnung RE\u{2013}2026\u{2013}000124 Danke",
+        &["RE-2026-000124"],
+    ),
     // Text broken across the 35-character lines of the payment order (the
     // statement reader joins the lines with a space).
     (
         "Zahlung zu Rechnung RE-2026-0001 23 vielen Dank",
         &["RE-2026-000123"],
     ),
-    ("Zahlung Rechnungsnummer RE-20 26-000123", &["RE-2026-000123"]),
-    ("Beitrag Maerz Rechnung RE- 2026-000123", &["RE-2026-000123"]),
+    (
+        "Zahlung Rechnungsnummer RE-20 26-000123",
+        &["RE-2026-000123"],
+    ),
+    (
+        "Beitrag Maerz Rechnung RE- 2026-000123",
+        &["RE-2026-000123"],
+    ),
     // Several invoices in one transfer.
-    ("RE-2026-000123 RE-2026-000124", &["RE-2026-000123", "RE-2026-000124"]),
+    (
+        "RE-2026-000123 RE-2026-000124",
+        &["RE-2026-000123", "RE-2026-000124"],
+    ),
     (
         "RE-2026-000123, RE-2026-000124 und RE-2026-000125",
         &["RE-2026-000123", "RE-2026-000124", "RE-2026-000125"],
     ),
-    ("RE-2026-000123/RE-2026-000124", &["RE-2026-000123", "RE-2026-000124"]),
-    ("RE-2026-000123+RE-2026-000124", &["RE-2026-000123", "RE-2026-000124"]),
+    (
+        "RE-2026-000123/RE-2026-000124",
+        &["RE-2026-000123", "RE-2026-000124"],
+    ),
+    (
+        "RE-2026-000123+RE-2026-000124",
+        &["RE-2026-000123", "RE-2026-000124"],
+    ),
     ("RE-2026-000123/124", &["RE-2026-000123", "RE-2026-000124"]),
-    ("RE-2026-000123 u. 124", &["RE-2026-000123", "RE-2026-000124"]),
+    (
+        "RE-2026-000123 u. 124",
+        &["RE-2026-000123", "RE-2026-000124"],
+    ),
     // The series prefix dropped (unambiguous: only invoices have this form).
     ("2026-000123", &["RE-2026-000123"]),
     ("Rechnung 2026-000123", &["RE-2026-000123"]),
@@ -112,7 +136,10 @@ fn the_matcher_reads_the_corpus_without_a_wrong_match() {
             .into_iter()
             .map(|number| number.as_str().to_owned())
             .collect();
-        if found.iter().any(|number| !expected.contains(&number.as_str())) {
+        if found
+            .iter()
+            .any(|number| !expected.contains(&number.as_str()))
+        {
             wrong.push(format!("{text:?} → {found:?}, meant {expected:?}"));
             continue;
         }
