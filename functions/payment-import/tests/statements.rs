@@ -131,6 +131,17 @@ async fn state(f: &Fixture, index: usize) -> billing_store::DunningState {
         .unwrap()
 }
 
+/// The payments and returns booked on an invoice, smallest first (the
+/// store lists them by id, not by date: compared as a set).
+async fn payments_by_amount(store: &BillingStore, invoice: &Invoice) -> Vec<Money> {
+    let mut payments = store
+        .payments_of_invoice(&invoice.content().id)
+        .await
+        .unwrap();
+    payments.sort_by_key(|p| p.amount());
+    payments
+}
+
 #[tokio::test]
 async fn statements_are_matched_split_credited_returned_and_imported_once() {
     let f = fixture().await;
@@ -256,14 +267,10 @@ async fn a_camt_054_notification_books_by_end_to_end_id_reopens_a_return_and_rev
         third.indexed,
         "a returned debit puts the invoice back into dunning"
     );
-    // (the store lists payments by id, not by date: compare as a set)
-    let mut payments = f
-        .store
-        .payments_of_invoice(&f.invoices[2].content().id)
-        .await
-        .unwrap();
-    payments.sort_by_key(|p| p.amount());
-    assert_eq!(payments, [eur(-5950), eur(5950)]);
+    assert_eq!(
+        payments_by_amount(&f.store, &f.invoices[2]).await,
+        [eur(-5950), eur(5950)]
+    );
     // AND the USD credit waits for a person, with the reason, while B's
     // invoice it names stays open
     let review = f.store.payment_review_list(&f.entity.id).await.unwrap();
@@ -531,13 +538,10 @@ async fn a_month_of_direct_debits_two_returns_reopen_their_invoices_and_block_th
     }
     // AND the AM04 return took back the collection, not the bank's fee
     // inside the debit
-    let mut payments = f
-        .store
-        .payments_of_invoice(&f.invoices[0].content().id)
-        .await
-        .unwrap();
-    payments.sort_by_key(|p| p.amount());
-    assert_eq!(payments, [eur(-11900), eur(11900)]);
+    assert_eq!(
+        payments_by_amount(&f.store, &f.invoices[0]).await,
+        [eur(-11900), eur(11900)]
+    );
     // AND the rest are paid and out of dunning
     for index in [2, 3] {
         let paid = f.state(index).await;
