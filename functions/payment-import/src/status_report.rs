@@ -188,13 +188,17 @@ impl ImportService {
         let handled = self.store.handled_entries(&report_id).await?;
         let (found, whole) = rejections(&report);
         let day = report_day(&report, now);
-        for what in &whole {
+        for (position, what) in whole.iter().enumerate() {
             // Which invoices a whole rejected file held is the collection
             // step's record; a clerk sends the file again once fixed.
             self.store
                 .put_attention_note(
                     &entity.id,
-                    &format!("collection_rejected#{}", report.original_msg_id),
+                    &format!(
+                        "collection_rejected#{}#{}",
+                        report.original_msg_id,
+                        position + 1
+                    ),
                     &format!("status report {}: {what}", report.msg_id),
                     now,
                 )

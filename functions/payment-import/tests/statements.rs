@@ -714,6 +714,16 @@ async fn a_pain_002_applies_its_rejections_like_returns_and_reviews_an_unknown_e
         "{}",
         review[0].reason
     );
+    // AND the block rejected whole, naming no transaction, is on the
+    // needs-attention list with its reason
+    let notes = f.store.attention_notes(&f.entity.id).await.unwrap();
+    assert_eq!(notes.len(), 1);
+    assert_eq!(notes[0].kind, "collection_rejected");
+    assert!(
+        notes[0].message.contains("DD-B2B-20260316") && notes[0].message.contains("FF01"),
+        "{}",
+        notes[0].message
+    );
     // AND the same report again changes nothing
     let again = import_bytes(&f.service, "pain002.xml", report)
         .await
