@@ -117,28 +117,33 @@ async fn sixty_days_from_due_date_to_paid() {
     let start = date(2025, 12, 15);
     for offset in 0..60u64 {
         let today = start + Days::new(offset);
-        if today == date(2026, 1, 10) {
-            let file = statement("SCENARIO-PARTIAL", today, "500.00", &reference);
-            let report = import
-                .import("scenario/partial.xml", &file, Utc::now())
-                .await
-                .unwrap();
-            assert_eq!(report.imported, 1);
-        }
-        if today == date(2026, 1, 25) {
-            let file = statement("SCENARIO-REST", today, "690.00", &reference);
-            import
-                .import("scenario/rest.xml", &file, Utc::now())
-                .await
-                .unwrap();
-        }
-        if today == date(2026, 1, 28) {
-            let file = statement("SCENARIO-CHARGES", today, "42.94", &reference);
-            let report = import
-                .import("scenario/charges.xml", &file, Utc::now())
-                .await
-                .unwrap();
-            assert_eq!(report.imported, 1);
+        // The transfers: part, the principal's rest, the letter's charges.
+        let transfer = [
+            (
+                date(2026, 1, 10),
+                "SCENARIO-PARTIAL",
+                "500.00",
+                "scenario/partial.xml",
+            ),
+            (
+                date(2026, 1, 25),
+                "SCENARIO-REST",
+                "690.00",
+                "scenario/rest.xml",
+            ),
+            (
+                date(2026, 1, 28),
+                "SCENARIO-CHARGES",
+                "42.94",
+                "scenario/charges.xml",
+            ),
+        ]
+        .into_iter()
+        .find(|(day, ..)| *day == today);
+        if let Some((_, message, amount, source)) = transfer {
+            let file = statement(message, today, amount, &reference);
+            let report = import.import(source, &file, Utc::now()).await.unwrap();
+            assert_eq!(report.imported, 1, "{amount} on {today}");
         }
         // Each day twice: the second run never sends anything.
         let report = sweep

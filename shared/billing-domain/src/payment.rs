@@ -141,14 +141,7 @@ impl PaymentSummary {
     /// negative) reopens what it takes back and may not take back more than
     /// was paid.
     pub fn book(&self, amount: Money) -> Result<Booking, DomainError> {
-        let currency = self.amount_due.currency();
-        amount.ensure_currency(currency, "amount.currency")?;
-        if !amount.is_rounded() {
-            return Err(DomainError::invalid(
-                "amount",
-                format!("more decimals than {currency} has"),
-            ));
-        }
+        let currency = self.ensure_bookable(amount)?;
         let zero = Money::zero(currency);
         let (to_invoice, to_credit) = if amount.is_negative() {
             if (-amount).compare(&self.paid)?.is_gt() {
@@ -176,6 +169,20 @@ impl PaymentSummary {
 }
 
 impl PaymentSummary {
+    /// Refuses an amount to book in another currency or finer than its
+    /// minor unit; the invoice's currency otherwise.
+    fn ensure_bookable(&self, amount: Money) -> Result<Currency, DomainError> {
+        let currency = self.amount_due.currency();
+        amount.ensure_currency(currency, "amount.currency")?;
+        if !amount.is_rounded() {
+            return Err(DomainError::invalid(
+                "amount",
+                format!("more decimals than {currency} has"),
+            ));
+        }
+        Ok(currency)
+    }
+
     /// The summary once a credit note of `credit` (gross, positive) lowered
     /// what the invoice asks for (§17(1) UStG reduces the consideration):
     /// what was paid stays paid, and what it now exceeds is customer credit.
@@ -499,18 +506,11 @@ impl PaymentSummary {
         charges: &Charges,
         amount: Money,
     ) -> Result<ChargedBooking, DomainError> {
-        let currency = self.amount_due.currency();
-        amount.ensure_currency(currency, "amount.currency")?;
+        let currency = self.ensure_bookable(amount)?;
         charges
             .claimed
             .ensure_currency(currency, "charges.currency")?;
         charges.paid.ensure_currency(currency, "charges.currency")?;
-        if !amount.is_rounded() {
-            return Err(DomainError::invalid(
-                "amount",
-                format!("more decimals than {currency} has"),
-            ));
-        }
         let zero = Money::zero(currency);
         let (settles, to_credit) = if amount.is_negative() {
             let paid = Claims {

@@ -148,13 +148,8 @@ impl DunningState {
         };
         Ok(Self {
             invoice,
+            level: payments.dunning_level,
             payments,
-            level: match item.get("dunning_level") {
-                Some(AttributeValue::N(v)) => v
-                    .parse()
-                    .map_err(|_| StoreError::corrupt(what, "dunning_level is not a number"))?,
-                _ => 0,
-            },
             sent,
             flat_fee_charged: matches!(
                 item.get("flat_fee_charged"),
