@@ -988,3 +988,80 @@ async fn a_one_off_deal_naming_direct_debit_is_invoiced_for_collection_under_the
     };
     assert_eq!(store.opportunity(&key).await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn a_debtor_account_from_the_crm_is_checked_against_the_seller_s_range_and_kept() {
+    let _exclusive = TABLES.write().await;
+    // GIVEN a seller with the default debtor accounts 10000..=69999
+    // (account length 4 + 1 digit)
+    let state = webhook_state(example_entity(&entity_id())).await;
+    let store = local_store().await;
+    let at = now();
+    // WHEN the CRM names debtor account 12345 for a new customer
+    let mut deal = opportunity();
+    deal["account"]["debtor_account"] = json!(12345);
+    let (status, answer, _) = post(&state, signed(&bytes(&deal), at), at).await;
+    assert_eq!(status, 201, "{answer}");
+    // THEN it is the customer's debtor account
+    let account = AccountId::new(answer["account_id"].as_str().expect("an account"));
+    assert_eq!(
+        store.debtor_account(&account).await.expect("read"),
+        Some(12345)
+    );
+    // AND a retry is still a retry (the original answer, replayed)
+    let (status, answer, _) = post(&state, signed(&bytes(&deal), at), at).await;
+    assert_eq!(status, 200, "{answer}");
+
+    // WHEN numbers that are not the seller's, or not this customer's, come
+    let with_number = |mut body: Value, number: Value| {
+        body["account"]["debtor_account"] = number;
+        body
+    };
+    let cases = [
+        (
+            "too short for the account length",
+            with_number(opportunity(), json!(1234)),
+        ),
+        (
+            "outside the range",
+            with_number(opportunity(), json!(70000)),
+        ),
+        (
+            "held by another customer",
+            with_number(opportunity(), json!(12345)),
+        ),
+        (
+            "another number for the customer",
+            with_number(next_deal_of(&deal), json!(12346)),
+        ),
+    ];
+    let before = snapshot().await;
+    for (name, body) in cases {
+        let (status, answer, _) = post(&state, signed(&bytes(&body), at), at).await;
+        // THEN each is refused naming the field, and nothing changes
+        assert_eq!(status, 422, "{name}: {answer}");
+        assert_eq!(
+            answer["error"]["fields"][0]["pointer"], "/account/debtor_account",
+            "{name}"
+        );
+    }
+    let (status, answer, _) = post(
+        &state,
+        signed(&bytes(&with_number(opportunity(), json!("12345"))), at),
+        at,
+    )
+    .await;
+    assert_eq!(
+        status, 400,
+        "a number in quotes breaks the schema: {answer}"
+    );
+    assert_eq!(
+        before,
+        snapshot().await,
+        "a refused debtor account changed a table"
+    );
+    assert_eq!(
+        store.debtor_account(&account).await.expect("read"),
+        Some(12345)
+    );
+}

@@ -105,6 +105,10 @@ pub struct AccountData {
     /// Where the customer receives e-invoices (BT-49); present whenever a
     /// Leitweg-ID is.
     pub electronic_address: Option<ElectronicAddress>,
+    /// The customer's debtor account number as the CRM knows it (the
+    /// personal account in the tax advisor's books), recorded once and
+    /// kept; the service checks it against the seller's range.
+    pub debtor_account: Option<u32>,
     /// SEPA mandates the customer signed, as the staff API and the account
     /// import take them (checked against the seller and the store while
     /// planning: `OpportunityService`).
@@ -229,6 +233,8 @@ struct AccountBody {
     leitweg_id: Option<String>,
     #[serde(default)]
     electronic_address: Option<ElectronicAddressBody>,
+    #[serde(default)]
+    debtor_account: Option<Value>,
     #[serde(default)]
     mandates: Vec<Value>,
 }
@@ -381,6 +387,9 @@ fn fingerprint(opportunity: &ClosedOpportunity) -> String {
     }
     if account.payment_date_agreed {
         content["account"]["payment_date_agreed"] = Value::Bool(true);
+    }
+    if let Some(number) = account.debtor_account {
+        content["account"]["debtor_account"] = serde_json::json!(number);
     }
     if !account.mandates.is_empty() {
         content["account"]["mandates"] = serde_json::json!(account.mandates);
@@ -678,6 +687,25 @@ impl Checks {
                 }
             },
         };
+        // JSON Schema counts 10001.0 as an integer; so do we.
+        let debtor_account = match &body.debtor_account {
+            None | Some(Value::Null) => Some(None),
+            Some(value) => match value.as_f64() {
+                Some(number)
+                    if number.fract() == 0.0 && (1.0..=f64::from(u32::MAX)).contains(&number) =>
+                {
+                    Some(Some(number as u32))
+                }
+                _ => {
+                    self.fail(
+                        "/account/debtor_account",
+                        "a debtor account number (a positive whole number)",
+                    );
+                    None
+                }
+            },
+        };
+        let debtor_account = debtor_account?;
         let (crm_id, country, vat_id, leitweg_id, currency, payment_terms_days) = (
             crm_id?,
             country?,
@@ -745,6 +773,7 @@ impl Checks {
             kind,
             leitweg_id,
             electronic_address,
+            debtor_account,
             mandates,
         })
     }

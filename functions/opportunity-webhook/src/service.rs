@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use billing_domain::DomainError;
+use billing_domain::accounting::AccountNumber;
 use billing_domain::ids::{
     AccountId, InvoiceId, PendingChargeId, SubscriptionId, SubscriptionItemId,
 };
@@ -129,6 +130,9 @@ impl OpportunityService {
         from_crm
             .validate()
             .map_err(|e| WebhookError::from_domain(e, ""))?;
+        if let Some(number) = data.debtor_account {
+            self.check_debtor_account(number)?;
+        }
         let crm_last_modified = opportunity.last_modified;
         let account = match existing {
             None => AccountChange::Create {
@@ -202,6 +206,9 @@ impl OpportunityService {
         } else {
             None
         };
+        if let Some(number) = data.debtor_account {
+            self.record_debtor_account(&account_id, number).await?;
+        }
         Ok(OpportunityCommit {
             key: opportunity.key.clone(),
             fingerprint: fingerprint.to_owned(),
@@ -390,6 +397,39 @@ impl OpportunityService {
             }
         }
         Ok(())
+    }
+
+    /// Refuses a debtor account number that is not one of the seller's
+    /// (the length and range of `accounting.debtor_accounts`), the one
+    /// check the journal applies to every debtor account.
+    fn check_debtor_account(&self, number: u32) -> Result<(), WebhookError> {
+        const FIELD: &str = "/account/debtor_account";
+        AccountNumber::parse(&number.to_string(), FIELD)
+            .and_then(|account| self.entity.accounting.ensure_debtor(&account, FIELD))
+            .map_err(|e| WebhookError::from_domain(e, ""))
+    }
+
+    /// Records the CRM's debtor account number for the customer (a retry
+    /// records the same number again, changing nothing); a number another
+    /// customer holds, or another number for a customer that has one, is
+    /// refused before anything of the deal is written.
+    async fn record_debtor_account(
+        &self,
+        account: &AccountId,
+        number: u32,
+    ) -> Result<(), WebhookError> {
+        match self
+            .store
+            .set_debtor_account(&self.entity.id, account, number)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(StoreError::Refused { reason, .. }) => Err(WebhookError::unprocessable(
+                "/account/debtor_account",
+                reason,
+            )),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Parked charges ride on the customer's next recurring invoice; refuse

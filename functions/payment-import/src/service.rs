@@ -331,8 +331,10 @@ impl ImportService {
                 reason,
             )
         } else {
-            let open: Vec<OpenInvoice> =
-                invoices.iter().map(InvoicePayments::open_invoice).collect();
+            let open: Vec<OpenInvoice> = invoices
+                .iter()
+                .map(InvoicePayments::open_invoice)
+                .collect::<Result<_, _>>()?;
             let split = match split_oldest_first(entry.amount, &open) {
                 Ok(split) => split,
                 Err(e) => {
@@ -537,10 +539,16 @@ impl ImportService {
         {
             let open = self.store.open_invoices_of_account(&account).await?;
             let tolerance = entity.payment_tolerance;
-            let fitting: Vec<InvoicePayments> = open
-                .into_iter()
-                .filter(|i| tolerance.accepts(i.summary.open, entry.amount))
-                .collect();
+            // The principal alone, or everything owed with the costs and
+            // interest a letter claimed: either is a transfer for it.
+            let mut fitting: Vec<InvoicePayments> = Vec::new();
+            for invoice in open {
+                if tolerance.accepts(invoice.summary.open, entry.amount)
+                    || tolerance.accepts(invoice.owed()?, entry.amount)
+                {
+                    fitting.push(invoice);
+                }
+            }
             match fitting.len() {
                 1 => {
                     return Ok(Found::Match {

@@ -4,7 +4,9 @@
 //!
 //! The invoice item carries, beside its body and payment state:
 //! `dunning_level` (highest level sent, absent = 0), `dunning_sent` (JSON
-//! list of the letters sent), `flat_fee_charged`, `fees_charged`,
+//! list of the letters sent), `flat_fee_charged`, `fees_charged` and
+//! `interest_claimed` (what the letters claimed beyond the principal, which
+//! a payment settles first, see [`crate::payment::InvoicePayments::book`]),
 //! `dunning_block` and `dispute` (JSON), `collection_since`, and the index
 //! keys `dunning_shard`/`dunning_at` while the sweep must look at it.
 //! Letters are recorded together with the level advance of every invoice
@@ -146,13 +148,8 @@ impl DunningState {
         };
         Ok(Self {
             invoice,
+            level: payments.dunning_level,
             payments,
-            level: match item.get("dunning_level") {
-                Some(AttributeValue::N(v)) => v
-                    .parse()
-                    .map_err(|_| StoreError::corrupt(what, "dunning_level is not a number"))?,
-                _ => 0,
-            },
             sent,
             flat_fee_charged: matches!(
                 item.get("flat_fee_charged"),
@@ -231,6 +228,10 @@ pub struct LetterInvoice {
     pub flat_fee_charged: bool,
     /// Fees claimed so far, including this letter's.
     pub fees_charged: Money,
+    /// Default interest claimed so far: the highest total any letter,
+    /// this one included, stated for the invoice (each letter restates the
+    /// interest up to its day).
+    pub interest_claimed: Money,
     /// When the sweep must look again; none: leaves the index.
     pub next_check: Option<NaiveDate>,
 }
@@ -482,7 +483,7 @@ impl BillingStore {
             .map_err(|e| StoreError::corrupt("dunning letter", e))?;
         let mut expression = "SET dunning_level = :level, \
              dunning_sent = :sent, flat_fee_charged = :flat, fees_charged = :fees, \
-             last_dunned_on = :day"
+             interest_claimed = :interest, last_dunned_on = :day"
             .to_owned();
         match part.next_check {
             Some(_) => expression.push_str(", dunning_shard = :shard, dunning_at = :at"),
@@ -512,6 +513,7 @@ impl BillingStore {
             .expression_attribute_values(":level", n(part.level))
             .expression_attribute_values(":flat", AttributeValue::Bool(part.flat_fee_charged))
             .expression_attribute_values(":fees", s(part.fees_charged.amount().to_string()))
+            .expression_attribute_values(":interest", s(part.interest_claimed.amount().to_string()))
             .expression_attribute_values(":day", s(part.sent_on.to_string()));
         update = update.expression_attribute_values(":sent", s(sent_json));
         if let Some(block) = &part.block_read {
