@@ -131,6 +131,15 @@ async fn state(f: &Fixture, index: usize) -> billing_store::DunningState {
         .unwrap()
 }
 
+/// A returned invoice: open again for `open`, without its paid-in-full
+/// day (payment behaviour), and back in the dunning index.
+fn assert_reopened(state: &billing_store::DunningState, open: Money) {
+    assert_eq!(state.payments.summary.status, PaymentStatus::Open);
+    assert_eq!(state.payments.summary.open, open);
+    assert_eq!(state.payments.paid_in_full_on, None);
+    assert!(state.indexed, "a returned invoice is dunned again");
+}
+
 /// The payments and returns booked on an invoice, smallest first (the
 /// store lists them by id, not by date: compared as a set).
 async fn payments_by_amount(store: &BillingStore, invoice: &Invoice) -> Vec<Money> {
@@ -230,11 +239,7 @@ async fn statements_are_matched_split_credited_returned_and_imported_once() {
     let fifth = state(&f, 4).await;
     assert_eq!(fifth.payments.summary.status, PaymentStatus::Paid);
     assert_eq!(fifth.payments.paid_in_full_on, Some(day(3, 2)));
-    let reopened = state(&f, 0).await;
-    assert_eq!(reopened.payments.summary.status, PaymentStatus::Open);
-    assert_eq!(reopened.payments.summary.open, eur(11900));
-    assert_eq!(reopened.payments.paid_in_full_on, None);
-    assert!(reopened.indexed, "a reopened invoice is dunned again");
+    assert_reopened(&state(&f, 0).await, eur(11900));
     assert_eq!(
         f.store
             .payments_of_invoice(&f.invoices[0].content().id)
@@ -260,13 +265,7 @@ async fn a_camt_054_notification_books_by_end_to_end_id_reopens_a_return_and_rev
     assert_eq!(results[0].outcome, "imported");
     assert_eq!((results[0].booked, results[0].for_review), (2, 1));
     // AND invoice 3 was paid, then reopened by the return and dunned again
-    let third = state(&f, 2).await;
-    assert_eq!(third.payments.summary.status, PaymentStatus::Open);
-    assert_eq!(third.payments.summary.open, eur(5950));
-    assert!(
-        third.indexed,
-        "a returned debit puts the invoice back into dunning"
-    );
+    assert_reopened(&state(&f, 2).await, eur(5950));
     assert_eq!(
         payments_by_amount(&f.store, &f.invoices[2]).await,
         [eur(-5950), eur(5950)]
@@ -526,16 +525,8 @@ async fn a_month_of_direct_debits_two_returns_reopen_their_invoices_and_block_th
 
     // THEN the two returned invoices are open again, without their
     // paid-in-full day, and back in the dunning index
-    for (index, open) in [(0, eur(11900)), (1, eur(23800))] {
-        let returned = f.state(index).await;
-        assert_eq!(returned.payments.summary.status, PaymentStatus::Open);
-        assert_eq!(returned.payments.summary.open, open);
-        assert_eq!(returned.payments.paid_in_full_on, None);
-        assert!(
-            returned.indexed,
-            "{index}: a returned invoice is dunned again"
-        );
-    }
+    assert_reopened(&f.state(0).await, eur(11900));
+    assert_reopened(&f.state(1).await, eur(23800));
     // AND the AM04 return took back the collection, not the bank's fee
     // inside the debit
     assert_eq!(
