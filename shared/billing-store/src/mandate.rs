@@ -68,7 +68,7 @@ impl StoredMandate {
     /// The item: the one codec of a mandate. `reference` and
     /// `creditor_identifier` are kept beside the body so an operator can
     /// read them in the console (no IBAN outside the body).
-    fn item(&self) -> Result<Item, StoreError> {
+    pub(crate) fn item(&self) -> Result<Item, StoreError> {
         let what = format!("mandate {}", self.mandate_id);
         let mut item = key_item(keys::mandate(&self.account_id, &self.mandate_id));
         item.insert("record_type".into(), s("mandate"));
