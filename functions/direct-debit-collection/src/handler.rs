@@ -101,8 +101,14 @@ mod tests {
     fn a_malformed_request_is_rejected_naming_the_field() {
         for (payload, expected) in [
             (serde_json::json!({}), "exactly one"),
-            (serde_json::json!({"date": "10.12.2026"}), "date \"10.12.2026\""),
-            (serde_json::json!({"scheduled_time": "soon"}), "scheduled_time"),
+            (
+                serde_json::json!({"date": "10.12.2026"}),
+                "date \"10.12.2026\"",
+            ),
+            (
+                serde_json::json!({"scheduled_time": "soon"}),
+                "scheduled_time",
+            ),
             (serde_json::json!({"day": "2026-12-10"}), "unknown field"),
         ] {
             let err = day(payload).unwrap_err();

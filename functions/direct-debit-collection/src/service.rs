@@ -28,7 +28,6 @@ use billing_domain::direct_debit::{
 };
 use billing_domain::ids::{AccountId, BillingEntityId, InvoiceId};
 use billing_domain::invoice::DirectDebitNotice;
-use billing_domain::payment::PaymentStatus;
 use billing_domain::seller::BillingEntity;
 use billing_sepa::{
     CollectionFileError, Creditor, DueCollection, check_collection, files_for, write_pain008,
@@ -176,12 +175,8 @@ impl CollectionService {
                 continue;
             }
             let payments = &candidate.payments;
-            let settled = payments.cancelled
-                || payments.written_off
-                || matches!(
-                    payments.summary.status,
-                    PaymentStatus::Paid | PaymentStatus::Overpaid
-                );
+            // Cancelled or written off: no longer owed, nothing to tell.
+            let settled = payments.cancelled || payments.written_off;
             let Some(notice) = candidate.invoice.content().direct_debit.clone() else {
                 self.store.drop_from_collection(&due.invoice_id).await?;
                 report.dropped += 1;
@@ -285,7 +280,11 @@ impl CollectionService {
                 message: "the seller has no creditor settings".to_owned(),
             },
         })?;
-        for _ in 0..SEAL_ATTEMPTS {
+        for attempt in 0..SEAL_ATTEMPTS {
+            if attempt > 0 {
+                // A claim of another run is between its count and our read.
+                tokio::time::sleep(std::time::Duration::from_millis(25 << attempt.min(5))).await;
+            }
             let batch = self
                 .store
                 .collection_batch(batch_id)
@@ -297,8 +296,6 @@ impl CollectionService {
             match batch.state {
                 BatchState::Open => {
                     if u64::try_from(members.len()).ok() != Some(batch.members) {
-                        // A claim is between its count and our read: again.
-                        tokio::task::yield_now().await;
                         continue;
                     }
                     if members.is_empty() {

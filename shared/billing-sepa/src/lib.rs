@@ -275,7 +275,10 @@ pub fn check_collection(collection: &DueCollection) -> Result<(), CollectionFile
         reason,
     })?;
     let field = |name: &str| format!("invoice {}: {name}", collection.invoice_number);
-    sepa_iban(&field("mandate.debtor_iban"), &collection.mandate.debtor_iban)?;
+    sepa_iban(
+        &field("mandate.debtor_iban"),
+        &collection.mandate.debtor_iban,
+    )?;
     if let Some(bic) = &collection.mandate.debtor_bic {
         sepa::validate_bic(bic.as_str())
             .map_err(|error| invalid(field("mandate.debtor_bic"), error))?;

@@ -207,11 +207,7 @@ impl CollectionBatch {
     ) -> String {
         keys::derived_id(
             "dd",
-            &[
-                entity.as_str(),
-                scheme.code(),
-                &collection_date.to_string(),
-            ],
+            &[entity.as_str(), scheme.code(), &collection_date.to_string()],
         )
     }
 
@@ -276,7 +272,7 @@ impl CollectionBatch {
 
     fn read(item: &Item, what: &str) -> Result<Self, StoreError> {
         let facts: BatchFacts = read_body(item, what)?;
-        let file = read_optional_s(item, "file")
+        let file = read_optional_s(item, "collection_file")
             .map(|text| {
                 serde_json::from_str(text)
                     .map_err(|e| StoreError::corrupt(what, format!("file: {e}")))
@@ -404,7 +400,9 @@ impl BillingStore {
             .table_name(&self.table)
             .set_key(Some(key_item(keys::invoice(id))))
             .update_expression("REMOVE collection_shard, collection_at")
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(collection_batch)");
+            .condition_expression(
+                "attribute_exists(pk) AND attribute_not_exists(collection_batch)",
+            );
         match self.transact(vec![transaction_update(update)?]).await? {
             Outcome::Written => Ok(()),
             Outcome::Cancelled(cancelled) if cancelled.condition_failed(0) => Ok(()),
@@ -545,7 +543,7 @@ impl BillingStore {
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key_item(keys::collection_batch(batch_id))))
-            .update_expression("SET #state = :sealed, file = :file")
+            .update_expression("SET #state = :sealed, collection_file = :file")
             .condition_expression("#state = :open AND members = :members")
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":sealed", s(BatchState::Sealed.as_str()))
@@ -651,10 +649,7 @@ impl BillingStore {
                             "collection_batch = :batch AND attribute_exists(collection_shard)",
                         )
                         .expression_attribute_values(":batch", s(&batch.batch_id))
-                        .expression_attribute_values(
-                            ":day",
-                            s(batch.collection_date.to_string()),
-                        ),
+                        .expression_attribute_values(":day", s(batch.collection_date.to_string())),
                 )?);
             }
             match self.transact(items).await? {
@@ -737,7 +732,9 @@ impl BillingStore {
                 .expression_attribute_values(":next", n(batch.downloads + 1));
             update = if first {
                 update
-                    .update_expression("SET downloads = :next, handed_over_at = :at, handed_over_by = :by")
+                    .update_expression(
+                        "SET downloads = :next, handed_over_at = :at, handed_over_by = :by",
+                    )
                     .expression_attribute_values(":at", time(at))
                     .expression_attribute_values(":by", s(&actor.user))
             } else {
@@ -784,7 +781,10 @@ impl BillingStore {
 }
 
 fn member_item(batch_id: &str, member: &CollectionMember) -> Result<Item, StoreError> {
-    let what = format!("member {} of collection batch {batch_id}", member.invoice_id);
+    let what = format!(
+        "member {} of collection batch {batch_id}",
+        member.invoice_id
+    );
     let mut item = key_item(keys::collection_member(batch_id, &member.invoice_id));
     item.insert("record_type".into(), s("collection_member"));
     item.insert("invoice_id".into(), s(member.invoice_id.as_str()));
