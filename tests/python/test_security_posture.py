@@ -293,7 +293,7 @@ def test_every_asynchronously_invoked_function_has_an_on_failure_destination(tem
         for event in events:
             if event["Type"] == "ScheduleV2":
                 assert event["Properties"]["DeadLetterConfig"]["Arn"] == failed, logical_id
-    assert found == 3, "the planner, the dunning sweep and the payment import"
+    assert found == 4, "the planner, the dunning sweep, the payment import and the collection step"
 
 
 def test_the_security_document_names_every_store_of_the_template(template):

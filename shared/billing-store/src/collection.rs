@@ -762,15 +762,11 @@ impl BillingStore {
             let items = vec![transaction_update(update)?, self.put_new(audit)?];
             match self.transact(items).await? {
                 Outcome::Written => {
-                    let mut after = batch;
-                    after.downloads += 1;
-                    if first {
-                        after.handed_over = Some(HandedOver {
-                            at,
-                            by: actor.user.clone(),
-                        });
-                    }
-                    return Ok(after);
+                    // As stored (times to the millisecond).
+                    return self
+                        .collection_batch(batch_id)
+                        .await?
+                        .ok_or(StoreError::NotFound { what });
                 }
                 Outcome::Cancelled(cancelled) if cancelled.only_races(|_| true) => continue,
                 Outcome::Cancelled(cancelled) => return Err(cancelled.into_error()),
