@@ -6,13 +6,7 @@
 mod common;
 
 use billing_api::handler::handle;
-use billing_store::BillingStore;
-use billing_tests::billing::direct_debit_invoice;
-use billing_tests::{local_clients, resource};
-use chrono::{NaiveDate, Utc};
 use common::{Who, World, json, request};
-use direct_debit_collection::service::{CollectionDay, CollectionService};
-use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 async fn send(
@@ -26,45 +20,10 @@ async fn send(
     (response.status().as_u16(), json(&response))
 }
 
-/// The world's customer pays by direct debit; Friday 11 December's step
-/// writes its file.
-async fn collected(world: &World) -> String {
-    let aws = local_clients().await;
-    let store = BillingStore::new(aws.dynamodb.clone(), resource("BILLING_TABLE"));
-    let mandate = store.mandates(&world.account.id).await.unwrap()[0]
-        .mandate
-        .clone();
-    let issued = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
-    direct_debit_invoice(
-        &store,
-        &world.entity,
-        &world.account,
-        &mandate,
-        issued,
-        Decimal::new(9900, 2),
-    )
-    .await;
-    let service = CollectionService::new(
-        store,
-        aws.s3,
-        resource("DOCUMENTS_BUCKET"),
-        world.entity.id.clone(),
-    );
-    let report = service
-        .collect(
-            CollectionDay::Date(NaiveDate::from_ymd_opt(2026, 12, 11).unwrap()),
-            Utc::now(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(report.files.len(), 1, "{report:?}");
-    report.files[0].batch_id.clone()
-}
-
 #[tokio::test]
 async fn billing_downloads_a_collection_file_and_it_is_handed_over_once() {
-    let world = World::new().await;
-    let batch_id = collected(&world).await;
+    let mut world = World::new().await;
+    let batch_id = world.collect().await;
     let download = format!("/v1/collection-files/{batch_id}/download");
 
     // Listed, not handed over yet.
@@ -105,8 +64,8 @@ async fn billing_downloads_a_collection_file_and_it_is_handed_over_once() {
 
 #[tokio::test]
 async fn an_unknown_file_or_a_body_with_fields_is_refused_and_changes_nothing() {
-    let world = World::new().await;
-    let batch_id = collected(&world).await;
+    let mut world = World::new().await;
+    let batch_id = world.collect().await;
     let (status, body) = send(
         &world,
         Who::Billing,
