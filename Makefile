@@ -85,7 +85,6 @@ demo: $(VENV_STAMP)
 	mkdir -p out
 	$(LOCAL_AWS) run -- sh -c 'target/debug/demo && $(VENV_PY) tools/dashboard_body.py out/dashboard.json'
 	$(CARGO) run --quiet -p billing-documents --example render_samples -- out/documents
-	$(CARGO) run --quiet -p billing-sepa --example collection_samples -- out/sepa
 
 ## ------------------------------------------------------- staff API, local
 # Serves the staff API on a loopback port against a fresh local AWS, with a

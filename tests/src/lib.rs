@@ -16,6 +16,7 @@ use billing_lambda::config;
 pub mod billing;
 pub mod counting;
 pub mod delivery;
+pub mod demo_collection;
 pub mod demo_dunning;
 pub mod emf;
 pub mod packaged;
