@@ -39,6 +39,7 @@ use crate::attributes::{
     Item, body, key_item, n, read_body, read_optional_s, read_s, read_time, read_u64, s, time,
 };
 use crate::audit::Actor;
+use crate::mandate::StoredMandate;
 use crate::page::{Page, Paged, query_page};
 use crate::payment::InvoicePayments;
 use crate::transaction::{Outcome, Retry, transaction_update};
@@ -612,10 +613,10 @@ impl BillingStore {
             // The mandate as stored now (a clerk may have changed it since
             // the claim): its last collection moves forward, never back.
             let stored = self
-                .mandates(account)
+                .get(keys::mandate(account, mandate_id))
                 .await?
-                .into_iter()
-                .find(|m| m.mandate_id == mandate_id);
+                .map(|item| StoredMandate::read(&item, &what))
+                .transpose()?;
             let mut items = Vec::new();
             let mandate_first = match &stored {
                 Some(stored)

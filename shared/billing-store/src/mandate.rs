@@ -85,7 +85,7 @@ impl StoredMandate {
         Ok(item)
     }
 
-    fn read(item: &Item, what: &str) -> Result<Self, StoreError> {
+    pub(crate) fn read(item: &Item, what: &str) -> Result<Self, StoreError> {
         Ok(Self {
             account_id: AccountId::new(read_s(item, "account_id", what)?),
             mandate_id: read_s(item, "mandate_id", what)?.to_owned(),
