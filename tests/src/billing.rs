@@ -77,15 +77,7 @@ pub async fn invoice(
     issue_date: NaiveDate,
     net: Decimal,
 ) -> Invoice {
-    let request = InvoiceRequest::new(
-        InvoiceId::new(unique_id("inv")),
-        issue_date,
-        vec![BillableLine::new(Item::new(
-            "Beratung",
-            Decimal::ONE,
-            Money::new(net, Currency::EUR),
-        ))],
-    );
+    let request = one_line("Beratung", issue_date, net);
     let draft = InvoiceDraft::build(entity, account, request).expect("a valid invoice");
     commit(store, entity, account, draft).await
 }
@@ -104,20 +96,25 @@ pub async fn direct_debit_invoice(
     issue_date: NaiveDate,
     net: Decimal,
 ) -> Invoice {
-    let request = InvoiceRequest::new(
-        InvoiceId::new(unique_id("inv")),
-        issue_date,
-        vec![BillableLine::new(Item::new(
-            "Abonnement",
-            Decimal::ONE,
-            Money::new(net, Currency::EUR),
-        ))],
-    );
+    let request = one_line("Abonnement", issue_date, net);
     let mut draft = InvoiceDraft::build(entity, account, request).expect("a valid invoice");
     draft
         .collect_by_direct_debit(mandate)
         .expect("the mandate is usable");
     commit(store, entity, account, draft).await
+}
+
+/// A request for one line of `net` EUR under a fresh invoice id.
+fn one_line(description: &str, issue_date: NaiveDate, net: Decimal) -> InvoiceRequest {
+    InvoiceRequest::new(
+        InvoiceId::new(unique_id("inv")),
+        issue_date,
+        vec![BillableLine::new(Item::new(
+            description,
+            Decimal::ONE,
+            Money::new(net, Currency::EUR),
+        ))],
+    )
 }
 
 /// Finalizes `draft` for `account` through `commit_opportunity`.

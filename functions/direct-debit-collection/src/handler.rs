@@ -4,24 +4,12 @@
 //! Lambda (the step is idempotent) and then lands in
 //! `FailedInvocationsQueue`.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::Utc;
 use lambda_runtime::LambdaEvent;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::CollectionError;
 use crate::service::{CollectionDay, CollectionService};
-
-/// What the step is asked to do.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CollectionRequest {
-    /// The schedule's time (EventBridge Scheduler).
-    #[serde(default)]
-    pub scheduled_time: Option<String>,
-    /// The seller's day to collect for, on demand.
-    #[serde(default)]
-    pub date: Option<String>,
-}
 
 /// The invocation's result, for logs and callers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -62,28 +50,14 @@ pub async fn handle(
 
 /// The day a request names.
 pub fn day(payload: serde_json::Value) -> Result<CollectionDay, CollectionError> {
-    let bad = |reason: String| CollectionError::BadRequest { reason };
-    let request: CollectionRequest = serde_json::from_value(payload).map_err(|e| {
-        bad(format!(
-            "expected {{\"scheduled_time\": \"<RFC 3339>\"}} or {{\"date\": \"YYYY-MM-DD\"}}: {e}"
-        ))
-    })?;
-    match (request.scheduled_time, request.date) {
-        (Some(time), None) => DateTime::parse_from_rfc3339(&time)
-            .map(|t| CollectionDay::ScheduledAt(t.to_utc()))
-            .map_err(|e| bad(format!("scheduled_time {time:?}: {e}"))),
-        (None, Some(date)) => date
-            .parse::<NaiveDate>()
-            .map(CollectionDay::Date)
-            .map_err(|e| bad(format!("date {date:?}: {e}"))),
-        _ => Err(bad("give exactly one of scheduled_time and date".to_owned())),
-    }
+    CollectionDay::from_payload(payload).map_err(|reason| CollectionError::BadRequest { reason })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use billing_lambda::{Disposition, Failure};
+    use chrono::NaiveDate;
 
     #[test]
     fn schedule_and_on_demand_inputs_name_the_day() {

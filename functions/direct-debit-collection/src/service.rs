@@ -41,14 +41,8 @@ use sha2::{Digest, Sha256};
 
 use crate::error::CollectionError;
 
-/// Which day to collect for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CollectionDay {
-    /// This calendar day of the seller (on demand, tests, the demo).
-    Date(NaiveDate),
-    /// The schedule's time (`<aws.scheduler.scheduled-time>`).
-    ScheduledAt(DateTime<Utc>),
-}
+/// Which day to collect for: a day of the seller, or the schedule's time.
+pub use billing_lambda::schedule::RequestedDay as CollectionDay;
 
 /// A file a step wrote or found written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,10 +135,7 @@ impl CollectionService {
         now: DateTime<Utc>,
     ) -> Result<CollectionReport, CollectionError> {
         let entity = self.store.billing_entity(&self.entity_id).await?;
-        let today = match day {
-            CollectionDay::Date(date) => date,
-            CollectionDay::ScheduledAt(at) => at.with_timezone(&entity.time_zone).date_naive(),
-        };
+        let today = day.date_in(&entity.time_zone);
         let file_date = earliest_collection_date(today);
         let scan = self.store.collections_due(&entity.id, file_date).await?;
         let mut report = CollectionReport {

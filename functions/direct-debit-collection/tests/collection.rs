@@ -4,7 +4,6 @@
 //! by the project's pain.008 XSD and bank-rule check.
 
 use std::collections::BTreeMap;
-use std::process::Command;
 
 use billing_domain::direct_debit::{
     CollectionAccount, CreditorSettings, DirectDebitScheme, Mandate, MandateStatus, MandateUpdate,
@@ -20,7 +19,7 @@ use billing_store::{
     StoredMandate,
 };
 use billing_tests::billing::{customer, direct_debit_invoice, invoice};
-use billing_tests::webhook::{example_entity, local_store, repo_path};
+use billing_tests::webhook::{example_entity, local_store};
 use billing_tests::{local_clients, resource, unique_id};
 use chrono::{NaiveDate, Utc};
 use direct_debit_collection::service::{CollectionDay, CollectionService, WrittenFile};
@@ -121,23 +120,7 @@ fn end_to_end_ids(xml: &str) -> Vec<String> {
 
 /// Runs the project's pain.008 checks (XSD + German bank rules) on `xml`.
 fn passes_sepa_checks(xml: &[u8]) -> Result<(), String> {
-    let path = std::env::temp_dir().join(format!("{}.xml", unique_id("pain008")));
-    std::fs::write(&path, xml).unwrap();
-    let output = Command::new(repo_path(".venv/bin/python"))
-        .arg(repo_path("tests/python/check_sepa.py"))
-        .arg(&path)
-        .output()
-        .expect("the project's Python environment runs");
-    let _ = std::fs::remove_file(&path);
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        ))
-    }
+    billing_tests::python_check("check_sepa.py", xml, "xml")
 }
 
 async fn still_awaiting(aws: &billing_lambda::aws::AwsClients, invoice: &Invoice) -> bool {
