@@ -7,7 +7,6 @@
 //! again only when asked), partial credit notes within what is creditable,
 //! manual payments, and customer credit applied and refunded.
 
-
 use aws_sdk_dynamodb::types::AttributeValue;
 use billing_domain::correction::{CreditSelection, LineCredit};
 use billing_domain::ids::{AccountId, InvoiceId};

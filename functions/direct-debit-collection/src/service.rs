@@ -16,7 +16,7 @@
 //! batch an earlier run left sealed or half-claimed, so a crash between
 //! writing a file and marking its invoices never debits them again.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,7 +26,7 @@ use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode};
 use billing_domain::direct_debit::{
     CollectionRefusal, DirectDebitScheme, MandateChange, earliest_collection_date,
 };
-use billing_domain::ids::{AccountId, BillingEntityId, InvoiceId};
+use billing_domain::ids::{BillingEntityId, InvoiceId};
 use billing_domain::invoice::DirectDebitNotice;
 use billing_domain::seller::BillingEntity;
 use billing_sepa::{
@@ -37,6 +37,7 @@ use billing_store::{
     CollectionMember, StoreError, StoredMandate, keys,
 };
 use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
 use crate::error::CollectionError;
@@ -88,6 +89,9 @@ pub struct CollectionService {
 
 /// The temporary files of concurrent steps in one process never meet.
 static TEMPORARY: AtomicU64 = AtomicU64::new(0);
+
+/// Invoices (with their mandates) read at once.
+const READS_IN_FLIGHT: usize = 32;
 
 /// Attempts to seal a batch while claims keep coming in.
 const SEAL_ATTEMPTS: u32 = 10;
@@ -156,9 +160,23 @@ impl CollectionService {
             return Ok(report);
         }
         let mut by_scheme: BTreeMap<DirectDebitScheme, Vec<CollectionMember>> = BTreeMap::new();
-        let mut mandates: HashMap<AccountId, Vec<StoredMandate>> = HashMap::new();
-        for due in scan.invoices {
-            let Some(candidate) = self.store.collection_candidate(&due.invoice_id).await? else {
+        // The reads of the invoices and their mandates go out together (in
+        // scan order); what they decide is written one by one.
+        let mut reads = futures_util::stream::iter(scan.invoices)
+            .map(|due| async move {
+                let candidate = self.store.collection_candidate(&due.invoice_id).await?;
+                let mandates = match &candidate {
+                    Some(c) if c.claimed_by.is_none() => {
+                        self.store.mandates(&c.payments.account_id).await?
+                    }
+                    _ => Vec::new(),
+                };
+                Ok::<_, StoreError>((due, candidate, mandates))
+            })
+            .buffered(READS_IN_FLIGHT);
+        while let Some(read) = reads.next().await {
+            let (due, candidate, mandates) = read?;
+            let Some(candidate) = candidate else {
                 continue;
             };
             if let Some(batch) = candidate.claimed_by {
@@ -178,14 +196,7 @@ impl CollectionService {
                 report.dropped += 1;
                 continue;
             }
-            let account = &payments.account_id;
-            if !mandates.contains_key(account) {
-                let stored = self.store.mandates(account).await?;
-                mandates.insert(account.clone(), stored);
-            }
-            let stored = mandates
-                .get(account)
-                .and_then(|all| all.iter().find(|m| names(m, &notice)));
+            let stored = mandates.iter().find(|m| names(m, &notice));
             match member(&candidate, stored, file_date) {
                 Ok(member) => by_scheme
                     .entry(member.mandate.scheme)

@@ -33,6 +33,7 @@ use billing_domain::invoice::Invoice;
 use billing_domain::money::Money;
 use billing_domain::party::Language;
 use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::attributes::{
@@ -51,6 +52,9 @@ const CLAIMS_PER_TRANSACTION: usize = 49;
 
 /// Attempts of one collection write while it only loses races.
 const ATTEMPTS: u32 = 10;
+
+/// Customers marked collected at once (their requests in flight).
+const WRITES_IN_FLIGHT: usize = 32;
 
 /// An invoice the `CollectionDue` index lists (eventually consistent: the
 /// invoice itself is read again before it is claimed).
@@ -576,12 +580,14 @@ impl BillingStore {
                 .or_default()
                 .push(member);
         }
-        let mut marked = 0;
-        for ((account, mandate_id), invoices) in by_mandate {
-            marked += self
-                .mark_mandate_collected(batch, account, mandate_id, invoices)
-                .await?;
-        }
+        // Customers are independent: their transactions go out together.
+        let marked = futures_util::stream::iter(by_mandate)
+            .map(|((account, mandate_id), invoices)| {
+                self.mark_mandate_collected(batch, account, mandate_id, invoices)
+            })
+            .buffer_unordered(WRITES_IN_FLIGHT)
+            .try_fold(0, |sum, marked| async move { Ok(sum + marked) })
+            .await?;
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key_item(keys::collection_batch(&batch.batch_id))))
