@@ -41,7 +41,11 @@ fn path(world: &World, route: &Route) -> String {
         .replace("{subject}", "base_rate_missing")
         .replace("{month}", month)
         .replace("{file}", "journal")
-        .replace("{reference}", &world.mandate);
+        .replace("{reference}", &world.mandate)
+        .replace(
+            "{batch_id}",
+            world.collection_batch.as_deref().unwrap_or("no-file"),
+        );
     if route.op == Op::SearchAccounts {
         path.push_str("?name_prefix=muster%20HANDEL");
     }
@@ -94,6 +98,7 @@ async fn snapshot(world: &World) -> Value {
         format!("/v1/accounts/{}/credit", world.account.id),
         format!("/v1/accounts/{}/mandates", world.account.id),
         "/v1/needs-attention".to_owned(),
+        "/v1/collection-files".to_owned(),
     ];
     common::snapshot(&world.state, &paths).await
 }
@@ -101,7 +106,11 @@ async fn snapshot(world: &World) -> Value {
 /// The ETag of the invoice a write route addresses.
 async fn current_etag(world: &World, route: &Route) -> String {
     match route.op {
-        Op::ResolveAttention | Op::ClosePeriod | Op::ExportPeriod | Op::CreateMandate => {
+        Op::ResolveAttention
+        | Op::ClosePeriod
+        | Op::ExportPeriod
+        | Op::CreateMandate
+        | Op::DownloadCollectionFile => {
             return "\"r0\"".to_owned();
         }
         // The world's mandate, as recorded.
@@ -134,7 +143,8 @@ fn has_no_bank_data(text: &str, body: &Value) -> bool {
 #[tokio::test]
 async fn every_route_for_every_kind_of_caller() {
     // GIVEN a seller with one of everything
-    let world = World::new().await;
+    let mut world = World::new().await;
+    world.collect().await;
     for route in ROUTES {
         let path = path(&world, route);
         let body = body(route.op);

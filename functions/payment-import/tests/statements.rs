@@ -11,7 +11,7 @@ use billing_domain::money::{Currency, Money};
 use billing_domain::party::{CustomerKind, Iban};
 use billing_domain::payment::PaymentStatus;
 use billing_store::{BillingStore, StoredMandate};
-use billing_tests::billing::{customer, invoice, invoice_collected_by, stored_seller};
+use billing_tests::billing::{customer, direct_debit_invoice, invoice, stored_seller};
 use billing_tests::webhook::{local_store, repo_path};
 use billing_tests::{local_clients, stack_name, unique_id};
 use chrono::{NaiveDate, Utc};
@@ -398,13 +398,13 @@ async fn direct_debits() -> DirectDebits {
             agreed_pre_notification_days: None,
             amendments: Vec::new(),
         };
-        let invoice = invoice_collected_by(
+        let invoice = direct_debit_invoice(
             &store,
             &entity,
             &account,
+            &mandate,
             day(3, 2),
             Decimal::new(net, 2),
-            Some(&mandate),
         )
         .await;
         store

@@ -15,6 +15,7 @@ pub mod page;
 mod account;
 mod accounting;
 pub mod audit;
+mod collection;
 mod correction;
 mod counter;
 mod delivery;
@@ -41,6 +42,10 @@ pub use accounting::{
     BookingPeriodRecord, ExportedFile, PeriodExport, PeriodStatus, debtor_account_key, period_key,
 };
 pub use audit::{Actor, AuditEntry};
+pub use collection::{
+    AwaitingCollection, BatchState, Claimed, CollectionBatch, CollectionCandidate,
+    CollectionFileRecord, CollectionMember, CollectionScan, HandedOver,
+};
 pub use correction::{
     CancelRequest, CreditApplication, CreditNoteIssued, CreditNoteRequest, CreditRefund,
     CreditRefunded, ManualPayment, StaffBooked,

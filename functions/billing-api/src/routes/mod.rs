@@ -2,6 +2,7 @@
 //! makes one store (or domain) call and returns a [`Reply`]; the handler
 //! does everything else (who is calling, which route, the response).
 
+pub mod collections;
 pub mod corrections;
 pub mod mandates;
 pub mod periods;
