@@ -326,53 +326,39 @@ impl BillingStore {
         entity: &BillingEntityId,
         until: NaiveDate,
     ) -> Result<CollectionScan, StoreError> {
-        let mut scan = CollectionScan::default();
-        let upto = format!("{until}~");
-        for shard in 0..keys::INDEX_SHARDS {
-            let mut start = None;
-            loop {
-                let page = self
-                    .db
-                    .query()
-                    .table_name(&self.table)
-                    .index_name("CollectionDue")
-                    .key_condition_expression(
-                        "collection_shard = :shard AND collection_at <= :until",
-                    )
-                    .expression_attribute_values(":shard", s(format!("COLLECT#{shard}")))
-                    .expression_attribute_values(":until", s(&upto))
-                    .set_exclusive_start_key(start)
-                    .send()
-                    .await
-                    .map_err(|e| StoreError::aws("Query", &e))?;
-                scan.requests += 1;
-                for item in page.items() {
-                    let what = "CollectionDue entry";
-                    let Some(id) = read_s(item, "pk", what)?.strip_prefix("INVOICE#") else {
-                        continue;
-                    };
-                    let billing_entity_id =
-                        BillingEntityId::new(read_s(item, "billing_entity_id", what)?);
-                    if &billing_entity_id != entity {
-                        continue;
-                    }
-                    let at = read_s(item, "collection_at", what)?;
-                    let collection_date = at
-                        .split('#')
-                        .next()
-                        .and_then(|day| day.parse().ok())
-                        .ok_or_else(|| StoreError::corrupt(what, "collection_at has no date"))?;
-                    scan.invoices.push(AwaitingCollection {
-                        invoice_id: InvoiceId::new(id),
-                        billing_entity_id,
-                        collection_date,
-                    });
-                }
-                start = page.last_evaluated_key;
-                if start.is_none() {
-                    break;
-                }
+        let entries = self
+            .due_index_entries(
+                "CollectionDue",
+                "collection_shard",
+                "COLLECT#",
+                "collection_at",
+                until,
+            )
+            .await?;
+        let mut scan = CollectionScan {
+            requests: entries.requests,
+            ..CollectionScan::default()
+        };
+        for item in &entries.items {
+            let what = "CollectionDue entry";
+            let Some(id) = read_s(item, "pk", what)?.strip_prefix("INVOICE#") else {
+                continue;
+            };
+            let billing_entity_id = BillingEntityId::new(read_s(item, "billing_entity_id", what)?);
+            if &billing_entity_id != entity {
+                continue;
             }
+            let at = read_s(item, "collection_at", what)?;
+            let collection_date = at
+                .split('#')
+                .next()
+                .and_then(|day| day.parse().ok())
+                .ok_or_else(|| StoreError::corrupt(what, "collection_at has no date"))?;
+            scan.invoices.push(AwaitingCollection {
+                invoice_id: InvoiceId::new(id),
+                billing_entity_id,
+                collection_date,
+            });
         }
         Ok(scan)
     }
