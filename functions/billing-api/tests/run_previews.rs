@@ -289,7 +289,12 @@ async fn a_preview_with_a_contract_changed_since_is_refused_and_nothing_is_bille
     setup
         .run
         .store
-        .seed_contracts(&changing, &[extra.clone()], &[], chrono::Utc::now())
+        .seed_contracts(
+            &changing,
+            std::slice::from_ref(&extra),
+            &[],
+            chrono::Utc::now(),
+        )
         .await
         .expect("contract added");
 
