@@ -19,6 +19,7 @@ pub mod delivery;
 pub mod demo_collection;
 pub mod demo_dunning;
 pub mod emf;
+pub mod oidc;
 pub mod packaged;
 pub mod run;
 pub mod webhook;

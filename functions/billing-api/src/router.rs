@@ -66,6 +66,11 @@ pub enum Op {
     ChangeMandate,
     CollectionFiles,
     DownloadCollectionFile,
+    Search,
+    AccountOverview,
+    StartRunPreview,
+    RunPreview,
+    FinalizeRunPreview,
 }
 
 /// One route.
@@ -207,6 +212,15 @@ pub const ROUTES: &[Route] = &[
         "PATCH",
         "/v1/accounts/{account_id}/mandates/{reference}",
         Op::ChangeMandate,
+    ),
+    read("/v1/search", Op::Search),
+    read("/v1/accounts/{account_id}/overview", Op::AccountOverview),
+    write("POST", "/v1/run-previews", Op::StartRunPreview),
+    read("/v1/run-previews/{run_id}", Op::RunPreview),
+    write(
+        "POST",
+        "/v1/run-previews/{run_id}/finalize",
+        Op::FinalizeRunPreview,
     ),
 ];
 

@@ -366,6 +366,12 @@ pub fn entity_invoices(entity: &BillingEntityId) -> String {
     format!("INVOICES#{entity}")
 }
 
+/// `OpenInvoices` partition of a seller's open invoices in one currency:
+/// the `open_key` an invoice carries while something is open on it.
+pub fn open_invoices(entity: &BillingEntityId, currency: &str) -> String {
+    format!("OPEN#{entity}#{currency}")
+}
+
 /// `ByAccount` partition of every invoice run, sorted by run date: the
 /// staff API's list of runs (the run record carries the keys).
 pub const RUNS_PARTITION: &str = "RUNS";

@@ -501,6 +501,14 @@ pub(crate) fn invoice_item(invoice: &Invoice, now: &str) -> Result<Item, StoreEr
         s(keys::account_invoice_sort(content.issue_date, &content.id)),
     );
     if content.document_type == DocumentType::Invoice {
+        // Open until paid: in the seller's open invoices (today's aging).
+        item.insert(
+            "open_key".into(),
+            s(keys::open_invoices(
+                &content.billing_entity_id,
+                content.currency.code(),
+            )),
+        );
         // Open invoices are looked at by the dunning sweep from their due date.
         let (shard, at) = keys::dunning_due(&content.id, content.due_date);
         item.insert("dunning_shard".into(), s(shard));

@@ -655,9 +655,17 @@ impl BillingStore {
             set.push("paid_on_time = :on_time");
             remove.push("dunning_shard");
             remove.push("dunning_at");
+            // Leaves the seller's open invoices (today's aging).
+            remove.push("open_key");
         } else if was_paid {
             remove.push("paid_in_full_on");
             remove.push("paid_on_time");
+        }
+        // Open (again, after a return): in the seller's open invoices.
+        let open_key = (!paid && current.document_type == DocumentType::Invoice)
+            .then(|| keys::open_invoices(&current.billing_entity_id, after.open.currency().code()));
+        if open_key.is_some() {
+            set.push("open_key = :open_key");
         }
         if revision.is_some() {
             set.push("revision = :next_revision");
@@ -716,6 +724,9 @@ impl BillingStore {
             if let Some(value) = value {
                 update = update.expression_attribute_values(":revision", value);
             }
+        }
+        if let Some(open_key) = open_key {
+            update = update.expression_attribute_values(":open_key", s(open_key));
         }
         if paid {
             update = update.expression_attribute_values(

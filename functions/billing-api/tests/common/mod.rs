@@ -159,6 +159,7 @@ pub async fn state_on(
         documents_bucket: resource("DOCUMENTS_BUCKET"),
         sqs: aws.sqs,
         delivery_queue_url: resource("DELIVERY_QUEUE_URL"),
+        run_queue_url: resource("INVOICE_RUN_QUEUE_URL"),
     }
 }
 
@@ -185,6 +186,9 @@ pub struct World {
     pub mandate: String,
     /// A SEPA collection file, once [`World::collect`] wrote one.
     pub collection_batch: Option<String>,
+    /// A completed preview of today's run (nothing is due: the customer
+    /// has no contracts), started through the API.
+    pub preview_id: String,
 }
 
 /// The body that records a mandate with `reference` debiting
@@ -325,6 +329,7 @@ impl World {
         let mandate = mandate_reference();
         store_mandate(&store, &entity, &account.id, &mandate).await;
         let state = state(&entity, None).await;
+        let preview_id = start_preview(&state, billing_api::routes::today()).await;
         Self {
             state,
             entity,
@@ -335,6 +340,7 @@ impl World {
             run_id,
             mandate,
             collection_batch: None,
+            preview_id,
         }
     }
 
@@ -388,6 +394,21 @@ impl World {
         self.collection_batch = Some(batch.clone());
         batch
     }
+}
+
+/// Starts the preview of `day` through the API as `billing`; its run id.
+pub async fn start_preview(state: &ApiState, day: NaiveDate) -> String {
+    let body = serde_json::json!({ "run_date": day });
+    let response = billing_api::handler::handle(
+        state,
+        request(Who::Billing, "POST", "/v1/run-previews", Some(&body), None),
+    )
+    .await;
+    assert_eq!(response.status(), 202, "{:?}", response.body());
+    json(&response)["run_id"]
+        .as_str()
+        .expect("a run id")
+        .to_owned()
 }
 
 /// A day written `YYYY-MM-DD`.
