@@ -31,7 +31,7 @@ export ZIG_GLOBAL_CACHE_DIR ?= $(abspath $(or $(CARGO_TARGET_DIR),target))/zig-c
 
 .PHONY: help demo test fmt-check clippy lint-template iac-scan domain-purity domain-layers store-deps test-python test-rust \
         local-aws-start local-aws-stop venv lock clean doc-tools package test-package sam-venv checkov-venv
-.PHONY: bench-webhook bench-run bench-cold-start bench-aging api
+.PHONY: bench-webhook bench-run bench-cold-start bench-collection bench-aging api
 .PHONY: console console-build test-console chromium bench-console
 
 help:
@@ -89,7 +89,6 @@ demo: $(VENV_STAMP)
 	mkdir -p out
 	$(LOCAL_AWS) run -- sh -c 'target/debug/demo && $(VENV_PY) tools/dashboard_body.py out/dashboard.json'
 	$(CARGO) run --quiet -p billing-documents --example render_samples -- out/documents
-	$(CARGO) run --quiet -p billing-sepa --example collection_samples -- out/sepa
 
 ## ------------------------------------------------------- staff API, local
 # Serves the staff API on a loopback port against a fresh local AWS, with a
@@ -286,6 +285,13 @@ bench-run: $(VENV_STAMP)
 	$(LOCAL_AWS) run --quiet -- $(BENCH_TARGET_DIR)/release/run_load --subscriptions 10000
 	$(LOCAL_AWS) run --quiet -- $(BENCH_TARGET_DIR)/release/run_load --subscriptions 10000 --plan-only
 	$(LOCAL_AWS) run --quiet -- $(BENCH_TARGET_DIR)/release/run_load --subscriptions 50000 --plan-only
+
+# The SEPA collection step over direct-debit invoices due on one date
+# (docs/performance.md, "SEPA collection step"); debug build, as the
+# emulator bounds the time, not the code.
+bench-collection: $(VENV_STAMP)
+	$(CARGO) build --quiet -p billing-tests --bin collection_load
+	$(LOCAL_AWS) run --quiet -- target/debug/collection_load --invoices 2000
 
 ## ---------------------------------------------- a long-lived local AWS
 local-aws-start: $(VENV_STAMP)

@@ -663,9 +663,19 @@ async fn refusals_that_need_stored_state_change_nothing_either() {
             Some("/billing_option"),
         ),
     ];
+    refused_changing_nothing(&state, at, cases).await;
+}
+
+/// Posts each case and checks its status and first field pointer, and
+/// that no table changed meanwhile (hold `TABLES` exclusively).
+async fn refused_changing_nothing(
+    state: &opportunity_webhook::handler::WebhookState,
+    at: DateTime<Utc>,
+    cases: impl IntoIterator<Item = (&str, Value, u16, Option<&str>)>,
+) {
     let before = snapshot().await;
     for (name, body, expected, pointer) in cases {
-        let (status, answer, _) = post(&state, signed(&bytes(&body), at), at).await;
+        let (status, answer, _) = post(state, signed(&bytes(&body), at), at).await;
         assert_eq!(status, expected, "{name}: {answer}");
         if let Some(pointer) = pointer {
             assert_eq!(answer["error"]["fields"][0]["pointer"], pointer, "{name}");
@@ -807,4 +817,251 @@ async fn a_crm_refresh_of_an_account_moves_its_staff_revision_on() {
     assert_eq!(stored.account.name, "Muster Handel GmbH & Co. KG");
     assert_eq!(stored.revision, 4);
     assert_eq!(stored.version, 2);
+}
+
+#[tokio::test]
+async fn a_deal_records_the_customers_mandates_once_and_refuses_what_the_store_would_refuse() {
+    let _exclusive = TABLES.write().await;
+    // GIVEN a deal whose customer signed a SEPA mandate
+    let state = webhook_state(example_entity(&entity_id())).await;
+    let at = now();
+    let mandate = json!({
+        "reference": unique_id("M"),
+        "signed_on": "2026-01-15",
+        "scheme": "CORE",
+        "usage": "recurrent",
+        "debtor_name": "Muster Handel GmbH",
+        "debtor_iban": "DE89 3704 0044 0532 0130 00"
+    });
+    let mut deal = opportunity();
+    deal["account"]["mandates"] = json!([mandate]);
+    // WHEN it is posted
+    let (status, answer, _) = post(&state, signed(&bytes(&deal), at), at).await;
+    assert_eq!(status, 201, "{answer}");
+    // THEN the mandate is stored for the account, granted to the seller's
+    // creditor identifier, with its audit entry
+    let account = AccountId::new(answer["account_id"].as_str().expect("an account"));
+    let store = local_store().await;
+    let stored = store.mandates(&account).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        stored[0].mandate.reference.as_str(),
+        mandate["reference"].as_str().unwrap()
+    );
+    assert_eq!(
+        stored[0].mandate.creditor_identifier.as_str(),
+        "DE98ZZZ09999999999"
+    );
+    assert_eq!(
+        stored[0].mandate.debtor_iban.as_str(),
+        "DE89370400440532013000"
+    );
+    let trail = store
+        .account_audit(&account, &billing_store::Page::first(10))
+        .await
+        .unwrap();
+    assert!(
+        trail
+            .items
+            .iter()
+            .any(|entry| entry.action == "account.mandate.create")
+    );
+    // AND a retry, and the customer's next deal naming the same mandate,
+    // record nothing new
+    let (status, _, _) = post(&state, signed(&bytes(&deal), at), at).await;
+    assert_eq!(status, 200);
+    let next = next_deal_of(&deal);
+    let (status, answer, _) = post(&state, signed(&bytes(&next), at), at).await;
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(store.mandates(&account).await.unwrap().len(), 1);
+
+    // AND what the staff API or the import would refuse is refused with
+    // the field, and changes nothing
+    let mut other_details = next_deal_of(&deal);
+    other_details["account"]["mandates"][0]["debtor_name"] = json!("Andere GmbH");
+    let mut held_by_another = opportunity();
+    held_by_another["account"]["mandates"] = json!([mandate]);
+    let mut signed_tomorrow = opportunity();
+    let mut future = mandate.clone();
+    future["reference"] = json!(unique_id("M"));
+    future["signed_on"] = json!((at + chrono::Duration::days(2)).date_naive());
+    signed_tomorrow["account"]["mandates"] = json!([future]);
+    let mut long_name = opportunity();
+    let mut named = mandate.clone();
+    named["reference"] = json!(unique_id("M"));
+    named["debtor_name"] = json!("M".repeat(71));
+    long_name["account"]["mandates"] = json!([named]);
+    let cases = [
+        (
+            "a stored mandate with other details",
+            other_details,
+            422,
+            Some("/account/mandates/0/reference"),
+        ),
+        (
+            "a reference another customer holds",
+            held_by_another,
+            422,
+            Some("/account/mandates/0/reference"),
+        ),
+        (
+            "a signature in the future",
+            signed_tomorrow,
+            422,
+            Some("/account/mandates/0/signed_on"),
+        ),
+        (
+            "a debtor name longer than SEPA allows",
+            long_name,
+            422,
+            Some("/account/mandates/0/debtor_name"),
+        ),
+    ];
+    refused_changing_nothing(&state, at, cases).await;
+}
+
+#[tokio::test]
+async fn a_one_off_deal_naming_direct_debit_is_invoiced_for_collection_under_the_mandate() {
+    let _shared = TABLES.read().await;
+    let state = webhook_state(example_entity(&entity_id())).await;
+    let at = now();
+    // GIVEN a one-off deal paid by direct debit, its customer's mandate
+    // sent along
+    let reference = unique_id("M");
+    let mut deal = opportunity();
+    let first = deal["items"][0].clone();
+    deal["items"] = json!([first]);
+    deal["payment_method"] = json!("direct_debit");
+    let mut without_mandate = deal.clone();
+    deal["account"]["mandates"] = json!([{
+        "reference": reference,
+        "signed_on": "2026-01-15",
+        "scheme": "CORE",
+        "usage": "recurrent",
+        "debtor_name": "Muster Handel GmbH",
+        "debtor_iban": "DE02120300000000202051"
+    }]);
+    // WHEN it is posted
+    let (status, answer, _) = post(&state, signed(&bytes(&deal), at), at).await;
+    assert_eq!(status, 201, "{answer}");
+    // THEN the invoice is collected under that mandate: it carries the
+    // pre-notification and is due on the collection date
+    let store = local_store().await;
+    let invoice = store
+        .invoice(&InvoiceId::new(
+            answer["invoice_id"].as_str().expect("an invoice"),
+        ))
+        .await
+        .unwrap()
+        .expect("stored")
+        .invoice;
+    let notice = invoice
+        .content()
+        .direct_debit
+        .clone()
+        .expect("collected by direct debit");
+    assert_eq!(notice.mandate_reference.as_str(), reference);
+    assert_eq!(notice.creditor_identifier.as_str(), "DE98ZZZ09999999999");
+    assert_eq!(invoice.content().due_date, notice.collection_date);
+    assert!(notice.collection_date >= invoice.content().issue_date + chrono::Days::new(14));
+    // AND a customer without a mandate gets 422 naming the payment method,
+    // and nothing is written
+    without_mandate["account"]["crm_id"] = json!(unique_id("acc"));
+    without_mandate["opportunity_id"] = json!(unique_id("opp"));
+    let (status, answer, _) = post(&state, signed(&bytes(&without_mandate), at), at).await;
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(answer["error"]["fields"][0]["pointer"], "/payment_method");
+    let message = answer["error"]["fields"][0]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(message.contains("no SEPA mandate"), "{message}");
+    let key = OpportunityKey {
+        source: format!(
+            "{}/{}",
+            without_mandate["source_system"].as_str().unwrap(),
+            without_mandate["crm_org_id"].as_str().unwrap()
+        ),
+        opportunity_id: without_mandate["opportunity_id"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    };
+    assert_eq!(store.opportunity(&key).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_debtor_account_from_the_crm_is_checked_against_the_seller_s_range_and_kept() {
+    let _exclusive = TABLES.write().await;
+    // GIVEN a seller with the default debtor accounts 10000..=69999
+    // (account length 4 + 1 digit)
+    let state = webhook_state(example_entity(&entity_id())).await;
+    let store = local_store().await;
+    let at = now();
+    // WHEN the CRM names debtor account 12345 for a new customer
+    let mut deal = opportunity();
+    deal["account"]["debtor_account"] = json!(12345);
+    let (status, answer, _) = post(&state, signed(&bytes(&deal), at), at).await;
+    assert_eq!(status, 201, "{answer}");
+    // THEN it is the customer's debtor account
+    let account = AccountId::new(answer["account_id"].as_str().expect("an account"));
+    assert_eq!(
+        store.debtor_account(&account).await.expect("read"),
+        Some(12345)
+    );
+    // AND a retry is still a retry (the original answer, replayed)
+    let (status, answer, _) = post(&state, signed(&bytes(&deal), at), at).await;
+    assert_eq!(status, 200, "{answer}");
+
+    // WHEN numbers that are not the seller's, or not this customer's, come
+    let with_number = |mut body: Value, number: Value| {
+        body["account"]["debtor_account"] = number;
+        body
+    };
+    let cases = [
+        (
+            "too short for the account length",
+            with_number(opportunity(), json!(1234)),
+        ),
+        (
+            "outside the range",
+            with_number(opportunity(), json!(70000)),
+        ),
+        (
+            "held by another customer",
+            with_number(opportunity(), json!(12345)),
+        ),
+        (
+            "another number for the customer",
+            with_number(next_deal_of(&deal), json!(12346)),
+        ),
+    ];
+    let before = snapshot().await;
+    for (name, body) in cases {
+        let (status, answer, _) = post(&state, signed(&bytes(&body), at), at).await;
+        // THEN each is refused naming the field, and nothing changes
+        assert_eq!(status, 422, "{name}: {answer}");
+        assert_eq!(
+            answer["error"]["fields"][0]["pointer"], "/account/debtor_account",
+            "{name}"
+        );
+    }
+    let (status, answer, _) = post(
+        &state,
+        signed(&bytes(&with_number(opportunity(), json!("12345"))), at),
+        at,
+    )
+    .await;
+    assert_eq!(
+        status, 400,
+        "a number in quotes breaks the schema: {answer}"
+    );
+    assert_eq!(
+        before,
+        snapshot().await,
+        "a refused debtor account changed a table"
+    );
+    assert_eq!(
+        store.debtor_account(&account).await.expect("read"),
+        Some(12345)
+    );
 }

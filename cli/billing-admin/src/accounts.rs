@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use billing_domain::direct_debit::{CreditorIdentifier, Mandate, NewMandate};
+use billing_domain::accounting::{AccountNumber, AccountingSettings};
+use billing_domain::direct_debit::{CreditorIdentifier, NewMandate};
 use billing_domain::ids::BillingEntityId;
 use billing_domain::party::CustomerAccount;
 use billing_store::{AccountWrite, BillingStore, ImportWrite, StoreError, StoredMandate};
@@ -22,7 +23,8 @@ pub enum AccountsCommand {
     ///
     /// Each record is the domain's CustomerAccount, optionally with
     /// `debtor_account`: the customer's debtor account number from the
-    /// previous system (DATEV personal account), recorded once and kept;
+    /// previous system (DATEV personal account), one of the seller's debtor
+    /// accounts (accounting.debtor_accounts), recorded once and kept;
     /// without it the first export assigns the next free number of the
     /// seller's range. A different number for a customer that has one, or
     /// a number another customer holds, is refused. A new account is created
@@ -226,18 +228,6 @@ fn decode_mandates(
     }
 }
 
-/// Whether a stored mandate has the details a file states (its later
-/// collections, status and amendments are the store's own).
-fn same_details(stored: &Mandate, stated: &Mandate) -> bool {
-    stored.signed_on == stated.signed_on
-        && stored.scheme == stated.scheme
-        && stored.usage == stated.usage
-        && stored.debtor_name == stated.debtor_name
-        && stored.debtor_iban == stated.debtor_iban
-        && stored.debtor_bic == stated.debtor_bic
-        && stored.agreed_pre_notification_days == stated.agreed_pre_notification_days
-}
-
 /// Reads what is stored and decides each write; refuses what cannot change.
 async fn plan(
     file: &JsonFile,
@@ -251,6 +241,8 @@ async fn plan(
     // Per seller: `None` when not stored, else its creditor identifier.
     let mut entities: BTreeMap<BillingEntityId, Option<Option<CreditorIdentifier>>> =
         BTreeMap::new();
+    // Per stored seller: its accounting settings (its debtor accounts).
+    let mut accounting: BTreeMap<BillingEntityId, AccountingSettings> = BTreeMap::new();
     let mut writes = Vec::new();
     let mut plan = Plan::default();
     let mut references = std::collections::HashSet::new();
@@ -264,7 +256,10 @@ async fn plan(
         };
         if !entities.contains_key(&account.billing_entity_id) {
             let stored = match store.billing_entity(&account.billing_entity_id).await {
-                Ok(entity) => Some(entity.direct_debit.map(|d| d.creditor_identifier)),
+                Ok(entity) => {
+                    accounting.insert(account.billing_entity_id.clone(), entity.accounting);
+                    Some(entity.direct_debit.map(|d| d.creditor_identifier))
+                }
                 Err(StoreError::Corrupt { .. }) => Some(None),
                 Err(StoreError::NotFound { .. }) => None,
                 Err(e) => return Err(e.into()),
@@ -279,6 +274,19 @@ async fn plan(
                     account.billing_entity_id
                 ),
                 ..at("billing_entity_id")
+            });
+        }
+        // One of the seller's debtor accounts (length and range), the check
+        // the CRM webhook and the booking journal apply too.
+        if let Some(Some(number)) = debtors.get(index)
+            && let Some(settings) = accounting.get(&account.billing_entity_id)
+            && let Err(billing_domain::DomainError::Invalid { message, .. }) =
+                AccountNumber::parse(&number.to_string(), "debtor_account")
+                    .and_then(|debtor| settings.ensure_debtor(&debtor, "debtor_account"))
+        {
+            problems.push(Problem {
+                message,
+                ..at("debtor_account")
             });
         }
         if let Some(Some(number)) = debtors.get(index)
@@ -328,7 +336,7 @@ async fn plan(
                     && m.mandate.reference == mandate.reference
             });
             match stored {
-                Some(stored) if same_details(&stored.mandate, &mandate) => {
+                Some(stored) if stored.mandate.same_details(&mandate) => {
                     plan.mandates_unchanged += 1;
                 }
                 Some(_) => problems.push(problem(format!(

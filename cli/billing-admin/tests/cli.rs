@@ -1241,10 +1241,18 @@ async fn doctor_passes_a_healthy_stack_and_names_each_misconfiguration() {
             "{check}: {report}"
         );
     }
+    let schedules: Vec<String> = findings_of(&report, "schedules")
+        .iter()
+        .filter_map(|f| f["subject"].as_str().map(str::to_owned))
+        .collect();
     assert_eq!(
-        findings_of(&report, "schedules").len(),
-        2,
-        "both schedules: {report}"
+        schedules,
+        [
+            "schedule InvoiceRunPlannerFunctionDailyInvoiceRun",
+            "schedule DunningSweepFunctionDailyDunningSweep",
+            "schedule DirectDebitCollectionFunctionDailyDirectDebitCollection",
+        ],
+        "the run, the dunning sweep and the collection step: {report}"
     );
 
     // GIVEN a stack with each thing wrong: an unknown seller, a sender
@@ -1466,6 +1474,15 @@ async fn an_imported_debtor_account_is_kept_and_another_one_refused() {
     assert_eq!(code, 1, "{out}");
     assert_eq!(problems(&out)[0].1, "[0].debtor_account", "{out}");
     assert!(store.account(&account.id).await.expect("read").is_none());
+    // So is one outside the seller's debtor accounts (10000..=69999), or
+    // of another length.
+    for outside in [70000, 1050] {
+        let file = ids.json_file("outside.json", &record(serde_json::json!(outside)));
+        let (code, out) = admin_json(&["accounts", "import", &file]);
+        assert_eq!(code, 1, "{out}");
+        assert_eq!(problems(&out)[0].1, "[0].debtor_account", "{out}");
+        assert!(store.account(&account.id).await.expect("read").is_none());
+    }
     // Given with the account, it is recorded and kept.
     let file = ids.json_file("accounts.json", &record(serde_json::json!(10500)));
     assert_eq!(

@@ -269,7 +269,7 @@ async fn read_request(
         .method(method.as_str())
         .uri(target.as_str());
     let (mut role, mut user, mut length) = (None, None, 0usize);
-    let (mut authorization, mut origin) = (None, None);
+    let (mut authorization, mut origin, mut asks_cors) = (None, None, false);
     let mut malformed = None;
     loop {
         let header = match read_line(reader, "/header").await? {
@@ -292,6 +292,7 @@ async fn read_request(
             "x-local-user" => user = Some(value.to_owned()),
             "authorization" => authorization = Some(value.to_owned()),
             "origin" => origin = Some(value.to_owned()),
+            "access-control-request-method" => asks_cors = true,
             "content-length" => match value.parse() {
                 Ok(n) => length = n,
                 Err(_) => {
@@ -316,7 +317,10 @@ async fn read_request(
     }
     let mut body = vec![0; length];
     reader.read_exact(&mut body).await?;
-    let preflight = method == "OPTIONS";
+    // A CORS preflight, as API Gateway tells it apart: OPTIONS with an
+    // origin and the method it asks about; any other OPTIONS is the
+    // function's (405 with Allow).
+    let preflight = method == "OPTIONS" && origin.is_some() && asks_cors;
     let context = if preflight {
         ApiGatewayV2httpRequestContext::default()
     } else {

@@ -9,7 +9,9 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use crate::error::ApiError;
 use crate::reply::{Reply, render};
 use crate::router::{Access, Op, query_pairs, resolve};
-use crate::routes::{Ctx, corrections, customers, mandates, periods, reads, revenue, runs, writes};
+use crate::routes::{
+    Ctx, collections, corrections, customers, mandates, periods, reads, revenue, runs, writes,
+};
 use crate::staff::caller;
 
 /// What every request needs, built once per cold start.
@@ -122,6 +124,8 @@ async fn answer(
         Op::ClosePeriod => periods::close(&ctx).await,
         Op::ExportPeriod => periods::export(&ctx).await,
         Op::PeriodFile => periods::file(&ctx).await,
+        Op::CollectionFiles => collections::list(&ctx).await,
+        Op::DownloadCollectionFile => collections::download(&ctx).await,
         Op::AccountMandates => mandates::list(&ctx).await,
         Op::CreateMandate => mandates::create(&ctx).await,
         Op::ChangeMandate => mandates::change(&ctx).await,

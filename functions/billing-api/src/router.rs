@@ -64,6 +64,8 @@ pub enum Op {
     AccountMandates,
     CreateMandate,
     ChangeMandate,
+    CollectionFiles,
+    DownloadCollectionFile,
     Search,
     AccountOverview,
     StartRunPreview,
@@ -189,6 +191,17 @@ pub const ROUTES: &[Route] = &[
         access: Access::Confidential,
         op: Op::PeriodFile,
     },
+    Route {
+        method: "GET",
+        path: "/v1/collection-files",
+        access: Access::Confidential,
+        op: Op::CollectionFiles,
+    },
+    write(
+        "POST",
+        "/v1/collection-files/{batch_id}/download",
+        Op::DownloadCollectionFile,
+    ),
     read("/v1/accounts/{account_id}/mandates", Op::AccountMandates),
     write(
         "POST",

@@ -141,6 +141,36 @@ async fn an_exported_month_is_locked_and_fetched_again_byte_for_byte() {
     let rows = debtor_rows(&file(&state, "2026-05", "journal").await);
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0].1, Decimal::new(5_950, 2));
+    // AND each file is locked as the books are: until 1 January 2037, ten
+    // years after the end of 2026 (§147(1) Nr. 1, (3), (4) AO), in the
+    // bucket's lock mode, not the bucket's 8 years from the upload
+    let s3 = local_clients().await.s3;
+    for file in files {
+        let key = file["key"].as_str().expect("a key");
+        let head = s3
+            .head_object()
+            .bucket(resource("DOCUMENTS_BUCKET"))
+            .key(key)
+            .send()
+            .await
+            .expect("the file is archived");
+        assert_eq!(
+            head.object_lock_mode(),
+            Some(&aws_sdk_s3::types::ObjectLockMode::Governance),
+            "{key}"
+        );
+        assert_eq!(
+            head.object_lock_retain_until_date().map(|d| d.secs()),
+            Some(
+                day("2037-01-01")
+                    .and_hms_opt(0, 0, 0)
+                    .expect("midnight")
+                    .and_utc()
+                    .timestamp()
+            ),
+            "{key}"
+        );
+    }
     // AND exporting again answers the stored export unchanged
     assert_eq!(export(&state, "2026-05").await, first);
     // AND the customer now shows its debtor number, kept from then on

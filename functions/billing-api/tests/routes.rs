@@ -48,7 +48,11 @@ fn path(world: &World, route: &Route) -> String {
         .replace("{subject}", "base_rate_missing")
         .replace("{month}", month)
         .replace("{file}", "journal")
-        .replace("{reference}", &world.mandate);
+        .replace("{reference}", &world.mandate)
+        .replace(
+            "{batch_id}",
+            world.collection_batch.as_deref().unwrap_or("no-file"),
+        );
     if route.op == Op::SearchAccounts {
         path.push_str("?name_prefix=muster%20HANDEL");
     }
@@ -105,6 +109,7 @@ async fn snapshot(world: &World) -> Value {
         format!("/v1/accounts/{}/credit", world.account.id),
         format!("/v1/accounts/{}/mandates", world.account.id),
         "/v1/needs-attention".to_owned(),
+        "/v1/collection-files".to_owned(),
         format!("/v1/run-previews/{}", world.preview_id),
     ];
     let mut all = common::snapshot(&world.state, &paths).await;
@@ -131,6 +136,7 @@ async fn current_etag(world: &World, route: &Route) -> String {
         | Op::ClosePeriod
         | Op::ExportPeriod
         | Op::CreateMandate
+        | Op::DownloadCollectionFile
         | Op::StartRunPreview
         | Op::FinalizeRunPreview => {
             return "\"r0\"".to_owned();
@@ -165,7 +171,8 @@ fn has_no_bank_data(text: &str, body: &Value) -> bool {
 #[tokio::test]
 async fn every_route_for_every_kind_of_caller() {
     // GIVEN a seller with one of everything
-    let world = World::new().await;
+    let mut world = World::new().await;
+    world.collect().await;
     for route in ROUTES {
         let path = path(&world, route);
         let body = body(route.op);

@@ -12,7 +12,7 @@ use billing_api::routes::today;
 use billing_domain::party::CustomerAccount;
 use billing_domain::subscription::Subscription;
 use billing_run::plan::finalize_run_id;
-use billing_tests::run::{LocalRun, consumer, isolated_entity};
+use billing_tests::run::{LocalRun, consumer, isolated_entity, monthly_contract};
 use billing_tests::{local_clients, unique_id};
 use chrono::{Datelike, Months, NaiveDate};
 use common::{Who, json, request};
@@ -23,29 +23,7 @@ use serde_json::{Value, json};
 /// last month: this month is due on every day of it, in full.
 fn monthly(account: &CustomerAccount, price: &str) -> Subscription {
     let first = today().with_day(1).expect("the first of the month");
-    let start = first - Months::new(6);
-    let billed_through = first.pred_opt().expect("a day before");
-    serde_json::from_value(json!({
-        "id": unique_id("sub"),
-        "account_id": account.id,
-        "currency": "EUR",
-        "start": start,
-        "proration": "actual_days",
-        "items": [{
-            "id": unique_id("item"),
-            "item": {
-                "description": "Pro plan",
-                "quantity": "1",
-                "unit": "C62",
-                "unit_price": {"amount": price, "currency": "EUR"},
-                "tax_category": {"kind": "standard"}
-            },
-            "interval": {"count": 1, "unit": "month"},
-            "timing": "in_advance",
-            "billed_through": billed_through,
-        }],
-    }))
-    .expect("a valid contract")
+    monthly_contract(&account.id, price, first.pred_opt())
 }
 
 /// A seller of its own with the API on it and its run functions.
@@ -194,7 +172,7 @@ async fn a_clerk_previews_a_day_compares_it_and_finalizes_exactly_that_preview()
             &json!(true)
         )
     );
-    assert_eq!(row["invoices"][0]["lines"][0]["description"], "Pro plan");
+    assert_eq!(row["invoices"][0]["lines"][0]["description"], "Licence");
     let row = by_account(items, &new);
     assert_eq!(
         (
@@ -289,7 +267,12 @@ async fn a_preview_with_a_contract_changed_since_is_refused_and_nothing_is_bille
     setup
         .run
         .store
-        .seed_contracts(&changing, &[extra.clone()], &[], chrono::Utc::now())
+        .seed_contracts(
+            &changing,
+            std::slice::from_ref(&extra),
+            &[],
+            chrono::Utc::now(),
+        )
         .await
         .expect("contract added");
 

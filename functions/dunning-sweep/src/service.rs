@@ -214,17 +214,26 @@ impl SweepService {
             .first()
             .map(|(state, _)| state.invoice.content().buyer.language)
             .unwrap_or(billing_domain::party::Language::De);
-        let lines: Vec<_> = notices
-            .iter()
-            .map(|(state, notice)| {
-                (
-                    &state.invoice,
-                    state.payments.summary.open,
-                    state.fees_charged,
-                    notice,
-                )
-            })
-            .collect();
+        // Earlier letters' fees as far as payments have not settled them
+        // (a payment settles costs first, §367(1) BGB).
+        let mut lines = Vec::with_capacity(notices.len());
+        for (state, notice) in notices {
+            let open_fees = state
+                .payments
+                .charges
+                .open()
+                .map_err(|source| SweepError::Policy {
+                    invoice_id: state.invoice.content().id.to_string(),
+                    source,
+                })?
+                .costs;
+            lines.push((
+                &state.invoice,
+                state.payments.summary.open,
+                open_fees,
+                notice,
+            ));
+        }
         let letter =
             DunningLetter::build(letter_id.clone(), today, language, &lines).map_err(|source| {
                 SweepError::Policy {
@@ -248,6 +257,23 @@ impl SweepService {
                 invoice_id: state.invoice.content().id.to_string(),
                 source,
             })?;
+            // Each letter restates the interest up to its day: the claim
+            // is the highest stated (as the journal reads the letters).
+            let claimed_before = state.payments.charges.claimed.interest;
+            let interest_claimed = if notice
+                .interest
+                .total
+                .compare(&claimed_before)
+                .map_err(|source| SweepError::Policy {
+                    invoice_id: state.invoice.content().id.to_string(),
+                    source,
+                })?
+                .is_gt()
+            {
+                notice.interest.total
+            } else {
+                claimed_before
+            };
             invoices.push(LetterInvoice {
                 invoice_id: state.invoice.content().id.clone(),
                 expected_level: state.level,
@@ -258,6 +284,7 @@ impl SweepService {
                 sent_on: today,
                 flat_fee_charged: state.flat_fee_charged || notice.flat_fee.is_positive(),
                 fees_charged,
+                interest_claimed,
                 next_check: notice.next_check,
             });
         }

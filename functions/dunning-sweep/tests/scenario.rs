@@ -4,16 +4,22 @@
 //! (§286(1) BGB) and so claim nothing beyond the invoice, a partial payment
 //! arrives by bank statement and lowers the open amount and, from its value
 //! date, the interest basis of the second notice, which claims the flat
-//! fee and interest from the day after the first notice's receipt, the rest
-//! is paid, and no letter follows. Every letter is e-mailed. Every amount is
-//! computed by hand below.
+//! fee and interest from the day after the first notice's receipt. Then
+//! the 690.00 of the principal arrive: a payment settles the letter's costs
+//! and interest first (§367(1) BGB), so 42.94 of the principal stay open,
+//! the invoice is not paid and stays in the dunning index, and the aging and
+//! the journal show the same 42.94; the 42.94 that follow settle it, it
+//! leaves the index, and no letter follows. Every letter is e-mailed. Every
+//! amount is computed by hand below.
 
 use billing_domain::dunning::DunningStage;
+use billing_domain::ids::{BillingEntityId, InvoiceId};
 use billing_domain::money::{Currency, Money};
 use billing_domain::party::CustomerKind;
 use billing_domain::payment::ClaimHead;
-use billing_domain::payment::PaymentStatus;
-use billing_store::DeliveryStatus;
+use billing_domain::payment::{Claims, PaymentStatus};
+use billing_domain::receivables::{aging, receivables_as_of};
+use billing_store::{BillingStore, DeliveryStatus};
 use billing_tests::billing::{customer, invoice, stored_seller};
 use billing_tests::delivery::deliver_dunning_letter;
 use billing_tests::webhook::{local_store, repo_path};
@@ -44,6 +50,40 @@ fn statement(msg: &str, on: NaiveDate, amount: &str, reference: &str) -> Vec<u8>
         .replace("{{OPENING}}", &opening.to_string())
         .replace("{{CLOSING}}", &closing.to_string())
         .into_bytes()
+}
+
+/// The aging's total at the end of `day` (what the staff API's aging
+/// reads), and the invoice's open claims per head as the booking journal
+/// replays them from its inputs.
+async fn aging_and_journal(
+    store: &BillingStore,
+    entity: &BillingEntityId,
+    invoice: &InvoiceId,
+    day: NaiveDate,
+) -> (Money, Claims) {
+    let histories = store
+        .entity_receivable_histories(entity, Currency::EUR, day)
+        .await
+        .unwrap();
+    let total = aging(
+        &receivables_as_of(&histories, day).unwrap(),
+        Currency::EUR,
+        day,
+    )
+    .unwrap()
+    .total;
+    let inputs = store.journal_inputs(entity, day, day).await.unwrap();
+    let document = inputs
+        .documents
+        .iter()
+        .find(|d| &d.overview.invoice_id == invoice)
+        .expect("the journal reads the invoice");
+    let state = document
+        .receivable_history(&[])
+        .state_as_of(day)
+        .unwrap()
+        .unwrap();
+    (total, state.open)
 }
 
 #[tokio::test]
@@ -77,20 +117,33 @@ async fn sixty_days_from_due_date_to_paid() {
     let start = date(2025, 12, 15);
     for offset in 0..60u64 {
         let today = start + Days::new(offset);
-        if today == date(2026, 1, 10) {
-            let file = statement("SCENARIO-PARTIAL", today, "500.00", &reference);
-            let report = import
-                .import("scenario/partial.xml", &file, Utc::now())
-                .await
-                .unwrap();
-            assert_eq!(report.imported, 1);
-        }
-        if today == date(2026, 1, 25) {
-            let file = statement("SCENARIO-REST", today, "690.00", &reference);
-            import
-                .import("scenario/rest.xml", &file, Utc::now())
-                .await
-                .unwrap();
+        // The transfers: part, the principal's rest, the letter's charges.
+        let transfer = [
+            (
+                date(2026, 1, 10),
+                "SCENARIO-PARTIAL",
+                "500.00",
+                "scenario/partial.xml",
+            ),
+            (
+                date(2026, 1, 25),
+                "SCENARIO-REST",
+                "690.00",
+                "scenario/rest.xml",
+            ),
+            (
+                date(2026, 1, 28),
+                "SCENARIO-CHARGES",
+                "42.94",
+                "scenario/charges.xml",
+            ),
+        ]
+        .into_iter()
+        .find(|(day, ..)| *day == today);
+        if let Some((_, message, amount, source)) = transfer {
+            let file = statement(message, today, amount, &reference);
+            let report = import.import(source, &file, Utc::now()).await.unwrap();
+            assert_eq!(report.imported, 1, "{amount} on {today}");
         }
         // Each day twice: the second run never sends anything.
         let report = sweep
@@ -105,6 +158,33 @@ async fn sixty_days_from_due_date_to_paid() {
             again.letters.is_empty(),
             "a second sweep on {today} sent a letter"
         );
+        if today == date(2026, 1, 25) {
+            // The 690.00 settled the second notice's 40.00 flat fee and
+            // 2.94 interest first, then 647.06 of the principal: 42.94 of
+            // it stay open, so the invoice is not paid and stays in the
+            // dunning index (its next look is after the deadline).
+            let state = store
+                .dunning_state(&invoice.content().id)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(state.payments.summary.status, PaymentStatus::PartiallyPaid);
+            assert_eq!(state.payments.summary.open, eur(4294));
+            assert_eq!(state.payments.paid_in_full_on, None);
+            assert_eq!(state.payments.owed().unwrap(), eur(4294));
+            assert!(
+                state.indexed,
+                "a principal remainder keeps it in the dunning index"
+            );
+            let (total, journal) =
+                aging_and_journal(&store, &entity.id, &invoice.content().id, today).await;
+            assert_eq!(total, eur(4294), "the aging shows the same remainder");
+            assert_eq!(
+                (journal.costs, journal.interest, journal.principal),
+                (eur(0), eur(0), eur(4294)),
+                "the journal shows it as principal"
+            );
+        }
         for letter in report.letters {
             assert_eq!(letter.account_id, account.id);
             // The stream pipe's part: render, archive and e-mail it.
@@ -248,15 +328,20 @@ async fn sixty_days_from_due_date_to_paid() {
         );
     }
 
-    // The rest on 25 January: paid, out of the index, the day recorded.
+    // The 42.94 on 28 January: paid, out of the index, the day recorded;
+    // nothing open in the aging or the journal.
     let state = store
         .dunning_state(&invoice.content().id)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(state.payments.summary.status, PaymentStatus::Paid);
-    assert_eq!(state.payments.paid_in_full_on, Some(date(2026, 1, 25)));
+    assert_eq!(state.payments.paid_in_full_on, Some(date(2026, 1, 28)));
     assert!(!state.indexed);
+    let (total, journal) =
+        aging_and_journal(&store, &entity.id, &invoice.content().id, date(2026, 1, 28)).await;
+    assert_eq!(total, eur(0));
+    assert_eq!(journal, Claims::zero(Currency::EUR));
     assert_eq!(state.level, 3);
     // What the letters claimed, dated, as the sweep's facts see it: a
     // payment settles these before the principal (§367 BGB), the same

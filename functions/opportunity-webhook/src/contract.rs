@@ -11,6 +11,7 @@
 use std::sync::LazyLock;
 
 use billing_domain::DomainError;
+use billing_domain::direct_debit::NewMandate;
 use billing_domain::ids::{AccountId, BillingEntityId, CrmAccountId, OpportunityId, ProductCode};
 use billing_domain::item::{Item, UnitCode};
 use billing_domain::money::{Currency, Money};
@@ -29,7 +30,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::error::WebhookError;
+use crate::error::{WebhookError, domain_field_pointer};
 
 /// The published schema, enforced as written.
 pub const SCHEMA: &str = include_str!("../../../docs/webhooks/opportunity-closed.schema.json");
@@ -61,6 +62,20 @@ pub enum BillingOption {
     WithNextRun,
 }
 
+/// How the deal's invoice is paid: by transfer (the default; the invoice
+/// prints transfer instructions and a GiroCode) or collected by SEPA direct
+/// debit under the customer's mandate (the invoice prints the
+/// pre-notification instead, `InvoiceDraft::collect_by_direct_debit`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMethod {
+    /// The customer transfers the amount.
+    #[default]
+    Transfer,
+    /// The seller collects it under the customer's mandate.
+    DirectDebit,
+}
+
 /// The customer as the CRM describes it, validated; the service adds our id.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AccountData {
@@ -90,6 +105,14 @@ pub struct AccountData {
     /// Where the customer receives e-invoices (BT-49); present whenever a
     /// Leitweg-ID is.
     pub electronic_address: Option<ElectronicAddress>,
+    /// The customer's debtor account number as the CRM knows it (the
+    /// personal account in the tax advisor's books), recorded once and
+    /// kept; the service checks it against the seller's range.
+    pub debtor_account: Option<u32>,
+    /// SEPA mandates the customer signed, as the staff API and the account
+    /// import take them (checked against the seller and the store while
+    /// planning: `OpportunityService`).
+    pub mandates: Vec<NewMandate>,
 }
 
 impl AccountData {
@@ -159,6 +182,8 @@ pub struct ClosedOpportunity {
     pub purchase_order: Option<String>,
     /// Invoice now or with the next run.
     pub billing_option: BillingOption,
+    /// Transfer or direct debit.
+    pub payment_method: PaymentMethod,
     /// The CRM contract recurring items belong to.
     pub contract_key: String,
     /// The customer.
@@ -181,6 +206,8 @@ struct Body {
     purchase_order: Option<String>,
     #[serde(default)]
     billing_option: BillingOption,
+    #[serde(default)]
+    payment_method: PaymentMethod,
     #[serde(default)]
     contract_id: Option<String>,
     account: AccountBody,
@@ -206,6 +233,10 @@ struct AccountBody {
     leitweg_id: Option<String>,
     #[serde(default)]
     electronic_address: Option<ElectronicAddressBody>,
+    #[serde(default)]
+    debtor_account: Option<Value>,
+    #[serde(default)]
+    mandates: Vec<Value>,
 }
 
 #[derive(Deserialize)]
@@ -356,6 +387,15 @@ fn fingerprint(opportunity: &ClosedOpportunity) -> String {
     }
     if account.payment_date_agreed {
         content["account"]["payment_date_agreed"] = Value::Bool(true);
+    }
+    if let Some(number) = account.debtor_account {
+        content["account"]["debtor_account"] = serde_json::json!(number);
+    }
+    if !account.mandates.is_empty() {
+        content["account"]["mandates"] = serde_json::json!(account.mandates);
+    }
+    if opportunity.payment_method == PaymentMethod::DirectDebit {
+        content["payment_method"] = Value::from("direct_debit");
     }
     let mut canonical = String::new();
     write_canonical(&content, &mut canonical);
@@ -529,6 +569,17 @@ impl Checks {
                 );
             }
         }
+        // Only this deal's invoice can be collected: the run bills contracts
+        // and parked charges by transfer until contracts name direct debit.
+        if body.payment_method == PaymentMethod::DirectDebit
+            && (body.billing_option == BillingOption::WithNextRun || !recurring.is_empty())
+        {
+            self.fail(
+                "/payment_method",
+                "direct_debit is for invoice_now deals without recurring items: \
+                 contracts and parked charges cannot name direct debit yet",
+            );
+        }
         let contract_key = body
             .contract_id
             .unwrap_or_else(|| body.opportunity_id.clone());
@@ -550,6 +601,7 @@ impl Checks {
                 currency,
                 purchase_order: body.purchase_order,
                 billing_option: body.billing_option,
+                payment_method: body.payment_method,
                 contract_key,
                 account,
                 one_off,
@@ -560,6 +612,7 @@ impl Checks {
     }
 
     fn account(&mut self, body: AccountBody) -> Option<AccountData> {
+        let body_mandates = body.mandates.len();
         let crm_id = self.check("/account/crm_id", CrmAccountId::parse(&body.crm_id));
         let country = self.check(
             "/account/address/country",
@@ -634,6 +687,25 @@ impl Checks {
                 }
             },
         };
+        // JSON Schema counts 10001.0 as an integer; so do we.
+        let debtor_account = match &body.debtor_account {
+            None | Some(Value::Null) => Some(None),
+            Some(value) => match value.as_f64() {
+                Some(number)
+                    if number.fract() == 0.0 && (1.0..=f64::from(u32::MAX)).contains(&number) =>
+                {
+                    Some(Some(number as u32))
+                }
+                _ => {
+                    self.fail(
+                        "/account/debtor_account",
+                        "a debtor account number (a positive whole number)",
+                    );
+                    None
+                }
+            },
+        };
+        let debtor_account = debtor_account?;
         let (crm_id, country, vat_id, leitweg_id, currency, payment_terms_days) = (
             crm_id?,
             country?,
@@ -652,6 +724,26 @@ impl Checks {
             return None;
         }
         if emails.len() != body.invoice_emails.len() {
+            return None;
+        }
+        let mut mandates = Vec::with_capacity(body.mandates.len());
+        for (i, value) in body.mandates.into_iter().enumerate() {
+            // The domain types check each field (reference characters,
+            // creditor identifier, IBAN, BIC) as the staff API's body does.
+            match serde_path_to_error::deserialize::<_, NewMandate>(value) {
+                Ok(mandate) => mandates.push(mandate),
+                Err(error) => {
+                    let field = error.path().to_string();
+                    let pointer = if field == "." {
+                        format!("/account/mandates/{i}")
+                    } else {
+                        domain_field_pointer(&format!("/account/mandates/{i}"), &field)
+                    };
+                    self.fail(&pointer, error.into_inner().to_string());
+                }
+            }
+        }
+        if mandates.len() != body_mandates {
             return None;
         }
         let address = PostalAddress {
@@ -681,6 +773,8 @@ impl Checks {
             kind,
             leitweg_id,
             electronic_address,
+            debtor_account,
+            mandates,
         })
     }
 
@@ -1022,6 +1116,122 @@ mod tests {
         let mut changed = example();
         changed["items"][0]["quantity"] = json_str("3");
         assert_ne!(parse_value(&changed).unwrap().fingerprint(), base);
+    }
+
+    fn with_mandate(mandate: Value) -> Value {
+        let mut body = example();
+        body["account"]["mandates"] = serde_json::json!([mandate]);
+        body
+    }
+
+    fn signed_mandate() -> Value {
+        serde_json::json!({
+            "reference": "MNDT-CRM-0001",
+            "signed_on": "2026-01-15",
+            "scheme": "CORE",
+            "usage": "recurrent",
+            "debtor_name": "Muster Handel GmbH",
+            "debtor_iban": "DE89 3704 0044 0532 0130 00",
+            "debtor_bic": null
+        })
+    }
+
+    #[test]
+    fn a_deal_brings_the_customers_mandates_and_they_count_in_the_fingerprint() {
+        let plain = parse_value(&example()).unwrap();
+        assert!(plain.account.mandates.is_empty());
+        let with = parse_value(&with_mandate(signed_mandate())).unwrap();
+        let [mandate] = with.account.mandates.as_slice() else {
+            panic!("one mandate: {:?}", with.account.mandates);
+        };
+        assert_eq!(mandate.reference.as_str(), "MNDT-CRM-0001");
+        assert_eq!(mandate.debtor_iban.as_str(), "DE89370400440532013000");
+        assert_eq!(mandate.creditor_identifier, None, "the seller's by default");
+        assert_ne!(plain.fingerprint(), with.fingerprint());
+    }
+
+    #[test]
+    fn direct_debit_is_for_deals_invoiced_now_without_recurring_items() {
+        let mut one_off = example();
+        let first = one_off["items"][0].clone();
+        one_off["items"] = serde_json::json!([first]);
+        one_off["payment_method"] = json_str("direct_debit");
+        let parsed = parse_value(&one_off).unwrap();
+        assert_eq!(parsed.payment_method, PaymentMethod::DirectDebit);
+        assert_ne!(
+            parsed.fingerprint(),
+            parse_value(&{
+                let mut transfer = one_off.clone();
+                transfer["payment_method"] = json_str("transfer");
+                transfer
+            })
+            .unwrap()
+            .fingerprint()
+        );
+        let mut with_contract = example();
+        with_contract["payment_method"] = json_str("direct_debit");
+        assert_eq!(
+            pointers(parse_value(&with_contract).unwrap_err()),
+            ["/payment_method"]
+        );
+        let mut parked = one_off.clone();
+        parked["billing_option"] = json_str("with_next_run");
+        assert_eq!(
+            pointers(parse_value(&parked).unwrap_err()),
+            ["/payment_method"]
+        );
+        let mut unknown = one_off;
+        unknown["payment_method"] = json_str("cheque");
+        assert_eq!(
+            pointers(parse_value(&unknown).unwrap_err()),
+            ["/payment_method"]
+        );
+    }
+
+    #[test]
+    fn mandate_refusals_name_the_field() {
+        // Schema: a missing field, an unknown scheme, an unknown field.
+        // Domain types: a wrong IBAN check digit, a reference outside the
+        // SEPA characters, a creditor identifier with wrong check digits.
+        // (`None`: the field is left out.)
+        let cases = [
+            ("debtor_iban", None, "/account/mandates/0"),
+            ("scheme", Some("COR1"), "/account/mandates/0/scheme"),
+            (
+                "iban",
+                Some("DE89370400440532013000"),
+                "/account/mandates/0",
+            ),
+            (
+                "debtor_iban",
+                Some("DE88370400440532013000"),
+                "/account/mandates/0/debtor_iban",
+            ),
+            (
+                "reference",
+                Some("MNDT_ÄÖ"),
+                "/account/mandates/0/reference",
+            ),
+            (
+                "creditor_identifier",
+                Some("DE97ZZZ09999999999"),
+                "/account/mandates/0/creditor_identifier",
+            ),
+        ];
+        for (field, value, pointer) in cases {
+            let mut mandate = signed_mandate();
+            match value {
+                Some(value) => mandate[field] = json_str(value),
+                None => {
+                    mandate.as_object_mut().unwrap().remove(field);
+                }
+            }
+            assert_eq!(
+                pointers(parse_value(&with_mandate(mandate)).unwrap_err()),
+                [pointer],
+                "{field}"
+            );
+        }
     }
 
     #[test]

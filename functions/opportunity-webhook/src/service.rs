@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use billing_domain::DomainError;
+use billing_domain::accounting::AccountNumber;
 use billing_domain::ids::{
     AccountId, InvoiceId, PendingChargeId, SubscriptionId, SubscriptionItemId,
 };
@@ -17,16 +18,17 @@ use billing_domain::item::PendingCharge;
 use billing_domain::item::{BillableLine, LineSource};
 use billing_domain::schedule::next_due_date;
 use billing_domain::seller::BillingEntity;
+use billing_domain::staff::StaffRole;
 use billing_domain::subscription::{ProrationPolicy, Subscription, SubscriptionItem};
 use billing_store::keys::derived_id;
 use billing_store::{
-    AccountChange, BillingStore, CommitOutcome, OpportunityCommit, OpportunityRecord, StoreError,
-    SubscriptionChange,
+    AccountChange, Actor, AuditEntry, BillingStore, CommitOutcome, OpportunityCommit,
+    OpportunityRecord, StoreError, StoredMandate, SubscriptionChange,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use tokio::time::Instant;
 
-use crate::contract::{BillingOption, ClosedOpportunity, OneOffLine, RecurringLine};
+use crate::contract::{BillingOption, ClosedOpportunity, OneOffLine, PaymentMethod, RecurringLine};
 use crate::error::{WebhookError, domain_field_pointer};
 
 /// Time allowed for planning and committing, inside the function's 29 s
@@ -74,16 +76,20 @@ impl OpportunityService {
         while Instant::now() < deadline {
             plans += 1;
             if let Some(record) = self.store.opportunity(&opportunity.key).await? {
-                return replay(opportunity, &fingerprint, record);
+                let closed = replay(opportunity, &fingerprint, record)?;
+                self.record_mandates(opportunity, &closed, now).await?;
+                return Ok(closed);
             }
             let commit = self.plan(opportunity, &fingerprint, now).await?;
-            match self.store.commit_opportunity(&commit, deadline).await? {
-                CommitOutcome::Committed(record) => return Ok(Closed::Recorded(record)),
+            let closed = match self.store.commit_opportunity(&commit, deadline).await? {
+                CommitOutcome::Committed(record) => Closed::Recorded(record),
                 CommitOutcome::AlreadyRecorded(record) => {
-                    return replay(opportunity, &fingerprint, record);
+                    replay(opportunity, &fingerprint, record)?
                 }
                 CommitOutcome::Stale => continue,
-            }
+            };
+            self.record_mandates(opportunity, &closed, now).await?;
+            return Ok(closed);
         }
         Err(StoreError::Contended {
             what: "account or contract".to_owned(),
@@ -124,6 +130,9 @@ impl OpportunityService {
         from_crm
             .validate()
             .map_err(|e| WebhookError::from_domain(e, ""))?;
+        if let Some(number) = data.debtor_account {
+            self.check_debtor_account(number)?;
+        }
         let crm_last_modified = opportunity.last_modified;
         let account = match existing {
             None => AccountChange::Create {
@@ -152,6 +161,10 @@ impl OpportunityService {
                 crm_last_modified,
             },
         };
+        // Refuse a mandate the store would refuse before anything is written.
+        let new_mandates = self
+            .mandates_to_record(opportunity, &account_id, true, now)
+            .await?;
         let customer = match &account {
             AccountChange::Create { account, .. }
             | AccountChange::Update { account, .. }
@@ -160,7 +173,12 @@ impl OpportunityService {
 
         let has_one_off = !opportunity.one_off.is_empty();
         let invoice = if has_one_off && opportunity.billing_option == BillingOption::InvoiceNow {
-            Some(draft_invoice(&self.entity, opportunity, customer, now)?)
+            let (mut draft, series) = draft_invoice(&self.entity, opportunity, customer, now)?;
+            if opportunity.payment_method == PaymentMethod::DirectDebit {
+                self.collect_by_direct_debit(&mut draft, &account_id, &new_mandates)
+                    .await?;
+            }
+            Some((draft, series))
         } else {
             None
         };
@@ -188,6 +206,9 @@ impl OpportunityService {
         } else {
             None
         };
+        if let Some(number) = data.debtor_account {
+            self.record_debtor_account(&account_id, number).await?;
+        }
         Ok(OpportunityCommit {
             key: opportunity.key.clone(),
             fingerprint: fingerprint.to_owned(),
@@ -197,6 +218,218 @@ impl OpportunityService {
             subscription,
             recorded_at: now,
         })
+    }
+
+    /// The deal's mandates that are not stored yet, each checked as the
+    /// staff API and the account import check them: the domain's rules
+    /// (`NewMandate::into_mandate`, the seller's creditor identifier by
+    /// default), a reference no other customer holds, and a mandate stored
+    /// with the same reference having the same details (changes go through
+    /// the staff API, which records amendments). `strict`: refuse (422,
+    /// naming the field) what cannot be recorded; otherwise (a retry of a
+    /// deal already recorded, whose mandates a clerk may have amended
+    /// since) skip it.
+    async fn mandates_to_record(
+        &self,
+        opportunity: &ClosedOpportunity,
+        account_id: &AccountId,
+        strict: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<StoredMandate>, WebhookError> {
+        let stated = &opportunity.account.mandates;
+        if stated.is_empty() {
+            return Ok(Vec::new());
+        }
+        let today = now.with_timezone(&self.entity.time_zone).date_naive();
+        let seller = self
+            .entity
+            .direct_debit
+            .as_ref()
+            .map(|settings| &settings.creditor_identifier);
+        let stored = self.store.mandates(account_id).await?;
+        let mut new = Vec::new();
+        for (i, stated) in stated.iter().enumerate() {
+            let at = format!("/account/mandates/{i}");
+            let refuse = |pointer: String, message: String| {
+                Err(WebhookError::unprocessable(pointer, message))
+            };
+            let mandate = match stated.clone().into_mandate(seller, today) {
+                Ok(mandate) => mandate,
+                Err(error) if strict => return Err(WebhookError::from_domain(error, &at)),
+                Err(_) => continue,
+            };
+            let creditor = mandate.creditor_identifier.as_str().to_owned();
+            let reference = mandate.reference.as_str().to_owned();
+            let same = stored.iter().find(|s| {
+                s.mandate.creditor_identifier == mandate.creditor_identifier
+                    && s.mandate.reference == mandate.reference
+            });
+            match same {
+                Some(s) if s.mandate.same_details(&mandate) => {}
+                Some(_) if strict => {
+                    return refuse(
+                        format!("{at}/reference"),
+                        "is stored with other details; amend it through the staff API, \
+                         which records the amendment"
+                            .to_owned(),
+                    );
+                }
+                Some(_) => {}
+                None => match self
+                    .store
+                    .mandate_reference_holder(&creditor, &reference)
+                    .await?
+                {
+                    Some(holder) if holder != *account_id && strict => {
+                        return refuse(
+                            format!("{at}/reference"),
+                            format!(
+                                "is already given to another customer's mandate for creditor \
+                                 identifier {creditor}"
+                            ),
+                        );
+                    }
+                    Some(_) => {}
+                    None => new.push(StoredMandate::new(account_id.clone(), mandate, now)),
+                },
+            }
+        }
+        Ok(new)
+    }
+
+    /// Makes the deal's invoice one collected by direct debit under the
+    /// customer's mandate: the first of its stored mandates, then those
+    /// the deal brings, that is granted to the seller's creditor
+    /// identifier and usable on the collection date. Refused (422 on
+    /// `/payment_method`) for a seller without creditor settings, a deal
+    /// whose other items do not end up on this invoice (contracts and
+    /// parked charges cannot name direct debit yet), and a customer
+    /// without such a mandate, with the reason.
+    async fn collect_by_direct_debit(
+        &self,
+        draft: &mut InvoiceDraft,
+        account_id: &AccountId,
+        new_mandates: &[StoredMandate],
+    ) -> Result<(), WebhookError> {
+        const FIELD: &str = "/payment_method";
+        let Some(settings) = &self.entity.direct_debit else {
+            return Err(WebhookError::unprocessable(
+                FIELD,
+                "the seller has no SEPA creditor settings (billing_entity.direct_debit)",
+            ));
+        };
+        let stored = self.store.mandates(account_id).await?;
+        let mut why =
+            "the customer has no SEPA mandate on file; send it in account.mandates".to_owned();
+        for candidate in stored.iter().chain(new_mandates) {
+            let mandate = &candidate.mandate;
+            if mandate.creditor_identifier != settings.creditor_identifier {
+                continue;
+            }
+            let mut collected = draft.clone();
+            match collected.collect_by_direct_debit(mandate) {
+                Ok(()) => {
+                    *draft = collected;
+                    return Ok(());
+                }
+                Err(billing_domain::DomainError::Invalid { message, .. }) => {
+                    why = format!("mandate {}: {message}", mandate.reference);
+                }
+            }
+        }
+        Err(WebhookError::unprocessable(
+            FIELD,
+            format!("direct debit needs a usable mandate of the customer: {why}"),
+        ))
+    }
+
+    /// Records the deal's new mandates for its account (created or found
+    /// by the commit), each with its audit entry; a retry records what a
+    /// crash left out.
+    async fn record_mandates(
+        &self,
+        opportunity: &ClosedOpportunity,
+        closed: &Closed,
+        now: DateTime<Utc>,
+    ) -> Result<(), WebhookError> {
+        let record = match closed {
+            Closed::Recorded(record) | Closed::Replayed(record) => record,
+        };
+        let account_id = &record.outcome.account_id;
+        let strict = matches!(closed, Closed::Recorded(_));
+        for mandate in self
+            .mandates_to_record(opportunity, account_id, strict, now)
+            .await?
+        {
+            let audit = AuditEntry {
+                actor: Actor {
+                    user: "opportunity-webhook".to_owned(),
+                    role: StaffRole::Billing,
+                },
+                at: now,
+                action: "account.mandate.create".to_owned(),
+                invoice_id: None,
+                account_id: account_id.clone(),
+                reason: Some(format!(
+                    "from the CRM with opportunity {}",
+                    opportunity.opportunity_id
+                )),
+                change: serde_json::json!({
+                    "mandate_id": mandate.mandate_id,
+                    "reference": mandate.mandate.reference,
+                    "creditor_identifier": mandate.mandate.creditor_identifier,
+                    "scheme": mandate.mandate.scheme,
+                    "usage": mandate.mandate.usage,
+                    "signed_on": mandate.mandate.signed_on,
+                }),
+            };
+            match self.store.create_mandate(&mandate, Some(&audit)).await {
+                // A concurrent retry recorded it first.
+                Ok(()) | Err(StoreError::Refused { .. }) if !strict => {}
+                Ok(()) => {}
+                Err(StoreError::Refused { reason, .. }) => {
+                    return Err(WebhookError::unprocessable(
+                        "/account/mandates",
+                        format!("mandate reference {} {reason}", mandate.mandate.reference),
+                    ));
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses a debtor account number that is not one of the seller's
+    /// (the length and range of `accounting.debtor_accounts`), the one
+    /// check the journal applies to every debtor account.
+    fn check_debtor_account(&self, number: u32) -> Result<(), WebhookError> {
+        const FIELD: &str = "/account/debtor_account";
+        AccountNumber::parse(&number.to_string(), FIELD)
+            .and_then(|account| self.entity.accounting.ensure_debtor(&account, FIELD))
+            .map_err(|e| WebhookError::from_domain(e, ""))
+    }
+
+    /// Records the CRM's debtor account number for the customer (a retry
+    /// records the same number again, changing nothing); a number another
+    /// customer holds, or another number for a customer that has one, is
+    /// refused before anything of the deal is written.
+    async fn record_debtor_account(
+        &self,
+        account: &AccountId,
+        number: u32,
+    ) -> Result<(), WebhookError> {
+        match self
+            .store
+            .set_debtor_account(&self.entity.id, account, number)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(StoreError::Refused { reason, .. }) => Err(WebhookError::unprocessable(
+                "/account/debtor_account",
+                reason,
+            )),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Parked charges ride on the customer's next recurring invoice; refuse

@@ -84,8 +84,13 @@ pub struct Entry {
     /// `Refs/MndtId`: the mandate of a direct debit or its return.
     pub mandate_reference: Option<String>,
     /// The bank's charges on the entry (`Chrgs/TtlChrgsAndTaxAmt`, else the
-    /// sum of `Chrgs/Rcrd/Amt`), e.g. the fee for a returned direct debit.
+    /// sum of `Chrgs/Rcrd/Amt`), e.g. the fee for a returned direct debit;
+    /// the transaction's, else the entry's (`Ntry/Chrgs`).
     pub charges: Option<Money>,
+    /// The part of `charges` already inside `amount` (records with
+    /// `ChrgInclInd` true): a return takes back `amount` less this from the
+    /// invoice, and the fee is booked once, as a fee.
+    pub charges_included: Option<Money>,
 }
 
 /// Why a file cannot be read; `entry` names the `Ntry` (from 1).
@@ -119,7 +124,48 @@ struct RawEntry {
     value_date: Option<String>,
     account_servicer_ref: Option<String>,
     entry_ref: Option<String>,
+    charges: RawCharges,
     transactions: Vec<RawTransaction>,
+}
+
+/// A `Chrgs` block: the stated total and the records, each with its
+/// amount and `ChrgInclInd`.
+#[derive(Debug, Default)]
+struct RawCharges {
+    total: Option<(String, Option<String>)>,
+    records: Vec<RawCharge>,
+}
+
+#[derive(Debug, Default)]
+struct RawCharge {
+    amount: Option<(String, Option<String>)>,
+    included: Option<String>,
+}
+
+impl RawCharges {
+    fn is_empty(&self) -> bool {
+        self.total.is_none() && self.records.is_empty()
+    }
+
+    /// Reads `Chrgs/...` below an entry or transaction; false if `path` is
+    /// not a charges element.
+    fn collect(&mut self, path: &str, value: String, currency: Option<String>) -> bool {
+        match path {
+            "Chrgs/TtlChrgsAndTaxAmt" => self.total = Some((value, currency)),
+            "Chrgs/Rcrd/Amt" => {
+                if let Some(record) = self.records.last_mut() {
+                    record.amount = Some((value, currency));
+                }
+            }
+            "Chrgs/Rcrd/ChrgInclInd" => {
+                if let Some(record) = self.records.last_mut() {
+                    append(&mut record.included, value);
+                }
+            }
+            _ => return false,
+        }
+        true
+    }
 }
 
 #[derive(Debug, Default)]
@@ -128,8 +174,7 @@ struct RawTransaction {
     indicator: Option<String>,
     end_to_end_id: Option<String>,
     mandate_reference: Option<String>,
-    total_charges: Option<(String, Option<String>)>,
-    charge_records: Vec<(String, Option<String>)>,
+    charges: RawCharges,
     creditor_reference: Option<String>,
     remittance: Vec<String>,
     debtor_account: Option<String>,
@@ -309,6 +354,20 @@ fn open(path: &[String], statements: &mut Vec<RawStatement>) {
                 entry.transactions.push(RawTransaction::default());
             }
         }
+        ("Rcrd", Some(depth)) if depth >= 3 && path[path.len() - 2] == "Chrgs" => {
+            let Some(entry) = statements.last_mut().and_then(|s| s.entries.last_mut()) else {
+                return;
+            };
+            let charges = if path.iter().any(|name| name == "TxDtls") {
+                match entry.transactions.last_mut() {
+                    Some(tx) => &mut tx.charges,
+                    None => return,
+                }
+            } else {
+                &mut entry.charges
+            };
+            charges.records.push(RawCharge::default());
+        }
         _ => {}
     }
 }
@@ -382,9 +441,10 @@ fn collect(
             "RtrInf/Rsn/Cd" | "RtrInf/Rsn/Prtry" => append(&mut tx.return_reason, value),
             "Refs/EndToEndId" => append(&mut tx.end_to_end_id, value),
             "Refs/MndtId" => append(&mut tx.mandate_reference, value),
-            "Chrgs/TtlChrgsAndTaxAmt" => tx.total_charges = Some((value, currency)),
-            "Chrgs/Rcrd/Amt" => tx.charge_records.push((value, currency)),
             other => {
+                if tx.charges.collect(other, value.clone(), currency) {
+                    return;
+                }
                 if other.starts_with("RltdPties/DbtrAcct/Id/") {
                     append(&mut tx.debtor_account, value);
                 } else if other.starts_with("RltdPties/CdtrAcct/Id/") {
@@ -403,7 +463,9 @@ fn collect(
         "ValDt/Dt" | "ValDt/DtTm" => append(&mut entry.value_date, value),
         "AcctSvcrRef" => append(&mut entry.account_servicer_ref, value),
         "NtryRef" => append(&mut entry.entry_ref, value),
-        _ => {}
+        other => {
+            entry.charges.collect(other, value, currency);
+        }
     }
 }
 
@@ -557,24 +619,45 @@ fn entry_currency(
     }
 }
 
-/// The bank's charges on a transaction: the stated total, else the sum of
-/// the charge records; `None` when none are shown.
-fn charges(tx: &RawTransaction, currency: Currency) -> Result<Option<Money>, String> {
-    if let Some(total) = &tx.total_charges {
-        return money(Some(total), currency)
-            .map(Some)
-            .map_err(|reason| format!("charges: {reason}"));
-    }
+/// The bank's charges: the stated total, else the sum of the charge
+/// records; `None` when none are shown. With them, the part inside the
+/// entry amount: the records whose `ChrgInclInd` is true (all of the total
+/// when every record says so).
+fn charges(raw: &RawCharges, currency: Currency) -> Result<(Option<Money>, Option<Money>), String> {
+    let fail = |reason: String| format!("charges: {reason}");
     let mut sum: Option<Money> = None;
-    for record in &tx.charge_records {
-        let amount =
-            money(Some(record), currency).map_err(|reason| format!("charges: {reason}"))?;
+    let mut included: Option<Money> = None;
+    for record in &raw.records {
+        let Some(text) = &record.amount else {
+            return Err(fail("Rcrd without Amt".to_owned()));
+        };
+        let amount = money(Some(text), currency).map_err(fail)?;
         sum = Some(match sum {
             Some(so_far) => so_far.checked_add(amount).map_err(|e| e.to_string())?,
             None => amount,
         });
+        match record.included.as_deref().map(str::trim) {
+            Some("true" | "1") => {
+                included = Some(match included {
+                    Some(so_far) => so_far.checked_add(amount).map_err(|e| e.to_string())?,
+                    None => amount,
+                });
+            }
+            Some("false" | "0") | None => {}
+            Some(other) => {
+                return Err(fail(format!(
+                    "ChrgInclInd {other:?} is neither true nor false"
+                )));
+            }
+        }
     }
-    Ok(sum)
+    if let Some(total) = &raw.total {
+        let total = money(Some(total), currency).map_err(fail)?;
+        // Without records the total is all there is; none of it is said
+        // to be inside the amount.
+        return Ok((Some(total), included));
+    }
+    Ok((sum, included))
 }
 
 fn entry(number: usize, raw: RawEntry, account: Currency) -> Result<Vec<Entry>, String> {
@@ -596,8 +679,16 @@ fn entry(number: usize, raw: RawEntry, account: Currency) -> Result<Vec<Entry>, 
         .filter(|r| !r.is_empty())
         .unwrap_or_else(|| format!("#{number}"));
     let signed = if credit { amount } else { -amount };
+    let entry_charges = &raw.charges;
     let base =
         |reference: String, amount: Money, tx: Option<&RawTransaction>| -> Result<Entry, String> {
+            // The transaction's charges, else (one transaction or none) the
+            // entry's: a batch's entry-level charges belong to no one part.
+            let fees = match tx.map(|t| &t.charges) {
+                Some(own) if !own.is_empty() => charges(own, currency)?,
+                _ if raw.transactions.len() <= 1 => charges(entry_charges, currency)?,
+                _ => (None, None),
+            };
             Ok(Entry {
                 index: number,
                 reference,
@@ -628,10 +719,8 @@ fn entry(number: usize, raw: RawEntry, account: Currency) -> Result<Vec<Entry>, 
                     .map(str::trim)
                     .filter(|id| !id.is_empty())
                     .map(str::to_owned),
-                charges: match tx {
-                    Some(tx) => charges(tx, currency)?,
-                    None => None,
-                },
+                charges: fees.0,
+                charges_included: fees.1,
             })
         };
     match raw.transactions.len() {
@@ -888,6 +977,48 @@ mod tests {
         let error = parse(bad.as_bytes()).unwrap_err();
         assert_eq!(error.entry, Some(1));
         assert!(error.reason.starts_with("charges:"), "{error}");
+    }
+
+    #[test]
+    fn charges_inside_the_debit_are_told_apart_and_entry_level_charges_count() {
+        // The fee inside the debited amount (ChrgInclInd true) is what a
+        // return must not take back from the invoice.
+        let inside = NOTIFICATION.replace(
+            r#"<TtlChrgsAndTaxAmt Ccy="EUR">3.00</TtlChrgsAndTaxAmt><Rcrd><Amt Ccy="EUR">3.00</Amt></Rcrd>"#,
+            r#"<Rcrd><Amt Ccy="EUR">3.00</Amt><ChrgInclInd>true</ChrgInclInd></Rcrd>"#,
+        );
+        let entry = &parse(inside.as_bytes()).unwrap().statements[0].entries[0];
+        assert_eq!(
+            entry.charges.map(|c| c.to_string()),
+            Some("3.00 EUR".into())
+        );
+        assert_eq!(
+            entry.charges_included.map(|c| c.to_string()),
+            Some("3.00 EUR".into())
+        );
+        // Separate (false) or unsaid: nothing inside the amount.
+        let file = parse(NOTIFICATION.as_bytes()).unwrap();
+        assert_eq!(file.statements[0].entries[0].charges_included, None);
+        // Charges at entry level count for a one-transaction entry.
+        let entry_level = NOTIFICATION
+            .replace(
+                r#"<Chrgs><TtlChrgsAndTaxAmt Ccy="EUR">3.00</TtlChrgsAndTaxAmt><Rcrd><Amt Ccy="EUR">3.00</Amt></Rcrd></Chrgs>"#,
+                "",
+            )
+            .replace(
+                "<AcctSvcrRef>RET-1</AcctSvcrRef>",
+                r#"<AcctSvcrRef>RET-1</AcctSvcrRef><Chrgs><Rcrd><Amt Ccy="EUR">2.50</Amt><ChrgInclInd>1</ChrgInclInd></Rcrd></Chrgs>"#,
+            );
+        let entry = &parse(entry_level.as_bytes()).unwrap().statements[0].entries[0];
+        assert_eq!(
+            entry.charges_included.map(|c| c.to_string()),
+            Some("2.50 EUR".into())
+        );
+        // An unreadable indicator names the entry.
+        let bad = inside.replace("<ChrgInclInd>true", "<ChrgInclInd>yes");
+        let error = parse(bad.as_bytes()).unwrap_err();
+        assert_eq!(error.entry, Some(1));
+        assert!(error.reason.contains("ChrgInclInd"), "{error}");
     }
 
     #[test]

@@ -19,6 +19,12 @@ pub enum ImportError {
     /// The file cannot be read, or does not reconcile: nothing was booked.
     #[error("statement refused: {0}")]
     Refused(#[from] CamtError),
+    /// A pain.002 status report cannot be read: nothing was applied.
+    #[error("status report refused: {reason}")]
+    StatusReportRefused {
+        /// What is wrong, naming the element.
+        reason: String,
+    },
     /// Reading or writing the billing table failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -57,7 +63,7 @@ impl Failure for ImportError {
         match self {
             Self::BadEvent { .. } => Disposition::Permanent,
             // The bank's file: a person must look at it, retrying cannot help.
-            Self::Refused(_) => Disposition::Rejected(422),
+            Self::Refused(_) | Self::StatusReportRefused { .. } => Disposition::Rejected(422),
             Self::Store(err) => err.disposition(),
             Self::S3 { disposition, .. } => *disposition,
         }
@@ -67,6 +73,7 @@ impl Failure for ImportError {
         match self {
             Self::BadEvent { .. } => "bad_event",
             Self::Refused(_) => "statement_refused",
+            Self::StatusReportRefused { .. } => "status_report_refused",
             Self::Store(err) => err.code(),
             Self::S3 { .. } => "s3_unavailable",
         }

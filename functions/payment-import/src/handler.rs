@@ -30,6 +30,11 @@ pub struct ObjectResult {
     pub booked: usize,
     /// Entries put on the review list now.
     pub for_review: usize,
+    /// Collections a pain.002 status report rejected, applied now.
+    pub rejected: usize,
+    /// Mandates blocked now because a return or rejection said the
+    /// mandate or account is gone.
+    pub mandates_blocked: usize,
     /// Why a file was refused.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -70,6 +75,19 @@ async fn import_one(
             };
             let booked = count(|o| matches!(o, EntryOutcome::Booked { .. }));
             let for_review = count(|o| matches!(o, EntryOutcome::Review(_)));
+            let rejected = count(|o| matches!(o, EntryOutcome::Rejected { .. }));
+            let mandates_blocked = count(|o| {
+                matches!(
+                    o,
+                    EntryOutcome::Booked {
+                        mandate_blocked: true,
+                        ..
+                    } | EntryOutcome::Rejected {
+                        mandate_blocked: true,
+                        ..
+                    }
+                )
+            });
             let returned = report
                 .entries
                 .iter()
@@ -81,19 +99,29 @@ async fn import_one(
                 .count(metrics::STATEMENTS_IMPORTED, 1)
                 .count(metrics::PAYMENTS_MATCHED, booked - returned)
                 .count(metrics::PAYMENTS_FOR_REVIEW, for_review)
-                .count(metrics::PAYMENTS_RETURNED, returned)
+                .count(metrics::PAYMENTS_RETURNED, returned + rejected)
                 .emit();
             let outcome = if report.imported == 0 && report.already_imported > 0 {
                 "already_imported"
             } else {
                 "imported"
             };
-            tracing::info!(key, outcome, booked, for_review, "bank statement imported");
+            tracing::info!(
+                key,
+                outcome,
+                booked,
+                for_review,
+                rejected,
+                mandates_blocked,
+                "bank statement imported"
+            );
             Ok(ObjectResult {
                 key: key.to_owned(),
                 outcome,
                 booked,
                 for_review,
+                rejected,
+                mandates_blocked,
                 reason: None,
             })
         }
@@ -107,6 +135,8 @@ async fn import_one(
                 outcome: "refused",
                 booked: 0,
                 for_review: 0,
+                rejected: 0,
+                mandates_blocked: 0,
                 reason: Some(error.to_string()),
             })
         }

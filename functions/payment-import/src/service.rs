@@ -12,8 +12,14 @@
 //! 3. the open amount (within the entity's tolerance) of exactly one open
 //!    invoice of the payer, known from an earlier match of their account.
 //!
-//! Debits with a return reason, and reversals, take back what they name.
+//! Debits with a return reason, and reversals, take back what they name
+//! (less the bank's charges inside the entry): the invoice is open again,
+//! the bank's fee and reason are kept on the return and the invoice's
+//! audit trail, dunning resumes, and a reason that means the mandate is
+//! gone blocks the mandate (`after_return`). A pain.002 status report
+//! (`status_report`) applies its rejections the same way.
 
+use billing_domain::direct_debit::{ReturnConsequence, return_consequence};
 use billing_domain::ids::{AccountId, BillingEntityId};
 use billing_domain::matching::{InvoiceNumberFinder, MatchRule, OpenInvoice, split_oldest_first};
 use billing_domain::money::{Currency, Money};
@@ -22,10 +28,10 @@ use billing_domain::payment::PaymentStatus;
 use billing_domain::reference::CreditorReference;
 use billing_domain::seller::BillingEntity;
 use billing_store::{
-    BillingStore, EntryBooked, EntryBooking, InvoiceBooking, InvoicePayments, ReviewEntry,
-    StatementRecord, statement_key,
+    Actor, BillingStore, DirectDebitReturn, EntryBooked, EntryBooking, InvoiceBooking,
+    InvoicePayments, MandateBlocked, ReviewEntry, StatementRecord, statement_key,
 };
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::camt::{self, AccountStatement, Entry};
 use crate::error::ImportError;
@@ -42,6 +48,18 @@ pub enum EntryOutcome {
         invoices: Vec<InvoiceNumber>,
         /// Customer credit, if any.
         credit: Option<Money>,
+        /// A return whose reason means the mandate is gone blocked it.
+        mandate_blocked: bool,
+    },
+    /// A collection the bank rejected before settlement (pain.002): the
+    /// invoice stays open and is dunned.
+    Rejected {
+        /// The invoice.
+        invoice: InvoiceNumber,
+        /// The bank's reason code.
+        reason_code: Option<String>,
+        /// The reason means the mandate is gone: it was blocked.
+        mandate_blocked: bool,
     },
     /// Put on the review list, with the reason.
     Review(String),
@@ -78,9 +96,9 @@ pub struct ImportReport {
 /// Everything an import needs.
 #[derive(Debug, Clone)]
 pub struct ImportService {
-    store: BillingStore,
+    pub(crate) store: BillingStore,
     s3: aws_sdk_s3::Client,
-    entity_id: BillingEntityId,
+    pub(crate) entity_id: BillingEntityId,
 }
 
 impl ImportService {
@@ -132,6 +150,9 @@ impl ImportService {
         xml: &[u8],
         now: DateTime<Utc>,
     ) -> Result<ImportReport, ImportError> {
+        if crate::status_report::is_status_report(xml) {
+            return self.import_status_report(source, xml, now).await;
+        }
         let entity = self.store.billing_entity(&self.entity_id).await?;
         let file = match camt::parse(xml).and_then(|file| {
             file.statements
@@ -184,7 +205,9 @@ impl ImportService {
                     .await?
                 };
                 match &outcome {
-                    EntryOutcome::Booked { .. } => record.booked += 1,
+                    EntryOutcome::Booked { .. } | EntryOutcome::Rejected { .. } => {
+                        record.booked += 1
+                    }
                     EntryOutcome::Review(_) => record.for_review += 1,
                     EntryOutcome::Ignored => record.ignored += 1,
                     EntryOutcome::AlreadyHandled => {}
@@ -280,18 +303,38 @@ impl ImportService {
                 invoice.number,
                 reason
             );
+            // Charges inside the entry are the bank's, not the invoice's.
+            let taken_back = match entry.charges_included {
+                Some(inside) => entry.amount.checked_add(inside).ok(),
+                None => Some(entry.amount),
+            };
+            let Some(taken_back) = taken_back.filter(|amount| amount.is_negative()) else {
+                return self
+                    .review(
+                        entity,
+                        statement_id,
+                        entry,
+                        "a return whose charges are not less than its amount: what it takes back is unclear"
+                            .to_owned(),
+                        vec![invoice.number.clone()],
+                        now,
+                    )
+                    .await;
+            };
             (
                 vec![InvoiceBooking {
                     invoice_id: invoice.invoice_id.clone(),
-                    amount: entry.amount,
+                    amount: taken_back,
                 }],
                 None,
                 MatchRule::Return,
                 reason,
             )
         } else {
-            let open: Vec<OpenInvoice> =
-                invoices.iter().map(InvoicePayments::open_invoice).collect();
+            let open: Vec<OpenInvoice> = invoices
+                .iter()
+                .map(InvoicePayments::open_invoice)
+                .collect::<Result<_, _>>()?;
             let split = match split_oldest_first(entry.amount, &open) {
                 Ok(split) => split,
                 Err(e) => {
@@ -336,13 +379,37 @@ impl ImportService {
             reason: reason.clone(),
             booked_at: now,
         };
-        match self.store.book_entry(&booking).await? {
+        let returned = (rule == MatchRule::Return).then(|| DirectDebitReturn {
+            reason_code: entry.return_reason.clone(),
+            bank_fee: entry.charges.filter(|fee| fee.is_positive()),
+            actor: import_actor(),
+        });
+        let booked = match &returned {
+            Some(returned) => self.store.book_return(&booking, returned).await?,
+            None => self.store.book_entry(&booking).await?,
+        };
+        let mut mandate_blocked = false;
+        match booked {
             EntryBooked::Booked(summaries) => {
-                if rule == MatchRule::Return {
+                if let Some(returned) = &returned {
                     for (part, summary) in booking.invoices.iter().zip(&summaries) {
                         if summary.status != PaymentStatus::Paid {
                             self.store
                                 .resume_dunning_after_return(&part.invoice_id, value_date)
+                                .await?;
+                        }
+                        if let Some(invoice) =
+                            invoices.iter().find(|i| i.invoice_id == part.invoice_id)
+                        {
+                            mandate_blocked |= self
+                                .after_return(
+                                    entity,
+                                    invoice,
+                                    entry.mandate_reference.as_deref(),
+                                    returned,
+                                    value_date,
+                                    now,
+                                )
                                 .await?;
                         }
                     }
@@ -370,6 +437,7 @@ impl ImportService {
                     rule,
                     invoices: numbers,
                     credit: credit.map(|(_, amount)| amount),
+                    mandate_blocked,
                 })
             }
             EntryBooked::AlreadyBooked => Ok(EntryOutcome::AlreadyHandled),
@@ -471,10 +539,16 @@ impl ImportService {
         {
             let open = self.store.open_invoices_of_account(&account).await?;
             let tolerance = entity.payment_tolerance;
-            let fitting: Vec<InvoicePayments> = open
-                .into_iter()
-                .filter(|i| tolerance.accepts(i.summary.open, entry.amount))
-                .collect();
+            // The principal alone, or everything owed with the costs and
+            // interest a letter claimed: either is a transfer for it.
+            let mut fitting: Vec<InvoicePayments> = Vec::new();
+            for invoice in open {
+                if tolerance.accepts(invoice.summary.open, entry.amount)
+                    || tolerance.accepts(invoice.owed()?, entry.amount)
+                {
+                    fitting.push(invoice);
+                }
+            }
             match fitting.len() {
                 1 => {
                     return Ok(Found::Match {
@@ -515,6 +589,77 @@ impl ImportService {
             },
             candidates: numbers,
         })
+    }
+
+    /// After a direct debit on `invoice` came back: when the reason means
+    /// the mandate is gone, blocks the mandate (the one the bank names,
+    /// else the one the invoice was collected under) from `on`, so the
+    /// next collection lists the customer for attention instead of failing
+    /// again. A mandate that is not stored goes on the needs-attention
+    /// list. Returns whether a mandate was blocked now.
+    pub(crate) async fn after_return(
+        &self,
+        entity: &BillingEntity,
+        invoice: &InvoicePayments,
+        named_mandate: Option<&str>,
+        returned: &DirectDebitReturn,
+        on: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<bool, ImportError> {
+        let Some(code) = returned.reason_code.as_deref() else {
+            return Ok(false);
+        };
+        if return_consequence(code) != ReturnConsequence::MandateBlocked {
+            return Ok(false);
+        }
+        // The invoice's pre-notification names the mandate and creditor it
+        // was collected under; the bank's `MndtId` wins if it differs.
+        let notice = self
+            .store
+            .invoice(&invoice.invoice_id)
+            .await?
+            .and_then(|stored| stored.invoice.content().direct_debit.clone());
+        let creditor = notice
+            .as_ref()
+            .map(|notice| notice.creditor_identifier.as_str().to_owned())
+            .or_else(|| {
+                entity
+                    .direct_debit
+                    .as_ref()
+                    .map(|settings| settings.creditor_identifier.as_str().to_owned())
+            });
+        let reference = named_mandate
+            .map(str::to_owned)
+            .or_else(|| notice.map(|notice| notice.mandate_reference.as_str().to_owned()));
+        let blocked = match (&creditor, &reference) {
+            (Some(creditor), Some(reference)) => {
+                self.store
+                    .block_mandate_after_return(creditor, reference, on, invoice, returned, now)
+                    .await?
+            }
+            _ => MandateBlocked::Unknown,
+        };
+        match blocked {
+            MandateBlocked::Blocked(_) => Ok(true),
+            MandateBlocked::AlreadyStopped => Ok(false),
+            MandateBlocked::Unknown => {
+                self.store
+                    .put_attention_note(
+                        &entity.id,
+                        &format!("mandate_unknown#{}", invoice.invoice_id),
+                        &format!(
+                            "the direct debit of invoice {} came back with {}, which means the mandate is gone, \
+                             but mandate {} is not on file: block the customer's mandate by hand",
+                            invoice.number,
+                            returned.reason(),
+                            reference.as_deref().unwrap_or("(none named)")
+                        ),
+                        now,
+                    )
+                    .await?;
+                Ok(false)
+            }
+        }
     }
 
     async fn review(
@@ -560,9 +705,20 @@ enum Found {
     },
 }
 
-fn outcome_kind(outcome: &EntryOutcome) -> &'static str {
+/// The import as the audit trail names it: changes it records (returns,
+/// rejections, blocked mandates) are the billing department's, made by
+/// this function on the bank's word.
+pub(crate) fn import_actor() -> Actor {
+    Actor {
+        user: crate::handler::FUNCTION.to_owned(),
+        role: billing_domain::staff::StaffRole::Billing,
+    }
+}
+
+pub(crate) fn outcome_kind(outcome: &EntryOutcome) -> &'static str {
     match outcome {
         EntryOutcome::Booked { rule, .. } => rule.as_str(),
+        EntryOutcome::Rejected { .. } => "rejected",
         EntryOutcome::Review(_) => "review",
         EntryOutcome::Ignored => "ignored",
         EntryOutcome::AlreadyHandled => "already_handled",

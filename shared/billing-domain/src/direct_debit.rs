@@ -321,6 +321,22 @@ impl Mandate {
         Ok(())
     }
 
+    /// Whether `stated` (a mandate as an import or a CRM states it again)
+    /// has this stored mandate's signed details: date, scheme, use, debtor
+    /// and agreed pre-notification. Its later collections, status and
+    /// amendments are the store's own and not compared; a stored mandate
+    /// stated with other details is not silently overwritten (changes go
+    /// through the staff API, which records them as amendments).
+    pub fn same_details(&self, stated: &Mandate) -> bool {
+        self.signed_on == stated.signed_on
+            && self.scheme == stated.scheme
+            && self.usage == stated.usage
+            && self.debtor_name == stated.debtor_name
+            && self.debtor_iban == stated.debtor_iban
+            && self.debtor_bic == stated.debtor_bic
+            && self.agreed_pre_notification_days == stated.agreed_pre_notification_days
+    }
+
     /// Calendar days between the pre-notification and the collection.
     pub fn pre_notification_days(&self) -> u16 {
         self.agreed_pre_notification_days
@@ -662,11 +678,32 @@ pub enum ReturnConsequence {
 }
 
 /// Reason codes that mean the debtor's account or the mandate no longer
-/// exists or was never valid (EPC R-transaction codes): AC01 account
-/// identifier incorrect, AC04 account closed, AC06 account blocked, AG01
-/// transaction forbidden on this account, MD01 no valid mandate, MD07
-/// debtor deceased, BE05 creditor identifier unknown to the debtor bank.
-const MANDATE_GONE_CODES: [&str; 7] = ["AC01", "AC04", "AC06", "AG01", "MD01", "MD07", "BE05"];
+/// exists or was never valid, so collecting again under the same mandate
+/// fails the same way. The codes are those of the R-transactions (reject
+/// before settlement, return and refund after it: SDD Core and B2B
+/// Rulebooks, attribute AT-R3 "reason code for non-acceptance"), read as
+/// the EPC's "Guidance on reason codes for SDD R-transactions" (EPC173-14)
+/// explains them:
+/// - AC01 account identifier incorrect (the IBAN is not a valid account),
+/// - AC04 account closed,
+/// - AC06 account blocked (for direct debits, or by the debtor),
+/// - AC13 debtor account is a consumer account (a B2B mandate cannot be
+///   collected from it),
+/// - AG01 transaction forbidden on this kind of account,
+/// - MD01 no valid mandate (none, or revoked: for a refund, an
+///   unauthorised transaction),
+/// - MD07 debtor deceased,
+/// - BE05 the creditor identifier is unknown to the debtor bank.
+///
+/// Kept: AM04 insufficient funds, AM05 duplicate, MD02 mandate data
+/// missing or incorrect (a correction, not a lost mandate), MD06 refund
+/// within eight weeks (the debtor's right under a Core mandate, which
+/// stays valid), MS02 refused by the debtor and MS03 no reason (the debtor
+/// may pay next time; EPC173-14 leaves them to the creditor), RR01..RR04
+/// regulatory reasons, SL01 a service of the debtor bank, FF01 file format.
+const MANDATE_GONE_CODES: [&str; 8] = [
+    "AC01", "AC04", "AC06", "AC13", "AG01", "MD01", "MD07", "BE05",
+];
 
 /// What a return with `reason_code` means for the mandate. Unknown codes
 /// keep the mandate (a clerk sees the code on the attention list).
@@ -705,6 +742,17 @@ pub fn return_reason_text(reason_code: &str) -> Option<&'static str> {
         "SL01" => "specific service of the debtor bank",
         _ => return None,
     })
+}
+
+/// A return or reject reason as people read it on the audit trail and the
+/// attention list: the code with its meaning ("AC04 account closed"), an
+/// unknown code as the bank sent it.
+pub fn describe_return_reason(reason_code: &str) -> String {
+    let code = reason_code.trim().to_ascii_uppercase();
+    match return_reason_text(&code) {
+        Some(text) => format!("{code} {text}"),
+        None => format!("{code} (a code not in the EPC list)"),
+    }
 }
 
 #[cfg(test)]
@@ -1036,14 +1084,18 @@ mod tests {
 
     #[test]
     fn return_codes_that_mean_the_mandate_is_gone_block_it() {
-        for gone in ["AC04", "ac01", "MD01", "MD07", "AC06", "AG01", "BE05"] {
+        for gone in [
+            "AC04", "ac01", "MD01", "MD07", "AC06", "AC13", "AG01", "BE05", " md07 ",
+        ] {
             assert_eq!(
                 return_consequence(gone),
                 ReturnConsequence::MandateBlocked,
                 "{gone}"
             );
         }
-        for kept in ["AM04", "MD06", "MS02", "MS03", "AM05", "XX99"] {
+        for kept in [
+            "AM04", "MD06", "MS02", "MS03", "AM05", "MD02", "RR04", "SL01", "XX99", "",
+        ] {
             assert_eq!(
                 return_consequence(kept),
                 ReturnConsequence::MandateKept,
@@ -1052,6 +1104,11 @@ mod tests {
         }
         assert_eq!(return_reason_text("AM04"), Some("insufficient funds"));
         assert_eq!(return_reason_text("XX99"), None);
+        assert_eq!(describe_return_reason(" ac04"), "AC04 account closed");
+        assert_eq!(
+            describe_return_reason("XX99"),
+            "XX99 (a code not in the EPC list)"
+        );
     }
 
     #[test]

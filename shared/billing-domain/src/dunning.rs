@@ -242,6 +242,53 @@ pub enum InvoiceState {
     Cancelled,
 }
 
+/// Where an invoice stands for dunning apart from its dates and amounts: the
+/// one rule for "may this invoice be dunned" that the sweep
+/// ([`DunningPolicy::next_action`]) and the staff API's blocks and disputes
+/// (which decide whether lifting one returns the invoice to the sweep) share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DunningStanding {
+    /// Open, paid or cancelled.
+    pub state: InvoiceState,
+    /// Handed over to collection: dunning is over for good.
+    pub handed_over: bool,
+    /// Dunning stopped by billing staff.
+    pub blocked: bool,
+    /// Last day the block holds; none: until lifted.
+    pub block_until: Option<NaiveDate>,
+    /// The customer disputes the invoice.
+    pub disputed: bool,
+}
+
+impl DunningStanding {
+    /// Why the invoice may not be dunned on `today`, and the day a block
+    /// with an end date lets it go; `None` when it may be dunned (whether a
+    /// letter is due is then a matter of dates and amounts).
+    pub fn hold(&self, today: NaiveDate) -> Option<(NoDunningReason, Option<NaiveDate>)> {
+        match self.state {
+            InvoiceState::Paid => return Some((NoDunningReason::Paid, None)),
+            InvoiceState::Cancelled => return Some((NoDunningReason::Cancelled, None)),
+            InvoiceState::Open => {}
+        }
+        if self.handed_over {
+            return Some((NoDunningReason::HandedOver, None));
+        }
+        if self.blocked && self.block_until.is_none_or(|until| today <= until) {
+            let ends = self.block_until.and_then(|until| until.succ_opt());
+            return Some((NoDunningReason::Blocked, ends));
+        }
+        if self.disputed {
+            return Some((NoDunningReason::Disputed, None));
+        }
+        None
+    }
+
+    /// Whether the invoice may be dunned on `today`.
+    pub fn may_be_dunned(&self, today: NaiveDate) -> bool {
+        self.hold(today).is_none()
+    }
+}
+
 /// A dunning letter already sent for an invoice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SentDunningLevel {
@@ -459,6 +506,17 @@ pub enum DunningAction {
 }
 
 impl DunningFacts {
+    /// The invoice's standing for the one "may it be dunned" rule.
+    pub fn standing(&self) -> DunningStanding {
+        DunningStanding {
+            state: self.state,
+            handed_over: self.handed_over,
+            blocked: self.blocked,
+            block_until: self.block_until,
+            disputed: self.disputed,
+        }
+    }
+
     /// The principal part of each booked payment and return: payments and
     /// charges replayed in date order (charges first on a shared day), each
     /// payment allocated by [`crate::payment::allocate_payment`] (costs,
@@ -651,22 +709,8 @@ impl DunningPolicy {
                 next_check: None,
             })
         };
-        match facts.state {
-            InvoiceState::Paid => return stop(NoDunningReason::Paid),
-            InvoiceState::Cancelled => return stop(NoDunningReason::Cancelled),
-            InvoiceState::Open => {}
-        }
-        if facts.handed_over {
-            return stop(NoDunningReason::HandedOver);
-        }
-        if facts.blocked && facts.block_until.is_none_or(|until| today <= until) {
-            return Ok(DunningAction::None {
-                reason: NoDunningReason::Blocked,
-                next_check: facts.block_until.and_then(|until| until.succ_opt()),
-            });
-        }
-        if facts.disputed {
-            return stop(NoDunningReason::Disputed);
+        if let Some((reason, next_check)) = facts.standing().hold(today) {
+            return Ok(DunningAction::None { reason, next_check });
         }
         if !facts.open_amount.is_positive() {
             return stop(NoDunningReason::NothingOpen);
@@ -1258,6 +1302,47 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().starts_with("base_rates:"));
+    }
+
+    #[test]
+    fn a_block_with_an_end_holds_through_its_last_day_and_names_the_next() {
+        let standing = DunningStanding {
+            state: InvoiceState::Open,
+            handed_over: false,
+            blocked: true,
+            block_until: Some(d(2026, 3, 10)),
+            disputed: false,
+        };
+        assert_eq!(
+            standing.hold(d(2026, 3, 10)),
+            Some((NoDunningReason::Blocked, Some(d(2026, 3, 11))))
+        );
+        assert!(standing.may_be_dunned(d(2026, 3, 11)));
+        // A dispute outlasts the block; handing over outranks both.
+        let disputed = DunningStanding {
+            disputed: true,
+            ..standing
+        };
+        assert_eq!(
+            disputed.hold(d(2026, 3, 11)),
+            Some((NoDunningReason::Disputed, None))
+        );
+        let handed_over = DunningStanding {
+            handed_over: true,
+            ..disputed
+        };
+        assert_eq!(
+            handed_over.hold(d(2026, 3, 1)),
+            Some((NoDunningReason::HandedOver, None))
+        );
+        let paid = DunningStanding {
+            state: InvoiceState::Paid,
+            ..handed_over
+        };
+        assert_eq!(
+            paid.hold(d(2026, 3, 1)),
+            Some((NoDunningReason::Paid, None))
+        );
     }
 
     #[test]

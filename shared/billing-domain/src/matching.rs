@@ -278,8 +278,17 @@ fn tokens(pattern: &str) -> Vec<Token> {
     out
 }
 
+/// What payers put between the parts of a number: spaces (also the
+/// no-break space), dots, slashes, underscores and every dash a keyboard,
+/// word processor or banking app produces (hyphen-minus, hyphen, no-break
+/// hyphen, figure dash, en and em dash, minus sign, the small and
+/// full-width hyphen-minus).
 fn is_separator(c: char) -> bool {
-    matches!(c, ' ' | '-' | '.' | '/' | '_' | '\u{a0}')
+    matches!(
+        c,
+        ' ' | '-' | '.' | '/' | '_' | '\u{a0}' | '\u{2010}'
+            ..='\u{2015}' | '\u{2212}' | '\u{fe63}' | '\u{ff0d}'
+    )
 }
 
 /// The letters and digits of a match starting at `start`, if the tokens

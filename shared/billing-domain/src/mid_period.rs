@@ -11,7 +11,9 @@
 //!   (the period amount quantity × unit price goes up) is charged for the rest
 //!   of the period on the next invoice; a **downgrade** takes effect from the
 //!   next period ([`Downgrades::NextPeriod`], the default) or credits the
-//!   unused rest with a negative line ([`Downgrades::CreditUnused`]).
+//!   unused rest with a negative line ([`Downgrades::CreditUnused`]). A
+//!   change dated on the period's first day is not inside it: recorded after
+//!   the period was billed, it is credited or charged for the whole period.
 //! - Billed in arrears, nothing was charged yet: every part of the period is
 //!   billed at what was in effect on its days, whichever way the change went.
 

@@ -141,14 +141,7 @@ impl PaymentSummary {
     /// negative) reopens what it takes back and may not take back more than
     /// was paid.
     pub fn book(&self, amount: Money) -> Result<Booking, DomainError> {
-        let currency = self.amount_due.currency();
-        amount.ensure_currency(currency, "amount.currency")?;
-        if !amount.is_rounded() {
-            return Err(DomainError::invalid(
-                "amount",
-                format!("more decimals than {currency} has"),
-            ));
-        }
+        let currency = self.ensure_bookable(amount)?;
         let zero = Money::zero(currency);
         let (to_invoice, to_credit) = if amount.is_negative() {
             if (-amount).compare(&self.paid)?.is_gt() {
@@ -176,6 +169,20 @@ impl PaymentSummary {
 }
 
 impl PaymentSummary {
+    /// Refuses an amount to book in another currency or finer than its
+    /// minor unit; the invoice's currency otherwise.
+    fn ensure_bookable(&self, amount: Money) -> Result<Currency, DomainError> {
+        let currency = self.amount_due.currency();
+        amount.ensure_currency(currency, "amount.currency")?;
+        if !amount.is_rounded() {
+            return Err(DomainError::invalid(
+                "amount",
+                format!("more decimals than {currency} has"),
+            ));
+        }
+        Ok(currency)
+    }
+
     /// The summary once a credit note of `credit` (gross, positive) lowered
     /// what the invoice asks for (§17(1) UStG reduces the consideration):
     /// what was paid stays paid, and what it now exceeds is customer credit.
@@ -444,6 +451,97 @@ pub fn allocate_return(paid: &Claims, amount: Money) -> Result<Claims, DomainErr
     Ok(allocation.settles)
 }
 
+/// What dunning letters claimed on an invoice beyond its principal (costs
+/// and default interest) and how much of it payments settled. Kept beside
+/// the invoice's principal [`PaymentSummary`], so the stored open and paid
+/// amounts keep meaning the principal while a payment still settles costs,
+/// then interest, then the principal (§367(1) BGB).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Charges {
+    /// Costs and interest the letters claimed so far (principal zero).
+    pub claimed: Claims,
+    /// The part of them payments settled (principal zero).
+    pub paid: Claims,
+}
+
+impl Charges {
+    /// Nothing claimed (an invoice never dunned).
+    pub fn none(currency: Currency) -> Self {
+        Self {
+            claimed: Claims::zero(currency),
+            paid: Claims::zero(currency),
+        }
+    }
+
+    /// Costs and interest still open (principal zero).
+    pub fn open(&self) -> Result<Claims, DomainError> {
+        self.claimed.checked_sub(&self.paid)
+    }
+}
+
+/// What booking one bank line against an invoice that may carry claimed
+/// costs and interest does ([`PaymentSummary::book_with_charges`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChargedBooking {
+    /// The part settling (negative: reopening) each head.
+    pub settles: Claims,
+    /// The part nothing on the invoice needed: customer credit.
+    pub to_credit: Money,
+    /// The principal after the booking: paid only when the principal is.
+    pub after: PaymentSummary,
+    /// Costs and interest after the booking.
+    pub charges_after: Charges,
+}
+
+impl PaymentSummary {
+    /// Books `amount` against this invoice (`self`: its principal) and the
+    /// costs and interest its letters claimed: a payment is allocated by
+    /// [`allocate_payment`] in the statutory order (no payment path records
+    /// a purpose the customer named), so only what exceeds the open costs
+    /// and interest lowers the principal, and what exceeds everything is
+    /// customer credit; a return (negative) reopens by [`allocate_return`],
+    /// principal first. The one decision whether an invoice is paid.
+    pub fn book_with_charges(
+        &self,
+        charges: &Charges,
+        amount: Money,
+    ) -> Result<ChargedBooking, DomainError> {
+        let currency = self.ensure_bookable(amount)?;
+        charges
+            .claimed
+            .ensure_currency(currency, "charges.currency")?;
+        charges.paid.ensure_currency(currency, "charges.currency")?;
+        let zero = Money::zero(currency);
+        let (settles, to_credit) = if amount.is_negative() {
+            let paid = Claims {
+                principal: self.paid,
+                ..charges.paid
+            };
+            let reopens = allocate_return(&paid, -amount)?;
+            (Claims::zero(currency).checked_sub(&reopens)?, zero)
+        } else {
+            let open = Claims {
+                principal: self.open,
+                ..charges.open()?
+            };
+            let allocation = allocate_payment(&open, amount, PaymentPurpose::Statutory)?;
+            (allocation.settles, allocation.surplus)
+        };
+        let after = self.book(settles.principal)?.after;
+        let mut paid = charges.paid.checked_add(&settles)?;
+        paid.principal = zero;
+        Ok(ChargedBooking {
+            settles,
+            to_credit,
+            after,
+            charges_after: Charges {
+                claimed: charges.claimed,
+                paid,
+            },
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -671,6 +769,71 @@ mod allocation_tests {
         );
         let a = allocate_payment(&open, eur(dec!(10.00)), interest).unwrap();
         assert_eq!(a.settles, claims(dec!(5.00), dec!(3.50), dec!(1.50)));
+    }
+
+    #[test]
+    fn a_payment_of_the_principal_settles_the_letter_s_charges_first() {
+        // GIVEN 690.00 open and a letter that claimed 40.00 costs and 2.94
+        // interest
+        let invoice = PaymentSummary::from_paid(eur(dec!(690.00)), eur(dec!(0))).unwrap();
+        let charges = Charges {
+            claimed: claims(dec!(40.00), dec!(2.94), dec!(0)),
+            paid: claims(dec!(0), dec!(0), dec!(0)),
+        };
+        // WHEN 690.00 arrive THEN 42.94 of the principal stays open
+        let b = invoice
+            .book_with_charges(&charges, eur(dec!(690.00)))
+            .unwrap();
+        assert_eq!(b.settles, claims(dec!(40.00), dec!(2.94), dec!(647.06)));
+        assert_eq!(b.after.status, PaymentStatus::PartiallyPaid);
+        assert_eq!(b.after.open, eur(dec!(42.94)));
+        assert!(b.to_credit.is_zero());
+        assert!(b.charges_after.open().unwrap().total().unwrap().is_zero());
+        // WHEN 50.00 more arrive THEN paid, 7.06 customer credit
+        let c = b
+            .after
+            .book_with_charges(&b.charges_after, eur(dec!(50.00)))
+            .unwrap();
+        assert_eq!(c.after.status, PaymentStatus::Paid);
+        assert_eq!(c.to_credit, eur(dec!(7.06)));
+        // WHEN the 690.00 come back THEN the principal reopens first, then
+        // interest, then costs
+        let r = c
+            .after
+            .book_with_charges(&c.charges_after, eur(dec!(-690.00)))
+            .unwrap();
+        assert_eq!(r.settles, claims(dec!(0), dec!(0.00), dec!(-690.00)));
+        assert_eq!(r.after.open, eur(dec!(690.00)));
+        let r = r
+            .after
+            .book_with_charges(&r.charges_after, eur(dec!(-2.00)))
+            .unwrap();
+        assert_eq!(r.settles, claims(dec!(0), dec!(-2.00), dec!(0)));
+        assert_eq!(
+            r.charges_after.open().unwrap(),
+            claims(dec!(0), dec!(2.00), dec!(0))
+        );
+        // A return above what was paid is refused.
+        let err = r
+            .after
+            .book_with_charges(&r.charges_after, eur(dec!(-40.95)))
+            .unwrap_err();
+        assert!(err.to_string().starts_with("amount:"), "{err}");
+    }
+
+    #[test]
+    fn without_charges_booking_is_the_principal_s_booking() {
+        let invoice = PaymentSummary::from_paid(eur(dec!(100.00)), eur(dec!(30.00))).unwrap();
+        let none = Charges::none(Currency::EUR);
+        for amount in [dec!(20.00), dec!(70.00), dec!(90.00), dec!(-30.00)] {
+            let plain = invoice.book(eur(amount)).unwrap();
+            let charged = invoice.book_with_charges(&none, eur(amount)).unwrap();
+            assert_eq!(plain.after, charged.after);
+            assert_eq!(plain.to_credit, charged.to_credit);
+        }
+        let usd = Money::new(dec!(1.00), Currency::USD);
+        let err = invoice.book_with_charges(&none, usd).unwrap_err();
+        assert!(err.to_string().starts_with("amount.currency:"), "{err}");
     }
 
     #[test]

@@ -77,6 +77,15 @@ impl Retention {
         }
     }
 
+    /// The retention of the books and records themselves: the booking
+    /// journal and its DATEV export, ten years after the end of the year
+    /// of their last entry (§147(1) Nr. 1, (3) sentence 1, (4) AO; the
+    /// eight years of invoices and other vouchers do not apply to them),
+    /// in `mode` (the archive bucket's).
+    pub fn for_books(mode: LockMode) -> Self {
+        Self { mode, years: 10 }
+    }
+
     /// The lock mode.
     pub fn mode(self) -> LockMode {
         self.mode
@@ -128,6 +137,18 @@ mod tests {
             Utc.with_ymd_and_hms(2033, 1, 1, 0, 0, 0).unwrap()
         );
         assert_eq!(letters.mode(), LockMode::Governance);
+    }
+
+    #[test]
+    fn the_books_are_kept_ten_years_after_the_year_of_their_last_entry() {
+        // §147(1) Nr. 1, (3) AO: the journal of December 2026 is kept
+        // through 2036, two years longer than the invoices it books.
+        let books = Retention::for_books(LockMode::Compliance);
+        assert_eq!(
+            books.locked_until(date(2026, 12, 31)),
+            Utc.with_ymd_and_hms(2037, 1, 1, 0, 0, 0).unwrap()
+        );
+        assert_eq!(books.mode(), LockMode::Compliance);
     }
 
     #[test]

@@ -649,6 +649,17 @@ fn change_line(
     day: NaiveDate,
 ) -> Result<(Option<DuePeriod>, ChargedTerms), DomainError> {
     let new = item.terms_on(day);
+    // A change dated on the stretch's first day is not inside the period: all
+    // of its days owe the new terms, as if the change had been recorded before
+    // the run that billed it, so a downgrade is credited whatever the policy
+    // for downgrades inside a period says.
+    let policy = if day == stretch.period.start {
+        MidPeriodPolicy {
+            downgrades: Downgrades::CreditUnused,
+        }
+    } else {
+        policy
+    };
     let (billed, charged) = policy.decide(stretch.terms, new)?;
     let Some(billed) = billed else {
         return Ok((None, charged));

@@ -256,6 +256,27 @@ fn downgrade_takes_effect_next_period_by_default() {
 }
 
 #[test]
+fn downgrade_dated_on_the_periods_first_day_is_credited_even_by_default() {
+    // 20 → 10 seats effective 1 Jan, recorded after the 1 Jan run billed
+    // January at 20 seats (200.00). The change is not inside January: every
+    // day of it owes 10 seats, exactly as if the change had come before the
+    // run, so the next invoice credits 10 × 10.00 × 31/31 = −100.00 even
+    // though the default policy defers downgrades made inside a period.
+    let mut sub = seats(BillingTiming::InAdvance);
+    sub.items[0].item.quantity = dec!(20);
+    run(&mut sub, d(2026, 1, 1));
+    sub.change_quantity(&"a".into(), d(2026, 1, 1), dec!(10))
+        .unwrap();
+    assert_eq!(
+        billed(&run(&mut sub, d(2026, 2, 1))),
+        [
+            (d(2026, 1, 1), d(2026, 1, 31), eur(dec!(-100.00))),
+            (d(2026, 2, 1), d(2026, 2, 28), eur(dec!(100.00))),
+        ]
+    );
+}
+
+#[test]
 fn downgrade_credits_the_unused_rest_when_the_policy_says_so() {
     // Same downgrade, policy "credit unused": the 1 Feb invoice credits
     // 10 seats for 15–31 Jan, −10 × 10.00 × 17/31 = −1700/31 = −54.838…

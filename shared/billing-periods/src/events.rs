@@ -169,6 +169,11 @@ pub fn journal_events(
                         }
                     };
                     events.push(event(day, at, kind));
+                    // The bank's fee for a returned direct debit is the
+                    // seller's expense, booked with the return.
+                    if let Some(fee) = payment.bank_fee.filter(|fee| fee.is_positive()) {
+                        events.push(event(day, at, JournalEventKind::BankFee { amount: fee }));
+                    }
                 }
                 RecordedEvent::WriteOff(write_off) => {
                     events.push(event(
@@ -349,6 +354,14 @@ mod tests {
             rule: Some("reference".into()),
             statement_id: Some("stmt".into()),
             entry_id: Some(date.into()),
+            return_reason: None,
+            bank_fee: None,
+        };
+        // The collection came back (AM04) and the bank charged 3.00 for it.
+        let returned = RecordedPayment {
+            return_reason: Some("AM04".into()),
+            bank_fee: Some(eur(300)),
+            ..payment("2026-06-10", -5_000)
         };
         JournalInputs {
             documents: vec![RecordedDocument {
@@ -357,7 +370,7 @@ mod tests {
                 recorded_at: None,
                 preceding_invoice_id: None,
                 cancellation: false,
-                payments: vec![payment("2026-06-03", 5_000), payment("2026-06-10", -5_000)],
+                payments: vec![payment("2026-06-03", 5_000), returned],
                 letters: vec![],
                 charges: vec![
                     BookedCharge {
@@ -438,6 +451,11 @@ mod tests {
                         amount: eur(5_000),
                         paid_before: claims(500, 120, 4_380),
                     }
+                ),
+                // The bank's fee for the return is the seller's expense.
+                (
+                    day("2026-06-10"),
+                    &JournalEventKind::BankFee { amount: eur(300) }
                 ),
                 (
                     day("2026-06-20"),

@@ -15,7 +15,9 @@
 //!   Debitoren/Kreditoren (`billing_accounting::datev`) and as a CSV
 //!   journal, stores the three files in the archive bucket under
 //!   `accounting/<seller>/<YYYY-MM>/` (`If-None-Match: *`, SHA-256
-//!   checked) and records them on the period item. The files are a pure
+//!   checked), each locked until ten years after the end of the month's
+//!   year (books and records, §147(1) Nr. 1, (3), (4) AO; in the bucket's
+//!   lock mode), and records them on the period item. The files are a pure
 //!   function of the stored state (their creation time is `locked_at`), so
 //!   two concurrent exports write the same bytes and the first record wins.
 //! - **Fetch** ([`Periods::file`]): the stored bytes, checked against the
@@ -29,8 +31,9 @@ mod export;
 use std::fmt;
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode};
+use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ObjectLockMode, ObjectLockRetentionMode};
 use billing_domain::ids::{AccountId, BillingEntityId};
+use billing_domain::retention::{LockMode, Retention};
 use billing_domain::revenue::Month;
 use billing_domain::seller::BillingEntity;
 use billing_store::{Actor, AuditEntry, BillingStore, BookingPeriodRecord, ExportedFile};
@@ -229,10 +232,22 @@ impl Periods {
             reason: "it is not closed".to_owned(),
         })?;
         let built = export::build(&self.store, &seller, settings, month, locked_at).await?;
+        // Books and records: locked ten years after the end of the year
+        // of the month's last entry (§147(1) Nr. 1, (3), (4) AO).
+        let books = Retention::for_books(self.lock_mode().await?);
+        let locked_until = books.locked_until(month.last_day());
         let mut files = Vec::with_capacity(built.files.len());
         for (kind, bytes) in built.files {
             let key = export_key(entity, month, kind);
-            let sha256 = self.put_once(&key, kind.content_type(), &bytes).await?;
+            let sha256 = self
+                .put_once(
+                    &key,
+                    kind.content_type(),
+                    &bytes,
+                    books.mode(),
+                    locked_until,
+                )
+                .await?;
             files.push(ExportedFile {
                 kind: kind.as_str().to_owned(),
                 file_name: kind.file_name(entity, month),
@@ -315,15 +330,53 @@ impl Periods {
         Ok((file, bytes))
     }
 
+    /// The archive bucket's Object Lock mode (its default retention's), in
+    /// which the books are locked: the template chooses it per stack
+    /// (`DocumentRetentionMode`), so one setting governs every document.
+    async fn lock_mode(&self) -> Result<LockMode, PeriodError> {
+        let config = self
+            .s3
+            .get_object_lock_configuration()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .map_err(|e| PeriodError::archive("GetObjectLockConfiguration", &self.bucket, &e))?;
+        match config
+            .object_lock_configuration()
+            .and_then(|c| c.rule())
+            .and_then(|r| r.default_retention())
+            .and_then(|d| d.mode())
+        {
+            Some(ObjectLockRetentionMode::Compliance) => Ok(LockMode::Compliance),
+            Some(ObjectLockRetentionMode::Governance) => Ok(LockMode::Governance),
+            _ => Err(PeriodError::Archive {
+                operation: "GetObjectLockConfiguration",
+                key: self.bucket.clone(),
+                message: "the archive bucket has no default Object Lock retention; \
+                          the books cannot be locked"
+                    .to_owned(),
+                retryable: false,
+            }),
+        }
+    }
+
     /// Stores `bytes` under `key` unless the same bytes are there; returns
     /// their hex SHA-256. Other bytes under the key are never replaced.
-    /// Encryption and the Object Lock retention are the bucket's defaults.
+    /// Encryption is the bucket's default; the object is locked until
+    /// `locked_until` (in the bucket's lock mode), not the bucket's default
+    /// years from the upload, which are the eight of invoices.
     async fn put_once(
         &self,
         key: &str,
         content_type: &str,
         bytes: &[u8],
+        mode: LockMode,
+        locked_until: DateTime<Utc>,
     ) -> Result<String, PeriodError> {
+        let lock_mode = match mode {
+            LockMode::Governance => ObjectLockMode::Governance,
+            LockMode::Compliance => ObjectLockMode::Compliance,
+        };
         let digest = Sha256::digest(bytes);
         let sha256_hex = hex::encode(digest);
         let checksum = aws_smithy_types::base64::encode(digest.as_slice());
@@ -334,6 +387,10 @@ impl Periods {
             .key(key)
             .body(ByteStream::from(bytes.to_vec()))
             .content_type(content_type)
+            .object_lock_mode(lock_mode)
+            .object_lock_retain_until_date(aws_sdk_s3::primitives::DateTime::from_secs(
+                locked_until.timestamp(),
+            ))
             .checksum_algorithm(ChecksumAlgorithm::Sha256)
             .checksum_sha256(&checksum)
             .metadata("sha256", &sha256_hex)

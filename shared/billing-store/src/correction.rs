@@ -428,7 +428,8 @@ impl BillingStore {
         let mut retry = Retry::Attempts(ATTEMPTS).start();
         while retry.next().await {
             let original = self.original(id, payment.expected_revision).await?;
-            let open = original.payments.summary.open;
+            // Everything owed: the letters' costs and interest come first.
+            let open = original.payments.owed()?;
             let currency = open.currency();
             payment
                 .amount
@@ -542,21 +543,17 @@ impl BillingStore {
         while retry.next().await {
             let original = self.original(id, application.expected_revision).await?;
             let account = &original.account_id;
-            let summary = &original.payments.summary;
+            // Everything owed: the letters' costs and interest come first.
+            let owed = original.payments.owed()?;
             let amount = application.amount;
             let what = || format!("credit of account {account}");
             amount
-                .ensure_currency(summary.open.currency(), "amount.currency")
+                .ensure_currency(owed.currency(), "amount.currency")
                 .map_err(|e| refused(id, e))?;
-            if !amount.is_positive()
-                || amount
-                    .compare(&summary.open)
-                    .map_err(|e| refused(id, e))?
-                    .is_gt()
-            {
+            if !amount.is_positive() || amount.compare(&owed).map_err(|e| refused(id, e))?.is_gt() {
                 return Err(StoreError::Refused {
                     what: format!("invoice {id}"),
-                    reason: format!("{amount} is not between zero and the {} open", summary.open),
+                    reason: format!("{amount} is not between zero and the {owed} owed"),
                 });
             }
             let (balance, account_revision) = self
@@ -602,7 +599,7 @@ impl BillingStore {
                 account_id: account.clone(),
                 reason: application.reason.clone(),
                 change: serde_json::json!({
-                    "before": {"open": summary.open.amount().to_string(),
+                    "before": {"open": owed.amount().to_string(),
                                "credit": balance.amount().to_string()},
                     "after": {"applied": amount.amount().to_string(),
                               "credit": balance.checked_sub(amount).map_err(|e| refused(id, e))?.amount().to_string()},
@@ -947,7 +944,7 @@ impl BillingStore {
         extra: Vec<TransactWriteItem>,
     ) -> Result<Result<PaymentSummary, Failed>, StoreError> {
         let (mut items, summaries) = match self
-            .entry_items(booking, Some((id, expected_revision)))
+            .entry_items(booking, Some((id, expected_revision)), None)
             .await?
         {
             Ok(built) => built,

@@ -4,7 +4,9 @@
 //!
 //! The invoice item carries, beside its body and payment state:
 //! `dunning_level` (highest level sent, absent = 0), `dunning_sent` (JSON
-//! list of the letters sent), `flat_fee_charged`, `fees_charged`,
+//! list of the letters sent), `flat_fee_charged`, `fees_charged` and
+//! `interest_claimed` (what the letters claimed beyond the principal, which
+//! a payment settles first, see [`crate::payment::InvoicePayments::book`]),
 //! `dunning_block` and `dispute` (JSON), `collection_since`, and the index
 //! keys `dunning_shard`/`dunning_at` while the sweep must look at it.
 //! Letters are recorded together with the level advance of every invoice
@@ -146,13 +148,8 @@ impl DunningState {
         };
         Ok(Self {
             invoice,
+            level: payments.dunning_level,
             payments,
-            level: match item.get("dunning_level") {
-                Some(AttributeValue::N(v)) => v
-                    .parse()
-                    .map_err(|_| StoreError::corrupt(what, "dunning_level is not a number"))?,
-                _ => 0,
-            },
             sent,
             flat_fee_charged: matches!(
                 item.get("flat_fee_charged"),
@@ -231,6 +228,10 @@ pub struct LetterInvoice {
     pub flat_fee_charged: bool,
     /// Fees claimed so far, including this letter's.
     pub fees_charged: Money,
+    /// Default interest claimed so far: the highest total any letter,
+    /// this one included, stated for the invoice (each letter restates the
+    /// interest up to its day).
+    pub interest_claimed: Money,
     /// When the sweep must look again; none: leaves the index.
     pub next_check: Option<NaiveDate>,
 }
@@ -348,46 +349,25 @@ impl BillingStore {
     /// Invoices whose next dunning date is on or before `today`, read from
     /// every shard of the `DunningDue` index and nothing else.
     pub async fn dunning_due(&self, today: NaiveDate) -> Result<DueScan, StoreError> {
-        let mut scan = DueScan::default();
-        let until = format!("{today}~");
-        for shard in 0..keys::INDEX_SHARDS {
-            let mut start = None;
-            loop {
-                let page = self
-                    .db
-                    .query()
-                    .table_name(&self.table)
-                    .index_name("DunningDue")
-                    .key_condition_expression("dunning_shard = :shard AND dunning_at <= :until")
-                    .expression_attribute_values(":shard", s(format!("DUN#{shard}")))
-                    .expression_attribute_values(":until", s(&until))
-                    .set_exclusive_start_key(start)
-                    .send()
-                    .await
-                    .map_err(|e| StoreError::aws("Query", &e))?;
-                scan.requests += 1;
-                scan.items_read += u64::try_from(page.scanned_count()).unwrap_or(0);
-                for item in page.items() {
-                    let what = "DunningDue entry";
-                    let pk = read_s(item, "pk", what)?;
-                    let Some(id) = pk.strip_prefix("INVOICE#") else {
-                        continue;
-                    };
-                    scan.invoices.push(DueInvoice {
-                        invoice_id: InvoiceId::new(id),
-                        account_id: AccountId::new(read_s(item, "account_id", what)?),
-                        billing_entity_id: BillingEntityId::new(read_s(
-                            item,
-                            "billing_entity_id",
-                            what,
-                        )?),
-                    });
-                }
-                start = page.last_evaluated_key;
-                if start.is_none() {
-                    break;
-                }
-            }
+        let entries = self
+            .due_index_entries("DunningDue", "dunning_shard", "DUN#", "dunning_at", today)
+            .await?;
+        let mut scan = DueScan {
+            requests: entries.requests,
+            items_read: entries.scanned,
+            ..DueScan::default()
+        };
+        for item in &entries.items {
+            let what = "DunningDue entry";
+            let pk = read_s(item, "pk", what)?;
+            let Some(id) = pk.strip_prefix("INVOICE#") else {
+                continue;
+            };
+            scan.invoices.push(DueInvoice {
+                invoice_id: InvoiceId::new(id),
+                account_id: AccountId::new(read_s(item, "account_id", what)?),
+                billing_entity_id: BillingEntityId::new(read_s(item, "billing_entity_id", what)?),
+            });
         }
         Ok(scan)
     }
@@ -482,7 +462,7 @@ impl BillingStore {
             .map_err(|e| StoreError::corrupt("dunning letter", e))?;
         let mut expression = "SET dunning_level = :level, \
              dunning_sent = :sent, flat_fee_charged = :flat, fees_charged = :fees, \
-             last_dunned_on = :day"
+             interest_claimed = :interest, last_dunned_on = :day"
             .to_owned();
         match part.next_check {
             Some(_) => expression.push_str(", dunning_shard = :shard, dunning_at = :at"),
@@ -512,6 +492,7 @@ impl BillingStore {
             .expression_attribute_values(":level", n(part.level))
             .expression_attribute_values(":flat", AttributeValue::Bool(part.flat_fee_charged))
             .expression_attribute_values(":fees", s(part.fees_charged.amount().to_string()))
+            .expression_attribute_values(":interest", s(part.interest_claimed.amount().to_string()))
             .expression_attribute_values(":day", s(part.sent_on.to_string()));
         update = update.expression_attribute_values(":sent", s(sent_json));
         if let Some(block) = &part.block_read {

@@ -14,7 +14,7 @@ use billing_domain::matching::{MatchRule, OpenInvoice};
 use billing_domain::money::{Currency, Money};
 use billing_domain::numbering::DocumentType;
 use billing_domain::numbering::InvoiceNumber;
-use billing_domain::payment::{PaymentStatus, PaymentSummary};
+use billing_domain::payment::{ChargedBooking, Charges, Claims, PaymentStatus, PaymentSummary};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -51,8 +51,17 @@ pub struct InvoicePayments {
     pub issue_date: NaiveDate,
     /// Due date (on-time rates).
     pub due_date: NaiveDate,
-    /// Open, partially paid or paid, with the amounts.
+    /// Open, partially paid or paid, with the amounts: of the principal
+    /// (the invoice's gross amount), so `open` is the principal still open.
     pub summary: PaymentSummary,
+    /// Costs and interest its dunning letters claimed (`fees_charged`,
+    /// `interest_claimed`) and what payments settled of them (`costs_paid`,
+    /// `interest_paid`): a payment settles these first (§367(1) BGB).
+    pub charges: Charges,
+    /// Highest dunning level sent (0: none); a payment's booking is
+    /// conditioned on it, so a letter claiming more costs in between makes
+    /// the payment read again.
+    pub dunning_level: u32,
     /// Version the next payment booking must expect.
     pub payment_version: u64,
     /// The day it was last paid in full (payment behaviour data).
@@ -92,6 +101,19 @@ impl InvoicePayments {
             .map_err(|e| StoreError::corrupt(what, e))?;
         let summary =
             PaymentSummary::from_paid(due, paid).map_err(|e| StoreError::corrupt(what, e))?;
+        let zero = Money::zero(currency);
+        let charges = Charges {
+            claimed: Claims {
+                costs: money("fees_charged")?.unwrap_or(zero),
+                interest: money("interest_claimed")?.unwrap_or(zero),
+                principal: zero,
+            },
+            paid: Claims {
+                costs: money("costs_paid")?.unwrap_or(zero),
+                interest: money("interest_paid")?.unwrap_or(zero),
+                principal: zero,
+            },
+        };
         let date = |name: &str| -> Result<Option<NaiveDate>, StoreError> {
             read_optional_s(item, name)
                 .map(|text| {
@@ -119,6 +141,13 @@ impl InvoicePayments {
             due_date: date("due_date")?
                 .ok_or_else(|| StoreError::corrupt(what, "due_date is missing"))?,
             summary,
+            charges,
+            dunning_level: match item.get("dunning_level") {
+                Some(AttributeValue::N(v)) => v
+                    .parse()
+                    .map_err(|_| StoreError::corrupt(what, "dunning_level is not a number"))?,
+                _ => 0,
+            },
             payment_version: match item.get("payment_version") {
                 Some(AttributeValue::N(v)) => v
                     .parse()
@@ -132,14 +161,36 @@ impl InvoicePayments {
         })
     }
 
-    /// The invoice as matching sees it.
-    pub fn open_invoice(&self) -> OpenInvoice {
-        OpenInvoice {
+    /// Everything still owed on it: the open principal and the open costs
+    /// and interest its letters claimed (what a letter's total asks for).
+    pub fn owed(&self) -> Result<Money, StoreError> {
+        let what = || format!("invoice {}", self.invoice_id);
+        self.charges
+            .open()
+            .and_then(|open| open.total())
+            .and_then(|charges| charges.checked_add(self.summary.open))
+            .map_err(|e| StoreError::corrupt(what(), e))
+    }
+
+    /// What booking `amount` (negative: a return) on it does: costs, then
+    /// interest, then the principal (§367(1) BGB); see
+    /// [`PaymentSummary::book_with_charges`], the one decision every
+    /// payment path (bank entries, assigned review entries, manual
+    /// payments, applied customer credit, returns) takes.
+    pub fn book(&self, amount: Money) -> Result<ChargedBooking, billing_domain::DomainError> {
+        self.summary.book_with_charges(&self.charges, amount)
+    }
+
+    /// The invoice as matching sees it: open is everything owed on it, so
+    /// a transfer of a dunning letter's total settles the invoice rather
+    /// than leaving the letter's charges as customer credit.
+    pub fn open_invoice(&self) -> Result<OpenInvoice, StoreError> {
+        Ok(OpenInvoice {
             invoice_id: self.invoice_id.clone(),
             number: self.number.clone(),
             issue_date: self.issue_date,
-            open: self.summary.open,
-        }
+            open: self.owed()?,
+        })
     }
 }
 
@@ -347,30 +398,19 @@ impl BillingStore {
         attribute: &str,
         value: &str,
     ) -> Result<Vec<InvoicePayments>, StoreError> {
+        let query = self
+            .db
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("#k = :v")
+            .expression_attribute_names("#k", attribute)
+            .expression_attribute_values(":v", s(value));
         let mut ids = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .db
-                .query()
-                .table_name(&self.table)
-                .index_name(index)
-                .key_condition_expression("#k = :v")
-                .expression_attribute_names("#k", attribute)
-                .expression_attribute_values(":v", s(value))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| StoreError::aws("Query", &e))?;
-            for key in page.items() {
-                let pk = read_s(key, "pk", index)?;
-                if let Some(id) = pk.strip_prefix("INVOICE#") {
-                    ids.push(InvoiceId::new(id));
-                }
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                break;
+        for key in self.query_pages(query).await?.items {
+            let pk = read_s(&key, "pk", index)?;
+            if let Some(id) = pk.strip_prefix("INVOICE#") {
+                ids.push(InvoiceId::new(id));
             }
         }
         let mut found = Vec::with_capacity(ids.len());
@@ -389,32 +429,11 @@ impl BillingStore {
         account: &AccountId,
     ) -> Result<Vec<InvoicePayments>, StoreError> {
         let mut found = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .db
-                .query()
-                .table_name(&self.table)
-                .index_name("ByAccount")
-                .key_condition_expression("account_key = :a AND begins_with(account_sort, :p)")
-                .expression_attribute_values(":a", s(keys::account_partition(account)))
-                .expression_attribute_values(":p", s("INVOICE#"))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| StoreError::aws("Query", &e))?;
-            for item in page.items() {
-                let what = "ByAccount entry";
-                let invoice = InvoicePayments::read(item, what)?;
-                if invoice.document_type == DocumentType::Invoice
-                    && invoice.summary.open.is_positive()
-                {
-                    found.push(invoice);
-                }
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                break;
+        for item in self.account_entries(account, "INVOICE#").await? {
+            let invoice = InvoicePayments::read(&item, "ByAccount entry")?;
+            if invoice.document_type == DocumentType::Invoice && invoice.summary.open.is_positive()
+            {
+                found.push(invoice);
             }
         }
         found.sort_by(|a, b| {
@@ -463,9 +482,19 @@ impl BillingStore {
     /// Books one entry, all or nothing (see the module docs). The invoices
     /// are read fresh; a concurrent booking on one of them is retried.
     pub async fn book_entry(&self, booking: &EntryBooking) -> Result<EntryBooked, StoreError> {
+        self.book_entry_with(booking, None).await
+    }
+
+    /// [`BillingStore::book_entry`], for a returned direct debit with what
+    /// the bank said about it (see [`crate::DirectDebitReturn`]).
+    pub(crate) async fn book_entry_with(
+        &self,
+        booking: &EntryBooking,
+        returned: Option<&crate::DirectDebitReturn>,
+    ) -> Result<EntryBooked, StoreError> {
         let mut retry = Retry::Attempts(BOOKING_ATTEMPTS).start();
         while retry.next().await {
-            let (items, summaries) = match self.entry_items(booking, None).await? {
+            let (items, summaries) = match self.entry_items(booking, None, returned).await? {
                 Ok(built) => built,
                 Err(refused) => return Ok(EntryBooked::Refused(refused)),
             };
@@ -489,11 +518,14 @@ impl BillingStore {
     /// entry's marker first, then per invoice its payment and its new state,
     /// then the customer credit. `Err` holds why the amounts cannot be
     /// booked. A staff booking (`staff`: the invoice and the revision its
-    /// clerk read) also checks and bumps that invoice's revision.
+    /// clerk read) also checks and bumps that invoice's revision. A returned
+    /// direct debit (`returned`) keeps the bank's reason and fee on its
+    /// payment item and writes the invoice's audit entry.
     pub(crate) async fn entry_items(
         &self,
         booking: &EntryBooking,
         staff: Option<(&InvoiceId, u64)>,
+        returned: Option<&crate::DirectDebitReturn>,
     ) -> Result<Result<(Vec<TransactWriteItem>, Vec<PaymentSummary>), String>, StoreError> {
         {
             let mut items = Vec::new();
@@ -520,13 +552,13 @@ impl BillingStore {
                 if current.written_off {
                     return Ok(Err(format!("{what} is written off")));
                 }
-                let applied = match current.summary.book(part.amount) {
+                let applied = match current.book(part.amount) {
                     Ok(applied) => applied,
                     Err(e) => return Ok(Err(format!("{what}: {e}"))),
                 };
                 if !applied.to_credit.is_zero() {
                     return Ok(Err(format!(
-                        "{what}: {} exceeds its open amount",
+                        "{what}: {} exceeds what is owed on it",
                         part.amount
                     )));
                 }
@@ -543,6 +575,21 @@ impl BillingStore {
                 payment.insert("statement_id".into(), s(&booking.statement_id));
                 payment.insert("entry_id".into(), s(&booking.entry_id));
                 payment.insert("booked_at".into(), time(booking.booked_at));
+                if let Some(returned) = returned {
+                    if let Some(code) = &returned.reason_code {
+                        payment.insert("return_reason".into(), s(code));
+                    }
+                    if let Some(fee) = returned.bank_fee {
+                        if fee.currency() != part.amount.currency() {
+                            return Ok(Err(format!(
+                                "{what}: the bank's fee is in {}, the return in {}",
+                                fee.currency(),
+                                part.amount.currency()
+                            )));
+                        }
+                        payment.insert("bank_fee".into(), s(fee.amount().to_string()));
+                    }
+                }
                 items.push(self.transaction_put(
                     payment,
                     Some("attribute_not_exists(pk)"),
@@ -551,12 +598,11 @@ impl BillingStore {
                 let revision = staff
                     .filter(|(id, _)| **id == part.invoice_id)
                     .map(|(_, revision)| revision);
-                items.push(self.invoice_payment_update(
-                    &current,
-                    &applied.after,
-                    booking,
-                    revision,
-                )?);
+                items.push(self.invoice_payment_update(&current, &applied, booking, revision)?);
+                if let Some(returned) = returned {
+                    let audit = returned.audit(booking, &current, part.amount, &applied.after);
+                    items.extend(audit.transact_items(&self.table)?);
+                }
                 summaries.push(applied.after);
             }
             if let Some((account, credit)) = &booking.credit {
@@ -578,21 +624,26 @@ impl BillingStore {
         }
     }
 
-    /// The invoice's new payment state, conditioned on the version read.
-    /// Paid: leaves the dunning index and records the day (payment
-    /// behaviour). Reopened by a return: back into the dunning index from
-    /// the value date, unless blocked, disputed or handed over.
+    /// The invoice's new payment state, conditioned on the version and the
+    /// dunning level read (a letter in between claimed more: read again).
+    /// Paid (its principal, which §367(1) BGB settles last): leaves the
+    /// dunning index and records the day (payment behaviour). Reopened by a
+    /// return: back into the dunning index from the value date, unless
+    /// blocked, disputed or handed over.
     fn invoice_payment_update(
         &self,
         current: &InvoicePayments,
-        after: &PaymentSummary,
+        applied: &ChargedBooking,
         booking: &EntryBooking,
         revision: Option<u64>,
     ) -> Result<TransactWriteItem, StoreError> {
+        let after = &applied.after;
         let mut set = vec![
             "#status = :status",
             "open_amount = :open",
             "paid_amount = :paid",
+            "costs_paid = :costs_paid",
+            "interest_paid = :interest_paid",
             "payment_version = :next",
             "last_payment_on = :day",
         ];
@@ -632,6 +683,11 @@ impl BillingStore {
             " AND (attribute_not_exists(#status) OR #status <> :cancelled) \
              AND attribute_not_exists(written_off)",
         );
+        condition.push_str(if current.dunning_level == 0 {
+            " AND attribute_not_exists(dunning_level)"
+        } else {
+            " AND dunning_level = :level"
+        });
         let revision_value = revision.map(|read| {
             let (check, value) = crate::audit::revision_condition(read);
             condition = format!("{condition} AND {check}");
@@ -646,11 +702,22 @@ impl BillingStore {
             .expression_attribute_values(":status", s(status_name(after.status)))
             .expression_attribute_values(":open", s(after.open.amount().to_string()))
             .expression_attribute_values(":paid", s(after.paid.amount().to_string()))
+            .expression_attribute_values(
+                ":costs_paid",
+                s(applied.charges_after.paid.costs.amount().to_string()),
+            )
+            .expression_attribute_values(
+                ":interest_paid",
+                s(applied.charges_after.paid.interest.amount().to_string()),
+            )
             .expression_attribute_values(":next", n(current.payment_version + 1))
             .expression_attribute_values(":day", s(booking.value_date.to_string()))
             .expression_attribute_values(":cancelled", s(CANCELLED));
         if current.payment_version > 0 {
             update = update.expression_attribute_values(":version", n(current.payment_version));
+        }
+        if current.dunning_level > 0 {
+            update = update.expression_attribute_values(":level", n(current.dunning_level));
         }
         if let Some((read, value)) = revision_value {
             update = update.expression_attribute_values(":next_revision", n(read + 1));

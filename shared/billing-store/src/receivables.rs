@@ -235,6 +235,17 @@ impl BillingStore {
                             rule: read_optional_s(part, "rule").map(str::to_owned),
                             statement_id: read_optional_s(part, "statement_id").map(str::to_owned),
                             entry_id: read_optional_s(part, "entry_id").map(str::to_owned),
+                            return_reason: read_optional_s(part, "return_reason")
+                                .map(str::to_owned),
+                            bank_fee: read_optional_s(part, "bank_fee")
+                                .map(|fee| {
+                                    fee.parse()
+                                        .map(|fee| Money::new(fee, booked.amount.currency()))
+                                })
+                                .transpose()
+                                .map_err(|_| {
+                                    StoreError::corrupt(&what, "bank_fee is not an amount")
+                                })?,
                         });
                     }
                     Some("INVOICE") => {
@@ -347,36 +358,15 @@ impl BillingStore {
         &self,
         account: &AccountId,
     ) -> Result<Vec<DunningLetter>, StoreError> {
-        let partition = keys::account_partition(account);
         let mut letters = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .db
-                .query()
-                .table_name(&self.table)
-                .index_name("ByAccount")
-                .key_condition_expression(
-                    "account_key = :pk AND begins_with(account_sort, :letter)",
-                )
-                .expression_attribute_values(":pk", AttributeValue::S(partition.clone()))
-                .expression_attribute_values(":letter", AttributeValue::S("LETTER#".into()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| StoreError::aws("Query", &e))?;
-            for item in page.items() {
-                let what = format!(
-                    "dunning letter {}",
-                    read_optional_s(item, "letter_id").unwrap_or("?")
-                );
-                letters.push(read_body(item, &what)?);
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(letters);
-            }
+        for item in self.account_entries(account, "LETTER#").await? {
+            let what = format!(
+                "dunning letter {}",
+                read_optional_s(&item, "letter_id").unwrap_or("?")
+            );
+            letters.push(read_body(&item, &what)?);
         }
+        Ok(letters)
     }
 }
 
@@ -548,6 +538,11 @@ pub struct RecordedPayment {
     /// Its entry in that statement: a surplus kept as customer credit
     /// carries the same statement and entry.
     pub entry_id: Option<String>,
+    /// For a returned direct debit: the bank's reason code.
+    pub return_reason: Option<String>,
+    /// For a returned direct debit: the fee the bank charged for it (the
+    /// journal books it as a bank fee).
+    pub bank_fee: Option<Money>,
 }
 
 /// A customer of the journal's documents, with its debtor account if it

@@ -10,6 +10,7 @@
 
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
+use billing_domain::dunning::InvoiceState;
 use billing_domain::ids::{AccountId, BillingEntityId, InvoiceId};
 use billing_domain::money::{Currency, Money};
 use billing_domain::receivables::ReceivableInvoice;
@@ -111,6 +112,16 @@ impl InvoiceOverview {
                 .transpose()?,
             revision: payments.revision,
         })
+    }
+
+    /// Open, paid or cancelled, for the domain's dunning rules (`overpaid`
+    /// counts as paid).
+    pub fn state(&self) -> InvoiceState {
+        match self.status.as_str() {
+            "open" | "partially_paid" => InvoiceState::Open,
+            "cancelled" => InvoiceState::Cancelled,
+            _ => InvoiceState::Paid,
+        }
     }
 
     /// The facts payment behaviour and aging need; credit notes and

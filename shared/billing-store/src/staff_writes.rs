@@ -9,6 +9,7 @@
 //! [`StoreError::RevisionMismatch`].
 
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
+use billing_domain::dunning::{DunningStanding, InvoiceState};
 use billing_domain::ids::{BillingEntityId, InvoiceId};
 use billing_domain::money::Money;
 use chrono::NaiveDate;
@@ -139,12 +140,19 @@ impl BillingStore {
             vec![(":next_revision", n(expected_revision + 1))];
         let mut extra: Vec<TransactWriteItem> = Vec::new();
         let mut condition = format!("attribute_exists(pk) AND {revision_check}");
-        let dunnable_after = |blocked: bool, disputed: bool| {
-            !blocked
-                && !disputed
-                && invoice.collection_since.is_none()
-                && invoice.document_type == "380"
-                && matches!(invoice.status.as_str(), "open" | "partially_paid")
+        // Whether lifting a block or dispute returns the invoice to the sweep
+        // on `day`: the domain's one rule, for invoices (credit notes and
+        // corrections are never dunned).
+        let dunnable_on = |day: NaiveDate, blocked: bool, disputed: bool| {
+            invoice.document_type == "380"
+                && DunningStanding {
+                    state: invoice.state(),
+                    handed_over: invoice.collection_since.is_some(),
+                    blocked,
+                    block_until: None,
+                    disputed,
+                }
+                .may_be_dunned(day)
         };
         let mut resume: Option<NaiveDate> = None;
         let mut refusal = NOT_RESENDABLE;
@@ -156,7 +164,7 @@ impl BillingStore {
                 values.push((":block", s(encoded)));
                 // With an end date it returns to the sweep the day after.
                 match block.until.and_then(|until| until.succ_opt()) {
-                    Some(day) if dunnable_after(false, invoice.disputed) => resume = Some(day),
+                    Some(day) if dunnable_on(day, false, invoice.disputed) => resume = Some(day),
                     _ => {
                         remove.push("dunning_shard");
                         remove.push("dunning_at");
@@ -165,7 +173,7 @@ impl BillingStore {
             }
             InvoiceChange::LiftBlock { today } => {
                 remove.push("dunning_block");
-                if dunnable_after(false, invoice.disputed) {
+                if dunnable_on(*today, false, invoice.disputed) {
                     resume = Some((*today).max(invoice.due_date));
                 }
             }
@@ -179,7 +187,7 @@ impl BillingStore {
             }
             InvoiceChange::ResolveDispute { today } => {
                 remove.push("dispute");
-                if dunnable_after(invoice.dunning_blocked, false) {
+                if dunnable_on(*today, invoice.dunning_blocked, false) {
                     resume = Some((*today).max(invoice.due_date));
                 }
             }
@@ -203,7 +211,7 @@ impl BillingStore {
             InvoiceChange::WriteOff(write_off) => {
                 refusal = NOT_WRITABLE_OFF;
                 if invoice.document_type != "380"
-                    || !matches!(invoice.status.as_str(), "open" | "partially_paid")
+                    || invoice.state() != InvoiceState::Open
                     || write_off.amount != invoice.open_amount
                 {
                     return Err(StoreError::Refused {

@@ -73,16 +73,7 @@ pub async fn search(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
 /// `GET /v1/accounts/{account_id}/overview`: the customer page in one
 /// request (see `docs/openapi.yaml`).
 pub async fn overview(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
-    let invoice_limit = match ctx.query("invoice_limit") {
-        None => OVERVIEW_INVOICES,
-        Some(text) => text
-            .parse::<u16>()
-            .ok()
-            .filter(|l| (1..=billing_store::MAX_PAGE_LIMIT).contains(l))
-            .ok_or_else(|| {
-                ApiError::invalid("/invoice_limit", "must be a whole number from 1 to 200")
-            })?,
-    };
+    let invoice_limit = ctx.limit("invoice_limit", OVERVIEW_INVOICES)?;
     let as_of = super::today();
     let account = ctx.account().await?;
     let id = &account.account.id;
