@@ -59,17 +59,22 @@
 //! and the journal use. An invoice **written off** as uncollectible is
 //! closed from that day: nothing open, no receivable.
 
+use std::collections::BTreeMap;
+
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
 
 use crate::DomainError;
+use crate::ids::AccountId;
 use crate::money::{Currency, Money};
 use crate::payment::{Claims, PaymentPurpose, allocate_payment, allocate_return};
 
 /// What the figures need of one invoice.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceivableInvoice {
+    /// The customer it is addressed to (the aging's per-customer rows).
+    pub account_id: AccountId,
     /// Issue date.
     pub issue_date: NaiveDate,
     /// Due date.
@@ -146,6 +151,8 @@ pub struct ReceivableEvent {
 /// tell what was open on any day (see the module documentation).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceivableHistory {
+    /// The customer it is addressed to.
+    pub account_id: AccountId,
     /// Issue date: before it the invoice does not count.
     pub issue_date: NaiveDate,
     /// Due date.
@@ -238,6 +245,7 @@ impl ReceivableHistory {
             return Ok(None);
         };
         Ok(Some(ReceivableInvoice {
+            account_id: self.account_id.clone(),
             issue_date: self.issue_date,
             due_date: self.due_date,
             open: state.open.total()?,
@@ -503,6 +511,25 @@ pub struct Aging {
     pub counts: [u32; 5],
     /// Sum of all buckets.
     pub total: Money,
+    /// The same figures per customer, for the clerk who calls the customers
+    /// behind the old amounts: only customers with something open, largest
+    /// total first (ties by account id). Each bucket summed over the
+    /// customers is the seller's bucket, and their totals sum to `total`.
+    pub customers: Vec<CustomerAging>,
+}
+
+/// One customer's row of the aging: its open invoices in the aging's
+/// currency, bucketed exactly as the seller's figures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CustomerAging {
+    /// The customer.
+    pub account_id: AccountId,
+    /// Open amounts per bucket.
+    pub buckets: AgingBuckets,
+    /// Open invoices per bucket, in the same order as the amounts.
+    pub counts: [u32; 5],
+    /// Sum of all buckets.
+    pub total: Money,
 }
 
 /// The bucket (0 current … 4 over 90) of an invoice overdue `days` days.
@@ -516,37 +543,87 @@ pub fn aging_bucket(days_overdue: i64) -> usize {
     }
 }
 
-/// Aging of the open receivable invoices in `currency` on `as_of`; invoices
-/// in other currencies are left out.
+/// Open amounts and invoice counts per bucket: what the seller's figures
+/// and each customer's row add up, so both come from one bucketing.
+#[derive(Debug, Clone, Copy)]
+struct Tally {
+    sums: [Money; 5],
+    counts: [u32; 5],
+}
+
+impl Tally {
+    fn new(currency: Currency) -> Self {
+        Tally {
+            sums: [Money::zero(currency); 5],
+            counts: [0; 5],
+        }
+    }
+
+    fn add(&mut self, bucket: usize, open: Money) -> Result<(), DomainError> {
+        self.sums[bucket] = self.sums[bucket].checked_add(open)?;
+        self.counts[bucket] = self.counts[bucket].saturating_add(1);
+        Ok(())
+    }
+
+    /// The buckets, counts and total.
+    fn figures(self, currency: Currency) -> Result<(AgingBuckets, [u32; 5], Money), DomainError> {
+        let total = Money::sum(currency, self.sums)?;
+        let [current, days_1_30, days_31_60, days_61_90, over_90] = self.sums;
+        Ok((
+            AgingBuckets {
+                current,
+                days_1_30,
+                days_31_60,
+                days_61_90,
+                over_90,
+            },
+            self.counts,
+            total,
+        ))
+    }
+}
+
+/// Aging of the open receivable invoices in `currency` on `as_of`, for the
+/// seller and per customer; invoices in other currencies are left out.
 pub fn aging(
     invoices: &[ReceivableInvoice],
     currency: Currency,
     as_of: NaiveDate,
 ) -> Result<Aging, DomainError> {
-    let mut sums = [Money::zero(currency); 5];
-    let mut counts = [0u32; 5];
+    let mut seller = Tally::new(currency);
+    let mut per_customer: BTreeMap<&AccountId, Tally> = BTreeMap::new();
     for invoice in invoices
         .iter()
         .filter(|i| i.receivable && i.is_open() && i.open.currency() == currency)
     {
         let bucket = aging_bucket(invoice.days_overdue(as_of));
-        sums[bucket] = sums[bucket].checked_add(invoice.open)?;
-        counts[bucket] = counts[bucket].saturating_add(1);
+        seller.add(bucket, invoice.open)?;
+        per_customer
+            .entry(&invoice.account_id)
+            .or_insert_with(|| Tally::new(currency))
+            .add(bucket, invoice.open)?;
     }
-    let total = Money::sum(currency, sums)?;
-    let [current, days_1_30, days_31_60, days_61_90, over_90] = sums;
+    let mut customers = Vec::with_capacity(per_customer.len());
+    for (account_id, tally) in per_customer {
+        let (buckets, counts, total) = tally.figures(currency)?;
+        customers.push(CustomerAging {
+            account_id: account_id.clone(),
+            buckets,
+            counts,
+            total,
+        });
+    }
+    // Largest first; the map gave account id order, which the stable sort
+    // keeps for equal totals.
+    customers.sort_by(|a, b| b.total.amount().cmp(&a.total.amount()));
+    let (buckets, counts, total) = seller.figures(currency)?;
     Ok(Aging {
         as_of,
         currency,
-        buckets: AgingBuckets {
-            current,
-            days_1_30,
-            days_31_60,
-            days_61_90,
-            over_90,
-        },
+        buckets,
         counts,
         total,
+        customers,
     })
 }
 
@@ -629,6 +706,7 @@ mod as_of_tests {
         events: &[(&str, ReceivableChange)],
     ) -> ReceivableHistory {
         ReceivableHistory {
+            account_id: AccountId::new("acc_north"),
             issue_date: day(issued),
             due_date: day(due),
             total: eur(total),
@@ -883,6 +961,183 @@ mod as_of_tests {
         assert_eq!((jan.settled, jan.highest_dunning_level), (0, 0));
         // J, A, B, C, D and H (USD: behaviour counts every currency).
         assert_eq!(jan.invoices, 6);
+    }
+
+    /// The ledger with its customers: J, A, B to acc_north; C, D (and the
+    /// credit note on C) to acc_south; E, F, G to acc_west; H (USD) to
+    /// acc_usd.
+    fn customers_ledger() -> Vec<ReceivableHistory> {
+        let owners = [
+            "acc_north",
+            "acc_north",
+            "acc_north",
+            "acc_south",
+            "acc_south",
+            "acc_west",
+            "acc_west",
+            "acc_west",
+            "acc_usd",
+            "acc_south",
+        ];
+        let ledger = ledger();
+        assert_eq!(ledger.len(), owners.len());
+        ledger
+            .into_iter()
+            .zip(owners)
+            .map(|(history, owner)| ReceivableHistory {
+                account_id: AccountId::new(owner),
+                ..history
+            })
+            .collect()
+    }
+
+    fn aged_per_customer(as_of: &str) -> Aging {
+        let invoices = receivables_as_of(&customers_ledger(), day(as_of)).unwrap();
+        aging(&invoices, Currency::EUR, day(as_of)).unwrap()
+    }
+
+    fn row(customer: &CustomerAging) -> (&str, [Decimal; 6], [u32; 5]) {
+        let b = &customer.buckets;
+        (
+            customer.account_id.as_str(),
+            [
+                b.current.amount(),
+                b.days_1_30.amount(),
+                b.days_31_60.amount(),
+                b.days_61_90.amount(),
+                b.over_90.amount(),
+                customer.total.amount(),
+            ],
+            customer.counts,
+        )
+    }
+
+    /// Each bucket, count and the total summed over the customers is the
+    /// seller's.
+    fn assert_customers_add_up(aging: &Aging) {
+        let mut sums = [Decimal::ZERO; 6];
+        let mut counts = [0u32; 5];
+        for customer in &aging.customers {
+            let (_, amounts, n) = row(customer);
+            for (sum, amount) in sums.iter_mut().zip(amounts) {
+                *sum += amount;
+            }
+            for (count, k) in counts.iter_mut().zip(n) {
+                *count += k;
+            }
+        }
+        assert_eq!(sums, amounts(aging));
+        assert_eq!(counts, aging.counts);
+    }
+
+    #[test]
+    fn aging_per_customer_at_the_end_of_january() {
+        // acc_north: J 80 (47 days → 31–60), A 100 and B 150 (1–30):
+        // 1–30 250, 31–60 80, total 330.
+        // acc_south: C 300 (1–30), D 400 (current): total 700.
+        // acc_west: nothing issued yet → no row. acc_usd: USD → no row.
+        let a = aged_per_customer("2026-01-31");
+        let rows: Vec<_> = a.customers.iter().map(row).collect();
+        assert_eq!(
+            rows,
+            [
+                (
+                    "acc_south",
+                    [
+                        dec!(400.00),
+                        dec!(300.00),
+                        dec!(0),
+                        dec!(0),
+                        dec!(0),
+                        dec!(700.00)
+                    ],
+                    [1, 1, 0, 0, 0]
+                ),
+                (
+                    "acc_north",
+                    [
+                        dec!(0),
+                        dec!(250.00),
+                        dec!(80.00),
+                        dec!(0),
+                        dec!(0),
+                        dec!(330.00)
+                    ],
+                    [0, 2, 1, 0, 0]
+                ),
+            ]
+        );
+        assert_customers_add_up(&a);
+    }
+
+    #[test]
+    fn aging_per_customer_at_the_end_of_march() {
+        // acc_west: E 500 (44 days → 31–60), F 600 (2 days → 1–30), G not
+        // issued yet: total 1100.
+        // acc_north: J 80 (106 → over 90), B 100 (66 → 61–90), A paid:
+        // total 180.
+        // acc_south: C paid 20 Mar, D cancelled 10 Mar → nothing open, no row.
+        let a = aged_per_customer("2026-03-31");
+        let rows: Vec<_> = a.customers.iter().map(row).collect();
+        assert_eq!(
+            rows,
+            [
+                (
+                    "acc_west",
+                    [
+                        dec!(0),
+                        dec!(600.00),
+                        dec!(500.00),
+                        dec!(0),
+                        dec!(0),
+                        dec!(1100.00)
+                    ],
+                    [0, 1, 1, 0, 0]
+                ),
+                (
+                    "acc_north",
+                    [
+                        dec!(0),
+                        dec!(0),
+                        dec!(0),
+                        dec!(100.00),
+                        dec!(80.00),
+                        dec!(180.00)
+                    ],
+                    [0, 0, 0, 1, 1]
+                ),
+            ]
+        );
+        assert_eq!(a.total.amount(), dec!(1280.00));
+        assert_customers_add_up(&a);
+    }
+
+    #[test]
+    fn customers_with_equal_totals_are_ordered_by_account_id() {
+        let invoice = |account: &str, open: Decimal| ReceivableInvoice {
+            account_id: AccountId::new(account),
+            issue_date: day("2026-01-01"),
+            due_date: day("2026-01-15"),
+            open: eur(open),
+            paid_in_full_on: None,
+            dunning_level: 0,
+            receivable: true,
+        };
+        let invoices = [
+            invoice("acc_b", dec!(50.00)),
+            invoice("acc_c", dec!(70.00)),
+            invoice("acc_a", dec!(50.00)),
+            // Settled: no row although the customer exists.
+            invoice("acc_d", dec!(0.00)),
+        ];
+        let a = aging(&invoices, Currency::EUR, day("2026-01-10")).unwrap();
+        let order: Vec<&str> = a.customers.iter().map(|c| c.account_id.as_str()).collect();
+        assert_eq!(order, ["acc_c", "acc_a", "acc_b"]);
+        assert_customers_add_up(&a);
+        // Nothing open: no customers, zero totals.
+        let none = aging(&invoices[3..], Currency::EUR, day("2026-01-10")).unwrap();
+        assert!(none.customers.is_empty());
+        assert_eq!(none.total.amount(), dec!(0));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! the next open month; and the error paths.
 
 use billing_domain::accounting::{AccountNumber, AccountingSettings, Chart};
+use billing_domain::ids::AccountId;
 use billing_domain::journal::{
     Booking, BookingLine, BookingPeriod, DocumentRef, JournalEvent, JournalEventKind, PeriodLock,
     Side, TaxLine, booking, booking_period, debtor_balance, journal, period_for,
@@ -702,6 +703,7 @@ fn histories() -> Vec<ReceivableHistory> {
     use ReceivableChange::*;
     let h = |issued: &str, due: &str, total: Decimal, events: Vec<(&str, ReceivableChange)>| {
         ReceivableHistory {
+            account_id: AccountId::new("acc_1"),
             issue_date: day(issued),
             due_date: day(due),
             total: eur(total),
@@ -1047,6 +1049,7 @@ fn a_designated_payment_settles_the_named_head_first() {
     );
     // AND in the receivables costs and interest stay open
     let history = ReceivableHistory {
+        account_id: AccountId::new("acc_1"),
         issue_date: day("2026-02-10"),
         due_date: day("2026-02-24"),
         total: eur(dec!(1190.00)),
@@ -1128,6 +1131,7 @@ fn a_credit_note_after_payment_moves_the_paid_surplus_to_customer_credit() {
     );
     // AND the debtor balance is the aging's: nothing open
     let history = ReceivableHistory {
+        account_id: AccountId::new("acc_1"),
         issue_date: day("2026-03-29"),
         due_date: day("2026-04-12"),
         total: eur(dec!(119.00)),

@@ -1,6 +1,7 @@
 //! Payment behaviour and aging: the 12-invoice fixture of issue #13 with
 //! hand-computed figures, and properties over any invoices.
 
+use billing_domain::ids::AccountId;
 use billing_domain::money::{Currency, Money};
 use billing_domain::receivables::{ReceivableInvoice, aging, aging_bucket, payment_behaviour};
 use chrono::{Days, NaiveDate};
@@ -25,6 +26,7 @@ fn invoice(
     level: u32,
 ) -> ReceivableInvoice {
     ReceivableInvoice {
+        account_id: AccountId::new("acc_1"),
         issue_date: due - Days::new(14),
         due_date: due,
         open: eur(total - paid),
@@ -172,11 +174,13 @@ fn any_invoice() -> impl Strategy<Value = ReceivableInvoice> {
         0u32..4,
         proptest::bool::ANY,
         0u64..60,
+        0u8..4,
     )
-        .prop_map(|(due_offset, cents, level, settled, pay_after)| {
+        .prop_map(|(due_offset, cents, level, settled, pay_after, customer)| {
             let due = day(2025, 6, 1) + Days::new(due_offset);
             let total = Decimal::new(cents, 2);
             ReceivableInvoice {
+                account_id: AccountId::new(format!("acc_{customer}")),
                 issue_date: due - Days::new(14),
                 due_date: due,
                 open: eur(if settled { Decimal::ZERO } else { total }),
@@ -206,6 +210,31 @@ proptest! {
         )
         .unwrap();
         prop_assert_eq!(buckets, open_sum);
+        // Per customer: the bucket columns and totals add up to the
+        // seller's, and only customers with something open have a row,
+        // largest total first.
+        let mut columns = [Money::zero(Currency::EUR); 6];
+        let mut counts = [0u32; 5];
+        for c in &aged.customers {
+            prop_assert!(c.total.is_positive());
+            let cb = &c.buckets;
+            let row = [cb.current, cb.days_1_30, cb.days_31_60, cb.days_61_90, cb.over_90, c.total];
+            for (column, amount) in columns.iter_mut().zip(row) {
+                *column = column.checked_add(amount).unwrap();
+            }
+            for (count, n) in counts.iter_mut().zip(c.counts) {
+                *count += n;
+            }
+        }
+        prop_assert_eq!(
+            columns,
+            [b.current, b.days_1_30, b.days_31_60, b.days_61_90, b.over_90, aged.total]
+        );
+        prop_assert_eq!(counts, aged.counts);
+        let with_open: std::collections::BTreeSet<_> =
+            open.iter().map(|i| i.account_id.clone()).collect();
+        prop_assert_eq!(aged.customers.len(), with_open.len());
+        prop_assert!(aged.customers.windows(2).all(|w| w[0].total.amount() >= w[1].total.amount()));
     }
 
     #[test]
@@ -248,6 +277,7 @@ fn an_invoice_settled_by_a_credit_note_counts_as_paid_on_its_date() {
     let on = paid.paid_in_full_on(None, &credited, day(2026, 2, 10));
     assert_eq!(on, Some(day(2026, 2, 10)));
     let settled = ReceivableInvoice {
+        account_id: AccountId::new("acc_1"),
         issue_date: issue,
         due_date: due,
         open: credited.open,

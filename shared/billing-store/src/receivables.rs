@@ -476,6 +476,7 @@ impl RecordedDocument {
     pub fn receivable_history(&self, credit_notes: &[&RecordedDocument]) -> ReceivableHistory {
         let overview = &self.overview;
         ReceivableHistory {
+            account_id: overview.account_id.clone(),
             issue_date: overview.issue_date,
             due_date: overview.due_date,
             total: overview.total,

@@ -128,6 +128,7 @@ impl InvoiceOverview {
     /// cancelled invoices are no receivables.
     pub fn receivable(&self) -> ReceivableInvoice {
         ReceivableInvoice {
+            account_id: self.account_id.clone(),
             issue_date: self.issue_date,
             due_date: self.due_date,
             open: self.open_amount,
