@@ -99,10 +99,24 @@ async fn todays_aging_reads_only_the_open_invoices_and_a_past_day_stays_right() 
             .map(|c| c.iter().filter_map(|n| n.as_u64()).sum::<u64>()),
         Some(2)
     );
+    // AND one customer row, named, equal to the seller's figures
+    assert_eq!(
+        aging["customers"].as_array().map(Vec::len),
+        Some(1),
+        "{aging}"
+    );
+    let row = &aging["customers"][0];
+    assert_eq!(row["account_id"], json!(account.id));
+    assert_eq!(row["name"], json!(account.name));
+    assert_eq!(row["total"], aging["total"]);
+    assert_eq!(row["buckets"], aging["buckets"]);
+    assert_eq!(row["counts"], aging["counts"]);
     // AND it read them with one Query of the open invoices' index, which
-    // holds those two and nothing else of the seller's
-    assert_eq!(counts.total(), 1, "{counts:?}");
+    // holds those two and nothing else of the seller's, and the name with
+    // one BatchGetItem
+    assert_eq!(counts.total(), 2, "{counts:?}");
     assert_eq!(counts.of("Query"), 1, "{counts:?}");
+    assert_eq!(counts.of("BatchGetItem"), 1, "{counts:?}");
     assert_eq!(open_index(&aws, &table, &entity.id).await, 2);
 
     // AND a day before the payments and the cancellation shows all four
@@ -135,5 +149,25 @@ async fn todays_aging_reads_only_the_open_invoices_and_a_past_day_stays_right() 
     .await;
     assert_eq!(json(&response)["total"]["amount"], "59.50");
     assert_eq!(open_index(&aws, &table, &entity.id).await, 1);
+
+    // AND with nothing open there are no customer rows, and no name is read
+    pay(&store, &id(2), "2026-05-22", "59.50").await;
+    counter.take();
+    let response = handle(
+        &state,
+        request(
+            Who::Billing,
+            "GET",
+            "/v1/receivables/aging?currency=EUR",
+            None,
+            None,
+        ),
+    )
+    .await;
+    let counts = counter.take();
+    let aging = json(&response);
+    assert_eq!(aging["counts"], json!([0, 0, 0, 0, 0]), "{aging}");
+    assert_eq!(aging["customers"], json!([]));
+    assert_eq!(counts.of("BatchGetItem"), 0, "{counts:?}");
     drop_scratch_table(&aws, &table).await;
 }

@@ -6,8 +6,9 @@ use billing_domain::party::CustomerAccount;
 use chrono::{DateTime, FixedOffset};
 
 use std::collections::HashMap;
+use std::future::Future;
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 
 use crate::attributes::{Item, n, read_body, read_optional_s, read_s, read_u64};
 use crate::{BillingStore, StoreError, keys};
@@ -49,7 +50,65 @@ pub(crate) fn replace_account(
     )
 }
 
+/// Most keys one BatchGetItem may ask for (DynamoDB's limit).
+pub(crate) const BATCH_GET_KEYS: usize = 100;
+
 impl BillingStore {
+    /// The accounts of `ids` (each asked once, however often it is named),
+    /// keyed by id; ids without an account are left out. Read with
+    /// BatchGetItem, strongly consistent like [`BillingStore::account`]:
+    /// `ceil(ids / 100)` requests, plus one per round of keys DynamoDB
+    /// leaves unprocessed under load (asked again after a backoff). What
+    /// lists of many customers (the aging's rows) need to show names,
+    /// without one GetItem per customer.
+    pub async fn accounts(
+        &self,
+        ids: &[AccountId],
+    ) -> Result<HashMap<AccountId, VersionedAccount>, StoreError> {
+        let mut ids: Vec<&AccountId> = ids.iter().collect();
+        ids.sort();
+        ids.dedup();
+        let keys = ids
+            .iter()
+            .map(|id| crate::attributes::key_item(keys::account(id)))
+            .collect();
+        let items = batch_get(keys, |keys| async move {
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::corrupt("BatchGetItem request", e))?;
+            let output = self
+                .db
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(|e| StoreError::aws("BatchGetItem", &e))?;
+            let items = output
+                .responses
+                .and_then(|mut found| found.remove(&self.table))
+                .unwrap_or_default();
+            let unprocessed = output
+                .unprocessed_keys
+                .and_then(|mut left| left.remove(&self.table))
+                .map(|left| left.keys)
+                .unwrap_or_default();
+            Ok((items, unprocessed))
+        })
+        .await?;
+        let mut accounts = HashMap::with_capacity(items.len());
+        for item in &items {
+            let what = format!(
+                "account {}",
+                read_optional_s(item, "pk").unwrap_or_default()
+            );
+            let account = VersionedAccount::read(item, &what)?;
+            accounts.insert(account.account.id.clone(), account);
+        }
+        Ok(accounts)
+    }
+
     /// The account a CRM account maps to, if it was ever seen.
     pub async fn account_by_crm(
         &self,
@@ -83,6 +142,32 @@ impl BillingStore {
     }
 }
 
+/// Every item of `keys`, asked `BATCH_GET_KEYS` at a time through `send`
+/// (one BatchGetItem: the items found and the keys left unprocessed); the
+/// unprocessed keys are asked again, after a backoff, until none is left.
+async fn batch_get<F, Fut>(mut keys: Vec<Item>, send: F) -> Result<Vec<Item>, StoreError>
+where
+    F: Fn(Vec<Item>) -> Fut,
+    Fut: Future<Output = Result<(Vec<Item>, Vec<Item>), StoreError>>,
+{
+    let mut items = Vec::with_capacity(keys.len());
+    let mut attempt = 0;
+    while !keys.is_empty() {
+        let rest = keys.split_off(keys.len().min(BATCH_GET_KEYS));
+        let (found, unprocessed) = send(keys).await?;
+        items.extend(found);
+        if unprocessed.is_empty() {
+            attempt = 0;
+        } else {
+            attempt += 1;
+            tokio::time::sleep(crate::transaction::backoff(attempt)).await;
+        }
+        keys = unprocessed;
+        keys.extend(rest);
+    }
+    Ok(items)
+}
+
 impl VersionedAccount {
     pub(crate) fn read(item: &crate::attributes::Item, what: &str) -> Result<Self, StoreError> {
         Ok(VersionedAccount {
@@ -92,5 +177,78 @@ impl VersionedAccount {
                 .and_then(|t| DateTime::parse_from_rfc3339(t).ok()),
             revision: crate::audit::read_revision(item, what)?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attributes::{key_item, s};
+    use std::sync::Mutex;
+
+    fn keys_of(n: usize) -> Vec<Item> {
+        (0..n)
+            .map(|i| key_item((format!("ACCOUNT#acc_{i:03}"), "ACCOUNT".to_owned())))
+            .collect()
+    }
+
+    /// A table that answers every key with an item, but the first time a
+    /// request asks for more than 10 keys leaves its last 10 unprocessed
+    /// (what DynamoDB does under load; the emulator never does).
+    #[tokio::test]
+    async fn unprocessed_keys_are_asked_again_and_requests_hold_at_most_100_keys() {
+        let requests: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+        let throttled = Mutex::new(false);
+        let items = batch_get(keys_of(250), |keys| {
+            requests.lock().unwrap().push(keys.len());
+            let mut throttled = throttled.lock().unwrap();
+            let (answered, left) = if !*throttled && keys.len() > 10 {
+                *throttled = true;
+                let split = keys.len() - 10;
+                (keys[..split].to_vec(), keys[split..].to_vec())
+            } else {
+                (keys, Vec::new())
+            };
+            let found = answered
+                .into_iter()
+                .map(|mut key| {
+                    key.insert("body".into(), s("{}"));
+                    key
+                })
+                .collect();
+            async move { Ok((found, left)) }
+        })
+        .await
+        .unwrap();
+        // 100 (90 answered), then the 10 again with the next 90, then the
+        // last 60: still ceil(250 / 100) requests.
+        assert_eq!(*requests.lock().unwrap(), [100, 100, 60]);
+        let mut pks: Vec<&str> = items
+            .iter()
+            .filter_map(|i| read_optional_s(i, "pk"))
+            .collect();
+        pks.sort();
+        pks.dedup();
+        assert_eq!(pks.len(), 250, "every key read exactly once");
+        assert_eq!(items.len(), 250);
+    }
+
+    #[tokio::test]
+    async fn no_keys_no_request() {
+        let items = batch_get(Vec::new(), |_| async {
+            Err::<(Vec<Item>, Vec<Item>), _>(StoreError::corrupt("test", "no request expected"))
+        })
+        .await
+        .unwrap();
+        assert!(items.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_failed_request_is_the_error() {
+        let failed = batch_get(keys_of(3), |_| async {
+            Err::<(Vec<Item>, Vec<Item>), _>(StoreError::corrupt("test", "refused"))
+        })
+        .await;
+        assert!(failed.is_err());
     }
 }

@@ -328,7 +328,26 @@ pub async fn receivables_aging(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             .collect()
     };
     let aged = aging(&facts, currency, as_of).map_err(domain)?;
+    // The customers' names for the clerk, in ceil(customers / 100)
+    // BatchGetItem requests rather than one read per customer.
+    let ids: Vec<AccountId> = aged
+        .customers
+        .iter()
+        .map(|c| c.account_id.clone())
+        .collect();
+    let accounts = ctx.state.store.accounts(&ids).await?;
     let mut view = serde_json::to_value(&aged).unwrap_or(Value::Null);
+    if let Some(rows) = view["customers"].as_array_mut() {
+        for (row, id) in rows.iter_mut().zip(&ids) {
+            let account = accounts.get(id).ok_or_else(|| {
+                ApiError::Store(billing_store::StoreError::Corrupt {
+                    what: format!("account {id}"),
+                    reason: "open invoices name a missing account".to_owned(),
+                })
+            })?;
+            row["name"] = json!(account.account.name);
+        }
+    }
     view["billing_entity_id"] = json!(ctx.state.entity);
     Reply::ok(view)
 }
