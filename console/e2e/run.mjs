@@ -333,6 +333,28 @@ await step('clerk previews a run, sees the differences, finalizes it; the invoic
   assert.ok(shown > before, `the new invoices on ${customerName}'s page (${before} before, ${shown} now)`);
 });
 
+await step('clerk\'s aging per customer: named rows linking to the customer, adding up to the seller total', async () => {
+  const { page } = clerk;
+  await go(page, '/aging');
+  const seller = await page.locator('[data-total]').getAttribute('data-amount');
+  assert.equal(await page.locator('[data-customers-total]').getAttribute('data-amount'), seller);
+  // Sum the rows in cents, as strings, so nothing is lost to floating point.
+  const cents = (amount) => {
+    const [whole, fraction = ''] = amount.replace('-', '').split('.');
+    const value = BigInt(whole) * 100n + BigInt((fraction + '00').slice(0, 2));
+    return amount.startsWith('-') ? -value : value;
+  };
+  const rows = await page.locator('tr[data-customer] td[data-amount]').evaluateAll((cells) => cells.map((c) => c.dataset.amount));
+  assert.equal(rows.reduce((sum, a) => sum + cents(a), 0n), cents(seller), `rows ${rows} against ${seller}`);
+  if (cents(seller) > 0n) {
+    assert.ok(rows.length > 0, 'something open, so some customer owes it');
+    const first = page.locator('tr[data-customer] th a').first();
+    const name = (await first.textContent()).trim();
+    await first.click();
+    await page.getByRole('heading', { name }).waitFor();
+  }
+});
+
 await step('an expired session (the API answers 401) signs in again and returns to the same page', async () => {
   const { page } = clerk;
   await go(page, '/');

@@ -106,6 +106,17 @@ export interface Aging {
   buckets: Record<(typeof AGING_BUCKETS)[number], Money>;
   counts: number[];
   total: Money;
+  /** The same figures per customer with something open, largest total first; they add up to the seller's. */
+  customers: CustomerAging[];
+}
+
+/** One customer's row of the aging. */
+export interface CustomerAging {
+  account_id: string;
+  name: string;
+  buckets: Record<(typeof AGING_BUCKETS)[number], Money>;
+  counts: number[];
+  total: Money;
 }
 
 export interface Run {

@@ -1,12 +1,12 @@
 import { useState } from 'preact/hooks';
-import { get, qs } from '../api';
-import { ErrorBox, Field, Loading } from '../components/ui';
+import { enc, get, qs } from '../api';
+import { ErrorBox, Field, Link, Loading } from '../components/ui';
 import { formatDate, formatMoney, today } from '../format';
 import { useLoad } from '../hooks';
 import { t } from '../i18n';
 import { AGING_BUCKETS, type Aging as AgingData } from '../types';
 
-/** The receivables aging as of any day: buckets, their total (= what is outstanding) and a chart. */
+/** The receivables aging as of any day: buckets, their total (= what is outstanding), a chart, and the same per customer. */
 export function Aging() {
   // The day is part of the address, so a reload or a new sign-in shows the same aging.
   const [asOf, setAsOf] = useState(new URLSearchParams(location.search).get('as_of') ?? today());
@@ -60,7 +60,7 @@ export function Aging() {
               <tr>
                 <th scope="row">{t('aging.total')}</th>
                 <td class="num">{a.counts.reduce((x, y) => x + y, 0)}</td>
-                <td class="num" data-total>
+                <td class="num" data-total data-amount={a.total.amount}>
                   {formatMoney(a.total)}
                 </td>
               </tr>
@@ -82,8 +82,68 @@ export function Aging() {
               })}
             </svg>
           </figure>
+          <CustomerTable aging={a} />
         </>
       )}
     </section>
+  );
+}
+
+/** The aging per customer: who owes the old amounts. The footer is the seller's figures, which the rows add up to. */
+function CustomerTable({ aging: a }: { aging: AgingData }) {
+  return (
+    <div class="scroll">
+      <table class="aging-customers">
+        <caption>{t('aging.perCustomer', { date: formatDate(a.as_of) })}</caption>
+        <thead>
+          <tr>
+            <th scope="col">{t('aging.customer')}</th>
+            {AGING_BUCKETS.map((b) => (
+              <th scope="col" class="num" key={b}>
+                {t(`aging.${b}`)}
+              </th>
+            ))}
+            <th scope="col" class="num">
+              {t('aging.total')}
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {a.customers.length === 0 && (
+            <tr>
+              <td colSpan={AGING_BUCKETS.length + 2}>{t('aging.noCustomers')}</td>
+            </tr>
+          )}
+          {a.customers.map((c) => (
+            <tr key={c.account_id} data-customer={c.account_id}>
+              <th scope="row">
+                <Link href={`/customers/${enc(c.account_id)}`}>{c.name}</Link>
+              </th>
+              {AGING_BUCKETS.map((b) => (
+                <td class="num" key={b}>
+                  {formatMoney(c.buckets[b])}
+                </td>
+              ))}
+              <td class="num" data-amount={c.total.amount}>
+                {formatMoney(c.total)}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+        <tfoot>
+          <tr>
+            <th scope="row">{t('aging.total')}</th>
+            {AGING_BUCKETS.map((b) => (
+              <td class="num" key={b}>
+                {formatMoney(a.buckets[b])}
+              </td>
+            ))}
+            <td class="num" data-customers-total data-amount={a.total.amount}>
+              {formatMoney(a.total)}
+            </td>
+          </tr>
+        </tfoot>
+      </table>
+    </div>
   );
 }
