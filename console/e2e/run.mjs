@@ -346,6 +346,11 @@ await step('clerk\'s aging per customer: named rows linking to the customer, add
   };
   const rows = await page.locator('tr[data-customer] td[data-amount]').evaluateAll((cells) => cells.map((c) => c.dataset.amount));
   assert.equal(rows.reduce((sum, a) => sum + cents(a), 0n), cents(seller), `rows ${rows} against ${seller}`);
+  for (const lang of ['de', 'en']) {
+    await setLanguage(page, lang);
+    for (const v of await axe(page)) throw new Error(`axe on the aging with its customer table (${lang}): ${v}`);
+  }
+  await page.screenshot({ path: join(OUT, 'clerk-aging-customers.png'), fullPage: true });
   if (cents(seller) > 0n) {
     assert.ok(rows.length > 0, 'something open, so some customer owes it');
     const first = page.locator('tr[data-customer] th a').first();
