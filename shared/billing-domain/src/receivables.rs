@@ -615,7 +615,7 @@ pub fn aging(
     }
     // Largest first; the map gave account id order, which the stable sort
     // keeps for equal totals.
-    customers.sort_by(|a, b| b.total.amount().cmp(&a.total.amount()));
+    customers.sort_by_key(|c| std::cmp::Reverse(c.total.amount()));
     let (buckets, counts, total) = seller.figures(currency)?;
     Ok(Aging {
         as_of,
