@@ -40,6 +40,16 @@ async fn open_index(
         .scanned_count()
 }
 
+/// `GET /v1/receivables/aging?currency=EUR` plus `more` of the query, as `who`.
+async fn aging_of(
+    state: &billing_api::handler::ApiState,
+    who: Who,
+    more: &str,
+) -> lambda_http::Response<lambda_http::Body> {
+    let path = format!("/v1/receivables/aging?currency=EUR{more}");
+    handle(state, request(who, "GET", &path, None, None)).await
+}
+
 #[tokio::test]
 async fn todays_aging_reads_only_the_open_invoices_and_a_past_day_stays_right() {
     // GIVEN on a table of its own (clean counts): four invoices of 4 May
@@ -77,17 +87,7 @@ async fn todays_aging_reads_only_the_open_invoices_and_a_past_day_stays_right() 
 
     // WHEN sales reads today's aging
     counter.take();
-    let response = handle(
-        &state,
-        request(
-            Who::Sales,
-            "GET",
-            "/v1/receivables/aging?currency=EUR",
-            None,
-            None,
-        ),
-    )
-    .await;
+    let response = aging_of(&state, Who::Sales, "").await;
     let counts = counter.take();
     // THEN it is what is open: the partly paid and the open invoice
     assert_eq!(response.status(), 200);
@@ -120,50 +120,20 @@ async fn todays_aging_reads_only_the_open_invoices_and_a_past_day_stays_right() 
     assert_eq!(open_index(&aws, &table, &entity.id).await, 2);
 
     // AND a day before the payments and the cancellation shows all four
-    let response = handle(
-        &state,
-        request(
-            Who::Sales,
-            "GET",
-            "/v1/receivables/aging?currency=EUR&as_of=2026-05-10",
-            None,
-            None,
-        ),
-    )
-    .await;
+    let response = aging_of(&state, Who::Sales, "&as_of=2026-05-10").await;
     assert_eq!(json(&response)["total"]["amount"], "428.40");
 
     // AND paying the rest takes the partly paid invoice out of the index
     pay(&store, &id(1), "2026-05-21", "200.00").await;
     counter.take();
-    let response = handle(
-        &state,
-        request(
-            Who::Sales,
-            "GET",
-            "/v1/receivables/aging?currency=EUR",
-            None,
-            None,
-        ),
-    )
-    .await;
+    let response = aging_of(&state, Who::Sales, "").await;
     assert_eq!(json(&response)["total"]["amount"], "59.50");
     assert_eq!(open_index(&aws, &table, &entity.id).await, 1);
 
     // AND with nothing open there are no customer rows, and no name is read
     pay(&store, &id(2), "2026-05-22", "59.50").await;
     counter.take();
-    let response = handle(
-        &state,
-        request(
-            Who::Billing,
-            "GET",
-            "/v1/receivables/aging?currency=EUR",
-            None,
-            None,
-        ),
-    )
-    .await;
+    let response = aging_of(&state, Who::Billing, "").await;
     let counts = counter.take();
     let aging = json(&response);
     assert_eq!(aging["counts"], json!([0, 0, 0, 0, 0]), "{aging}");
