@@ -185,6 +185,10 @@ impl OpportunityService {
         let subscription = if opportunity.recurring.is_empty() {
             None
         } else {
+            if opportunity.payment_method == PaymentMethod::DirectDebit {
+                self.require_contract_mandate(&account_id, &new_mandates, now)
+                    .await?;
+            }
             Some(self.contract(opportunity, &account_id, source, now).await?)
         };
         let parked = if has_one_off && opportunity.billing_option == BillingOption::WithNextRun {
@@ -301,10 +305,8 @@ impl OpportunityService {
     /// customer's mandate: the first of its stored mandates, then those
     /// the deal brings, that is granted to the seller's creditor
     /// identifier and usable on the collection date. Refused (422 on
-    /// `/payment_method`) for a seller without creditor settings, a deal
-    /// whose other items do not end up on this invoice (contracts and
-    /// parked charges cannot name direct debit yet), and a customer
-    /// without such a mandate, with the reason.
+    /// `/payment_method`) for a seller without creditor settings and a
+    /// customer without such a mandate, with the reason.
     async fn collect_by_direct_debit(
         &self,
         draft: &mut InvoiceDraft,
@@ -319,28 +321,46 @@ impl OpportunityService {
             ));
         };
         let stored = self.store.mandates(account_id).await?;
-        let mut why =
-            "the customer has no SEPA mandate on file; send it in account.mandates".to_owned();
-        for candidate in stored.iter().chain(new_mandates) {
-            let mandate = &candidate.mandate;
-            if mandate.creditor_identifier != settings.creditor_identifier {
-                continue;
-            }
-            let mut collected = draft.clone();
-            match collected.collect_by_direct_debit(mandate) {
-                Ok(()) => {
-                    *draft = collected;
-                    return Ok(());
-                }
-                Err(billing_domain::DomainError::Invalid { message, .. }) => {
-                    why = format!("mandate {}: {message}", mandate.reference);
-                }
-            }
-        }
-        Err(WebhookError::unprocessable(
-            FIELD,
-            format!("direct debit needs a usable mandate of the customer: {why}"),
-        ))
+        let mandates = stored.iter().chain(new_mandates).map(|m| &m.mandate);
+        draft
+            .collect_under_first_usable(&settings.creditor_identifier, mandates)
+            .map_err(|billing_domain::DomainError::Invalid { message, .. }| {
+                WebhookError::unprocessable(
+                    FIELD,
+                    format!("{message}; send it in account.mandates"),
+                )
+            })
+    }
+
+    /// A contract on direct debit needs a mandate its runs can collect
+    /// under: one of the customer's (stored, then the deal's) granted to the
+    /// seller's creditor identifier and usable today, by the rule the run
+    /// applies. Refused like a one-off deal (422 on `/payment_method`).
+    async fn require_contract_mandate(
+        &self,
+        account_id: &AccountId,
+        new_mandates: &[StoredMandate],
+        now: DateTime<Utc>,
+    ) -> Result<(), WebhookError> {
+        const FIELD: &str = "/payment_method";
+        let Some(settings) = &self.entity.direct_debit else {
+            return Err(WebhookError::unprocessable(
+                FIELD,
+                "the seller has no SEPA creditor settings (billing_entity.direct_debit)",
+            ));
+        };
+        let today = now.with_timezone(&self.entity.time_zone).date_naive();
+        let stored = self.store.mandates(account_id).await?;
+        let mandates = stored.iter().chain(new_mandates).map(|m| &m.mandate);
+        billing_domain::direct_debit::first_usable_mandate(
+            &settings.creditor_identifier,
+            mandates,
+            |_| today,
+        )
+        .map(|_| ())
+        .map_err(|billing_domain::DomainError::Invalid { message, .. }| {
+            WebhookError::unprocessable(FIELD, format!("{message}; send it in account.mandates"))
+        })
     }
 
     /// Records the deal's new mandates for its account (created or found
@@ -513,11 +533,18 @@ impl OpportunityService {
                     anchor_day: None,
                     proration: ProrationPolicy::ActualDays,
                     mid_period_changes: None,
+                    payment_method: opportunity.payment_method,
                     items: opportunity.recurring.iter().map(new_item).collect(),
                 })
             }
             Some(stored) => {
                 let mut subscription = stored.subscription;
+                // A deal naming direct debit moves the contract to it; one
+                // that does not leaves the contract's method alone (a CRM
+                // that never sends the field must not undo it).
+                if opportunity.payment_method == PaymentMethod::DirectDebit {
+                    subscription.payment_method = PaymentMethod::DirectDebit;
+                }
                 for line in &opportunity.recurring {
                     match running_item(&subscription, line) {
                         Some(index) => amend_item(&mut subscription, index, line, today)?,
@@ -770,6 +797,7 @@ mod tests {
             anchor_day: None,
             proration: ProrationPolicy::ActualDays,
             mid_period_changes: None,
+            payment_method: Default::default(),
             items: vec![SubscriptionItem {
                 id: SubscriptionItemId::new("seats"),
                 item: item.clone(),

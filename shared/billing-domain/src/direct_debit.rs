@@ -614,6 +614,34 @@ pub fn earliest_collection_date(sent_on: NaiveDate) -> NaiveDate {
     on_or_after_target_business_day(next)
 }
 
+/// The customer's mandate for a collection: the first of `mandates` (in the
+/// caller's order, stored ones first) granted to `creditor`, the seller's
+/// creditor identifier, that is usable on the day `collected_on` gives for
+/// it. The one rule for choosing it, shared by a deal's one-off invoice, a
+/// contract's run invoice and the checks made when a contract names direct
+/// debit; refused with the reason (the last mandate's refusal, or none on
+/// file).
+pub fn first_usable_mandate<'m>(
+    creditor: &CreditorIdentifier,
+    mandates: impl IntoIterator<Item = &'m Mandate>,
+    collected_on: impl Fn(&Mandate) -> NaiveDate,
+) -> Result<&'m Mandate, DomainError> {
+    let mut why = "the customer has no SEPA mandate on file".to_owned();
+    for mandate in mandates {
+        if mandate.creditor_identifier != *creditor {
+            continue;
+        }
+        match mandate.usable_on(collected_on(mandate)) {
+            Ok(()) => return Ok(mandate),
+            Err(refusal) => why = format!("mandate {}: {refusal}", mandate.reference),
+        }
+    }
+    Err(DomainError::invalid(
+        "mandate",
+        format!("direct debit needs a usable mandate of the customer: {why}"),
+    ))
+}
+
 /// Why an invoice due for collection is not put into a file; each becomes
 /// a needs-attention entry with these words while the rest of the batch
 /// goes out.
