@@ -387,14 +387,18 @@ fn mandate_of(run: &LocalRun) -> billing_domain::direct_debit::Mandate {
 
 #[tokio::test]
 async fn a_contract_on_direct_debit_is_billed_for_collection_under_the_mandate_or_not_at_all() {
-    use billing_domain::subscription::PaymentMethod;
     use billing_documents::cii::{CiiProfile, PaymentMeans, invoice_xml, payment_means};
+    use billing_domain::subscription::PaymentMethod;
     // GIVEN a customer whose contract names direct debit and who signed a
     // mandate, one on direct debit without a mandate, and one by transfer
     let aws = local_clients().await;
     let run = LocalRun::new(&aws, isolated_entity()).await;
     let mut seeded = Vec::new();
-    for name in ["Lastschrift mit Mandat", "Lastschrift ohne Mandat", "Überweisung"] {
+    for name in [
+        "Lastschrift mit Mandat",
+        "Lastschrift ohne Mandat",
+        "Überweisung",
+    ] {
         let account = consumer(&run.entity, name);
         let mut contract = monthly_contract(&account.id, "100.00", "2026-06-30".parse().ok());
         if name.starts_with("Lastschrift") {
@@ -465,7 +469,11 @@ async fn a_contract_on_direct_debit_is_billed_for_collection_under_the_mandate_o
     };
     assert_eq!(failure.account_id, without_mandate.id);
     assert_eq!(failure.code, "no_usable_mandate");
-    assert!(failure.reason.contains("no SEPA mandate"), "{}", failure.reason);
+    assert!(
+        failure.reason.contains("no SEPA mandate"),
+        "{}",
+        failure.reason
+    );
     let attention = run
         .store
         .customers_needing_attention(&run.entity.id)

@@ -520,7 +520,11 @@ async fn a_contract_on_direct_debit_needs_the_customers_mandate_and_bad_ones_nam
     let mut accounts: Value = serde_json::from_str(&ids.fixture("accounts.json")).unwrap();
     let reference = billing_tests::unique_id("MNDT").to_uppercase();
     accounts[0]["mandates"] = serde_json::json!([mandate(&reference, "DE02120300000000202051")]);
-    admin_ok(&["accounts", "import", &ids.json_file("accounts.json", &accounts)]);
+    admin_ok(&[
+        "accounts",
+        "import",
+        &ids.json_file("accounts.json", &accounts),
+    ]);
     // A `payment_method` column: the first contract on direct debit.
     let with_column = |method_of: &dyn Fn(&str) -> &'static str| {
         ids.fixture("contracts.csv")

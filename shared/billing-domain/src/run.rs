@@ -15,6 +15,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::DomainError;
+use crate::direct_debit::{CreditorIdentifier, Mandate};
 use crate::ids::{AccountId, InvoiceId, SubscriptionId};
 use crate::invoice::{InvoiceDraft, InvoiceRequest};
 use crate::item::BillableLine;
@@ -23,7 +24,6 @@ use crate::money::Currency;
 use crate::party::CustomerAccount;
 use crate::schedule::{BillingProgress, due_for_run_under};
 use crate::seller::BillingEntity;
-use crate::direct_debit::{CreditorIdentifier, Mandate};
 use crate::subscription::{PaymentMethod, Subscription};
 
 /// The calendar day a run bills for: the day of `at` in the seller's time

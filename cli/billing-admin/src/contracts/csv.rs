@@ -358,7 +358,10 @@ fn head_difference(first: &Head, other: &Head) -> Option<&'static str> {
         (first.end != other.end, "contract_end"),
         (first.anchor_day != other.anchor_day, "anchor_day"),
         (first.proration != other.proration, "proration"),
-        (first.payment_method != other.payment_method, "payment_method"),
+        (
+            first.payment_method != other.payment_method,
+            "payment_method",
+        ),
     ]
     .into_iter()
     .find_map(|(differs, column)| differs.then_some(column))

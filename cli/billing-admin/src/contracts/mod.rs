@@ -15,8 +15,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use billing_domain::DomainError;
-use billing_domain::ids::AccountId;
 use billing_domain::direct_debit::{CreditorIdentifier, first_usable_mandate};
+use billing_domain::ids::AccountId;
 use billing_domain::subscription::{PaymentMethod, Subscription};
 use billing_store::{BillingStore, ImportWrite, SubscriptionChange, VersionedAccount};
 use clap::{Subcommand, ValueEnum};
