@@ -29,7 +29,7 @@ export ZIG_GLOBAL_CACHE_DIR ?= $(abspath $(or $(CARGO_TARGET_DIR),target))/zig-c
 
 .PHONY: help demo test fmt-check clippy lint-template iac-scan domain-purity domain-layers store-deps test-python test-rust \
         local-aws-start local-aws-stop venv lock clean doc-tools package test-package sam-venv checkov-venv
-.PHONY: bench-webhook bench-run bench-cold-start api
+.PHONY: bench-webhook bench-run bench-cold-start bench-collection bench-aging api
 
 help:
 	@echo "make demo   - run the billing pipeline locally against the local AWS endpoint"
@@ -85,7 +85,6 @@ demo: $(VENV_STAMP)
 	mkdir -p out
 	$(LOCAL_AWS) run -- sh -c 'target/debug/demo && $(VENV_PY) tools/dashboard_body.py out/dashboard.json'
 	$(CARGO) run --quiet -p billing-documents --example render_samples -- out/documents
-	$(CARGO) run --quiet -p billing-sepa --example collection_samples -- out/sepa
 
 ## ------------------------------------------------------- staff API, local
 # Serves the staff API on a loopback port against a fresh local AWS, with a
@@ -218,11 +217,24 @@ bench-cold-start: package
 # second, DynamoDB requests per invoice (counted by an SDK interceptor) and
 # the planner's peak heap at two sizes. Not part of `make test`; numbers go
 # to docs/performance.md.
+# Today's receivables aging over 100,000 paid and 10,000 open invoices
+# (docs/performance.md): DynamoDB requests and time of one call.
+bench-aging: $(VENV_STAMP)
+	$(CARGO) build --quiet -p billing-api --example aging_bench
+	$(LOCAL_AWS) run --quiet -- target/debug/examples/aging_bench
+
 bench-run: $(VENV_STAMP)
 	$(CARGO) build --release -p billing-tests --bin run_load
 	$(LOCAL_AWS) run --quiet -- $(BENCH_TARGET_DIR)/release/run_load --subscriptions 10000
 	$(LOCAL_AWS) run --quiet -- $(BENCH_TARGET_DIR)/release/run_load --subscriptions 10000 --plan-only
 	$(LOCAL_AWS) run --quiet -- $(BENCH_TARGET_DIR)/release/run_load --subscriptions 50000 --plan-only
+
+# The SEPA collection step over direct-debit invoices due on one date
+# (docs/performance.md, "SEPA collection step"); debug build, as the
+# emulator bounds the time, not the code.
+bench-collection: $(VENV_STAMP)
+	$(CARGO) build --quiet -p billing-tests --bin collection_load
+	$(LOCAL_AWS) run --quiet -- target/debug/collection_load --invoices 2000
 
 ## ---------------------------------------------- a long-lived local AWS
 local-aws-start: $(VENV_STAMP)

@@ -129,11 +129,12 @@ def test_logged_paths_carry_only_ids():
     person would be found by. A booking period (`month`, YYYY-MM), an
     export's file name (`file`: kind, seller id and period) and a mandate
     reference (`reference`: the creditor's id for a mandate, never the
-    debtor's IBAN or name) are such ids."""
+    debtor's IBAN or name) and a collection file's batch (`batch_id`,
+    derived from seller, scheme and date) are such ids."""
     spec = yaml.safe_load((ROOT / "docs" / "openapi.yaml").read_text())
     parameters = {name for path in spec["paths"] for name in re.findall(r"\{(\w+)\}", path)}
     allowed = {"account_id", "invoice_id", "run_id", "source", "org", "crm_id", "kind", "subject"}
-    allowed |= {"month", "file", "reference"}
+    allowed |= {"month", "file", "reference", "batch_id"}
     assert parameters <= allowed, parameters
 
 
@@ -293,7 +294,7 @@ def test_every_asynchronously_invoked_function_has_an_on_failure_destination(tem
         for event in events:
             if event["Type"] == "ScheduleV2":
                 assert event["Properties"]["DeadLetterConfig"]["Arn"] == failed, logical_id
-    assert found == 3, "the planner, the dunning sweep and the payment import"
+    assert found == 4, "the planner, the dunning sweep, the payment import and the collection step"
 
 
 def test_the_security_document_names_every_store_of_the_template(template):

@@ -2,6 +2,7 @@
 //! same store transaction the webhook (and the invoice run) uses, so they
 //! carry real numbers, RF payment references and dunning index keys.
 
+use billing_domain::direct_debit::Mandate;
 use billing_domain::ids::{AccountId, BillingEntityId, CrmAccountId, InvoiceId};
 use billing_domain::invoice::{Invoice, InvoiceDraft, InvoiceRequest};
 use billing_domain::item::BillableLine;
@@ -76,39 +77,54 @@ pub async fn invoice(
     issue_date: NaiveDate,
     net: Decimal,
 ) -> Invoice {
-    invoice_collected_by(store, entity, account, issue_date, net, None).await
+    let request = one_line("Beratung", issue_date, net);
+    let draft = InvoiceDraft::build(entity, account, request).expect("a valid invoice");
+    commit(store, entity, account, draft).await
 }
 
-/// As [`invoice`], collected by direct debit under `mandate` when one is
-/// given (`InvoiceDraft::collect_by_direct_debit`: due on the collection
-/// date, with the pre-notification and the mandate reference).
+/// Like [`invoice`], but collected by SEPA direct debit under `mandate`
+/// (due on its collection date, with the pre-notification). The mandate
+/// is not stored: tests record it (or a changed one) themselves.
 ///
 /// # Panics
 /// When the domain or the local table refuses it.
-pub async fn invoice_collected_by(
+pub async fn direct_debit_invoice(
     store: &BillingStore,
     entity: &BillingEntity,
     account: &CustomerAccount,
+    mandate: &Mandate,
     issue_date: NaiveDate,
     net: Decimal,
-    mandate: Option<&billing_domain::direct_debit::Mandate>,
 ) -> Invoice {
-    let opportunity_id = unique_id("opp");
-    let request = InvoiceRequest::new(
+    let request = one_line("Abonnement", issue_date, net);
+    let mut draft = InvoiceDraft::build(entity, account, request).expect("a valid invoice");
+    draft
+        .collect_by_direct_debit(mandate)
+        .expect("the mandate is usable");
+    commit(store, entity, account, draft).await
+}
+
+/// A request for one line of `net` EUR under a fresh invoice id.
+fn one_line(description: &str, issue_date: NaiveDate, net: Decimal) -> InvoiceRequest {
+    InvoiceRequest::new(
         InvoiceId::new(unique_id("inv")),
         issue_date,
         vec![BillableLine::new(Item::new(
-            "Beratung",
+            description,
             Decimal::ONE,
             Money::new(net, Currency::EUR),
         ))],
-    );
-    let mut draft = InvoiceDraft::build(entity, account, request).expect("a valid invoice");
-    if let Some(mandate) = mandate {
-        draft
-            .collect_by_direct_debit(mandate)
-            .expect("a usable mandate");
-    }
+    )
+}
+
+/// Finalizes `draft` for `account` through `commit_opportunity`.
+async fn commit(
+    store: &BillingStore,
+    entity: &BillingEntity,
+    account: &CustomerAccount,
+    draft: InvoiceDraft,
+) -> Invoice {
+    let opportunity_id = unique_id("opp");
     let series = entity
         .series_for(DocumentType::Invoice)
         .expect("an invoice series")

@@ -16,8 +16,10 @@ use billing_lambda::config;
 pub mod billing;
 pub mod counting;
 pub mod delivery;
+pub mod demo_collection;
 pub mod demo_dunning;
 pub mod emf;
+pub mod oidc;
 pub mod packaged;
 pub mod run;
 pub mod webhook;
@@ -176,5 +178,32 @@ pub async fn scratch_billing_table(aws: &AwsClients) -> String {
 pub async fn drop_scratch_table(aws: &AwsClients, name: &str) {
     if let Err(e) = aws.dynamodb.delete_table().table_name(name).send().await {
         eprintln!("scratch table {name} was not deleted: {e}");
+    }
+}
+
+/// Runs one of the project's Python checks (`tests/python/<script>`, in the
+/// project's venv) on `bytes` written to a temporary `.<extension>` file,
+/// so Rust tests check what they produced exactly as `make test`'s pytest
+/// suite checks its samples. `Err` carries what the check printed.
+///
+/// # Panics
+/// When the venv's Python cannot be started or the file cannot be written.
+pub fn python_check(script: &str, bytes: &[u8], extension: &str) -> Result<(), String> {
+    let path = std::env::temp_dir().join(format!("{}.{extension}", unique_id("check")));
+    std::fs::write(&path, bytes).expect("the temporary file is written");
+    let output = std::process::Command::new(webhook::repo_path(".venv/bin/python"))
+        .arg(webhook::repo_path(&format!("tests/python/{script}")))
+        .arg(&path)
+        .output()
+        .expect("the project's Python environment runs");
+    let _ = std::fs::remove_file(&path);
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
     }
 }

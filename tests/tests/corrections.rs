@@ -7,8 +7,6 @@
 //! again only when asked), partial credit notes within what is creditable,
 //! manual payments, and customer credit applied and refunded.
 
-use std::process::Command;
-
 use aws_sdk_dynamodb::types::AttributeValue;
 use billing_domain::correction::{CreditSelection, LineCredit};
 use billing_domain::ids::{AccountId, InvoiceId};
@@ -29,7 +27,6 @@ use billing_tests::delivery::{
     delivery_service, document_service, recorded_mails, sqs_event, take_messages,
 };
 use billing_tests::run::{LocalRun, consumer, isolated_entity, monthly_contract};
-use billing_tests::webhook::repo_path;
 use billing_tests::{local_clients, resource, unique_id};
 use chrono::{NaiveDate, Utc};
 use invoice_delivery::handler::{RETRY_FIRST, RETRY_MAX};
@@ -128,23 +125,7 @@ fn cancel(invoice: &InvoiceId, revision: u64, actor: &Actor, release: bool) -> C
 /// Runs the project's EN 16931 checks (XSD + Schematron, as the pytest
 /// suite runs them) on the XML embedded in `pdf`.
 fn passes_en16931(pdf: &[u8]) -> Result<(), String> {
-    let path = std::env::temp_dir().join(format!("{}.pdf", unique_id("credit-note")));
-    std::fs::write(&path, pdf).unwrap();
-    let output = Command::new(repo_path(".venv/bin/python"))
-        .arg(repo_path("tests/python/check_cii.py"))
-        .arg(&path)
-        .output()
-        .expect("the project's Python environment runs");
-    let _ = std::fs::remove_file(&path);
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        ))
-    }
+    billing_tests::python_check("check_cii.py", pdf, "pdf")
 }
 
 #[tokio::test]

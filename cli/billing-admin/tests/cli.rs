@@ -1352,10 +1352,18 @@ async fn doctor_passes_a_healthy_stack_and_names_each_misconfiguration() {
             "{check}: {report}"
         );
     }
+    let schedules: Vec<String> = findings_of(&report, "schedules")
+        .iter()
+        .filter_map(|f| f["subject"].as_str().map(str::to_owned))
+        .collect();
     assert_eq!(
-        findings_of(&report, "schedules").len(),
-        2,
-        "both schedules: {report}"
+        schedules,
+        [
+            "schedule InvoiceRunPlannerFunctionDailyInvoiceRun",
+            "schedule DunningSweepFunctionDailyDunningSweep",
+            "schedule DirectDebitCollectionFunctionDailyDirectDebitCollection",
+        ],
+        "the run, the dunning sweep and the collection step: {report}"
     );
 
     // GIVEN a stack with each thing wrong: an unknown seller, a sender

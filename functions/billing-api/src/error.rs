@@ -63,6 +63,14 @@ pub enum ApiError {
     /// A booking period could not be closed, exported or fetched.
     #[error(transparent)]
     Period(#[from] billing_periods::PeriodError),
+    /// An invoice run (a preview, or the finalize run of one) could not be
+    /// planned.
+    #[error(transparent)]
+    Run(#[from] billing_run::RunError),
+    /// Work the request started as a task of its own stopped before it
+    /// answered (it panicked or the runtime shut down).
+    #[error("the request's work stopped: {0}")]
+    Interrupted(String),
     /// The delivery queue did not take a re-send request.
     #[error("the delivery queue refused the request: {0}")]
     Queue(String),
@@ -120,7 +128,11 @@ impl Failure for ApiError {
                     Disposition::Permanent
                 }
             },
-            Self::Presign(_) => Disposition::Permanent,
+            Self::Run(billing_run::RunError::Store(store)) => {
+                Self::Store(store.clone()).disposition()
+            }
+            Self::Run(run) => run.disposition(),
+            Self::Presign(_) | Self::Interrupted(_) => Disposition::Permanent,
             Self::Queue(_) => Disposition::Retryable,
         }
     }
@@ -146,7 +158,12 @@ impl Failure for ApiError {
             Self::Period(PeriodError::Format { .. }) => "export_unwritable",
             Self::Period(PeriodError::Archive { .. }) => "archive_unavailable",
             Self::Period(PeriodError::DifferentFileArchived { .. }) => "different_file_archived",
+            Self::Run(billing_run::RunError::Store(store)) => Self::Store(store.clone()).code(),
+            Self::Run(billing_run::RunError::BadRequest { .. }) => "invalid_request",
+            Self::Run(billing_run::RunError::Preview { .. }) => "preview_not_finalizable",
+            Self::Run(run) => run.code(),
             Self::Presign(_) => "presign_failed",
+            Self::Interrupted(_) => "interrupted",
             Self::Queue(_) => "queue_unavailable",
         }
     }
@@ -165,6 +182,15 @@ impl Failure for ApiError {
             Self::Period(PeriodError::Invalid { field, message }) => {
                 vec![FieldError::new(format!("/path/{field}"), message.clone())]
             }
+            Self::Run(billing_run::RunError::BadRequest { field, reason }) => {
+                vec![FieldError::new(format!("/{field}"), reason.clone())]
+            }
+            Self::Run(billing_run::RunError::PreviewStale { changes, .. }) => changes
+                .iter()
+                .map(|(account, what)| {
+                    FieldError::new(format!("/customers/{account}"), what.join("; "))
+                })
+                .collect(),
             Self::UnsupportedMediaType => {
                 vec![FieldError::new(
                     "/header/content-type",

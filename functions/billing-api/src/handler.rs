@@ -9,7 +9,9 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use crate::error::ApiError;
 use crate::reply::{Reply, render};
 use crate::router::{Access, Op, query_pairs, resolve};
-use crate::routes::{Ctx, corrections, mandates, periods, reads, revenue, writes};
+use crate::routes::{
+    Ctx, collections, corrections, customers, mandates, periods, reads, revenue, runs, writes,
+};
 use crate::staff::caller;
 
 /// What every request needs, built once per cold start.
@@ -27,6 +29,9 @@ pub struct ApiState {
     pub sqs: aws_sdk_sqs::Client,
     /// The delivery queue.
     pub delivery_queue_url: String,
+    /// The invoice-run queue: run previews and their finalize runs are
+    /// planned here, as the CLI plans them.
+    pub run_queue_url: String,
 }
 
 /// Answers one staff request; every failure becomes a mapped status.
@@ -119,8 +124,17 @@ async fn answer(
         Op::ClosePeriod => periods::close(&ctx).await,
         Op::ExportPeriod => periods::export(&ctx).await,
         Op::PeriodFile => periods::file(&ctx).await,
+        Op::CollectionFiles => collections::list(&ctx).await,
+        Op::DownloadCollectionFile => collections::download(&ctx).await,
         Op::AccountMandates => mandates::list(&ctx).await,
         Op::CreateMandate => mandates::create(&ctx).await,
         Op::ChangeMandate => mandates::change(&ctx).await,
+        // Planning a run and the customer page's joined reads are large
+        // futures: on the heap, so a request never grows the stack by them.
+        Op::Search => Box::pin(customers::search(&ctx)).await,
+        Op::AccountOverview => Box::pin(customers::overview(&ctx)).await,
+        Op::StartRunPreview => Box::pin(runs::start_preview(&ctx)).await,
+        Op::RunPreview => Box::pin(runs::preview(&ctx)).await,
+        Op::FinalizeRunPreview => Box::pin(runs::finalize(&ctx)).await,
     }
 }

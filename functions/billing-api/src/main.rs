@@ -17,6 +17,7 @@ async fn main() -> Result<(), Error> {
     let entity = BillingEntityId::parse(&config::required("BILLING_ENTITY_ID")?)?;
     let documents_bucket = config::required("DOCUMENTS_BUCKET")?;
     let delivery_queue_url = config::required("DELIVERY_QUEUE_URL")?;
+    let run_queue_url = config::required("INVOICE_RUN_QUEUE_URL")?;
     let clients = AwsClients::new(&load_sdk_config().await);
     let state = ApiState {
         store: BillingStore::new(clients.dynamodb, table),
@@ -25,6 +26,7 @@ async fn main() -> Result<(), Error> {
         documents_bucket,
         sqs: clients.sqs,
         delivery_queue_url,
+        run_queue_url,
     };
     let state = &state;
     run(service_fn(move |request: Request| async move {

@@ -64,6 +64,13 @@ pub enum Op {
     AccountMandates,
     CreateMandate,
     ChangeMandate,
+    CollectionFiles,
+    DownloadCollectionFile,
+    Search,
+    AccountOverview,
+    StartRunPreview,
+    RunPreview,
+    FinalizeRunPreview,
 }
 
 /// One route.
@@ -184,6 +191,17 @@ pub const ROUTES: &[Route] = &[
         access: Access::Confidential,
         op: Op::PeriodFile,
     },
+    Route {
+        method: "GET",
+        path: "/v1/collection-files",
+        access: Access::Confidential,
+        op: Op::CollectionFiles,
+    },
+    write(
+        "POST",
+        "/v1/collection-files/{batch_id}/download",
+        Op::DownloadCollectionFile,
+    ),
     read("/v1/accounts/{account_id}/mandates", Op::AccountMandates),
     write(
         "POST",
@@ -194,6 +212,15 @@ pub const ROUTES: &[Route] = &[
         "PATCH",
         "/v1/accounts/{account_id}/mandates/{reference}",
         Op::ChangeMandate,
+    ),
+    read("/v1/search", Op::Search),
+    read("/v1/accounts/{account_id}/overview", Op::AccountOverview),
+    write("POST", "/v1/run-previews", Op::StartRunPreview),
+    read("/v1/run-previews/{run_id}", Op::RunPreview),
+    write(
+        "POST",
+        "/v1/run-previews/{run_id}/finalize",
+        Op::FinalizeRunPreview,
     ),
 ];
 

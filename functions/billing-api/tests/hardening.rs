@@ -104,13 +104,22 @@ fn read_paths(world: &World) -> Vec<String> {
                 .path
                 .replace("{account_id}", world.account.id.as_str())
                 .replace("{invoice_id}", invoice)
-                .replace("{run_id}", &world.run_id)
+                .replace(
+                    "{run_id}",
+                    if route.op == Op::RunPreview {
+                        &world.preview_id
+                    } else {
+                        &world.run_id
+                    },
+                )
                 .replace("{source}", "test")
                 .replace("{org}", "org")
                 .replace("{crm_id}", world.account.crm_id.as_str())
                 .replace("{month}", "2026-05");
             path.push_str(if path.ends_with("/v1/accounts") {
                 "?name_prefix=muster&limit=200"
+            } else if path.ends_with("/v1/search") {
+                "?q=muster&limit=200"
             } else {
                 "?limit=200"
             });

@@ -33,7 +33,14 @@ fn path(world: &World, route: &Route) -> String {
         .path
         .replace("{account_id}", world.account.id.as_str())
         .replace("{invoice_id}", invoice.content().id.as_str())
-        .replace("{run_id}", &world.run_id)
+        .replace(
+            "{run_id}",
+            if matches!(route.op, Op::RunPreview | Op::FinalizeRunPreview) {
+                &world.preview_id
+            } else {
+                &world.run_id
+            },
+        )
         .replace("{source}", "test")
         .replace("{org}", "org")
         .replace("{crm_id}", &crm)
@@ -41,9 +48,16 @@ fn path(world: &World, route: &Route) -> String {
         .replace("{subject}", "base_rate_missing")
         .replace("{month}", month)
         .replace("{file}", "journal")
-        .replace("{reference}", &world.mandate);
+        .replace("{reference}", &world.mandate)
+        .replace(
+            "{batch_id}",
+            world.collection_batch.as_deref().unwrap_or("no-file"),
+        );
     if route.op == Op::SearchAccounts {
         path.push_str("?name_prefix=muster%20HANDEL");
+    }
+    if route.op == Op::Search {
+        path.push_str("?q=muster");
     }
     path
 }
@@ -77,6 +91,7 @@ fn body(op: Op) -> Option<Value> {
         Op::ClosePeriod => Some(json!({"reason": "April complete"})),
         Op::CreateMandate => Some(common::mandate_body(&common::mandate_reference())),
         Op::ChangeMandate => Some(json!({"status": "blocked", "reason": "account closed"})),
+        Op::StartRunPreview => Some(json!({"run_date": billing_api::routes::today()})),
         _ => None,
     }
 }
@@ -94,14 +109,36 @@ async fn snapshot(world: &World) -> Value {
         format!("/v1/accounts/{}/credit", world.account.id),
         format!("/v1/accounts/{}/mandates", world.account.id),
         "/v1/needs-attention".to_owned(),
+        "/v1/collection-files".to_owned(),
+        format!("/v1/run-previews/{}", world.preview_id),
     ];
-    common::snapshot(&world.state, &paths).await
+    let mut all = common::snapshot(&world.state, &paths).await;
+    // This seller's runs (tests share the list of runs; their ids name
+    // their seller).
+    let runs = common::json(&common::get(&world.state, Who::Billing, "/v1/runs?limit=200").await);
+    let entity = world.entity.id.as_str();
+    let mine: Vec<&Value> = runs["items"]
+        .as_array()
+        .expect("a page of runs")
+        .iter()
+        .filter(|run| run["run_id"].as_str().is_some_and(|id| id.contains(entity)))
+        .collect();
+    if let Value::Array(all) = &mut all {
+        all.push(json!(mine));
+    }
+    all
 }
 
 /// The ETag of the invoice a write route addresses.
 async fn current_etag(world: &World, route: &Route) -> String {
     match route.op {
-        Op::ResolveAttention | Op::ClosePeriod | Op::ExportPeriod | Op::CreateMandate => {
+        Op::ResolveAttention
+        | Op::ClosePeriod
+        | Op::ExportPeriod
+        | Op::CreateMandate
+        | Op::DownloadCollectionFile
+        | Op::StartRunPreview
+        | Op::FinalizeRunPreview => {
             return "\"r0\"".to_owned();
         }
         // The world's mandate, as recorded.
@@ -134,7 +171,8 @@ fn has_no_bank_data(text: &str, body: &Value) -> bool {
 #[tokio::test]
 async fn every_route_for_every_kind_of_caller() {
     // GIVEN a seller with one of everything
-    let world = World::new().await;
+    let mut world = World::new().await;
+    world.collect().await;
     for route in ROUTES {
         let path = path(&world, route);
         let body = body(route.op);

@@ -3,24 +3,12 @@
 //! a summary out. Invoked asynchronously: an error is retried by Lambda
 //! (the sweep is idempotent) and then lands in `FailedInvocationsQueue`.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::Utc;
 use lambda_runtime::LambdaEvent;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::SweepError;
 use crate::service::{SweepDay, SweepService};
-
-/// What the sweep is asked to do.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SweepRequest {
-    /// The schedule's time (EventBridge Scheduler).
-    #[serde(default)]
-    pub scheduled_time: Option<String>,
-    /// A day to sweep on demand.
-    #[serde(default)]
-    pub date: Option<String>,
-}
 
 /// The invocation's result, for logs and callers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -65,21 +53,12 @@ pub async fn handle(
 
 /// The day a request names.
 pub fn day(payload: serde_json::Value) -> Result<SweepDay, SweepError> {
-    let bad = |reason: String| SweepError::BadRequest { reason };
-    let request: SweepRequest = serde_json::from_value(payload).map_err(|e| {
-        bad(format!(
-            "expected {{\"scheduled_time\": \"<RFC 3339>\"}} or {{\"date\": \"YYYY-MM-DD\"}}: {e}"
-        ))
-    })?;
-    match (request.scheduled_time, request.date) {
-        (Some(time), None) => DateTime::parse_from_rfc3339(&time)
-            .map(|t| SweepDay::ScheduledAt(t.to_utc()))
-            .map_err(|e| bad(format!("scheduled_time {time:?}: {e}"))),
-        (None, Some(date)) => date
-            .parse::<NaiveDate>()
-            .map(SweepDay::Date)
-            .map_err(|e| bad(format!("date {date:?}: {e}"))),
-        _ => Err(bad("give exactly one of scheduled_time and date".to_owned())),
+    match billing_lambda::schedule::RequestedDay::from_payload(payload) {
+        Ok(billing_lambda::schedule::RequestedDay::Date(date)) => Ok(SweepDay::Date(date)),
+        Ok(billing_lambda::schedule::RequestedDay::ScheduledAt(at)) => {
+            Ok(SweepDay::ScheduledAt(at))
+        }
+        Err(reason) => Err(SweepError::BadRequest { reason }),
     }
 }
 
@@ -87,6 +66,7 @@ pub fn day(payload: serde_json::Value) -> Result<SweepDay, SweepError> {
 mod tests {
     use super::*;
     use billing_lambda::{Disposition, Failure};
+    use chrono::NaiveDate;
 
     #[test]
     fn schedule_and_on_demand_inputs_name_the_day() {

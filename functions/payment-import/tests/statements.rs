@@ -4,17 +4,18 @@
 
 use aws_lambda_events::event::s3::S3Event;
 use billing_domain::direct_debit::{
-    DirectDebitScheme, Mandate, MandateReference, MandateStatus, MandateUse, check_collectable,
+    DirectDebitScheme, Mandate, MandateReference, MandateStatus, MandateUse,
 };
 use billing_domain::invoice::Invoice;
 use billing_domain::money::{Currency, Money};
 use billing_domain::party::{CustomerKind, Iban};
 use billing_domain::payment::PaymentStatus;
 use billing_store::{BillingStore, StoredMandate};
-use billing_tests::billing::{customer, invoice, invoice_collected_by, stored_seller};
+use billing_tests::billing::{customer, direct_debit_invoice, invoice, stored_seller};
 use billing_tests::webhook::{local_store, repo_path};
-use billing_tests::{local_clients, stack_name, unique_id};
+use billing_tests::{local_clients, resource, stack_name, unique_id};
 use chrono::{NaiveDate, Utc};
+use direct_debit_collection::service::{CollectionDay, CollectionService, WrittenFile};
 use lambda_runtime::{Context, LambdaEvent};
 use payment_import::handler::{ObjectResult, handle};
 use payment_import::service::ImportService;
@@ -398,13 +399,13 @@ async fn direct_debits() -> DirectDebits {
             agreed_pre_notification_days: None,
             amendments: Vec::new(),
         };
-        let invoice = invoice_collected_by(
+        let invoice = direct_debit_invoice(
             &store,
             &entity,
             &account,
+            &mandate,
             day(3, 2),
             Decimal::new(net, 2),
-            Some(&mandate),
         )
         .await;
         store
@@ -484,8 +485,34 @@ impl DirectDebits {
     }
 }
 
+/// The bytes of a collection file the step wrote.
+async fn collection_file(s3: &aws_sdk_s3::Client, file: &WrittenFile) -> String {
+    let body = s3
+        .get_object()
+        .bucket(resource("DOCUMENTS_BUCKET"))
+        .key(&file.file.key)
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .to_vec();
+    String::from_utf8(body).unwrap()
+}
+
+/// The end-to-end ids of a pain.008, in order.
+fn end_to_end_ids(xml: &str) -> Vec<String> {
+    xml.split("<EndToEndId>")
+        .skip(1)
+        .filter_map(|part| part.split("</EndToEndId>").next())
+        .map(str::to_owned)
+        .collect()
+}
+
 #[tokio::test]
-async fn a_month_of_direct_debits_two_returns_reopen_their_invoices_and_block_the_closed_account_mandate()
+async fn a_month_of_direct_debits_collected_once_two_returns_reopen_and_the_closed_account_is_left_out_next()
  {
     // GIVEN three invoices collected by direct debit and one paid by
     // transfer
@@ -504,6 +531,35 @@ async fn a_month_of_direct_debits_two_returns_reopen_their_invoices_and_block_th
     assert_eq!(notice.collection_date, day(3, 16));
     assert_eq!(notice.mandate_reference, f.mandates[0].reference);
     assert!(f.invoices[3].content().direct_debit.is_none());
+
+    // WHEN the collection step runs on Friday 13 March (the file collects
+    // on Monday the 16th)
+    let aws = local_clients().await;
+    let collection = CollectionService::new(
+        f.store.clone(),
+        aws.s3.clone(),
+        resource("DOCUMENTS_BUCKET"),
+        f.entity.id.clone(),
+    );
+    let report = collection
+        .collect(CollectionDay::Date(day(3, 13)), Utc::now())
+        .await
+        .unwrap();
+    // THEN one CORE file holds exactly the three direct-debit invoices,
+    // each once, and nothing needs attention
+    assert!(report.attention.is_empty(), "{:?}", report.attention);
+    assert_eq!(report.files.len(), 1, "{report:?}");
+    assert_eq!(report.files[0].collection_date, day(3, 16));
+    assert_eq!(
+        end_to_end_ids(&collection_file(&aws.s3, &report.files[0]).await),
+        ["RE-2026-000001", "RE-2026-000002", "RE-2026-000003"]
+    );
+    // AND the same step again collects nothing twice
+    let again = collection
+        .collect(CollectionDay::Date(day(3, 13)), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!((again.collected, again.files.len()), (0, 0), "{again:?}");
 
     // WHEN the March statement arrives: the collections and the transfer
     // credited on the 16th, RE-2026-000001 returned with AM04 (fee inside
@@ -559,13 +615,61 @@ async fn a_month_of_direct_debits_two_returns_reopen_their_invoices_and_block_th
     assert_eq!(*since, day(3, 19));
     assert!(reason.contains("AC04 account closed"), "{reason}");
     assert!(reason.contains("RE-2026-000002"), "{reason}");
-    let refusal = check_collectable(Some(&blocked), eur(23800), day(4, 16)).unwrap_err();
-    assert!(refusal.to_string().contains("blocked"), "{refusal}");
     let kept = f.mandate(0).await;
     assert_eq!(kept.status, MandateStatus::Active);
+    // WHEN April's invoices (issued on the 18th, before the return came
+    // back) are due and the collection step runs for them
+    let april: Vec<Invoice> = {
+        let mut april = Vec::new();
+        for index in [0, 1] {
+            april.push(
+                direct_debit_invoice(
+                    &f.store,
+                    &f.entity,
+                    &f.accounts[index],
+                    &f.mandates[index],
+                    day(3, 18),
+                    Decimal::new(10000, 2),
+                )
+                .await,
+            );
+        }
+        april
+    };
+    let collected_on = april[0]
+        .content()
+        .direct_debit
+        .clone()
+        .unwrap()
+        .collection_date;
+    let step_day = collected_on.pred_opt().unwrap();
+    let next = collection
+        .collect(CollectionDay::Date(step_day), Utc::now())
+        .await
+        .unwrap();
+    // THEN A's invoice is collected and the AC04 customer's is left out,
+    // listed for attention with the reason
+    assert_eq!(next.files.len(), 1, "{next:?}");
     assert_eq!(
-        check_collectable(Some(&kept), eur(11900), day(4, 16)),
-        Ok(())
+        end_to_end_ids(&collection_file(&aws.s3, &next.files[0]).await),
+        [april[0].number().as_str()]
+    );
+    assert_eq!(next.attention.len(), 1, "{:?}", next.attention);
+    assert_eq!(next.attention[0].0, april[1].content().id);
+    assert!(
+        next.attention[0].1.contains("blocked"),
+        "{:?}",
+        next.attention
+    );
+    let notes = f.store.attention_notes(&f.entity.id).await.unwrap();
+    let note = notes
+        .iter()
+        .find(|n| n.kind == "direct_debit" && n.message.contains(april[1].number().as_str()))
+        .unwrap_or_else(|| panic!("the left-out invoice is on the list: {notes:?}"));
+    assert!(
+        note.message.contains("AC04 account closed"),
+        "{}",
+        note.message
     );
     let account_trail = f
         .store

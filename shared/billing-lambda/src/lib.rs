@@ -17,6 +17,7 @@ pub mod http;
 pub mod metrics;
 pub mod preload;
 pub mod privacy;
+pub mod schedule;
 pub mod sqs;
 pub mod telemetry;
 

@@ -25,6 +25,15 @@ pub enum RunError {
         /// What is wrong with it.
         reason: String,
     },
+    /// Customers of the preview a finalize run should bill changed since
+    /// it was computed: billing it now would not issue what it showed.
+    #[error("preview {run_id}: {} customer(s) changed since the preview; preview again", changes.len())]
+    PreviewStale {
+        /// The preview's run id.
+        run_id: String,
+        /// Each changed customer with what changed, in words staff can act on.
+        changes: Vec<(billing_domain::ids::AccountId, Vec<String>)>,
+    },
     /// The billing table refused or could not be reached.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -80,7 +89,7 @@ impl Failure for RunError {
     fn disposition(&self) -> Disposition {
         match self {
             RunError::BadRequest { .. } => Disposition::Rejected(400),
-            RunError::Preview { .. } => Disposition::Rejected(409),
+            RunError::Preview { .. } | RunError::PreviewStale { .. } => Disposition::Rejected(409),
             RunError::Store(error) => error.disposition(),
             RunError::Aws { disposition, .. } => *disposition,
             RunError::Busy { .. } => Disposition::Retryable,
@@ -91,6 +100,7 @@ impl Failure for RunError {
         match self {
             RunError::BadRequest { .. } => "bad_request",
             RunError::Preview { .. } => "preview_unusable",
+            RunError::PreviewStale { .. } => "preview_stale",
             RunError::Store(error) => error.code(),
             RunError::Aws { .. } => "aws_unavailable",
             RunError::Busy { .. } => "account_busy",

@@ -286,6 +286,76 @@ impl RunPlanner {
     }
 }
 
+impl RunPlanner {
+    /// Whether the completed preview `preview_id` can be finalized now, as
+    /// it showed: it is a completed preview of today, and no customer's
+    /// account or contracts changed since (the worker's check of each
+    /// customer, [`billing_store::run::BillInputs::differences`], made for
+    /// all of them before anything starts). Reads each customer once,
+    /// [`CHECK_CONCURRENCY`] at a time. The worker still checks each
+    /// customer when it bills it: a change in between is reported on the run.
+    pub async fn check_preview(
+        &self,
+        preview_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), RunError> {
+        use futures_util::stream::{self, StreamExt, TryStreamExt};
+        let request = RunRequest {
+            from_preview: Some(preview_id.to_owned()),
+            ..RunRequest::default()
+        };
+        let record = self
+            .usable_preview(preview_id, RunMode::Finalize, &request)
+            .await?;
+        self.check_issue_date(Some(&record), record.run_date, now)?;
+        let preview: crate::preview::Preview = self
+            .files
+            .get_json(&crate::preview::preview_json_key(preview_id))
+            .await?
+            .ok_or_else(|| RunError::Preview {
+                run_id: preview_id.to_owned(),
+                reason: "has no preview.json".to_owned(),
+            })?;
+        // Owned futures (no closure borrowing the preview), so the check is
+        // `Send` for any caller's runtime.
+        let checks = preview.customers.into_iter().map(|customer| {
+            let store = self.store.clone();
+            async move {
+                let differences = match store.customer_state(&customer.account_id).await? {
+                    Some(state) => customer.inputs.differences(&state.inputs()),
+                    None => vec!["the account no longer exists".to_owned()],
+                };
+                Ok::<_, RunError>((customer.account_id, differences))
+            }
+        });
+        let checked: Vec<(AccountId, Vec<String>)> = stream::iter(checks)
+            .buffer_unordered(CHECK_CONCURRENCY)
+            .try_collect()
+            .await?;
+        let mut changes: Vec<(AccountId, Vec<String>)> = checked
+            .into_iter()
+            .filter(|(_, differences)| !differences.is_empty())
+            .collect();
+        if changes.is_empty() {
+            return Ok(());
+        }
+        changes.sort_by(|a, b| a.0.cmp(&b.0));
+        Err(RunError::PreviewStale {
+            run_id: preview_id.to_owned(),
+            changes,
+        })
+    }
+}
+
+/// Customers of a preview read at once by [`RunPlanner::check_preview`].
+pub const CHECK_CONCURRENCY: usize = 16;
+
+/// The id of the finalize run that bills the preview `preview_id` (one per
+/// preview: starting it again plans the same run).
+pub fn finalize_run_id(preview_id: &str) -> String {
+    format!("run-from-{preview_id}")
+}
+
 /// Batches being assembled: at most one open batch and [`SEND_BUFFER`]
 /// closed ones are held, whatever the number of due contracts.
 struct Planned {
@@ -354,7 +424,7 @@ fn run_id(
 ) -> String {
     match (mode, &request.from_preview) {
         (RunMode::Preview, _) => format!("preview-{entity}-{run_date}-{}", now.format("%H%M%S%3f")),
-        (RunMode::Finalize, Some(preview)) => format!("run-from-{preview}"),
+        (RunMode::Finalize, Some(preview)) => finalize_run_id(preview),
         (RunMode::Finalize, None) if request.account_ids.is_empty() => {
             format!("run-{entity}-{run_date}")
         }

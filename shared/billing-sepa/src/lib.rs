@@ -258,6 +258,34 @@ fn amendment(mandate: &Mandate) -> Result<Option<sepa::MandateAmendment>, Collec
     Ok(details)
 }
 
+/// Whether one collection may go into a file: the domain's rules
+/// ([`check_collectable`]: euro, something open, a usable mandate) and the
+/// values the bank file itself checks (the debtor's IBAN and BIC as the
+/// SEPA library reads them). The collection step asks this before it
+/// claims an invoice, so a refused one goes on the needs-attention list
+/// and the rest of the batch goes out; [`write_pain008`] asks again.
+pub fn check_collection(collection: &DueCollection) -> Result<(), CollectionFileError> {
+    check_collectable(
+        Some(&collection.mandate),
+        collection.amount,
+        collection.collection_date,
+    )
+    .map_err(|reason| CollectionFileError::Refused {
+        invoice: collection.invoice_number.clone(),
+        reason,
+    })?;
+    let field = |name: &str| format!("invoice {}: {name}", collection.invoice_number);
+    sepa_iban(
+        &field("mandate.debtor_iban"),
+        &collection.mandate.debtor_iban,
+    )?;
+    if let Some(bic) = &collection.mandate.debtor_bic {
+        sepa::validate_bic(bic.as_str())
+            .map_err(|error| invalid(field("mandate.debtor_bic"), error))?;
+    }
+    Ok(())
+}
+
 /// Writes `file` as `pain.008.001.08` to `out`, after checking every
 /// collection again (a mandate blocked since the file was planned is
 /// refused, not collected). `sent_on` is the seller's date the file goes to
@@ -306,10 +334,6 @@ pub fn write_pain008(
     }
     let mut control_sum = Money::zero(first.amount.currency());
     for collection in &file.collections {
-        let refused = |reason| CollectionFileError::Refused {
-            invoice: collection.invoice_number.clone(),
-            reason,
-        };
         if collection.mandate.scheme != file.scheme {
             return Err(CollectionFileError::Mixed {
                 invoice: collection.invoice_number.clone(),
@@ -322,12 +346,7 @@ pub fn write_pain008(
                 field: "collection_date",
             });
         }
-        check_collectable(
-            Some(&collection.mandate),
-            collection.amount,
-            file.collection_date,
-        )
-        .map_err(refused)?;
+        check_collection(collection)?;
         let field = |name: &str| format!("invoice {}: {name}", collection.invoice_number);
         let mandate = &collection.mandate;
         let mut entry = sepa::DirectDebitEntry::new(

@@ -823,7 +823,8 @@ impl BillingStore {
         }
         let mut expression = format!("SET {}", set.join(", "));
         if settled {
-            expression.push_str(" REMOVE dunning_shard, dunning_at");
+            // Nothing open: out of dunning and of the open invoices.
+            expression.push_str(" REMOVE dunning_shard, dunning_at, open_key");
         }
         let (revision_check, revision_value) = revision_condition(issue.expected_revision);
         let payment_check = if original.payments.payment_version == 0 {

@@ -349,46 +349,25 @@ impl BillingStore {
     /// Invoices whose next dunning date is on or before `today`, read from
     /// every shard of the `DunningDue` index and nothing else.
     pub async fn dunning_due(&self, today: NaiveDate) -> Result<DueScan, StoreError> {
-        let mut scan = DueScan::default();
-        let until = format!("{today}~");
-        for shard in 0..keys::INDEX_SHARDS {
-            let mut start = None;
-            loop {
-                let page = self
-                    .db
-                    .query()
-                    .table_name(&self.table)
-                    .index_name("DunningDue")
-                    .key_condition_expression("dunning_shard = :shard AND dunning_at <= :until")
-                    .expression_attribute_values(":shard", s(format!("DUN#{shard}")))
-                    .expression_attribute_values(":until", s(&until))
-                    .set_exclusive_start_key(start)
-                    .send()
-                    .await
-                    .map_err(|e| StoreError::aws("Query", &e))?;
-                scan.requests += 1;
-                scan.items_read += u64::try_from(page.scanned_count()).unwrap_or(0);
-                for item in page.items() {
-                    let what = "DunningDue entry";
-                    let pk = read_s(item, "pk", what)?;
-                    let Some(id) = pk.strip_prefix("INVOICE#") else {
-                        continue;
-                    };
-                    scan.invoices.push(DueInvoice {
-                        invoice_id: InvoiceId::new(id),
-                        account_id: AccountId::new(read_s(item, "account_id", what)?),
-                        billing_entity_id: BillingEntityId::new(read_s(
-                            item,
-                            "billing_entity_id",
-                            what,
-                        )?),
-                    });
-                }
-                start = page.last_evaluated_key;
-                if start.is_none() {
-                    break;
-                }
-            }
+        let entries = self
+            .due_index_entries("DunningDue", "dunning_shard", "DUN#", "dunning_at", today)
+            .await?;
+        let mut scan = DueScan {
+            requests: entries.requests,
+            items_read: entries.scanned,
+            ..DueScan::default()
+        };
+        for item in &entries.items {
+            let what = "DunningDue entry";
+            let pk = read_s(item, "pk", what)?;
+            let Some(id) = pk.strip_prefix("INVOICE#") else {
+                continue;
+            };
+            scan.invoices.push(DueInvoice {
+                invoice_id: InvoiceId::new(id),
+                account_id: AccountId::new(read_s(item, "account_id", what)?),
+                billing_entity_id: BillingEntityId::new(read_s(item, "billing_entity_id", what)?),
+            });
         }
         Ok(scan)
     }

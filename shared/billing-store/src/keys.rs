@@ -263,6 +263,48 @@ pub fn dunning_due(id: &InvoiceId, date: NaiveDate) -> (String, String) {
     )
 }
 
+/// `CollectionDue` index keys of a direct-debit invoice awaiting its
+/// collection on `date`: sharded by invoice like [`dunning_due`], so a
+/// month of collections on one date spreads over the index's partitions.
+/// Set when the invoice is finalized, removed once it is collected.
+pub fn collection_due(id: &InvoiceId, date: NaiveDate) -> (String, String) {
+    (
+        format!("COLLECT#{}", shard_of(id.as_str())),
+        format!("{date}#{id}"),
+    )
+}
+
+/// A collection file's batch item: one per seller, scheme and collection
+/// date (the id is derived from the three, so two runs meet on it).
+pub fn collection_batch(batch_id: &str) -> (String, String) {
+    (format!("COLLECTION#{batch_id}"), "BATCH".to_owned())
+}
+
+/// Sort-key prefix of a batch's members (one per claimed invoice).
+pub const COLLECTION_MEMBER_PREFIX: &str = "MEMBER#";
+
+/// Sort-key prefix of a batch's audit records (downloads).
+pub const COLLECTION_AUDIT_PREFIX: &str = "AUDIT#";
+
+/// An invoice claimed by a collection batch: what its file line holds.
+pub fn collection_member(batch_id: &str, invoice: &InvoiceId) -> (String, String) {
+    (
+        format!("COLLECTION#{batch_id}"),
+        format!("{COLLECTION_MEMBER_PREFIX}{invoice}"),
+    )
+}
+
+/// `ByAccount` partition of a seller's collection files, sorted by
+/// collection date: the staff API's list (the batch item carries the keys).
+pub fn collection_files(entity: &BillingEntityId) -> String {
+    format!("COLLECTIONS#{entity}")
+}
+
+/// A batch's sort key in [`collection_files`].
+pub fn collection_file_sort(collection_date: NaiveDate, batch_id: &str) -> String {
+    format!("FILE#{collection_date}#{batch_id}")
+}
+
 /// A stable, opaque id derived from natural keys (same input, same id), so
 /// that retries address the same items instead of creating new ones.
 pub fn derived_id(prefix: &str, parts: &[&str]) -> String {
@@ -322,6 +364,12 @@ pub fn account_name_index(
 /// sorted by issue date (`entity_sort` is [`account_invoice_sort`]).
 pub fn entity_invoices(entity: &BillingEntityId) -> String {
     format!("INVOICES#{entity}")
+}
+
+/// `OpenInvoices` partition of a seller's open invoices in one currency:
+/// the `open_key` an invoice carries while something is open on it.
+pub fn open_invoices(entity: &BillingEntityId, currency: &str) -> String {
+    format!("OPEN#{entity}#{currency}")
 }
 
 /// `ByAccount` partition of every invoice run, sorted by run date: the

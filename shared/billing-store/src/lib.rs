@@ -15,6 +15,7 @@ pub mod page;
 mod account;
 mod accounting;
 pub mod audit;
+mod collection;
 mod correction;
 mod counter;
 mod delivery;
@@ -41,6 +42,10 @@ pub use accounting::{
     BookingPeriodRecord, ExportedFile, PeriodExport, PeriodStatus, debtor_account_key, period_key,
 };
 pub use audit::{Actor, AuditEntry};
+pub use collection::{
+    AwaitingCollection, BatchState, Claimed, CollectionBatch, CollectionCandidate,
+    CollectionFileRecord, CollectionMember, CollectionScan, HandedOver,
+};
 pub use correction::{
     CancelRequest, CreditApplication, CreditNoteIssued, CreditNoteRequest, CreditRefund,
     CreditRefunded, ManualPayment, StaffBooked,
@@ -143,29 +148,105 @@ impl BillingStore {
             Some(_) => "pk = :pk AND begins_with(sk, :prefix)",
             None => "pk = :pk",
         };
-        let mut items = Vec::new();
+        let mut query = self
+            .db
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression(condition)
+            .expression_attribute_values(":pk", attributes::s(pk))
+            .consistent_read(true);
+        if let Some(prefix) = prefix {
+            query = query.expression_attribute_values(":prefix", attributes::s(prefix));
+        }
+        Ok(self.query_pages(query).await?.items)
+    }
+
+    /// Every item `query` finds, across its pages: the store's one paging
+    /// loop (`query` is the query without its start key).
+    pub(crate) async fn query_pages(
+        &self,
+        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    ) -> Result<QueryPages, StoreError> {
+        let mut pages = QueryPages::default();
         let mut start = None;
         loop {
-            let mut query = self
-                .db
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression(condition)
-                .expression_attribute_values(":pk", attributes::s(pk.clone()))
-                .consistent_read(true)
-                .set_exclusive_start_key(start);
-            if let Some(prefix) = prefix {
-                query = query.expression_attribute_values(":prefix", attributes::s(prefix));
-            }
             let page = query
+                .clone()
+                .set_exclusive_start_key(start)
                 .send()
                 .await
                 .map_err(|e| StoreError::aws("Query", &e))?;
-            items.extend(page.items.unwrap_or_default());
+            pages.requests += 1;
+            pages.scanned += u64::try_from(page.scanned_count()).unwrap_or(0);
+            pages.items.extend(page.items.unwrap_or_default());
             start = page.last_evaluated_key;
             if start.is_none() {
-                return Ok(items);
+                return Ok(pages);
             }
         }
     }
+
+    /// Every `ByAccount` entry of a customer whose sort key starts with
+    /// `prefix` (`INVOICE#`, `LETTER#`, ...), across pages.
+    pub(crate) async fn account_entries(
+        &self,
+        account: &billing_domain::ids::AccountId,
+        prefix: &str,
+    ) -> Result<Vec<attributes::Item>, StoreError> {
+        let query = self
+            .db
+            .query()
+            .table_name(&self.table)
+            .index_name("ByAccount")
+            .key_condition_expression("account_key = :a AND begins_with(account_sort, :p)")
+            .expression_attribute_values(":a", attributes::s(keys::account_partition(account)))
+            .expression_attribute_values(":p", attributes::s(prefix));
+        Ok(self.query_pages(query).await?.items)
+    }
+
+    /// The entries of a sharded "due" index (`DunningDue`, `CollectionDue`)
+    /// whose sort key (a date, then `#` and more) is on or before `until`,
+    /// across every shard.
+    pub(crate) async fn due_index_entries(
+        &self,
+        index: &str,
+        shard_attribute: &str,
+        shard_prefix: &str,
+        at_attribute: &str,
+        until: chrono::NaiveDate,
+    ) -> Result<QueryPages, StoreError> {
+        let mut all = QueryPages::default();
+        for shard in 0..keys::INDEX_SHARDS {
+            let query = self
+                .db
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .key_condition_expression("#shard = :shard AND #at <= :until")
+                .expression_attribute_names("#shard", shard_attribute)
+                .expression_attribute_names("#at", at_attribute)
+                .expression_attribute_values(
+                    ":shard",
+                    attributes::s(format!("{shard_prefix}{shard}")),
+                )
+                .expression_attribute_values(":until", attributes::s(format!("{until}~")));
+            let pages = self.query_pages(query).await?;
+            all.requests += pages.requests;
+            all.scanned += pages.scanned;
+            all.items.extend(pages.items);
+        }
+        Ok(all)
+    }
+}
+
+/// What a paged query read: its items, and what it cost (for the scans'
+/// request counts in benchmarks and logs).
+#[derive(Debug, Default)]
+pub(crate) struct QueryPages {
+    /// Every item found, in the order DynamoDB returned them.
+    pub items: Vec<attributes::Item>,
+    /// Query requests sent.
+    pub requests: u64,
+    /// Items DynamoDB read to answer them.
+    pub scanned: u64,
 }

@@ -68,7 +68,7 @@ impl StoredMandate {
     /// The item: the one codec of a mandate. `reference` and
     /// `creditor_identifier` are kept beside the body so an operator can
     /// read them in the console (no IBAN outside the body).
-    fn item(&self) -> Result<Item, StoreError> {
+    pub(crate) fn item(&self) -> Result<Item, StoreError> {
         let what = format!("mandate {}", self.mandate_id);
         let mut item = key_item(keys::mandate(&self.account_id, &self.mandate_id));
         item.insert("record_type".into(), s("mandate"));
@@ -85,7 +85,7 @@ impl StoredMandate {
         Ok(item)
     }
 
-    fn read(item: &Item, what: &str) -> Result<Self, StoreError> {
+    pub(crate) fn read(item: &Item, what: &str) -> Result<Self, StoreError> {
         Ok(Self {
             account_id: AccountId::new(read_s(item, "account_id", what)?),
             mandate_id: read_s(item, "mandate_id", what)?.to_owned(),

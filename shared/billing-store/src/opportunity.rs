@@ -501,10 +501,25 @@ pub(crate) fn invoice_item(invoice: &Invoice, now: &str) -> Result<Item, StoreEr
         s(keys::account_invoice_sort(content.issue_date, &content.id)),
     );
     if content.document_type == DocumentType::Invoice {
+        // Open until paid: in the seller's open invoices (today's aging).
+        item.insert(
+            "open_key".into(),
+            s(keys::open_invoices(
+                &content.billing_entity_id,
+                content.currency.code(),
+            )),
+        );
         // Open invoices are looked at by the dunning sweep from their due date.
         let (shard, at) = keys::dunning_due(&content.id, content.due_date);
         item.insert("dunning_shard".into(), s(shard));
         item.insert("dunning_at".into(), s(at));
+        // A direct-debit invoice waits in the sparse `CollectionDue` index
+        // until the collection step puts it into a file.
+        if let Some(notice) = &content.direct_debit {
+            let (shard, at) = keys::collection_due(&content.id, notice.collection_date);
+            item.insert("collection_shard".into(), s(shard));
+            item.insert("collection_at".into(), s(at));
+        }
     }
     Ok(item)
 }

@@ -398,30 +398,19 @@ impl BillingStore {
         attribute: &str,
         value: &str,
     ) -> Result<Vec<InvoicePayments>, StoreError> {
+        let query = self
+            .db
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("#k = :v")
+            .expression_attribute_names("#k", attribute)
+            .expression_attribute_values(":v", s(value));
         let mut ids = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .db
-                .query()
-                .table_name(&self.table)
-                .index_name(index)
-                .key_condition_expression("#k = :v")
-                .expression_attribute_names("#k", attribute)
-                .expression_attribute_values(":v", s(value))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| StoreError::aws("Query", &e))?;
-            for key in page.items() {
-                let pk = read_s(key, "pk", index)?;
-                if let Some(id) = pk.strip_prefix("INVOICE#") {
-                    ids.push(InvoiceId::new(id));
-                }
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                break;
+        for key in self.query_pages(query).await?.items {
+            let pk = read_s(&key, "pk", index)?;
+            if let Some(id) = pk.strip_prefix("INVOICE#") {
+                ids.push(InvoiceId::new(id));
             }
         }
         let mut found = Vec::with_capacity(ids.len());
@@ -440,32 +429,11 @@ impl BillingStore {
         account: &AccountId,
     ) -> Result<Vec<InvoicePayments>, StoreError> {
         let mut found = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .db
-                .query()
-                .table_name(&self.table)
-                .index_name("ByAccount")
-                .key_condition_expression("account_key = :a AND begins_with(account_sort, :p)")
-                .expression_attribute_values(":a", s(keys::account_partition(account)))
-                .expression_attribute_values(":p", s("INVOICE#"))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| StoreError::aws("Query", &e))?;
-            for item in page.items() {
-                let what = "ByAccount entry";
-                let invoice = InvoicePayments::read(item, what)?;
-                if invoice.document_type == DocumentType::Invoice
-                    && invoice.summary.open.is_positive()
-                {
-                    found.push(invoice);
-                }
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                break;
+        for item in self.account_entries(account, "INVOICE#").await? {
+            let invoice = InvoicePayments::read(&item, "ByAccount entry")?;
+            if invoice.document_type == DocumentType::Invoice && invoice.summary.open.is_positive()
+            {
+                found.push(invoice);
             }
         }
         found.sort_by(|a, b| {
@@ -687,9 +655,17 @@ impl BillingStore {
             set.push("paid_on_time = :on_time");
             remove.push("dunning_shard");
             remove.push("dunning_at");
+            // Leaves the seller's open invoices (today's aging).
+            remove.push("open_key");
         } else if was_paid {
             remove.push("paid_in_full_on");
             remove.push("paid_on_time");
+        }
+        // Open (again, after a return): in the seller's open invoices.
+        let open_key = (!paid && current.document_type == DocumentType::Invoice)
+            .then(|| keys::open_invoices(&current.billing_entity_id, after.open.currency().code()));
+        if open_key.is_some() {
+            set.push("open_key = :open_key");
         }
         if revision.is_some() {
             set.push("revision = :next_revision");
@@ -748,6 +724,9 @@ impl BillingStore {
             if let Some(value) = value {
                 update = update.expression_attribute_values(":revision", value);
             }
+        }
+        if let Some(open_key) = open_key {
+            update = update.expression_attribute_values(":open_key", s(open_key));
         }
         if paid {
             update = update.expression_attribute_values(

@@ -358,36 +358,15 @@ impl BillingStore {
         &self,
         account: &AccountId,
     ) -> Result<Vec<DunningLetter>, StoreError> {
-        let partition = keys::account_partition(account);
         let mut letters = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .db
-                .query()
-                .table_name(&self.table)
-                .index_name("ByAccount")
-                .key_condition_expression(
-                    "account_key = :pk AND begins_with(account_sort, :letter)",
-                )
-                .expression_attribute_values(":pk", AttributeValue::S(partition.clone()))
-                .expression_attribute_values(":letter", AttributeValue::S("LETTER#".into()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| StoreError::aws("Query", &e))?;
-            for item in page.items() {
-                let what = format!(
-                    "dunning letter {}",
-                    read_optional_s(item, "letter_id").unwrap_or("?")
-                );
-                letters.push(read_body(item, &what)?);
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(letters);
-            }
+        for item in self.account_entries(account, "LETTER#").await? {
+            let what = format!(
+                "dunning letter {}",
+                read_optional_s(&item, "letter_id").unwrap_or("?")
+            );
+            letters.push(read_body(&item, &what)?);
         }
+        Ok(letters)
     }
 }
 

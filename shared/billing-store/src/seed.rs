@@ -90,13 +90,45 @@ impl BillingStore {
     /// the requests sent. Never for production data: no numbering counter
     /// is advanced.
     pub async fn seed_invoices(&self, invoices: &[Invoice]) -> Result<u64, StoreError> {
+        self.seed_invoice_items(invoices, false).await
+    }
+
+    /// [`BillingStore::seed_invoices`], each invoice stored as paid in full
+    /// on its due date, as the payment path leaves it (out of the dunning
+    /// and open-invoice indexes): the paid history of a load test.
+    pub async fn seed_paid_invoices(&self, invoices: &[Invoice]) -> Result<u64, StoreError> {
+        self.seed_invoice_items(invoices, true).await
+    }
+
+    async fn seed_invoice_items(
+        &self,
+        invoices: &[Invoice],
+        paid: bool,
+    ) -> Result<u64, StoreError> {
         let now = Utc::now().to_rfc3339();
         let mut requests = 0;
         for chunk in invoices.chunks(25) {
             let mut pending = chunk
                 .iter()
                 .map(|invoice| {
-                    let item = crate::opportunity::invoice_item(invoice, &now)?;
+                    let mut item = crate::opportunity::invoice_item(invoice, &now)?;
+                    if paid {
+                        let due = invoice.content().due_date.to_string();
+                        let total = invoice.amount_due().amount().to_string();
+                        for name in ["open_key", "dunning_shard", "dunning_at"] {
+                            item.remove(name);
+                        }
+                        item.insert("status".into(), s("paid"));
+                        item.insert("open_amount".into(), s("0"));
+                        item.insert("paid_amount".into(), s(total));
+                        item.insert("payment_version".into(), n(1u64));
+                        item.insert("last_payment_on".into(), s(&due));
+                        item.insert("paid_in_full_on".into(), s(&due));
+                        item.insert(
+                            "paid_on_time".into(),
+                            aws_sdk_dynamodb::types::AttributeValue::Bool(true),
+                        );
+                    }
                     let put = PutRequest::builder()
                         .set_item(Some(item))
                         .build()

@@ -400,6 +400,32 @@ impl BillingStore {
         })
     }
 
+    /// The accounts of `entity` whose CRM id is `crm_id` (exact). The CRM
+    /// id is kept in the account's body only, so this pages through the
+    /// seller's account names (one Query per 200 accounts): its cost grows
+    /// with the number of customers, never with invoices.
+    pub async fn accounts_by_crm_id(
+        &self,
+        entity: &BillingEntityId,
+        crm_id: &str,
+    ) -> Result<Vec<VersionedAccount>, StoreError> {
+        let mut found = Vec::new();
+        let mut page = Page::first(crate::MAX_PAGE_LIMIT);
+        loop {
+            let accounts = self.search_accounts(entity, "", &page).await?;
+            found.extend(
+                accounts
+                    .items
+                    .into_iter()
+                    .filter(|a| a.account.crm_id.as_str() == crm_id),
+            );
+            match accounts.next_cursor {
+                Some(cursor) => page.cursor = Some(cursor),
+                None => return Ok(found),
+            }
+        }
+    }
+
     /// An account's contracts, one Query on its partition.
     pub async fn account_contracts(
         &self,
@@ -509,36 +535,31 @@ impl BillingStore {
             .transpose()
     }
 
-    /// The open invoices of a seller in one currency (for aging): Queries on
-    /// `ByEntity` of 200 each, filtered to open and partially paid
-    /// invoices in `currency`.
+    /// The open invoices of a seller in one currency (today's aging):
+    /// Queries of 200 on the sparse `OpenInvoices` index, which holds only
+    /// invoices with something open (`open_key`, kept by the writers that
+    /// open, pay, settle, cancel or write off an invoice), so the cost
+    /// follows what is open, not the seller's history. The status filter
+    /// only guards against an item between two writes' views.
     pub async fn open_receivables(
         &self,
         entity: &BillingEntityId,
         currency: Currency,
     ) -> Result<Vec<InvoiceOverview>, StoreError> {
-        let partition = keys::entity_invoices(entity);
+        let partition = keys::open_invoices(entity, currency.code());
         let mut all = Vec::new();
         let mut page = Page::first(crate::MAX_PAGE_LIMIT);
         loop {
             let query = self
-                .invoice_query(
-                    "ByEntity",
-                    "entity_key",
-                    "entity_sort",
-                    &partition,
-                    &InvoiceFilter::default(),
-                )
-                .filter_expression("#status IN (:open, :partly) AND #currency = :currency")
+                .staff_query()
+                .index_name("OpenInvoices")
+                .key_condition_expression("open_key = :pk")
+                .expression_attribute_values(":pk", AttributeValue::S(partition.clone()))
+                .filter_expression("#status IN (:open, :partly)")
                 .expression_attribute_names("#status", "status")
-                .expression_attribute_names("#currency", "currency")
                 .expression_attribute_values(":open", AttributeValue::S("open".into()))
-                .expression_attribute_values(":partly", AttributeValue::S("partially_paid".into()))
-                .expression_attribute_values(
-                    ":currency",
-                    AttributeValue::S(currency.code().into()),
-                );
-            let (items, next) = query_page(query, ("entity_key", &partition), &page).await?;
+                .expression_attribute_values(":partly", AttributeValue::S("partially_paid".into()));
+            let (items, next) = query_page(query, ("open_key", &partition), &page).await?;
             all.extend(read_overviews(&items)?);
             match next {
                 Some(cursor) => page.cursor = Some(cursor),

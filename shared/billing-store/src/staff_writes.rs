@@ -239,6 +239,7 @@ impl BillingStore {
                 );
                 remove.push("dunning_shard");
                 remove.push("dunning_at");
+                remove.push("open_key");
             }
         }
         if let Some(day) = resume {

@@ -10,7 +10,9 @@
 //! PDF/A-3 and XML and requests delivery; then that request through the
 //! real invoice-delivery handler, which e-mails the invoice through (local)
 //! SES and records it as sent; then a bank statement through the real
-//! payment-import handler and a month of dunning sweeps, letters to `out/`.
+//! payment-import handler and a month of dunning sweeps, letters to `out/`;
+//! then a month of direct-debit invoices and the SEPA collection step, its
+//! pain.008 files to `out/sepa/`.
 //! Last, the invoice run: the demo customers
 //! (`tests/fixtures/run/demo-customers.json`) are previewed for today,
 //! the run is finalized from the preview, and each invoice takes the same
@@ -46,6 +48,7 @@ async fn main() -> DemoResult {
     summary.push(delivery(&invoice_id).await?);
     let store = billing_tests::webhook::local_store().await;
     summary.push(billing_tests::demo_dunning::run(&store, "default").await?);
+    summary.push(billing_tests::demo_collection::run(&store, "default").await?);
     summary.extend(invoice_run().await?);
     summary.push(revenue_report().await?);
     summary.push(accounting_handover().await?);

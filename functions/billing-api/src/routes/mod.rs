@@ -2,11 +2,14 @@
 //! makes one store (or domain) call and returns a [`Reply`]; the handler
 //! does everything else (who is calling, which route, the response).
 
+pub mod collections;
 pub mod corrections;
+pub mod customers;
 pub mod mandates;
 pub mod periods;
 pub mod reads;
 pub mod revenue;
+pub mod runs;
 pub mod writes;
 
 use billing_domain::ids::{AccountId, InvoiceId};
@@ -64,21 +67,26 @@ impl Ctx<'_> {
 
     /// `limit` (1..=200, default 50) and `cursor`.
     pub fn page(&self) -> Result<Page, ApiError> {
-        let limit = match self.query("limit") {
-            None => DEFAULT_LIMIT,
-            Some(text) => text
-                .parse::<u16>()
-                .ok()
-                .filter(|l| (1..=billing_store::MAX_PAGE_LIMIT).contains(l))
-                .ok_or_else(|| {
-                    ApiError::invalid("/limit", "must be a whole number from 1 to 200")
-                })?,
-        };
+        let limit = self.limit("limit", DEFAULT_LIMIT)?;
         let cursor = self
             .query("cursor")
             .filter(|c| !c.is_empty())
             .map(str::to_owned);
         Ok(Page::new(limit, cursor)?)
+    }
+
+    /// A page size in query parameter `name`: 1..=200, `default` without.
+    pub fn limit(&self, name: &str, default: u16) -> Result<u16, ApiError> {
+        match self.query(name) {
+            None => Ok(default),
+            Some(text) => text
+                .parse::<u16>()
+                .ok()
+                .filter(|l| (1..=billing_store::MAX_PAGE_LIMIT).contains(l))
+                .ok_or_else(|| {
+                    ApiError::invalid(&format!("/{name}"), "must be a whole number from 1 to 200")
+                }),
+        }
     }
 
     /// An optional `YYYY-MM-DD` query parameter.

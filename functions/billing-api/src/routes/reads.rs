@@ -99,21 +99,17 @@ pub async fn contracts(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         .store
         .account_contracts(&account.account.id, &ctx.page()?)
         .await?;
-    let items = page
-        .items
-        .iter()
-        .map(|stored| {
-            let mut view = serde_json::to_value(&stored.subscription).unwrap_or(Value::Null);
-            // A contract the rules refuse shows no due date rather than failing the list.
-            view["next_due_date"] = json!(next_due_date(&stored.subscription).ok().flatten());
-            view["version"] = json!(stored.version);
-            view
-        })
-        .collect();
-    paged(Paged {
-        items,
-        next_cursor: page.next_cursor,
-    })
+    paged(page.map(|stored| contract_view(&stored)))
+}
+
+/// A contract as the API shows it: as stored, with its next due date and
+/// version.
+pub fn contract_view(stored: &billing_store::VersionedSubscription) -> Value {
+    let mut view = serde_json::to_value(&stored.subscription).unwrap_or(Value::Null);
+    // A contract the rules refuse shows no due date rather than failing the list.
+    view["next_due_date"] = json!(next_due_date(&stored.subscription).ok().flatten());
+    view["version"] = json!(stored.version);
+    view
 }
 
 fn filter(ctx: &Ctx<'_>) -> Result<InvoiceFilter, ApiError> {
@@ -397,7 +393,8 @@ pub async fn run_failures(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     )
 }
 
-fn domain(error: billing_domain::DomainError) -> ApiError {
+/// A stored history the receivables rules refuse: corrupt data, not a bad request.
+pub fn domain(error: billing_domain::DomainError) -> ApiError {
     ApiError::Store(billing_store::StoreError::Corrupt {
         what: "receivables".to_owned(),
         reason: error.to_string(),

@@ -159,6 +159,7 @@ pub async fn state_on(
         documents_bucket: resource("DOCUMENTS_BUCKET"),
         sqs: aws.sqs,
         delivery_queue_url: resource("DELIVERY_QUEUE_URL"),
+        run_queue_url: resource("INVOICE_RUN_QUEUE_URL"),
     }
 }
 
@@ -183,6 +184,11 @@ pub struct World {
     /// The reference of the customer's SEPA mandate (debiting
     /// [`PAYER_IBAN`]).
     pub mandate: String,
+    /// A SEPA collection file, once [`World::collect`] wrote one.
+    pub collection_batch: Option<String>,
+    /// A completed preview of today's run (nothing is due: the customer
+    /// has no contracts), started through the API.
+    pub preview_id: String,
 }
 
 /// The body that records a mandate with `reference` debiting
@@ -323,6 +329,7 @@ impl World {
         let mandate = mandate_reference();
         store_mandate(&store, &entity, &account.id, &mandate).await;
         let state = state(&entity, None).await;
+        let preview_id = start_preview(&state, billing_api::routes::today()).await;
         Self {
             state,
             entity,
@@ -332,8 +339,76 @@ impl World {
             uncollectible,
             run_id,
             mandate,
+            collection_batch: None,
+            preview_id,
         }
     }
+
+    /// Another customer of the seller pays by direct debit: Friday 11
+    /// December's collection step writes its file; answers the batch id.
+    pub async fn collect(&mut self) -> String {
+        let aws = local_clients().await;
+        let store = BillingStore::new(aws.dynamodb.clone(), resource("BILLING_TABLE"));
+        let debtor = customer(&self.entity.id, CustomerKind::Business);
+        let reference = mandate_reference();
+        // The first invoice creates the account the mandate is stored on.
+        invoice(
+            &store,
+            &self.entity,
+            &debtor,
+            NaiveDate::from_ymd_opt(2026, 11, 2).expect("a date"),
+            Decimal::new(100, 2),
+        )
+        .await;
+        store_mandate(&store, &self.entity, &debtor.id, &reference).await;
+        let mandate = store.mandates(&debtor.id).await.expect("mandates")[0]
+            .mandate
+            .clone();
+        let issued = NaiveDate::from_ymd_opt(2026, 11, 20).expect("a date");
+        billing_tests::billing::direct_debit_invoice(
+            &store,
+            &self.entity,
+            &debtor,
+            &mandate,
+            issued,
+            Decimal::new(9900, 2),
+        )
+        .await;
+        let service = direct_debit_collection::service::CollectionService::new(
+            store,
+            aws.s3,
+            resource("DOCUMENTS_BUCKET"),
+            self.entity.id.clone(),
+        );
+        let report = service
+            .collect(
+                direct_debit_collection::service::CollectionDay::Date(
+                    NaiveDate::from_ymd_opt(2026, 12, 11).expect("a date"),
+                ),
+                Utc::now(),
+            )
+            .await
+            .expect("the collection step runs");
+        assert_eq!(report.files.len(), 1, "{report:?}");
+        let batch = report.files[0].batch_id.clone();
+        self.collection_batch = Some(batch.clone());
+        batch
+    }
+}
+
+/// Starts the preview of `day` through the API as `billing`; its run id.
+pub async fn start_preview(state: &ApiState, day: NaiveDate) -> String {
+    let body = serde_json::json!({ "run_date": day });
+    let response = billing_api::handler::handle(
+        state,
+        request(Who::Billing, "POST", "/v1/run-previews", Some(&body), None),
+    )
+    .await;
+    assert_eq!(response.status(), 202, "{:?}", response.body());
+    json(&response)["run_id"]
+        .as_str()
+        .expect("a run id")
+        .to_owned()
 }
 
 /// A day written `YYYY-MM-DD`.
