@@ -452,12 +452,28 @@ async fn a_contract_on_direct_debit_is_billed_for_collection_under_the_mandate_o
         )),
         "{xml}"
     );
-    // AND the transfer customer's invoice asks for a transfer, as before
+    // AND it awaits the collection step, unclaimed
+    let awaiting = run
+        .store
+        .collection_candidate(&invoice.content().id)
+        .await
+        .unwrap()
+        .expect("in the CollectionDue index");
+    assert_eq!(awaiting.claimed_by, None);
+    // AND the transfer customer's invoice asks for a transfer, as before,
+    // and is nothing for the collection step
     let invoices = run.invoices_of(&by_transfer.id).await;
     assert_eq!(invoices.len(), 1);
     assert_eq!(
         payment_means(&invoices[0].invoice),
         PaymentMeans::SepaCreditTransfer
+    );
+    assert!(
+        run.store
+            .collection_candidate(&invoices[0].invoice.content().id)
+            .await
+            .unwrap()
+            .is_none()
     );
     // AND the customer without a mandate gets no invoice at all (not one
     // asking for a transfer) and is on the attention list with the reason
