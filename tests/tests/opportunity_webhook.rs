@@ -1030,6 +1030,21 @@ async fn a_deal_with_a_contract_naming_direct_debit_puts_the_contract_on_it_only
     let mut parked = opportunity();
     parked["billing_option"] = json!("with_next_run");
     parked["payment_method"] = json!("direct_debit");
+    // A contract in dollars cannot be collected by SEPA, mandate or not.
+    let mut dollars = deal.clone();
+    dollars["opportunity_id"] = json!(unique_id("opp"));
+    dollars["account"]["crm_id"] = json!(unique_id("acc"));
+    dollars["account"]["mandates"][0]["reference"] = json!(unique_id("M"));
+    dollars["currency"] = json!("USD");
+    dollars["account"]["currency"] = json!("USD");
+    let recurring: Vec<Value> = dollars["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|item| item.get("recurring").is_some())
+        .cloned()
+        .collect();
+    dollars["items"] = json!(recurring);
     refused_changing_nothing(
         &state,
         at,
@@ -1046,6 +1061,12 @@ async fn a_deal_with_a_contract_naming_direct_debit_puts_the_contract_on_it_only
                 422,
                 Some("/payment_method"),
             ),
+            (
+                "a contract in dollars on direct debit",
+                dollars.clone(),
+                422,
+                Some("/payment_method"),
+            ),
         ],
     )
     .await;
@@ -1054,6 +1075,11 @@ async fn a_deal_with_a_contract_naming_direct_debit_puts_the_contract_on_it_only
         .as_str()
         .unwrap_or_default();
     assert!(message.contains("no SEPA mandate"), "{message}");
+    let (_, answer, _) = post(&state, signed(&bytes(&dollars), at), at).await;
+    let message = answer["error"]["fields"][0]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(message.contains("euro only"), "{message}");
 }
 
 #[tokio::test]

@@ -559,10 +559,18 @@ impl OpportunityService {
         };
         let subscription = subscription_of(&change);
         // The contract's item positions are not the request's: point at the
-        // items and keep the domain's own field path in the message.
-        subscription
-            .validate()
-            .map_err(|e| WebhookError::unprocessable("/items", e.to_string()))?;
+        // items and keep the domain's own field path in the message. Its
+        // payment method is the request's own field (direct debit is for
+        // euro contracts only).
+        subscription.validate().map_err(|e| {
+            let pointer = match &e {
+                billing_domain::DomainError::Invalid { field, .. } if field == "payment_method" => {
+                    "/payment_method"
+                }
+                _ => "/items",
+            };
+            WebhookError::unprocessable(pointer, e.to_string())
+        })?;
         next_due_date(subscription)
             .map_err(|e| WebhookError::unprocessable("/items", e.to_string()))?;
         Ok(change)
