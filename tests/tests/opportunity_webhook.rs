@@ -53,6 +53,19 @@ fn next_deal_of(deal: &Value) -> Value {
     next
 }
 
+/// A recurrent CORE mandate as the CRM sends it in `account.mandates`,
+/// signed before the deals of these tests.
+fn crm_mandate(reference: &str) -> Value {
+    json!({
+        "reference": reference,
+        "signed_on": "2026-01-15",
+        "scheme": "CORE",
+        "usage": "recurrent",
+        "debtor_name": "Muster Handel GmbH",
+        "debtor_iban": "DE02120300000000202051"
+    })
+}
+
 fn bytes(body: &Value) -> Vec<u8> {
     serde_json::to_vec(body).expect("serializable")
 }
@@ -933,14 +946,7 @@ async fn a_one_off_deal_naming_direct_debit_is_invoiced_for_collection_under_the
     deal["items"] = json!([first]);
     deal["payment_method"] = json!("direct_debit");
     let mut without_mandate = deal.clone();
-    deal["account"]["mandates"] = json!([{
-        "reference": reference,
-        "signed_on": "2026-01-15",
-        "scheme": "CORE",
-        "usage": "recurrent",
-        "debtor_name": "Muster Handel GmbH",
-        "debtor_iban": "DE02120300000000202051"
-    }]);
+    deal["account"]["mandates"] = json!([crm_mandate(&reference)]);
     // WHEN it is posted
     let (status, answer, _) = post(&state, signed(&bytes(&deal), at), at).await;
     assert_eq!(status, 201, "{answer}");
@@ -1007,14 +1013,7 @@ async fn a_deal_with_a_contract_naming_direct_debit_puts_the_contract_on_it_only
     );
     deal["payment_method"] = json!("direct_debit");
     let mut without_mandate = deal.clone();
-    deal["account"]["mandates"] = json!([{
-        "reference": unique_id("M"),
-        "signed_on": "2026-01-15",
-        "scheme": "CORE",
-        "usage": "recurrent",
-        "debtor_name": "Muster Handel GmbH",
-        "debtor_iban": "DE02120300000000202051"
-    }]);
+    deal["account"]["mandates"] = json!([crm_mandate(&unique_id("M"))]);
     // WHEN it is posted
     let (status, answer, _) = post(&state, signed(&bytes(&deal), at), at).await;
     assert_eq!(status, 201, "{answer}");

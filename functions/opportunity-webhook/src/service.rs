@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use billing_domain::DomainError;
 use billing_domain::accounting::AccountNumber;
+use billing_domain::direct_debit::{CreditorIdentifier, Mandate};
 use billing_domain::ids::{
     AccountId, InvoiceId, PendingChargeId, SubscriptionId, SubscriptionItemId,
 };
@@ -313,23 +314,10 @@ impl OpportunityService {
         account_id: &AccountId,
         new_mandates: &[StoredMandate],
     ) -> Result<(), WebhookError> {
-        const FIELD: &str = "/payment_method";
-        let Some(settings) = &self.entity.direct_debit else {
-            return Err(WebhookError::unprocessable(
-                FIELD,
-                "the seller has no SEPA creditor settings (billing_entity.direct_debit)",
-            ));
-        };
-        let stored = self.store.mandates(account_id).await?;
-        let mandates = stored.iter().chain(new_mandates).map(|m| &m.mandate);
+        let (creditor, mandates) = self.collectable(account_id, new_mandates).await?;
         draft
-            .collect_under_first_usable(&settings.creditor_identifier, mandates)
-            .map_err(|billing_domain::DomainError::Invalid { message, .. }| {
-                WebhookError::unprocessable(
-                    FIELD,
-                    format!("{message}; send it in account.mandates"),
-                )
-            })
+            .collect_under_first_usable(creditor, &mandates)
+            .map_err(no_usable_mandate)
     }
 
     /// A contract on direct debit needs a mandate its runs can collect
@@ -342,25 +330,35 @@ impl OpportunityService {
         new_mandates: &[StoredMandate],
         now: DateTime<Utc>,
     ) -> Result<(), WebhookError> {
-        const FIELD: &str = "/payment_method";
+        let (creditor, mandates) = self.collectable(account_id, new_mandates).await?;
+        let today = now.with_timezone(&self.entity.time_zone).date_naive();
+        billing_domain::direct_debit::first_usable_mandate(creditor, &mandates, |_| today)
+            .map(|_| ())
+            .map_err(no_usable_mandate)
+    }
+
+    /// What a direct debit of the customer may use: the seller's creditor
+    /// identifier and the customer's mandates, stored ones first, then
+    /// those the deal brings. Refused (422 on `/payment_method`) for a
+    /// seller without creditor settings.
+    async fn collectable(
+        &self,
+        account_id: &AccountId,
+        new_mandates: &[StoredMandate],
+    ) -> Result<(&CreditorIdentifier, Vec<Mandate>), WebhookError> {
         let Some(settings) = &self.entity.direct_debit else {
             return Err(WebhookError::unprocessable(
-                FIELD,
+                PAYMENT_METHOD,
                 "the seller has no SEPA creditor settings (billing_entity.direct_debit)",
             ));
         };
-        let today = now.with_timezone(&self.entity.time_zone).date_naive();
         let stored = self.store.mandates(account_id).await?;
-        let mandates = stored.iter().chain(new_mandates).map(|m| &m.mandate);
-        billing_domain::direct_debit::first_usable_mandate(
-            &settings.creditor_identifier,
-            mandates,
-            |_| today,
-        )
-        .map(|_| ())
-        .map_err(|billing_domain::DomainError::Invalid { message, .. }| {
-            WebhookError::unprocessable(FIELD, format!("{message}; send it in account.mandates"))
-        })
+        let mandates = stored
+            .into_iter()
+            .chain(new_mandates.iter().cloned())
+            .map(|m| m.mandate)
+            .collect();
+        Ok((&settings.creditor_identifier, mandates))
     }
 
     /// Records the deal's new mandates for its account (created or found
@@ -564,9 +562,7 @@ impl OpportunityService {
         // euro contracts only).
         subscription.validate().map_err(|e| {
             let pointer = match &e {
-                billing_domain::DomainError::Invalid { field, .. } if field == "payment_method" => {
-                    "/payment_method"
-                }
+                DomainError::Invalid { field, .. } if field == "payment_method" => PAYMENT_METHOD,
                 _ => "/items",
             };
             WebhookError::unprocessable(pointer, e.to_string())
@@ -575,6 +571,19 @@ impl OpportunityService {
             .map_err(|e| WebhookError::unprocessable("/items", e.to_string()))?;
         Ok(change)
     }
+}
+
+/// The request field a refused direct debit points at.
+const PAYMENT_METHOD: &str = "/payment_method";
+
+/// A direct debit refused for want of a usable mandate: 422 on
+/// `/payment_method` with the reason and where to send one.
+fn no_usable_mandate(error: DomainError) -> WebhookError {
+    let DomainError::Invalid { message, .. } = error;
+    WebhookError::unprocessable(
+        PAYMENT_METHOD,
+        format!("{message}; send it in account.mandates"),
+    )
 }
 
 /// The one-off items as a finalizable invoice draft, with the series that

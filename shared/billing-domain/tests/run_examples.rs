@@ -346,29 +346,6 @@ fn a_finalizing_run_issues_its_invoices_today() {
     assert!(future.to_string().contains("in the future"), "{future}");
 }
 
-/// The customer's mandate, granted to `creditor`, signed before the runs.
-fn mandate_for(
-    creditor: &billing_domain::direct_debit::CreditorIdentifier,
-) -> billing_domain::direct_debit::Mandate {
-    use billing_domain::direct_debit::{
-        DirectDebitScheme, Mandate, MandateReference, MandateStatus, MandateUse,
-    };
-    Mandate {
-        reference: MandateReference::parse("MNDT-2025-0007").unwrap(),
-        creditor_identifier: creditor.clone(),
-        signed_on: d(2025, 12, 1),
-        scheme: DirectDebitScheme::Core,
-        usage: MandateUse::Recurrent,
-        debtor_name: "Erika Mustermann".to_owned(),
-        debtor_iban: billing_domain::party::Iban::parse("DE02120300000000202051").unwrap(),
-        debtor_bic: None,
-        status: MandateStatus::Active,
-        last_collected_on: None,
-        agreed_pre_notification_days: None,
-        amendments: Vec::new(),
-    }
-}
-
 #[test]
 fn a_direct_debit_contract_gets_its_own_invoice_collected_under_the_mandate_or_none() {
     use billing_domain::direct_debit::CreditorIdentifier;
@@ -430,8 +407,8 @@ fn a_direct_debit_contract_gets_its_own_invoice_collected_under_the_mandate_or_n
     assert_eq!(unpaid.direct_debit, [InvoiceId::new("inv-EUR-1")]);
     // AND it is collected under the customer's mandate granted to the
     // seller, due on the collection date; the transfer invoice is untouched
-    let seller = CreditorIdentifier::parse("DE98ZZZ09999999999").unwrap();
-    let mandate = mandate_for(&seller);
+    let mandate = invoice_fixtures::mandate(d(2025, 12, 1));
+    let seller = mandate.creditor_identifier.clone();
     let mut collected = bill();
     collected
         .collect_by_direct_debit(Some(&seller), [&mandate])
@@ -444,7 +421,7 @@ fn a_direct_debit_contract_gets_its_own_invoice_collected_under_the_mandate_or_n
     assert!(notice.collection_date >= d(2026, 1, 15));
     // AND without a usable mandate, or a seller without creditor settings,
     // the bill is refused naming the invoice, never a transfer instead
-    let mut other_seller = mandate_for(&seller);
+    let mut other_seller = mandate.clone();
     other_seller.creditor_identifier = CreditorIdentifier::parse(&format!(
         "DE{}ZZZ01234567890",
         sepa::creditor_id_check_digits("01234567890", "DE")
