@@ -221,13 +221,10 @@ async fn a_customer_that_cannot_be_billed_fails_alone_and_is_billed_once_fixed()
         "{}",
         outcome.failures[0].reason
     );
-    let attention = run
-        .store
-        .customers_needing_attention(&run.entity.id)
-        .await
-        .unwrap();
-    assert_eq!(attention.len(), 1);
-    assert_eq!(attention[0].account_id, broken.id);
+    assert_eq!(
+        attention_accounts(&run).await,
+        std::slice::from_ref(&broken.id)
+    );
     assert!(run.invoices_of(&broken.id).await.is_empty());
     for account in &good {
         assert_eq!(run.invoices_of(&account.id).await.len(), 1);
@@ -252,13 +249,7 @@ async fn a_customer_that_cannot_be_billed_fails_alone_and_is_billed_once_fixed()
         invoices[0].invoice.content().tax_treatment,
         billing_domain::tax::TaxTreatment::ReverseCharge
     );
-    assert!(
-        run.store
-            .customers_needing_attention(&run.entity.id)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(attention_accounts(&run).await.is_empty());
 }
 
 /// Replaces the stored account body, as a CRM update would.
@@ -353,5 +344,156 @@ async fn invoices_carry_the_day_they_are_issued_not_an_old_run_date() {
     assert_eq!(
         invoices[0].invoice.content().issue_date,
         "2026-07-05".parse().unwrap()
+    );
+}
+
+/// A recurrent CORE mandate of `account` granted to the run's seller,
+/// signed before the July run.
+fn mandate_of(run: &LocalRun) -> billing_domain::direct_debit::Mandate {
+    use billing_domain::direct_debit::{
+        DirectDebitScheme, Mandate, MandateReference, MandateStatus, MandateUse,
+    };
+    Mandate {
+        // References are unique per creditor across the shared table.
+        reference: MandateReference::parse(&billing_tests::unique_id("M")).unwrap(),
+        creditor_identifier: run
+            .entity
+            .direct_debit
+            .as_ref()
+            .expect("the example seller collects")
+            .creditor_identifier
+            .clone(),
+        signed_on: "2026-01-15".parse().unwrap(),
+        scheme: DirectDebitScheme::Core,
+        usage: MandateUse::Recurrent,
+        debtor_name: "Erika Mustermann".to_owned(),
+        debtor_iban: billing_domain::party::Iban::parse("DE02120300000000202051").unwrap(),
+        debtor_bic: None,
+        status: MandateStatus::Active,
+        last_collected_on: None,
+        agreed_pre_notification_days: None,
+        amendments: Vec::new(),
+    }
+}
+
+/// The customers on the seller's needs-attention list.
+async fn attention_accounts(run: &LocalRun) -> Vec<billing_domain::ids::AccountId> {
+    run.store
+        .customers_needing_attention(&run.entity.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|entry| entry.account_id)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_contract_on_direct_debit_is_billed_for_collection_under_the_mandate_or_not_at_all() {
+    use billing_documents::cii::{CiiProfile, PaymentMeans, invoice_xml, payment_means};
+    use billing_domain::subscription::PaymentMethod;
+    // GIVEN a customer whose contract names direct debit and who signed a
+    // mandate, one on direct debit without a mandate, and one by transfer
+    let aws = local_clients().await;
+    let run = LocalRun::new(&aws, isolated_entity()).await;
+    let mut seeded = Vec::new();
+    for name in [
+        "Lastschrift mit Mandat",
+        "Lastschrift ohne Mandat",
+        "Überweisung",
+    ] {
+        let account = consumer(&run.entity, name);
+        let mut contract = monthly_contract(&account.id, "100.00", "2026-06-30".parse().ok());
+        if name.starts_with("Lastschrift") {
+            contract.payment_method = PaymentMethod::DirectDebit;
+        }
+        run.store
+            .seed_customer(&account, &[contract], &[], chrono::Utc::now())
+            .await
+            .expect("stored");
+        seeded.push(account);
+    }
+    let [with_mandate, without_mandate, by_transfer] = seeded.as_slice() else {
+        unreachable!("three customers")
+    };
+    let mandate = mandate_of(&run);
+    run.store
+        .create_mandate(
+            &billing_store::StoredMandate::new(
+                with_mandate.id.clone(),
+                mandate.clone(),
+                chrono::Utc::now(),
+            ),
+            None,
+        )
+        .await
+        .expect("the mandate is stored");
+
+    // WHEN the July run bills them
+    let record = run.run(july_run()).await;
+
+    // THEN the direct-debit contract's invoice is collected under the
+    // mandate: payment means 59 with the mandate reference (BT-89), due on
+    // the collection date after the pre-notification period
+    let invoices = run.invoices_of(&with_mandate.id).await;
+    let [collected] = invoices.as_slice() else {
+        panic!("one invoice: {invoices:?}")
+    };
+    let invoice = &collected.invoice;
+    assert_eq!(payment_means(invoice), PaymentMeans::SepaDirectDebit);
+    let notice = invoice.content().direct_debit.clone().expect("a notice");
+    assert_eq!(notice.mandate_reference, mandate.reference);
+    assert_eq!(notice.debited_account, mandate.debtor_iban);
+    assert_eq!(invoice.content().due_date, notice.collection_date);
+    assert!(notice.collection_date >= july() + chrono::Days::new(14));
+    let xml = String::from_utf8(invoice_xml(invoice, CiiProfile::FacturXEn16931).unwrap()).unwrap();
+    assert!(xml.contains("<ram:TypeCode>59</ram:TypeCode>"), "{xml}");
+    assert!(
+        xml.contains(&format!(
+            "<ram:DirectDebitMandateID>{}</ram:DirectDebitMandateID>",
+            mandate.reference.as_str()
+        )),
+        "{xml}"
+    );
+    // AND it awaits the collection step, unclaimed
+    let awaiting = run
+        .store
+        .collection_candidate(&invoice.content().id)
+        .await
+        .unwrap()
+        .expect("in the CollectionDue index");
+    assert_eq!(awaiting.claimed_by, None);
+    // AND the transfer customer's invoice asks for a transfer, as before,
+    // and is nothing for the collection step
+    let invoices = run.invoices_of(&by_transfer.id).await;
+    assert_eq!(invoices.len(), 1);
+    assert_eq!(
+        payment_means(&invoices[0].invoice),
+        PaymentMeans::SepaCreditTransfer
+    );
+    assert!(
+        run.store
+            .collection_candidate(&invoices[0].invoice.content().id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // AND the customer without a mandate gets no invoice at all (not one
+    // asking for a transfer) and is on the attention list with the reason
+    assert!(run.invoices_of(&without_mandate.id).await.is_empty());
+    let outcome = record.outcome.expect("completed");
+    assert_eq!(outcome.invoices, 2);
+    let [failure] = outcome.failures.as_slice() else {
+        panic!("one failure: {:?}", outcome.failures)
+    };
+    assert_eq!(failure.account_id, without_mandate.id);
+    assert_eq!(failure.code, "no_usable_mandate");
+    assert!(
+        failure.reason.contains("no SEPA mandate"),
+        "{}",
+        failure.reason
+    );
+    assert_eq!(
+        attention_accounts(&run).await,
+        std::slice::from_ref(&without_mandate.id)
     );
 }

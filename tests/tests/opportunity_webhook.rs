@@ -53,6 +53,19 @@ fn next_deal_of(deal: &Value) -> Value {
     next
 }
 
+/// A recurrent CORE mandate as the CRM sends it in `account.mandates`,
+/// signed before the deals of these tests.
+fn crm_mandate(reference: &str) -> Value {
+    json!({
+        "reference": reference,
+        "signed_on": "2026-01-15",
+        "scheme": "CORE",
+        "usage": "recurrent",
+        "debtor_name": "Muster Handel GmbH",
+        "debtor_iban": "DE02120300000000202051"
+    })
+}
+
 fn bytes(body: &Value) -> Vec<u8> {
     serde_json::to_vec(body).expect("serializable")
 }
@@ -933,14 +946,7 @@ async fn a_one_off_deal_naming_direct_debit_is_invoiced_for_collection_under_the
     deal["items"] = json!([first]);
     deal["payment_method"] = json!("direct_debit");
     let mut without_mandate = deal.clone();
-    deal["account"]["mandates"] = json!([{
-        "reference": reference,
-        "signed_on": "2026-01-15",
-        "scheme": "CORE",
-        "usage": "recurrent",
-        "debtor_name": "Muster Handel GmbH",
-        "debtor_iban": "DE02120300000000202051"
-    }]);
+    deal["account"]["mandates"] = json!([crm_mandate(&reference)]);
     // WHEN it is posted
     let (status, answer, _) = post(&state, signed(&bytes(&deal), at), at).await;
     assert_eq!(status, 201, "{answer}");
@@ -987,6 +993,92 @@ async fn a_one_off_deal_naming_direct_debit_is_invoiced_for_collection_under_the
             .to_owned(),
     };
     assert_eq!(store.opportunity(&key).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_deal_with_a_contract_naming_direct_debit_puts_the_contract_on_it_only_with_a_mandate() {
+    let _exclusive = TABLES.write().await;
+    let state = webhook_state(example_entity(&entity_id())).await;
+    let at = now();
+    // GIVEN a deal with recurring items paid by direct debit, the
+    // customer's mandate sent along
+    let mut deal = opportunity();
+    assert!(
+        deal["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|item| item.get("recurring").is_some()),
+        "the example deal has recurring items"
+    );
+    deal["payment_method"] = json!("direct_debit");
+    let mut without_mandate = deal.clone();
+    deal["account"]["mandates"] = json!([crm_mandate(&unique_id("M"))]);
+    // WHEN it is posted
+    let (status, answer, _) = post(&state, signed(&bytes(&deal), at), at).await;
+    assert_eq!(status, 201, "{answer}");
+    // THEN the contract is on direct debit (its runs collect it)
+    assert_eq!(
+        stored_contract(&answer).await.subscription.payment_method,
+        billing_domain::subscription::PaymentMethod::DirectDebit
+    );
+    // AND without a usable mandate it is refused like a one-off deal, and
+    // so is a parked charge naming it; nothing is written
+    without_mandate["account"]["crm_id"] = json!(unique_id("acc"));
+    without_mandate["opportunity_id"] = json!(unique_id("opp"));
+    let mut parked = opportunity();
+    parked["billing_option"] = json!("with_next_run");
+    parked["payment_method"] = json!("direct_debit");
+    // A contract in dollars cannot be collected by SEPA, mandate or not.
+    let mut dollars = deal.clone();
+    dollars["opportunity_id"] = json!(unique_id("opp"));
+    dollars["account"]["crm_id"] = json!(unique_id("acc"));
+    dollars["account"]["mandates"][0]["reference"] = json!(unique_id("M"));
+    dollars["currency"] = json!("USD");
+    dollars["account"]["currency"] = json!("USD");
+    let recurring: Vec<Value> = dollars["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|item| item.get("recurring").is_some())
+        .cloned()
+        .collect();
+    dollars["items"] = json!(recurring);
+    refused_changing_nothing(
+        &state,
+        at,
+        [
+            (
+                "a contract on direct debit without a mandate",
+                without_mandate.clone(),
+                422,
+                Some("/payment_method"),
+            ),
+            (
+                "parked charges naming direct debit",
+                parked,
+                422,
+                Some("/payment_method"),
+            ),
+            (
+                "a contract in dollars on direct debit",
+                dollars.clone(),
+                422,
+                Some("/payment_method"),
+            ),
+        ],
+    )
+    .await;
+    let (_, answer, _) = post(&state, signed(&bytes(&without_mandate), at), at).await;
+    let message = answer["error"]["fields"][0]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(message.contains("no SEPA mandate"), "{message}");
+    let (_, answer, _) = post(&state, signed(&bytes(&dollars), at), at).await;
+    let message = answer["error"]["fields"][0]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(message.contains("euro only"), "{message}");
 }
 
 #[tokio::test]

@@ -514,6 +514,117 @@ async fn contracts_for_an_unknown_account_or_another_currency_are_refused() {
 }
 
 #[tokio::test]
+async fn a_contract_on_direct_debit_needs_the_customers_mandate_and_bad_ones_name_line_and_field() {
+    let (aws, table, ids) = with_accounts().await;
+    // GIVEN the first customer signed a mandate, the others did not
+    let mut accounts: Value = serde_json::from_str(&ids.fixture("accounts.json")).unwrap();
+    let reference = billing_tests::unique_id("MNDT").to_uppercase();
+    accounts[0]["mandates"] = serde_json::json!([mandate(&reference, "DE02120300000000202051")]);
+    admin_ok(&[
+        "accounts",
+        "import",
+        &ids.json_file("accounts.json", &accounts),
+    ]);
+    // A `payment_method` column: the first contract on direct debit.
+    let with_column = |method_of: &dyn Fn(&str) -> &'static str| {
+        ids.fixture("contracts.csv")
+            .lines()
+            .enumerate()
+            .map(|(n, line)| match n {
+                0 => format!("{line},payment_method\n"),
+                _ => format!("{line},{}\n", method_of(line)),
+            })
+            .collect::<String>()
+    };
+    let first = format!("{},", ids.contract(1));
+    let second = format!("{},", ids.contract(2));
+
+    // WHEN a CSV names direct debit for the second customer (no mandate)
+    // and an unknown method for the third, and a JSON file the same
+    let bad = with_column(&|line| {
+        if line.starts_with(&second) {
+            "direct_debit"
+        } else if line.starts_with(&first) {
+            ""
+        } else {
+            "cheque"
+        }
+    });
+    let (found, out) = refused_import(&ids.file("bad.csv", &bad));
+    // THEN each is refused by line and column; the unknown method on
+    // both rows of the third contract
+    assert_eq!(
+        found,
+        [
+            (Some(5), "payment_method".to_owned()),
+            (Some(6), "payment_method".to_owned())
+        ],
+        "{out}"
+    );
+    let no_cheques = with_column(&|line| {
+        if line.starts_with(&second) {
+            "direct_debit"
+        } else {
+            ""
+        }
+    });
+    let (found, out) = refused_import(&ids.file("no-mandate.csv", &no_cheques));
+    assert_eq!(found, [(Some(4), "payment_method".to_owned())], "{out}");
+    assert!(
+        out["error"]["problems"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("no SEPA mandate")),
+        "{out}"
+    );
+    let mut contracts: Value = serde_json::from_str(&ids.fixture("contracts.json")).unwrap();
+    contracts[1]["payment_method"] = "direct_debit".into();
+    let (found, out) = refused_import(&ids.json_file("contracts.json", &contracts));
+    assert_eq!(
+        found.iter().map(|(_, f)| f.as_str()).collect::<Vec<_>>(),
+        ["[1].payment_method"],
+        "{out}"
+    );
+    assert!(found.iter().all(|(line, _)| line.is_some()), "{out}");
+    // AND nothing was written
+    for n in 1..=3 {
+        assert!(
+            partition(&aws, &table, &ids.account(n))
+                .await
+                .iter()
+                .all(|i| i.get("record_type") != Some(&AttributeValue::S("subscription".into()))),
+            "no contract of customer {n}"
+        );
+    }
+
+    // WHEN the first contract names direct debit: it is stored so
+    let good = with_column(&|line| {
+        if line.starts_with(&first) {
+            "direct_debit"
+        } else {
+            ""
+        }
+    });
+    admin_ok(&["contracts", "import", &ids.file("good.csv", &good)]);
+    let store = BillingStore::new(aws.dynamodb.clone(), &table);
+    let method = |n: u32| {
+        let store = store.clone();
+        let (account, contract) = (ids.account(n), ids.contract(n));
+        async move {
+            store
+                .subscription(&account, &contract)
+                .await
+                .unwrap()
+                .expect("stored")
+                .subscription
+                .payment_method
+        }
+    };
+    use billing_domain::subscription::PaymentMethod;
+    assert_eq!(method(1).await, PaymentMethod::DirectDebit);
+    assert_eq!(method(2).await, PaymentMethod::Transfer);
+}
+
+#[tokio::test]
 async fn an_amendment_keeps_billing_progress_and_a_new_price_counts_from_today() {
     let (aws, table, ids) = with_accounts().await;
     let csv = ids.fixture("contracts.csv");

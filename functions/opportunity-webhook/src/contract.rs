@@ -62,19 +62,11 @@ pub enum BillingOption {
     WithNextRun,
 }
 
-/// How the deal's invoice is paid: by transfer (the default; the invoice
-/// prints transfer instructions and a GiroCode) or collected by SEPA direct
-/// debit under the customer's mandate (the invoice prints the
-/// pre-notification instead, `InvoiceDraft::collect_by_direct_debit`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PaymentMethod {
-    /// The customer transfers the amount.
-    #[default]
-    Transfer,
-    /// The seller collects it under the customer's mandate.
-    DirectDebit,
-}
+/// How the deal's invoices are paid: by transfer (the default) or collected
+/// by SEPA direct debit under the customer's mandate: the one-off invoice at
+/// once (`InvoiceDraft::collect_under_first_usable`), the contract's invoices
+/// by each run (the contract records it).
+pub use billing_domain::subscription::PaymentMethod;
 
 /// The customer as the CRM describes it, validated; the service adds our id.
 #[derive(Debug, Clone, PartialEq)]
@@ -569,15 +561,15 @@ impl Checks {
                 );
             }
         }
-        // Only this deal's invoice can be collected: the run bills contracts
-        // and parked charges by transfer until contracts name direct debit.
+        // Parked charges join whatever invoice the next run issues, which
+        // the contract's payment method decides, not this deal.
         if body.payment_method == PaymentMethod::DirectDebit
-            && (body.billing_option == BillingOption::WithNextRun || !recurring.is_empty())
+            && body.billing_option == BillingOption::WithNextRun
         {
             self.fail(
                 "/payment_method",
-                "direct_debit is for invoice_now deals without recurring items: \
-                 contracts and parked charges cannot name direct debit yet",
+                "direct_debit is for invoice_now deals: parked charges are paid \
+                 as the invoice of the next run they join",
             );
         }
         let contract_key = body
@@ -1151,7 +1143,7 @@ mod tests {
     }
 
     #[test]
-    fn direct_debit_is_for_deals_invoiced_now_without_recurring_items() {
+    fn direct_debit_is_for_deals_invoiced_now_and_their_contracts() {
         let mut one_off = example();
         let first = one_off["items"][0].clone();
         one_off["items"] = serde_json::json!([first]);
@@ -1168,11 +1160,13 @@ mod tests {
             .unwrap()
             .fingerprint()
         );
+        // A contract may name it (its runs collect); the mandate is checked
+        // against the store, not here.
         let mut with_contract = example();
         with_contract["payment_method"] = json_str("direct_debit");
         assert_eq!(
-            pointers(parse_value(&with_contract).unwrap_err()),
-            ["/payment_method"]
+            parse_value(&with_contract).unwrap().payment_method,
+            PaymentMethod::DirectDebit
         );
         let mut parked = one_off.clone();
         parked["billing_option"] = json_str("with_next_run");

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use billing_domain::DomainError;
 use billing_domain::accounting::AccountNumber;
+use billing_domain::direct_debit::{CreditorIdentifier, Mandate};
 use billing_domain::ids::{
     AccountId, InvoiceId, PendingChargeId, SubscriptionId, SubscriptionItemId,
 };
@@ -185,6 +186,10 @@ impl OpportunityService {
         let subscription = if opportunity.recurring.is_empty() {
             None
         } else {
+            if opportunity.payment_method == PaymentMethod::DirectDebit {
+                self.require_contract_mandate(&account_id, &new_mandates, now)
+                    .await?;
+            }
             Some(self.contract(opportunity, &account_id, source, now).await?)
         };
         let parked = if has_one_off && opportunity.billing_option == BillingOption::WithNextRun {
@@ -301,46 +306,59 @@ impl OpportunityService {
     /// customer's mandate: the first of its stored mandates, then those
     /// the deal brings, that is granted to the seller's creditor
     /// identifier and usable on the collection date. Refused (422 on
-    /// `/payment_method`) for a seller without creditor settings, a deal
-    /// whose other items do not end up on this invoice (contracts and
-    /// parked charges cannot name direct debit yet), and a customer
-    /// without such a mandate, with the reason.
+    /// `/payment_method`) for a seller without creditor settings and a
+    /// customer without such a mandate, with the reason.
     async fn collect_by_direct_debit(
         &self,
         draft: &mut InvoiceDraft,
         account_id: &AccountId,
         new_mandates: &[StoredMandate],
     ) -> Result<(), WebhookError> {
-        const FIELD: &str = "/payment_method";
+        let (creditor, mandates) = self.collectable(account_id, new_mandates).await?;
+        draft
+            .collect_under_first_usable(creditor, &mandates)
+            .map_err(no_usable_mandate)
+    }
+
+    /// A contract on direct debit needs a mandate its runs can collect
+    /// under: one of the customer's (stored, then the deal's) granted to the
+    /// seller's creditor identifier and usable today, by the rule the run
+    /// applies. Refused like a one-off deal (422 on `/payment_method`).
+    async fn require_contract_mandate(
+        &self,
+        account_id: &AccountId,
+        new_mandates: &[StoredMandate],
+        now: DateTime<Utc>,
+    ) -> Result<(), WebhookError> {
+        let (creditor, mandates) = self.collectable(account_id, new_mandates).await?;
+        let today = now.with_timezone(&self.entity.time_zone).date_naive();
+        billing_domain::direct_debit::first_usable_mandate(creditor, &mandates, |_| today)
+            .map(|_| ())
+            .map_err(no_usable_mandate)
+    }
+
+    /// What a direct debit of the customer may use: the seller's creditor
+    /// identifier and the customer's mandates, stored ones first, then
+    /// those the deal brings. Refused (422 on `/payment_method`) for a
+    /// seller without creditor settings.
+    async fn collectable(
+        &self,
+        account_id: &AccountId,
+        new_mandates: &[StoredMandate],
+    ) -> Result<(&CreditorIdentifier, Vec<Mandate>), WebhookError> {
         let Some(settings) = &self.entity.direct_debit else {
             return Err(WebhookError::unprocessable(
-                FIELD,
+                PAYMENT_METHOD,
                 "the seller has no SEPA creditor settings (billing_entity.direct_debit)",
             ));
         };
         let stored = self.store.mandates(account_id).await?;
-        let mut why =
-            "the customer has no SEPA mandate on file; send it in account.mandates".to_owned();
-        for candidate in stored.iter().chain(new_mandates) {
-            let mandate = &candidate.mandate;
-            if mandate.creditor_identifier != settings.creditor_identifier {
-                continue;
-            }
-            let mut collected = draft.clone();
-            match collected.collect_by_direct_debit(mandate) {
-                Ok(()) => {
-                    *draft = collected;
-                    return Ok(());
-                }
-                Err(billing_domain::DomainError::Invalid { message, .. }) => {
-                    why = format!("mandate {}: {message}", mandate.reference);
-                }
-            }
-        }
-        Err(WebhookError::unprocessable(
-            FIELD,
-            format!("direct debit needs a usable mandate of the customer: {why}"),
-        ))
+        let mandates = stored
+            .into_iter()
+            .chain(new_mandates.iter().cloned())
+            .map(|m| m.mandate)
+            .collect();
+        Ok((&settings.creditor_identifier, mandates))
     }
 
     /// Records the deal's new mandates for its account (created or found
@@ -513,11 +531,18 @@ impl OpportunityService {
                     anchor_day: None,
                     proration: ProrationPolicy::ActualDays,
                     mid_period_changes: None,
+                    payment_method: opportunity.payment_method,
                     items: opportunity.recurring.iter().map(new_item).collect(),
                 })
             }
             Some(stored) => {
                 let mut subscription = stored.subscription;
+                // A deal naming direct debit moves the contract to it; one
+                // that does not leaves the contract's method alone (a CRM
+                // that never sends the field must not undo it).
+                if opportunity.payment_method == PaymentMethod::DirectDebit {
+                    subscription.payment_method = PaymentMethod::DirectDebit;
+                }
                 for line in &opportunity.recurring {
                     match running_item(&subscription, line) {
                         Some(index) => amend_item(&mut subscription, index, line, today)?,
@@ -532,14 +557,33 @@ impl OpportunityService {
         };
         let subscription = subscription_of(&change);
         // The contract's item positions are not the request's: point at the
-        // items and keep the domain's own field path in the message.
-        subscription
-            .validate()
-            .map_err(|e| WebhookError::unprocessable("/items", e.to_string()))?;
+        // items and keep the domain's own field path in the message. Its
+        // payment method is the request's own field (direct debit is for
+        // euro contracts only).
+        subscription.validate().map_err(|e| {
+            let pointer = match &e {
+                DomainError::Invalid { field, .. } if field == "payment_method" => PAYMENT_METHOD,
+                _ => "/items",
+            };
+            WebhookError::unprocessable(pointer, e.to_string())
+        })?;
         next_due_date(subscription)
             .map_err(|e| WebhookError::unprocessable("/items", e.to_string()))?;
         Ok(change)
     }
+}
+
+/// The request field a refused direct debit points at.
+const PAYMENT_METHOD: &str = "/payment_method";
+
+/// A direct debit refused for want of a usable mandate: 422 on
+/// `/payment_method` with the reason and where to send one.
+fn no_usable_mandate(error: DomainError) -> WebhookError {
+    let DomainError::Invalid { message, .. } = error;
+    WebhookError::unprocessable(
+        PAYMENT_METHOD,
+        format!("{message}; send it in account.mandates"),
+    )
 }
 
 /// The one-off items as a finalizable invoice draft, with the series that
@@ -770,6 +814,7 @@ mod tests {
             anchor_day: None,
             proration: ProrationPolicy::ActualDays,
             mid_period_changes: None,
+            payment_method: Default::default(),
             items: vec![SubscriptionItem {
                 id: SubscriptionItemId::new("seats"),
                 item: item.clone(),

@@ -177,6 +177,7 @@ pub fn mid_period_upgrade() -> Result<Invoice, DomainError> {
         anchor_day: None,
         proration: ProrationPolicy::ActualDays,
         mid_period_changes: None,
+        payment_method: Default::default(),
         items: vec![SubscriptionItem {
             id: item_id.clone(),
             item: seats,

@@ -614,6 +614,34 @@ pub fn earliest_collection_date(sent_on: NaiveDate) -> NaiveDate {
     on_or_after_target_business_day(next)
 }
 
+/// The customer's mandate for a collection: the first of `mandates` (in the
+/// caller's order, stored ones first) granted to `creditor`, the seller's
+/// creditor identifier, that is usable on the day `collected_on` gives for
+/// it. The one rule for choosing it, shared by a deal's one-off invoice, a
+/// contract's run invoice and the checks made when a contract names direct
+/// debit; refused with the reason (the last mandate's refusal, or none on
+/// file).
+pub fn first_usable_mandate<'m>(
+    creditor: &CreditorIdentifier,
+    mandates: impl IntoIterator<Item = &'m Mandate>,
+    collected_on: impl Fn(&Mandate) -> NaiveDate,
+) -> Result<&'m Mandate, DomainError> {
+    let mut why = "the customer has no SEPA mandate on file".to_owned();
+    for mandate in mandates {
+        if mandate.creditor_identifier != *creditor {
+            continue;
+        }
+        match mandate.usable_on(collected_on(mandate)) {
+            Ok(()) => return Ok(mandate),
+            Err(refusal) => why = format!("mandate {}: {refusal}", mandate.reference),
+        }
+    }
+    Err(DomainError::invalid(
+        "mandate",
+        format!("direct debit needs a usable mandate of the customer: {why}"),
+    ))
+}
+
 /// Why an invoice due for collection is not put into a file; each becomes
 /// a needs-attention entry with these words while the rest of the batch
 /// goes out.
@@ -872,6 +900,67 @@ mod tests {
         m.last_collected_on = Some(day("2027-05-31"));
         assert_eq!(m.lapses_on(), day("2030-05-31"));
         assert_eq!(m.usable_on(day("2029-01-15")), Ok(()));
+    }
+
+    #[test]
+    fn the_first_mandate_granted_to_the_seller_and_usable_is_chosen_else_why_not() {
+        let seller = mandate().creditor_identifier;
+        let collection = day("2026-06-01");
+        let on_collection = |_: &Mandate| collection;
+        // None on file: the reason says so.
+        let none = first_usable_mandate(&seller, [], on_collection).unwrap_err();
+        assert!(none.to_string().starts_with("mandate:"), "{none}");
+        assert!(
+            none.to_string().contains("no SEPA mandate on file"),
+            "{none}"
+        );
+        // Another creditor's mandate is passed over, a blocked one refused,
+        // and the first usable one after them is chosen.
+        let mut other_creditor = mandate();
+        other_creditor.creditor_identifier = CreditorIdentifier::parse(&format!(
+            "DE{}ZZZ01234567890",
+            sepa::creditor_id_check_digits("01234567890", "DE")
+        ))
+        .unwrap();
+        let mut blocked = mandate();
+        blocked.reference = MandateReference::parse("MNDT-BLOCKED").unwrap();
+        blocked.status = MandateStatus::Blocked {
+            since: day("2026-05-20"),
+            reason: "AC04 account closed".to_owned(),
+        };
+        let mut usable = mandate();
+        usable.reference = MandateReference::parse("MNDT-USABLE").unwrap();
+        let mut later = mandate();
+        later.reference = MandateReference::parse("MNDT-LATER").unwrap();
+        let all = [
+            other_creditor.clone(),
+            blocked.clone(),
+            usable.clone(),
+            later,
+        ];
+        let chosen = first_usable_mandate(&seller, &all, on_collection).unwrap();
+        assert_eq!(chosen.reference, usable.reference);
+        // Only refused ones: the last refusal is the reason; another
+        // creditor's mandate is not one of the customer's for this seller.
+        let refused = first_usable_mandate(&seller, [&blocked, &other_creditor], on_collection)
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("mandate MNDT-BLOCKED:"), "{refused}");
+        assert!(refused.contains("AC04"), "{refused}");
+        let foreign_only = first_usable_mandate(&seller, [&other_creditor], on_collection)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            foreign_only.contains("no SEPA mandate on file"),
+            "{foreign_only}"
+        );
+        // Usable is judged on the day the caller gives for each mandate:
+        // the block reaches a collection after it, not one before.
+        let before_block = first_usable_mandate(&seller, [&blocked], |_| day("2026-05-19"));
+        assert_eq!(
+            before_block.map(|m| m.reference.clone()),
+            Ok(blocked.reference.clone())
+        );
     }
 
     #[test]

@@ -287,6 +287,26 @@ impl InvoiceDraft {
         Ok(())
     }
 
+    /// Collects this invoice by direct debit under the customer's mandate
+    /// chosen by [`crate::direct_debit::first_usable_mandate`] for its
+    /// collection date. Refused (field `mandate`) with the reason when none
+    /// is usable; the invoice is then unchanged, never silently one paid by
+    /// transfer.
+    pub fn collect_under_first_usable<'m>(
+        &mut self,
+        creditor: &CreditorIdentifier,
+        mandates: impl IntoIterator<Item = &'m Mandate>,
+    ) -> Result<(), DomainError> {
+        let mandate = crate::direct_debit::first_usable_mandate(creditor, mandates, |mandate| {
+            collection_date(
+                self.issue_date,
+                self.due_date,
+                mandate.pre_notification_days(),
+            )
+        })?;
+        self.collect_by_direct_debit(mandate)
+    }
+
     /// Attaches the legal number, drawn from the series of this draft's
     /// document type, and fixes the payment reference.
     pub fn finalize(mut self, number: InvoiceNumber) -> Invoice {

@@ -1,7 +1,9 @@
 //! The invoice run for one customer: every due period of all of the
 //! customer's contracts plus the one-off charges parked for the next
-//! invoice, on one invoice per currency (split only when the seller's line
-//! limit forces it).
+//! invoice, on one invoice per currency and payment method (split only when
+//! the seller's line limit forces it): contracts on direct debit are billed
+//! on their own invoice, collected under the customer's mandate
+//! ([`CustomerBill::collect_by_direct_debit`]).
 //!
 //! [`bill_customer`] is pure: it returns the invoice drafts together with
 //! the billing progress of every contract it billed and the parked charges
@@ -13,6 +15,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::DomainError;
+use crate::direct_debit::{CreditorIdentifier, Mandate};
 use crate::ids::{AccountId, InvoiceId, SubscriptionId};
 use crate::invoice::{InvoiceDraft, InvoiceRequest};
 use crate::item::BillableLine;
@@ -21,7 +24,7 @@ use crate::money::Currency;
 use crate::party::CustomerAccount;
 use crate::schedule::{BillingProgress, due_for_run_under};
 use crate::seller::BillingEntity;
-use crate::subscription::Subscription;
+use crate::subscription::{PaymentMethod, Subscription};
 
 /// The calendar day a run bills for: the day of `at` in the seller's time
 /// zone, so a schedule that fires at 06:00 Berlin time (04:00 or 05:00 UTC),
@@ -119,6 +122,42 @@ pub struct CustomerBill {
     pub advances: Vec<SubscriptionAdvance>,
     /// The parked batches the invoices carry.
     pub pending_billed: Vec<String>,
+    /// The invoices of contracts on direct debit, still to be collected
+    /// under the customer's mandate by [`CustomerBill::collect_by_direct_debit`]
+    /// (the caller reads the mandates).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub direct_debit: Vec<InvoiceId>,
+}
+
+impl CustomerBill {
+    /// Makes the invoices of direct-debit contracts ones collected under
+    /// the customer's mandate (the rule of
+    /// [`crate::direct_debit::first_usable_mandate`]; `mandates` stored
+    /// ones of the customer). Refused, naming the invoice, when the seller
+    /// has no creditor settings or no mandate is usable: the bill is then
+    /// not issued at all rather than silently asking for a transfer.
+    pub fn collect_by_direct_debit<'m>(
+        &mut self,
+        creditor: Option<&CreditorIdentifier>,
+        mandates: impl IntoIterator<Item = &'m Mandate> + Clone,
+    ) -> Result<(), DomainError> {
+        for invoice in &mut self.invoices {
+            if !self.direct_debit.contains(&invoice.id) {
+                continue;
+            }
+            let at = format!("invoices/{}", invoice.id);
+            let creditor = creditor.ok_or_else(|| {
+                DomainError::invalid(
+                    format!("{at}/mandate"),
+                    "the seller has no SEPA creditor settings (billing_entity.direct_debit)",
+                )
+            })?;
+            invoice
+                .collect_under_first_usable(creditor, mandates.clone())
+                .map_err(|e| within(&at, e))?;
+        }
+        Ok(())
+    }
 }
 
 /// Bills one customer: `None` when no contract has a period due (parked
@@ -133,7 +172,7 @@ pub fn bill_customer(
     mut invoice_id: impl FnMut(Currency, usize) -> InvoiceId,
 ) -> Result<Option<CustomerBill>, DomainError> {
     let limit = input.entity.max_invoice_lines;
-    let mut groups: Vec<(Currency, Vec<BillableLine>)> = Vec::new();
+    let mut groups: Vec<(Group, Vec<BillableLine>)> = Vec::new();
     let mut advances = Vec::new();
     for subscription in input.subscriptions {
         let at = |e: DomainError| within(&format!("subscriptions/{}", subscription.id), e);
@@ -159,7 +198,14 @@ pub fn bill_customer(
         let lines = schedule
             .billable_lines(subscription, input.account.language)
             .map_err(at)?;
-        group_mut(&mut groups, subscription.currency).extend(lines);
+        group_mut(
+            &mut groups,
+            Group {
+                currency: subscription.currency,
+                payment_method: subscription.payment_method,
+            },
+        )
+        .extend(lines);
         advances.push(SubscriptionAdvance {
             subscription_id: subscription.id.clone(),
             progress: schedule.progress,
@@ -179,18 +225,41 @@ pub fn bill_customer(
                 ));
             }
             let currency = charge.item.unit_price.currency();
-            group_mut(&mut groups, currency).push(charge.to_billable_line());
+            // Parked charges join the first invoice of their currency.
+            let group = groups
+                .iter()
+                .find(|(group, _)| group.currency == currency)
+                .map_or(
+                    Group {
+                        currency,
+                        payment_method: PaymentMethod::Transfer,
+                    },
+                    |(group, _)| *group,
+                );
+            group_mut(&mut groups, group).push(charge.to_billable_line());
         }
         pending_billed.push(batch.batch_id.clone());
     }
     let mut invoices = Vec::new();
-    for (currency, lines) in groups {
+    let mut direct_debit = Vec::new();
+    for (group, lines) in groups {
+        let currency = group.currency;
         let mut account = input.account.clone();
         account.currency = currency;
-        for (index, chunk) in lines.chunks(limit.max(1)).enumerate() {
+        for chunk in lines.chunks(limit.max(1)) {
+            // Numbered per currency, so a customer without direct-debit
+            // contracts keeps the invoice ids it always had.
+            let index = invoices
+                .iter()
+                .filter(|i: &&InvoiceDraft| i.currency == currency)
+                .count();
             let request =
                 InvoiceRequest::new(invoice_id(currency, index), input.run_date, chunk.to_vec());
-            invoices.push(InvoiceDraft::build(input.entity, &account, request)?);
+            let draft = InvoiceDraft::build(input.entity, &account, request)?;
+            if group.payment_method == PaymentMethod::DirectDebit {
+                direct_debit.push(draft.id.clone());
+            }
+            invoices.push(draft);
         }
     }
     Ok(Some(CustomerBill {
@@ -199,19 +268,25 @@ pub fn bill_customer(
         invoices,
         advances,
         pending_billed,
+        direct_debit,
     }))
 }
 
-/// The lines of `currency`, created on first use so invoices keep the order
-/// in which their currencies first appear.
-fn group_mut(
-    groups: &mut Vec<(Currency, Vec<BillableLine>)>,
+/// What one invoice of a customer's bill gathers: lines of one currency,
+/// paid one way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Group {
     currency: Currency,
-) -> &mut Vec<BillableLine> {
-    let index = match groups.iter().position(|(c, _)| *c == currency) {
+    payment_method: PaymentMethod,
+}
+
+/// The lines of `group`, created on first use so invoices keep the order
+/// in which their groups first appear.
+fn group_mut(groups: &mut Vec<(Group, Vec<BillableLine>)>, group: Group) -> &mut Vec<BillableLine> {
+    let index = match groups.iter().position(|(g, _)| *g == group) {
         Some(index) => index,
         None => {
-            groups.push((currency, Vec::new()));
+            groups.push((group, Vec::new()));
             groups.len() - 1
         }
     };

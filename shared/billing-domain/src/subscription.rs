@@ -37,6 +37,27 @@ pub enum ProrationPolicy {
     FullPeriod,
 }
 
+/// How a contract's (or a deal's) invoices are paid.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMethod {
+    /// The customer transfers the amount (the invoice prints transfer
+    /// instructions and a GiroCode). Contracts stored before payment
+    /// methods existed read as this.
+    #[default]
+    Transfer,
+    /// The seller collects it by SEPA direct debit under the customer's
+    /// mandate ([`crate::invoice::InvoiceDraft::collect_by_direct_debit`]).
+    DirectDebit,
+}
+
+impl PaymentMethod {
+    /// Whether this is the default, so stored contracts keep their shape.
+    pub fn is_transfer(&self) -> bool {
+        *self == Self::Transfer
+    }
+}
+
 /// A value that applies from a date on, e.g. a price change agreed in the CRM.
 ///
 /// A change inside a period is billed pro rata from its day, per the
@@ -180,6 +201,10 @@ pub struct Subscription {
     pub mid_period_changes: Option<MidPeriodPolicy>,
     /// The recurring positions.
     pub items: Vec<SubscriptionItem>,
+    /// How the contract's invoices are paid; a run collects those of a
+    /// direct-debit contract under the customer's active mandate.
+    #[serde(default, skip_serializing_if = "PaymentMethod::is_transfer")]
+    pub payment_method: PaymentMethod,
 }
 
 /// How a contract is ended.
@@ -230,6 +255,15 @@ impl Subscription {
             return Err(DomainError::invalid(
                 "end",
                 format!("end {end} is before start {}", self.start),
+            ));
+        }
+        if self.payment_method == PaymentMethod::DirectDebit && self.currency != Currency::EUR {
+            return Err(DomainError::invalid(
+                "payment_method",
+                format!(
+                    "the contract is in {}; SEPA direct debits are in euro only",
+                    self.currency.code()
+                ),
             ));
         }
         if self.items.is_empty() {

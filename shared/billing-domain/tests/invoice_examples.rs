@@ -520,26 +520,6 @@ fn stored_parties_without_the_new_fields_still_load() {
     assert!(err.contains("value"), "{err}");
 }
 
-fn mandate(signed_on: chrono::NaiveDate) -> billing_domain::direct_debit::Mandate {
-    use billing_domain::direct_debit::{
-        CreditorIdentifier, DirectDebitScheme, Mandate, MandateReference, MandateStatus, MandateUse,
-    };
-    Mandate {
-        reference: MandateReference::parse("NL-0002").unwrap(),
-        creditor_identifier: CreditorIdentifier::parse("DE98ZZZ09999999999").unwrap(),
-        signed_on,
-        scheme: DirectDebitScheme::Core,
-        usage: MandateUse::Recurrent,
-        debtor_name: "Erika Mustermann".to_owned(),
-        debtor_iban: billing_domain::party::Iban::parse("DE75512108001245126199").unwrap(),
-        debtor_bic: None,
-        status: MandateStatus::Active,
-        last_collected_on: None,
-        agreed_pre_notification_days: None,
-        amendments: Vec::new(),
-    }
-}
-
 #[test]
 fn a_direct_debit_invoice_is_due_on_its_collection_date() {
     // GIVEN an invoice of 31 January 2026 to a consumer with 14 days' terms
@@ -555,7 +535,7 @@ fn a_direct_debit_invoice_is_due_on_its_collection_date() {
     assert_eq!(draft.due_date, date(2026, 2, 14));
     // WHEN it is collected by direct debit under a mandate signed in January
     draft
-        .collect_by_direct_debit(&mandate(date(2026, 1, 10)))
+        .collect_by_direct_debit(&invoice_fixtures::mandate(date(2026, 1, 10)))
         .unwrap();
     // THEN the collection waits the 14 days' pre-notification from the issue
     // date (14 February is a Saturday: Monday 16 February), and that is the
@@ -584,12 +564,12 @@ fn a_direct_debit_needs_a_usable_mandate_and_euro() {
     let before = draft.clone();
     // A mandate signed after the collection date cannot carry it.
     let err = draft
-        .collect_by_direct_debit(&mandate(date(2026, 3, 1)))
+        .collect_by_direct_debit(&invoice_fixtures::mandate(date(2026, 3, 1)))
         .unwrap_err();
     assert_eq!(field_of(err), "mandate");
     assert_eq!(draft, before, "a refused mandate changes nothing");
 
-    let mut blocked = mandate(date(2026, 1, 10));
+    let mut blocked = invoice_fixtures::mandate(date(2026, 1, 10));
     blocked.status = billing_domain::direct_debit::MandateStatus::Blocked {
         since: date(2026, 1, 20),
         reason: "AC04 account closed".to_owned(),

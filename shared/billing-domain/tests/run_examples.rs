@@ -345,3 +345,103 @@ fn a_finalizing_run_issues_its_invoices_today() {
     let future = check_issue_date("run_date", d(2026, 12, 8), today).unwrap_err();
     assert!(future.to_string().contains("in the future"), "{future}");
 }
+
+#[test]
+fn a_direct_debit_contract_gets_its_own_invoice_collected_under_the_mandate_or_none() {
+    use billing_domain::direct_debit::CreditorIdentifier;
+    use billing_domain::subscription::PaymentMethod;
+    // GIVEN a customer with a contract paid by transfer, one on direct
+    // debit, and a parked charge
+    let entity = invoice_fixtures::german_entity();
+    let mut account = invoice_fixtures::german_consumer();
+    account.billing_entity_id = entity.id.clone();
+    let monthly = |id: &str, price| {
+        customer_contract(
+            id,
+            &account.id,
+            vec![recurring_item(
+                "m",
+                BillingInterval::monthly(),
+                BillingTiming::InAdvance,
+                dec!(1),
+                eur(price),
+            )],
+        )
+    };
+    let by_transfer = monthly("sub-transfer", dec!(10));
+    let mut by_debit = monthly("sub-debit", dec!(20));
+    by_debit.payment_method = PaymentMethod::DirectDebit;
+    let parked = [pending(&account.id, "batch-1", dec!(50))];
+    let contracts = [by_transfer, by_debit];
+    let input = CustomerRunInput {
+        entity: &entity,
+        account: &account,
+        subscriptions: &contracts,
+        pending: &parked,
+        run_date: d(2026, 1, 1),
+    };
+    // WHEN the run bills the customer
+    let bill = || {
+        bill_customer(&input, |currency, index| {
+            InvoiceId::new(format!("inv-{}-{index}", currency.code()))
+        })
+        .unwrap()
+        .unwrap()
+    };
+    // THEN the direct-debit contract is on an invoice of its own; the
+    // parked charge joins the first invoice of its currency (here the
+    // transfer contract's, which keeps the id it had without the other)
+    let unpaid = bill();
+    let shape: Vec<(&str, usize, Money)> = unpaid
+        .invoices
+        .iter()
+        .map(|i| (i.id.as_str(), i.lines.len(), i.totals.net_total))
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            ("inv-EUR-0", 2, eur(dec!(60.00))),
+            ("inv-EUR-1", 1, eur(dec!(20.00))),
+        ]
+    );
+    assert_eq!(unpaid.direct_debit, [InvoiceId::new("inv-EUR-1")]);
+    // AND it is collected under the customer's mandate granted to the
+    // seller, due on the collection date; the transfer invoice is untouched
+    let mandate = invoice_fixtures::mandate(d(2025, 12, 1));
+    let seller = mandate.creditor_identifier.clone();
+    let mut collected = bill();
+    collected
+        .collect_by_direct_debit(Some(&seller), [&mandate])
+        .unwrap();
+    assert_eq!(collected.invoices[0], unpaid.invoices[0]);
+    let debited = &collected.invoices[1];
+    let notice = debited.direct_debit.as_ref().expect("collected");
+    assert_eq!(notice.mandate_reference, mandate.reference);
+    assert_eq!(debited.due_date, notice.collection_date);
+    assert!(notice.collection_date >= d(2026, 1, 15));
+    // AND without a usable mandate, or a seller without creditor settings,
+    // the bill is refused naming the invoice, never a transfer instead
+    let mut other_seller = mandate.clone();
+    other_seller.creditor_identifier = CreditorIdentifier::parse(&format!(
+        "DE{}ZZZ01234567890",
+        sepa::creditor_id_check_digits("01234567890", "DE")
+    ))
+    .unwrap();
+    for (creditor, mandates, reason) in [
+        (
+            Some(&seller),
+            vec![&other_seller],
+            "no SEPA mandate on file",
+        ),
+        (Some(&seller), vec![], "no SEPA mandate on file"),
+        (None, vec![&mandate], "no SEPA creditor settings"),
+    ] {
+        let mut refused = bill();
+        let err = refused
+            .collect_by_direct_debit(creditor, mandates)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("invoices/inv-EUR-1/mandate"), "{err}");
+        assert!(err.contains(reason), "{err}");
+    }
+}

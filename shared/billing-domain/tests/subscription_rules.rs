@@ -6,7 +6,7 @@ mod common;
 use billing_domain::money::{Currency, Money};
 use billing_domain::period::BillingInterval;
 use billing_domain::schedule::{due_for_run, next_due_date};
-use billing_domain::subscription::{BillingTiming, Cancellation, Subscription};
+use billing_domain::subscription::{BillingTiming, Cancellation, PaymentMethod, Subscription};
 use common::{d, eur, monthly_licence, recurring_item, subscription};
 use rust_decimal_macros::dec;
 
@@ -57,6 +57,25 @@ fn validation_names_the_field() {
     let mut sub = contract();
     sub.items.clear();
     assert_eq!(error_field(sub.validate()), "items");
+}
+
+#[test]
+fn direct_debit_is_for_euro_contracts_only() {
+    let mut sub = contract();
+    sub.payment_method = PaymentMethod::DirectDebit;
+    assert_eq!(sub.validate(), Ok(()));
+    // The same contract in dollars is fine by transfer, refused by name
+    // on direct debit (SEPA collects euro).
+    let mut dollars = contract();
+    dollars.currency = Currency::USD;
+    for item in &mut dollars.items {
+        item.item.unit_price = Money::new(item.item.unit_price.amount(), Currency::USD);
+    }
+    assert_eq!(dollars.validate(), Ok(()));
+    dollars.payment_method = PaymentMethod::DirectDebit;
+    let refusal = dollars.validate().unwrap_err().to_string();
+    assert!(refusal.starts_with("payment_method:"), "{refusal}");
+    assert!(refusal.contains("euro only"), "{refusal}");
 }
 
 #[test]

@@ -287,6 +287,26 @@ impl RunWorker {
                 Ok(bill) => bill,
                 Err(error) => return Ok(failed("invalid_contract", error.to_string(), true)),
             };
+            let bill = match bill {
+                Some(mut bill) if !bill.direct_debit.is_empty() => {
+                    // As a one-off deal: without a usable mandate nothing is
+                    // issued (never a transfer invoice instead); the customer
+                    // goes on the needs-attention list with the reason.
+                    let mandates = self.store.mandates(account_id).await?;
+                    let creditor = self
+                        .entity
+                        .direct_debit
+                        .as_ref()
+                        .map(|settings| &settings.creditor_identifier);
+                    if let Err(error) =
+                        bill.collect_by_direct_debit(creditor, mandates.iter().map(|m| &m.mandate))
+                    {
+                        return Ok(failed("no_usable_mandate", error.to_string(), true));
+                    }
+                    Some(bill)
+                }
+                bill => bill,
+            };
             let Some(bill) = bill else {
                 return match batch.mode {
                     RunMode::Preview => Ok(Billed::NothingDue),

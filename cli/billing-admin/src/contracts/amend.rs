@@ -273,6 +273,7 @@ mod tests {
             anchor_day: None,
             proration: ProrationPolicy::ActualDays,
             mid_period_changes: None,
+            payment_method: Default::default(),
             items: vec![SubscriptionItem {
                 id: SubscriptionItemId::new("i1"),
                 item: Item::new(

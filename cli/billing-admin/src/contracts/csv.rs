@@ -3,7 +3,8 @@
 //!
 //! Every cell is parsed here, with the row's line and the column named on
 //! error; all rows are checked, so one run lists every problem of a file.
-//! The contract columns (account, currency, dates, anchor day, proration)
+//! The contract columns (account, currency, dates, anchor day, proration,
+//! payment method)
 //! repeat on each of its rows and must agree.
 
 use std::collections::HashMap;
@@ -15,7 +16,7 @@ use billing_domain::item::{Item, UnitCode};
 use billing_domain::money::{Currency, Money};
 use billing_domain::period::{AnchorDay, AnchorMonth, BillingInterval, IntervalUnit};
 use billing_domain::subscription::{
-    BillingTiming, ProrationPolicy, Subscription, SubscriptionItem,
+    BillingTiming, PaymentMethod, ProrationPolicy, Subscription, SubscriptionItem,
 };
 use billing_domain::tax::{Exemption, TaxCategory};
 use chrono::NaiveDate;
@@ -95,6 +96,11 @@ pub const COLUMNS: &[(&str, bool, &str)] = &[
         false,
         "calendar alignment: month (1-12) periods are aligned to",
     ),
+    (
+        "payment_method",
+        false,
+        "transfer | direct_debit (euro, needs the customer's active mandate), empty = transfer",
+    ),
 ];
 
 /// Where a CSV contract came from, to locate later problems.
@@ -134,6 +140,7 @@ fn contract_column(key: &str) -> &'static str {
         "end" => "contract_end",
         "anchor_day" => "anchor_day",
         "proration" => "proration",
+        "payment_method" => "payment_method",
         "items" => "item_id",
         _ => "contract_id",
     }
@@ -168,6 +175,7 @@ struct Head {
     end: Option<NaiveDate>,
     anchor_day: Option<AnchorDay>,
     proration: ProrationPolicy,
+    payment_method: PaymentMethod,
 }
 
 /// A contract being assembled from its rows.
@@ -276,6 +284,7 @@ pub fn parse(input: impl std::io::Read) -> Result<Vec<(Subscription, CsvOrigin)>
             anchor_day: draft.head.anchor_day,
             proration: draft.head.proration,
             mid_period_changes: None,
+            payment_method: draft.head.payment_method,
             items: draft.items,
         };
         if let Err(billing_domain::DomainError::Invalid { field, message }) =
@@ -349,6 +358,10 @@ fn head_difference(first: &Head, other: &Head) -> Option<&'static str> {
         (first.end != other.end, "contract_end"),
         (first.anchor_day != other.anchor_day, "anchor_day"),
         (first.proration != other.proration, "proration"),
+        (
+            first.payment_method != other.payment_method,
+            "payment_method",
+        ),
     ]
     .into_iter()
     .find_map(|(differs, column)| differs.then_some(column))
@@ -443,6 +456,7 @@ impl Row<'_> {
         let item_end = self.optional_cell("item_end", parse_date);
         let product_code = self.optional_cell("product_code", |v| domain(ProductCode::parse(v)));
         let anchor_month = self.optional_cell("anchor_month", parse_anchor_month);
+        let payment_method = self.optional_cell("payment_method", named::<PaymentMethod>);
         let head = Head {
             account_id: account_id?,
             currency: currency?,
@@ -450,6 +464,7 @@ impl Row<'_> {
             end: end?,
             anchor_day: anchor_day?,
             proration: proration?,
+            payment_method: payment_method?.unwrap_or_default(),
         };
         let item = SubscriptionItem {
             id: item_id?,

@@ -15,8 +15,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use billing_domain::DomainError;
+use billing_domain::direct_debit::{CreditorIdentifier, first_usable_mandate};
 use billing_domain::ids::AccountId;
-use billing_domain::subscription::Subscription;
+use billing_domain::subscription::{PaymentMethod, Subscription};
 use billing_store::{BillingStore, ImportWrite, SubscriptionChange, VersionedAccount};
 use clap::{Subcommand, ValueEnum};
 use serde::Serialize;
@@ -241,6 +242,56 @@ async fn import(
     Ok(())
 }
 
+/// What the import needs of a seller, read once per seller.
+#[derive(Debug, Clone)]
+struct Seller {
+    /// Today in the seller's time zone: amendments take effect on it.
+    today: chrono::NaiveDate,
+    /// The seller's SEPA creditor identifier, if it collects.
+    creditor: Option<CreditorIdentifier>,
+}
+
+async fn seller(
+    store: &BillingStore,
+    cache: &mut HashMap<billing_domain::ids::BillingEntityId, Seller>,
+    id: &billing_domain::ids::BillingEntityId,
+) -> Result<Seller, AdminError> {
+    if let Some(seller) = cache.get(id) {
+        return Ok(seller.clone());
+    }
+    let entity = store.billing_entity(id).await?;
+    let seller = Seller {
+        today: chrono::Utc::now()
+            .with_timezone(&entity.time_zone)
+            .date_naive(),
+        creditor: entity.direct_debit.map(|s| s.creditor_identifier),
+    };
+    cache.insert(id.clone(), seller.clone());
+    Ok(seller)
+}
+
+/// A contract on direct debit needs a mandate its runs can collect under,
+/// chosen by the rule the run applies (`first_usable_mandate`, usable
+/// today); otherwise why not, as the CRM webhook refuses such a deal.
+async fn usable_mandate(
+    store: &BillingStore,
+    contract: &Subscription,
+    seller: &Seller,
+) -> Result<Result<(), String>, AdminError> {
+    let Some(creditor) = &seller.creditor else {
+        return Ok(Err(
+            "the seller has no SEPA creditor settings (billing_entity.direct_debit)".to_owned(),
+        ));
+    };
+    let stored = store.mandates(&contract.account_id).await?;
+    let mandates = stored.iter().map(|m| &m.mandate);
+    Ok(first_usable_mandate(creditor, mandates, |_| seller.today)
+        .map(|_| ())
+        .map_err(|DomainError::Invalid { message, .. }| {
+            format!("{message}; import it first with `billing-admin accounts import`")
+        }))
+}
+
 /// One contract's write, decided against what is stored.
 struct Planned {
     contract_id: String,
@@ -259,8 +310,7 @@ async fn plan(
 ) -> Result<Vec<Planned>, AdminError> {
     let mut accounts: HashMap<AccountId, Option<VersionedAccount>> = HashMap::new();
     // Each seller's today (in its time zone): amendments take effect on it.
-    let mut entities: HashMap<billing_domain::ids::BillingEntityId, chrono::NaiveDate> =
-        HashMap::new();
+    let mut entities: HashMap<billing_domain::ids::BillingEntityId, Seller> = HashMap::new();
     let mut problems = Vec::new();
     let mut planned = Vec::new();
     let bar = context.output.progress(contracts.len(), "checking");
@@ -294,21 +344,22 @@ async fn plan(
             continue;
         }
         let billing_entity_id = account.account.billing_entity_id.clone();
+        if contract.payment_method == PaymentMethod::DirectDebit {
+            let seller = seller(store, &mut entities, &billing_entity_id).await?;
+            if let Err(message) = usable_mandate(store, &contract, &seller).await? {
+                refuse("payment_method", message);
+                continue;
+            }
+        }
         let stored = store
             .subscription(&contract.account_id, &contract.id)
             .await?;
         let change = match stored {
             None => Some(SubscriptionChange::Create(contract.clone())),
             Some(stored) => {
-                let today = match entities.get(&billing_entity_id) {
-                    Some(today) => *today,
-                    None => {
-                        let zone = store.billing_entity(&billing_entity_id).await?.time_zone;
-                        let today = chrono::Utc::now().with_timezone(&zone).date_naive();
-                        entities.insert(billing_entity_id.clone(), today);
-                        today
-                    }
-                };
+                let today = seller(store, &mut entities, &billing_entity_id)
+                    .await?
+                    .today;
                 let refusals = amend::carry_progress(&stored.subscription, &mut contract, today);
                 if !refusals.is_empty() {
                     for refusal in refusals {

@@ -57,6 +57,7 @@ pub fn subscription(id: &str, start: NaiveDate, items: Vec<SubscriptionItem>) ->
         anchor_day: None,
         proration: ProrationPolicy::ActualDays,
         mid_period_changes: None,
+        payment_method: Default::default(),
         items,
     }
 }

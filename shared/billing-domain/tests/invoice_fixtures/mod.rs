@@ -218,3 +218,25 @@ pub fn field_of(err: DomainError) -> String {
     let text = err.to_string();
     text.split(':').next().unwrap_or_default().to_owned()
 }
+
+/// A consumer's recurrent CORE mandate, granted to the creditor identifier
+/// `DE98ZZZ09999999999`, signed on `signed_on`.
+pub fn mandate(signed_on: chrono::NaiveDate) -> billing_domain::direct_debit::Mandate {
+    use billing_domain::direct_debit::{
+        CreditorIdentifier, DirectDebitScheme, Mandate, MandateReference, MandateStatus, MandateUse,
+    };
+    Mandate {
+        reference: MandateReference::parse("NL-0002").unwrap(),
+        creditor_identifier: CreditorIdentifier::parse("DE98ZZZ09999999999").unwrap(),
+        signed_on,
+        scheme: DirectDebitScheme::Core,
+        usage: MandateUse::Recurrent,
+        debtor_name: "Erika Mustermann".to_owned(),
+        debtor_iban: billing_domain::party::Iban::parse("DE75512108001245126199").unwrap(),
+        debtor_bic: None,
+        status: MandateStatus::Active,
+        last_collected_on: None,
+        agreed_pre_notification_days: None,
+        amendments: Vec::new(),
+    }
+}
