@@ -113,11 +113,16 @@ const CORPUS: &[(&str, &[&str])] = &[
     ("Erstattung Kaution", &[]),
     ("RF18 5390 0754 7034", &[]),
     ("RE-2026", &[]),
+    // Numbers after an invoice number that are no second invoice.
+    ("RE-2026-000123, 45 Stueck", &["RE-2026-000123"]),
+    ("RE-2026-000123 u. 150,00 EUR", &["RE-2026-000123"]),
+    ("Rechnung 2026 000123", &[]),
+    ("RE-2026-00012 3", &["RE-2026-000123"]),
 ];
 
 /// The share matched when this was recorded (matched / texts meaning an
 /// invoice), as a floor: the matcher may get better, never worse.
-const RECORDED_MATCHED: usize = 31;
+const RECORDED_MATCHED: usize = 38;
 
 #[test]
 fn the_matcher_reads_the_corpus_without_a_wrong_match() {
