@@ -32,7 +32,7 @@ export ZIG_GLOBAL_CACHE_DIR ?= $(abspath $(or $(CARGO_TARGET_DIR),target))/zig-c
 .PHONY: help demo test fmt-check clippy lint-template iac-scan domain-purity domain-layers store-deps test-python test-rust \
         local-aws-start local-aws-stop venv lock clean doc-tools package test-package sam-venv checkov-venv
 .PHONY: bench-webhook bench-run bench-cold-start bench-collection bench-aging api
-.PHONY: console console-build test-console chromium bench-console
+.PHONY: console console-build test-console console-e2e chromium bench-console
 
 help:
 	@echo "make demo   - run the billing pipeline locally against the local AWS endpoint"
@@ -89,6 +89,8 @@ demo: $(VENV_STAMP)
 	mkdir -p out
 	$(LOCAL_AWS) run -- sh -c 'target/debug/demo && $(VENV_PY) tools/dashboard_body.py out/dashboard.json'
 	$(CARGO) run --quiet -p billing-documents --example render_samples -- out/documents
+	$(MAKE) --no-print-directory console-e2e
+	@echo "demo: out/ holds the documents, bank files, journal and reports; out/console/ the console per role"
 
 ## ------------------------------------------------------- staff API, local
 # Serves the staff API on a loopback port against a fresh local AWS, with a
@@ -136,10 +138,15 @@ console: $(VENV_STAMP) console-build
 	$(CONSOLE_RUST)
 	$(LOCAL_AWS) run -- node $(CONSOLE_DIR)/dev/stack.mjs
 
-# The console's unit tests (vitest), then the e2e test in Chromium against
-# one local stack; screenshots of the main pages per role go to out/console/.
+# The console's unit tests (vitest), then its e2e walk.
 test-console: $(VENV_STAMP) console-build chromium
 	cd $(CONSOLE_DIR) && npx vitest run
+	$(MAKE) --no-print-directory console-e2e
+
+# The e2e walk in Chromium against one local stack: both roles sign in,
+# every page in both languages; screenshots of the main pages per role go
+# to out/console/ (so `make demo` runs it too).
+console-e2e: $(VENV_STAMP) console-build chromium
 	$(CONSOLE_RUST)
 	STACK_QUIET=1 $(CONSOLE_STACK) -- node $(CONSOLE_DIR)/e2e/run.mjs
 
