@@ -103,7 +103,7 @@ pub async fn run(store: &BillingStore, entity_id: &str) -> DemoResult<String> {
         println!(
             "  {}: {} ({} open)",
             invoice.number(),
-            billing_store::status_name(state.summary.status),
+            billing_store::InvoiceStatus::from(state.summary.status),
             state.summary.open
         );
     }

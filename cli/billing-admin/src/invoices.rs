@@ -5,7 +5,7 @@
 
 use billing_domain::ids::InvoiceId;
 use billing_domain::staff::StaffRole;
-use billing_store::{Actor, AuditEntry, InvoiceChange, WRITTEN_OFF, WriteOff};
+use billing_store::{Actor, AuditEntry, InvoiceChange, InvoiceStatus, WriteOff};
 use chrono::Utc;
 use clap::Subcommand;
 use serde_json::json;
@@ -87,7 +87,7 @@ pub async fn run(command: InvoicesCommand, context: &Context) -> Result<(), Admi
                 reason: Some(reason),
                 change: json!({"before": {"status": invoice.status,
                                           "open": invoice.open_amount.amount().to_string()},
-                               "after": {"status": WRITTEN_OFF, "open": "0",
+                               "after": {"status": InvoiceStatus::WrittenOff, "open": "0",
                                          "written_off": invoice.open_amount.amount().to_string(),
                                          "on": write_off.on}}),
             };
@@ -102,7 +102,7 @@ pub async fn run(command: InvoicesCommand, context: &Context) -> Result<(), Admi
                 .await?;
             let result = json!({
                 "invoice_id": id,
-                "status": WRITTEN_OFF,
+                "status": InvoiceStatus::WrittenOff,
                 "written_off": write_off.amount,
                 "on": write_off.on,
                 "revision": revision,

@@ -112,6 +112,7 @@ export const de: Record<MessageKey, string> = {
   'status.paid': 'bezahlt',
   'status.cancelled': 'storniert',
   'status.written_off': 'abgeschrieben',
+  'status.applied': 'verrechnet',
   'status.credited': 'gutgeschrieben',
   'doctype.380': 'Rechnung',
   'doctype.381': 'Rechnungskorrektur',

@@ -110,6 +110,7 @@ export const en = {
   'status.paid': 'paid',
   'status.cancelled': 'cancelled',
   'status.written_off': 'written off',
+  'status.applied': 'applied',
   'status.credited': 'credited',
   'doctype.380': 'invoice',
   'doctype.381': 'credit note',

@@ -333,7 +333,7 @@ mod tests {
             account_id: account.id.clone(),
             billing_entity_id: BillingEntityId::new(entity.id.as_str()),
             document_type: "380".into(),
-            status: "written_off".into(),
+            status: billing_store::InvoiceStatus::WrittenOff,
             issue_date: day("2026-05-04"),
             due_date: day("2026-05-18"),
             total: eur(11_900),

@@ -28,15 +28,15 @@ use billing_domain::matching::MatchRule;
 use billing_domain::money::{Currency, Money};
 use billing_domain::numbering::DocumentType;
 use billing_domain::numbering::{CounterKey, InvoiceNumber};
-use billing_domain::payment::{PaymentStatus, PaymentSummary};
+use billing_domain::payment::PaymentSummary;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::attributes::{Item, key_item, n, read_body, read_optional_s, read_s, s, time};
 use crate::audit::{Actor, AuditEntry, read_revision, revision_condition};
+use crate::invoice::InvoiceStatus;
 use crate::opportunity::{finalize, invoice_item, subscription_item};
 use crate::payment::{
-    CANCELLED, CREDIT_PREFIX, EntryBooking, InvoiceBooking, InvoicePayments, statement_entry_key,
-    status_name,
+    CREDIT_PREFIX, EntryBooking, InvoiceBooking, InvoicePayments, statement_entry_key,
 };
 use crate::transaction::{Outcome, Retry, transaction_update};
 use crate::{BillingStore, StoreError, keys};
@@ -288,9 +288,9 @@ impl BillingStore {
                 account_id: original.account_id.clone(),
                 reason: Some(request.reason.clone()),
                 change: serde_json::json!({
-                    "before": {"status": status_name(original.payments.summary.status),
+                    "before": {"status": InvoiceStatus::from(original.payments.summary.status),
                                "open": original.payments.summary.open.amount().to_string()},
-                    "after": {"status": CANCELLED, "open": "0",
+                    "after": {"status": InvoiceStatus::Cancelled, "open": "0",
                               "credit_note_id": credit_note_id.as_str(),
                               "customer_credit": to_credit.map(|m| m.amount().to_string()),
                               "released_contracts": released.iter().map(|s| s.as_str()).collect::<Vec<_>>()},
@@ -782,7 +782,7 @@ impl BillingStore {
 
         let mut note = invoice_item(&credit_note, &now)?;
         // Nothing is payable on a credit note: it settles its original.
-        note.insert("status".into(), s("applied"));
+        note.insert("status".into(), s(InvoiceStatus::Applied.as_str()));
         note.insert("open_amount".into(), s("0"));
         note.insert("preceding_invoice_id".into(), s(id.as_str()));
         // Not a payment target: a transfer quoting it goes to the review list.
@@ -796,12 +796,13 @@ impl BillingStore {
         let summary = &original.payments.summary;
         let settled = !issue.open_after.is_positive();
         let status = if issue.cancel {
-            CANCELLED
+            InvoiceStatus::Cancelled
         } else if settled {
-            status_name(PaymentStatus::Paid)
+            InvoiceStatus::Paid
         } else {
-            status_name(summary.status)
-        };
+            InvoiceStatus::from(summary.status)
+        }
+        .as_str();
         let mut set = vec![
             "#status = :status",
             "open_amount = :open",
@@ -842,7 +843,7 @@ impl BillingStore {
             ))
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":status", s(status))
-            .expression_attribute_values(":cancelled", s(CANCELLED))
+            .expression_attribute_values(":cancelled", s(InvoiceStatus::Cancelled.as_str()))
             .expression_attribute_values(":open", s(issue.open_after.amount().to_string()))
             .expression_attribute_values(":credited", s(credited_gross.amount().to_string()))
             .expression_attribute_values(":credited_lines", s(credited_lines))

@@ -142,7 +142,7 @@ impl DeliveryStatus {
         }
     }
 
-    fn parse(value: &str) -> Option<Self> {
+    pub(crate) fn parse(value: &str) -> Option<Self> {
         Some(match value {
             "sending" => Self::Sending,
             "sent" => Self::Sent,

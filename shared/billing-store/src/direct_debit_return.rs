@@ -22,6 +22,7 @@ use serde_json::json;
 
 use crate::attributes::{key_item, s};
 use crate::audit::{Actor, AuditEntry};
+use crate::invoice::InvoiceStatus;
 use crate::payment::{EntryBooked, EntryBooking, InvoicePayments, statement_entry_key};
 use crate::transaction::Outcome;
 use crate::{BillingStore, StoreError, StoredMandate};
@@ -66,11 +67,11 @@ impl DirectDebitReturn {
             reason: Some(self.reason()),
             change: json!({
                 "before": {
-                    "status": crate::payment::status_name(invoice.summary.status),
+                    "status": InvoiceStatus::from(invoice.summary.status),
                     "open_amount": invoice.summary.open.amount().to_string(),
                 },
                 "after": {
-                    "status": crate::payment::status_name(after.status),
+                    "status": InvoiceStatus::from(after.status),
                     "open_amount": after.open.amount().to_string(),
                 },
                 "returned": returned.amount().abs().to_string(),

@@ -3,6 +3,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use billing_domain::ids::{AccountId, InvoiceId};
 use billing_domain::invoice::Invoice;
+use billing_domain::payment::PaymentStatus;
 use serde::{Deserialize, Serialize};
 
 use crate::attributes::{
@@ -22,11 +23,93 @@ pub enum DocumentStatus {
 }
 
 impl DocumentStatus {
-    fn as_str(self) -> &'static str {
+    /// The stored form.
+    pub fn as_str(self) -> &'static str {
         match self {
             DocumentStatus::Pending => "pending",
             DocumentStatus::Archived => "archived",
         }
+    }
+
+    pub(crate) fn parse(stored: &str) -> Option<Self> {
+        Some(match stored {
+            "pending" => DocumentStatus::Pending,
+            "archived" => DocumentStatus::Archived,
+            _ => return None,
+        })
+    }
+}
+
+/// Where an invoice stands (its stored `status`): what its payments, a
+/// cancellation or a write-off made of it. Staff lists filter by it, the
+/// dunning rules and the API's write checks decide by it; it leaves the
+/// store as this type, never as a string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvoiceStatus {
+    /// Nothing (net) received yet.
+    Open,
+    /// Some received, some still open.
+    PartiallyPaid,
+    /// Settled (an overpayment's surplus is customer credit).
+    Paid,
+    /// Cancelled by a credit note for its whole amount.
+    Cancelled,
+    /// Written off as uncollectible (§17 UStG).
+    WrittenOff,
+    /// A credit note: nothing is payable on it, it settled its original.
+    Applied,
+}
+
+impl InvoiceStatus {
+    /// Every status, in the order staff see them.
+    pub const ALL: [Self; 6] = [
+        Self::Open,
+        Self::PartiallyPaid,
+        Self::Paid,
+        Self::Cancelled,
+        Self::WrittenOff,
+        Self::Applied,
+    ];
+
+    /// The stored (and API) form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::PartiallyPaid => "partially_paid",
+            Self::Paid => "paid",
+            Self::Cancelled => "cancelled",
+            Self::WrittenOff => "written_off",
+            Self::Applied => "applied",
+        }
+    }
+
+    /// The status stored as `stored`, if it is one.
+    pub fn parse(stored: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|status| status.as_str() == stored)
+    }
+
+    /// Whether something is still to be paid on it.
+    pub fn is_open(self) -> bool {
+        matches!(self, Self::Open | Self::PartiallyPaid)
+    }
+}
+
+impl From<PaymentStatus> for InvoiceStatus {
+    fn from(status: PaymentStatus) -> Self {
+        match status {
+            PaymentStatus::Open => Self::Open,
+            PaymentStatus::PartiallyPaid => Self::PartiallyPaid,
+            PaymentStatus::Paid | PaymentStatus::Overpaid => Self::Paid,
+        }
+    }
+}
+
+impl std::fmt::Display for InvoiceStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -97,16 +180,10 @@ impl BillingStore {
         let Some(item) = output.as_ref() else {
             return Ok(None);
         };
-        let document_status = match read_s(item, "document_status", &what)? {
-            "pending" => DocumentStatus::Pending,
-            "archived" => DocumentStatus::Archived,
-            other => {
-                return Err(StoreError::corrupt(
-                    what,
-                    format!("unknown document_status {other}"),
-                ));
-            }
-        };
+        let stored = read_s(item, "document_status", &what)?;
+        let document_status = DocumentStatus::parse(stored).ok_or_else(|| {
+            StoreError::corrupt(&what, format!("unknown document_status {stored}"))
+        })?;
         let documents = match read_optional_s(item, "documents") {
             Some(text) => serde_json::from_str(text)
                 .map_err(|e| StoreError::corrupt(&what, format!("documents: {e}")))?,
@@ -209,5 +286,46 @@ impl BillingStore {
             Err(err) if is_condition_failure(&err) => Ok(()),
             Err(err) => Err(StoreError::aws("UpdateItem", &err)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invoice_statuses_keep_their_stored_and_api_spelling() {
+        // The stored layout and the API's JSON: pinned, since lists filter
+        // on the stored value and clients on the JSON one.
+        let spelled: Vec<(&str, String)> = InvoiceStatus::ALL
+            .iter()
+            .map(|status| {
+                (
+                    status.as_str(),
+                    serde_json::to_string(status).unwrap_or_default(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            spelled,
+            [
+                ("open", "\"open\"".to_owned()),
+                ("partially_paid", "\"partially_paid\"".to_owned()),
+                ("paid", "\"paid\"".to_owned()),
+                ("cancelled", "\"cancelled\"".to_owned()),
+                ("written_off", "\"written_off\"".to_owned()),
+                ("applied", "\"applied\"".to_owned()),
+            ]
+        );
+        for status in InvoiceStatus::ALL {
+            assert_eq!(InvoiceStatus::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(InvoiceStatus::parse("overpaid"), None);
+        assert_eq!(
+            InvoiceStatus::from(PaymentStatus::Overpaid),
+            InvoiceStatus::Paid
+        );
+        assert!(InvoiceStatus::PartiallyPaid.is_open());
+        assert!(!InvoiceStatus::WrittenOff.is_open());
     }
 }

@@ -62,7 +62,8 @@ pub use dunning::{
 pub use error::StoreError;
 pub use import::{AccountWrite, ImportWrite};
 pub use invoice::{
-    ArchivedDocument, DocumentFailure, DocumentStatus, DocumentsRecorded, StoredInvoice,
+    ArchivedDocument, DocumentFailure, DocumentStatus, DocumentsRecorded, InvoiceStatus,
+    StoredInvoice,
 };
 pub use mandate::StoredMandate;
 pub use opportunity::{
@@ -72,7 +73,7 @@ pub use opportunity::{
 pub use page::{MAX_PAGE_LIMIT, Page, Paged};
 pub use payment::{
     EntryBooked, EntryBooking, InvoiceBooking, InvoicePayments, ReviewEntry, StatementRecord,
-    payment_id, statement_key, status_name,
+    payment_id, statement_key,
 };
 pub use receivables::{
     JournalInputs, RecordedCredit, RecordedCustomer, RecordedDocument, RecordedEvent,
@@ -82,7 +83,7 @@ pub use revenue::RevenueBasis;
 pub use staff_reads::{
     AttentionItem, AttentionKind, CreditRecord, InvoiceFilter, InvoiceOverview, PaymentRecord,
 };
-pub use staff_writes::{InvoiceChange, InvoiceForChange, WRITTEN_OFF, WriteOff};
+pub use staff_writes::{InvoiceChange, InvoiceForChange, WriteOff};
 pub use subscription::VersionedSubscription;
 
 /// The billing table, reached through one DynamoDB client.

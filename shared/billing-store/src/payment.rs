@@ -19,20 +19,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::attributes::{Item, key_item, n, read_optional_s, read_s, s, time};
+use crate::invoice::InvoiceStatus;
 use crate::transaction::{Outcome, Retry, transaction_update};
 use crate::{BillingStore, StoreError, keys};
-
-/// Statuses an invoice's payments give it (`status` on the invoice item).
-pub fn status_name(status: PaymentStatus) -> &'static str {
-    match status {
-        PaymentStatus::Open => "open",
-        PaymentStatus::PartiallyPaid => "partially_paid",
-        PaymentStatus::Paid | PaymentStatus::Overpaid => "paid",
-    }
-}
-
-/// The `status` of a cancelled invoice.
-pub(crate) const CANCELLED: &str = "cancelled";
 
 /// An invoice's payment state as stored beside the immutable body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,7 +144,7 @@ impl InvoicePayments {
                 _ => 0,
             },
             paid_in_full_on: date("paid_in_full_on")?,
-            cancelled: read_optional_s(item, "status") == Some(CANCELLED),
+            cancelled: read_optional_s(item, "status") == Some(InvoiceStatus::Cancelled.as_str()),
             written_off: item.contains_key("written_off"),
             revision: crate::audit::read_revision(item, what)?,
         })
@@ -699,7 +688,7 @@ impl BillingStore {
             .update_expression(expression)
             .condition_expression(condition)
             .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":status", s(status_name(after.status)))
+            .expression_attribute_values(":status", s(InvoiceStatus::from(after.status).as_str()))
             .expression_attribute_values(":open", s(after.open.amount().to_string()))
             .expression_attribute_values(":paid", s(after.paid.amount().to_string()))
             .expression_attribute_values(
@@ -712,7 +701,7 @@ impl BillingStore {
             )
             .expression_attribute_values(":next", n(current.payment_version + 1))
             .expression_attribute_values(":day", s(booking.value_date.to_string()))
-            .expression_attribute_values(":cancelled", s(CANCELLED));
+            .expression_attribute_values(":cancelled", s(InvoiceStatus::Cancelled.as_str()));
         if current.payment_version > 0 {
             update = update.expression_attribute_values(":version", n(current.payment_version));
         }

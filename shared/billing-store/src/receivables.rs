@@ -31,10 +31,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::HashMap;
 
 use crate::attributes::{Item, read_body, read_optional_s, read_optional_time};
+use crate::invoice::InvoiceStatus;
 use crate::page::{Page, query_page};
 use crate::payment::{CREDIT_PREFIX, booked_payment, read_amount};
 use crate::staff_reads::InvoiceFilter;
-use crate::staff_writes::{WRITTEN_OFF, WriteOff};
+use crate::staff_writes::WriteOff;
 use crate::{BillingStore, InvoiceOverview, StoreError, keys};
 
 impl BillingStore {
@@ -495,7 +496,7 @@ fn touched(item: &Item) -> bool {
     matches!(item.get("payment_version"), Some(AttributeValue::N(v)) if v != "0")
         || matches!(item.get("dunning_level"), Some(AttributeValue::N(v)) if v != "0")
         || item.contains_key("written_off")
-        || read_optional_s(item, "status") == Some(WRITTEN_OFF)
+        || read_optional_s(item, "status") == Some(InvoiceStatus::WrittenOff.as_str())
 }
 
 /// An invoice or credit note with what was recorded on it.

@@ -18,7 +18,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::attributes::{Item, read_body, read_optional_s, read_s, read_time};
+use crate::delivery::DeliveryStatus;
 use crate::dunning::AttentionNote;
+use crate::invoice::{DocumentStatus, InvoiceStatus};
 use crate::page::{Page, Paged, query_page};
 use crate::payment::{InvoicePayments, ReviewEntry, read_amount};
 use crate::run::RunFailure;
@@ -38,8 +40,9 @@ pub struct InvoiceOverview {
     /// UNTDID 1001 type code: `380` invoice, `381` credit note, `384`
     /// corrected invoice.
     pub document_type: String,
-    /// `open`, `partially_paid`, `paid`, `cancelled`.
-    pub status: String,
+    /// Where it stands (`open`, `partially_paid`, `paid`, `cancelled`,
+    /// `written_off`; a credit note `applied`).
+    pub status: InvoiceStatus,
     /// Issue date.
     pub issue_date: NaiveDate,
     /// Due date.
@@ -52,11 +55,10 @@ pub struct InvoiceOverview {
     pub paid_in_full_on: Option<NaiveDate>,
     /// Highest dunning level sent (0: none).
     pub dunning_level: u32,
-    /// The e-mail's state (`sending`, `sent`, `delivered`, `failed`,
-    /// `bounced`, `complained`), once delivery was attempted.
-    pub delivery_status: Option<String>,
+    /// The e-mail's state, once delivery was attempted.
+    pub delivery_status: Option<DeliveryStatus>,
     /// `pending` until PDF and XML are archived, then `archived`.
-    pub document_status: Option<String>,
+    pub document_status: Option<DocumentStatus>,
     /// Whether a dunning block is set.
     pub dunning_blocked: bool,
     /// Whether a dispute is flagged.
@@ -93,15 +95,16 @@ impl InvoiceOverview {
             account_id: payments.account_id,
             billing_entity_id: payments.billing_entity_id,
             document_type,
-            status: read_s(item, "status", what)?.to_owned(),
+            status: read_status(item, "status", what, InvoiceStatus::parse)?
+                .ok_or_else(|| StoreError::corrupt(what, "status is missing"))?,
             issue_date: payments.issue_date,
             due_date: payments.due_date,
             total,
             open_amount: payments.summary.open,
             paid_in_full_on: payments.paid_in_full_on,
             dunning_level,
-            delivery_status: read_optional_s(item, "delivery_status").map(str::to_owned),
-            document_status: read_optional_s(item, "document_status").map(str::to_owned),
+            delivery_status: read_status(item, "delivery_status", what, DeliveryStatus::parse)?,
+            document_status: read_status(item, "document_status", what, DocumentStatus::parse)?,
             dunning_blocked: item.contains_key("dunning_block"),
             disputed: item.contains_key("dispute"),
             collection_since: read_optional_s(item, "collection_since")
@@ -117,10 +120,13 @@ impl InvoiceOverview {
     /// Open, paid or cancelled, for the domain's dunning rules (`overpaid`
     /// counts as paid).
     pub fn state(&self) -> InvoiceState {
-        match self.status.as_str() {
-            "open" | "partially_paid" => InvoiceState::Open,
-            "cancelled" => InvoiceState::Cancelled,
-            _ => InvoiceState::Paid,
+        match self.status {
+            InvoiceStatus::Open | InvoiceStatus::PartiallyPaid => InvoiceState::Open,
+            InvoiceStatus::Cancelled => InvoiceState::Cancelled,
+            // Nothing is to be collected on a written-off invoice any more.
+            InvoiceStatus::Paid | InvoiceStatus::WrittenOff | InvoiceStatus::Applied => {
+                InvoiceState::Paid
+            }
         }
     }
 
@@ -134,9 +140,25 @@ impl InvoiceOverview {
             open: self.open_amount,
             paid_in_full_on: self.paid_in_full_on,
             dunning_level: self.dunning_level,
-            receivable: self.document_type == "380" && self.status != "cancelled",
+            receivable: self.document_type == "380" && self.status != InvoiceStatus::Cancelled,
         }
     }
+}
+
+/// An optional status attribute read as its type; an unknown value is
+/// corrupt data, not a new status to pass on.
+fn read_status<T>(
+    item: &Item,
+    name: &str,
+    what: &str,
+    parse: fn(&str) -> Option<T>,
+) -> Result<Option<T>, StoreError> {
+    read_optional_s(item, name)
+        .map(|stored| {
+            parse(stored)
+                .ok_or_else(|| StoreError::corrupt(what, format!("unknown {name} {stored}")))
+        })
+        .transpose()
 }
 
 /// Which invoices a list shows.
@@ -144,7 +166,7 @@ impl InvoiceOverview {
 pub struct InvoiceFilter {
     /// Only this status (applied after the page is read: a page may hold
     /// fewer than its limit, the cursor goes on).
-    pub status: Option<String>,
+    pub status: Option<InvoiceStatus>,
     /// Issued on or after.
     pub issued_from: Option<NaiveDate>,
     /// Issued on or before.
@@ -517,7 +539,7 @@ impl BillingStore {
             query = query
                 .filter_expression("#status = :status")
                 .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":status", AttributeValue::S(status.clone()));
+                .expression_attribute_values(":status", AttributeValue::S(status.as_str().into()));
         }
         query
     }

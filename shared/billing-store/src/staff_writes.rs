@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::attributes::{key_item, n, s};
 use crate::audit::{AuditEntry, revision_condition};
 use crate::dunning::{Dispute, DunningBlock};
+use crate::invoice::InvoiceStatus;
 use crate::staff_reads::{AttentionKind, InvoiceOverview};
 use crate::transaction::Outcome;
 use crate::{BillingStore, StoreError, keys};
@@ -79,9 +80,6 @@ pub struct WriteOff {
     /// journal books it into the next open period).
     pub recorded_at: chrono::DateTime<chrono::Utc>,
 }
-
-/// The `status` of a written-off invoice.
-pub const WRITTEN_OFF: &str = "written_off";
 
 /// Why a re-send was refused while the revision still matched.
 const NOT_RESENDABLE: &str =
@@ -231,7 +229,7 @@ impl BillingStore {
                     s(write_off.amount.amount().to_string()),
                 ));
                 values.push((":zero", s("0")));
-                values.push((":written_off_status", s(WRITTEN_OFF)));
+                values.push((":written_off_status", s(InvoiceStatus::WrittenOff.as_str())));
                 values.push((":open", s("open")));
                 values.push((":partially_paid", s("partially_paid")));
                 condition.push_str(

@@ -82,7 +82,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
                 for pending in page
                     .items
                     .iter()
-                    .filter(|i| i.document_status.as_deref() == Some("pending"))
+                    .filter(|i| i.document_status == Some(billing_store::DocumentStatus::Pending))
                 {
                     if let Err(err) = documents.produce(&pending.invoice_id).await {
                         eprintln!("documents of {}: {err}", pending.invoice_id);

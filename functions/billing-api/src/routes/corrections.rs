@@ -157,7 +157,7 @@ fn booked(booked: StaffBooked) -> Result<Reply, ApiError> {
     Ok(Reply::with_status(
         201,
         json!({
-            "status": billing_store::status_name(booked.summary.status),
+            "status": billing_store::InvoiceStatus::from(booked.summary.status),
             "paid": booked.summary.paid,
             "open": booked.summary.open,
             "customer_credit": booked.customer_credit,

@@ -3,7 +3,7 @@
 
 use billing_domain::numbering::InvoiceNumber;
 use billing_domain::receivables::{payment_behaviour, receivables_as_of};
-use billing_store::{InvoiceFilter, Page, Paged};
+use billing_store::{InvoiceFilter, InvoiceStatus, Page, Paged};
 use futures_util::future::try_join_all;
 use serde_json::{Value, json};
 
@@ -93,7 +93,7 @@ pub async fn overview(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let with_payments: Vec<_> = invoices
         .items
         .iter()
-        .filter(|i| matches!(i.status.as_str(), "paid" | "partially_paid"))
+        .filter(|i| matches!(i.status, InvoiceStatus::Paid | InvoiceStatus::PartiallyPaid))
         .collect();
     let booked = try_join_all(
         with_payments

@@ -7,7 +7,9 @@ use billing_domain::ids::{AccountId, InvoiceId};
 use billing_domain::money::Currency;
 use billing_domain::receivables::{ReceivableInvoice, aging, payment_behaviour, receivables_as_of};
 use billing_domain::schedule::next_due_date;
-use billing_store::{AttentionKind, InvoiceFilter, InvoiceOverview, Paged, VersionedAccount};
+use billing_store::{
+    AttentionKind, InvoiceFilter, InvoiceOverview, InvoiceStatus, Paged, VersionedAccount,
+};
 use serde_json::{Value, json};
 
 use super::{Ctx, paged};
@@ -16,9 +18,6 @@ use crate::reply::Reply;
 
 /// How long a presigned document link works.
 pub const LINK_LIFETIME: Duration = Duration::from_secs(300);
-
-/// Invoice statuses a list can be filtered by.
-pub const STATUSES: [&str; 5] = ["open", "partially_paid", "paid", "cancelled", "written_off"];
 
 /// An account as the API shows it: the stored account plus its revision.
 pub fn account_view(account: &VersionedAccount) -> Result<Value, ApiError> {
@@ -113,15 +112,15 @@ pub fn contract_view(stored: &billing_store::VersionedSubscription) -> Value {
 }
 
 fn filter(ctx: &Ctx<'_>) -> Result<InvoiceFilter, ApiError> {
-    let status = ctx.query("status").map(str::to_owned);
-    if let Some(status) = &status
-        && !STATUSES.contains(&status.as_str())
-    {
-        return Err(ApiError::invalid(
-            "/status",
-            format!("must be one of {}", STATUSES.join(", ")),
-        ));
-    }
+    let status = ctx
+        .query("status")
+        .map(|given| {
+            InvoiceStatus::parse(given).ok_or_else(|| {
+                let statuses: Vec<&str> = InvoiceStatus::ALL.iter().map(|s| s.as_str()).collect();
+                ApiError::invalid("/status", format!("must be one of {}", statuses.join(", ")))
+            })
+        })
+        .transpose()?;
     let filter = InvoiceFilter {
         status,
         issued_from: ctx.date("issued_from")?,

@@ -5,7 +5,7 @@
 use billing_domain::ids::{AccountId, InvoiceId};
 use billing_store::{
     AttentionKind, AuditEntry, DeliveryRequest, Dispute, DunningBlock, InvoiceChange,
-    InvoiceForChange, WRITTEN_OFF, WriteOff,
+    InvoiceForChange, InvoiceStatus, WriteOff,
 };
 use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
@@ -194,9 +194,7 @@ pub async fn write_off(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let why = reason(body.reason.as_deref(), "/reason", true)?;
     let (read, expected) = invoice_for_change(ctx).await?;
     let invoice = &read.overview;
-    if invoice.document_type != "380"
-        || !matches!(invoice.status.as_str(), "open" | "partially_paid")
-    {
+    if invoice.document_type != "380" || !invoice.status.is_open() {
         return Err(conflict(
             &read,
             &format!(
@@ -220,7 +218,7 @@ pub async fn write_off(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         why,
         json!({"before": {"status": invoice.status,
                           "open": invoice.open_amount.amount().to_string()},
-               "after": {"status": WRITTEN_OFF, "open": "0",
+               "after": {"status": InvoiceStatus::WrittenOff, "open": "0",
                          "written_off": invoice.open_amount.amount().to_string(),
                          "on": write_off.on}}),
     );
