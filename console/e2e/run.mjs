@@ -123,7 +123,12 @@ const PAGES = [
   ['runs', '/runs'],
 ];
 
-/** Visits every page in both languages: axe, write controls, screenshots. */
+/** Waits until no part of the page is still loading: what is checked is the page as its user sees it. */
+async function loaded(page) {
+  await page.waitForFunction(() => !document.querySelector('[data-loading]'), null, { timeout: 30_000 });
+}
+
+/** Visits every page in both languages, each loaded: axe, write controls, screenshots. */
 async function tour(role, page, accountId) {
   const violations = [];
   const writes = {};
@@ -131,6 +136,7 @@ async function tour(role, page, accountId) {
     await go(page, path ?? `/customers/${encodeURIComponent(accountId)}`);
     for (const lang of ['en', 'de']) {
       await setLanguage(page, lang);
+      await loaded(page);
       for (const v of await axe(page)) violations.push(`${role} ${name} ${lang}: ${v}`);
       if (lang === 'en') await page.screenshot({ path: join(OUT, `${role}-${name}.png`), fullPage: true });
     }

@@ -43,7 +43,7 @@ export function ErrorBox({ error, onReload }: { error: unknown; onReload?: () =>
 
 export function Loading() {
   return (
-    <p class="muted" aria-live="polite">
+    <p class="muted" aria-live="polite" data-loading>
       {t('common.loading')}
     </p>
   );
