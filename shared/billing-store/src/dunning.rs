@@ -702,14 +702,7 @@ impl BillingStore {
         ));
         item.insert("record_type".into(), s("dunning_attention"));
         item.insert("body".into(), crate::attributes::body(&entry, "warning")?);
-        self.db
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("PutItem", &e))?;
-        Ok(())
+        self.put(item).await
     }
 
     /// The notes of an entity's needs-attention list besides delivery

@@ -33,13 +33,6 @@ impl BillingStore {
         let mut item = key_item(keys::entity(&entity.id));
         item.insert("body".into(), body(entity, &what)?);
         item.insert("record_type".into(), s("billing_entity"));
-        self.db
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("PutItem", &e))?;
-        Ok(())
+        self.put(item).await
     }
 }

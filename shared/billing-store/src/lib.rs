@@ -122,6 +122,19 @@ impl BillingStore {
         Ok(output.item)
     }
 
+    /// Writes `item` whole, replacing what was there: for items whose last
+    /// write wins (a seller's configuration, a payer link, a warning).
+    async fn put(&self, item: attributes::Item) -> Result<(), StoreError> {
+        self.db
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("PutItem", &e))?;
+        Ok(())
+    }
+
     /// Every item of partition `pk` whose sort key starts with `prefix`,
     /// strongly consistent, across pages.
     pub(crate) async fn query_prefix(

@@ -458,14 +458,7 @@ impl BillingStore {
         let mut item = key_item(payer_key(entity, account_number));
         item.insert("record_type".into(), s("payer_link"));
         item.insert("account_id".into(), s(account.as_str()));
-        self.db
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("PutItem", &e))?;
-        Ok(())
+        self.put(item).await
     }
 
     /// Books one entry, all or nothing (see the module docs). The invoices
