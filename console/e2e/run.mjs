@@ -121,6 +121,7 @@ const PAGES = [
   ['review', '/review'],
   ['aging', '/aging'],
   ['runs', '/runs'],
+  ['collections', '/collections'],
 ];
 
 /** Waits until no part of the page is still loading: what is checked is the page as its user sees it. */
@@ -235,6 +236,7 @@ await step('every write route answers 403 to the sales token and changes nothing
     ['DELETE', `/v1/needs-attention/unmatched_payment/${encodeURIComponent('stmt#E1')}`, reason],
     ['POST', '/v1/run-previews', { run_date: new Date().toISOString().slice(0, 10) }],
     ['POST', `/v1/run-previews/${encodeURIComponent('preview-e2e')}/finalize`, undefined],
+    ['POST', `/v1/collection-files/${encodeURIComponent('batch-e2e')}/download`, {}],
   ];
   const wrong = [];
   for (const [method, path, body] of writes) {

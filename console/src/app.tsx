@@ -5,6 +5,7 @@ import { useSignal } from './hooks';
 import { lang, setLang, t, type Lang } from './i18n';
 import { Aging } from './pages/Aging';
 import { Attention } from './pages/Attention';
+import { Collections } from './pages/Collections';
 import { Customer } from './pages/Customer';
 import { Review } from './pages/Review';
 import { Runs } from './pages/Runs';
@@ -64,7 +65,7 @@ export function App() {
   const clerk = role === 'billing';
   const links: [string, string][] = [['/', t('nav.search')]];
   if (clerk) {
-    links.push(['/attention', t('nav.attention')], ['/review', t('nav.review')], ['/aging', t('nav.aging')], ['/runs', t('nav.runs')]);
+    links.push(['/attention', t('nav.attention')], ['/review', t('nav.review')], ['/aging', t('nav.aging')], ['/runs', t('nav.runs')], ['/collections', t('nav.collections')]);
   }
   const current = path.split('?')[0];
 
@@ -113,6 +114,8 @@ function Page({ path }: { path: string }) {
       return <Aging />;
     case '/runs':
       return <Runs />;
+    case '/collections':
+      return <Collections />;
     default:
       return <Search />;
   }

@@ -176,3 +176,22 @@ export interface InvoiceLine {
 export interface InvoiceDetail extends InvoiceOverview {
   document: { content: { lines: InvoiceLine[] } };
 }
+
+/** A SEPA collection file (pain.008) as `GET /v1/collection-files` lists it. */
+export interface CollectionFile {
+  batch_id: string;
+  scheme: 'CORE' | 'B2B';
+  collection_date: string;
+  state: 'open' | 'sealed' | 'collected';
+  members: number;
+  file: { message_id: string; transactions: number; control_sum: Money } | null;
+  handed_over: { at: string; by: string } | null;
+  downloads: number;
+}
+
+/** A short-lived link to a collection file's bytes. */
+export interface CollectionDownload {
+  file: CollectionFile;
+  url: string;
+  expires_at: string;
+}
