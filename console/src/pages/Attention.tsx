@@ -1,9 +1,9 @@
 import { useState } from 'preact/hooks';
-import { enc, get, getVersioned, qs, send, type Page } from '../api';
+import { enc, getVersioned, send } from '../api';
 import { etagOf } from '../components/InvoiceActions';
 import { Dialog, DialogButtons, ErrorBox, Field, Link, ListStatus, MoreButton } from '../components/ui';
 import { formatDateTime } from '../format';
-import { useClerk, useLoad } from '../hooks';
+import { useClerk, usePages } from '../hooks';
 import { has, t } from '../i18n';
 import type { AttentionEntry, InvoiceOverview } from '../types';
 
@@ -11,8 +11,7 @@ type Work = 'resend' | 'block' | 'resolve';
 
 /** The needs-attention list, worked off in place: re-send, block dunning, resolve, each with a reason. */
 export function Attention() {
-  const [cursor, setCursor] = useState<string | null>(null);
-  const list = useLoad(() => get<Page<AttentionEntry>>(`/v1/needs-attention${qs({ limit: 50, cursor })}`), [cursor]);
+  const list = usePages<AttentionEntry>('/v1/needs-attention');
   const [work, setWork] = useState<{ entry: AttentionEntry; what: Work } | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const clerk = useClerk();
@@ -61,7 +60,7 @@ export function Attention() {
           </tbody>
         </table>
       )}
-      <MoreButton cursor={list.data?.next_cursor} onMore={setCursor} />
+      <MoreButton cursor={list.data?.next_cursor} onMore={list.more} />
       {work && (
         <WorkDialog
           entry={work.entry}

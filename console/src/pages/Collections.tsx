@@ -1,8 +1,8 @@
 import { useState } from 'preact/hooks';
-import { enc, get, qs, send, type Page } from '../api';
+import { enc, send } from '../api';
 import { ErrorBox, ListStatus, MoreButton } from '../components/ui';
 import { formatDate, formatDateTime, formatMoney } from '../format';
-import { useClerk, useLoad } from '../hooks';
+import { useClerk, usePages } from '../hooks';
 import { t } from '../i18n';
 import type { CollectionDownload, CollectionFile } from '../types';
 
@@ -13,8 +13,7 @@ import type { CollectionDownload, CollectionFile } from '../types';
  * still has to go.
  */
 export function Collections() {
-  const [cursor, setCursor] = useState<string | null>(null);
-  const list = useLoad(() => get<Page<CollectionFile>>(`/v1/collection-files${qs({ limit: 50, cursor })}`), [cursor]);
+  const list = usePages<CollectionFile>('/v1/collection-files');
   const [links, setLinks] = useState<Record<string, CollectionDownload>>({});
   const [failure, setFailure] = useState<unknown>(null);
   const clerk = useClerk();
@@ -83,7 +82,7 @@ export function Collections() {
           </tbody>
         </table>
       )}
-      <MoreButton cursor={list.data?.next_cursor} onMore={setCursor} />
+      <MoreButton cursor={list.data?.next_cursor} onMore={list.more} />
     </section>
   );
 }

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { enc, get, qs, send, type Page } from '../api';
 import { Dialog, DialogButtons, ErrorBox, Field, ListStatus, MoreButton } from '../components/ui';
 import { formatDate, formatMoney } from '../format';
-import { useClerk, useLoad } from '../hooks';
+import { useClerk, usePages } from '../hooks';
 import { t } from '../i18n';
 import type { AttentionEntry, SearchHit } from '../types';
 
@@ -13,8 +13,7 @@ import type { AttentionEntry, SearchHit } from '../types';
  * the reason.
  */
 export function Review() {
-  const [cursor, setCursor] = useState<string | null>(null);
-  const list = useLoad(() => get<Page<AttentionEntry>>(`/v1/payments/review${qs({ limit: 50, cursor })}`), [cursor]);
+  const list = usePages<AttentionEntry>('/v1/payments/review');
   const [assign, setAssign] = useState<AttentionEntry | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const clerk = useClerk();
@@ -54,7 +53,7 @@ export function Review() {
           </tbody>
         </table>
       )}
-      <MoreButton cursor={list.data?.next_cursor} onMore={setCursor} />
+      <MoreButton cursor={list.data?.next_cursor} onMore={list.more} />
       {assign && (
         <AssignDialog
           entry={assign}
