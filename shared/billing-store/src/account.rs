@@ -1,6 +1,8 @@
 //! Customer accounts, found by id or by the CRM's id.
 
+use crate::page::{Page, Paged, query_page};
 use billing_domain::ids::AccountId;
+use billing_domain::ids::BillingEntityId;
 use billing_domain::party::CustomerAccount;
 
 use chrono::{DateTime, FixedOffset};
@@ -177,6 +179,67 @@ impl VersionedAccount {
                 .and_then(|t| DateTime::parse_from_rfc3339(t).ok()),
             revision: crate::audit::read_revision(item, what)?,
         })
+    }
+}
+
+impl BillingStore {
+    /// Accounts of `entity` whose name starts with `prefix` (case and
+    /// spacing ignored), alphabetically; one Query on `ByAccount`.
+    pub async fn search_accounts(
+        &self,
+        entity: &BillingEntityId,
+        prefix: &str,
+        page: &Page,
+    ) -> Result<Paged<VersionedAccount>, StoreError> {
+        let partition = keys::account_names(entity);
+        let query = self
+            .query()
+            .index_name("ByAccount")
+            .key_condition_expression("account_key = :pk AND begins_with(account_sort, :prefix)")
+            .expression_attribute_values(":pk", AttributeValue::S(partition.clone()))
+            .expression_attribute_values(
+                ":prefix",
+                AttributeValue::S(format!(
+                    "{}{}",
+                    keys::ACCOUNT_NAME_PREFIX,
+                    keys::normalized_name(prefix)
+                )),
+            );
+        let (items, next) = query_page(query, ("account_key", &partition), page).await?;
+        let accounts = items
+            .iter()
+            .map(|item| VersionedAccount::read(item, "account"))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Paged {
+            items: accounts,
+            next_cursor: next,
+        })
+    }
+
+    /// The accounts of `entity` whose CRM id is `crm_id` (exact). The CRM
+    /// id is kept in the account's body only, so this pages through the
+    /// seller's account names (one Query per 200 accounts): its cost grows
+    /// with the number of customers, never with invoices.
+    pub async fn accounts_by_crm_id(
+        &self,
+        entity: &BillingEntityId,
+        crm_id: &str,
+    ) -> Result<Vec<VersionedAccount>, StoreError> {
+        let mut found = Vec::new();
+        let mut page = Page::first(crate::MAX_PAGE_LIMIT);
+        loop {
+            let accounts = self.search_accounts(entity, "", &page).await?;
+            found.extend(
+                accounts
+                    .items
+                    .into_iter()
+                    .filter(|a| a.account.crm_id.as_str() == crm_id),
+            );
+            match accounts.next_cursor {
+                Some(cursor) => page.cursor = Some(cursor),
+                None => return Ok(found),
+            }
+        }
     }
 }
 

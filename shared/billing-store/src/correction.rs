@@ -18,6 +18,9 @@
 //! refunds: negative), summed per currency. Spending it is conditioned on the
 //! account's revision, so two clerks can never spend the same credit twice.
 
+use crate::page::{Page, Paged};
+use crate::payment::read_amount;
+use serde::Serialize;
 use std::collections::BTreeMap;
 
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
@@ -1084,5 +1087,48 @@ fn refused(id: &InvoiceId, error: billing_domain::DomainError) -> StoreError {
     StoreError::Refused {
         what: format!("invoice {id}"),
         reason: domain_message(error),
+    }
+}
+
+/// Customer credit on an account (the surplus of an overpayment, a credit
+/// note's amount), and what happened to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CreditRecord {
+    /// Its id (the sort key after `CREDIT#`).
+    pub credit_id: String,
+    /// The amount.
+    pub amount: Money,
+    /// When it arose.
+    pub value_date: Option<NaiveDate>,
+    /// Why.
+    pub reason: Option<String>,
+}
+
+impl BillingStore {
+    /// The customer credit of an account, one Query on its partition.
+    pub async fn account_credit_page(
+        &self,
+        account: &AccountId,
+        page: &Page,
+    ) -> Result<Paged<CreditRecord>, StoreError> {
+        let partition = keys::account_partition(account);
+        let what = format!("credit of account {account}");
+        let (items, next) = self.prefix_page(&partition, "CREDIT#", page).await?;
+        let records = items
+            .iter()
+            .map(|item| {
+                let sk = read_s(item, "sk", &what)?;
+                Ok(CreditRecord {
+                    credit_id: sk.strip_prefix("CREDIT#").unwrap_or(sk).to_owned(),
+                    amount: read_amount(item, &what)?,
+                    value_date: read_optional_s(item, "value_date").and_then(|d| d.parse().ok()),
+                    reason: read_optional_s(item, "reason").map(str::to_owned),
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(Paged {
+            items: records,
+            next_cursor: next,
+        })
     }
 }

@@ -14,6 +14,7 @@ pub mod page;
 
 mod account;
 mod accounting;
+mod attention;
 pub mod audit;
 mod collection;
 mod correction;
@@ -32,8 +33,6 @@ mod revenue;
 pub mod run;
 #[cfg(feature = "seeding")]
 mod seed;
-mod staff_reads;
-mod staff_writes;
 mod subscription;
 mod transaction;
 
@@ -41,14 +40,15 @@ pub use account::VersionedAccount;
 pub use accounting::{
     BookingPeriodRecord, ExportedFile, PeriodExport, PeriodStatus, debtor_account_key, period_key,
 };
+pub use attention::{AttentionItem, AttentionKind};
 pub use audit::{Actor, AuditEntry};
 pub use collection::{
     AwaitingCollection, BatchState, Claimed, CollectionBatch, CollectionCandidate,
     CollectionFileRecord, CollectionMember, CollectionScan, HandedOver,
 };
 pub use correction::{
-    CancelRequest, CreditApplication, CreditNoteIssued, CreditNoteRequest, CreditRefund,
-    CreditRefunded, ManualPayment, StaffBooked,
+    CancelRequest, CreditApplication, CreditNoteIssued, CreditNoteRequest, CreditRecord,
+    CreditRefund, CreditRefunded, ManualPayment, StaffBooked,
 };
 pub use delivery::{
     AttentionEntry, DeliveryClaim, DeliveryRequest, DeliveryState, DeliveryStatus, Dispatch,
@@ -61,6 +61,8 @@ pub use dunning::{
 };
 pub use error::StoreError;
 pub use import::{AccountWrite, ImportWrite};
+pub use invoice::change::{InvoiceChange, InvoiceForChange, WriteOff};
+pub use invoice::overview::{InvoiceFilter, InvoiceOverview};
 pub use invoice::{
     ArchivedDocument, DocumentFailure, DocumentStatus, DocumentsRecorded, InvoiceStatus,
     StoredInvoice,
@@ -72,18 +74,14 @@ pub use opportunity::{
 };
 pub use page::{MAX_PAGE_LIMIT, Page, Paged};
 pub use payment::{
-    EntryBooked, EntryBooking, InvoiceBooking, InvoicePayments, ReviewEntry, StatementRecord,
-    payment_id, statement_key,
+    EntryBooked, EntryBooking, InvoiceBooking, InvoicePayments, PaymentRecord, ReviewEntry,
+    StatementRecord, payment_id, statement_key,
 };
 pub use receivables::{
     JournalInputs, RecordedCredit, RecordedCustomer, RecordedDocument, RecordedEvent,
     RecordedPayment, credit_notes_by_original,
 };
 pub use revenue::RevenueBasis;
-pub use staff_reads::{
-    AttentionItem, AttentionKind, CreditRecord, InvoiceFilter, InvoiceOverview, PaymentRecord,
-};
-pub use staff_writes::{InvoiceChange, InvoiceForChange, WriteOff};
 pub use subscription::VersionedSubscription;
 
 /// The billing table, reached through one DynamoDB client.
@@ -135,6 +133,27 @@ impl BillingStore {
         Ok(())
     }
 
+    /// A Query on the table or one of its indexes.
+    pub(crate) fn query(&self) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.db.query().table_name(&self.table)
+    }
+
+    /// One page of partition `pk` whose sort keys start with `prefix`.
+    pub(crate) async fn prefix_page(
+        &self,
+        pk: &str,
+        prefix: &str,
+        page: &page::Page,
+    ) -> Result<(Vec<attributes::Item>, Option<String>), StoreError> {
+        let query = self
+            .query()
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", attributes::s(pk))
+            .expression_attribute_values(":prefix", attributes::s(prefix))
+            .consistent_read(true);
+        page::query_page(query, ("pk", pk), page).await
+    }
+
     /// Every item of partition `pk` whose sort key starts with `prefix`,
     /// strongly consistent, across pages.
     pub(crate) async fn query_prefix(
@@ -163,9 +182,7 @@ impl BillingStore {
             None => "pk = :pk",
         };
         let mut query = self
-            .db
             .query()
-            .table_name(&self.table)
             .key_condition_expression(condition)
             .expression_attribute_values(":pk", attributes::s(pk))
             .consistent_read(true);
@@ -208,9 +225,7 @@ impl BillingStore {
         prefix: &str,
     ) -> Result<Vec<attributes::Item>, StoreError> {
         let query = self
-            .db
             .query()
-            .table_name(&self.table)
             .index_name("ByAccount")
             .key_condition_expression("account_key = :a AND begins_with(account_sort, :p)")
             .expression_attribute_values(":a", attributes::s(keys::account_partition(account)))

@@ -8,6 +8,7 @@
 //! surplus, and the entry's marker in its statement's partition. A replay
 //! fails on the first condition and changes nothing.
 
+use crate::page::{Page, Paged};
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use billing_domain::ids::{AccountId, BillingEntityId, InvoiceId};
 use billing_domain::matching::{MatchRule, OpenInvoice};
@@ -868,5 +869,55 @@ impl BillingStore {
             }
             Err(err) => Err(StoreError::aws("PutItem", &err)),
         }
+    }
+}
+
+/// A booked payment on an invoice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PaymentRecord {
+    /// Its id.
+    pub payment_id: String,
+    /// Positive: paid; negative: a return.
+    pub amount: Money,
+    /// The bank's value date (or the clerk's date for a manual payment).
+    pub value_date: Option<NaiveDate>,
+    /// How it was matched (`reference`, `amount`, `manual`, …).
+    pub rule: Option<String>,
+    /// Why it was booked like this.
+    pub reason: Option<String>,
+    /// The statement it came from, if any.
+    pub statement_id: Option<String>,
+    /// When it was booked.
+    pub booked_at: Option<DateTime<Utc>>,
+}
+
+impl BillingStore {
+    /// The payments booked on an invoice, one Query on its partition.
+    pub async fn invoice_payment_page(
+        &self,
+        id: &InvoiceId,
+        page: &Page,
+    ) -> Result<Paged<PaymentRecord>, StoreError> {
+        let partition = keys::invoice(id).0;
+        let what = format!("payment of invoice {id}");
+        let (items, next) = self.prefix_page(&partition, "PAYMENT#", page).await?;
+        let records = items
+            .iter()
+            .map(|item| {
+                Ok(PaymentRecord {
+                    payment_id: read_s(item, "payment_id", &what)?.to_owned(),
+                    amount: read_amount(item, &what)?,
+                    value_date: read_optional_s(item, "value_date").and_then(|d| d.parse().ok()),
+                    rule: read_optional_s(item, "rule").map(str::to_owned),
+                    reason: read_optional_s(item, "reason").map(str::to_owned),
+                    statement_id: read_optional_s(item, "statement_id").map(str::to_owned),
+                    booked_at: crate::attributes::read_optional_time(item, "booked_at", &what)?,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(Paged {
+            items: records,
+            next_cursor: next,
+        })
     }
 }

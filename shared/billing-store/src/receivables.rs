@@ -32,10 +32,10 @@ use std::collections::HashMap;
 
 use crate::attributes::{Item, read_body, read_optional_s, read_optional_time};
 use crate::invoice::InvoiceStatus;
+use crate::invoice::change::WriteOff;
+use crate::invoice::overview::InvoiceFilter;
 use crate::page::{Page, query_page};
 use crate::payment::{CREDIT_PREFIX, booked_payment, read_amount};
-use crate::staff_reads::InvoiceFilter;
-use crate::staff_writes::WriteOff;
 use crate::{BillingStore, InvoiceOverview, StoreError, keys};
 
 impl BillingStore {

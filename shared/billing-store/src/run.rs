@@ -24,6 +24,8 @@
 //! finds nothing due for the customer, reads the run's customer record and
 //! numbers what is still unnumbered.
 
+use crate::attributes::read_body;
+use crate::page::{Page, Paged, query_page};
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
@@ -1059,5 +1061,48 @@ impl BillingStore {
             ids.extend(customer.invoice_ids);
         }
         Ok(ids)
+    }
+}
+
+impl BillingStore {
+    /// Invoice runs, newest run date first; one Query on `ByAccount`.
+    pub async fn run_page(&self, page: &Page) -> Result<Paged<crate::run::RunRecord>, StoreError> {
+        let query = self
+            .query()
+            .index_name("ByAccount")
+            .key_condition_expression("account_key = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(keys::RUNS_PARTITION.into()))
+            .scan_index_forward(false);
+        let (items, next) = query_page(query, ("account_key", keys::RUNS_PARTITION), page).await?;
+        let runs = items
+            .iter()
+            .map(|item| {
+                let id = read_s(item, "run_id", "run")?;
+                crate::run::read_run(Some(item), id)
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Paged {
+            items: runs,
+            next_cursor: next,
+        })
+    }
+
+    /// The customers a run could not bill, one Query on its partition.
+    pub async fn run_failure_page(
+        &self,
+        run_id: &str,
+        page: &Page,
+    ) -> Result<Paged<RunFailure>, StoreError> {
+        let partition = keys::run_partition(run_id);
+        let (items, next) = self
+            .prefix_page(&partition, keys::RUN_FAILED_PREFIX, page)
+            .await?;
+        Ok(Paged {
+            items: items
+                .iter()
+                .map(|item| read_body(item, "run failure"))
+                .collect::<Result<_, _>>()?,
+            next_cursor: next,
+        })
     }
 }

@@ -1,5 +1,7 @@
 //! Subscription contracts, in their account's partition.
 
+use crate::page::{Page, Paged, query_page};
+use aws_sdk_dynamodb::types::AttributeValue;
 use billing_domain::ids::{AccountId, SubscriptionId};
 use billing_domain::subscription::Subscription;
 
@@ -51,5 +53,34 @@ impl BillingStore {
             .iter()
             .map(|item| VersionedSubscription::read(item, &what))
             .collect()
+    }
+}
+
+impl BillingStore {
+    /// An account's contracts, one Query on its partition.
+    pub async fn account_contracts(
+        &self,
+        account: &AccountId,
+        page: &Page,
+    ) -> Result<Paged<VersionedSubscription>, StoreError> {
+        let partition = keys::account_partition(account);
+        let query = self
+            .query()
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", AttributeValue::S(partition.clone()))
+            .expression_attribute_values(
+                ":prefix",
+                AttributeValue::S(keys::SUBSCRIPTION_PREFIX.into()),
+            )
+            .consistent_read(true);
+        let (items, next) = query_page(query, ("pk", &partition), page).await?;
+        let what = format!("subscription of account {account}");
+        Ok(Paged {
+            items: items
+                .iter()
+                .map(|item| VersionedSubscription::read(item, &what))
+                .collect::<Result<_, _>>()?,
+            next_cursor: next,
+        })
     }
 }

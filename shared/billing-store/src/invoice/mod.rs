@@ -12,6 +12,9 @@ use crate::attributes::{
 };
 use crate::{BillingStore, StoreError, keys};
 
+pub(crate) mod change;
+pub(crate) mod overview;
+
 /// Whether an invoice's documents still have to be produced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

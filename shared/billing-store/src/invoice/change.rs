@@ -1,6 +1,5 @@
 //! Staff changes to an invoice that are not corrections: dunning blocks,
-//! disputes, re-sending after a corrected address, and resolving an entry
-//! of the needs-attention list.
+//! disputes, re-sending after a corrected address and write-offs.
 //!
 //! Each is one transaction: the change, conditioned on the revision the
 //! clerk read (`If-Match`) and on the payment version read (a payment
@@ -19,7 +18,7 @@ use crate::attributes::{key_item, n, s};
 use crate::audit::{AuditEntry, revision_condition};
 use crate::dunning::{Dispute, DunningBlock};
 use crate::invoice::InvoiceStatus;
-use crate::staff_reads::{AttentionKind, InvoiceOverview};
+use crate::invoice::overview::InvoiceOverview;
 use crate::transaction::Outcome;
 use crate::{BillingStore, StoreError, keys};
 
@@ -299,48 +298,5 @@ impl BillingStore {
             }
             Outcome::Cancelled(cancelled) => Err(cancelled.into_error()),
         }
-    }
-
-    /// Removes an entry from the seller's needs-attention list (the clerk
-    /// dealt with it), with its audit entry; `NotFound` if it is not there.
-    pub async fn resolve_attention(
-        &self,
-        entity: &BillingEntityId,
-        kind: AttentionKind,
-        subject: &str,
-        audit: &AuditEntry,
-    ) -> Result<(), StoreError> {
-        let delete = Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(key_item(kind.key(entity, subject))))
-            .condition_expression("attribute_exists(pk)")
-            .build()
-            .map_err(|e| StoreError::corrupt("transaction item", e))?;
-        let mut items = vec![TransactWriteItem::builder().delete(delete).build()];
-        items.extend(audit.transact_items(&self.table)?);
-        // Item 0 is the entry's delete: it was not there.
-        match self.transact(items).await? {
-            Outcome::Written => Ok(()),
-            Outcome::Cancelled(cancelled) if cancelled.condition_failed(0) => {
-                Err(StoreError::NotFound {
-                    what: format!("{} entry {subject}", kind.as_str()),
-                })
-            }
-            Outcome::Cancelled(cancelled) => Err(cancelled.into_error()),
-        }
-    }
-
-    /// The item of an attention entry, to learn whom it concerns before it
-    /// is resolved.
-    pub async fn attention_entry(
-        &self,
-        entity: &BillingEntityId,
-        kind: AttentionKind,
-        subject: &str,
-    ) -> Result<Option<crate::AttentionItem>, StoreError> {
-        let item = self.get(kind.key(entity, subject)).await?;
-        item.as_ref()
-            .map(|item| crate::AttentionItem::read(kind, item, "attention entry"))
-            .transpose()
     }
 }
