@@ -29,14 +29,14 @@ TOOLS_PATH := $(abspath $(VENV))/bin:$(abspath $(SAM_VENV))/bin:$(PATH)
 # everything a build makes.
 export ZIG_GLOBAL_CACHE_DIR ?= $(abspath $(or $(CARGO_TARGET_DIR),target))/zig-cache
 
-.PHONY: help demo test fmt-check clippy lint-template iac-scan domain-purity domain-layers store-deps test-python test-rust \
+.PHONY: help demo test fmt-check clippy lint-template iac-scan domain-purity domain-layers store-deps store-codecs test-python test-rust \
         local-aws-start local-aws-stop venv lock clean doc-tools package test-package sam-venv checkov-venv
 .PHONY: bench-webhook bench-run bench-cold-start bench-collection bench-aging api
 .PHONY: console console-build test-console console-e2e chromium bench-console
 
 help:
 	@echo "make demo   - run the billing pipeline locally against the local AWS endpoint"
-	@echo "make test   - every check: fmt, clippy, template lint, IaC scan, domain purity, domain layers, store deps, unit, property and integration tests, the console (unit + e2e in Chromium), the packages"
+	@echo "make test   - every check: fmt, clippy, template lint, IaC scan, domain purity, domain layers, store deps, store codecs, unit, property and integration tests, the console (unit + e2e in Chromium), the packages"
 	@echo "make api    - the staff API on http://127.0.0.1:8787 against the local AWS (header X-Local-Role: billing|sales)"
 	@echo "make console - the staff console on http://127.0.0.1:5173 with the seeded API and a local OpenID provider (clerk/clerk, sales/sales)"
 	@echo "make package      - every function of the template built once for Lambda and zipped; prints the sizes"
@@ -165,7 +165,7 @@ bench-console: $(VENV_STAMP) console-build chromium
 # test-package checks its packages once both are done.
 PACKAGE_LOG := $(abspath $(or $(CARGO_TARGET_DIR),target))/package.log
 
-test: fmt-check lint-template iac-scan domain-purity domain-layers store-deps $(VENV_STAMP) $(SAM_VENV_STAMP)
+test: fmt-check lint-template iac-scan domain-purity domain-layers store-deps store-codecs $(VENV_STAMP) $(SAM_VENV_STAMP)
 	@mkdir -p $(dir $(PACKAGE_LOG))
 	@echo "make package: in the background at low priority (log: $(PACKAGE_LOG))"
 	@set -m; \
@@ -207,6 +207,11 @@ domain-layers:
 # lambda_http, aws_lambda_events or billing-lambda in its normal tree.
 store-deps:
 	tools/check_store_deps.sh
+
+# Every stored attribute is named once, in its item's codec
+# (shared/billing-store/src/codec/): no other store module spells one.
+store-codecs:
+	$(PYTHON) tools/check_store_codecs.py
 
 test-python: $(VENV_STAMP) $(CHECKOV_VENV_STAMP) doc-tools
 	$(VENV_PY) -m pytest -q tests/python

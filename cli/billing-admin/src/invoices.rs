@@ -5,7 +5,7 @@
 
 use billing_domain::ids::InvoiceId;
 use billing_domain::staff::StaffRole;
-use billing_store::{Actor, AuditEntry, InvoiceChange, InvoiceStatus, WriteOff};
+use billing_store::{Actor, InvoiceChange, InvoiceStatus, WriteOff};
 use chrono::Utc;
 use clap::Subcommand;
 use serde_json::json;
@@ -71,26 +71,17 @@ pub async fn run(command: InvoicesCommand, context: &Context) -> Result<(), Admi
             let write_off = WriteOff {
                 on: today,
                 amount: invoice.open_amount,
-                reason: reason.clone(),
+                reason,
                 by: crate::run::operator(),
                 recorded_at: Utc::now(),
             };
-            let entry = AuditEntry {
-                actor: Actor {
+            let entry = write_off.audit_entry(
+                invoice,
+                Actor {
                     user: crate::run::operator(),
                     role: StaffRole::Billing,
                 },
-                at: write_off.recorded_at,
-                action: "invoice.write_off".to_owned(),
-                invoice_id: Some(id.clone()),
-                account_id: invoice.account_id.clone(),
-                reason: Some(reason),
-                change: json!({"before": {"status": invoice.status,
-                                          "open": invoice.open_amount.amount().to_string()},
-                               "after": {"status": InvoiceStatus::WrittenOff, "open": "0",
-                                         "written_off": invoice.open_amount.amount().to_string(),
-                                         "on": write_off.on}}),
-            };
+            );
             let expected = revision.unwrap_or(invoice.revision);
             let revision = store
                 .change_invoice(

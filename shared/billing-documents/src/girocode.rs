@@ -179,7 +179,7 @@ mod tests {
             transfer.payload(),
             format!(
                 "BCD\n002\n1\nSCT\nCOBADEFFXXX\nBeispiel Software GmbH\nDE89370400440532013000\n\
-                 EUR{gross}\n\n\nRE-2026-000042"
+                 EUR{gross}\n\nRF29RE2026000042"
             )
         );
         assert!(transfer.svg().unwrap().contains("<svg"));

@@ -22,6 +22,7 @@ use crate::money::{Currency, Money};
 use crate::numbering::{DocumentType, InvoiceNumber};
 use crate::party::{CustomerAccount, SellerIdentity, require_text};
 use crate::period::ServicePeriod;
+use crate::reference::CreditorReference;
 use crate::tax::{AppliedTax, Exemption, TaxTreatment, VatCategoryCode, tax_amount};
 
 /// Everything that varies per invoice besides the two parties.
@@ -308,11 +309,18 @@ impl InvoiceDraft {
     }
 
     /// Attaches the legal number, drawn from the series of this draft's
-    /// document type, and fixes the payment reference.
+    /// document type, and fixes the payment reference: unless the draft
+    /// names one, the ISO 11649 creditor reference derived from the number
+    /// (its letters and digits after `RF` and MOD 97-10 check digits), so a
+    /// bank transfer's purpose line can be checked for typing errors; a
+    /// number too long for one (over 21 letters and digits) is its own
+    /// reference.
     pub fn finalize(mut self, number: InvoiceNumber) -> Invoice {
-        self.references
-            .payment_reference
-            .get_or_insert_with(|| number.as_str().to_owned());
+        self.references.payment_reference.get_or_insert_with(|| {
+            CreditorReference::for_invoice_number(&number)
+                .map(String::from)
+                .unwrap_or_else(|_| number.as_str().to_owned())
+        });
         Invoice {
             number,
             content: self,

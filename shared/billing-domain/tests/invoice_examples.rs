@@ -227,9 +227,10 @@ fn negative_total_becomes_credit_note() {
     let number = series.format(draft.issue_date, 1).unwrap();
     assert_eq!(number.as_str(), "RK-2026-000001");
     let invoice = draft.finalize(number);
+    // A credit note gets the ISO 11649 reference of its number too.
     assert_eq!(
         invoice.content().references.payment_reference.as_deref(),
-        Some("RK-2026-000001")
+        Some("RF85RK2026000001")
     );
 }
 

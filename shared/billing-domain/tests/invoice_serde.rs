@@ -256,9 +256,10 @@ fn items_requests_invoices_payments() {
     let invoice = draft.finalize(InvoiceNumber::new("RE-2026-000001"));
     let json = roundtrip(&invoice);
     assert_eq!(json["number"], json!("RE-2026-000001"));
+    // Finalizing fixes the ISO 11649 reference derived from the number.
     assert_eq!(
         json["content"]["references"]["payment_reference"],
-        json!("RE-2026-000001")
+        json!("RF69RE2026000001")
     );
 
     let payment = Payment {

@@ -57,7 +57,7 @@ pub fn journal_events(
             .recorded_at
             .unwrap_or_else(|| start_of(overview.issue_date));
         let lines = tax_lines(document)?;
-        if overview.document_type == "381" {
+        if overview.document_type == billing_domain::numbering::DocumentType::CreditNote {
             // A credit note books on the open item of the invoice it
             // corrects (a run's negative total corrects none: its own).
             let corrected = document
@@ -332,7 +332,7 @@ mod tests {
             invoice_number: "RE-2026-000001".into(),
             account_id: account.id.clone(),
             billing_entity_id: BillingEntityId::new(entity.id.as_str()),
-            document_type: "380".into(),
+            document_type: billing_domain::numbering::DocumentType::Invoice,
             status: billing_store::InvoiceStatus::WrittenOff,
             issue_date: day("2026-05-04"),
             due_date: day("2026-05-18"),

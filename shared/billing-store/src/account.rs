@@ -1,5 +1,7 @@
 //! Customer accounts, found by id or by the CRM's id.
 
+use crate::codec::account::{ACCOUNT_ID, CRM_LAST_MODIFIED};
+use crate::codec::{ACCOUNT_KEY, ACCOUNT_SORT, ItemAttributes, Named, PK, REVISION, VERSION};
 use crate::page::{Page, Paged, query_page};
 use billing_domain::ids::AccountId;
 use billing_domain::ids::BillingEntityId;
@@ -39,15 +41,15 @@ pub(crate) fn replace_account(
     version: u64,
     revision: u64,
 ) -> (String, HashMap<String, AttributeValue>) {
-    item.insert("version".into(), n(version + 1));
-    item.insert("revision".into(), n(revision + 1));
+    item.put(VERSION, n(version + 1));
+    item.put(REVISION, n(revision + 1));
     let (revision_condition, revision_value) = crate::audit::revision_condition(revision);
     let mut values = HashMap::from([(":expected".to_owned(), n(version))]);
     if let Some(value) = revision_value {
         values.insert(":revision".to_owned(), value);
     }
     (
-        format!("version = :expected AND {revision_condition}"),
+        format!("{VERSION} = :expected AND {revision_condition}"),
         values,
     )
 }
@@ -101,10 +103,7 @@ impl BillingStore {
         .await?;
         let mut accounts = HashMap::with_capacity(items.len());
         for item in &items {
-            let what = format!(
-                "account {}",
-                read_optional_s(item, "pk").unwrap_or_default()
-            );
+            let what = format!("account {}", read_optional_s(item, PK).unwrap_or_default());
             let account = VersionedAccount::read(item, &what)?;
             accounts.insert(account.account.id.clone(), account);
         }
@@ -123,7 +122,7 @@ impl BillingStore {
         let Some(link) = link.as_ref() else {
             return Ok(None);
         };
-        let account_id = AccountId::new(read_s(link, "account_id", &what)?);
+        let account_id = AccountId::new(read_s(link, ACCOUNT_ID, &what)?);
         match self.account(&account_id).await? {
             Some(account) => Ok(Some(account)),
             None => Err(StoreError::corrupt(
@@ -174,8 +173,8 @@ impl VersionedAccount {
     pub(crate) fn read(item: &crate::attributes::Item, what: &str) -> Result<Self, StoreError> {
         Ok(VersionedAccount {
             account: read_body(item, what)?,
-            version: read_u64(item, "version", what)?,
-            crm_last_modified: read_optional_s(item, "crm_last_modified")
+            version: read_u64(item, VERSION, what)?,
+            crm_last_modified: read_optional_s(item, CRM_LAST_MODIFIED)
                 .and_then(|t| DateTime::parse_from_rfc3339(t).ok()),
             revision: crate::audit::read_revision(item, what)?,
         })
@@ -195,7 +194,9 @@ impl BillingStore {
         let query = self
             .query()
             .index_name("ByAccount")
-            .key_condition_expression("account_key = :pk AND begins_with(account_sort, :prefix)")
+            .key_condition_expression(format!(
+                "{ACCOUNT_KEY} = :pk AND begins_with({ACCOUNT_SORT}, :prefix)"
+            ))
             .expression_attribute_values(":pk", AttributeValue::S(partition.clone()))
             .expression_attribute_values(
                 ":prefix",
@@ -204,8 +205,9 @@ impl BillingStore {
                     keys::ACCOUNT_NAME_PREFIX,
                     keys::normalized_name(prefix)
                 )),
-            );
-        let (items, next) = query_page(query, ("account_key", &partition), page).await?;
+            )
+            .named();
+        let (items, next) = query_page(query, (ACCOUNT_KEY, &partition), page).await?;
         let accounts = items
             .iter()
             .map(|item| VersionedAccount::read(item, "account"))
@@ -288,7 +290,7 @@ mod tests {
         assert_eq!(*requests.lock().unwrap(), [100, 100, 60]);
         let mut pks: Vec<&str> = items
             .iter()
-            .filter_map(|i| read_optional_s(i, "pk"))
+            .filter_map(|i| i.get("pk").and_then(|v| v.as_s().ok()).map(String::as_str))
             .collect();
         pks.sort();
         pks.dedup();

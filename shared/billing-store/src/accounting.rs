@@ -33,6 +33,11 @@ use crate::attributes::{
     Item, body, key_item, n, read_body, read_optional_s, read_time, read_u64, s, time,
 };
 use crate::audit::{Actor, AuditEntry};
+use crate::codec::accounting::{
+    ACCOUNT_ID, BILLING_ENTITY_ID, CLOSED_BY, DEBTOR_ACCOUNT, DEBTOR_RECORD_TYPE, EXPORT,
+    EXPORTED_AT, LAST, LOCKED_AT, MONTH, REASON,
+};
+use crate::codec::{BODY, ItemAttributes, Named, PK, RECORD_TYPE};
 use crate::transaction::{Outcome, Retry};
 use crate::{BillingStore, StoreError};
 
@@ -147,19 +152,17 @@ impl BookingPeriodRecord {
     }
 
     fn read(item: &Item, what: &str) -> Result<Self, StoreError> {
-        let closed_by = match read_optional_s(item, "closed_by") {
+        let closed_by = match read_optional_s(item, CLOSED_BY) {
             Some(text) => Some(
                 serde_json::from_str(text)
                     .map_err(|e| StoreError::corrupt(what, format!("closed_by: {e}")))?,
             ),
             None => None,
         };
-        let export: Option<PeriodExport> = match item.get("export") {
-            Some(AttributeValue::S(_)) => {
-                let mut inner = item.clone();
-                if let Some(value) = inner.remove("export") {
-                    inner.insert("body".into(), value);
-                }
+        let export: Option<PeriodExport> = match item.attr(EXPORT) {
+            Some(value @ AttributeValue::S(_)) => {
+                let mut inner = Item::new();
+                inner.put(BODY, value.clone());
                 Some(read_body(&inner, what)?)
             }
             _ => None,
@@ -167,18 +170,18 @@ impl BookingPeriodRecord {
         Ok(Self {
             billing_entity_id: BillingEntityId::new(crate::attributes::read_s(
                 item,
-                "billing_entity_id",
+                BILLING_ENTITY_ID,
                 what,
             )?),
-            month: crate::attributes::read_s(item, "month", what)?.to_owned(),
+            month: crate::attributes::read_s(item, MONTH, what)?.to_owned(),
             status: if export.is_some() {
                 PeriodStatus::Exported
             } else {
                 PeriodStatus::Closed
             },
-            locked_at: Some(read_time(item, "locked_at", what)?),
+            locked_at: Some(read_time(item, LOCKED_AT, what)?),
             closed_by,
-            reason: read_optional_s(item, "reason").map(str::to_owned),
+            reason: read_optional_s(item, REASON).map(str::to_owned),
             export,
         })
     }
@@ -191,7 +194,7 @@ impl BillingStore {
         let item = self.get(debtor_account_key(account)).await?;
         item.as_ref()
             .map(|item| {
-                read_u64(item, "debtor_account", &what).and_then(|number| {
+                read_u64(item, DEBTOR_ACCOUNT, &what).and_then(|number| {
                     u32::try_from(number)
                         .map_err(|_| StoreError::corrupt(&what, "debtor_account is too large"))
                 })
@@ -218,7 +221,7 @@ impl BillingStore {
             let counter = self.get(debtor_counter_key(entity)).await?;
             let last = counter
                 .as_ref()
-                .map(|item| read_u64(item, "last", &what))
+                .map(|item| read_u64(item, LAST, &what))
                 .transpose()?;
             let next = match last {
                 Some(last) => (last + 1).max(u64::from(*range.start())),
@@ -318,10 +321,10 @@ impl BillingStore {
         number: u32,
     ) -> Result<TransactWriteItem, StoreError> {
         let mut item = key_item(debtor_account_key(account));
-        item.insert("record_type".into(), s("debtor_account"));
-        item.insert("account_id".into(), s(account.as_str()));
-        item.insert("debtor_account".into(), n(number));
-        self.transaction_put(item, Some("attribute_not_exists(pk)"), None)
+        item.put(RECORD_TYPE, s(DEBTOR_RECORD_TYPE));
+        item.put(ACCOUNT_ID, s(account.as_str()));
+        item.put(DEBTOR_ACCOUNT, n(number));
+        self.put_new(item)
     }
 
     fn debtor_claim_item(
@@ -331,9 +334,9 @@ impl BillingStore {
         number: u32,
     ) -> Result<TransactWriteItem, StoreError> {
         let mut item = key_item(debtor_claim_key(entity, number));
-        item.insert("record_type".into(), s("debtor_claim"));
-        item.insert("account_id".into(), s(account.as_str()));
-        self.transaction_put(item, Some("attribute_not_exists(pk)"), None)
+        item.put(RECORD_TYPE, s("debtor_claim"));
+        item.put(ACCOUNT_ID, s(account.as_str()));
+        self.put_new(item)
     }
 
     fn debtor_counter_item(
@@ -343,19 +346,19 @@ impl BillingStore {
         next: u32,
     ) -> Result<TransactWriteItem, StoreError> {
         let mut item = key_item(debtor_counter_key(entity));
-        item.insert("record_type".into(), s("debtor_counter"));
-        item.insert("last".into(), n(next));
+        item.put(RECORD_TYPE, s("debtor_counter"));
+        item.put(LAST, n(next));
         let put = aws_sdk_dynamodb::types::Put::builder()
             .table_name(&self.table)
             .set_item(Some(item));
         let put = match last {
-            None => put.condition_expression("attribute_not_exists(pk)"),
+            None => put.condition_expression(format!("attribute_not_exists({PK})")),
             Some(last) => put
-                .condition_expression("#last = :last")
-                .expression_attribute_names("#last", "last")
+                .condition_expression(format!("{LAST} = :last"))
                 .expression_attribute_values(":last", n(last)),
         };
         let put = put
+            .named()
             .build()
             .map_err(|e| StoreError::corrupt("transaction item", e))?;
         Ok(TransactWriteItem::builder().put(put).build())
@@ -406,17 +409,17 @@ impl BillingStore {
         let what = format!("booking period {month} of seller {entity}");
         let (actor, reason, at) = (&audit.actor, audit.reason.as_deref(), audit.at);
         let mut item = key_item(period_key(entity, month));
-        item.insert("record_type".into(), s("booking_period"));
-        item.insert("billing_entity_id".into(), s(entity.as_str()));
-        item.insert("month".into(), s(month));
-        item.insert("locked_at".into(), time(at));
+        item.put(RECORD_TYPE, s("booking_period"));
+        item.put(BILLING_ENTITY_ID, s(entity.as_str()));
+        item.put(MONTH, s(month));
+        item.put(LOCKED_AT, time(at));
         let actor_json = serde_json::to_string(actor)
             .map_err(|e| StoreError::corrupt(&what, format!("cannot encode: {e}")))?;
-        item.insert("closed_by".into(), s(actor_json));
+        item.put(CLOSED_BY, s(actor_json));
         if let Some(reason) = reason {
-            item.insert("reason".into(), s(reason));
+            item.put(REASON, s(reason));
         }
-        let mut items = vec![self.transaction_put(item, Some("attribute_not_exists(pk)"), None)?];
+        let mut items = vec![self.put_new(item)?];
         items.extend(audit.transact_items(&self.table)?);
         // Item 0 the period (the audit puts after it are new keys).
         match self.transact(items).await? {
@@ -453,11 +456,13 @@ impl BillingStore {
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key_item(period_key(entity, month))))
-            .update_expression("SET #export = :export, exported_at = :at")
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(#export)")
-            .expression_attribute_names("#export", "export")
+            .update_expression(format!("SET {EXPORT} = :export, {EXPORTED_AT} = :at"))
+            .condition_expression(format!(
+                "attribute_exists({PK}) AND attribute_not_exists({EXPORT})"
+            ))
             .expression_attribute_values(":export", body(export, &what)?)
             .expression_attribute_values(":at", time(export.exported_at))
+            .named()
             .build()
             .map_err(|e| StoreError::corrupt("transaction item", e))?;
         let mut items = vec![TransactWriteItem::builder().update(update).build()];

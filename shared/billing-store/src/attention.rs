@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::attributes::{Item, key_item, read_body, read_optional_s, read_s, read_time};
 use crate::audit::AuditEntry;
+use crate::codec::{self, Attr, Named, PK};
 use crate::dunning::AttentionNote;
 use crate::page::{Page, Paged, query_page};
 use crate::payment::ReviewEntry;
@@ -120,22 +121,24 @@ const REVIEW_PHASE: &str = "review";
 
 impl AttentionItem {
     pub(crate) fn read(kind: AttentionKind, item: &Item, what: &str) -> Result<Self, StoreError> {
-        let sk = read_s(item, "sk", what)?;
+        let sk = read_s(item, codec::SK, what)?;
         let subject = sk.strip_prefix(kind.prefix()).unwrap_or(sk).to_owned();
-        let owned = |name: &str| read_optional_s(item, name).map(str::to_owned);
+        let owned = |name: Attr| read_optional_s(item, name).map(str::to_owned);
         Ok(match kind {
             AttentionKind::Delivery | AttentionKind::RunFailure => Self {
                 kind,
                 subject,
-                invoice_id: owned("invoice_id"),
-                invoice_number: owned("invoice_number"),
-                account_id: owned("account_id"),
+                invoice_id: owned(codec::attention::INVOICE_ID),
+                invoice_number: owned(codec::attention::INVOICE_NUMBER),
+                account_id: owned(codec::attention::ACCOUNT_ID),
                 code: match kind {
-                    AttentionKind::RunFailure => read_s(item, "code", what)?.to_owned(),
-                    _ => read_s(item, "status", what)?.to_owned(),
+                    AttentionKind::RunFailure => {
+                        read_s(item, codec::attention::CODE, what)?.to_owned()
+                    }
+                    _ => read_s(item, codec::attention::STATUS, what)?.to_owned(),
                 },
-                message: read_s(item, "reason", what)?.to_owned(),
-                since: read_time(item, "since", what)?,
+                message: read_s(item, codec::attention::REASON, what)?.to_owned(),
+                since: read_time(item, codec::attention::SINCE, what)?,
                 bank_entry: None,
             },
             AttentionKind::Collection | AttentionKind::Warning => {
@@ -145,7 +148,7 @@ impl AttentionItem {
                     subject,
                     invoice_id: note.invoice_id.map(|id| id.to_string()),
                     invoice_number: note.invoice_number,
-                    account_id: owned("account_id"),
+                    account_id: owned(codec::attention::ACCOUNT_ID),
                     code: note.kind,
                     message: note.message,
                     since: note.since,
@@ -219,13 +222,14 @@ impl BillingStore {
                 let partition = keys::attention_partition(entity);
                 let query = self
                     .query()
-                    .key_condition_expression("pk = :pk")
+                    .key_condition_expression(format!("{PK} = :pk"))
                     .expression_attribute_values(":pk", AttributeValue::S(partition.clone()))
-                    .consistent_read(true);
-                let (items, next) = query_page(query, ("pk", &partition), page).await?;
+                    .consistent_read(true)
+                    .named();
+                let (items, next) = query_page(query, (PK, &partition), page).await?;
                 let mut entries = Vec::with_capacity(items.len());
                 for item in &items {
-                    let sk = read_s(item, "sk", "attention entry")?;
+                    let sk = read_s(item, codec::SK, "attention entry")?;
                     if let Some(kind) = AttentionItem::kind_of(sk) {
                         entries.push(AttentionItem::read(kind, item, "attention entry")?);
                     }
@@ -286,7 +290,8 @@ impl BillingStore {
         let delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(key_item(kind.key(entity, subject))))
-            .condition_expression("attribute_exists(pk)")
+            .condition_expression(format!("attribute_exists({PK})"))
+            .named()
             .build()
             .map_err(|e| StoreError::corrupt("transaction item", e))?;
         let mut items = vec![TransactWriteItem::builder().delete(delete).build()];

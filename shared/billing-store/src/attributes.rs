@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::StoreError;
+use crate::codec::{Attr, BODY, PK, SK};
 
 /// A DynamoDB item.
 pub(crate) type Item = HashMap<String, AttributeValue>;
@@ -39,7 +40,7 @@ pub(crate) fn body<T: Serialize>(value: &T, what: &str) -> Result<AttributeValue
 }
 
 pub(crate) fn read_body<T: DeserializeOwned>(item: &Item, what: &str) -> Result<T, StoreError> {
-    let text = read_s(item, "body", what)?;
+    let text = read_s(item, BODY, what)?;
     // serde's message may quote the stored value (personal data): report
     // only the kind of problem and where it is.
     serde_json::from_str(text).map_err(|e| {
@@ -55,7 +56,8 @@ pub(crate) fn read_body<T: DeserializeOwned>(item: &Item, what: &str) -> Result<
     })
 }
 
-pub(crate) fn read_s<'a>(item: &'a Item, name: &str, what: &str) -> Result<&'a str, StoreError> {
+pub(crate) fn read_s<'a>(item: &'a Item, name: Attr, what: &str) -> Result<&'a str, StoreError> {
+    let name = name.name();
     match item.get(name) {
         Some(AttributeValue::S(value)) => Ok(value),
         Some(_) => Err(StoreError::corrupt(what, format!("{name} is not a string"))),
@@ -63,14 +65,15 @@ pub(crate) fn read_s<'a>(item: &'a Item, name: &str, what: &str) -> Result<&'a s
     }
 }
 
-pub(crate) fn read_optional_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
-    match item.get(name) {
+pub(crate) fn read_optional_s(item: &Item, name: Attr) -> Option<&str> {
+    match item.get(name.name()) {
         Some(AttributeValue::S(value)) => Some(value),
         _ => None,
     }
 }
 
-pub(crate) fn read_u64(item: &Item, name: &str, what: &str) -> Result<u64, StoreError> {
+pub(crate) fn read_u64(item: &Item, name: Attr, what: &str) -> Result<u64, StoreError> {
+    let name = name.name();
     match item.get(name) {
         Some(AttributeValue::N(value)) => value
             .parse()
@@ -88,14 +91,14 @@ pub(crate) fn time(at: chrono::DateTime<chrono::Utc>) -> AttributeValue {
 /// A stored timestamp, if present.
 pub(crate) fn read_optional_time(
     item: &Item,
-    name: &str,
+    name: Attr,
     what: &str,
 ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
     read_optional_s(item, name)
         .map(|text| {
             chrono::DateTime::parse_from_rfc3339(text)
                 .map(|t| t.to_utc())
-                .map_err(|e| StoreError::corrupt(what, format!("{name}: {e}")))
+                .map_err(|e| StoreError::corrupt(what, format!("{}: {e}", name.name())))
         })
         .transpose()
 }
@@ -103,11 +106,11 @@ pub(crate) fn read_optional_time(
 /// A stored timestamp that must be there.
 pub(crate) fn read_time(
     item: &Item,
-    name: &str,
+    name: Attr,
     what: &str,
 ) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
     read_optional_time(item, name, what)?
-        .ok_or_else(|| StoreError::corrupt(what, format!("{name} is missing")))
+        .ok_or_else(|| StoreError::corrupt(what, format!("{} is missing", name.name())))
 }
 
 /// Whether an UpdateItem failed only because its condition did not hold.
@@ -124,7 +127,7 @@ pub(crate) fn is_condition_failure(
 
 pub(crate) fn key_item(key: (String, String)) -> Item {
     let (pk, sk) = key;
-    HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
+    HashMap::from([(PK.name().to_owned(), s(pk)), (SK.name().to_owned(), s(sk))])
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::attributes::{Item, key_item, n, read_body, s};
+use crate::codec::{self, ItemAttributes, Named, PK, REVISION};
 use crate::page::{Page, Paged, query_page};
 use crate::{BillingStore, StoreError, keys};
 
@@ -89,13 +90,14 @@ impl AuditEntry {
             .into_iter()
             .map(|pk| {
                 let mut item = key_item((pk, sk.clone()));
-                item.insert("record_type".into(), s("audit"));
-                item.insert("action".into(), s(&self.action));
-                item.insert("body".into(), body.clone());
+                item.put(codec::RECORD_TYPE, s("audit"));
+                item.put(codec::audit::ACTION, s(&self.action));
+                item.put(codec::BODY, body.clone());
                 let put = aws_sdk_dynamodb::types::Put::builder()
                     .table_name(table)
                     .set_item(Some(item))
-                    .condition_expression("attribute_not_exists(pk)")
+                    .condition_expression(format!("attribute_not_exists({PK})"))
+                    .named()
                     .build()
                     .map_err(|e| StoreError::corrupt("audit item", e))?;
                 Ok(TransactWriteItem::builder().put(put).build())
@@ -106,9 +108,9 @@ impl AuditEntry {
 
 /// The revision an invoice or account item carries (absent means 0).
 pub(crate) fn read_revision(item: &Item, what: &str) -> Result<u64, StoreError> {
-    match item.get("revision") {
+    match item.attr(REVISION) {
         None => Ok(0),
-        Some(_) => crate::attributes::read_u64(item, "revision", what),
+        Some(_) => crate::attributes::read_u64(item, REVISION, what),
     }
 }
 
@@ -118,17 +120,18 @@ pub(crate) fn read_revision(item: &Item, what: &str) -> Result<u64, StoreError> 
 pub(crate) fn revision_condition(read: u64) -> (String, Option<AttributeValue>) {
     if read == 0 {
         (
-            "attribute_exists(pk) AND attribute_not_exists(revision)".to_owned(),
+            format!("attribute_exists({PK}) AND attribute_not_exists({REVISION})"),
             None,
         )
     } else {
-        ("revision = :revision".to_owned(), Some(n(read)))
+        (format!("{REVISION} = :revision"), Some(n(read)))
     }
 }
 
 /// Adds the revision check and bump to an update: condition on `read`, set
 /// `read + 1`. `set` and `condition` are the update's own clauses, without
-/// the keywords (an empty condition means none).
+/// the keywords (an empty condition means none). The update's attribute
+/// names are filled in ([`Named::named`]): set no expression after this.
 pub(crate) fn with_revision(
     update: aws_sdk_dynamodb::types::builders::UpdateBuilder,
     set: &str,
@@ -142,13 +145,13 @@ pub(crate) fn with_revision(
         format!("({condition}) AND {check}")
     };
     let mut update = update
-        .update_expression(format!("SET {set}, revision = :next_revision"))
+        .update_expression(format!("SET {set}, {REVISION} = :next_revision"))
         .condition_expression(condition)
         .expression_attribute_values(":next_revision", n(read + 1));
     if let Some(value) = value {
         update = update.expression_attribute_values(":revision", value);
     }
-    update
+    update.named()
 }
 
 impl BillingStore {
@@ -183,10 +186,11 @@ impl BillingStore {
             .db
             .query()
             .table_name(&self.table)
-            .key_condition_expression("pk = :pk")
+            .key_condition_expression(format!("{PK} = :pk"))
             .expression_attribute_values(":pk", s(&pk))
-            .scan_index_forward(false);
-        let (items, next_cursor) = query_page(query, ("pk", &pk), page).await?;
+            .scan_index_forward(false)
+            .named();
+        let (items, next_cursor) = query_page(query, (PK, &pk), page).await?;
         let items = items
             .iter()
             .map(|item| read_body(item, &pk))
@@ -247,15 +251,35 @@ mod tests {
         assert_eq!(
             revision_condition(0),
             (
-                "attribute_exists(pk) AND attribute_not_exists(revision)".to_owned(),
+                "attribute_exists(#pk) AND attribute_not_exists(#revision)".to_owned(),
                 None
             )
         );
         assert_eq!(
             revision_condition(4),
-            ("revision = :revision".to_owned(), Some(n(4)))
+            ("#revision = :revision".to_owned(), Some(n(4)))
         );
         let item: Item = key_item(("INVOICE#i".into(), "INVOICE".into()));
         assert_eq!(read_revision(&item, "invoice i").unwrap(), 0);
+    }
+
+    #[test]
+    fn a_revised_update_names_the_attributes_it_uses() {
+        let update = with_revision(
+            aws_sdk_dynamodb::types::Update::builder(),
+            "staff_changed_at = :at",
+            "",
+            0,
+        );
+        assert_eq!(
+            update.get_update_expression().as_deref(),
+            Some("SET staff_changed_at = :at, #revision = :next_revision")
+        );
+        let names = update
+            .get_expression_attribute_names()
+            .clone()
+            .unwrap_or_default();
+        assert_eq!(names.get("#revision").map(String::as_str), Some("revision"));
+        assert_eq!(names.get("#pk").map(String::as_str), Some("pk"));
     }
 }

@@ -40,6 +40,16 @@ use crate::attributes::{
     Item, body, key_item, n, read_body, read_optional_s, read_s, read_time, read_u64, s, time,
 };
 use crate::audit::Actor;
+use crate::codec::collection::{
+    BATCH_ID, BATCH_RECORD_TYPE, COLLECTION_FILE, DOWNLOADS, HANDED_OVER_AT, HANDED_OVER_BY,
+    INVOICE_ID, MEMBERS, STATE,
+};
+use crate::codec::invoice::{
+    BILLING_ENTITY_ID, COLLECTED_ON, COLLECTION_AT, COLLECTION_BATCH, COLLECTION_SHARD,
+};
+use crate::codec::{
+    ACCOUNT_KEY, ACCOUNT_SORT, BODY, ItemAttributes, Named, PK, RECORD_TYPE, REVISION,
+};
 use crate::mandate::StoredMandate;
 use crate::page::{Page, Paged, query_page};
 use crate::payment::InvoicePayments;
@@ -164,6 +174,17 @@ pub struct HandedOver {
     pub by: String,
 }
 
+/// The audit record of a file's download (the batch partition's
+/// `AUDIT#…` items), in the order its body has always been written.
+#[derive(Serialize)]
+struct DownloadRecord<'a> {
+    actor: &'a Actor,
+    at: DateTime<Utc>,
+    action: &'static str,
+    batch_id: &'a str,
+    download: u64,
+}
+
 /// The fixed facts of a batch, set when it is opened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct BatchFacts {
@@ -255,18 +276,18 @@ impl CollectionBatch {
             created_at: self.created_at,
         };
         let mut item = key_item(keys::collection_batch(&self.batch_id));
-        item.insert("record_type".into(), s("collection_batch"));
-        item.insert("body".into(), body(&facts, &what)?);
-        item.insert("batch_id".into(), s(&self.batch_id));
-        item.insert("state".into(), s(self.state.as_str()));
-        item.insert("members".into(), n(self.members));
-        item.insert("downloads".into(), n(0));
-        item.insert(
-            "account_key".into(),
+        item.put(RECORD_TYPE, s(BATCH_RECORD_TYPE));
+        item.put(BODY, body(&facts, &what)?);
+        item.put(BATCH_ID, s(&self.batch_id));
+        item.put(STATE, s(self.state.as_str()));
+        item.put(MEMBERS, n(self.members));
+        item.put(DOWNLOADS, n(0));
+        item.put(
+            ACCOUNT_KEY,
             s(keys::collection_files(&self.billing_entity_id)),
         );
-        item.insert(
-            "account_sort".into(),
+        item.put(
+            ACCOUNT_SORT,
             s(keys::collection_file_sort(
                 self.collection_date,
                 &self.batch_id,
@@ -277,15 +298,15 @@ impl CollectionBatch {
 
     fn read(item: &Item, what: &str) -> Result<Self, StoreError> {
         let facts: BatchFacts = read_body(item, what)?;
-        let file = read_optional_s(item, "collection_file")
+        let file = read_optional_s(item, COLLECTION_FILE)
             .map(|text| {
                 serde_json::from_str(text)
                     .map_err(|e| StoreError::corrupt(what, format!("file: {e}")))
             })
             .transpose()?;
-        let handed_over = match read_optional_s(item, "handed_over_by") {
+        let handed_over = match read_optional_s(item, HANDED_OVER_BY) {
             Some(by) => Some(HandedOver {
-                at: read_time(item, "handed_over_at", what)?,
+                at: read_time(item, HANDED_OVER_AT, what)?,
                 by: by.to_owned(),
             }),
             None => None,
@@ -297,11 +318,11 @@ impl CollectionBatch {
             collection_date: facts.collection_date,
             sent_on: facts.sent_on,
             created_at: facts.created_at,
-            state: BatchState::parse(read_s(item, "state", what)?, what)?,
-            members: read_u64(item, "members", what)?,
+            state: BatchState::parse(read_s(item, STATE, what)?, what)?,
+            members: read_u64(item, MEMBERS, what)?,
             file,
             handed_over,
-            downloads: read_u64(item, "downloads", what)?,
+            downloads: read_u64(item, DOWNLOADS, what)?,
         })
     }
 }
@@ -329,9 +350,9 @@ impl BillingStore {
         let entries = self
             .due_index_entries(
                 "CollectionDue",
-                "collection_shard",
+                COLLECTION_SHARD,
                 "COLLECT#",
-                "collection_at",
+                COLLECTION_AT,
                 until,
             )
             .await?;
@@ -341,14 +362,14 @@ impl BillingStore {
         };
         for item in &entries.items {
             let what = "CollectionDue entry";
-            let Some(id) = read_s(item, "pk", what)?.strip_prefix("INVOICE#") else {
+            let Some(id) = read_s(item, PK, what)?.strip_prefix("INVOICE#") else {
                 continue;
             };
-            let billing_entity_id = BillingEntityId::new(read_s(item, "billing_entity_id", what)?);
+            let billing_entity_id = BillingEntityId::new(read_s(item, BILLING_ENTITY_ID, what)?);
             if &billing_entity_id != entity {
                 continue;
             }
-            let at = read_s(item, "collection_at", what)?;
+            let at = read_s(item, COLLECTION_AT, what)?;
             let collection_date = at
                 .split('#')
                 .next()
@@ -373,13 +394,13 @@ impl BillingStore {
         let Some(item) = self.get(keys::invoice(id)).await? else {
             return Ok(None);
         };
-        if !item.contains_key("collection_shard") {
+        if !item.has(COLLECTION_SHARD) {
             return Ok(None);
         }
         Ok(Some(CollectionCandidate {
             invoice: read_body(&item, &what)?,
             payments: InvoicePayments::read(&item, &what)?,
-            claimed_by: read_optional_s(&item, "collection_batch").map(str::to_owned),
+            claimed_by: read_optional_s(&item, COLLECTION_BATCH).map(str::to_owned),
         }))
     }
 
@@ -390,10 +411,11 @@ impl BillingStore {
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key_item(keys::invoice(id))))
-            .update_expression("REMOVE collection_shard, collection_at")
-            .condition_expression(
-                "attribute_exists(pk) AND attribute_not_exists(collection_batch)",
-            );
+            .update_expression(format!("REMOVE {COLLECTION_SHARD}, {COLLECTION_AT}"))
+            .condition_expression(format!(
+                "attribute_exists({PK}) AND attribute_not_exists({COLLECTION_BATCH})"
+            ))
+            .named();
         match self.transact(vec![transaction_update(update)?]).await? {
             Outcome::Written => Ok(()),
             Outcome::Cancelled(cancelled) if cancelled.condition_failed(0) => Ok(()),
@@ -453,22 +475,23 @@ impl BillingStore {
                     Update::builder()
                         .table_name(&self.table)
                         .set_key(Some(key_item(keys::collection_batch(batch_id))))
-                        .update_expression("SET members = members + :count")
-                        .condition_expression("#state = :open")
-                        .expression_attribute_names("#state", "state")
+                        .update_expression(format!("SET {MEMBERS} = {MEMBERS} + :count"))
+                        .condition_expression(format!("{STATE} = :open"))
                         .expression_attribute_values(":open", s(BatchState::Open.as_str()))
-                        .expression_attribute_values(":count", n(pending.len())),
+                        .expression_attribute_values(":count", n(pending.len()))
+                        .named(),
                 )?];
                 for member in &pending {
                     items.push(transaction_update(
                         Update::builder()
                             .table_name(&self.table)
                             .set_key(Some(key_item(keys::invoice(&member.invoice_id))))
-                            .update_expression("SET collection_batch = :batch")
-                            .condition_expression(
-                                "attribute_exists(collection_shard) AND attribute_not_exists(collection_batch)",
-                            )
-                            .expression_attribute_values(":batch", s(batch_id)),
+                            .update_expression(format!("SET {COLLECTION_BATCH} = :batch"))
+                            .condition_expression(format!(
+                                "attribute_exists({COLLECTION_SHARD}) AND attribute_not_exists({COLLECTION_BATCH})"
+                            ))
+                            .expression_attribute_values(":batch", s(batch_id))
+                            .named(),
                     )?);
                     items.push(self.put_new(member_item(batch_id, member)?)?);
                 }
@@ -534,13 +557,13 @@ impl BillingStore {
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key_item(keys::collection_batch(batch_id))))
-            .update_expression("SET #state = :sealed, collection_file = :file")
-            .condition_expression("#state = :open AND members = :members")
-            .expression_attribute_names("#state", "state")
+            .update_expression(format!("SET {STATE} = :sealed, {COLLECTION_FILE} = :file"))
+            .condition_expression(format!("{STATE} = :open AND {MEMBERS} = :members"))
             .expression_attribute_values(":sealed", s(BatchState::Sealed.as_str()))
             .expression_attribute_values(":open", s(BatchState::Open.as_str()))
             .expression_attribute_values(":members", n(members))
-            .expression_attribute_values(":file", AttributeValue::S(encoded));
+            .expression_attribute_values(":file", AttributeValue::S(encoded))
+            .named();
         match self.transact(vec![transaction_update(update)?]).await? {
             Outcome::Written => Ok(true),
             Outcome::Cancelled(cancelled) if cancelled.condition_failed(0) => Ok(false),
@@ -577,11 +600,11 @@ impl BillingStore {
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key_item(keys::collection_batch(&batch.batch_id))))
-            .update_expression("SET #state = :collected")
-            .condition_expression("#state IN (:sealed, :collected)")
-            .expression_attribute_names("#state", "state")
+            .update_expression(format!("SET {STATE} = :collected"))
+            .condition_expression(format!("{STATE} IN (:sealed, :collected)"))
             .expression_attribute_values(":collected", s(BatchState::Collected.as_str()))
-            .expression_attribute_values(":sealed", s(BatchState::Sealed.as_str()));
+            .expression_attribute_values(":sealed", s(BatchState::Sealed.as_str()))
+            .named();
         self.transact(vec![transaction_update(update)?])
             .await?
             .written()?;
@@ -622,7 +645,7 @@ impl BillingStore {
                     next.mandate.last_collected_on = Some(batch.collection_date);
                     items.push(self.transaction_put(
                         next.item()?,
-                        Some("revision = :expected"),
+                        Some(&format!("{REVISION} = :expected")),
                         Some((":expected", n(stored.revision))),
                     )?);
                     true
@@ -635,14 +658,15 @@ impl BillingStore {
                     Update::builder()
                         .table_name(&self.table)
                         .set_key(Some(key_item(keys::invoice(&member.invoice_id))))
-                        .update_expression(
-                            "SET collected_on = :day REMOVE collection_shard, collection_at",
-                        )
-                        .condition_expression(
-                            "collection_batch = :batch AND attribute_exists(collection_shard)",
-                        )
+                        .update_expression(format!(
+                            "SET {COLLECTED_ON} = :day REMOVE {COLLECTION_SHARD}, {COLLECTION_AT}"
+                        ))
+                        .condition_expression(format!(
+                            "{COLLECTION_BATCH} = :batch AND attribute_exists({COLLECTION_SHARD})"
+                        ))
                         .expression_attribute_values(":batch", s(&batch.batch_id))
-                        .expression_attribute_values(":day", s(batch.collection_date.to_string())),
+                        .expression_attribute_values(":day", s(batch.collection_date.to_string()))
+                        .named(),
                 )?);
             }
             match self.transact(items).await? {
@@ -683,10 +707,11 @@ impl BillingStore {
             .query()
             .table_name(&self.table)
             .index_name("ByAccount")
-            .key_condition_expression("account_key = :pk")
+            .key_condition_expression(format!("{ACCOUNT_KEY} = :pk"))
             .expression_attribute_values(":pk", s(&partition))
-            .scan_index_forward(false);
-        let (items, next) = query_page(query, ("account_key", &partition), page).await?;
+            .scan_index_forward(false)
+            .named();
+        let (items, next) = query_page(query, (ACCOUNT_KEY, &partition), page).await?;
         let batches = items
             .iter()
             .map(|item| CollectionBatch::read(item, "collection batch"))
@@ -720,26 +745,31 @@ impl BillingStore {
             let mut update = Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(key_item(keys::collection_batch(batch_id))))
-                .condition_expression("downloads = :seen")
+                .condition_expression(format!("{DOWNLOADS} = :seen"))
                 .expression_attribute_values(":seen", n(batch.downloads))
                 .expression_attribute_values(":next", n(batch.downloads + 1));
             update = if first {
                 update
-                    .update_expression(
-                        "SET downloads = :next, handed_over_at = :at, handed_over_by = :by",
-                    )
+                    .update_expression(format!(
+                        "SET {DOWNLOADS} = :next, {HANDED_OVER_AT} = :at, {HANDED_OVER_BY} = :by"
+                    ))
                     .expression_attribute_values(":at", time(at))
                     .expression_attribute_values(":by", s(&actor.user))
             } else {
-                update.update_expression("SET downloads = :next")
+                update.update_expression(format!("SET {DOWNLOADS} = :next"))
             };
-            let record = serde_json::json!({
-                "actor": actor,
-                "at": at,
-                "action": if first { "collection_file.hand_over" } else { "collection_file.download" },
-                "batch_id": batch_id,
-                "download": batch.downloads + 1,
-            });
+            let update = update.named();
+            let record = DownloadRecord {
+                actor,
+                at,
+                action: if first {
+                    "collection_file.hand_over"
+                } else {
+                    "collection_file.download"
+                },
+                batch_id,
+                download: batch.downloads + 1,
+            };
             let (pk, _) = keys::collection_batch(batch_id);
             let mut audit = key_item((
                 pk,
@@ -750,8 +780,8 @@ impl BillingStore {
                     batch.downloads + 1
                 ),
             ));
-            audit.insert("record_type".into(), s("audit"));
-            audit.insert("body".into(), body(&record, "audit entry")?);
+            audit.put(RECORD_TYPE, s("audit"));
+            audit.put(BODY, body(&record, "audit entry")?);
             let items = vec![transaction_update(update)?, self.put_new(audit)?];
             match self.transact(items).await? {
                 Outcome::Written => {
@@ -775,8 +805,8 @@ fn member_item(batch_id: &str, member: &CollectionMember) -> Result<Item, StoreE
         member.invoice_id
     );
     let mut item = key_item(keys::collection_member(batch_id, &member.invoice_id));
-    item.insert("record_type".into(), s("collection_member"));
-    item.insert("invoice_id".into(), s(member.invoice_id.as_str()));
-    item.insert("body".into(), body(member, &what)?);
+    item.put(RECORD_TYPE, s("collection_member"));
+    item.put(INVOICE_ID, s(member.invoice_id.as_str()));
+    item.put(BODY, body(member, &what)?);
     Ok(item)
 }

@@ -18,6 +18,12 @@
 //! refunds: negative), summed per currency. Spending it is conditioned on the
 //! account's revision, so two clerks can never spend the same credit twice.
 
+use crate::codec::invoice::{
+    ACCOUNT_ID, CANCELLED_BY, CORRECTED_AT, CREDITED_AMOUNT, CREDITED_LINES, DUNNING_AT,
+    DUNNING_SHARD, OPEN_AMOUNT, OPEN_KEY, PAID_IN_FULL_ON, PAID_ON_TIME, PAYMENT_REFERENCE,
+    PAYMENT_VERSION, PRECEDING_INVOICE_ID, STATUS,
+};
+use crate::codec::{self, ItemAttributes, PK, REVISION};
 use crate::page::{Page, Paged};
 use crate::payment::read_amount;
 use serde::Serialize;
@@ -37,7 +43,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use crate::attributes::{Item, key_item, n, read_body, read_optional_s, read_s, s, time};
 use crate::audit::{Actor, AuditEntry, read_revision, revision_condition};
 use crate::invoice::InvoiceStatus;
-use crate::opportunity::{finalize, invoice_item, subscription_item};
+use crate::opportunity::{invoice_item, subscription_item};
 use crate::payment::{
     CREDIT_PREFIX, EntryBooking, InvoiceBooking, InvoicePayments, statement_entry_key,
 };
@@ -191,14 +197,14 @@ struct Original {
 
 impl Original {
     fn read(item: &Item, what: &str) -> Result<Self, StoreError> {
-        let credited = match read_optional_s(item, "credited_lines") {
+        let credited = match read_optional_s(item, CREDITED_LINES) {
             Some(text) => serde_json::from_str(text)
                 .map_err(|e| StoreError::corrupt(what, format!("credited_lines: {e}")))?,
             None => Credited::default(),
         };
         Ok(Self {
             invoice: read_body(item, what)?,
-            account_id: AccountId::new(read_s(item, "account_id", what)?),
+            account_id: AccountId::new(read_s(item, ACCOUNT_ID, what)?),
             payments: InvoicePayments::read(item, what)?,
             credited,
         })
@@ -779,17 +785,17 @@ impl BillingStore {
         let number = series
             .format(draft.issue_date, last + 1)
             .map_err(|e| StoreError::corrupt(format!("counter {}", key.storage_key()), e))?;
-        let credit_note = finalize(draft, number.clone());
+        let credit_note = draft.finalize(number.clone());
         let amount = credit_note.amount_due();
         let now = issue.at.to_rfc3339();
 
         let mut note = invoice_item(&credit_note, &now)?;
         // Nothing is payable on a credit note: it settles its original.
-        note.insert("status".into(), s(InvoiceStatus::Applied.as_str()));
-        note.insert("open_amount".into(), s("0"));
-        note.insert("preceding_invoice_id".into(), s(id.as_str()));
+        note.put(STATUS, s(InvoiceStatus::Applied.as_str()));
+        note.put(OPEN_AMOUNT, s("0"));
+        note.put(PRECEDING_INVOICE_ID, s(id.as_str()));
         // Not a payment target: a transfer quoting it goes to the review list.
-        note.remove("payment_reference");
+        note.remove(PAYMENT_REFERENCE.name());
 
         let currency = original.invoice.content().currency;
         let credited_after = issue.built.credited_after;
@@ -807,44 +813,45 @@ impl BillingStore {
         }
         .as_str();
         let mut set = vec![
-            "#status = :status",
-            "open_amount = :open",
-            "credited_amount = :credited",
-            "credited_lines = :credited_lines",
-            "payment_version = :next_payment",
-            "revision = :next_revision",
-            "corrected_at = :at",
+            format!("{STATUS} = :status"),
+            format!("{OPEN_AMOUNT} = :open"),
+            format!("{CREDITED_AMOUNT} = :credited"),
+            format!("{CREDITED_LINES} = :credited_lines"),
+            format!("{PAYMENT_VERSION} = :next_payment"),
+            format!("{REVISION} = :next_revision"),
+            format!("{CORRECTED_AT} = :at"),
         ];
         if issue.cancel {
-            set.push("cancelled_by = :credit_note");
+            set.push(format!("{CANCELLED_BY} = :credit_note"));
         }
         // Settled by the credit note: paid in full on its date, so the
         // invoice counts in days-to-pay and the on-time share.
         let settled_on = issue.paid_in_full_on.filter(|_| !issue.cancel);
         if settled_on.is_some() {
-            set.push("paid_in_full_on = :settled_on");
-            set.push("paid_on_time = :on_time");
+            set.push(format!("{PAID_IN_FULL_ON} = :settled_on"));
+            set.push(format!("{PAID_ON_TIME} = :on_time"));
         }
         let mut expression = format!("SET {}", set.join(", "));
         if settled {
             // Nothing open: out of dunning and of the open invoices.
-            expression.push_str(" REMOVE dunning_shard, dunning_at, open_key");
+            expression.push_str(&format!(
+                " REMOVE {DUNNING_SHARD}, {DUNNING_AT}, {OPEN_KEY}"
+            ));
         }
         let (revision_check, revision_value) = revision_condition(issue.expected_revision);
         let payment_check = if original.payments.payment_version == 0 {
-            "attribute_not_exists(payment_version)"
+            format!("attribute_not_exists({PAYMENT_VERSION})")
         } else {
-            "payment_version = :payment_version"
+            format!("{PAYMENT_VERSION} = :payment_version")
         };
         let mut update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key_item(keys::invoice(id))))
             .update_expression(expression)
             .condition_expression(format!(
-                "attribute_exists(pk) AND {payment_check} AND {revision_check} \
-                 AND (attribute_not_exists(#status) OR #status <> :cancelled)"
+                "attribute_exists({PK}) AND {payment_check} AND {revision_check} \
+                 AND (attribute_not_exists({STATUS}) OR {STATUS} <> :cancelled)"
             ))
-            .expression_attribute_names("#status", "status")
             .expression_attribute_values(":status", s(status))
             .expression_attribute_values(":cancelled", s(InvoiceStatus::Cancelled.as_str()))
             .expression_attribute_values(":open", s(issue.open_after.amount().to_string()))
@@ -1019,13 +1026,13 @@ impl BillingStore {
             keys::account_partition(account),
             format!("{CREDIT_PREFIX}{id}"),
         ));
-        item.insert("record_type".into(), s("customer_credit"));
-        item.insert("amount".into(), s(amount.amount().to_string()));
-        item.insert("currency".into(), s(amount.currency().code()));
-        item.insert("value_date".into(), s(at.date_naive().to_string()));
-        item.insert("kind".into(), s(kind));
-        item.insert("reason".into(), s(reference));
-        item.insert("booked_at".into(), time(at));
+        item.put(codec::RECORD_TYPE, s("customer_credit"));
+        item.put(codec::credit::AMOUNT, s(amount.amount().to_string()));
+        item.put(codec::credit::CURRENCY, s(amount.currency().code()));
+        item.put(codec::credit::VALUE_DATE, s(at.date_naive().to_string()));
+        item.put(codec::credit::KIND, s(kind));
+        item.put(codec::credit::REASON, s(reference));
+        item.put(codec::credit::BOOKED_AT, time(at));
         self.put_new(item)
     }
 
@@ -1042,7 +1049,7 @@ impl BillingStore {
                 .table_name(&self.table)
                 .set_key(Some(key_item(keys::account(account))))
                 .expression_attribute_values(":at", time(at)),
-            "staff_changed_at = :at",
+            &format!("{} = :at", codec::account::STAFF_CHANGED_AT),
             "",
             read,
         );
@@ -1117,12 +1124,13 @@ impl BillingStore {
         let records = items
             .iter()
             .map(|item| {
-                let sk = read_s(item, "sk", &what)?;
+                let sk = read_s(item, codec::SK, &what)?;
                 Ok(CreditRecord {
                     credit_id: sk.strip_prefix("CREDIT#").unwrap_or(sk).to_owned(),
                     amount: read_amount(item, &what)?,
-                    value_date: read_optional_s(item, "value_date").and_then(|d| d.parse().ok()),
-                    reason: read_optional_s(item, "reason").map(str::to_owned),
+                    value_date: read_optional_s(item, codec::credit::VALUE_DATE)
+                        .and_then(|d| d.parse().ok()),
+                    reason: read_optional_s(item, codec::credit::REASON).map(str::to_owned),
                 })
             })
             .collect::<Result<_, StoreError>>()?;

@@ -4,6 +4,8 @@ use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use billing_domain::numbering::CounterKey;
 
 use crate::attributes::{key_item, n, read_u64, s};
+use crate::codec::counter::LAST_VALUE;
+use crate::codec::{Named, PK, RECORD_TYPE};
 use crate::transaction::transaction_update;
 use crate::{BillingStore, StoreError, keys};
 
@@ -13,7 +15,7 @@ impl BillingStore {
         let what = format!("counter {}", key.storage_key());
         let output = self.get(keys::counter(key)).await?;
         match output.as_ref() {
-            Some(item) => read_u64(item, "last_value", &what),
+            Some(item) => read_u64(item, LAST_VALUE, &what),
             None => Ok(0),
         }
     }
@@ -28,19 +30,20 @@ impl BillingStore {
     ) -> Result<TransactWriteItem, StoreError> {
         // The first draw may also find a counter someone created at 0.
         let condition = if last == 0 {
-            "attribute_not_exists(pk) OR last_value = :last"
+            format!("attribute_not_exists({PK}) OR {LAST_VALUE} = :last")
         } else {
-            "last_value = :last"
+            format!("{LAST_VALUE} = :last")
         };
         transaction_update(
             Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(key_item(keys::counter(key))))
-                .update_expression("SET last_value = :next, record_type = :type")
+                .update_expression(format!("SET {LAST_VALUE} = :next, {RECORD_TYPE} = :type"))
                 .condition_expression(condition)
                 .expression_attribute_values(":next", n(next))
                 .expression_attribute_values(":last", n(last))
-                .expression_attribute_values(":type", s("counter")),
+                .expression_attribute_values(":type", s("counter"))
+                .named(),
         )
     }
 }

@@ -28,6 +28,12 @@ use crate::attributes::{
     Item, is_condition_failure, key_item, n, read_optional_s, read_optional_time, read_s,
     read_time, s, time,
 };
+use crate::codec::invoice::{
+    DELIVERY_CLAIM, DELIVERY_CLAIM_EXPIRES, DELIVERY_CLAIM_EXPIRES_AT, DELIVERY_EVENT_AT,
+    DELIVERY_MESSAGE_ID, DELIVERY_RANK, DELIVERY_REASON, DELIVERY_SENT_AT, DELIVERY_STATUS,
+};
+use crate::codec::{self, ItemAttributes};
+use crate::codec::{Named, PK};
 use crate::invoice::ArchivedDocument;
 use crate::transaction::Outcome;
 use crate::{BillingStore, StoreError, keys};
@@ -190,7 +196,7 @@ pub struct DeliveryState {
 
 impl DeliveryState {
     pub(crate) fn read(item: &Item, what: &str) -> Result<Option<Self>, StoreError> {
-        let Some(status) = read_optional_s(item, "delivery_status") else {
+        let Some(status) = read_optional_s(item, codec::invoice::DELIVERY_STATUS) else {
             return Ok(None);
         };
         let status = DeliveryStatus::parse(status).ok_or_else(|| {
@@ -198,10 +204,15 @@ impl DeliveryState {
         })?;
         Ok(Some(Self {
             status,
-            message_id: read_optional_s(item, "delivery_message_id").map(str::to_owned),
-            sent_at: read_optional_time(item, "delivery_sent_at", what)?,
-            reason: read_optional_s(item, "delivery_reason").map(str::to_owned),
-            claim_expires: read_optional_time(item, "delivery_claim_expires_at", what)?,
+            message_id: read_optional_s(item, codec::invoice::DELIVERY_MESSAGE_ID)
+                .map(str::to_owned),
+            sent_at: read_optional_time(item, codec::invoice::DELIVERY_SENT_AT, what)?,
+            reason: read_optional_s(item, codec::invoice::DELIVERY_REASON).map(str::to_owned),
+            claim_expires: read_optional_time(
+                item,
+                codec::invoice::DELIVERY_CLAIM_EXPIRES_AT,
+                what,
+            )?,
         }))
     }
 }
@@ -294,7 +305,10 @@ struct TroubleSubject {
     letter_id: Option<String>,
 }
 
-const CLAIM_ATTRIBUTES: &str = "delivery_claim, delivery_claim_expires, delivery_claim_expires_at";
+/// The claim's attributes, removed together when an outcome settles it.
+fn claim_attributes() -> String {
+    format!("{DELIVERY_CLAIM}, {DELIVERY_CLAIM_EXPIRES}, {DELIVERY_CLAIM_EXPIRES_AT}")
+}
 
 impl BillingStore {
     /// The recorded delivery state of an invoice (`None` before the first
@@ -330,12 +344,12 @@ impl BillingStore {
             .table_name(&self.table)
             .set_key(Some(key_item(id.key())))
             .update_expression(
-                "SET delivery_status = :sending, delivery_rank = :zero, delivery_claim = :token, \
-                 delivery_claim_expires = :expires, delivery_claim_expires_at = :expires_at",
+                format!("SET {DELIVERY_STATUS} = :sending, {DELIVERY_RANK} = :zero, {DELIVERY_CLAIM} = :token, \
+                 {DELIVERY_CLAIM_EXPIRES} = :expires, {DELIVERY_CLAIM_EXPIRES_AT} = :expires_at"),
             )
             .condition_expression(
-                "attribute_exists(pk) AND (attribute_not_exists(delivery_status) \
-                 OR (delivery_status = :sending AND delivery_claim_expires < :now))",
+                format!("attribute_exists({PK}) AND (attribute_not_exists({DELIVERY_STATUS}) \
+                 OR ({DELIVERY_STATUS} = :sending AND {DELIVERY_CLAIM_EXPIRES} < :now))"),
             )
             .expression_attribute_values(":sending", s(DeliveryStatus::Sending.as_str()))
             .expression_attribute_values(":zero", n(0))
@@ -344,13 +358,14 @@ impl BillingStore {
             .expression_attribute_values(":expires_at", time(expires))
             .expression_attribute_values(":now", n(now.timestamp_millis()))
             .return_values(ReturnValue::UpdatedOld)
+            .named()
             .send()
             .await;
         match result {
             Ok(output) => Ok(DeliveryClaim::Claimed {
                 taken_over: output
                     .attributes()
-                    .is_some_and(|old| old.contains_key("delivery_claim")),
+                    .is_some_and(|old| old.has(codec::invoice::DELIVERY_CLAIM)),
             }),
             Err(err) if is_condition_failure(&err) => {
                 match self.delivery_state(id).await? {
@@ -382,11 +397,15 @@ impl BillingStore {
             .table_name(&self.table)
             .set_key(Some(key_item(id.key())))
             .update_expression(format!(
-                "REMOVE delivery_status, delivery_rank, {CLAIM_ATTRIBUTES}"
+                "REMOVE {DELIVERY_STATUS}, {DELIVERY_RANK}, {}",
+                claim_attributes()
             ))
-            .condition_expression("delivery_claim = :token AND delivery_status = :sending")
+            .condition_expression(format!(
+                "{DELIVERY_CLAIM} = :token AND {DELIVERY_STATUS} = :sending"
+            ))
             .expression_attribute_values(":token", s(token))
             .expression_attribute_values(":sending", s(DeliveryStatus::Sending.as_str()))
+            .named()
             .send()
             .await;
         match result {
@@ -412,16 +431,18 @@ impl BillingStore {
             .table_name(&self.table)
             .set_key(Some(key_item(id.key())))
             .update_expression(format!(
-                "SET delivery_status = :sent, delivery_rank = :rank, delivery_message_id = :mid, \
-                 delivery_sent_at = :at REMOVE {CLAIM_ATTRIBUTES}"
+                "SET {DELIVERY_STATUS} = :sent, {DELIVERY_RANK} = :rank, {DELIVERY_MESSAGE_ID} = :mid, \
+                 {DELIVERY_SENT_AT} = :at REMOVE {}",
+                claim_attributes()
             ))
-            .condition_expression("delivery_claim = :token AND delivery_status = :sending")
+            .condition_expression(format!("{DELIVERY_CLAIM} = :token AND {DELIVERY_STATUS} = :sending"))
             .expression_attribute_values(":sent", s(DeliveryStatus::Sent.as_str()))
             .expression_attribute_values(":rank", n(DeliveryStatus::Sent.rank()))
             .expression_attribute_values(":mid", s(message_id))
             .expression_attribute_values(":at", time(at))
             .expression_attribute_values(":token", s(token))
             .expression_attribute_values(":sending", s(DeliveryStatus::Sending.as_str()))
+            .named()
             .send()
             .await;
         self.outcome(id, result).await
@@ -463,12 +484,16 @@ impl BillingStore {
         // retry finds it sent); a replayed Send after Delivery must not step
         // back. Later events need an earlier one and never lower the rank.
         let condition = if status == DeliveryStatus::Sent {
-            "attribute_exists(pk) AND (attribute_not_exists(delivery_status) \
-             OR delivery_status = :sending)"
+            format!(
+                "attribute_exists({PK}) AND (attribute_not_exists({DELIVERY_STATUS}) \
+             OR {DELIVERY_STATUS} = :sending)"
+            )
         } else {
-            "attribute_exists(pk) AND attribute_exists(delivery_status) \
-             AND delivery_rank <= :rank \
-             AND (attribute_not_exists(delivery_message_id) OR delivery_message_id = :mid)"
+            format!(
+                "attribute_exists({PK}) AND attribute_exists({DELIVERY_STATUS}) \
+             AND {DELIVERY_RANK} <= :rank \
+             AND (attribute_not_exists({DELIVERY_MESSAGE_ID}) OR {DELIVERY_MESSAGE_ID} = :mid)"
+            )
         };
         let mut update = self
             .db
@@ -476,9 +501,10 @@ impl BillingStore {
             .table_name(&self.table)
             .set_key(Some(key_item(id.key())))
             .update_expression(format!(
-                "SET delivery_status = :status, delivery_rank = :rank, delivery_message_id = :mid, \
-                 delivery_event_at = :at, delivery_sent_at = if_not_exists(delivery_sent_at, :at) \
-                 REMOVE {CLAIM_ATTRIBUTES}"
+                "SET {DELIVERY_STATUS} = :status, {DELIVERY_RANK} = :rank, {DELIVERY_MESSAGE_ID} = :mid, \
+                 {DELIVERY_EVENT_AT} = :at, {DELIVERY_SENT_AT} = if_not_exists({DELIVERY_SENT_AT}, :at) \
+                 REMOVE {}",
+                claim_attributes()
             ))
             .condition_expression(condition)
             .expression_attribute_values(":status", s(status.as_str()))
@@ -489,7 +515,7 @@ impl BillingStore {
             update =
                 update.expression_attribute_values(":sending", s(DeliveryStatus::Sending.as_str()));
         }
-        let result = update.send().await;
+        let result = update.named().send().await;
         self.outcome(id, result).await
     }
 
@@ -517,8 +543,9 @@ impl BillingStore {
             .table_name(&self.table)
             .set_key(Some(key_item(report.dispatch.key())))
             .update_expression(format!(
-                "SET delivery_status = :status, delivery_rank = :rank, delivery_reason = :reason, \
-                 delivery_event_at = :at REMOVE {CLAIM_ATTRIBUTES}"
+                "SET {DELIVERY_STATUS} = :status, {DELIVERY_RANK} = :rank, {DELIVERY_REASON} = :reason, \
+                 {DELIVERY_EVENT_AT} = :at REMOVE {}",
+                claim_attributes()
             ))
             .expression_attribute_values(":status", s(report.status.as_str()))
             .expression_attribute_values(":rank", n(report.status.rank()))
@@ -526,14 +553,17 @@ impl BillingStore {
             .expression_attribute_values(":at", time(report.at));
         update = match claim {
             Some(token) => update
-                .condition_expression("delivery_claim = :token AND delivery_status = :sending")
+                .condition_expression(format!(
+                    "{DELIVERY_CLAIM} = :token AND {DELIVERY_STATUS} = :sending"
+                ))
                 .expression_attribute_values(":token", s(token))
                 .expression_attribute_values(":sending", s(DeliveryStatus::Sending.as_str())),
-            None => update.condition_expression(
-                "attribute_not_exists(delivery_rank) OR delivery_rank <= :rank",
-            ),
+            None => update.condition_expression(format!(
+                "attribute_not_exists({DELIVERY_RANK}) OR {DELIVERY_RANK} <= :rank"
+            )),
         };
         let update = update
+            .named()
             .build()
             .map_err(|e| StoreError::corrupt(&what, format!("update: {e}")))?;
         let mut items = vec![TransactWriteItem::builder().update(update).build()];
@@ -564,11 +594,11 @@ impl BillingStore {
         report: &TroubleReport,
     ) -> Result<TransactWriteItem, StoreError> {
         let mut item = key_item(keys::suppression(account, address));
-        item.insert("address".into(), s(address.to_lowercase()));
-        item.insert("cause".into(), s(report.status.as_str()));
-        item.insert("reason".into(), s(&report.reason));
-        item.insert("invoice_id".into(), s(report.dispatch.id()));
-        item.insert("since".into(), time(report.at));
+        item.put(codec::attention::ADDRESS, s(address.to_lowercase()));
+        item.put(codec::attention::CAUSE, s(report.status.as_str()));
+        item.put(codec::attention::REASON, s(&report.reason));
+        item.put(codec::attention::INVOICE_ID, s(report.dispatch.id()));
+        item.put(codec::attention::SINCE, time(report.at));
         self.transaction_put(item, None, None)
     }
 
@@ -623,15 +653,15 @@ impl BillingStore {
             sk.push_str(&format!("#LETTER#{letter_id}"));
         }
         let mut item = key_item((pk, sk));
-        item.insert("invoice_id".into(), s(about.invoice_id.as_str()));
+        item.put(codec::attention::INVOICE_ID, s(about.invoice_id.as_str()));
         if let Some(letter_id) = &about.letter_id {
-            item.insert("letter_id".into(), s(letter_id));
+            item.put(codec::attention::LETTER_ID, s(letter_id));
         }
-        item.insert("invoice_number".into(), s(&about.invoice_number));
-        item.insert("account_id".into(), s(about.account_id.as_str()));
-        item.insert("status".into(), s(report.status.as_str()));
-        item.insert("reason".into(), s(&report.reason));
-        item.insert("since".into(), time(report.at));
+        item.put(codec::attention::INVOICE_NUMBER, s(&about.invoice_number));
+        item.put(codec::attention::ACCOUNT_ID, s(about.account_id.as_str()));
+        item.put(codec::attention::STATUS, s(report.status.as_str()));
+        item.put(codec::attention::REASON, s(&report.reason));
+        item.put(codec::attention::SINCE, time(report.at));
         self.transaction_put(item, None, None)
     }
 
@@ -647,15 +677,15 @@ impl BillingStore {
         items
             .iter()
             .map(|item| {
-                let cause = read_s(item, "cause", &what)?;
+                let cause = read_s(item, codec::attention::CAUSE, &what)?;
                 Ok(Suppression {
-                    address: read_s(item, "address", &what)?.to_owned(),
+                    address: read_s(item, codec::attention::ADDRESS, &what)?.to_owned(),
                     cause: DeliveryStatus::parse(cause).ok_or_else(|| {
                         StoreError::corrupt(&what, format!("unknown cause {cause}"))
                     })?,
-                    reason: read_s(item, "reason", &what)?.to_owned(),
-                    invoice_id: read_s(item, "invoice_id", &what)?.to_owned(),
-                    since: read_time(item, "since", &what)?,
+                    reason: read_s(item, codec::attention::REASON, &what)?.to_owned(),
+                    invoice_id: read_s(item, codec::attention::INVOICE_ID, &what)?.to_owned(),
+                    since: read_time(item, codec::attention::SINCE, &what)?,
                 })
             })
             .collect()
@@ -674,17 +704,19 @@ impl BillingStore {
         let mut entries = items
             .iter()
             .map(|item| {
-                let status = read_s(item, "status", &what)?;
+                let status = read_s(item, codec::attention::STATUS, &what)?;
                 Ok(AttentionEntry {
-                    invoice_id: read_s(item, "invoice_id", &what)?.to_owned(),
-                    letter_id: read_optional_s(item, "letter_id").map(str::to_owned),
-                    invoice_number: read_s(item, "invoice_number", &what)?.to_owned(),
-                    account_id: read_s(item, "account_id", &what)?.to_owned(),
+                    invoice_id: read_s(item, codec::attention::INVOICE_ID, &what)?.to_owned(),
+                    letter_id: read_optional_s(item, codec::attention::LETTER_ID)
+                        .map(str::to_owned),
+                    invoice_number: read_s(item, codec::attention::INVOICE_NUMBER, &what)?
+                        .to_owned(),
+                    account_id: read_s(item, codec::attention::ACCOUNT_ID, &what)?.to_owned(),
                     status: DeliveryStatus::parse(status).ok_or_else(|| {
                         StoreError::corrupt(&what, format!("unknown status {status}"))
                     })?,
-                    reason: read_s(item, "reason", &what)?.to_owned(),
-                    since: read_time(item, "since", &what)?,
+                    reason: read_s(item, codec::attention::REASON, &what)?.to_owned(),
+                    since: read_time(item, codec::attention::SINCE, &what)?,
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;

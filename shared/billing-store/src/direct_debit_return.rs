@@ -22,6 +22,7 @@ use serde_json::json;
 
 use crate::attributes::{key_item, s};
 use crate::audit::{Actor, AuditEntry};
+use crate::codec::{self, ItemAttributes};
 use crate::invoice::InvoiceStatus;
 use crate::payment::{EntryBooked, EntryBooking, InvoicePayments, statement_entry_key};
 use crate::transaction::Outcome;
@@ -142,11 +143,11 @@ impl BillingStore {
             &rejection.report_id,
             &rejection.transaction_id,
         ));
-        marker.insert("record_type".into(), s("statement_entry"));
-        marker.insert("outcome".into(), s("rejected"));
-        marker.insert("invoice_id".into(), s(rejection.invoice_id.as_str()));
+        marker.put(codec::RECORD_TYPE, s("statement_entry"));
+        marker.put(codec::payment::OUTCOME, s("rejected"));
+        marker.put(codec::payment::INVOICE_ID, s(rejection.invoice_id.as_str()));
         if let Some(code) = &rejection.returned.reason_code {
-            marker.insert("reason_code".into(), s(code));
+            marker.put(codec::payment::REASON_CODE, s(code));
         }
         let audit = AuditEntry {
             actor: rejection.returned.actor.clone(),
@@ -162,8 +163,7 @@ impl BillingStore {
                 "end_to_end_id": rejection.transaction_id,
             }),
         };
-        let mut items =
-            vec![self.transaction_put(marker, Some("attribute_not_exists(pk)"), None)?];
+        let mut items = vec![self.put_new(marker)?];
         items.extend(audit.transact_items(&self.table)?);
         match self.transact(items).await? {
             Outcome::Written => Ok(true),
@@ -223,7 +223,7 @@ impl BillingStore {
                 change: json!({
                     "mandate_id": read.mandate_id,
                     "reference": read.mandate.reference,
-                    "fields": ["status"],
+                    "fields": ["status"], // a value, not an attribute
                     "before": {"status": "active"},
                     "after": {"status": "blocked", "since": since},
                     "invoice_id": invoice.invoice_id,

@@ -26,6 +26,14 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::attributes::{Item, key_item, n, read_body, read_optional_s, read_s, s, time};
+use crate::codec::invoice::{
+    COLLECTION_SINCE, DISPUTE, DUNNING_AT, DUNNING_BLOCK, DUNNING_LEVEL, DUNNING_SENT,
+    DUNNING_SHARD, FEES_CHARGED, FLAT_FEE_CHARGED, INTEREST_CLAIMED, LAST_DUNNED_ON,
+    PAYMENT_VERSION,
+};
+use crate::codec::letter::{LETTER_STATUS, PDF_KEY, PDF_SHA256};
+use crate::codec::{self, Attr, ItemAttributes};
+use crate::codec::{Named, PK};
 use crate::payment::InvoicePayments;
 use crate::transaction::{Outcome, transaction_update};
 use crate::{BillingStore, StoreError, keys};
@@ -124,21 +132,21 @@ impl DunningState {
         let invoice: Invoice = read_body(item, what)?;
         let payments = InvoicePayments::read(item, what)?;
         let currency = invoice.content().currency;
-        let json = |name: &str| read_optional_s(item, name);
-        let sent: Vec<SentDunningLevel> = match json("dunning_sent") {
+        let json = |name: Attr| read_optional_s(item, name);
+        let sent: Vec<SentDunningLevel> = match json(codec::invoice::DUNNING_SENT) {
             Some(text) => serde_json::from_str(text)
                 .map_err(|e| StoreError::corrupt(what, format!("dunning_sent: {e}")))?,
             None => Vec::new(),
         };
-        let block = json("dunning_block")
+        let block = json(codec::invoice::DUNNING_BLOCK)
             .map(serde_json::from_str)
             .transpose()
             .map_err(|e| StoreError::corrupt(what, format!("dunning_block: {e}")))?;
-        let dispute = json("dispute")
+        let dispute = json(codec::invoice::DISPUTE)
             .map(serde_json::from_str)
             .transpose()
             .map_err(|e| StoreError::corrupt(what, format!("dispute: {e}")))?;
-        let fees_charged = match json("fees_charged") {
+        let fees_charged = match json(codec::invoice::FEES_CHARGED) {
             Some(text) => Money::new(
                 text.parse()
                     .map_err(|_| StoreError::corrupt(what, "fees_charged is not an amount"))?,
@@ -152,21 +160,23 @@ impl DunningState {
             payments,
             sent,
             flat_fee_charged: matches!(
-                item.get("flat_fee_charged"),
+                item.attr(codec::invoice::FLAT_FEE_CHARGED),
                 Some(AttributeValue::Bool(true))
             ),
             fees_charged,
             block,
             dispute,
-            collection_since: json("collection_since").and_then(|d| d.parse().ok()),
-            indexed: item.contains_key("dunning_shard"),
-            block_stored: json("dunning_block").map(str::to_owned),
+            collection_since: json(codec::invoice::COLLECTION_SINCE).and_then(|d| d.parse().ok()),
+            indexed: item.has(codec::invoice::DUNNING_SHARD),
+            block_stored: json(codec::invoice::DUNNING_BLOCK).map(str::to_owned),
             booked: Vec::new(),
             charges: Vec::new(),
-            delivered_at: match json("delivery_status") {
-                Some("delivered" | "complained") => {
-                    crate::attributes::read_optional_time(item, "delivery_event_at", what)?
-                }
+            delivered_at: match json(codec::invoice::DELIVERY_STATUS) {
+                Some("delivered" | "complained") => crate::attributes::read_optional_time(
+                    item,
+                    codec::invoice::DELIVERY_EVENT_AT,
+                    what,
+                )?,
                 _ => None,
             },
         })
@@ -282,8 +292,8 @@ impl StoredLetter {
     fn read(item: &Item, what: &str) -> Result<Self, StoreError> {
         let letter: DunningLetter = read_body(item, what)?;
         let document = match (
-            read_optional_s(item, "pdf_key"),
-            read_optional_s(item, "pdf_sha256"),
+            read_optional_s(item, codec::letter::PDF_KEY),
+            read_optional_s(item, codec::letter::PDF_SHA256),
         ) {
             (Some(key), Some(sha256)) => Some(crate::ArchivedDocument {
                 key: key.to_owned(),
@@ -310,11 +320,11 @@ pub fn letter_key(letter_id: &str) -> (String, String) {
 }
 
 /// The condition that the invoice is still at the dunning level read.
-fn level_condition(level: u32) -> &'static str {
+fn level_condition(level: u32) -> String {
     if level == 0 {
-        "attribute_not_exists(dunning_level)"
+        format!("attribute_not_exists({DUNNING_LEVEL})")
     } else {
-        "dunning_level = :expected"
+        format!("{DUNNING_LEVEL} = :expected")
     }
 }
 
@@ -350,7 +360,7 @@ impl BillingStore {
     /// every shard of the `DunningDue` index and nothing else.
     pub async fn dunning_due(&self, today: NaiveDate) -> Result<DueScan, StoreError> {
         let entries = self
-            .due_index_entries("DunningDue", "dunning_shard", "DUN#", "dunning_at", today)
+            .due_index_entries("DunningDue", DUNNING_SHARD, "DUN#", DUNNING_AT, today)
             .await?;
         let mut scan = DueScan {
             requests: entries.requests,
@@ -359,14 +369,18 @@ impl BillingStore {
         };
         for item in &entries.items {
             let what = "DunningDue entry";
-            let pk = read_s(item, "pk", what)?;
+            let pk = read_s(item, codec::PK, what)?;
             let Some(id) = pk.strip_prefix("INVOICE#") else {
                 continue;
             };
             scan.invoices.push(DueInvoice {
                 invoice_id: InvoiceId::new(id),
-                account_id: AccountId::new(read_s(item, "account_id", what)?),
-                billing_entity_id: BillingEntityId::new(read_s(item, "billing_entity_id", what)?),
+                account_id: AccountId::new(read_s(item, codec::invoice::ACCOUNT_ID, what)?),
+                billing_entity_id: BillingEntityId::new(read_s(
+                    item,
+                    codec::invoice::BILLING_ENTITY_ID,
+                    what,
+                )?),
             });
         }
         Ok(scan)
@@ -381,14 +395,16 @@ impl BillingStore {
         let items = self.query_partition(pk).await?;
         let Some(item) = items
             .iter()
-            .find(|item| read_optional_s(item, "sk") == Some(sk.as_str()))
+            .find(|item| read_optional_s(item, codec::SK) == Some(sk.as_str()))
         else {
             return Ok(None);
         };
         let mut state = DunningState::read(item, &what)?;
         state.booked = items
             .iter()
-            .filter(|item| read_optional_s(item, "sk").is_some_and(|sk| sk.starts_with("PAYMENT#")))
+            .filter(|item| {
+                read_optional_s(item, codec::SK).is_some_and(|sk| sk.starts_with("PAYMENT#"))
+            })
             .map(|item| crate::payment::booked_payment(item, &what))
             .collect::<Result<_, _>>()?;
         // Once a letter went out, what it claimed comes first when a
@@ -418,29 +434,30 @@ impl BillingStore {
             ));
         }
         let mut item = key_item(letter_key(&letter.letter_id));
-        item.insert("record_type".into(), s("dunning_letter"));
-        item.insert("letter_id".into(), s(&letter.letter_id));
-        item.insert("account_id".into(), s(letter.account_id.as_str()));
-        item.insert(
-            "billing_entity_id".into(),
+        item.put(codec::RECORD_TYPE, s("dunning_letter"));
+        item.put(codec::letter::LETTER_ID, s(&letter.letter_id));
+        item.put(codec::letter::ACCOUNT_ID, s(letter.account_id.as_str()));
+        item.put(
+            codec::letter::BILLING_ENTITY_ID,
             s(letter.billing_entity_id.as_str()),
         );
-        item.insert("letter_date".into(), s(letter.date.to_string()));
-        item.insert(
-            "body".into(),
+        item.put(codec::letter::LETTER_DATE, s(letter.date.to_string()));
+        item.put(
+            codec::BODY,
             crate::attributes::body(&letter.body, "dunning letter")?,
         );
-        item.insert("letter_status".into(), s("recorded"));
-        item.insert("created_at".into(), time(letter.at));
-        item.insert(
-            "account_key".into(),
+        item.put(codec::letter::LETTER_STATUS, s("recorded"));
+        item.put(codec::letter::CREATED_AT, time(letter.at));
+        item.put(
+            codec::ACCOUNT_KEY,
             s(keys::account_partition(&letter.account_id)),
         );
-        item.insert(
-            "account_sort".into(),
+        item.put(
+            codec::ACCOUNT_SORT,
             s(format!("LETTER#{}#{}", letter.date, letter.letter_id)),
         );
-        let mut items = vec![self.transaction_put(item, Some("attribute_not_exists(pk)"), None)?];
+        let mut items =
+            vec![self.transaction_put(item, Some(&format!("attribute_not_exists({PK})")), None)?];
         for part in &letter.invoices {
             items.push(self.advance_update(part)?);
         }
@@ -460,29 +477,33 @@ impl BillingStore {
     fn advance_update(&self, part: &LetterInvoice) -> Result<TransactWriteItem, StoreError> {
         let sent_json = serde_json::to_string(&part.sent)
             .map_err(|e| StoreError::corrupt("dunning letter", e))?;
-        let mut expression = "SET dunning_level = :level, \
-             dunning_sent = :sent, flat_fee_charged = :flat, fees_charged = :fees, \
-             interest_claimed = :interest, last_dunned_on = :day"
-            .to_owned();
+        let mut expression = format!(
+            "SET {DUNNING_LEVEL} = :level, \
+             {DUNNING_SENT} = :sent, {FLAT_FEE_CHARGED} = :flat, {FEES_CHARGED} = :fees, \
+             {INTEREST_CLAIMED} = :interest, {LAST_DUNNED_ON} = :day"
+        )
+        .to_owned();
         match part.next_check {
-            Some(_) => expression.push_str(", dunning_shard = :shard, dunning_at = :at"),
-            None => expression.push_str(" REMOVE dunning_shard, dunning_at"),
+            Some(_) => {
+                expression.push_str(&format!(", {DUNNING_SHARD} = :shard, {DUNNING_AT} = :at"))
+            }
+            None => expression.push_str(&format!(" REMOVE {DUNNING_SHARD}, {DUNNING_AT}")),
         }
         let level_condition = level_condition(part.expected_level);
         let version_condition = if part.payment_version == 0 {
-            "attribute_not_exists(payment_version)"
+            format!("attribute_not_exists({PAYMENT_VERSION})")
         } else {
-            "payment_version = :version"
+            format!("{PAYMENT_VERSION} = :version")
         };
         let block_condition = if part.block_read.is_some() {
-            "dunning_block = :block"
+            format!("{DUNNING_BLOCK} = :block")
         } else {
-            "attribute_not_exists(dunning_block)"
+            format!("attribute_not_exists({DUNNING_BLOCK})")
         };
         let condition = format!(
-            "attribute_exists(dunning_shard) AND {level_condition} AND {version_condition} \
-             AND {block_condition} AND attribute_not_exists(dispute) \
-             AND attribute_not_exists(collection_since)"
+            "attribute_exists({DUNNING_SHARD}) AND {level_condition} AND {version_condition} \
+             AND {block_condition} AND attribute_not_exists({DISPUTE}) \
+             AND attribute_not_exists({COLLECTION_SINCE})"
         );
         let mut update = Update::builder()
             .table_name(&self.table)
@@ -537,11 +558,14 @@ impl BillingStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key_item(letter_key(letter_id))))
-            .update_expression("SET letter_status = :archived, pdf_key = :key, pdf_sha256 = :sha")
-            .condition_expression("attribute_exists(pk)")
+            .update_expression(format!(
+                "SET {LETTER_STATUS} = :archived, {PDF_KEY} = :key, {PDF_SHA256} = :sha"
+            ))
+            .condition_expression(format!("attribute_exists({PK})"))
             .expression_attribute_values(":archived", s("archived"))
             .expression_attribute_values(":key", s(key))
             .expression_attribute_values(":sha", s(sha256))
+            .named()
             .send()
             .await
             .map_err(|e| StoreError::aws("UpdateItem", &e))?;
@@ -563,21 +587,21 @@ impl BillingStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key_item(keys::invoice(id))))
-            .condition_expression(format!("attribute_exists(pk) AND {level_condition}"));
+            .condition_expression(format!("attribute_exists({PK}) AND {level_condition}"));
         update = match next {
             Some(date) => {
                 let (shard, at) = keys::dunning_due(id, date);
                 update
-                    .update_expression("SET dunning_shard = :shard, dunning_at = :at")
+                    .update_expression(format!("SET {DUNNING_SHARD} = :shard, {DUNNING_AT} = :at"))
                     .expression_attribute_values(":shard", s(shard))
                     .expression_attribute_values(":at", s(at))
             }
-            None => update.update_expression("REMOVE dunning_shard, dunning_at"),
+            None => update.update_expression(format!("REMOVE {DUNNING_SHARD}, {DUNNING_AT}")),
         };
         if expected_level > 0 {
             update = update.expression_attribute_values(":expected", n(expected_level));
         }
-        match update.send().await {
+        match update.named().send().await {
             Ok(_) => Ok(true),
             Err(err) if crate::attributes::is_condition_failure(&err) => Ok(false),
             Err(err) => Err(StoreError::aws("UpdateItem", &err)),
@@ -638,18 +662,21 @@ impl BillingStore {
             .table_name(&self.table)
             .set_key(Some(key_item(keys::invoice(&content.id))))
             .condition_expression(format!(
-                "attribute_exists(dunning_shard) AND attribute_not_exists(collection_since) AND {level_condition}"
+                "attribute_exists({DUNNING_SHARD}) AND attribute_not_exists({COLLECTION_SINCE}) AND {level_condition}"
             ));
         update = match collection_since {
             Some(day) => update
-                .update_expression("SET collection_since = :day REMOVE dunning_shard, dunning_at")
+                .update_expression(format!(
+                    "SET {COLLECTION_SINCE} = :day REMOVE {DUNNING_SHARD}, {DUNNING_AT}"
+                ))
                 .expression_attribute_values(":day", s(day.to_string())),
-            None => update.update_expression("REMOVE dunning_shard, dunning_at"),
+            None => update.update_expression(format!("REMOVE {DUNNING_SHARD}, {DUNNING_AT}")),
         };
         if state.level > 0 {
             update = update.expression_attribute_values(":expected", n(state.level));
         }
         let update = update
+            .named()
             .build()
             .map_err(|e| StoreError::corrupt("transaction item", e))?;
         let entry = AttentionNote {
@@ -663,9 +690,9 @@ impl BillingStore {
             &content.billing_entity_id,
             &content.id,
         ));
-        attention.insert("record_type".into(), s("dunning_attention"));
-        attention.insert(
-            "body".into(),
+        attention.put(codec::RECORD_TYPE, s("dunning_attention"));
+        attention.put(
+            codec::BODY,
             crate::attributes::body(&entry, "attention entry")?,
         );
         let items = vec![
@@ -700,8 +727,8 @@ impl BillingStore {
             keys::attention_partition(entity),
             format!("WARNING#{topic}"),
         ));
-        item.insert("record_type".into(), s("dunning_attention"));
-        item.insert("body".into(), crate::attributes::body(&entry, "warning")?);
+        item.put(codec::RECORD_TYPE, s("dunning_attention"));
+        item.put(codec::BODY, crate::attributes::body(&entry, "warning")?);
         self.put(item).await
     }
 

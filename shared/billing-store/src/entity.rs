@@ -5,6 +5,7 @@ use billing_domain::ids::BillingEntityId;
 use billing_domain::seller::BillingEntity;
 
 use crate::attributes::{body, key_item, read_body, s};
+use crate::codec::{self, ItemAttributes};
 use crate::{BillingStore, StoreError, keys};
 
 impl BillingStore {
@@ -31,8 +32,8 @@ impl BillingStore {
             .validate()
             .map_err(|e| StoreError::corrupt(&what, e))?;
         let mut item = key_item(keys::entity(&entity.id));
-        item.insert("body".into(), body(entity, &what)?);
-        item.insert("record_type".into(), s("billing_entity"));
+        item.put(codec::BODY, body(entity, &what)?);
+        item.put(codec::RECORD_TYPE, s("billing_entity"));
         self.put(item).await
     }
 }

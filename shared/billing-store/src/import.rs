@@ -16,6 +16,8 @@ use billing_domain::party::CustomerAccount;
 use chrono::{DateTime, Utc};
 
 use crate::attributes::{Item, body, key_item, n, s};
+use crate::codec::account::{ACCOUNT_ID, UPDATED_AT};
+use crate::codec::{BODY, ItemAttributes, Named, PK, RECORD_TYPE, VERSION};
 use crate::opportunity::subscription_item;
 use crate::{BillingStore, StoreError, SubscriptionChange, keys};
 
@@ -65,17 +67,17 @@ impl BillingStore {
             } => (account, Some((*expected_version, *expected_revision))),
         };
         let mut item = key_item(keys::account(&account.id));
-        item.insert("record_type".into(), s("account"));
-        item.insert("account_id".into(), s(account.id.as_str()));
-        item.insert("body".into(), body(account, "account")?);
-        item.insert("updated_at".into(), s(now.to_rfc3339()));
+        item.put(RECORD_TYPE, s("account"));
+        item.put(ACCOUNT_ID, s(account.id.as_str()));
+        item.put(BODY, body(account, "account")?);
+        item.put(UPDATED_AT, s(now.to_rfc3339()));
         item.extend(crate::opportunity::name_index(account));
         let put = match expected {
             None => {
-                item.insert("version".into(), n(1));
+                item.put(VERSION, n(1));
                 self.db
                     .put_item()
-                    .condition_expression("attribute_not_exists(pk)")
+                    .condition_expression(format!("attribute_not_exists({PK})"))
             }
             Some((version, revision)) => {
                 let (condition, values) =
@@ -123,20 +125,21 @@ impl BillingStore {
             .table_name(&self.table)
             .set_item(Some(item));
         let put = match expected {
-            None => put.condition_expression("attribute_not_exists(pk)"),
+            None => put.condition_expression(format!("attribute_not_exists({PK})")),
             Some(version) => put
-                .condition_expression("version = :expected")
+                .condition_expression(format!("{VERSION} = :expected"))
                 .expression_attribute_values(":expected", n(version)),
         };
         self.send_conditional(put).await
     }
 
-    /// Sends a conditional put: a failed condition is `Stale`.
+    /// Sends a conditional put (naming the attributes its condition uses):
+    /// a failed condition is `Stale`.
     async fn send_conditional(
         &self,
         put: aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder,
     ) -> Result<ImportWrite, StoreError> {
-        match put.send().await {
+        match put.named().send().await {
             Ok(_) => Ok(ImportWrite::Written),
             Err(err)
                 if matches!(

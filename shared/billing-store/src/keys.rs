@@ -352,9 +352,12 @@ pub fn account_name_index(
     id: &AccountId,
 ) -> [(String, String); 2] {
     [
-        ("account_key".to_owned(), account_names(entity)),
         (
-            "account_sort".to_owned(),
+            crate::codec::ACCOUNT_KEY.name().to_owned(),
+            account_names(entity),
+        ),
+        (
+            crate::codec::ACCOUNT_SORT.name().to_owned(),
             format!("{ACCOUNT_NAME_PREFIX}{}#{id}", normalized_name(name)),
         ),
     ]

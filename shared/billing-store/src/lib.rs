@@ -8,6 +8,9 @@
 #![warn(missing_docs)]
 
 mod attributes;
+mod codec;
+
+use codec::{ACCOUNT_KEY, ACCOUNT_SORT, Attr, Named, PK, SK};
 pub mod error;
 pub mod keys;
 pub mod page;
@@ -147,11 +150,12 @@ impl BillingStore {
     ) -> Result<(Vec<attributes::Item>, Option<String>), StoreError> {
         let query = self
             .query()
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .key_condition_expression(format!("{PK} = :pk AND begins_with({SK}, :prefix)"))
             .expression_attribute_values(":pk", attributes::s(pk))
             .expression_attribute_values(":prefix", attributes::s(prefix))
-            .consistent_read(true);
-        page::query_page(query, ("pk", pk), page).await
+            .consistent_read(true)
+            .named();
+        page::query_page(query, (PK, pk), page).await
     }
 
     /// Every item of partition `pk` whose sort key starts with `prefix`,
@@ -178,8 +182,8 @@ impl BillingStore {
         prefix: Option<&str>,
     ) -> Result<Vec<attributes::Item>, StoreError> {
         let condition = match prefix {
-            Some(_) => "pk = :pk AND begins_with(sk, :prefix)",
-            None => "pk = :pk",
+            Some(_) => format!("{PK} = :pk AND begins_with({SK}, :prefix)"),
+            None => format!("{PK} = :pk"),
         };
         let mut query = self
             .query()
@@ -189,7 +193,7 @@ impl BillingStore {
         if let Some(prefix) = prefix {
             query = query.expression_attribute_values(":prefix", attributes::s(prefix));
         }
-        Ok(self.query_pages(query).await?.items)
+        Ok(self.query_pages(query.named()).await?.items)
     }
 
     /// Every item `query` finds, across its pages: the store's one paging
@@ -227,9 +231,12 @@ impl BillingStore {
         let query = self
             .query()
             .index_name("ByAccount")
-            .key_condition_expression("account_key = :a AND begins_with(account_sort, :p)")
+            .key_condition_expression(format!(
+                "{ACCOUNT_KEY} = :a AND begins_with({ACCOUNT_SORT}, :p)"
+            ))
             .expression_attribute_values(":a", attributes::s(keys::account_partition(account)))
-            .expression_attribute_values(":p", attributes::s(prefix));
+            .expression_attribute_values(":p", attributes::s(prefix))
+            .named();
         Ok(self.query_pages(query).await?.items)
     }
 
@@ -239,26 +246,25 @@ impl BillingStore {
     pub(crate) async fn due_index_entries(
         &self,
         index: &str,
-        shard_attribute: &str,
+        shard_attribute: Attr,
         shard_prefix: &str,
-        at_attribute: &str,
+        at_attribute: Attr,
         until: chrono::NaiveDate,
     ) -> Result<QueryPages, StoreError> {
         let mut all = QueryPages::default();
         for shard in 0..keys::INDEX_SHARDS {
             let query = self
-                .db
                 .query()
-                .table_name(&self.table)
                 .index_name(index)
-                .key_condition_expression("#shard = :shard AND #at <= :until")
-                .expression_attribute_names("#shard", shard_attribute)
-                .expression_attribute_names("#at", at_attribute)
+                .key_condition_expression(format!(
+                    "{shard_attribute} = :shard AND {at_attribute} <= :until"
+                ))
                 .expression_attribute_values(
                     ":shard",
                     attributes::s(format!("{shard_prefix}{shard}")),
                 )
-                .expression_attribute_values(":until", attributes::s(format!("{until}~")));
+                .expression_attribute_values(":until", attributes::s(format!("{until}~")))
+                .named();
             let pages = self.query_pages(query).await?;
             all.requests += pages.requests;
             all.scanned += pages.scanned;

@@ -21,6 +21,8 @@ use serde::Serialize;
 
 use crate::attributes::{Item, body, key_item, n, read_body, read_s, read_u64, s};
 use crate::audit::AuditEntry;
+use crate::codec::mandate::{ACCOUNT_ID, CREDITOR_IDENTIFIER, MANDATE_ID, RECORDED_AT, REFERENCE};
+use crate::codec::{BODY, ItemAttributes, Named, PK, RECORD_TYPE, REVISION};
 use crate::transaction::{Outcome, Retry};
 
 /// Attempts of a clerk's mandate write while it only loses races (the
@@ -71,26 +73,26 @@ impl StoredMandate {
     pub(crate) fn item(&self) -> Result<Item, StoreError> {
         let what = format!("mandate {}", self.mandate_id);
         let mut item = key_item(keys::mandate(&self.account_id, &self.mandate_id));
-        item.insert("record_type".into(), s("mandate"));
-        item.insert("account_id".into(), s(self.account_id.as_str()));
-        item.insert("mandate_id".into(), s(&self.mandate_id));
-        item.insert("recorded_at".into(), s(&self.recorded_at));
-        item.insert("reference".into(), s(self.mandate.reference.as_str()));
-        item.insert(
-            "creditor_identifier".into(),
+        item.put(RECORD_TYPE, s("mandate"));
+        item.put(ACCOUNT_ID, s(self.account_id.as_str()));
+        item.put(MANDATE_ID, s(&self.mandate_id));
+        item.put(RECORDED_AT, s(&self.recorded_at));
+        item.put(REFERENCE, s(self.mandate.reference.as_str()));
+        item.put(
+            CREDITOR_IDENTIFIER,
             s(self.mandate.creditor_identifier.as_str()),
         );
-        item.insert("revision".into(), n(self.revision));
-        item.insert("body".into(), body(&self.mandate, &what)?);
+        item.put(REVISION, n(self.revision));
+        item.put(BODY, body(&self.mandate, &what)?);
         Ok(item)
     }
 
     pub(crate) fn read(item: &Item, what: &str) -> Result<Self, StoreError> {
         Ok(Self {
-            account_id: AccountId::new(read_s(item, "account_id", what)?),
-            mandate_id: read_s(item, "mandate_id", what)?.to_owned(),
-            recorded_at: read_s(item, "recorded_at", what)?.to_owned(),
-            revision: read_u64(item, "revision", what)?,
+            account_id: AccountId::new(read_s(item, ACCOUNT_ID, what)?),
+            mandate_id: read_s(item, MANDATE_ID, what)?.to_owned(),
+            recorded_at: read_s(item, RECORDED_AT, what)?.to_owned(),
+            revision: read_u64(item, REVISION, what)?,
             mandate: read_body(item, what)?,
         })
     }
@@ -105,9 +107,9 @@ impl StoredMandate {
 
     fn guard(&self) -> Item {
         let mut item = key_item(self.guard_key());
-        item.insert("record_type".into(), s("mandate_reference"));
-        item.insert("account_id".into(), s(self.account_id.as_str()));
-        item.insert("mandate_id".into(), s(&self.mandate_id));
+        item.put(RECORD_TYPE, s("mandate_reference"));
+        item.put(ACCOUNT_ID, s(self.account_id.as_str()));
+        item.put(MANDATE_ID, s(&self.mandate_id));
         item
     }
 
@@ -147,7 +149,7 @@ impl BillingStore {
             .get(keys::mandate_reference(creditor, reference))
             .await?;
         item.as_ref()
-            .map(|item| read_s(item, "account_id", &what).map(AccountId::new))
+            .map(|item| read_s(item, ACCOUNT_ID, &what).map(AccountId::new))
             .transpose()
     }
 
@@ -165,7 +167,8 @@ impl BillingStore {
         let check = ConditionCheck::builder()
             .table_name(&self.table)
             .set_key(Some(key_item(account)))
-            .condition_expression("attribute_exists(pk)")
+            .condition_expression(format!("attribute_exists({PK})"))
+            .named()
             .build()
             .map_err(|e| StoreError::corrupt("transaction item", e))?;
         let mut items = vec![
@@ -222,7 +225,7 @@ impl BillingStore {
         };
         let mut items = vec![self.transaction_put(
             next.item()?,
-            Some("revision = :expected"),
+            Some(&format!("{REVISION} = :expected")),
             Some((":expected", n(expected_revision))),
         )?];
         let moved = next.guard_key() != read.guard_key();
@@ -230,8 +233,9 @@ impl BillingStore {
             let delete = Delete::builder()
                 .table_name(&self.table)
                 .set_key(Some(key_item(read.guard_key())))
-                .condition_expression("mandate_id = :mandate")
+                .condition_expression(format!("{MANDATE_ID} = :mandate"))
                 .expression_attribute_values(":mandate", s(&read.mandate_id))
+                .named()
                 .build()
                 .map_err(|e| StoreError::corrupt("transaction item", e))?;
             items.push(TransactWriteItem::builder().delete(delete).build());

@@ -19,13 +19,13 @@ use billing_domain::money::Money;
 use billing_domain::numbering::DocumentType;
 use billing_domain::numbering::{CounterKey, InvoiceNumber, NumberSeries};
 use billing_domain::party::CustomerAccount;
-use billing_domain::reference::CreditorReference;
 use billing_domain::schedule::next_due_date;
 use billing_domain::subscription::Subscription;
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::attributes::{Item, body, key_item, n, read_body, s};
+use crate::codec::{self, ItemAttributes, Named};
 use crate::transaction::{Outcome, Retry};
 use crate::{BillingStore, StoreError, keys};
 
@@ -311,7 +311,7 @@ impl BillingStore {
         let number = series
             .format(draft.issue_date, last + 1)
             .map_err(|e| StoreError::corrupt(format!("counter {}", key.storage_key()), e))?;
-        Ok((finalize(draft.clone(), number), key, last))
+        Ok((draft.clone().finalize(number), key, last))
     }
 
     fn transaction(
@@ -328,18 +328,18 @@ impl BillingStore {
             &commit.key.source,
             &commit.key.opportunity_id,
         ));
-        record_item.insert("record_type".into(), s("opportunity"));
-        record_item.insert("body".into(), body(record, "opportunity record")?);
-        record_item.insert("fingerprint".into(), s(&commit.fingerprint));
+        record_item.put(codec::RECORD_TYPE, s("opportunity"));
+        record_item.put(codec::BODY, body(record, "opportunity record")?);
+        record_item.put(codec::opportunity::FINGERPRINT, s(&commit.fingerprint));
         parts.push(Part::Record);
         items.push(self.put_new(record_item)?);
 
         let account = commit.account.account();
         let mut account_item = key_item(keys::account(&account.id));
-        account_item.insert("record_type".into(), s("account"));
-        account_item.insert("account_id".into(), s(account.id.as_str()));
-        account_item.insert("body".into(), body(account, "account")?);
-        account_item.insert("updated_at".into(), s(&now));
+        account_item.put(codec::RECORD_TYPE, s("account"));
+        account_item.put(codec::account::ACCOUNT_ID, s(account.id.as_str()));
+        account_item.put(codec::BODY, body(account, "account")?);
+        account_item.put(codec::account::UPDATED_AT, s(&now));
         account_item.extend(name_index(account));
         match &commit.account {
             AccountChange::Create {
@@ -348,17 +348,17 @@ impl BillingStore {
                 crm_last_modified,
                 ..
             } => {
-                account_item.insert("version".into(), n(1));
-                account_item.insert(
-                    "crm_last_modified".into(),
+                account_item.put(codec::VERSION, n(1));
+                account_item.put(
+                    codec::account::CRM_LAST_MODIFIED,
                     s(crm_last_modified.to_rfc3339()),
                 );
                 parts.push(Part::Account);
                 items.push(self.put_new(account_item)?);
                 let (source_system, org) = source.split_once('/').unwrap_or((source, ""));
                 let mut link = key_item(keys::crm_link(source_system, org, crm_id));
-                link.insert("record_type".into(), s("crm_link"));
-                link.insert("account_id".into(), s(account.id.as_str()));
+                link.put(codec::RECORD_TYPE, s("crm_link"));
+                link.put(codec::account::ACCOUNT_ID, s(account.id.as_str()));
                 parts.push(Part::CrmLink);
                 items.push(self.put_new(link)?);
             }
@@ -368,8 +368,8 @@ impl BillingStore {
                 crm_last_modified,
                 ..
             } => {
-                account_item.insert(
-                    "crm_last_modified".into(),
+                account_item.put(
+                    codec::account::CRM_LAST_MODIFIED,
                     s(crm_last_modified.to_rfc3339()),
                 );
                 let (condition, values) = crate::account::replace_account(
@@ -382,6 +382,7 @@ impl BillingStore {
                     .set_item(Some(account_item))
                     .condition_expression(condition)
                     .set_expression_attribute_values(Some(values))
+                    .named()
                     .build()
                     .map_err(|e| StoreError::corrupt("transaction item", e))?;
                 parts.push(Part::Account);
@@ -393,8 +394,9 @@ impl BillingStore {
                 let check = ConditionCheck::builder()
                     .table_name(&self.table)
                     .set_key(Some(key_item(keys::account(&account.id))))
-                    .condition_expression("version = :expected")
+                    .condition_expression(format!("{} = :expected", codec::VERSION))
                     .expression_attribute_values(":expected", n(*expected_version))
+                    .named()
                     .build()
                     .map_err(|e| StoreError::corrupt("transaction item", e))?;
                 parts.push(Part::Account);
@@ -411,10 +413,10 @@ impl BillingStore {
 
         if let Some((batch_id, charges)) = &commit.parked {
             let mut pending = key_item(keys::pending_charges(&account.id, batch_id));
-            pending.insert("record_type".into(), s("pending_charges"));
-            pending.insert("body".into(), body(charges, "pending charges")?);
-            pending.insert("line_count".into(), n(charges.len()));
-            pending.insert("created_at".into(), s(&now));
+            pending.put(codec::RECORD_TYPE, s("pending_charges"));
+            pending.put(codec::BODY, body(charges, "pending charges")?);
+            pending.put(codec::subscription::LINE_COUNT, n(charges.len()));
+            pending.put(codec::subscription::CREATED_AT, s(&now));
             parts.push(Part::Pending);
             items.push(self.put_new(pending)?);
         }
@@ -440,50 +442,47 @@ impl BillingStore {
     }
 }
 
-/// A draft with its number, paid by an ISO 11649 reference derived from
-/// the number (the number itself when it is too long for one): the one
-/// finalization of the webhook and the invoice run.
-pub(crate) fn finalize(mut draft: InvoiceDraft, number: InvoiceNumber) -> Invoice {
-    if draft.references.payment_reference.is_none() {
-        draft.references.payment_reference = CreditorReference::for_invoice_number(&number)
-            .ok()
-            .map(String::from);
-    }
-    draft.finalize(number)
-}
-
 /// The stored invoice with every index key it is found by.
 pub(crate) fn invoice_item(invoice: &Invoice, now: &str) -> Result<Item, StoreError> {
     let content = invoice.content();
     let number = invoice.number().to_string();
     let mut item = key_item(keys::invoice(&content.id));
-    item.insert("record_type".into(), s("invoice"));
-    item.insert("body".into(), body(invoice, "invoice")?);
-    item.insert("invoice_id".into(), s(content.id.as_str()));
-    item.insert("invoice_number".into(), s(&number));
-    item.insert("document_type".into(), n(content.document_type.code()));
-    item.insert(
-        "billing_entity_id".into(),
+    item.put(codec::RECORD_TYPE, s("invoice"));
+    item.put(codec::BODY, body(invoice, "invoice")?);
+    item.put(codec::invoice::INVOICE_ID, s(content.id.as_str()));
+    item.put(codec::invoice::INVOICE_NUMBER, s(&number));
+    item.put(
+        codec::invoice::DOCUMENT_TYPE,
+        n(content.document_type.code()),
+    );
+    item.put(
+        codec::invoice::BILLING_ENTITY_ID,
         s(content.billing_entity_id.as_str()),
     );
-    item.insert("account_id".into(), s(content.buyer.id.as_str()));
-    item.insert("status".into(), s("open"));
-    item.insert("document_status".into(), s("pending"));
-    item.insert("issue_date".into(), s(content.issue_date.to_string()));
-    item.insert("due_date".into(), s(content.due_date.to_string()));
-    item.insert("total".into(), s(invoice.amount_due().amount().to_string()));
-    item.insert("currency".into(), s(content.currency.code()));
-    item.insert("created_at".into(), s(now));
-    item.insert(
-        "account_key".into(),
+    item.put(codec::invoice::ACCOUNT_ID, s(content.buyer.id.as_str()));
+    item.put(codec::invoice::STATUS, s("open"));
+    item.put(codec::invoice::DOCUMENT_STATUS, s("pending"));
+    item.put(
+        codec::invoice::ISSUE_DATE,
+        s(content.issue_date.to_string()),
+    );
+    item.put(codec::invoice::DUE_DATE, s(content.due_date.to_string()));
+    item.put(
+        codec::invoice::TOTAL,
+        s(invoice.amount_due().amount().to_string()),
+    );
+    item.put(codec::invoice::CURRENCY, s(content.currency.code()));
+    item.put(codec::invoice::CREATED_AT, s(now));
+    item.put(
+        codec::ACCOUNT_KEY,
         s(keys::account_partition(&content.buyer.id)),
     );
-    item.insert(
-        "account_sort".into(),
+    item.put(
+        codec::ACCOUNT_SORT,
         s(keys::account_invoice_sort(content.issue_date, &content.id)),
     );
-    item.insert(
-        "invoice_number_key".into(),
+    item.put(
+        codec::invoice::INVOICE_NUMBER_KEY,
         s(keys::invoice_number(&content.billing_entity_id, &number)),
     );
     let reference = content
@@ -491,19 +490,19 @@ pub(crate) fn invoice_item(invoice: &Invoice, now: &str) -> Result<Item, StoreEr
         .payment_reference
         .clone()
         .unwrap_or_else(|| number.clone());
-    item.insert("payment_reference".into(), s(reference));
-    item.insert(
-        "entity_key".into(),
+    item.put(codec::invoice::PAYMENT_REFERENCE, s(reference));
+    item.put(
+        codec::invoice::ENTITY_KEY,
         s(keys::entity_invoices(&content.billing_entity_id)),
     );
-    item.insert(
-        "entity_sort".into(),
+    item.put(
+        codec::invoice::ENTITY_SORT,
         s(keys::account_invoice_sort(content.issue_date, &content.id)),
     );
     if content.document_type == DocumentType::Invoice {
         // Open until paid: in the seller's open invoices (today's aging).
-        item.insert(
-            "open_key".into(),
+        item.put(
+            codec::invoice::OPEN_KEY,
             s(keys::open_invoices(
                 &content.billing_entity_id,
                 content.currency.code(),
@@ -511,14 +510,14 @@ pub(crate) fn invoice_item(invoice: &Invoice, now: &str) -> Result<Item, StoreEr
         );
         // Open invoices are looked at by the dunning sweep from their due date.
         let (shard, at) = keys::dunning_due(&content.id, content.due_date);
-        item.insert("dunning_shard".into(), s(shard));
-        item.insert("dunning_at".into(), s(at));
+        item.put(codec::invoice::DUNNING_SHARD, s(shard));
+        item.put(codec::invoice::DUNNING_AT, s(at));
         // A direct-debit invoice waits in the sparse `CollectionDue` index
         // until the collection step puts it into a file.
         if let Some(notice) = &content.direct_debit {
             let (shard, at) = keys::collection_due(&content.id, notice.collection_date);
-            item.insert("collection_shard".into(), s(shard));
-            item.insert("collection_at".into(), s(at));
+            item.put(codec::invoice::COLLECTION_SHARD, s(shard));
+            item.put(codec::invoice::COLLECTION_AT, s(at));
         }
     }
     Ok(item)
@@ -547,17 +546,26 @@ pub(crate) fn subscription_item(
         &subscription.account_id,
         &subscription.id,
     ));
-    item.insert("record_type".into(), s("subscription"));
-    item.insert("body".into(), body(subscription, &what)?);
-    item.insert("version".into(), n(version));
-    item.insert("subscription_id".into(), s(subscription.id.as_str()));
-    item.insert("account_id".into(), s(subscription.account_id.as_str()));
-    item.insert("billing_entity_id".into(), s(billing_entity_id.as_str()));
-    item.insert("updated_at".into(), s(now));
+    item.put(codec::RECORD_TYPE, s("subscription"));
+    item.put(codec::BODY, body(subscription, &what)?);
+    item.put(codec::VERSION, n(version));
+    item.put(
+        codec::subscription::SUBSCRIPTION_ID,
+        s(subscription.id.as_str()),
+    );
+    item.put(
+        codec::subscription::ACCOUNT_ID,
+        s(subscription.account_id.as_str()),
+    );
+    item.put(
+        codec::subscription::BILLING_ENTITY_ID,
+        s(billing_entity_id.as_str()),
+    );
+    item.put(codec::subscription::UPDATED_AT, s(now));
     if let Some(date) = next_due_date(subscription).map_err(|e| StoreError::corrupt(&what, e))? {
         let (shard, at) = keys::due_subscription(&subscription.account_id, &subscription.id, date);
-        item.insert("due_shard".into(), s(shard));
-        item.insert("due_at".into(), s(at));
+        item.put(codec::subscription::DUE_SHARD, s(shard));
+        item.put(codec::subscription::DUE_AT, s(at));
     }
     Ok(item)
 }

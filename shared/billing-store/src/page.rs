@@ -16,6 +16,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::StoreError;
 use crate::attributes::Item;
+use crate::codec::Attr;
 
 /// Largest page a caller may ask for: one Query response stays well under
 /// DynamoDB's 1 MB page for every item kind listed.
@@ -95,7 +96,7 @@ pub(crate) fn encode_cursor(key: &Item) -> Result<String, StoreError> {
 
 /// Decodes a cursor back into the key to start after. `partition` is the
 /// attribute and value the Query is for: a cursor of another list is refused.
-pub(crate) fn decode_cursor(cursor: &str, partition: (&str, &str)) -> Result<Item, StoreError> {
+pub(crate) fn decode_cursor(cursor: &str, partition: (Attr, &str)) -> Result<Item, StoreError> {
     let bad = |reason: &str| StoreError::BadPage {
         reason: format!("cursor {reason}"),
     };
@@ -124,7 +125,7 @@ pub(crate) fn decode_cursor(cursor: &str, partition: (&str, &str)) -> Result<Ite
         key.insert(name, attribute);
     }
     let (name, value) = partition;
-    match key.get(name) {
+    match key.get(name.name()) {
         Some(AttributeValue::S(found)) if found == value => Ok(key),
         _ => Err(bad("belongs to another list")),
     }
@@ -135,7 +136,7 @@ pub(crate) fn decode_cursor(cursor: &str, partition: (&str, &str)) -> Result<Ite
 /// [`decode_cursor`]). One request to DynamoDB per call.
 pub(crate) async fn query_page(
     query: QueryFluentBuilder,
-    partition: (&str, &str),
+    partition: (Attr, &str),
     page: &Page,
 ) -> Result<(Vec<Item>, Option<String>), StoreError> {
     let start = page
@@ -162,6 +163,7 @@ pub(crate) async fn query_page(
 mod tests {
     use super::*;
     use crate::attributes::{n, s};
+    use crate::codec::PK;
 
     fn key() -> Item {
         HashMap::from([
@@ -181,7 +183,7 @@ mod tests {
             "{cursor}"
         );
         assert_eq!(
-            decode_cursor(&cursor, ("pk", "AUDIT#INVOICE#inv_1")).unwrap(),
+            decode_cursor(&cursor, (PK, "AUDIT#INVOICE#inv_1")).unwrap(),
             key()
         );
     }
@@ -190,11 +192,11 @@ mod tests {
     fn a_cursor_of_another_list_or_garbage_is_refused() {
         let cursor = encode_cursor(&key()).unwrap();
         for (cursor, partition) in [
-            (cursor.as_str(), ("pk", "AUDIT#INVOICE#inv_2")),
-            ("not base64!", ("pk", "AUDIT#INVOICE#inv_1")),
-            ("eyJway", ("pk", "AUDIT#INVOICE#inv_1")),
+            (cursor.as_str(), (PK, "AUDIT#INVOICE#inv_2")),
+            ("not base64!", (PK, "AUDIT#INVOICE#inv_1")),
+            ("eyJway", (PK, "AUDIT#INVOICE#inv_1")),
             // {"pk":{"B":"x"}}: a binary attribute is never a key here.
-            ("eyJwayI6eyJCIjoieCJ9fQ", ("pk", "x")),
+            ("eyJwayI6eyJCIjoieCJ9fQ", (PK, "x")),
         ] {
             assert!(
                 matches!(
@@ -205,7 +207,7 @@ mod tests {
             );
         }
         let long = "A".repeat(MAX_CURSOR_LEN + 1);
-        assert!(decode_cursor(&long, ("pk", "x")).is_err());
+        assert!(decode_cursor(&long, (PK, "x")).is_err());
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! surplus, and the entry's marker in its statement's partition. A replay
 //! fails on the first condition and changes nothing.
 
+use crate::codec::{self, Attr, ItemAttributes, Named, PK, REVISION};
 use crate::page::{Page, Paged};
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use billing_domain::ids::{AccountId, BillingEntityId, InvoiceId};
@@ -67,24 +68,29 @@ pub struct InvoicePayments {
 
 impl InvoicePayments {
     pub(crate) fn read(item: &Item, what: &str) -> Result<Self, StoreError> {
-        let currency = Currency::from_code(read_s(item, "currency", what)?)
+        let currency = Currency::from_code(read_s(item, codec::invoice::CURRENCY, what)?)
             .map_err(|e| StoreError::corrupt(what, e))?;
-        let money = |name: &str| -> Result<Option<Money>, StoreError> {
+        let money = |name: Attr| -> Result<Option<Money>, StoreError> {
             read_optional_s(item, name)
                 .map(|text| {
                     text.parse()
                         .map(|amount| Money::new(amount, currency))
-                        .map_err(|_| StoreError::corrupt(what, format!("{name} is not an amount")))
+                        .map_err(|_| {
+                            StoreError::corrupt(what, format!("{} is not an amount", name.name()))
+                        })
                 })
                 .transpose()
         };
-        let total = money("total")?.ok_or_else(|| StoreError::corrupt(what, "total is missing"))?;
-        let paid = money("paid_amount")?.unwrap_or_else(|| Money::zero(currency));
+        let total = money(codec::invoice::TOTAL)?
+            .ok_or_else(|| StoreError::corrupt(what, "total is missing"))?;
+        let paid = money(codec::invoice::PAID_AMOUNT)?.unwrap_or_else(|| Money::zero(currency));
         // Credit notes lower what the invoice asks for; the document's
         // `total` stays what it printed.
-        let credited = money("credited_amount")?.unwrap_or_else(|| Money::zero(currency));
+        let credited =
+            money(codec::invoice::CREDITED_AMOUNT)?.unwrap_or_else(|| Money::zero(currency));
         // A write-off lowers it the same way: nothing is open afterwards.
-        let written_off = money("written_off_amount")?.unwrap_or_else(|| Money::zero(currency));
+        let written_off =
+            money(codec::invoice::WRITTEN_OFF_AMOUNT)?.unwrap_or_else(|| Money::zero(currency));
         let due = total
             .checked_sub(credited)
             .and_then(|due| due.checked_sub(written_off))
@@ -94,59 +100,66 @@ impl InvoicePayments {
         let zero = Money::zero(currency);
         let charges = Charges {
             claimed: Claims {
-                costs: money("fees_charged")?.unwrap_or(zero),
-                interest: money("interest_claimed")?.unwrap_or(zero),
+                costs: money(codec::invoice::FEES_CHARGED)?.unwrap_or(zero),
+                interest: money(codec::invoice::INTEREST_CLAIMED)?.unwrap_or(zero),
                 principal: zero,
             },
             paid: Claims {
-                costs: money("costs_paid")?.unwrap_or(zero),
-                interest: money("interest_paid")?.unwrap_or(zero),
+                costs: money(codec::invoice::COSTS_PAID)?.unwrap_or(zero),
+                interest: money(codec::invoice::INTEREST_PAID)?.unwrap_or(zero),
                 principal: zero,
             },
         };
-        let date = |name: &str| -> Result<Option<NaiveDate>, StoreError> {
+        let date = |name: Attr| -> Result<Option<NaiveDate>, StoreError> {
             read_optional_s(item, name)
                 .map(|text| {
-                    text.parse()
-                        .map_err(|_| StoreError::corrupt(what, format!("{name} is not a date")))
+                    text.parse().map_err(|_| {
+                        StoreError::corrupt(what, format!("{} is not a date", name.name()))
+                    })
                 })
                 .transpose()
         };
-        let document_type =
-            match read_optional_s(item, "document_type").or(match item.get("document_type") {
+        let document_type = match read_optional_s(item, codec::invoice::DOCUMENT_TYPE).or(
+            match item.attr(codec::invoice::DOCUMENT_TYPE) {
                 Some(AttributeValue::N(code)) => Some(code.as_str()),
                 _ => None,
-            }) {
-                Some("381") => DocumentType::CreditNote,
-                _ => DocumentType::Invoice,
-            };
+            },
+        ) {
+            Some("381") => DocumentType::CreditNote,
+            _ => DocumentType::Invoice,
+        };
         Ok(Self {
-            invoice_id: InvoiceId::new(read_s(item, "invoice_id", what)?),
-            number: InvoiceNumber::new(read_s(item, "invoice_number", what)?),
-            account_id: AccountId::new(read_s(item, "account_id", what)?),
-            billing_entity_id: BillingEntityId::new(read_s(item, "billing_entity_id", what)?),
+            invoice_id: InvoiceId::new(read_s(item, codec::invoice::INVOICE_ID, what)?),
+            number: InvoiceNumber::new(read_s(item, codec::invoice::INVOICE_NUMBER, what)?),
+            account_id: AccountId::new(read_s(item, codec::invoice::ACCOUNT_ID, what)?),
+            billing_entity_id: BillingEntityId::new(read_s(
+                item,
+                codec::invoice::BILLING_ENTITY_ID,
+                what,
+            )?),
             document_type,
-            issue_date: date("issue_date")?
+            issue_date: date(codec::invoice::ISSUE_DATE)?
                 .ok_or_else(|| StoreError::corrupt(what, "issue_date is missing"))?,
-            due_date: date("due_date")?
+            due_date: date(codec::invoice::DUE_DATE)?
                 .ok_or_else(|| StoreError::corrupt(what, "due_date is missing"))?,
             summary,
             charges,
-            dunning_level: match item.get("dunning_level") {
+            dunning_level: match item.attr(codec::invoice::DUNNING_LEVEL) {
                 Some(AttributeValue::N(v)) => v
                     .parse()
                     .map_err(|_| StoreError::corrupt(what, "dunning_level is not a number"))?,
                 _ => 0,
             },
-            payment_version: match item.get("payment_version") {
+            payment_version: match item.attr(codec::invoice::PAYMENT_VERSION) {
                 Some(AttributeValue::N(v)) => v
                     .parse()
                     .map_err(|_| StoreError::corrupt(what, "payment_version is not a number"))?,
                 _ => 0,
             },
-            paid_in_full_on: date("paid_in_full_on")?,
-            cancelled: read_optional_s(item, "status") == Some(InvoiceStatus::Cancelled.as_str()),
-            written_off: item.contains_key("written_off"),
+            paid_in_full_on: date(codec::invoice::PAID_IN_FULL_ON)?,
+            cancelled: read_optional_s(item, codec::invoice::STATUS)
+                == Some(InvoiceStatus::Cancelled.as_str()),
+            written_off: item.has(codec::invoice::WRITTEN_OFF),
             revision: crate::audit::read_revision(item, what)?,
         })
     }
@@ -299,7 +312,7 @@ pub(crate) fn booked_payment(
     what: &str,
 ) -> Result<billing_domain::dunning::BookedPayment, StoreError> {
     Ok(billing_domain::dunning::BookedPayment {
-        value_date: read_s(item, "value_date", what)?
+        value_date: read_s(item, codec::payment::VALUE_DATE, what)?
             .parse()
             .map_err(|_| StoreError::corrupt(what, "value_date is not a date"))?,
         amount: read_amount(item, what)?,
@@ -307,9 +320,9 @@ pub(crate) fn booked_payment(
 }
 
 pub(crate) fn read_amount(item: &Item, what: &str) -> Result<Money, StoreError> {
-    let currency = Currency::from_code(read_s(item, "currency", what)?)
+    let currency = Currency::from_code(read_s(item, codec::payment::CURRENCY, what)?)
         .map_err(|e| StoreError::corrupt(what, e))?;
-    let amount = read_s(item, "amount", what)?
+    let amount = read_s(item, codec::payment::AMOUNT, what)?
         .parse()
         .map_err(|_| StoreError::corrupt(what, "amount is not an amount"))?;
     Ok(Money::new(amount, currency))
@@ -364,8 +377,12 @@ impl BillingStore {
         &self,
         reference: &str,
     ) -> Result<Vec<InvoicePayments>, StoreError> {
-        self.invoices_by_index("ByPaymentReference", "payment_reference", reference)
-            .await
+        self.invoices_by_index(
+            "ByPaymentReference",
+            codec::invoice::PAYMENT_REFERENCE,
+            reference,
+        )
+        .await
     }
 
     /// The invoice of an entity with a number (index `ByInvoiceNumber`).
@@ -376,7 +393,7 @@ impl BillingStore {
     ) -> Result<Vec<InvoicePayments>, StoreError> {
         self.invoices_by_index(
             "ByInvoiceNumber",
-            "invoice_number_key",
+            codec::invoice::INVOICE_NUMBER_KEY,
             &keys::invoice_number(entity, number.as_str()),
         )
         .await
@@ -385,7 +402,7 @@ impl BillingStore {
     async fn invoices_by_index(
         &self,
         index: &str,
-        attribute: &str,
+        attribute: Attr,
         value: &str,
     ) -> Result<Vec<InvoicePayments>, StoreError> {
         let query = self
@@ -393,12 +410,12 @@ impl BillingStore {
             .query()
             .table_name(&self.table)
             .index_name(index)
-            .key_condition_expression("#k = :v")
-            .expression_attribute_names("#k", attribute)
-            .expression_attribute_values(":v", s(value));
+            .key_condition_expression(format!("{attribute} = :v"))
+            .expression_attribute_values(":v", s(value))
+            .named();
         let mut ids = Vec::new();
         for key in self.query_pages(query).await?.items {
-            let pk = read_s(&key, "pk", index)?;
+            let pk = read_s(&key, codec::PK, index)?;
             if let Some(id) = pk.strip_prefix("INVOICE#") {
                 ids.push(InvoiceId::new(id));
             }
@@ -442,7 +459,13 @@ impl BillingStore {
     ) -> Result<Option<AccountId>, StoreError> {
         let item = self.get(payer_key(entity, account_number)).await?;
         item.as_ref()
-            .map(|item| Ok(AccountId::new(read_s(item, "account_id", "payer link")?)))
+            .map(|item| {
+                Ok(AccountId::new(read_s(
+                    item,
+                    codec::payment::ACCOUNT_ID,
+                    "payer link",
+                )?))
+            })
             .transpose()
     }
 
@@ -457,8 +480,8 @@ impl BillingStore {
         account: &AccountId,
     ) -> Result<(), StoreError> {
         let mut item = key_item(payer_key(entity, account_number));
-        item.insert("record_type".into(), s("payer_link"));
-        item.insert("account_id".into(), s(account.as_str()));
+        item.put(codec::RECORD_TYPE, s("payer_link"));
+        item.put(codec::payment::ACCOUNT_ID, s(account.as_str()));
         self.put(item).await
     }
 
@@ -515,14 +538,10 @@ impl BillingStore {
             let mut summaries = Vec::new();
             let marker = statement_entry_key(&booking.statement_id, &booking.entry_id);
             let mut marker_item = key_item(marker);
-            marker_item.insert("record_type".into(), s("statement_entry"));
-            marker_item.insert("outcome".into(), s("booked"));
-            marker_item.insert("rule".into(), s(booking.rule.as_str()));
-            items.push(self.transaction_put(
-                marker_item,
-                Some("attribute_not_exists(pk)"),
-                None,
-            )?);
+            marker_item.put(codec::RECORD_TYPE, s("statement_entry"));
+            marker_item.put(codec::payment::OUTCOME, s("booked"));
+            marker_item.put(codec::payment::RULE, s(booking.rule.as_str()));
+            items.push(self.put_new(marker_item)?);
             for part in &booking.invoices {
                 let what = format!("invoice {}", part.invoice_id);
                 let current = self
@@ -548,19 +567,22 @@ impl BillingStore {
                 let id = payment_id(&booking.statement_id, &booking.entry_id, &part.invoice_id);
                 let mut payment =
                     key_item((keys::invoice(&part.invoice_id).0, format!("PAYMENT#{id}")));
-                payment.insert("record_type".into(), s("payment"));
-                payment.insert("payment_id".into(), s(&id));
-                payment.insert("amount".into(), s(part.amount.amount().to_string()));
-                payment.insert("currency".into(), s(part.amount.currency().code()));
-                payment.insert("value_date".into(), s(booking.value_date.to_string()));
-                payment.insert("rule".into(), s(booking.rule.as_str()));
-                payment.insert("reason".into(), s(&booking.reason));
-                payment.insert("statement_id".into(), s(&booking.statement_id));
-                payment.insert("entry_id".into(), s(&booking.entry_id));
-                payment.insert("booked_at".into(), time(booking.booked_at));
+                payment.put(codec::RECORD_TYPE, s("payment"));
+                payment.put(codec::payment::PAYMENT_ID, s(&id));
+                payment.put(codec::payment::AMOUNT, s(part.amount.amount().to_string()));
+                payment.put(codec::payment::CURRENCY, s(part.amount.currency().code()));
+                payment.put(
+                    codec::payment::VALUE_DATE,
+                    s(booking.value_date.to_string()),
+                );
+                payment.put(codec::payment::RULE, s(booking.rule.as_str()));
+                payment.put(codec::payment::REASON, s(&booking.reason));
+                payment.put(codec::payment::STATEMENT_ID, s(&booking.statement_id));
+                payment.put(codec::payment::ENTRY_ID, s(&booking.entry_id));
+                payment.put(codec::payment::BOOKED_AT, time(booking.booked_at));
                 if let Some(returned) = returned {
                     if let Some(code) = &returned.reason_code {
-                        payment.insert("return_reason".into(), s(code));
+                        payment.put(codec::payment::RETURN_REASON, s(code));
                     }
                     if let Some(fee) = returned.bank_fee {
                         if fee.currency() != part.amount.currency() {
@@ -570,14 +592,10 @@ impl BillingStore {
                                 part.amount.currency()
                             )));
                         }
-                        payment.insert("bank_fee".into(), s(fee.amount().to_string()));
+                        payment.put(codec::payment::BANK_FEE, s(fee.amount().to_string()));
                     }
                 }
-                items.push(self.transaction_put(
-                    payment,
-                    Some("attribute_not_exists(pk)"),
-                    None,
-                )?);
+                items.push(self.put_new(payment)?);
                 let revision = staff
                     .filter(|(id, _)| **id == part.invoice_id)
                     .map(|(_, revision)| revision);
@@ -594,14 +612,14 @@ impl BillingStore {
                     keys::account_partition(account),
                     format!("{CREDIT_PREFIX}{id}"),
                 ));
-                item.insert("record_type".into(), s("customer_credit"));
-                item.insert("amount".into(), s(credit.amount().to_string()));
-                item.insert("currency".into(), s(credit.currency().code()));
-                item.insert("value_date".into(), s(booking.value_date.to_string()));
-                item.insert("statement_id".into(), s(&booking.statement_id));
-                item.insert("entry_id".into(), s(&booking.entry_id));
-                item.insert("reason".into(), s(&booking.reason));
-                items.push(self.transaction_put(item, Some("attribute_not_exists(pk)"), None)?);
+                item.put(codec::RECORD_TYPE, s("customer_credit"));
+                item.put(codec::credit::AMOUNT, s(credit.amount().to_string()));
+                item.put(codec::credit::CURRENCY, s(credit.currency().code()));
+                item.put(codec::credit::VALUE_DATE, s(booking.value_date.to_string()));
+                item.put(codec::credit::STATEMENT_ID, s(&booking.statement_id));
+                item.put(codec::credit::ENTRY_ID, s(&booking.entry_id));
+                item.put(codec::credit::REASON, s(&booking.reason));
+                items.push(self.put_new(item)?);
             }
             Ok(Ok((items, summaries)))
         }
@@ -620,56 +638,62 @@ impl BillingStore {
         booking: &EntryBooking,
         revision: Option<u64>,
     ) -> Result<TransactWriteItem, StoreError> {
+        use crate::codec::invoice::{
+            COSTS_PAID, DUNNING_AT, DUNNING_LEVEL, DUNNING_SHARD, INTEREST_PAID, LAST_PAYMENT_ON,
+            OPEN_AMOUNT, OPEN_KEY, PAID_AMOUNT, PAID_IN_FULL_ON, PAID_ON_TIME, PAYMENT_VERSION,
+            STATUS, WRITTEN_OFF,
+        };
         let after = &applied.after;
         let mut set = vec![
-            "#status = :status",
-            "open_amount = :open",
-            "paid_amount = :paid",
-            "costs_paid = :costs_paid",
-            "interest_paid = :interest_paid",
-            "payment_version = :next",
-            "last_payment_on = :day",
+            format!("{STATUS} = :status"),
+            format!("{OPEN_AMOUNT} = :open"),
+            format!("{PAID_AMOUNT} = :paid"),
+            format!("{COSTS_PAID} = :costs_paid"),
+            format!("{INTEREST_PAID} = :interest_paid"),
+            format!("{PAYMENT_VERSION} = :next"),
+            format!("{LAST_PAYMENT_ON} = :day"),
         ];
-        let mut remove = Vec::new();
+        let mut remove: Vec<Attr> = Vec::new();
         let paid = after.status == PaymentStatus::Paid;
         let was_paid = current.summary.status == PaymentStatus::Paid;
         if paid {
-            set.push("paid_in_full_on = :day");
-            set.push("paid_on_time = :on_time");
-            remove.push("dunning_shard");
-            remove.push("dunning_at");
+            set.push(format!("{PAID_IN_FULL_ON} = :day"));
+            set.push(format!("{PAID_ON_TIME} = :on_time"));
+            remove.push(DUNNING_SHARD);
+            remove.push(DUNNING_AT);
             // Leaves the seller's open invoices (today's aging).
-            remove.push("open_key");
+            remove.push(OPEN_KEY);
         } else if was_paid {
-            remove.push("paid_in_full_on");
-            remove.push("paid_on_time");
+            remove.push(PAID_IN_FULL_ON);
+            remove.push(PAID_ON_TIME);
         }
         // Open (again, after a return): in the seller's open invoices.
         let open_key = (!paid && current.document_type == DocumentType::Invoice)
             .then(|| keys::open_invoices(&current.billing_entity_id, after.open.currency().code()));
         if open_key.is_some() {
-            set.push("open_key = :open_key");
+            set.push(format!("{OPEN_KEY} = :open_key"));
         }
         if revision.is_some() {
-            set.push("revision = :next_revision");
+            set.push(format!("{REVISION} = :next_revision"));
         }
         let mut expression = format!("SET {}", set.join(", "));
         if !remove.is_empty() {
+            let remove: Vec<String> = remove.iter().map(Attr::to_string).collect();
             expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
         }
         let mut condition = if current.payment_version == 0 {
-            "attribute_exists(pk) AND attribute_not_exists(payment_version)".to_owned()
+            format!("attribute_exists({PK}) AND attribute_not_exists({PAYMENT_VERSION})")
         } else {
-            "payment_version = :version".to_owned()
+            format!("{PAYMENT_VERSION} = :version")
         };
-        condition.push_str(
-            " AND (attribute_not_exists(#status) OR #status <> :cancelled) \
-             AND attribute_not_exists(written_off)",
-        );
-        condition.push_str(if current.dunning_level == 0 {
-            " AND attribute_not_exists(dunning_level)"
+        condition.push_str(&format!(
+            " AND (attribute_not_exists({STATUS}) OR {STATUS} <> :cancelled) \
+             AND attribute_not_exists({WRITTEN_OFF})",
+        ));
+        condition.push_str(&if current.dunning_level == 0 {
+            format!(" AND attribute_not_exists({DUNNING_LEVEL})")
         } else {
-            " AND dunning_level = :level"
+            format!(" AND {DUNNING_LEVEL} = :level")
         });
         let revision_value = revision.map(|read| {
             let (check, value) = crate::audit::revision_condition(read);
@@ -681,7 +705,6 @@ impl BillingStore {
             .set_key(Some(key_item(keys::invoice(&current.invoice_id))))
             .update_expression(expression)
             .condition_expression(condition)
-            .expression_attribute_names("#status", "status")
             .expression_attribute_values(":status", s(InvoiceStatus::from(after.status).as_str()))
             .expression_attribute_values(":open", s(after.open.amount().to_string()))
             .expression_attribute_values(":paid", s(after.paid.amount().to_string()))
@@ -728,22 +751,25 @@ impl BillingStore {
         id: &InvoiceId,
         from: NaiveDate,
     ) -> Result<(), StoreError> {
+        use crate::codec::invoice::{
+            COLLECTION_SINCE, DISPUTE, DUNNING_AT, DUNNING_BLOCK, DUNNING_SHARD, STATUS,
+        };
         let (shard, at) = keys::dunning_due(id, from);
         let result = self
             .db
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key_item(keys::invoice(id))))
-            .update_expression("SET dunning_shard = :shard, dunning_at = :at")
-            .condition_expression(
-                "attribute_exists(pk) AND #status <> :paid AND attribute_not_exists(dunning_block) \
-                 AND attribute_not_exists(dispute) AND attribute_not_exists(collection_since) \
-                 AND attribute_not_exists(dunning_shard)",
-            )
-            .expression_attribute_names("#status", "status")
+            .update_expression(format!("SET {DUNNING_SHARD} = :shard, {DUNNING_AT} = :at"))
+            .condition_expression(format!(
+                "attribute_exists({PK}) AND {STATUS} <> :paid AND attribute_not_exists({DUNNING_BLOCK}) \
+                 AND attribute_not_exists({DISPUTE}) AND attribute_not_exists({COLLECTION_SINCE}) \
+                 AND attribute_not_exists({DUNNING_SHARD})",
+            ))
             .expression_attribute_values(":shard", s(shard))
             .expression_attribute_values(":at", s(at))
             .expression_attribute_values(":paid", s("paid"))
+            .named()
             .send()
             .await;
         match result {
@@ -777,21 +803,15 @@ impl BillingStore {
         entry: &ReviewEntry,
     ) -> Result<bool, StoreError> {
         let mut marker = key_item(statement_entry_key(&entry.statement_id, &entry.entry_id));
-        marker.insert("record_type".into(), s("statement_entry"));
-        marker.insert("outcome".into(), s("review"));
+        marker.put(codec::RECORD_TYPE, s("statement_entry"));
+        marker.put(codec::payment::OUTCOME, s("review"));
         let mut item = key_item((
             review_partition(entity),
             format!("{REVIEW_PREFIX}{}#{}", entry.statement_id, entry.entry_id),
         ));
-        item.insert("record_type".into(), s("payment_review"));
-        item.insert(
-            "body".into(),
-            crate::attributes::body(entry, "review entry")?,
-        );
-        let items = vec![
-            self.transaction_put(marker, Some("attribute_not_exists(pk)"), None)?,
-            self.transaction_put(item, Some("attribute_not_exists(pk)"), None)?,
-        ];
+        item.put(codec::RECORD_TYPE, s("payment_review"));
+        item.put(codec::BODY, crate::attributes::body(entry, "review entry")?);
+        let items = vec![self.put_new(marker)?, self.put_new(item)?];
         match self.transact(items).await? {
             Outcome::Written => Ok(true),
             Outcome::Cancelled(cancelled) if cancelled.any_condition_failed() => Ok(false),
@@ -834,7 +854,7 @@ impl BillingStore {
             .await?;
         Ok(items
             .iter()
-            .filter_map(|item| read_optional_s(item, "sk"))
+            .filter_map(|item| read_optional_s(item, codec::SK))
             .filter_map(|sk| sk.strip_prefix(STATEMENT_ENTRY_PREFIX))
             .map(str::to_owned)
             .collect())
@@ -844,9 +864,9 @@ impl BillingStore {
     /// wins, a replay changes nothing.
     pub async fn record_statement(&self, record: &StatementRecord) -> Result<(), StoreError> {
         let mut item = key_item(statement_item_key(&record.statement_id));
-        item.insert("record_type".into(), s("statement"));
-        item.insert(
-            "body".into(),
+        item.put(codec::RECORD_TYPE, s("statement"));
+        item.put(
+            codec::BODY,
             crate::attributes::body(record, "statement record")?,
         );
         let result = self
@@ -854,7 +874,8 @@ impl BillingStore {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
+            .condition_expression(format!("attribute_not_exists({PK})"))
+            .named()
             .send()
             .await;
         match result {
@@ -905,13 +926,19 @@ impl BillingStore {
             .iter()
             .map(|item| {
                 Ok(PaymentRecord {
-                    payment_id: read_s(item, "payment_id", &what)?.to_owned(),
+                    payment_id: read_s(item, codec::payment::PAYMENT_ID, &what)?.to_owned(),
                     amount: read_amount(item, &what)?,
-                    value_date: read_optional_s(item, "value_date").and_then(|d| d.parse().ok()),
-                    rule: read_optional_s(item, "rule").map(str::to_owned),
-                    reason: read_optional_s(item, "reason").map(str::to_owned),
-                    statement_id: read_optional_s(item, "statement_id").map(str::to_owned),
-                    booked_at: crate::attributes::read_optional_time(item, "booked_at", &what)?,
+                    value_date: read_optional_s(item, codec::payment::VALUE_DATE)
+                        .and_then(|d| d.parse().ok()),
+                    rule: read_optional_s(item, codec::payment::RULE).map(str::to_owned),
+                    reason: read_optional_s(item, codec::payment::REASON).map(str::to_owned),
+                    statement_id: read_optional_s(item, codec::payment::STATEMENT_ID)
+                        .map(str::to_owned),
+                    booked_at: crate::attributes::read_optional_time(
+                        item,
+                        codec::payment::BOOKED_AT,
+                        &what,
+                    )?,
                 })
             })
             .collect::<Result<_, StoreError>>()?;

@@ -24,6 +24,7 @@ use billing_domain::dunning_letter::DunningLetter;
 use billing_domain::ids::{AccountId, BillingEntityId, InvoiceId};
 use billing_domain::invoice::Invoice;
 use billing_domain::money::{Currency, Money};
+use billing_domain::numbering::DocumentType;
 use billing_domain::party::CustomerAccount;
 use billing_domain::payment::ClaimHead;
 use billing_domain::receivables::{ReceivableChange, ReceivableEvent, ReceivableHistory};
@@ -31,6 +32,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::HashMap;
 
 use crate::attributes::{Item, read_body, read_optional_s, read_optional_time};
+use crate::codec::invoice::{ENTITY_KEY, ENTITY_SORT};
+use crate::codec::{self, ACCOUNT_KEY, ACCOUNT_SORT, Attr, ItemAttributes};
 use crate::invoice::InvoiceStatus;
 use crate::invoice::change::WriteOff;
 use crate::invoice::overview::InvoiceFilter;
@@ -49,11 +52,11 @@ impl BillingStore {
     ) -> Result<Vec<ReceivableHistory>, StoreError> {
         let partition = keys::entity_invoices(entity);
         let items = self
-            .issued_through("ByEntity", "entity_key", "entity_sort", &partition, day)
+            .issued_through("ByEntity", ENTITY_KEY, ENTITY_SORT, &partition, day)
             .await?;
         let items: Vec<Item> = items
             .into_iter()
-            .filter(|item| read_optional_s(item, "currency") == Some(currency.code()))
+            .filter(|item| read_optional_s(item, codec::invoice::CURRENCY) == Some(currency.code()))
             .collect();
         self.histories(&items).await
     }
@@ -67,7 +70,7 @@ impl BillingStore {
     ) -> Result<Vec<ReceivableHistory>, StoreError> {
         let partition = keys::account_partition(account);
         let items = self
-            .issued_through("ByAccount", "account_key", "account_sort", &partition, day)
+            .issued_through("ByAccount", ACCOUNT_KEY, ACCOUNT_SORT, &partition, day)
             .await?;
         self.histories(&items).await
     }
@@ -75,8 +78,8 @@ impl BillingStore {
     async fn issued_through(
         &self,
         index: &str,
-        hash: &str,
-        range: &str,
+        hash: Attr,
+        range: Attr,
         partition: &str,
         day: NaiveDate,
     ) -> Result<Vec<Item>, StoreError> {
@@ -90,8 +93,8 @@ impl BillingStore {
             let query = self.invoice_query(index, hash, range, partition, &filter);
             let (items, next) = query_page(query, (hash, partition), &page).await?;
             all.extend(items.into_iter().filter(|item| {
-                read_optional_s(item, "status") != Some("unnumbered")
-                    && read_optional_s(item, "invoice_id").is_some()
+                read_optional_s(item, codec::invoice::STATUS) != Some("unnumbered")
+                    && read_optional_s(item, codec::invoice::INVOICE_ID).is_some()
             }));
             match next {
                 Some(cursor) => page.cursor = Some(cursor),
@@ -130,12 +133,12 @@ impl BillingStore {
     ) -> Result<JournalInputs, StoreError> {
         let partition = keys::entity_invoices(entity);
         let items = self
-            .issued_through("ByEntity", "entity_key", "entity_sort", &partition, through)
+            .issued_through("ByEntity", ENTITY_KEY, ENTITY_SORT, &partition, through)
             .await?;
         let items: Vec<Item> = items
             .into_iter()
             .filter(|item| {
-                let issued_in_range = read_optional_s(item, "issue_date")
+                let issued_in_range = read_optional_s(item, codec::invoice::ISSUE_DATE)
                     .and_then(|d| d.parse::<NaiveDate>().ok())
                     .is_some_and(|d| d >= from);
                 issued_in_range || touched(item)
@@ -189,24 +192,34 @@ impl BillingStore {
         for item in items {
             let overview = InvoiceOverview::read(item, "invoice")?;
             let what = format!("invoice {}", overview.invoice_id);
-            let partition = if full || (overview.document_type != "381" && touched(item)) {
-                self.query_partition(keys::invoice(&overview.invoice_id).0)
-                    .await?
-            } else {
-                Vec::new()
-            };
+            let partition =
+                if full || (overview.document_type != DocumentType::CreditNote && touched(item)) {
+                    self.query_partition(keys::invoice(&overview.invoice_id).0)
+                        .await?
+                } else {
+                    Vec::new()
+                };
             let own = partition
                 .iter()
-                .find(|part| read_optional_s(part, "sk") == Some("INVOICE"));
-            let mut preceding_invoice_id = read_optional_s(item, "preceding_invoice_id")
-                .or_else(|| own.and_then(|own| read_optional_s(own, "preceding_invoice_id")))
-                .map(InvoiceId::new);
-            if overview.document_type == "381" && preceding_invoice_id.is_none() && own.is_none() {
+                .find(|part| read_optional_s(part, codec::SK) == Some("INVOICE"));
+            let mut preceding_invoice_id =
+                read_optional_s(item, codec::invoice::PRECEDING_INVOICE_ID)
+                    .or_else(|| {
+                        own.and_then(|own| {
+                            read_optional_s(own, codec::invoice::PRECEDING_INVOICE_ID)
+                        })
+                    })
+                    .map(InvoiceId::new);
+            if overview.document_type == DocumentType::CreditNote
+                && preceding_invoice_id.is_none()
+                && own.is_none()
+            {
                 preceding_invoice_id = self
                     .get(keys::invoice(&overview.invoice_id))
                     .await?
                     .and_then(|full| {
-                        read_optional_s(&full, "preceding_invoice_id").map(InvoiceId::new)
+                        read_optional_s(&full, codec::invoice::PRECEDING_INVOICE_ID)
+                            .map(InvoiceId::new)
                     });
             }
             // A credit note of the run (a negative total) credits no invoice.
@@ -226,19 +239,21 @@ impl BillingStore {
                 overview,
             };
             for part in &partition {
-                match read_optional_s(part, "sk") {
+                match read_optional_s(part, codec::SK) {
                     Some(sk) if sk.starts_with("PAYMENT#") => {
                         let booked = booked_payment(part, &what)?;
                         record.payments.push(RecordedPayment {
                             amount: booked.amount,
                             value_date: booked.value_date,
-                            booked_at: read_optional_time(part, "booked_at", &what)?,
-                            rule: read_optional_s(part, "rule").map(str::to_owned),
-                            statement_id: read_optional_s(part, "statement_id").map(str::to_owned),
-                            entry_id: read_optional_s(part, "entry_id").map(str::to_owned),
-                            return_reason: read_optional_s(part, "return_reason")
+                            booked_at: read_optional_time(part, codec::payment::BOOKED_AT, &what)?,
+                            rule: read_optional_s(part, codec::payment::RULE).map(str::to_owned),
+                            statement_id: read_optional_s(part, codec::payment::STATEMENT_ID)
                                 .map(str::to_owned),
-                            bank_fee: read_optional_s(part, "bank_fee")
+                            entry_id: read_optional_s(part, codec::payment::ENTRY_ID)
+                                .map(str::to_owned),
+                            return_reason: read_optional_s(part, codec::payment::RETURN_REASON)
+                                .map(str::to_owned),
+                            bank_fee: read_optional_s(part, codec::payment::BANK_FEE)
                                 .map(|fee| {
                                     fee.parse()
                                         .map(|fee| Money::new(fee, booked.amount.currency()))
@@ -250,19 +265,19 @@ impl BillingStore {
                         });
                     }
                     Some("INVOICE") => {
-                        if let Some(text) = read_optional_s(part, "dunning_sent") {
+                        if let Some(text) = read_optional_s(part, codec::invoice::DUNNING_SENT) {
                             record.letters = serde_json::from_str(text).map_err(|e| {
                                 StoreError::corrupt(&what, format!("dunning_sent: {e}"))
                             })?;
                         }
-                        if let Some(text) = read_optional_s(part, "written_off") {
+                        if let Some(text) = read_optional_s(part, codec::invoice::WRITTEN_OFF) {
                             record.written_off = Some(serde_json::from_str(text).map_err(|e| {
                                 StoreError::corrupt(&what, format!("written_off: {e}"))
                             })?);
                         }
                         if full {
                             record.invoice = Some(read_body(part, &what)?);
-                            record.recorded_at = read_optional_s(part, "created_at")
+                            record.recorded_at = read_optional_s(part, codec::invoice::CREATED_AT)
                                 .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
                                 .map(|t| t.to_utc());
                         }
@@ -363,7 +378,7 @@ impl BillingStore {
         for item in self.account_entries(account, "LETTER#").await? {
             let what = format!(
                 "dunning letter {}",
-                read_optional_s(&item, "letter_id").unwrap_or("?")
+                read_optional_s(&item, codec::letter::LETTER_ID).unwrap_or("?")
             );
             letters.push(read_body(&item, &what)?);
         }
@@ -481,7 +496,7 @@ impl RecordedDocument {
             issue_date: overview.issue_date,
             due_date: overview.due_date,
             total: overview.total,
-            receivable: overview.document_type == "380",
+            receivable: overview.document_type == DocumentType::Invoice,
             events: self
                 .receivable_events(credit_notes)
                 .into_iter()
@@ -493,10 +508,10 @@ impl RecordedDocument {
 
 /// Whether anything was recorded on an invoice after it was issued.
 fn touched(item: &Item) -> bool {
-    matches!(item.get("payment_version"), Some(AttributeValue::N(v)) if v != "0")
-        || matches!(item.get("dunning_level"), Some(AttributeValue::N(v)) if v != "0")
-        || item.contains_key("written_off")
-        || read_optional_s(item, "status") == Some(InvoiceStatus::WrittenOff.as_str())
+    matches!(item.attr(codec::invoice::PAYMENT_VERSION), Some(AttributeValue::N(v)) if v != "0")
+        || matches!(item.attr(codec::invoice::DUNNING_LEVEL), Some(AttributeValue::N(v)) if v != "0")
+        || item.has(codec::invoice::WRITTEN_OFF)
+        || read_optional_s(item, codec::invoice::STATUS) == Some(InvoiceStatus::WrittenOff.as_str())
 }
 
 /// An invoice or credit note with what was recorded on it.
@@ -582,11 +597,12 @@ impl RecordedCredit {
         Ok(Self {
             account_id: account.clone(),
             amount: read_amount(item, what)?,
-            value_date: read_optional_s(item, "value_date").and_then(|d| d.parse().ok()),
-            kind: read_optional_s(item, "kind").map(str::to_owned),
-            booked_at: read_optional_time(item, "booked_at", what)?,
-            statement_id: read_optional_s(item, "statement_id").map(str::to_owned),
-            entry_id: read_optional_s(item, "entry_id").map(str::to_owned),
+            value_date: read_optional_s(item, codec::credit::VALUE_DATE)
+                .and_then(|d| d.parse().ok()),
+            kind: read_optional_s(item, codec::credit::KIND).map(str::to_owned),
+            booked_at: read_optional_time(item, codec::credit::BOOKED_AT, what)?,
+            statement_id: read_optional_s(item, codec::credit::STATEMENT_ID).map(str::to_owned),
+            entry_id: read_optional_s(item, codec::credit::ENTRY_ID).map(str::to_owned),
         })
     }
 }

@@ -12,6 +12,8 @@ use billing_domain::invoice::Invoice;
 use billing_domain::subscription::Subscription;
 
 use crate::attributes::{read_body, read_optional_s};
+use crate::codec::invoice::STATUS;
+use crate::codec::{ACCOUNT_KEY, ACCOUNT_SORT, Named};
 use crate::page::{Page, query_page};
 use crate::{BillingStore, StoreError, keys};
 
@@ -78,12 +80,15 @@ impl BillingStore {
                 .query()
                 .table_name(&self.table)
                 .index_name("ByAccount")
-                .key_condition_expression("account_key = :pk AND begins_with(account_sort, :p)")
+                .key_condition_expression(format!(
+                    "{ACCOUNT_KEY} = :pk AND begins_with({ACCOUNT_SORT}, :p)"
+                ))
                 .expression_attribute_values(":pk", AttributeValue::S(partition.clone()))
-                .expression_attribute_values(":p", AttributeValue::S("INVOICE#".into()));
-            let (items, next) = query_page(query, ("account_key", &partition), &page).await?;
+                .expression_attribute_values(":p", AttributeValue::S("INVOICE#".into()))
+                .named();
+            let (items, next) = query_page(query, (ACCOUNT_KEY, &partition), &page).await?;
             for item in &items {
-                if read_optional_s(item, "status") == Some("unnumbered") {
+                if read_optional_s(item, STATUS) == Some("unnumbered") {
                     continue;
                 }
                 documents.push(read_body(item, &what)?);

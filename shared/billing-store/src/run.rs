@@ -25,6 +25,7 @@
 //! numbers what is still unnumbered.
 
 use crate::attributes::read_body;
+use crate::codec::{self, ACCOUNT_KEY, ACCOUNT_SORT, ItemAttributes, Named, PK, RECORD_TYPE};
 use crate::page::{Page, Paged, query_page};
 use std::collections::{BTreeMap, HashMap};
 
@@ -39,7 +40,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::attributes::{Item, body, key_item, n, read_optional_s, read_s, read_u64, s, time};
-use crate::opportunity::{finalize, invoice_item, subscription_item};
+use crate::opportunity::{invoice_item, subscription_item};
 use crate::transaction::{Outcome, Retry};
 use crate::{BillingStore, StoreError, VersionedAccount, VersionedSubscription, keys};
 
@@ -303,16 +304,18 @@ impl BillingStore {
         start: Option<HashMap<String, AttributeValue>>,
         limit: i32,
     ) -> Result<DuePage, StoreError> {
+        use crate::codec::subscription::{BILLING_ENTITY_ID, DUE_AT, DUE_SHARD};
         let page = self
             .db
             .query()
             .table_name(&self.table)
             .index_name("DueSubscriptions")
-            .key_condition_expression("due_shard = :shard AND due_at <= :until")
-            .filter_expression("billing_entity_id = :entity")
+            .key_condition_expression(format!("{DUE_SHARD} = :shard AND {DUE_AT} <= :until"))
+            .filter_expression(format!("{BILLING_ENTITY_ID} = :entity"))
             .expression_attribute_values(":shard", s(keys::due_shard(shard)))
             .expression_attribute_values(":until", s(keys::due_until(run_date)))
             .expression_attribute_values(":entity", s(entity.as_str()))
+            .named()
             .set_exclusive_start_key(start)
             .limit(limit)
             .send()
@@ -321,7 +324,7 @@ impl BillingStore {
         let accounts = page
             .items()
             .iter()
-            .filter_map(|item| read_optional_s(item, "due_at").and_then(keys::due_account))
+            .filter_map(|item| read_optional_s(item, DUE_AT).and_then(keys::due_account))
             .collect();
         Ok(DuePage {
             accounts,
@@ -344,7 +347,7 @@ impl BillingStore {
         let mut subscriptions = Vec::new();
         let mut pending = Vec::new();
         for item in &items {
-            let sk = read_s(item, "sk", &what)?;
+            let sk = read_s(item, codec::SK, &what)?;
             if sk == "ACCOUNT" {
                 account = Some(VersionedAccount::read(item, &what)?);
             } else if sk.starts_with(keys::SUBSCRIPTION_PREFIX) {
@@ -409,17 +412,17 @@ impl BillingStore {
         for draft in &bill.invoices {
             let what = format!("invoice {}", draft.id);
             let mut item = key_item(keys::invoice(&draft.id));
-            item.insert("record_type".into(), s("invoice"));
-            item.insert("status".into(), s("unnumbered"));
-            item.insert("draft".into(), draft_body(draft, &what)?);
-            item.insert("invoice_id".into(), s(draft.id.as_str()));
-            item.insert("account_id".into(), s(account.id.as_str()));
-            item.insert(
-                "billing_entity_id".into(),
+            item.put(RECORD_TYPE, s("invoice"));
+            item.put(codec::invoice::STATUS, s("unnumbered"));
+            item.put(codec::invoice::DRAFT, draft_body(draft, &what)?);
+            item.put(codec::invoice::INVOICE_ID, s(draft.id.as_str()));
+            item.put(codec::invoice::ACCOUNT_ID, s(account.id.as_str()));
+            item.put(
+                codec::invoice::BILLING_ENTITY_ID,
                 s(draft.billing_entity_id.as_str()),
             );
-            item.insert("run_id".into(), s(run_id));
-            item.insert("created_at".into(), s(&stamp));
+            item.put(codec::invoice::RUN_ID, s(run_id));
+            item.put(codec::invoice::CREATED_AT, s(&stamp));
             items.push(self.put_new(item)?);
             *totals.entry(draft.currency.code().to_owned()).or_default() +=
                 draft.totals.gross_total.amount();
@@ -452,7 +455,8 @@ impl BillingStore {
             let delete = Delete::builder()
                 .table_name(&self.table)
                 .set_key(Some(key_item(keys::pending_charges(&account.id, batch_id))))
-                .condition_expression("attribute_exists(pk)")
+                .condition_expression(format!("attribute_exists({PK})"))
+                .named()
                 .build()
                 .map_err(|e| StoreError::corrupt("transaction item", e))?;
             items.push(TransactWriteItem::builder().delete(delete).build());
@@ -467,8 +471,8 @@ impl BillingStore {
             StoreError::corrupt(format!("bill of account {}", account.id), "has no invoice")
         })?;
         let mut customer = key_item(keys::run_customer(run_id, &account.id, &first));
-        customer.insert("record_type".into(), s("run_customer"));
-        customer.insert("body".into(), body(&record, "run customer")?);
+        customer.put(RECORD_TYPE, s("run_customer"));
+        customer.put(codec::BODY, body(&record, "run customer")?);
         items.push(self.transaction_put(customer, None, None)?);
         // A customer billed now no longer needs a person for an old failure.
         let attention = Delete::builder()
@@ -507,16 +511,16 @@ impl BillingStore {
                 continue;
             };
             let what = format!("invoice {id}");
-            if read_s(&item, "status", &what)? != "unnumbered" {
+            if read_s(&item, codec::invoice::STATUS, &what)? != "unnumbered" {
                 continue;
             }
-            let text = read_s(&item, "draft", &what)?;
+            let text = read_s(&item, codec::invoice::DRAFT, &what)?;
             let draft: InvoiceDraft = serde_json::from_str(text).map_err(|e| {
                 StoreError::corrupt(&what, format!("draft: {:?} error", e.classify()))
             })?;
             out.push(StagedInvoice {
                 draft,
-                run_id: read_s(&item, "run_id", &what)?.to_owned(),
+                run_id: read_s(&item, codec::invoice::RUN_ID, &what)?.to_owned(),
             });
         }
         Ok(out)
@@ -579,17 +583,17 @@ impl BillingStore {
                     .map_err(|e| {
                         StoreError::corrupt(format!("counter {}", key.storage_key()), e)
                     })?;
-                let invoice: Invoice = finalize(staged.draft.clone(), number.clone());
+                let invoice: Invoice = staged.draft.clone().finalize(number.clone());
                 let mut item = invoice_item(&invoice, &stamp)?;
-                item.insert("run_id".into(), s(&staged.run_id));
-                item.insert("numbered_at".into(), time(now));
+                item.put(codec::invoice::RUN_ID, s(&staged.run_id));
+                item.put(codec::invoice::NUMBERED_AT, time(now));
                 // Still unnumbered: a duplicate worker may have numbered it.
                 let put = aws_sdk_dynamodb::types::Put::builder()
                     .table_name(&self.table)
                     .set_item(Some(item))
-                    .condition_expression("#status = :unnumbered")
-                    .expression_attribute_names("#status", "status")
+                    .condition_expression(format!("{} = :unnumbered", codec::invoice::STATUS))
                     .expression_attribute_values(":unnumbered", s("unnumbered"))
+                    .named()
                     .build()
                     .map_err(|e| StoreError::corrupt("transaction item", e))?;
                 items.push(TransactWriteItem::builder().put(put).build());
@@ -631,16 +635,16 @@ impl BillingStore {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut on_run = key_item(keys::run_failure(run_id, &failure.account_id));
-        on_run.insert("record_type".into(), s("run_failure"));
-        on_run.insert("body".into(), body(failure, "run failure")?);
+        on_run.put(RECORD_TYPE, s("run_failure"));
+        on_run.put(codec::BODY, body(failure, "run failure")?);
         let mut attention = key_item(keys::attention_customer(entity, &failure.account_id));
-        attention.insert("record_type".into(), s("attention"));
-        attention.insert("account_id".into(), s(failure.account_id.as_str()));
-        attention.insert("status".into(), s("run_failed"));
-        attention.insert("code".into(), s(&failure.code));
-        attention.insert("reason".into(), s(&failure.reason));
-        attention.insert("run_id".into(), s(run_id));
-        attention.insert("since".into(), time(now));
+        attention.put(RECORD_TYPE, s("attention"));
+        attention.put(codec::attention::ACCOUNT_ID, s(failure.account_id.as_str()));
+        attention.put(codec::attention::STATUS, s("run_failed"));
+        attention.put(codec::attention::CODE, s(&failure.code));
+        attention.put(codec::attention::REASON, s(&failure.reason));
+        attention.put(codec::attention::RUN_ID, s(run_id));
+        attention.put(codec::attention::SINCE, time(now));
         let mut items = vec![self.transaction_put(on_run, None, None)?];
         if needs_attention {
             items.push(self.transaction_put(attention, None, None)?);
@@ -653,6 +657,7 @@ impl BillingStore {
         &self,
         entity: &BillingEntityId,
     ) -> Result<Vec<CustomerAttention>, StoreError> {
+        use crate::codec::attention;
         let what = format!("attention list of {entity}");
         let items = self
             .query_prefix(
@@ -664,11 +669,11 @@ impl BillingStore {
             .iter()
             .map(|item| {
                 Ok(CustomerAttention {
-                    account_id: AccountId::new(read_s(item, "account_id", &what)?),
-                    code: read_s(item, "code", &what)?.to_owned(),
-                    reason: read_s(item, "reason", &what)?.to_owned(),
-                    run_id: read_s(item, "run_id", &what)?.to_owned(),
-                    since: crate::attributes::read_time(item, "since", &what)?,
+                    account_id: AccountId::new(read_s(item, attention::ACCOUNT_ID, &what)?),
+                    code: read_s(item, attention::CODE, &what)?.to_owned(),
+                    reason: read_s(item, attention::REASON, &what)?.to_owned(),
+                    run_id: read_s(item, attention::RUN_ID, &what)?.to_owned(),
+                    since: crate::attributes::read_time(item, attention::SINCE, &what)?,
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
@@ -683,12 +688,16 @@ impl BillingStore {
         run: &NewRun,
         now: DateTime<Utc>,
     ) -> Result<RunRecord, StoreError> {
+        use crate::codec::run::{
+            ACCOUNT_IDS, DONE_BATCHES, FROM_PREVIEW, OUTCOME, PLANNED_BATCHES, PLANNED_CUSTOMERS,
+            PLANNING, RUN_DATE, RUN_ID, RUN_MODE, STARTED_AT, STARTED_BY, STATUS,
+        };
         let mut values = HashMap::from([
             (":date".to_owned(), s(run.run_date.to_string())),
             (":mode".to_owned(), s(run.mode.as_str())),
             (":by".to_owned(), s(&run.started_by)),
             (":at".to_owned(), time(now)),
-            (":planning".to_owned(), s("planning")),
+            (":planning".to_owned(), s(status_str(RunStatus::Planning))),
             (":one".to_owned(), n(1)),
             (":zero".to_owned(), n(0)),
             (":type".to_owned(), s("run")),
@@ -699,14 +708,15 @@ impl BillingStore {
                     .map_err(|e| StoreError::corrupt("run", e))?),
             ),
         ]);
-        let mut set = "SET record_type = :type, run_id = :id, run_date = if_not_exists(run_date, :date), \
-             run_mode = if_not_exists(run_mode, :mode), started_by = if_not_exists(started_by, :by), \
-             started_at = if_not_exists(started_at, :at), account_ids = if_not_exists(account_ids, :accounts), \
-             #status = :planning, planned_batches = if_not_exists(planned_batches, :zero), \
-             planned_customers = if_not_exists(planned_customers, :zero), \
-             done_batches = if_not_exists(done_batches, :zero), \
-             account_key = :runs, account_sort = if_not_exists(account_sort, :run_sort)"
-            .to_owned();
+        let mut set = format!(
+            "SET {RECORD_TYPE} = :type, {RUN_ID} = :id, {RUN_DATE} = if_not_exists({RUN_DATE}, :date), \
+             {RUN_MODE} = if_not_exists({RUN_MODE}, :mode), {STARTED_BY} = if_not_exists({STARTED_BY}, :by), \
+             {STARTED_AT} = if_not_exists({STARTED_AT}, :at), {ACCOUNT_IDS} = if_not_exists({ACCOUNT_IDS}, :accounts), \
+             {STATUS} = :planning, {PLANNED_BATCHES} = if_not_exists({PLANNED_BATCHES}, :zero), \
+             {PLANNED_CUSTOMERS} = if_not_exists({PLANNED_CUSTOMERS}, :zero), \
+             {DONE_BATCHES} = if_not_exists({DONE_BATCHES}, :zero), \
+             {ACCOUNT_KEY} = :runs, {ACCOUNT_SORT} = if_not_exists({ACCOUNT_SORT}, :run_sort)"
+        );
         // Listed by the staff API through `ByAccount` (`RUNS`, by run date).
         values.insert(":runs".to_owned(), s(keys::RUNS_PARTITION));
         values.insert(
@@ -715,16 +725,18 @@ impl BillingStore {
         );
         if let Some(preview) = &run.from_preview {
             values.insert(":preview".to_owned(), s(preview));
-            set.push_str(", from_preview = if_not_exists(from_preview, :preview)");
+            set.push_str(&format!(
+                ", {FROM_PREVIEW} = if_not_exists({FROM_PREVIEW}, :preview)"
+            ));
         }
         let output = self
             .db
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key_item(keys::run(&run.run_id))))
-            .update_expression(format!("{set} ADD planning :one REMOVE outcome"))
-            .expression_attribute_names("#status", "status")
+            .update_expression(format!("{set} ADD {PLANNING} :one REMOVE {OUTCOME}"))
             .set_expression_attribute_values(Some(values))
+            .named()
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
             .send()
             .await
@@ -740,18 +752,20 @@ impl BillingStore {
         batches: u64,
         customers: u64,
     ) -> Result<RunRecord, StoreError> {
+        use crate::codec::run::{PLANNED_BATCHES, PLANNED_CUSTOMERS, PLANNING};
         let output = self
             .db
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key_item(keys::run(run_id))))
-            .update_expression(
-                "ADD planning :minus, planned_batches :batches, planned_customers :customers",
-            )
-            .condition_expression("attribute_exists(pk)")
+            .update_expression(format!(
+                "ADD {PLANNING} :minus, {PLANNED_BATCHES} :batches, {PLANNED_CUSTOMERS} :customers"
+            ))
+            .condition_expression(format!("attribute_exists({PK})"))
             .expression_attribute_values(":minus", n(-1))
             .expression_attribute_values(":batches", n(batches))
             .expression_attribute_values(":customers", n(customers))
+            .named()
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
             .send()
             .await
@@ -771,9 +785,9 @@ impl BillingStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key_item(keys::run(run_id))))
-            .update_expression("SET #status = :status")
-            .expression_attribute_names("#status", "status")
+            .update_expression(format!("SET {} = :status", codec::run::STATUS))
             .expression_attribute_values(":status", s(status_str(status)))
+            .named()
             .send()
             .await
             .map_err(|e| StoreError::aws("UpdateItem", &e))?;
@@ -788,13 +802,14 @@ impl BillingStore {
         batch_id: &str,
     ) -> Result<RunRecord, StoreError> {
         let mut marker = key_item(keys::run_batch(run_id, batch_id));
-        marker.insert("record_type".into(), s("run_batch"));
+        marker.put(RECORD_TYPE, s("run_batch"));
         let count = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key_item(keys::run(run_id))))
-            .update_expression("ADD done_batches :one")
-            .condition_expression("attribute_exists(pk)")
+            .update_expression(format!("ADD {} :one", codec::run::DONE_BATCHES))
+            .condition_expression(format!("attribute_exists({PK})"))
             .expression_attribute_values(":one", n(1))
+            .named()
             .build()
             .map_err(|e| StoreError::corrupt("transaction item", e))?;
         let mut retry = Retry::Attempts(NUMBERING_ATTEMPTS).start();
@@ -835,7 +850,7 @@ impl BillingStore {
         let mut outcome = RunOutcome::default();
         let mut customers = std::collections::BTreeSet::new();
         for item in &items {
-            let sk = read_s(item, "sk", "run")?;
+            let sk = read_s(item, codec::SK, "run")?;
             if sk.starts_with(keys::RUN_CUSTOMER_PREFIX) {
                 let customer: RunCustomer = crate::attributes::read_body(item, "run customer")?;
                 customers.insert(customer.account_id.clone());
@@ -865,16 +880,19 @@ impl BillingStore {
         outcome: &RunOutcome,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        use crate::codec::run::{COMPLETED_AT, OUTCOME, STATUS};
         self.db
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key_item(keys::run(run_id))))
-            .update_expression("SET #status = :done, outcome = :outcome, completed_at = :at")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_names("#status", "status")
+            .update_expression(format!(
+                "SET {STATUS} = :done, {OUTCOME} = :outcome, {COMPLETED_AT} = :at"
+            ))
+            .condition_expression(format!("attribute_exists({PK})"))
             .expression_attribute_values(":done", s(status_str(RunStatus::Completed)))
             .expression_attribute_values(":outcome", body(outcome, "run outcome")?)
             .expression_attribute_values(":at", time(now))
+            .named()
             .send()
             .await
             .map_err(|e| StoreError::aws("UpdateItem", &e))?;
@@ -931,7 +949,7 @@ fn numbering_chunks<'a>(
 
 fn status_str(status: RunStatus) -> &'static str {
     match status {
-        RunStatus::Planning => "planning",
+        RunStatus::Planning => "planning", // a value, not an attribute
         RunStatus::Billing => "billing",
         RunStatus::Completed => "completed",
     }
@@ -940,24 +958,24 @@ fn status_str(status: RunStatus) -> &'static str {
 pub(crate) fn read_run(item: Option<&Item>, run_id: &str) -> Result<RunRecord, StoreError> {
     let what = format!("run {run_id}");
     let item = item.ok_or_else(|| StoreError::NotFound { what: what.clone() })?;
-    let number = |name: &str| -> Result<i64, StoreError> {
-        match item.get(name) {
-            Some(AttributeValue::N(v)) => v
-                .parse()
-                .map_err(|_| StoreError::corrupt(&what, format!("{name} is not a number"))),
+    let number = |attr: codec::Attr| -> Result<i64, StoreError> {
+        match item.attr(attr) {
+            Some(AttributeValue::N(v)) => v.parse().map_err(|_| {
+                StoreError::corrupt(&what, format!("{} is not a number", attr.name()))
+            }),
             _ => Ok(0),
         }
     };
-    let run_date = read_s(item, "run_date", &what)?
+    let run_date = read_s(item, codec::run::RUN_DATE, &what)?
         .parse()
         .map_err(|_| StoreError::corrupt(&what, "run_date is not a date"))?;
-    let mode = match read_s(item, "run_mode", &what)? {
+    let mode = match read_s(item, codec::run::RUN_MODE, &what)? {
         "finalize" => RunMode::Finalize,
         "preview" => RunMode::Preview,
         other => return Err(StoreError::corrupt(&what, format!("unknown mode {other}"))),
     };
-    let status = match read_s(item, "status", &what)? {
-        "planning" => RunStatus::Planning,
+    let status = match read_s(item, codec::run::STATUS, &what)? {
+        "planning" => RunStatus::Planning, // a value, not an attribute
         "billing" => RunStatus::Billing,
         "completed" => RunStatus::Completed,
         other => {
@@ -967,12 +985,12 @@ pub(crate) fn read_run(item: Option<&Item>, run_id: &str) -> Result<RunRecord, S
             ));
         }
     };
-    let account_ids = match read_optional_s(item, "account_ids") {
+    let account_ids = match read_optional_s(item, codec::run::ACCOUNT_IDS) {
         Some(text) => serde_json::from_str(text)
             .map_err(|_| StoreError::corrupt(&what, "account_ids is not a list"))?,
         None => Vec::new(),
     };
-    let outcome = match read_optional_s(item, "outcome") {
+    let outcome = match read_optional_s(item, codec::run::OUTCOME) {
         Some(text) => Some(
             serde_json::from_str(text)
                 .map_err(|_| StoreError::corrupt(&what, "outcome is not readable"))?,
@@ -983,15 +1001,15 @@ pub(crate) fn read_run(item: Option<&Item>, run_id: &str) -> Result<RunRecord, S
         run_id: run_id.to_owned(),
         run_date,
         mode,
-        started_by: read_s(item, "started_by", &what)?.to_owned(),
-        started_at: crate::attributes::read_time(item, "started_at", &what)?,
-        from_preview: read_optional_s(item, "from_preview").map(str::to_owned),
+        started_by: read_s(item, codec::run::STARTED_BY, &what)?.to_owned(),
+        started_at: crate::attributes::read_time(item, codec::run::STARTED_AT, &what)?,
+        from_preview: read_optional_s(item, codec::run::FROM_PREVIEW).map(str::to_owned),
         account_ids,
         status,
-        planning: number("planning")?,
-        planned_batches: read_u64(item, "planned_batches", &what)?,
-        planned_customers: read_u64(item, "planned_customers", &what)?,
-        done_batches: read_u64(item, "done_batches", &what)?,
+        planning: number(codec::run::PLANNING)?,
+        planned_batches: read_u64(item, codec::run::PLANNED_BATCHES, &what)?,
+        planned_customers: read_u64(item, codec::run::PLANNED_CUSTOMERS, &what)?,
+        done_batches: read_u64(item, codec::run::DONE_BATCHES, &what)?,
         outcome,
     })
 }
@@ -1021,11 +1039,12 @@ impl BillingStore {
             .query()
             .table_name(&self.table)
             .index_name("ByAccount")
-            .key_condition_expression(
-                "account_key = :account AND begins_with(account_sort, :prefix)",
-            )
+            .key_condition_expression(format!(
+                "{ACCOUNT_KEY} = :account AND begins_with({ACCOUNT_SORT}, :prefix)"
+            ))
             .expression_attribute_values(":account", s(keys::account_partition(account)))
             .expression_attribute_values(":prefix", s("INVOICE#"))
+            .named()
             .scan_index_forward(false)
             .limit(1)
             .send()
@@ -1036,14 +1055,14 @@ impl BillingStore {
         };
         let what = format!("latest invoice of {account}");
         Ok(Some(InvoiceHeadline {
-            number: read_s(item, "invoice_number", &what)?.to_owned(),
-            issue_date: read_s(item, "issue_date", &what)?
+            number: read_s(item, codec::invoice::INVOICE_NUMBER, &what)?.to_owned(),
+            issue_date: read_s(item, codec::invoice::ISSUE_DATE, &what)?
                 .parse()
                 .map_err(|_| StoreError::corrupt(&what, "issue_date is not a date"))?,
-            total: read_s(item, "total", &what)?
+            total: read_s(item, codec::invoice::TOTAL, &what)?
                 .parse()
                 .map_err(|_| StoreError::corrupt(&what, "total is not a number"))?,
-            currency: read_s(item, "currency", &what)?.to_owned(),
+            currency: read_s(item, codec::invoice::CURRENCY, &what)?.to_owned(),
         }))
     }
 }
@@ -1070,14 +1089,15 @@ impl BillingStore {
         let query = self
             .query()
             .index_name("ByAccount")
-            .key_condition_expression("account_key = :pk")
+            .key_condition_expression(format!("{ACCOUNT_KEY} = :pk"))
             .expression_attribute_values(":pk", AttributeValue::S(keys::RUNS_PARTITION.into()))
-            .scan_index_forward(false);
-        let (items, next) = query_page(query, ("account_key", keys::RUNS_PARTITION), page).await?;
+            .scan_index_forward(false)
+            .named();
+        let (items, next) = query_page(query, (ACCOUNT_KEY, keys::RUNS_PARTITION), page).await?;
         let runs = items
             .iter()
             .map(|item| {
-                let id = read_s(item, "run_id", "run")?;
+                let id = read_s(item, codec::run::RUN_ID, "run")?;
                 crate::run::read_run(Some(item), id)
             })
             .collect::<Result<_, _>>()?;

@@ -12,6 +12,7 @@ use billing_domain::subscription::Subscription;
 use chrono::{DateTime, Utc};
 
 use crate::attributes::{body, key_item, n, s};
+use crate::codec::{self, ItemAttributes};
 use crate::opportunity::subscription_item;
 use crate::{BillingStore, StoreError, keys};
 
@@ -28,11 +29,11 @@ impl BillingStore {
         let stamp = now.to_rfc3339();
         let mut items = Vec::new();
         let mut account_item = key_item(keys::account(&account.id));
-        account_item.insert("record_type".into(), s("account"));
-        account_item.insert("account_id".into(), s(account.id.as_str()));
-        account_item.insert("body".into(), body(account, "account")?);
-        account_item.insert("version".into(), n(1));
-        account_item.insert("updated_at".into(), s(&stamp));
+        account_item.put(codec::RECORD_TYPE, s("account"));
+        account_item.put(codec::account::ACCOUNT_ID, s(account.id.as_str()));
+        account_item.put(codec::BODY, body(account, "account")?);
+        account_item.put(codec::VERSION, n(1));
+        account_item.put(codec::account::UPDATED_AT, s(&stamp));
         account_item.extend(crate::opportunity::name_index(account));
         items.push(self.put_new(account_item)?);
         items.extend(self.contract_puts(account, subscriptions, pending, &stamp)?);
@@ -65,10 +66,10 @@ impl BillingStore {
         }
         for (batch_id, charges) in pending {
             let mut item = key_item(keys::pending_charges(&account.id, batch_id));
-            item.insert("record_type".into(), s("pending_charges"));
-            item.insert("body".into(), body(charges, "pending charges")?);
-            item.insert("line_count".into(), n(charges.len()));
-            item.insert("created_at".into(), s(stamp));
+            item.put(codec::RECORD_TYPE, s("pending_charges"));
+            item.put(codec::BODY, body(charges, "pending charges")?);
+            item.put(codec::subscription::LINE_COUNT, n(charges.len()));
+            item.put(codec::subscription::CREATED_AT, s(stamp));
             items.push(self.put_new(item)?);
         }
         Ok(items)
@@ -115,17 +116,21 @@ impl BillingStore {
                     if paid {
                         let due = invoice.content().due_date.to_string();
                         let total = invoice.amount_due().amount().to_string();
-                        for name in ["open_key", "dunning_shard", "dunning_at"] {
-                            item.remove(name);
+                        for attr in [
+                            codec::invoice::OPEN_KEY,
+                            codec::invoice::DUNNING_SHARD,
+                            codec::invoice::DUNNING_AT,
+                        ] {
+                            item.remove(attr.name());
                         }
-                        item.insert("status".into(), s("paid"));
-                        item.insert("open_amount".into(), s("0"));
-                        item.insert("paid_amount".into(), s(total));
-                        item.insert("payment_version".into(), n(1u64));
-                        item.insert("last_payment_on".into(), s(&due));
-                        item.insert("paid_in_full_on".into(), s(&due));
-                        item.insert(
-                            "paid_on_time".into(),
+                        item.put(codec::invoice::STATUS, s("paid"));
+                        item.put(codec::invoice::OPEN_AMOUNT, s("0"));
+                        item.put(codec::invoice::PAID_AMOUNT, s(total));
+                        item.put(codec::invoice::PAYMENT_VERSION, n(1u64));
+                        item.put(codec::invoice::LAST_PAYMENT_ON, s(&due));
+                        item.put(codec::invoice::PAID_IN_FULL_ON, s(&due));
+                        item.put(
+                            codec::invoice::PAID_ON_TIME,
                             aws_sdk_dynamodb::types::AttributeValue::Bool(true),
                         );
                     }

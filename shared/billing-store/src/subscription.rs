@@ -6,6 +6,7 @@ use billing_domain::ids::{AccountId, SubscriptionId};
 use billing_domain::subscription::Subscription;
 
 use crate::attributes::{Item, read_body, read_u64};
+use crate::codec::{Named, PK, SK, VERSION};
 use crate::{BillingStore, StoreError, keys};
 
 /// A contract with the version its next update must expect.
@@ -21,7 +22,7 @@ impl VersionedSubscription {
     pub(crate) fn read(item: &Item, what: &str) -> Result<Self, StoreError> {
         Ok(Self {
             subscription: read_body(item, what)?,
-            version: read_u64(item, "version", what)?,
+            version: read_u64(item, VERSION, what)?,
         })
     }
 }
@@ -66,14 +67,15 @@ impl BillingStore {
         let partition = keys::account_partition(account);
         let query = self
             .query()
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .key_condition_expression(format!("{PK} = :pk AND begins_with({SK}, :prefix)"))
             .expression_attribute_values(":pk", AttributeValue::S(partition.clone()))
             .expression_attribute_values(
                 ":prefix",
                 AttributeValue::S(keys::SUBSCRIPTION_PREFIX.into()),
             )
-            .consistent_read(true);
-        let (items, next) = query_page(query, ("pk", &partition), page).await?;
+            .consistent_read(true)
+            .named();
+        let (items, next) = query_page(query, (PK, &partition), page).await?;
         let what = format!("subscription of account {account}");
         Ok(Paged {
             items: items

@@ -18,6 +18,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason, Put, TransactW
 use tokio::time::Instant;
 
 use crate::attributes::{Item, n};
+use crate::codec::{Named, PK, VERSION};
 use crate::{BillingStore, StoreError};
 
 /// How one item of a cancelled transaction fared, read from its
@@ -188,6 +189,7 @@ impl BillingStore {
         if let Some((name, value)) = value {
             put = put.expression_attribute_values(name, value);
         }
+        let put = put.named();
         let put = put
             .build()
             .map_err(|e| StoreError::corrupt("transaction item", e))?;
@@ -197,7 +199,7 @@ impl BillingStore {
     /// A Put of an item that must not exist yet: a replay fails its
     /// condition instead of writing twice.
     pub(crate) fn put_new(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
-        self.transaction_put(item, Some("attribute_not_exists(pk)"), None)
+        self.transaction_put(item, Some(&format!("attribute_not_exists({PK})")), None)
     }
 
     /// A Put replacing the item at version `expected` (the item carries its
@@ -209,15 +211,16 @@ impl BillingStore {
     ) -> Result<TransactWriteItem, StoreError> {
         self.transaction_put(
             item,
-            Some("version = :expected"),
+            Some(&format!("{VERSION} = :expected")),
             Some((":expected", n(expected))),
         )
     }
 }
 
-/// One Update of a transaction.
+/// One Update of a transaction, its attribute placeholders named.
 pub(crate) fn transaction_update(update: UpdateBuilder) -> Result<TransactWriteItem, StoreError> {
     let update = update
+        .named()
         .build()
         .map_err(|e| StoreError::corrupt("transaction item", e))?;
     Ok(TransactWriteItem::builder().update(update).build())

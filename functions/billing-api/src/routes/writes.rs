@@ -5,7 +5,7 @@
 use billing_domain::ids::{AccountId, InvoiceId};
 use billing_store::{
     AttentionKind, AuditEntry, DeliveryRequest, Dispute, DunningBlock, InvoiceChange,
-    InvoiceForChange, InvoiceStatus, WriteOff,
+    InvoiceForChange, WriteOff,
 };
 use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
@@ -194,7 +194,9 @@ pub async fn write_off(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let why = reason(body.reason.as_deref(), "/reason", true)?;
     let (read, expected) = invoice_for_change(ctx).await?;
     let invoice = &read.overview;
-    if invoice.document_type != "380" || !invoice.status.is_open() {
+    if invoice.document_type != billing_domain::numbering::DocumentType::Invoice
+        || !invoice.status.is_open()
+    {
         return Err(conflict(
             &read,
             &format!(
@@ -206,22 +208,11 @@ pub async fn write_off(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let write_off = WriteOff {
         on: today(),
         amount: invoice.open_amount,
-        reason: why.clone().unwrap_or_default(),
+        reason: why.unwrap_or_default(),
         by: ctx.caller.user.clone(),
         recorded_at: Utc::now(),
     };
-    let entry = audit(
-        ctx,
-        "invoice.write_off",
-        Some(&invoice.invoice_id),
-        &invoice.account_id,
-        why,
-        json!({"before": {"status": invoice.status,
-                          "open": invoice.open_amount.amount().to_string()},
-               "after": {"status": InvoiceStatus::WrittenOff, "open": "0",
-                         "written_off": invoice.open_amount.amount().to_string(),
-                         "on": write_off.on}}),
-    );
+    let entry = write_off.audit_entry(invoice, ctx.caller.actor());
     change(
         ctx,
         &read,

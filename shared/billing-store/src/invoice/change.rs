@@ -11,11 +11,19 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update}
 use billing_domain::dunning::{DunningStanding, InvoiceState};
 use billing_domain::ids::{BillingEntityId, InvoiceId};
 use billing_domain::money::Money;
+use billing_domain::numbering::DocumentType;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::attributes::{key_item, n, s};
-use crate::audit::{AuditEntry, revision_condition};
+use crate::audit::{Actor, AuditEntry, revision_condition};
+use crate::codec::invoice::{
+    DELIVERY_CLAIM, DELIVERY_CLAIM_EXPIRES, DELIVERY_CLAIM_EXPIRES_AT, DELIVERY_EVENT_AT,
+    DELIVERY_MESSAGE_ID, DELIVERY_RANK, DELIVERY_REASON, DELIVERY_SENT_AT, DELIVERY_STATUS,
+    DISPUTE, DOCUMENT_STATUS, DUNNING_AT, DUNNING_BLOCK, DUNNING_SHARD, OPEN_AMOUNT, OPEN_KEY,
+    PAYMENT_VERSION, STATUS, WRITTEN_OFF, WRITTEN_OFF_AMOUNT,
+};
+use crate::codec::{Attr, Named, PK, REVISION};
 use crate::dunning::{Dispute, DunningBlock};
 use crate::invoice::InvoiceStatus;
 use crate::invoice::overview::InvoiceOverview;
@@ -80,6 +88,29 @@ pub struct WriteOff {
     pub recorded_at: chrono::DateTime<chrono::Utc>,
 }
 
+impl WriteOff {
+    /// The audit entry of writing `invoice` off like this: one record of
+    /// what the API and the CLI do (`invoice.write_off`, the status and
+    /// open amount before and after).
+    pub fn audit_entry(&self, invoice: &InvoiceOverview, actor: Actor) -> AuditEntry {
+        AuditEntry {
+            actor,
+            at: self.recorded_at,
+            action: "invoice.write_off".to_owned(),
+            invoice_id: Some(invoice.invoice_id.clone()),
+            account_id: invoice.account_id.clone(),
+            reason: Some(self.reason.clone()),
+            change: serde_json::json!({
+                "before": {"status": invoice.status,
+                           "open": invoice.open_amount.amount().to_string()},
+                "after": {"status": InvoiceStatus::WrittenOff, "open": "0",
+                          "written_off": self.amount.amount().to_string(),
+                          "on": self.on},
+            }),
+        }
+    }
+}
+
 /// Why a re-send was refused while the revision still matched.
 const NOT_RESENDABLE: &str =
     "its delivery cannot be re-sent: documents not archived or a delivery is under way";
@@ -89,9 +120,17 @@ const NOT_WRITABLE_OFF: &str = "only an open or partly paid invoice can be writt
      for exactly what is open";
 
 /// Delivery attributes a re-send clears (see `delivery.rs`).
-const DELIVERY_ATTRIBUTES: &str = "delivery_status, delivery_rank, delivery_message_id, \
-     delivery_sent_at, delivery_reason, delivery_event_at, delivery_claim, \
-     delivery_claim_expires, delivery_claim_expires_at";
+const DELIVERY_ATTRIBUTES: [Attr; 9] = [
+    DELIVERY_STATUS,
+    DELIVERY_RANK,
+    DELIVERY_MESSAGE_ID,
+    DELIVERY_SENT_AT,
+    DELIVERY_REASON,
+    DELIVERY_EVENT_AT,
+    DELIVERY_CLAIM,
+    DELIVERY_CLAIM_EXPIRES,
+    DELIVERY_CLAIM_EXPIRES_AT,
+];
 
 impl BillingStore {
     /// An invoice with what a staff change is conditioned on.
@@ -103,7 +142,7 @@ impl BillingStore {
         let Some(item) = self.get(keys::invoice(id)).await? else {
             return Ok(None);
         };
-        if crate::attributes::read_optional_s(&item, "status") == Some("unnumbered") {
+        if crate::attributes::read_optional_s(&item, STATUS) == Some("unnumbered") {
             return Ok(None);
         }
         let payment_version = crate::payment::InvoicePayments::read(&item, &what)?.payment_version;
@@ -131,17 +170,17 @@ impl BillingStore {
             return Err(StoreError::RevisionMismatch { what });
         }
         let (revision_check, revision_value) = revision_condition(expected_revision);
-        let mut set = vec!["revision = :next_revision".to_owned()];
-        let mut remove = Vec::new();
+        let mut set = vec![format!("{REVISION} = :next_revision")];
+        let mut remove: Vec<Attr> = Vec::new();
         let mut values: Vec<(&str, AttributeValue)> =
             vec![(":next_revision", n(expected_revision + 1))];
         let mut extra: Vec<TransactWriteItem> = Vec::new();
-        let mut condition = format!("attribute_exists(pk) AND {revision_check}");
+        let mut condition = format!("attribute_exists({PK}) AND {revision_check}");
         // Whether lifting a block or dispute returns the invoice to the sweep
         // on `day`: the domain's one rule, for invoices (credit notes and
         // corrections are never dunned).
         let dunnable_on = |day: NaiveDate, blocked: bool, disputed: bool| {
-            invoice.document_type == "380"
+            invoice.document_type == DocumentType::Invoice
                 && DunningStanding {
                     state: invoice.state(),
                     handed_over: invoice.collection_since.is_some(),
@@ -157,43 +196,44 @@ impl BillingStore {
             InvoiceChange::Block(block) => {
                 let encoded = serde_json::to_string(block)
                     .map_err(|e| StoreError::corrupt("dunning block", e))?;
-                set.push("dunning_block = :block".into());
+                set.push(format!("{DUNNING_BLOCK} = :block"));
                 values.push((":block", s(encoded)));
                 // With an end date it returns to the sweep the day after.
                 match block.until.and_then(|until| until.succ_opt()) {
                     Some(day) if dunnable_on(day, false, invoice.disputed) => resume = Some(day),
                     _ => {
-                        remove.push("dunning_shard");
-                        remove.push("dunning_at");
+                        remove.push(DUNNING_SHARD);
+                        remove.push(DUNNING_AT);
                     }
                 }
             }
             InvoiceChange::LiftBlock { today } => {
-                remove.push("dunning_block");
+                remove.push(DUNNING_BLOCK);
                 if dunnable_on(*today, false, invoice.disputed) {
                     resume = Some((*today).max(invoice.due_date));
                 }
             }
             InvoiceChange::Dispute(dispute) => {
                 let encoded = serde_json::to_string(dispute)
-                    .map_err(|e| StoreError::corrupt("dispute", e))?;
-                set.push("dispute = :dispute".into());
+                    .map_err(|e| StoreError::corrupt(DISPUTE.name(), e))?;
+                set.push(format!("{DISPUTE} = :dispute"));
                 values.push((":dispute", s(encoded)));
-                remove.push("dunning_shard");
-                remove.push("dunning_at");
+                remove.push(DUNNING_SHARD);
+                remove.push(DUNNING_AT);
             }
             InvoiceChange::ResolveDispute { today } => {
-                remove.push("dispute");
+                remove.push(DISPUTE);
                 if dunnable_on(*today, invoice.dunning_blocked, false) {
                     resume = Some((*today).max(invoice.due_date));
                 }
             }
             InvoiceChange::ResetDelivery { entity } => {
-                remove.extend(DELIVERY_ATTRIBUTES.split(", "));
-                condition.push_str(
-                    " AND document_status = :archived AND (attribute_not_exists(delivery_status) \
-                     OR delivery_status IN (:failed, :bounced, :complained))",
-                );
+                remove.extend(DELIVERY_ATTRIBUTES);
+                condition.push_str(&format!(
+                    " AND {DOCUMENT_STATUS} = :archived \
+                     AND (attribute_not_exists({DELIVERY_STATUS}) \
+                     OR {DELIVERY_STATUS} IN (:failed, :bounced, :complained))"
+                ));
                 values.push((":archived", s("archived")));
                 values.push((":failed", s("failed")));
                 values.push((":bounced", s("bounced")));
@@ -207,7 +247,7 @@ impl BillingStore {
             }
             InvoiceChange::WriteOff(write_off) => {
                 refusal = NOT_WRITABLE_OFF;
-                if invoice.document_type != "380"
+                if invoice.document_type != DocumentType::Invoice
                     || invoice.state() != InvoiceState::Open
                     || write_off.amount != invoice.open_amount
                 {
@@ -218,10 +258,10 @@ impl BillingStore {
                 }
                 let encoded = serde_json::to_string(write_off)
                     .map_err(|e| StoreError::corrupt("write-off", e))?;
-                set.push("written_off = :written_off".into());
-                set.push("written_off_amount = :written_off_amount".into());
-                set.push("open_amount = :zero".into());
-                set.push("#status = :written_off_status".into());
+                set.push(format!("{WRITTEN_OFF} = :written_off"));
+                set.push(format!("{WRITTEN_OFF_AMOUNT} = :written_off_amount"));
+                set.push(format!("{OPEN_AMOUNT} = :zero"));
+                set.push(format!("{STATUS} = :written_off_status"));
                 values.push((":written_off", s(encoded)));
                 values.push((
                     ":written_off_amount",
@@ -231,31 +271,33 @@ impl BillingStore {
                 values.push((":written_off_status", s(InvoiceStatus::WrittenOff.as_str())));
                 values.push((":open", s("open")));
                 values.push((":partially_paid", s("partially_paid")));
-                condition.push_str(
-                    " AND #status IN (:open, :partially_paid) AND attribute_not_exists(written_off)",
-                );
-                remove.push("dunning_shard");
-                remove.push("dunning_at");
-                remove.push("open_key");
+                condition.push_str(&format!(
+                    " AND {STATUS} IN (:open, :partially_paid) \
+                     AND attribute_not_exists({WRITTEN_OFF})"
+                ));
+                remove.push(DUNNING_SHARD);
+                remove.push(DUNNING_AT);
+                remove.push(OPEN_KEY);
             }
         }
         if let Some(day) = resume {
             let (shard, at) = keys::dunning_due(id, day);
-            set.push("dunning_shard = :shard".into());
-            set.push("dunning_at = :at".into());
+            set.push(format!("{DUNNING_SHARD} = :shard"));
+            set.push(format!("{DUNNING_AT} = :at"));
             values.push((":shard", s(shard)));
             values.push((":at", s(at)));
         }
         // A payment booked since the read may have paid the invoice: then
         // putting it back into the dunning index would dun a paid invoice.
         if read.payment_version == 0 {
-            condition.push_str(" AND attribute_not_exists(payment_version)");
+            condition.push_str(&format!(" AND attribute_not_exists({PAYMENT_VERSION})"));
         } else {
-            condition.push_str(" AND payment_version = :payment_version");
+            condition.push_str(&format!(" AND {PAYMENT_VERSION} = :payment_version"));
             values.push((":payment_version", n(read.payment_version)));
         }
         let mut expression = format!("SET {}", set.join(", "));
         if !remove.is_empty() {
+            let remove: Vec<String> = remove.iter().map(Attr::to_string).collect();
             expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
         }
         let mut update = Update::builder()
@@ -263,9 +305,6 @@ impl BillingStore {
             .set_key(Some(key_item(keys::invoice(id))))
             .update_expression(expression)
             .condition_expression(condition);
-        if matches!(change, InvoiceChange::WriteOff(_)) {
-            update = update.expression_attribute_names("#status", "status");
-        }
         if let Some(value) = revision_value {
             update = update.expression_attribute_values(":revision", value);
         }
@@ -273,6 +312,7 @@ impl BillingStore {
             update = update.expression_attribute_values(name, value);
         }
         let update = update
+            .named()
             .build()
             .map_err(|e| StoreError::corrupt("transaction item", e))?;
         let mut items = vec![TransactWriteItem::builder().update(update).build()];

@@ -10,6 +10,11 @@ use crate::attributes::{
     is_condition_failure, key_item, n, read_body, read_optional_s, read_s, read_time, read_u64, s,
     time,
 };
+use crate::codec::invoice::{
+    ACCOUNT_ID, DOCUMENT_ATTEMPTS, DOCUMENT_FAILED_AT, DOCUMENT_FAILURE, DOCUMENT_FAILURE_CODE,
+    DOCUMENT_STATUS, DOCUMENTS,
+};
+use crate::codec::{Named, PK};
 use crate::{BillingStore, StoreError, keys};
 
 pub(crate) mod change;
@@ -82,7 +87,7 @@ impl InvoiceStatus {
             Self::PartiallyPaid => "partially_paid",
             Self::Paid => "paid",
             Self::Cancelled => "cancelled",
-            Self::WrittenOff => "written_off",
+            Self::WrittenOff => "written_off", // a value, not an attribute
             Self::Applied => "applied",
         }
     }
@@ -183,28 +188,28 @@ impl BillingStore {
         let Some(item) = output.as_ref() else {
             return Ok(None);
         };
-        let stored = read_s(item, "document_status", &what)?;
+        let stored = read_s(item, DOCUMENT_STATUS, &what)?;
         let document_status = DocumentStatus::parse(stored).ok_or_else(|| {
             StoreError::corrupt(&what, format!("unknown document_status {stored}"))
         })?;
-        let documents = match read_optional_s(item, "documents") {
+        let documents = match read_optional_s(item, DOCUMENTS) {
             Some(text) => serde_json::from_str(text)
                 .map_err(|e| StoreError::corrupt(&what, format!("documents: {e}")))?,
             None => Vec::new(),
         };
         Ok(Some(StoredInvoice {
             invoice: read_body(item, &what)?,
-            account_id: AccountId::new(read_s(item, "account_id", &what)?),
+            account_id: AccountId::new(read_s(item, ACCOUNT_ID, &what)?),
             document_status,
             documents,
             delivery: crate::DeliveryState::read(item, &what)?,
-            document_failure: read_optional_s(item, "document_failure")
+            document_failure: read_optional_s(item, DOCUMENT_FAILURE)
                 .map(|reason| -> Result<DocumentFailure, StoreError> {
                     Ok(DocumentFailure {
-                        code: read_s(item, "document_failure_code", &what)?.to_owned(),
+                        code: read_s(item, DOCUMENT_FAILURE_CODE, &what)?.to_owned(),
                         reason: reason.to_owned(),
-                        at: read_time(item, "document_failed_at", &what)?,
-                        attempts: read_u64(item, "document_attempts", &what)?,
+                        at: read_time(item, DOCUMENT_FAILED_AT, &what)?,
+                        attempts: read_u64(item, DOCUMENT_ATTEMPTS, &what)?,
                     })
                 })
                 .transpose()?,
@@ -228,14 +233,17 @@ impl BillingStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key_item(keys::invoice(id))))
-            .update_expression(
-                "SET document_status = :archived, documents = :documents \
-                 REMOVE document_failure, document_failure_code, document_failed_at",
-            )
-            .condition_expression("attribute_exists(pk) AND document_status = :pending")
+            .update_expression(format!(
+                "SET {DOCUMENT_STATUS} = :archived, {DOCUMENTS} = :documents \
+                 REMOVE {DOCUMENT_FAILURE}, {DOCUMENT_FAILURE_CODE}, {DOCUMENT_FAILED_AT}"
+            ))
+            .condition_expression(format!(
+                "attribute_exists({PK}) AND {DOCUMENT_STATUS} = :pending"
+            ))
             .expression_attribute_values(":archived", s(DocumentStatus::Archived.as_str()))
             .expression_attribute_values(":pending", s(DocumentStatus::Pending.as_str()))
             .expression_attribute_values(":documents", AttributeValue::S(encoded))
+            .named()
             .send()
             .await;
         match result {
@@ -270,18 +278,21 @@ impl BillingStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key_item(keys::invoice(id))))
-            .update_expression(
-                "SET document_failure = :reason, document_failure_code = :code, \
-                 document_failed_at = :at, \
-                 document_attempts = if_not_exists(document_attempts, :zero) + :one",
-            )
-            .condition_expression("attribute_exists(pk) AND document_status = :pending")
+            .update_expression(format!(
+                "SET {DOCUMENT_FAILURE} = :reason, {DOCUMENT_FAILURE_CODE} = :code, \
+                 {DOCUMENT_FAILED_AT} = :at, \
+                 {DOCUMENT_ATTEMPTS} = if_not_exists({DOCUMENT_ATTEMPTS}, :zero) + :one"
+            ))
+            .condition_expression(format!(
+                "attribute_exists({PK}) AND {DOCUMENT_STATUS} = :pending"
+            ))
             .expression_attribute_values(":reason", s(reason))
             .expression_attribute_values(":code", s(code))
             .expression_attribute_values(":at", time(at))
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":pending", s(DocumentStatus::Pending.as_str()))
+            .named()
             .send()
             .await;
         match result {

@@ -8,11 +8,17 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use billing_domain::dunning::InvoiceState;
 use billing_domain::ids::{AccountId, BillingEntityId, InvoiceId};
 use billing_domain::money::{Currency, Money};
+use billing_domain::numbering::DocumentType;
 use billing_domain::receivables::ReceivableInvoice;
 use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::attributes::{Item, read_optional_s, read_s};
+use crate::codec::invoice::{
+    COLLECTION_SINCE, DELIVERY_STATUS, DISPUTE, DOCUMENT_STATUS, DUNNING_BLOCK, DUNNING_LEVEL,
+    ENTITY_KEY, ENTITY_SORT, OPEN_KEY, STATUS, TOTAL,
+};
+use crate::codec::{ACCOUNT_KEY, ACCOUNT_SORT, Attr, ItemAttributes, Named};
 use crate::delivery::DeliveryStatus;
 use crate::invoice::{DocumentStatus, InvoiceStatus};
 use crate::page::{Page, Paged, query_page};
@@ -30,9 +36,10 @@ pub struct InvoiceOverview {
     pub account_id: AccountId,
     /// The seller.
     pub billing_entity_id: BillingEntityId,
-    /// UNTDID 1001 type code: `380` invoice, `381` credit note, `384`
-    /// corrected invoice.
-    pub document_type: String,
+    /// Invoice or credit note; the API shows its UNTDID 1001 code (`380`,
+    /// `381`), as the e-invoice does.
+    #[serde(serialize_with = "untdid_code")]
+    pub document_type: DocumentType,
     /// Where it stands (`open`, `partially_paid`, `paid`, `cancelled`,
     /// `written_off`; a credit note `applied`).
     pub status: InvoiceStatus,
@@ -68,15 +75,11 @@ impl InvoiceOverview {
         // already deducted from what is open).
         let payments = InvoicePayments::read(item, what)?;
         let currency = payments.summary.amount_due.currency();
-        let total = read_s(item, "total", what)?
+        let total = read_s(item, TOTAL, what)?
             .parse()
             .map(|amount| Money::new(amount, currency))
             .map_err(|_| StoreError::corrupt(what, "total is not an amount"))?;
-        let document_type = match item.get("document_type") {
-            Some(AttributeValue::N(code) | AttributeValue::S(code)) => code.clone(),
-            _ => "380".to_owned(),
-        };
-        let dunning_level = match item.get("dunning_level") {
+        let dunning_level = match item.attr(DUNNING_LEVEL) {
             Some(AttributeValue::N(level)) => level
                 .parse()
                 .map_err(|_| StoreError::corrupt(what, "dunning_level is not a number"))?,
@@ -87,8 +90,8 @@ impl InvoiceOverview {
             invoice_number: payments.number.to_string(),
             account_id: payments.account_id,
             billing_entity_id: payments.billing_entity_id,
-            document_type,
-            status: read_status(item, "status", what, InvoiceStatus::parse)?
+            document_type: payments.document_type,
+            status: read_status(item, STATUS, what, InvoiceStatus::parse)?
                 .ok_or_else(|| StoreError::corrupt(what, "status is missing"))?,
             issue_date: payments.issue_date,
             due_date: payments.due_date,
@@ -96,11 +99,11 @@ impl InvoiceOverview {
             open_amount: payments.summary.open,
             paid_in_full_on: payments.paid_in_full_on,
             dunning_level,
-            delivery_status: read_status(item, "delivery_status", what, DeliveryStatus::parse)?,
-            document_status: read_status(item, "document_status", what, DocumentStatus::parse)?,
-            dunning_blocked: item.contains_key("dunning_block"),
-            disputed: item.contains_key("dispute"),
-            collection_since: read_optional_s(item, "collection_since")
+            delivery_status: read_status(item, DELIVERY_STATUS, what, DeliveryStatus::parse)?,
+            document_status: read_status(item, DOCUMENT_STATUS, what, DocumentStatus::parse)?,
+            dunning_blocked: item.has(DUNNING_BLOCK),
+            disputed: item.has(DISPUTE),
+            collection_since: read_optional_s(item, COLLECTION_SINCE)
                 .map(|d| {
                     d.parse()
                         .map_err(|_| StoreError::corrupt(what, "collection_since is not a date"))
@@ -133,23 +136,31 @@ impl InvoiceOverview {
             open: self.open_amount,
             paid_in_full_on: self.paid_in_full_on,
             dunning_level: self.dunning_level,
-            receivable: self.document_type == "380" && self.status != InvoiceStatus::Cancelled,
+            receivable: self.document_type == DocumentType::Invoice
+                && self.status != InvoiceStatus::Cancelled,
         }
     }
+}
+
+/// A document type as its UNTDID 1001 code, the form staff and the API
+/// know from the e-invoice.
+fn untdid_code<S: serde::Serializer>(kind: &DocumentType, to: S) -> Result<S::Ok, S::Error> {
+    to.serialize_str(&kind.code().to_string())
 }
 
 /// An optional status attribute read as its type; an unknown value is
 /// corrupt data, not a new status to pass on.
 fn read_status<T>(
     item: &Item,
-    name: &str,
+    name: Attr,
     what: &str,
     parse: fn(&str) -> Option<T>,
 ) -> Result<Option<T>, StoreError> {
     read_optional_s(item, name)
         .map(|stored| {
-            parse(stored)
-                .ok_or_else(|| StoreError::corrupt(what, format!("unknown {name} {stored}")))
+            parse(stored).ok_or_else(|| {
+                StoreError::corrupt(what, format!("unknown {} {stored}", name.name()))
+            })
         })
         .transpose()
 }
@@ -189,14 +200,8 @@ impl BillingStore {
         page: &Page,
     ) -> Result<Paged<InvoiceOverview>, StoreError> {
         let partition = keys::account_partition(account);
-        let query = self.invoice_query(
-            "ByAccount",
-            "account_key",
-            "account_sort",
-            &partition,
-            filter,
-        );
-        let (items, next) = query_page(query, ("account_key", &partition), page).await?;
+        let query = self.invoice_query("ByAccount", ACCOUNT_KEY, ACCOUNT_SORT, &partition, filter);
+        let (items, next) = query_page(query, (ACCOUNT_KEY, &partition), page).await?;
         Ok(Paged {
             items: read_overviews(&items)?,
             next_cursor: next,
@@ -212,8 +217,8 @@ impl BillingStore {
         page: &Page,
     ) -> Result<Paged<InvoiceOverview>, StoreError> {
         let partition = keys::entity_invoices(entity);
-        let query = self.invoice_query("ByEntity", "entity_key", "entity_sort", &partition, filter);
-        let (items, next) = query_page(query, ("entity_key", &partition), page).await?;
+        let query = self.invoice_query("ByEntity", ENTITY_KEY, ENTITY_SORT, &partition, filter);
+        let (items, next) = query_page(query, (ENTITY_KEY, &partition), page).await?;
         Ok(Paged {
             items: read_overviews(&items)?,
             next_cursor: next,
@@ -223,8 +228,8 @@ impl BillingStore {
     pub(crate) fn invoice_query(
         &self,
         index: &str,
-        hash: &str,
-        range: &str,
+        hash: Attr,
+        range: Attr,
         partition: &str,
         filter: &InvoiceFilter,
     ) -> QueryFluentBuilder {
@@ -232,20 +237,17 @@ impl BillingStore {
         let mut query = self
             .query()
             .index_name(index)
-            .key_condition_expression("#hash = :pk AND #range BETWEEN :from AND :to")
-            .expression_attribute_names("#hash", hash)
-            .expression_attribute_names("#range", range)
+            .key_condition_expression(format!("{hash} = :pk AND {range} BETWEEN :from AND :to"))
             .expression_attribute_values(":pk", AttributeValue::S(partition.to_owned()))
             .expression_attribute_values(":from", AttributeValue::S(from))
             .expression_attribute_values(":to", AttributeValue::S(to))
             .scan_index_forward(false);
         if let Some(status) = &filter.status {
             query = query
-                .filter_expression("#status = :status")
-                .expression_attribute_names("#status", "status")
+                .filter_expression(format!("{STATUS} = :status"))
                 .expression_attribute_values(":status", AttributeValue::S(status.as_str().into()));
         }
-        query
+        query.named()
     }
 
     /// One invoice's summary (one GetItem), the same view the lists show.
@@ -257,7 +259,7 @@ impl BillingStore {
         self.get(keys::invoice(id))
             .await?
             .as_ref()
-            .filter(|item| read_optional_s(item, "status") != Some("unnumbered"))
+            .filter(|item| read_optional_s(item, STATUS) != Some("unnumbered"))
             .map(|item| InvoiceOverview::read(item, &what))
             .transpose()
     }
@@ -280,13 +282,13 @@ impl BillingStore {
             let query = self
                 .query()
                 .index_name("OpenInvoices")
-                .key_condition_expression("open_key = :pk")
+                .key_condition_expression(format!("{OPEN_KEY} = :pk"))
                 .expression_attribute_values(":pk", AttributeValue::S(partition.clone()))
-                .filter_expression("#status IN (:open, :partly)")
-                .expression_attribute_names("#status", "status")
+                .filter_expression(format!("{STATUS} IN (:open, :partly)"))
                 .expression_attribute_values(":open", AttributeValue::S("open".into()))
-                .expression_attribute_values(":partly", AttributeValue::S("partially_paid".into()));
-            let (items, next) = query_page(query, ("open_key", &partition), &page).await?;
+                .expression_attribute_values(":partly", AttributeValue::S("partially_paid".into()))
+                .named();
+            let (items, next) = query_page(query, (OPEN_KEY, &partition), &page).await?;
             all.extend(read_overviews(&items)?);
             match next {
                 Some(cursor) => page.cursor = Some(cursor),
