@@ -348,11 +348,12 @@ pub fn public_sector() -> Result<Invoice, DomainError> {
         ))
         .with_period(period(date(2026, 1, 1)?, date(2026, 12, 31)?)?),
     ];
-    finalize(
-        &account,
-        request("inv_sample_city", lines),
-        "RE-2026-000044",
-    )
+    let mut request = request("inv_sample_city", lines);
+    // The authority's cash office books transfers by its own reference
+    // (Kassenzeichen): the invoice asks for it as written, so the GiroCode
+    // carries it as unstructured remittance text.
+    request.references.payment_reference = Some("Kassenzeichen 5.0123.456789.1".to_owned());
+    finalize(&account, request, "RE-2026-000044")
 }
 
 /// `count` lines of a German consumer invoice with both rates: 20 for the

@@ -113,18 +113,6 @@ pub(crate) fn read_time(
         .ok_or_else(|| StoreError::corrupt(what, format!("{} is missing", name.name())))
 }
 
-/// Whether an UpdateItem failed only because its condition did not hold.
-pub(crate) fn is_condition_failure(
-    err: &aws_sdk_dynamodb::error::SdkError<
-        aws_sdk_dynamodb::operation::update_item::UpdateItemError,
-    >,
-) -> bool {
-    matches!(
-        err.as_service_error(),
-        Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_))
-    )
-}
-
 pub(crate) fn key_item(key: (String, String)) -> Item {
     let (pk, sk) = key;
     HashMap::from([(PK.name().to_owned(), s(pk)), (SK.name().to_owned(), s(sk))])

@@ -18,15 +18,13 @@
 //! address that bounced for good or complained, and, in the entity's
 //! `ATTENTION#` partition, one item per invoice that billing staff must look at.
 
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{ReturnValue, TransactWriteItem, Update};
 use billing_domain::ids::{AccountId, BillingEntityId, InvoiceId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::attributes::{
-    Item, is_condition_failure, key_item, n, read_optional_s, read_optional_time, read_s,
-    read_time, s, time,
+    Item, key_item, n, read_optional_s, read_optional_time, read_s, read_time, s, time,
 };
 use crate::codec::invoice::{
     DELIVERY_CLAIM, DELIVERY_CLAIM_EXPIRES, DELIVERY_CLAIM_EXPIRES_AT, DELIVERY_EVENT_AT,
@@ -338,10 +336,8 @@ impl BillingStore {
     ) -> Result<DeliveryClaim, StoreError> {
         let id = &id.into();
         let expires = now + lease;
-        let result = self
-            .db
+        let update = self
             .update_item()
-            .table_name(&self.table)
             .set_key(Some(key_item(id.key())))
             .update_expression(
                 format!("SET {DELIVERY_STATUS} = :sending, {DELIVERY_RANK} = :zero, {DELIVERY_CLAIM} = :token, \
@@ -357,17 +353,14 @@ impl BillingStore {
             .expression_attribute_values(":expires", n(expires.timestamp_millis()))
             .expression_attribute_values(":expires_at", time(expires))
             .expression_attribute_values(":now", n(now.timestamp_millis()))
-            .return_values(ReturnValue::UpdatedOld)
-            .named()
-            .send()
-            .await;
-        match result {
-            Ok(output) => Ok(DeliveryClaim::Claimed {
+            .return_values(ReturnValue::UpdatedOld);
+        match self.update_if(update).await? {
+            Some(output) => Ok(DeliveryClaim::Claimed {
                 taken_over: output
                     .attributes()
                     .is_some_and(|old| old.has(codec::invoice::DELIVERY_CLAIM)),
             }),
-            Err(err) if is_condition_failure(&err) => {
+            None => {
                 match self.delivery_state(id).await? {
                     Some(state) if state.status == DeliveryStatus::Sending => {
                         Ok(DeliveryClaim::Busy {
@@ -379,7 +372,6 @@ impl BillingStore {
                     None => Ok(DeliveryClaim::Busy { until: now }),
                 }
             }
-            Err(err) => Err(StoreError::aws("UpdateItem", &err)),
         }
     }
 
@@ -391,10 +383,8 @@ impl BillingStore {
         token: &str,
     ) -> Result<(), StoreError> {
         let id = &id.into();
-        let result = self
-            .db
+        let update = self
             .update_item()
-            .table_name(&self.table)
             .set_key(Some(key_item(id.key())))
             .update_expression(format!(
                 "REMOVE {DELIVERY_STATUS}, {DELIVERY_RANK}, {}",
@@ -404,14 +394,10 @@ impl BillingStore {
                 "{DELIVERY_CLAIM} = :token AND {DELIVERY_STATUS} = :sending"
             ))
             .expression_attribute_values(":token", s(token))
-            .expression_attribute_values(":sending", s(DeliveryStatus::Sending.as_str()))
-            .named()
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if is_condition_failure(&err) => Ok(()),
-            Err(err) => Err(StoreError::aws("UpdateItem", &err)),
+            .expression_attribute_values(":sending", s(DeliveryStatus::Sending.as_str()));
+        match self.update_if(update).await? {
+            Some(_) => Ok(()),
+            None => Ok(()),
         }
     }
 
@@ -425,10 +411,8 @@ impl BillingStore {
         at: DateTime<Utc>,
     ) -> Result<OutcomeRecorded, StoreError> {
         let id = &id.into();
-        let result = self
-            .db
+        let update = self
             .update_item()
-            .table_name(&self.table)
             .set_key(Some(key_item(id.key())))
             .update_expression(format!(
                 "SET {DELIVERY_STATUS} = :sent, {DELIVERY_RANK} = :rank, {DELIVERY_MESSAGE_ID} = :mid, \
@@ -441,28 +425,20 @@ impl BillingStore {
             .expression_attribute_values(":mid", s(message_id))
             .expression_attribute_values(":at", time(at))
             .expression_attribute_values(":token", s(token))
-            .expression_attribute_values(":sending", s(DeliveryStatus::Sending.as_str()))
-            .named()
-            .send()
-            .await;
-        self.outcome(id, result).await
+            .expression_attribute_values(":sending", s(DeliveryStatus::Sending.as_str()));
+        self.outcome(id, update).await
     }
 
-    /// Recorded, or (when the update's condition failed) what is there instead.
+    /// Sends `update`: recorded, or (when its condition failed) what is
+    /// there instead.
     async fn outcome(
         &self,
         id: &Dispatch,
-        result: Result<
-            aws_sdk_dynamodb::operation::update_item::UpdateItemOutput,
-            aws_sdk_dynamodb::error::SdkError<UpdateItemError>,
-        >,
+        update: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
     ) -> Result<OutcomeRecorded, StoreError> {
-        match result {
-            Ok(_) => Ok(OutcomeRecorded::Recorded),
-            Err(err) if is_condition_failure(&err) => {
-                Ok(OutcomeRecorded::Superseded(self.delivery_state(id).await?))
-            }
-            Err(err) => Err(StoreError::aws("UpdateItem", &err)),
+        match self.update_if(update).await? {
+            Some(_) => Ok(OutcomeRecorded::Recorded),
+            None => Ok(OutcomeRecorded::Superseded(self.delivery_state(id).await?)),
         }
     }
 
@@ -496,9 +472,7 @@ impl BillingStore {
             )
         };
         let mut update = self
-            .db
             .update_item()
-            .table_name(&self.table)
             .set_key(Some(key_item(id.key())))
             .update_expression(format!(
                 "SET {DELIVERY_STATUS} = :status, {DELIVERY_RANK} = :rank, {DELIVERY_MESSAGE_ID} = :mid, \
@@ -515,8 +489,7 @@ impl BillingStore {
             update =
                 update.expression_attribute_values(":sending", s(DeliveryStatus::Sending.as_str()));
         }
-        let result = update.named().send().await;
-        self.outcome(id, result).await
+        self.outcome(id, update).await
     }
 
     /// Records an outcome that needs a person, in one transaction: the

@@ -583,9 +583,7 @@ impl BillingStore {
     ) -> Result<bool, StoreError> {
         let level_condition = level_condition(expected_level);
         let mut update = self
-            .db
             .update_item()
-            .table_name(&self.table)
             .set_key(Some(key_item(keys::invoice(id))))
             .condition_expression(format!("attribute_exists({PK}) AND {level_condition}"));
         update = match next {
@@ -601,11 +599,7 @@ impl BillingStore {
         if expected_level > 0 {
             update = update.expression_attribute_values(":expected", n(expected_level));
         }
-        match update.named().send().await {
-            Ok(_) => Ok(true),
-            Err(err) if crate::attributes::is_condition_failure(&err) => Ok(false),
-            Err(err) => Err(StoreError::aws("UpdateItem", &err)),
-        }
+        Ok(self.update_if(update).await?.is_some())
     }
 
     /// Hands an invoice over to collection: it leaves the dunning index for

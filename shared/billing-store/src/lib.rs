@@ -141,6 +141,37 @@ impl BillingStore {
         self.db.query().table_name(&self.table)
     }
 
+    /// An UpdateItem on the table.
+    pub(crate) fn update_item(
+        &self,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.db.update_item().table_name(&self.table)
+    }
+
+    /// Sends a conditional UpdateItem, its placeholders named: the output
+    /// when it was written, `None` when its condition did not hold (the
+    /// flow says what that means: someone got there first, the item moved
+    /// on). The store's one single-item conditional write.
+    pub(crate) async fn update_if(
+        &self,
+        update: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
+    ) -> Result<Option<aws_sdk_dynamodb::operation::update_item::UpdateItemOutput>, StoreError>
+    {
+        use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+        match update.named().send().await {
+            Ok(output) => Ok(Some(output)),
+            Err(err)
+                if matches!(
+                    err.as_service_error(),
+                    Some(UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(err) => Err(StoreError::aws("UpdateItem", &err)),
+        }
+    }
+
     /// One page of partition `pk` whose sort keys start with `prefix`.
     pub(crate) async fn prefix_page(
         &self,

@@ -755,10 +755,8 @@ impl BillingStore {
             COLLECTION_SINCE, DISPUTE, DUNNING_AT, DUNNING_BLOCK, DUNNING_SHARD, STATUS,
         };
         let (shard, at) = keys::dunning_due(id, from);
-        let result = self
-            .db
+        let update = self
             .update_item()
-            .table_name(&self.table)
             .set_key(Some(key_item(keys::invoice(id))))
             .update_expression(format!("SET {DUNNING_SHARD} = :shard, {DUNNING_AT} = :at"))
             .condition_expression(format!(
@@ -768,14 +766,10 @@ impl BillingStore {
             ))
             .expression_attribute_values(":shard", s(shard))
             .expression_attribute_values(":at", s(at))
-            .expression_attribute_values(":paid", s("paid"))
-            .named()
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if crate::attributes::is_condition_failure(&err) => Ok(()),
-            Err(err) => Err(StoreError::aws("UpdateItem", &err)),
+            .expression_attribute_values(":paid", s("paid"));
+        match self.update_if(update).await? {
+            Some(_) => Ok(()),
+            None => Ok(()),
         }
     }
 

@@ -7,14 +7,13 @@ use billing_domain::payment::PaymentStatus;
 use serde::{Deserialize, Serialize};
 
 use crate::attributes::{
-    is_condition_failure, key_item, n, read_body, read_optional_s, read_s, read_time, read_u64, s,
-    time,
+    key_item, n, read_body, read_optional_s, read_s, read_time, read_u64, s, time,
 };
+use crate::codec::PK;
 use crate::codec::invoice::{
     ACCOUNT_ID, DOCUMENT_ATTEMPTS, DOCUMENT_FAILED_AT, DOCUMENT_FAILURE, DOCUMENT_FAILURE_CODE,
     DOCUMENT_STATUS, DOCUMENTS,
 };
-use crate::codec::{Named, PK};
 use crate::{BillingStore, StoreError, keys};
 
 pub(crate) mod change;
@@ -228,10 +227,8 @@ impl BillingStore {
         let what = format!("invoice {id}");
         let encoded = serde_json::to_string(documents)
             .map_err(|e| StoreError::corrupt(&what, format!("documents: {e}")))?;
-        let result = self
-            .db
+        let update = self
             .update_item()
-            .table_name(&self.table)
             .set_key(Some(key_item(keys::invoice(id))))
             .update_expression(format!(
                 "SET {DOCUMENT_STATUS} = :archived, {DOCUMENTS} = :documents \
@@ -242,13 +239,10 @@ impl BillingStore {
             ))
             .expression_attribute_values(":archived", s(DocumentStatus::Archived.as_str()))
             .expression_attribute_values(":pending", s(DocumentStatus::Pending.as_str()))
-            .expression_attribute_values(":documents", AttributeValue::S(encoded))
-            .named()
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(DocumentsRecorded::Recorded),
-            Err(err) if is_condition_failure(&err) => {
+            .expression_attribute_values(":documents", AttributeValue::S(encoded));
+        match self.update_if(update).await? {
+            Some(_) => Ok(DocumentsRecorded::Recorded),
+            None => {
                 let stored = self
                     .invoice(id)
                     .await?
@@ -259,7 +253,6 @@ impl BillingStore {
                     Ok(DocumentsRecorded::Different(stored.documents))
                 }
             }
-            Err(err) => Err(StoreError::aws("UpdateItem", &err)),
         }
     }
 
@@ -273,10 +266,8 @@ impl BillingStore {
         reason: &str,
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), StoreError> {
-        let result = self
-            .db
+        let update = self
             .update_item()
-            .table_name(&self.table)
             .set_key(Some(key_item(keys::invoice(id))))
             .update_expression(format!(
                 "SET {DOCUMENT_FAILURE} = :reason, {DOCUMENT_FAILURE_CODE} = :code, \
@@ -291,14 +282,10 @@ impl BillingStore {
             .expression_attribute_values(":at", time(at))
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":pending", s(DocumentStatus::Pending.as_str()))
-            .named()
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if is_condition_failure(&err) => Ok(()),
-            Err(err) => Err(StoreError::aws("UpdateItem", &err)),
+            .expression_attribute_values(":pending", s(DocumentStatus::Pending.as_str()));
+        match self.update_if(update).await? {
+            Some(_) => Ok(()),
+            None => Ok(()),
         }
     }
 }
