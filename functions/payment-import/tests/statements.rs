@@ -10,7 +10,7 @@ use billing_domain::invoice::Invoice;
 use billing_domain::money::{Currency, Money};
 use billing_domain::party::{CustomerKind, Iban};
 use billing_domain::payment::PaymentStatus;
-use billing_store::{BillingStore, StoredMandate};
+use billing_store::{BillingStore, CreditKind, StoredMandate};
 use billing_tests::billing::{customer, direct_debit_invoice, invoice, stored_seller};
 use billing_tests::webhook::{local_store, repo_path};
 use billing_tests::{local_clients, resource, stack_name, unique_id};
@@ -201,6 +201,25 @@ async fn statements_are_matched_split_credited_returned_and_imported_once() {
         PaymentStatus::Paid
     );
     assert_eq!(f.store.customer_credit(&f.a.id).await.unwrap(), [eur(350)]);
+    // The surplus is stored as what it is: an overpayment of that bank entry.
+    let journal = f
+        .store
+        .journal_inputs(
+            &f.entity.id,
+            NaiveDate::from_ymd_opt(2000, 1, 1).unwrap(),
+            NaiveDate::from_ymd_opt(2100, 1, 1).unwrap(),
+        )
+        .await
+        .unwrap();
+    let surplus: Vec<_> = journal
+        .credits
+        .iter()
+        .filter(|credit| credit.account_id == f.a.id)
+        .collect();
+    assert_eq!(surplus.len(), 1);
+    assert_eq!(surplus[0].kind, Some(CreditKind::Overpayment));
+    assert_eq!(surplus[0].amount, eur(350));
+    assert!(surplus[0].statement_id.is_some() && surplus[0].entry_id.is_some());
     assert_eq!(state(&f, 4).await.payments.summary.open, eur(4520));
     // The unknown transfer waits for a person, with its data.
     let review = f.store.payment_review_list(&f.entity.id).await.unwrap();

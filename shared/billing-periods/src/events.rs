@@ -13,7 +13,9 @@ use billing_domain::ids::{AccountId, InvoiceId};
 use billing_domain::journal::{DocumentRef, JournalEvent, JournalEventKind, TaxLine};
 use billing_domain::money::Money;
 use billing_domain::payment::{ClaimHead, PaymentPurpose};
-use billing_store::{JournalInputs, RecordedDocument, RecordedEvent, credit_notes_by_original};
+use billing_store::{
+    CreditKind, JournalInputs, RecordedDocument, RecordedEvent, credit_notes_by_original,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// The instant an event without its own recording time is taken to be
@@ -193,12 +195,15 @@ pub fn journal_events(
         let Some(date) = credit.value_date else {
             continue;
         };
-        let kind = match credit.kind.as_deref() {
-            // The surplus of a bank entry: money kept for the customer.
-            None if credit.amount.is_positive() => JournalEventKind::CustomerCreditCreated {
-                amount: credit.amount,
-            },
-            Some("refund") => JournalEventKind::CustomerCreditRefunded {
+        let kind = match credit.kind {
+            // The surplus of a bank entry: money kept for the customer
+            // (entries stored before movements carried a kind are these).
+            None | Some(CreditKind::Overpayment) if credit.amount.is_positive() => {
+                JournalEventKind::CustomerCreditCreated {
+                    amount: credit.amount,
+                }
+            }
+            Some(CreditKind::Refund) => JournalEventKind::CustomerCreditRefunded {
                 amount: Money::zero(credit.amount.currency()).checked_sub(credit.amount)?,
             },
             // Applications book with the payment they made on the invoice;

@@ -18,12 +18,14 @@
 //! refunds: negative), summed per currency. Spending it is conditioned on the
 //! account's revision, so two clerks can never spend the same credit twice.
 
+use crate::codec::credit::{CreditKind, CreditMovement};
 use crate::codec::invoice::{
     ACCOUNT_ID, CANCELLED_BY, CORRECTED_AT, CREDITED_AMOUNT, CREDITED_LINES, DUNNING_AT,
     DUNNING_SHARD, OPEN_AMOUNT, OPEN_KEY, PAID_IN_FULL_ON, PAID_ON_TIME, PAYMENT_REFERENCE,
     PAYMENT_VERSION, PRECEDING_INVOICE_ID, STATUS,
 };
 use crate::codec::{self, ItemAttributes, PK, REVISION};
+use crate::keys::CREDIT_PREFIX;
 use crate::page::{Page, Paged};
 use crate::payment::read_amount;
 use serde::Serialize;
@@ -44,9 +46,7 @@ use crate::attributes::{Item, key_item, n, read_body, read_optional_s, read_s, s
 use crate::audit::{Actor, AuditEntry, read_revision, revision_condition};
 use crate::invoice::InvoiceStatus;
 use crate::opportunity::{invoice_item, subscription_item};
-use crate::payment::{
-    CREDIT_PREFIX, EntryBooking, InvoiceBooking, InvoicePayments, statement_entry_key,
-};
+use crate::payment::{EntryBooking, InvoiceBooking, InvoicePayments, statement_entry_key};
 use crate::transaction::{Outcome, Retry, transaction_update};
 use crate::{BillingStore, StoreError, keys};
 
@@ -595,7 +595,7 @@ impl BillingStore {
                 account,
                 &entry_id,
                 -amount,
-                "applied",
+                CreditKind::Applied,
                 &format!("to invoice {id}"),
                 application.at,
             )?;
@@ -694,7 +694,7 @@ impl BillingStore {
                 account,
                 &id,
                 -refund.amount,
-                "refund",
+                CreditKind::Refund,
                 &refund.reference,
                 refund.at,
             )?,
@@ -894,7 +894,7 @@ impl BillingStore {
                 &original.account_id,
                 &credit_id,
                 credit,
-                "credit_note",
+                CreditKind::CreditNote,
                 &format!(
                     "paid on invoice {}, credited by {}",
                     original.invoice.number(),
@@ -1012,28 +1012,28 @@ impl BillingStore {
         Ok((balance, revision))
     }
 
-    /// A movement of customer credit (positive: credit; negative: spent).
+    /// A movement of customer credit (positive: credit; negative: spent),
+    /// booked `at`.
     fn credit_item(
         &self,
         account: &AccountId,
         id: &str,
         amount: Money,
-        kind: &str,
+        kind: CreditKind,
         reference: &str,
         at: DateTime<Utc>,
     ) -> Result<TransactWriteItem, StoreError> {
-        let mut item = key_item((
-            keys::account_partition(account),
-            format!("{CREDIT_PREFIX}{id}"),
-        ));
-        item.put(codec::RECORD_TYPE, s("customer_credit"));
-        item.put(codec::credit::AMOUNT, s(amount.amount().to_string()));
-        item.put(codec::credit::CURRENCY, s(amount.currency().code()));
-        item.put(codec::credit::VALUE_DATE, s(at.date_naive().to_string()));
-        item.put(codec::credit::KIND, s(kind));
-        item.put(codec::credit::REASON, s(reference));
-        item.put(codec::credit::BOOKED_AT, time(at));
-        self.put_new(item)
+        let movement = CreditMovement {
+            account,
+            id,
+            amount,
+            kind,
+            value_date: at.date_naive(),
+            reason: reference,
+            booked_at: at,
+            bank_entry: None,
+        };
+        self.put_new(movement.item())
     }
 
     /// Checks the account's revision and bumps it: every change of its
@@ -1120,13 +1120,13 @@ impl BillingStore {
     ) -> Result<Paged<CreditRecord>, StoreError> {
         let partition = keys::account_partition(account);
         let what = format!("credit of account {account}");
-        let (items, next) = self.prefix_page(&partition, "CREDIT#", page).await?;
+        let (items, next) = self.prefix_page(&partition, CREDIT_PREFIX, page).await?;
         let records = items
             .iter()
             .map(|item| {
                 let sk = read_s(item, codec::SK, &what)?;
                 Ok(CreditRecord {
-                    credit_id: sk.strip_prefix("CREDIT#").unwrap_or(sk).to_owned(),
+                    credit_id: sk.strip_prefix(CREDIT_PREFIX).unwrap_or(sk).to_owned(),
                     amount: read_amount(item, &what)?,
                     value_date: read_optional_s(item, codec::credit::VALUE_DATE)
                         .and_then(|d| d.parse().ok()),

@@ -400,6 +400,9 @@ pub fn object_key_segment(value: &str) -> String {
         .collect()
 }
 
+/// Sort-key prefix of an account's customer credit movements.
+pub(crate) const CREDIT_PREFIX: &str = "CREDIT#";
+
 #[cfg(test)]
 mod tests {
     use super::*;

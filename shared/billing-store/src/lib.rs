@@ -45,6 +45,7 @@ pub use accounting::{
 };
 pub use attention::{AttentionItem, AttentionKind};
 pub use audit::{Actor, AuditEntry};
+pub use codec::credit::CreditKind;
 pub use collection::{
     AwaitingCollection, BatchState, Claimed, CollectionBatch, CollectionCandidate,
     CollectionFileRecord, CollectionMember, CollectionScan, HandedOver,

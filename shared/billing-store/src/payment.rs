@@ -8,7 +8,9 @@
 //! surplus, and the entry's marker in its statement's partition. A replay
 //! fails on the first condition and changes nothing.
 
+use crate::codec::credit::{CreditKind, CreditMovement};
 use crate::codec::{self, Attr, ItemAttributes, Named, PK, REVISION};
+use crate::keys::CREDIT_PREFIX;
 use crate::page::{Page, Paged};
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use billing_domain::ids::{AccountId, BillingEntityId, InvoiceId};
@@ -301,10 +303,6 @@ pub fn payment_id(statement_id: &str, entry_id: &str, invoice: &InvoiceId) -> St
 /// invoices raced it.
 const BOOKING_ATTEMPTS: u32 = 5;
 
-const STATEMENT_ENTRY_PREFIX: &str = "ENTRY#";
-const REVIEW_PREFIX: &str = "ENTRY#";
-pub(crate) const CREDIT_PREFIX: &str = "CREDIT#";
-
 /// The `amount` and `currency` of a payment or credit item.
 /// A `PAYMENT#` item as dunning sees it: amount and value date.
 pub(crate) fn booked_payment(
@@ -357,6 +355,9 @@ fn payer_key(entity: &BillingEntityId, account_number: &str) -> (String, String)
         "PAYER".to_owned(),
     )
 }
+
+const STATEMENT_ENTRY_PREFIX: &str = "ENTRY#";
+const REVIEW_PREFIX: &str = "ENTRY#";
 
 impl BillingStore {
     /// The payment state of an invoice, read strongly consistent.
@@ -608,18 +609,17 @@ impl BillingStore {
             }
             if let Some((account, credit)) = &booking.credit {
                 let id = keys::derived_id("crd", &[&booking.statement_id, &booking.entry_id]);
-                let mut item = key_item((
-                    keys::account_partition(account),
-                    format!("{CREDIT_PREFIX}{id}"),
-                ));
-                item.put(codec::RECORD_TYPE, s("customer_credit"));
-                item.put(codec::credit::AMOUNT, s(credit.amount().to_string()));
-                item.put(codec::credit::CURRENCY, s(credit.currency().code()));
-                item.put(codec::credit::VALUE_DATE, s(booking.value_date.to_string()));
-                item.put(codec::credit::STATEMENT_ID, s(&booking.statement_id));
-                item.put(codec::credit::ENTRY_ID, s(&booking.entry_id));
-                item.put(codec::credit::REASON, s(&booking.reason));
-                items.push(self.put_new(item)?);
+                let movement = CreditMovement {
+                    account,
+                    id: &id,
+                    amount: *credit,
+                    kind: CreditKind::Overpayment,
+                    value_date: booking.value_date,
+                    reason: &booking.reason,
+                    booked_at: booking.booked_at,
+                    bank_entry: Some((&booking.statement_id, &booking.entry_id)),
+                };
+                items.push(self.put_new(movement.item())?);
             }
             Ok(Ok((items, summaries)))
         }

@@ -32,13 +32,15 @@ use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::HashMap;
 
 use crate::attributes::{Item, read_body, read_optional_s, read_optional_time};
+use crate::codec::credit::CreditKind;
 use crate::codec::invoice::{ENTITY_KEY, ENTITY_SORT};
 use crate::codec::{self, ACCOUNT_KEY, ACCOUNT_SORT, Attr, ItemAttributes};
 use crate::invoice::InvoiceStatus;
 use crate::invoice::change::WriteOff;
 use crate::invoice::overview::InvoiceFilter;
+use crate::keys::CREDIT_PREFIX;
 use crate::page::{Page, query_page};
-use crate::payment::{CREDIT_PREFIX, booked_payment, read_amount};
+use crate::payment::{booked_payment, read_amount};
 use crate::{BillingStore, InvoiceOverview, StoreError, keys};
 
 impl BillingStore {
@@ -581,9 +583,9 @@ pub struct RecordedCredit {
     pub amount: Money,
     /// The day it arose or was spent.
     pub value_date: Option<NaiveDate>,
-    /// `credit_note` (a cancelled or credited invoice's payment), `applied`,
-    /// `refund`; absent for the surplus of a bank entry.
-    pub kind: Option<String>,
+    /// What moved it; absent on entries stored before every movement
+    /// carried its kind (those are the surplus of a bank entry).
+    pub kind: Option<CreditKind>,
     /// When it was recorded.
     pub booked_at: Option<DateTime<Utc>>,
     /// Its statement, for a bank entry's surplus.
@@ -599,7 +601,12 @@ impl RecordedCredit {
             amount: read_amount(item, what)?,
             value_date: read_optional_s(item, codec::credit::VALUE_DATE)
                 .and_then(|d| d.parse().ok()),
-            kind: read_optional_s(item, codec::credit::KIND).map(str::to_owned),
+            kind: read_optional_s(item, codec::credit::KIND)
+                .map(|stored| {
+                    CreditKind::parse(stored)
+                        .ok_or_else(|| StoreError::corrupt(what, format!("unknown kind {stored}")))
+                })
+                .transpose()?,
             booked_at: read_optional_time(item, codec::credit::BOOKED_AT, what)?,
             statement_id: read_optional_s(item, codec::credit::STATEMENT_ID).map(str::to_owned),
             entry_id: read_optional_s(item, codec::credit::ENTRY_ID).map(str::to_owned),
