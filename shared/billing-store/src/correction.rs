@@ -45,7 +45,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use crate::attributes::{Item, key_item, n, read_body, read_optional_s, read_s, s, time};
 use crate::audit::{Actor, AuditEntry, read_revision, revision_condition};
 use crate::invoice::InvoiceStatus;
-use crate::opportunity::{invoice_item, subscription_item};
 use crate::payment::{EntryBooking, InvoiceBooking, InvoicePayments, statement_entry_key};
 use crate::transaction::{Outcome, Retry, transaction_update};
 use crate::{BillingStore, StoreError, keys};
@@ -271,7 +270,7 @@ impl BillingStore {
                                 what: format!("contract {subscription_id}"),
                                 reason: domain_message(e),
                             })?;
-                    let item = subscription_item(
+                    let item = crate::codec::subscription::item(
                         &rewound,
                         &entity.id,
                         stored.version + 1,
@@ -789,7 +788,7 @@ impl BillingStore {
         let amount = credit_note.amount_due();
         let now = issue.at.to_rfc3339();
 
-        let mut note = invoice_item(&credit_note, &now)?;
+        let mut note = crate::codec::invoice::item(&credit_note, &now)?;
         // Nothing is payable on a credit note: it settles its original.
         note.put(STATUS, s(InvoiceStatus::Applied.as_str()));
         note.put(OPEN_AMOUNT, s("0"));

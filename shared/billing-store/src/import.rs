@@ -15,11 +15,9 @@ use billing_domain::ids::BillingEntityId;
 use billing_domain::party::CustomerAccount;
 use chrono::{DateTime, Utc};
 
-use crate::attributes::{Item, body, key_item, n, s};
-use crate::codec::account::{ACCOUNT_ID, UPDATED_AT};
-use crate::codec::{BODY, ItemAttributes, Named, PK, RECORD_TYPE, VERSION};
-use crate::opportunity::subscription_item;
-use crate::{BillingStore, StoreError, SubscriptionChange, keys};
+use crate::attributes::{Item, n};
+use crate::codec::{ItemAttributes, Named, PK, VERSION};
+use crate::{BillingStore, StoreError, SubscriptionChange};
 
 /// An account to create or to replace with a changed version.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,12 +64,7 @@ impl BillingStore {
                 expected_revision,
             } => (account, Some((*expected_version, *expected_revision))),
         };
-        let mut item = key_item(keys::account(&account.id));
-        item.put(RECORD_TYPE, s("account"));
-        item.put(ACCOUNT_ID, s(account.id.as_str()));
-        item.put(BODY, body(account, "account")?);
-        item.put(UPDATED_AT, s(now.to_rfc3339()));
-        item.extend(crate::opportunity::name_index(account));
+        let mut item = crate::codec::account::item(account, &now.to_rfc3339())?;
         let put = match expected {
             None => {
                 item.put(VERSION, n(1));
@@ -109,7 +102,12 @@ impl BillingStore {
             } => (subscription, Some(*expected_version)),
         };
         let version = expected.map_or(1, |v| v + 1);
-        let item = subscription_item(subscription, billing_entity_id, version, &now.to_rfc3339())?;
+        let item = crate::codec::subscription::item(
+            subscription,
+            billing_entity_id,
+            version,
+            &now.to_rfc3339(),
+        )?;
         self.put_conditional(item, expected).await
     }
 

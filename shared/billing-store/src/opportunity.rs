@@ -19,12 +19,11 @@ use billing_domain::money::Money;
 use billing_domain::numbering::DocumentType;
 use billing_domain::numbering::{CounterKey, InvoiceNumber, NumberSeries};
 use billing_domain::party::CustomerAccount;
-use billing_domain::schedule::next_due_date;
 use billing_domain::subscription::Subscription;
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::attributes::{Item, body, key_item, n, read_body, s};
+use crate::attributes::{body, key_item, n, read_body, s};
 use crate::codec::{self, ItemAttributes, Named};
 use crate::transaction::{Outcome, Retry};
 use crate::{BillingStore, StoreError, keys};
@@ -335,12 +334,7 @@ impl BillingStore {
         items.push(self.put_new(record_item)?);
 
         let account = commit.account.account();
-        let mut account_item = key_item(keys::account(&account.id));
-        account_item.put(codec::RECORD_TYPE, s("account"));
-        account_item.put(codec::account::ACCOUNT_ID, s(account.id.as_str()));
-        account_item.put(codec::BODY, body(account, "account")?);
-        account_item.put(codec::account::UPDATED_AT, s(&now));
-        account_item.extend(name_index(account));
+        let mut account_item = codec::account::item(account, &now)?;
         match &commit.account {
             AccountChange::Create {
                 source,
@@ -408,7 +402,7 @@ impl BillingStore {
             parts.push(Part::Counter);
             items.push(self.advance_counter(counter_key, *last, last + 1)?);
             parts.push(Part::Invoice);
-            items.push(self.put_new(invoice_item(invoice, &now)?)?);
+            items.push(self.put_new(codec::invoice::item(invoice, &now)?)?);
         }
 
         if let Some((batch_id, charges)) = &commit.parked {
@@ -429,7 +423,8 @@ impl BillingStore {
                     expected_version, ..
                 } => expected_version + 1,
             };
-            let item = subscription_item(subscription, &account.billing_entity_id, version, &now)?;
+            let item =
+                codec::subscription::item(subscription, &account.billing_entity_id, version, &now)?;
             parts.push(Part::Subscription);
             items.push(match change {
                 SubscriptionChange::Create(_) => self.put_new(item)?,
@@ -440,132 +435,4 @@ impl BillingStore {
         }
         Ok((parts, items))
     }
-}
-
-/// The stored invoice with every index key it is found by.
-pub(crate) fn invoice_item(invoice: &Invoice, now: &str) -> Result<Item, StoreError> {
-    let content = invoice.content();
-    let number = invoice.number().to_string();
-    let mut item = key_item(keys::invoice(&content.id));
-    item.put(codec::RECORD_TYPE, s("invoice"));
-    item.put(codec::BODY, body(invoice, "invoice")?);
-    item.put(codec::invoice::INVOICE_ID, s(content.id.as_str()));
-    item.put(codec::invoice::INVOICE_NUMBER, s(&number));
-    item.put(
-        codec::invoice::DOCUMENT_TYPE,
-        n(content.document_type.code()),
-    );
-    item.put(
-        codec::invoice::BILLING_ENTITY_ID,
-        s(content.billing_entity_id.as_str()),
-    );
-    item.put(codec::invoice::ACCOUNT_ID, s(content.buyer.id.as_str()));
-    item.put(codec::invoice::STATUS, s("open"));
-    item.put(codec::invoice::DOCUMENT_STATUS, s("pending"));
-    item.put(
-        codec::invoice::ISSUE_DATE,
-        s(content.issue_date.to_string()),
-    );
-    item.put(codec::invoice::DUE_DATE, s(content.due_date.to_string()));
-    item.put(
-        codec::invoice::TOTAL,
-        s(invoice.amount_due().amount().to_string()),
-    );
-    item.put(codec::invoice::CURRENCY, s(content.currency.code()));
-    item.put(codec::invoice::CREATED_AT, s(now));
-    item.put(
-        codec::ACCOUNT_KEY,
-        s(keys::account_partition(&content.buyer.id)),
-    );
-    item.put(
-        codec::ACCOUNT_SORT,
-        s(keys::account_invoice_sort(content.issue_date, &content.id)),
-    );
-    item.put(
-        codec::invoice::INVOICE_NUMBER_KEY,
-        s(keys::invoice_number(&content.billing_entity_id, &number)),
-    );
-    let reference = content
-        .references
-        .payment_reference
-        .clone()
-        .unwrap_or_else(|| number.clone());
-    item.put(codec::invoice::PAYMENT_REFERENCE, s(reference));
-    item.put(
-        codec::invoice::ENTITY_KEY,
-        s(keys::entity_invoices(&content.billing_entity_id)),
-    );
-    item.put(
-        codec::invoice::ENTITY_SORT,
-        s(keys::account_invoice_sort(content.issue_date, &content.id)),
-    );
-    if content.document_type == DocumentType::Invoice {
-        // Open until paid: in the seller's open invoices (today's aging).
-        item.put(
-            codec::invoice::OPEN_KEY,
-            s(keys::open_invoices(
-                &content.billing_entity_id,
-                content.currency.code(),
-            )),
-        );
-        // Open invoices are looked at by the dunning sweep from their due date.
-        let (shard, at) = keys::dunning_due(&content.id, content.due_date);
-        item.put(codec::invoice::DUNNING_SHARD, s(shard));
-        item.put(codec::invoice::DUNNING_AT, s(at));
-        // A direct-debit invoice waits in the sparse `CollectionDue` index
-        // until the collection step puts it into a file.
-        if let Some(notice) = &content.direct_debit {
-            let (shard, at) = keys::collection_due(&content.id, notice.collection_date);
-            item.put(codec::invoice::COLLECTION_SHARD, s(shard));
-            item.put(codec::invoice::COLLECTION_AT, s(at));
-        }
-    }
-    Ok(item)
-}
-
-/// The name-search index attributes of an account item (see
-/// [`keys::account_name_index`]); every account writer adds them.
-pub(crate) fn name_index(
-    account: &billing_domain::party::CustomerAccount,
-) -> impl Iterator<Item = (String, aws_sdk_dynamodb::types::AttributeValue)> {
-    keys::account_name_index(&account.billing_entity_id, &account.name, &account.id)
-        .into_iter()
-        .map(|(name, value)| (name, s(value)))
-}
-
-/// The stored contract, carrying the due-index keys of its next due date
-/// (none once it has nothing left to bill, which drops it from the index).
-pub(crate) fn subscription_item(
-    subscription: &Subscription,
-    billing_entity_id: &billing_domain::ids::BillingEntityId,
-    version: u64,
-    now: &str,
-) -> Result<Item, StoreError> {
-    let what = format!("subscription {}", subscription.id);
-    let mut item = key_item(keys::subscription(
-        &subscription.account_id,
-        &subscription.id,
-    ));
-    item.put(codec::RECORD_TYPE, s("subscription"));
-    item.put(codec::BODY, body(subscription, &what)?);
-    item.put(codec::VERSION, n(version));
-    item.put(
-        codec::subscription::SUBSCRIPTION_ID,
-        s(subscription.id.as_str()),
-    );
-    item.put(
-        codec::subscription::ACCOUNT_ID,
-        s(subscription.account_id.as_str()),
-    );
-    item.put(
-        codec::subscription::BILLING_ENTITY_ID,
-        s(billing_entity_id.as_str()),
-    );
-    item.put(codec::subscription::UPDATED_AT, s(now));
-    if let Some(date) = next_due_date(subscription).map_err(|e| StoreError::corrupt(&what, e))? {
-        let (shard, at) = keys::due_subscription(&subscription.account_id, &subscription.id, date);
-        item.put(codec::subscription::DUE_SHARD, s(shard));
-        item.put(codec::subscription::DUE_AT, s(at));
-    }
-    Ok(item)
 }

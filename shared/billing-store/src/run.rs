@@ -40,7 +40,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::attributes::{Item, body, key_item, n, read_optional_s, read_s, read_u64, s, time};
-use crate::opportunity::{invoice_item, subscription_item};
 use crate::transaction::{Outcome, Retry};
 use crate::{BillingStore, StoreError, VersionedAccount, VersionedSubscription, keys};
 
@@ -443,7 +442,7 @@ impl BillingStore {
             subscription
                 .record_progress(&advance.progress)
                 .map_err(|e| StoreError::corrupt(format!("subscription {}", subscription.id), e))?;
-            let item = subscription_item(
+            let item = crate::codec::subscription::item(
                 &subscription,
                 &account.billing_entity_id,
                 stored.version + 1,
@@ -584,7 +583,7 @@ impl BillingStore {
                         StoreError::corrupt(format!("counter {}", key.storage_key()), e)
                     })?;
                 let invoice: Invoice = staged.draft.clone().finalize(number.clone());
-                let mut item = invoice_item(&invoice, &stamp)?;
+                let mut item = crate::codec::invoice::item(&invoice, &stamp)?;
                 item.put(codec::invoice::RUN_ID, s(&staged.run_id));
                 item.put(codec::invoice::NUMBERED_AT, time(now));
                 // Still unnumbered: a duplicate worker may have numbered it.

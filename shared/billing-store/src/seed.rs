@@ -13,7 +13,6 @@ use chrono::{DateTime, Utc};
 
 use crate::attributes::{body, key_item, n, s};
 use crate::codec::{self, ItemAttributes};
-use crate::opportunity::subscription_item;
 use crate::{BillingStore, StoreError, keys};
 
 impl BillingStore {
@@ -28,13 +27,8 @@ impl BillingStore {
     ) -> Result<(), StoreError> {
         let stamp = now.to_rfc3339();
         let mut items = Vec::new();
-        let mut account_item = key_item(keys::account(&account.id));
-        account_item.put(codec::RECORD_TYPE, s("account"));
-        account_item.put(codec::account::ACCOUNT_ID, s(account.id.as_str()));
-        account_item.put(codec::BODY, body(account, "account")?);
+        let mut account_item = codec::account::item(account, &stamp)?;
         account_item.put(codec::VERSION, n(1));
-        account_item.put(codec::account::UPDATED_AT, s(&stamp));
-        account_item.extend(crate::opportunity::name_index(account));
         items.push(self.put_new(account_item)?);
         items.extend(self.contract_puts(account, subscriptions, pending, &stamp)?);
         self.write_all(items).await
@@ -61,7 +55,8 @@ impl BillingStore {
     ) -> Result<Vec<aws_sdk_dynamodb::types::TransactWriteItem>, StoreError> {
         let mut items = Vec::new();
         for subscription in subscriptions {
-            let item = subscription_item(subscription, &account.billing_entity_id, 1, stamp)?;
+            let item =
+                codec::subscription::item(subscription, &account.billing_entity_id, 1, stamp)?;
             items.push(self.put_new(item)?);
         }
         for (batch_id, charges) in pending {
@@ -112,7 +107,7 @@ impl BillingStore {
             let mut pending = chunk
                 .iter()
                 .map(|invoice| {
-                    let mut item = crate::opportunity::invoice_item(invoice, &now)?;
+                    let mut item = codec::invoice::item(invoice, &now)?;
                     if paid {
                         let due = invoice.content().due_date.to_string();
                         let total = invoice.amount_due().amount().to_string();

@@ -3,7 +3,12 @@
 //! collection, document and delivery state, and the index keys. A run's
 //! staged draft is the same key with `status = unnumbered`.
 
-use super::Attr;
+use billing_domain::invoice::Invoice;
+use billing_domain::numbering::DocumentType;
+
+use super::{ACCOUNT_KEY, ACCOUNT_SORT, Attr, BODY, ItemAttributes, RECORD_TYPE};
+use crate::attributes::{Item, body, key_item, n, s};
+use crate::{StoreError, keys};
 
 /// The customer.
 pub(crate) const ACCOUNT_ID: Attr = Attr::new("account_id");
@@ -133,3 +138,69 @@ pub(crate) const DELIVERY_CLAIM: Attr = Attr::new("delivery_claim");
 pub(crate) const DELIVERY_CLAIM_EXPIRES: Attr = Attr::new("delivery_claim_expires");
 /// When the claim expires (RFC 3339).
 pub(crate) const DELIVERY_CLAIM_EXPIRES_AT: Attr = Attr::new("delivery_claim_expires_at");
+
+/// The stored invoice with every index key it is found by.
+pub(crate) fn item(invoice: &Invoice, now: &str) -> Result<Item, StoreError> {
+    let content = invoice.content();
+    let number = invoice.number().to_string();
+    let mut item = key_item(keys::invoice(&content.id));
+    item.put(RECORD_TYPE, s("invoice"));
+    item.put(BODY, body(invoice, "invoice")?);
+    item.put(INVOICE_ID, s(content.id.as_str()));
+    item.put(INVOICE_NUMBER, s(&number));
+    item.put(DOCUMENT_TYPE, n(content.document_type.code()));
+    item.put(BILLING_ENTITY_ID, s(content.billing_entity_id.as_str()));
+    item.put(ACCOUNT_ID, s(content.buyer.id.as_str()));
+    item.put(STATUS, s("open"));
+    item.put(DOCUMENT_STATUS, s("pending"));
+    item.put(ISSUE_DATE, s(content.issue_date.to_string()));
+    item.put(DUE_DATE, s(content.due_date.to_string()));
+    item.put(TOTAL, s(invoice.amount_due().amount().to_string()));
+    item.put(CURRENCY, s(content.currency.code()));
+    item.put(CREATED_AT, s(now));
+    item.put(ACCOUNT_KEY, s(keys::account_partition(&content.buyer.id)));
+    item.put(
+        ACCOUNT_SORT,
+        s(keys::account_invoice_sort(content.issue_date, &content.id)),
+    );
+    item.put(
+        INVOICE_NUMBER_KEY,
+        s(keys::invoice_number(&content.billing_entity_id, &number)),
+    );
+    let reference = content
+        .references
+        .payment_reference
+        .clone()
+        .unwrap_or_else(|| number.clone());
+    item.put(PAYMENT_REFERENCE, s(reference));
+    item.put(
+        ENTITY_KEY,
+        s(keys::entity_invoices(&content.billing_entity_id)),
+    );
+    item.put(
+        ENTITY_SORT,
+        s(keys::account_invoice_sort(content.issue_date, &content.id)),
+    );
+    if content.document_type == DocumentType::Invoice {
+        // Open until paid: in the seller's open invoices (today's aging).
+        item.put(
+            OPEN_KEY,
+            s(keys::open_invoices(
+                &content.billing_entity_id,
+                content.currency.code(),
+            )),
+        );
+        // Open invoices are looked at by the dunning sweep from their due date.
+        let (shard, at) = keys::dunning_due(&content.id, content.due_date);
+        item.put(DUNNING_SHARD, s(shard));
+        item.put(DUNNING_AT, s(at));
+        // A direct-debit invoice waits in the sparse `CollectionDue` index
+        // until the collection step puts it into a file.
+        if let Some(notice) = &content.direct_debit {
+            let (shard, at) = keys::collection_due(&content.id, notice.collection_date);
+            item.put(COLLECTION_SHARD, s(shard));
+            item.put(COLLECTION_AT, s(at));
+        }
+    }
+    Ok(item)
+}
