@@ -36,6 +36,21 @@ pub enum MatchRule {
 }
 
 impl MatchRule {
+    /// Every rule.
+    pub const ALL: [Self; 6] = [
+        Self::CreditorReference,
+        Self::InvoiceNumber,
+        Self::OpenAmount,
+        Self::Return,
+        Self::Manual,
+        Self::Credit,
+    ];
+
+    /// The rule stored as `stored`, if it is one.
+    pub fn parse(stored: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|rule| rule.as_str() == stored)
+    }
+
     /// The stored form.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -647,6 +662,18 @@ mod tests {
 
     fn eur(amount: Decimal) -> Money {
         Money::new(amount, Currency::EUR)
+    }
+
+    #[test]
+    fn every_rule_is_stored_and_read_back_by_its_name_as_serde_writes_it() {
+        for rule in MatchRule::ALL {
+            assert_eq!(MatchRule::parse(rule.as_str()), Some(rule));
+            assert_eq!(
+                serde_json::to_value(rule).unwrap(),
+                serde_json::json!(rule.as_str())
+            );
+        }
+        assert_eq!(MatchRule::parse("amount"), None);
     }
 
     fn series(pattern: &str) -> NumberSeries {

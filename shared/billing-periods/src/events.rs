@@ -158,7 +158,7 @@ pub fn journal_events(
                                 .checked_sub(payment.amount)?,
                             paid_before: before.paid,
                         }
-                    } else if payment.rule.as_deref() == Some("credit") {
+                    } else if payment.rule == Some(billing_domain::matching::MatchRule::Credit) {
                         JournalEventKind::CustomerCreditApplied {
                             amount: payment.amount,
                             open_before: before.open,
@@ -356,7 +356,7 @@ mod tests {
             amount: eur(cents),
             value_date: day(date),
             booked_at: None,
-            rule: Some("reference".into()),
+            rule: Some(billing_domain::matching::MatchRule::CreditorReference),
             statement_id: Some("stmt".into()),
             entry_id: Some(date.into()),
             return_reason: None,

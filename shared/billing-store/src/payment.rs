@@ -356,6 +356,17 @@ fn payer_key(entity: &BillingEntityId, account_number: &str) -> (String, String)
     )
 }
 
+/// The rule that booked a payment; an unknown name is corrupt data, not a
+/// new rule to pass on.
+pub(crate) fn read_rule(item: &Item, what: &str) -> Result<Option<MatchRule>, StoreError> {
+    read_optional_s(item, codec::payment::RULE)
+        .map(|stored| {
+            MatchRule::parse(stored)
+                .ok_or_else(|| StoreError::corrupt(what, format!("unknown rule {stored}")))
+        })
+        .transpose()
+}
+
 const STATEMENT_ENTRY_PREFIX: &str = "ENTRY#";
 const REVIEW_PREFIX: &str = "ENTRY#";
 
@@ -896,8 +907,9 @@ pub struct PaymentRecord {
     pub amount: Money,
     /// The bank's value date (or the clerk's date for a manual payment).
     pub value_date: Option<NaiveDate>,
-    /// How it was matched (`reference`, `amount`, `manual`, …).
-    pub rule: Option<String>,
+    /// The rule that booked it (a creditor reference, an invoice number, the
+    /// open amount, a return, a clerk, customer credit).
+    pub rule: Option<MatchRule>,
     /// Why it was booked like this.
     pub reason: Option<String>,
     /// The statement it came from, if any.
@@ -924,7 +936,7 @@ impl BillingStore {
                     amount: read_amount(item, &what)?,
                     value_date: read_optional_s(item, codec::payment::VALUE_DATE)
                         .and_then(|d| d.parse().ok()),
-                    rule: read_optional_s(item, codec::payment::RULE).map(str::to_owned),
+                    rule: read_rule(item, &what)?,
                     reason: read_optional_s(item, codec::payment::REASON).map(str::to_owned),
                     statement_id: read_optional_s(item, codec::payment::STATEMENT_ID)
                         .map(str::to_owned),

@@ -23,6 +23,7 @@ use billing_domain::dunning::{BookedCharge, SentDunningLevel};
 use billing_domain::dunning_letter::DunningLetter;
 use billing_domain::ids::{AccountId, BillingEntityId, InvoiceId};
 use billing_domain::invoice::Invoice;
+use billing_domain::matching::MatchRule;
 use billing_domain::money::{Currency, Money};
 use billing_domain::numbering::DocumentType;
 use billing_domain::party::CustomerAccount;
@@ -248,7 +249,7 @@ impl BillingStore {
                             amount: booked.amount,
                             value_date: booked.value_date,
                             booked_at: read_optional_time(part, codec::payment::BOOKED_AT, &what)?,
-                            rule: read_optional_s(part, codec::payment::RULE).map(str::to_owned),
+                            rule: crate::payment::read_rule(part, &what)?,
                             statement_id: read_optional_s(part, codec::payment::STATEMENT_ID)
                                 .map(str::to_owned),
                             entry_id: read_optional_s(part, codec::payment::ENTRY_ID)
@@ -551,7 +552,7 @@ pub struct RecordedPayment {
     pub booked_at: Option<DateTime<Utc>>,
     /// How it was matched: `credit` is customer credit applied, not money
     /// from the bank.
-    pub rule: Option<String>,
+    pub rule: Option<MatchRule>,
     /// The statement (or manual booking) it came from.
     pub statement_id: Option<String>,
     /// Its entry in that statement: a surplus kept as customer credit
