@@ -38,40 +38,13 @@ use crate::codec::accounting::{
     EXPORTED_AT, LAST, LOCKED_AT, MONTH, REASON,
 };
 use crate::codec::{BODY, ItemAttributes, Named, PK, RECORD_TYPE};
+use crate::keys;
 use crate::transaction::{Outcome, Retry};
 use crate::{BillingStore, StoreError};
 
 /// How often assigning a debtor number is tried when other assignments
 /// raced it.
 const DEBTOR_ATTEMPTS: u32 = 20;
-
-/// The partition of a seller's debtor numbers (counter and claims).
-fn debtors_partition(entity: &BillingEntityId) -> String {
-    format!("DEBTORS#{entity}")
-}
-
-/// A customer's debtor number item, in the account's partition.
-pub fn debtor_account_key(account: &AccountId) -> (String, String) {
-    (crate::keys::account_partition(account), "DEBTOR".to_owned())
-}
-
-fn debtor_counter_key(entity: &BillingEntityId) -> (String, String) {
-    (debtors_partition(entity), "COUNTER".to_owned())
-}
-
-fn debtor_claim_key(entity: &BillingEntityId, number: u32) -> (String, String) {
-    (debtors_partition(entity), format!("NUMBER#{number}"))
-}
-
-/// The partition of a seller's booking periods.
-fn periods_partition(entity: &BillingEntityId) -> String {
-    format!("PERIODS#{entity}")
-}
-
-/// A booking period's item: `month` is `YYYY-MM`.
-pub fn period_key(entity: &BillingEntityId, month: &str) -> (String, String) {
-    (periods_partition(entity), format!("MONTH#{month}"))
-}
 
 /// Where a booking period stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -191,7 +164,7 @@ impl BillingStore {
     /// The customer's debtor account number, if it has one.
     pub async fn debtor_account(&self, account: &AccountId) -> Result<Option<u32>, StoreError> {
         let what = format!("debtor account of {account}");
-        let item = self.get(debtor_account_key(account)).await?;
+        let item = self.get(keys::debtor_account_key(account)).await?;
         item.as_ref()
             .map(|item| {
                 read_u64(item, DEBTOR_ACCOUNT, &what).and_then(|number| {
@@ -218,7 +191,7 @@ impl BillingStore {
             if let Some(number) = self.debtor_account(account).await? {
                 return Ok(number);
             }
-            let counter = self.get(debtor_counter_key(entity)).await?;
+            let counter = self.get(keys::debtor_counter_key(entity)).await?;
             let last = counter
                 .as_ref()
                 .map(|item| read_u64(item, LAST, &what))
@@ -320,7 +293,7 @@ impl BillingStore {
         account: &AccountId,
         number: u32,
     ) -> Result<TransactWriteItem, StoreError> {
-        let mut item = key_item(debtor_account_key(account));
+        let mut item = key_item(keys::debtor_account_key(account));
         item.put(RECORD_TYPE, s(DEBTOR_RECORD_TYPE));
         item.put(ACCOUNT_ID, s(account.as_str()));
         item.put(DEBTOR_ACCOUNT, n(number));
@@ -333,7 +306,7 @@ impl BillingStore {
         account: &AccountId,
         number: u32,
     ) -> Result<TransactWriteItem, StoreError> {
-        let mut item = key_item(debtor_claim_key(entity, number));
+        let mut item = key_item(keys::debtor_claim_key(entity, number));
         item.put(RECORD_TYPE, s("debtor_claim"));
         item.put(ACCOUNT_ID, s(account.as_str()));
         self.put_new(item)
@@ -345,7 +318,7 @@ impl BillingStore {
         last: Option<u64>,
         next: u32,
     ) -> Result<TransactWriteItem, StoreError> {
-        let mut item = key_item(debtor_counter_key(entity));
+        let mut item = key_item(keys::debtor_counter_key(entity));
         item.put(RECORD_TYPE, s("debtor_counter"));
         item.put(LAST, n(next));
         let put = aws_sdk_dynamodb::types::Put::builder()
@@ -372,7 +345,7 @@ impl BillingStore {
     ) -> Result<Vec<BookingPeriodRecord>, StoreError> {
         let what = format!("booking periods of seller {entity}");
         let items = self
-            .query_prefix(periods_partition(entity), "MONTH#")
+            .query_prefix(keys::periods_partition(entity), keys::PERIOD_PREFIX)
             .await?;
         items
             .iter()
@@ -388,7 +361,7 @@ impl BillingStore {
         month: &str,
     ) -> Result<BookingPeriodRecord, StoreError> {
         let what = format!("booking period {month} of seller {entity}");
-        match self.get(period_key(entity, month)).await? {
+        match self.get(keys::period_key(entity, month)).await? {
             Some(item) => BookingPeriodRecord::read(&item, &what),
             None => Ok(BookingPeriodRecord::open(entity, month)),
         }
@@ -408,7 +381,7 @@ impl BillingStore {
     ) -> Result<BookingPeriodRecord, StoreError> {
         let what = format!("booking period {month} of seller {entity}");
         let (actor, reason, at) = (&audit.actor, audit.reason.as_deref(), audit.at);
-        let mut item = key_item(period_key(entity, month));
+        let mut item = key_item(keys::period_key(entity, month));
         item.put(RECORD_TYPE, s("booking_period"));
         item.put(BILLING_ENTITY_ID, s(entity.as_str()));
         item.put(MONTH, s(month));
@@ -455,7 +428,7 @@ impl BillingStore {
         let what = format!("booking period {month} of seller {entity}");
         let update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key_item(period_key(entity, month))))
+            .set_key(Some(key_item(keys::period_key(entity, month))))
             .update_expression(format!("SET {EXPORT} = :export, {EXPORTED_AT} = :at"))
             .condition_expression(format!(
                 "attribute_exists({PK}) AND attribute_not_exists({EXPORT})"
@@ -488,7 +461,7 @@ mod tests {
     #[test]
     fn a_period_item_reads_back_closed_or_exported() {
         let entity = BillingEntityId::new("e1");
-        let mut item = key_item(period_key(&entity, "2026-05"));
+        let mut item = key_item(keys::period_key(&entity, "2026-05"));
         item.insert("billing_entity_id".into(), s("e1"));
         item.insert("month".into(), s("2026-05"));
         item.insert("locked_at".into(), s("2026-06-02T08:00:00.000Z"));
@@ -507,6 +480,6 @@ mod tests {
         let exported = BookingPeriodRecord::read(&item, "p").unwrap();
         assert_eq!(exported.status, PeriodStatus::Exported);
         assert_eq!(exported.export, Some(export));
-        assert_eq!(period_key(&entity, "2026-05").1, "MONTH#2026-05");
+        assert_eq!(keys::period_key(&entity, "2026-05").1, "MONTH#2026-05");
     }
 }

@@ -64,8 +64,8 @@ impl AttentionKind {
     pub(crate) fn key(self, entity: &BillingEntityId, subject: &str) -> (String, String) {
         match self {
             AttentionKind::UnmatchedPayment => (
-                review_partition(entity),
-                format!("{REVIEW_PREFIX}{subject}"),
+                keys::review_partition(entity),
+                format!("{}{subject}", keys::REVIEW_PREFIX),
             ),
             kind => (
                 keys::attention_partition(entity),
@@ -78,9 +78,9 @@ impl AttentionKind {
         match self {
             AttentionKind::Delivery => keys::ATTENTION_PREFIX,
             AttentionKind::RunFailure => keys::ATTENTION_CUSTOMER_PREFIX,
-            AttentionKind::Collection => "DUNNING#",
-            AttentionKind::Warning => "WARNING#",
-            AttentionKind::UnmatchedPayment => REVIEW_PREFIX,
+            AttentionKind::Collection => keys::DUNNING_ATTENTION_PREFIX,
+            AttentionKind::Warning => keys::WARNING_PREFIX,
+            AttentionKind::UnmatchedPayment => keys::REVIEW_PREFIX,
         }
     }
 }
@@ -108,12 +108,6 @@ pub struct AttentionItem {
     /// The bank entry, for unmatched payments.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bank_entry: Option<ReviewEntry>,
-}
-
-const REVIEW_PREFIX: &str = "ENTRY#";
-
-fn review_partition(entity: &BillingEntityId) -> String {
-    format!("REVIEW#{entity}")
 }
 
 /// Marks a needs-attention cursor that continues in the review list.
@@ -265,8 +259,10 @@ impl BillingStore {
         entity: &BillingEntityId,
         page: &Page,
     ) -> Result<Paged<AttentionItem>, StoreError> {
-        let partition = review_partition(entity);
-        let (items, next) = self.prefix_page(&partition, REVIEW_PREFIX, page).await?;
+        let partition = keys::review_partition(entity);
+        let (items, next) = self
+            .prefix_page(&partition, keys::REVIEW_PREFIX, page)
+            .await?;
         Ok(Paged {
             items: items
                 .iter()

@@ -54,16 +54,6 @@ pub struct AuditEntry {
     pub change: serde_json::Value,
 }
 
-/// Partition of an invoice's audit trail.
-pub fn invoice_audit_partition(id: &InvoiceId) -> String {
-    format!("AUDIT#INVOICE#{id}")
-}
-
-/// Partition of an account's audit trail.
-pub fn account_audit_partition(id: &AccountId) -> String {
-    format!("AUDIT#ACCOUNT#{id}")
-}
-
 impl AuditEntry {
     /// The sort key: time to the millisecond, then an id derived from the
     /// whole entry (a replay of the same change hits the same key and is
@@ -83,9 +73,9 @@ impl AuditEntry {
         let body = crate::attributes::body(self, "audit entry")?;
         let mut partitions = Vec::with_capacity(2);
         if let Some(invoice) = &self.invoice_id {
-            partitions.push(invoice_audit_partition(invoice));
+            partitions.push(keys::invoice_audit_partition(invoice));
         }
-        partitions.push(account_audit_partition(&self.account_id));
+        partitions.push(keys::account_audit_partition(&self.account_id));
         partitions
             .into_iter()
             .map(|pk| {
@@ -168,7 +158,8 @@ impl BillingStore {
         id: &InvoiceId,
         page: &Page,
     ) -> Result<Paged<AuditEntry>, StoreError> {
-        self.audit_page(invoice_audit_partition(id), page).await
+        self.audit_page(keys::invoice_audit_partition(id), page)
+            .await
     }
 
     /// An account's audit trail (including its invoices' changes), newest
@@ -178,7 +169,8 @@ impl BillingStore {
         id: &AccountId,
         page: &Page,
     ) -> Result<Paged<AuditEntry>, StoreError> {
-        self.audit_page(account_audit_partition(id), page).await
+        self.audit_page(keys::account_audit_partition(id), page)
+            .await
     }
 
     async fn audit_page(&self, pk: String, page: &Page) -> Result<Paged<AuditEntry>, StoreError> {

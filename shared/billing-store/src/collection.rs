@@ -351,7 +351,7 @@ impl BillingStore {
             .due_index_entries(
                 "CollectionDue",
                 COLLECTION_SHARD,
-                "COLLECT#",
+                keys::COLLECTION_SHARD_PREFIX,
                 COLLECTION_AT,
                 until,
             )
@@ -362,7 +362,8 @@ impl BillingStore {
         };
         for item in &entries.items {
             let what = "CollectionDue entry";
-            let Some(id) = read_s(item, PK, what)?.strip_prefix("INVOICE#") else {
+            let Some(id) = read_s(item, PK, what)?.strip_prefix(keys::INVOICE_PARTITION_PREFIX)
+            else {
                 continue;
             };
             let billing_entity_id = BillingEntityId::new(read_s(item, BILLING_ENTITY_ID, what)?);

@@ -45,7 +45,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use crate::attributes::{Item, key_item, n, read_body, read_optional_s, read_s, s, time};
 use crate::audit::{Actor, AuditEntry, read_revision, revision_condition};
 use crate::invoice::InvoiceStatus;
-use crate::payment::{EntryBooking, InvoiceBooking, InvoicePayments, statement_entry_key};
+use crate::payment::{EntryBooking, InvoiceBooking, InvoicePayments};
 use crate::transaction::{Outcome, Retry, transaction_update};
 use crate::{BillingStore, StoreError, keys};
 
@@ -976,7 +976,7 @@ impl BillingStore {
             })?;
         // The same booking exists already (its entry marker, item 0, would
         // refuse it); item 2 is the invoice's update (after its payment).
-        let marker = statement_entry_key(&booking.statement_id, &booking.entry_id);
+        let marker = keys::statement_entry_key(&booking.statement_id, &booking.entry_id);
         if self.get(marker).await?.is_some() {
             return Ok(Err(Failed::Stop(StoreError::Refused {
                 what: format!("invoice {id}"),

@@ -51,7 +51,7 @@ impl Dispatch {
     pub fn key(&self) -> (String, String) {
         match self {
             Dispatch::Invoice(id) => keys::invoice(id),
-            Dispatch::DunningLetter(id) => crate::dunning::letter_key(id),
+            Dispatch::DunningLetter(id) => keys::letter_key(id),
         }
     }
 

@@ -24,7 +24,8 @@ use crate::attributes::{key_item, s};
 use crate::audit::{Actor, AuditEntry};
 use crate::codec::{self, ItemAttributes};
 use crate::invoice::InvoiceStatus;
-use crate::payment::{EntryBooked, EntryBooking, InvoicePayments, statement_entry_key};
+use crate::keys;
+use crate::payment::{EntryBooked, EntryBooking, InvoicePayments};
 use crate::transaction::Outcome;
 use crate::{BillingStore, StoreError, StoredMandate};
 
@@ -139,7 +140,7 @@ impl BillingStore {
         &self,
         rejection: &DirectDebitRejection,
     ) -> Result<bool, StoreError> {
-        let mut marker = key_item(statement_entry_key(
+        let mut marker = key_item(keys::statement_entry_key(
             &rejection.report_id,
             &rejection.transaction_id,
         ));

@@ -314,11 +314,6 @@ impl StoredLetter {
 /// items; the rest waits for the next letter).
 pub const MAX_INVOICES_PER_LETTER: usize = 50;
 
-/// The item of a recorded letter.
-pub fn letter_key(letter_id: &str) -> (String, String) {
-    (format!("LETTER#{letter_id}"), "LETTER".to_owned())
-}
-
 /// The condition that the invoice is still at the dunning level read.
 fn level_condition(level: u32) -> String {
     if level == 0 {
@@ -326,13 +321,6 @@ fn level_condition(level: u32) -> String {
     } else {
         format!("{DUNNING_LEVEL} = :expected")
     }
-}
-
-fn dunning_attention_key(entity: &BillingEntityId, invoice: &InvoiceId) -> (String, String) {
-    (
-        keys::attention_partition(entity),
-        format!("DUNNING#{invoice}"),
-    )
 }
 
 /// A matter on the needs-attention list besides delivery trouble: an
@@ -360,7 +348,13 @@ impl BillingStore {
     /// every shard of the `DunningDue` index and nothing else.
     pub async fn dunning_due(&self, today: NaiveDate) -> Result<DueScan, StoreError> {
         let entries = self
-            .due_index_entries("DunningDue", DUNNING_SHARD, "DUN#", DUNNING_AT, today)
+            .due_index_entries(
+                "DunningDue",
+                DUNNING_SHARD,
+                keys::DUNNING_SHARD_PREFIX,
+                DUNNING_AT,
+                today,
+            )
             .await?;
         let mut scan = DueScan {
             requests: entries.requests,
@@ -370,7 +364,7 @@ impl BillingStore {
         for item in &entries.items {
             let what = "DunningDue entry";
             let pk = read_s(item, codec::PK, what)?;
-            let Some(id) = pk.strip_prefix("INVOICE#") else {
+            let Some(id) = pk.strip_prefix(keys::INVOICE_PARTITION_PREFIX) else {
                 continue;
             };
             scan.invoices.push(DueInvoice {
@@ -403,7 +397,8 @@ impl BillingStore {
         state.booked = items
             .iter()
             .filter(|item| {
-                read_optional_s(item, codec::SK).is_some_and(|sk| sk.starts_with("PAYMENT#"))
+                read_optional_s(item, codec::SK)
+                    .is_some_and(|sk| sk.starts_with(keys::PAYMENT_PREFIX))
             })
             .map(|item| crate::payment::booked_payment(item, &what))
             .collect::<Result<_, _>>()?;
@@ -433,7 +428,7 @@ impl BillingStore {
                 ),
             ));
         }
-        let mut item = key_item(letter_key(&letter.letter_id));
+        let mut item = key_item(keys::letter_key(&letter.letter_id));
         item.put(codec::RECORD_TYPE, s("dunning_letter"));
         item.put(codec::letter::LETTER_ID, s(&letter.letter_id));
         item.put(codec::letter::ACCOUNT_ID, s(letter.account_id.as_str()));
@@ -454,7 +449,7 @@ impl BillingStore {
         );
         item.put(
             codec::ACCOUNT_SORT,
-            s(format!("LETTER#{}#{}", letter.date, letter.letter_id)),
+            s(keys::account_letter_sort(letter.date, &letter.letter_id)),
         );
         let mut items =
             vec![self.transaction_put(item, Some(&format!("attribute_not_exists({PK})")), None)?];
@@ -540,7 +535,7 @@ impl BillingStore {
         letter_id: &str,
     ) -> Result<Option<StoredLetter>, StoreError> {
         let what = format!("dunning letter {letter_id}");
-        let item = self.get(letter_key(letter_id)).await?;
+        let item = self.get(keys::letter_key(letter_id)).await?;
         item.as_ref()
             .map(|item| StoredLetter::read(item, &what))
             .transpose()
@@ -557,7 +552,7 @@ impl BillingStore {
         self.db
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key_item(letter_key(letter_id))))
+            .set_key(Some(key_item(keys::letter_key(letter_id))))
             .update_expression(format!(
                 "SET {LETTER_STATUS} = :archived, {PDF_KEY} = :key, {PDF_SHA256} = :sha"
             ))
@@ -680,7 +675,7 @@ impl BillingStore {
             message,
             since: at,
         };
-        let mut attention = key_item(dunning_attention_key(
+        let mut attention = key_item(keys::dunning_attention_key(
             &content.billing_entity_id,
             &content.id,
         ));
@@ -717,10 +712,7 @@ impl BillingStore {
             message: message.to_owned(),
             since: at,
         };
-        let mut item = key_item((
-            keys::attention_partition(entity),
-            format!("WARNING#{topic}"),
-        ));
+        let mut item = key_item(keys::warning(entity, topic));
         item.put(codec::RECORD_TYPE, s("dunning_attention"));
         item.put(codec::BODY, crate::attributes::body(&entry, "warning")?);
         self.put(item).await
@@ -734,7 +726,7 @@ impl BillingStore {
         entity: &BillingEntityId,
     ) -> Result<Vec<AttentionNote>, StoreError> {
         let mut entries = Vec::new();
-        for prefix in ["DUNNING#", "WARNING#"] {
+        for prefix in [keys::DUNNING_ATTENTION_PREFIX, keys::WARNING_PREFIX] {
             for item in self
                 .query_prefix(keys::attention_partition(entity), prefix)
                 .await?

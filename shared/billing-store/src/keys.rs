@@ -145,7 +145,7 @@ pub fn counter(key: &CounterKey) -> (String, String) {
 
 /// `ByAccount` index: invoices sort by issue date, then id.
 pub fn account_invoice_sort(issue_date: NaiveDate, id: &InvoiceId) -> String {
-    format!("INVOICE#{issue_date}#{id}")
+    format!("{INVOICE_SORT_PREFIX}{issue_date}#{id}")
 }
 
 /// `ByInvoiceNumber` index key: numbers are unique per entity.
@@ -258,7 +258,7 @@ pub fn attention_customer(entity: &BillingEntityId, account: &AccountId) -> (Str
 /// `DunningDue` index keys for an invoice next looked at on `date`.
 pub fn dunning_due(id: &InvoiceId, date: NaiveDate) -> (String, String) {
     (
-        format!("DUN#{}", shard_of(id.as_str())),
+        format!("{DUNNING_SHARD_PREFIX}{}", shard_of(id.as_str())),
         format!("{date}#{id}"),
     )
 }
@@ -269,7 +269,7 @@ pub fn dunning_due(id: &InvoiceId, date: NaiveDate) -> (String, String) {
 /// Set when the invoice is finalized, removed once it is collected.
 pub fn collection_due(id: &InvoiceId, date: NaiveDate) -> (String, String) {
     (
-        format!("COLLECT#{}", shard_of(id.as_str())),
+        format!("{COLLECTION_SHARD_PREFIX}{}", shard_of(id.as_str())),
         format!("{date}#{id}"),
     )
 }
@@ -402,6 +402,157 @@ pub fn object_key_segment(value: &str) -> String {
 
 /// Sort-key prefix of an account's customer credit movements.
 pub(crate) const CREDIT_PREFIX: &str = "CREDIT#";
+
+/// The partition of a seller's debtor numbers (counter and claims).
+pub fn debtors_partition(entity: &BillingEntityId) -> String {
+    format!("DEBTORS#{entity}")
+}
+
+/// A customer's debtor number item, in the account's partition.
+pub fn debtor_account_key(account: &AccountId) -> (String, String) {
+    (account_partition(account), "DEBTOR".to_owned())
+}
+
+/// The counter of a seller's debtor numbers (the last one given).
+pub fn debtor_counter_key(entity: &BillingEntityId) -> (String, String) {
+    (debtors_partition(entity), "COUNTER".to_owned())
+}
+
+/// A debtor number claimed by one customer of the seller.
+pub fn debtor_claim_key(entity: &BillingEntityId, number: u32) -> (String, String) {
+    (debtors_partition(entity), format!("NUMBER#{number}"))
+}
+
+/// The partition of a seller's booking periods.
+pub fn periods_partition(entity: &BillingEntityId) -> String {
+    format!("PERIODS#{entity}")
+}
+
+/// A booking period's item: `month` is `YYYY-MM`.
+pub fn period_key(entity: &BillingEntityId, month: &str) -> (String, String) {
+    (periods_partition(entity), format!("{PERIOD_PREFIX}{month}"))
+}
+
+/// Partition of an invoice's audit trail.
+pub fn invoice_audit_partition(id: &InvoiceId) -> String {
+    format!("AUDIT#INVOICE#{id}")
+}
+
+/// Partition of an account's audit trail.
+pub fn account_audit_partition(id: &AccountId) -> String {
+    format!("AUDIT#ACCOUNT#{id}")
+}
+
+/// The item of a recorded letter.
+pub fn letter_key(letter_id: &str) -> (String, String) {
+    (format!("LETTER#{letter_id}"), "LETTER".to_owned())
+}
+
+/// The needs-attention note about an invoice that left dunning
+/// (handed over to collection, below the minimum).
+pub fn dunning_attention_key(entity: &BillingEntityId, invoice: &InvoiceId) -> (String, String) {
+    (
+        attention_partition(entity),
+        format!("{DUNNING_ATTENTION_PREFIX}{invoice}"),
+    )
+}
+
+/// An imported statement's record.
+pub fn statement_item_key(statement_id: &str) -> (String, String) {
+    (format!("STATEMENT#{statement_id}"), "STATEMENT".to_owned())
+}
+
+/// A handled entry of a statement (booked or for review).
+pub fn statement_entry_key(statement_id: &str, entry_id: &str) -> (String, String) {
+    (
+        format!("STATEMENT#{statement_id}"),
+        format!("{STATEMENT_ENTRY_PREFIX}{entry_id}"),
+    )
+}
+
+/// The partition of a seller's payment review list.
+pub fn review_partition(entity: &BillingEntityId) -> String {
+    format!("REVIEW#{entity}")
+}
+
+/// A payer link: the bank account (normalized, hashed with the seller:
+/// no IBAN is stored) to the customer it paid for.
+pub fn payer_key(entity: &BillingEntityId, account_number: &str) -> (String, String) {
+    let normalized: String = account_number
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_uppercase();
+    (
+        format!(
+            "PAYER#{}",
+            derived_id("payer", &[entity.as_str(), &normalized])
+        ),
+        "PAYER".to_owned(),
+    )
+}
+
+/// Sort-key prefix of a seller's booking periods.
+pub const PERIOD_PREFIX: &str = "MONTH#";
+/// Sort-key prefix of a handled statement entry.
+pub const STATEMENT_ENTRY_PREFIX: &str = "ENTRY#";
+/// Sort-key prefix of a payment review entry.
+pub const REVIEW_PREFIX: &str = "ENTRY#";
+/// Sort-key prefix of the needs-attention notes about invoices that left
+/// dunning.
+pub const DUNNING_ATTENTION_PREFIX: &str = "DUNNING#";
+/// Sort-key prefix of configuration and import warnings.
+pub const WARNING_PREFIX: &str = "WARNING#";
+/// Sort-key prefix of an invoice's payments.
+pub const PAYMENT_PREFIX: &str = "PAYMENT#";
+/// `ByAccount` and `ByEntity` sort-key prefix of invoices (then the issue
+/// date).
+pub const INVOICE_SORT_PREFIX: &str = "INVOICE#";
+
+/// The sort-key range of invoices issued from `from` through `to` (either
+/// open), for a `BETWEEN` on `ByAccount` or `ByEntity`.
+pub fn invoice_sort_range(from: Option<NaiveDate>, to: Option<NaiveDate>) -> (String, String) {
+    let from = match from {
+        Some(day) => format!("{INVOICE_SORT_PREFIX}{day}"),
+        None => INVOICE_SORT_PREFIX.to_owned(),
+    };
+    let to = match to {
+        Some(day) => format!("{INVOICE_SORT_PREFIX}{day}#~"),
+        None => format!("{INVOICE_SORT_PREFIX}~"),
+    };
+    (from, to)
+}
+
+/// `ByAccount` sort-key prefix of a customer's dunning letters.
+pub const LETTER_SORT_PREFIX: &str = "LETTER#";
+/// Partition prefix of every invoice item.
+pub const INVOICE_PARTITION_PREFIX: &str = "INVOICE#";
+/// `DunningDue` shard prefix.
+pub const DUNNING_SHARD_PREFIX: &str = "DUN#";
+/// `CollectionDue` shard prefix.
+pub const COLLECTION_SHARD_PREFIX: &str = "COLLECT#";
+
+/// A configuration or import warning on the seller's needs-attention list,
+/// one per `topic` (the last one stands).
+pub fn warning(entity: &BillingEntityId, topic: &str) -> (String, String) {
+    (
+        attention_partition(entity),
+        format!("{WARNING_PREFIX}{topic}"),
+    )
+}
+
+/// A payment of an invoice, in the invoice's partition.
+pub fn payment(invoice_id: &InvoiceId, payment_id: &str) -> (String, String) {
+    (
+        invoice(invoice_id).0,
+        format!("{PAYMENT_PREFIX}{payment_id}"),
+    )
+}
+
+/// The `ByAccount` sort key of a customer's dunning letter.
+pub fn account_letter_sort(date: NaiveDate, letter_id: &str) -> String {
+    format!("{LETTER_SORT_PREFIX}{date}#{letter_id}")
+}
 
 #[cfg(test)]
 mod tests {

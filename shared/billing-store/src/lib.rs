@@ -40,9 +40,7 @@ mod subscription;
 mod transaction;
 
 pub use account::VersionedAccount;
-pub use accounting::{
-    BookingPeriodRecord, ExportedFile, PeriodExport, PeriodStatus, debtor_account_key, period_key,
-};
+pub use accounting::{BookingPeriodRecord, ExportedFile, PeriodExport, PeriodStatus};
 pub use attention::{AttentionItem, AttentionKind};
 pub use audit::{Actor, AuditEntry};
 pub use codec::credit::CreditKind;
@@ -61,7 +59,7 @@ pub use delivery::{
 pub use direct_debit_return::{DirectDebitRejection, DirectDebitReturn, MandateBlocked};
 pub use dunning::{
     AttentionNote, Dispute, DueInvoice, DueScan, DunningBlock, DunningState, LetterCommit,
-    LetterInvoice, LetterRecorded, MAX_INVOICES_PER_LETTER, StoredLetter, letter_key,
+    LetterInvoice, LetterRecorded, MAX_INVOICES_PER_LETTER, StoredLetter,
 };
 pub use error::StoreError;
 pub use import::{AccountWrite, ImportWrite};
@@ -71,6 +69,7 @@ pub use invoice::{
     ArchivedDocument, DocumentFailure, DocumentStatus, DocumentsRecorded, InvoiceStatus,
     StoredInvoice,
 };
+pub use keys::{debtor_account_key, letter_key, period_key};
 pub use mandate::StoredMandate;
 pub use opportunity::{
     AccountChange, CommitOutcome, InvoiceSummary, OpportunityCommit, OpportunityKey,

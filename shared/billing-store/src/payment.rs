@@ -326,36 +326,6 @@ pub(crate) fn read_amount(item: &Item, what: &str) -> Result<Money, StoreError> 
     Ok(Money::new(amount, currency))
 }
 
-fn statement_item_key(statement_id: &str) -> (String, String) {
-    (format!("STATEMENT#{statement_id}"), "STATEMENT".to_owned())
-}
-
-pub(crate) fn statement_entry_key(statement_id: &str, entry_id: &str) -> (String, String) {
-    (
-        format!("STATEMENT#{statement_id}"),
-        format!("{STATEMENT_ENTRY_PREFIX}{entry_id}"),
-    )
-}
-
-fn review_partition(entity: &BillingEntityId) -> String {
-    format!("REVIEW#{entity}")
-}
-
-fn payer_key(entity: &BillingEntityId, account_number: &str) -> (String, String) {
-    let normalized: String = account_number
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect::<String>()
-        .to_ascii_uppercase();
-    (
-        format!(
-            "PAYER#{}",
-            keys::derived_id("payer", &[entity.as_str(), &normalized])
-        ),
-        "PAYER".to_owned(),
-    )
-}
-
 /// The rule that booked a payment; an unknown name is corrupt data, not a
 /// new rule to pass on.
 pub(crate) fn read_rule(item: &Item, what: &str) -> Result<Option<MatchRule>, StoreError> {
@@ -366,9 +336,6 @@ pub(crate) fn read_rule(item: &Item, what: &str) -> Result<Option<MatchRule>, St
         })
         .transpose()
 }
-
-const STATEMENT_ENTRY_PREFIX: &str = "ENTRY#";
-const REVIEW_PREFIX: &str = "ENTRY#";
 
 impl BillingStore {
     /// The payment state of an invoice, read strongly consistent.
@@ -428,7 +395,7 @@ impl BillingStore {
         let mut ids = Vec::new();
         for key in self.query_pages(query).await?.items {
             let pk = read_s(&key, codec::PK, index)?;
-            if let Some(id) = pk.strip_prefix("INVOICE#") {
+            if let Some(id) = pk.strip_prefix(keys::INVOICE_PARTITION_PREFIX) {
                 ids.push(InvoiceId::new(id));
             }
         }
@@ -448,7 +415,10 @@ impl BillingStore {
         account: &AccountId,
     ) -> Result<Vec<InvoicePayments>, StoreError> {
         let mut found = Vec::new();
-        for item in self.account_entries(account, "INVOICE#").await? {
+        for item in self
+            .account_entries(account, keys::INVOICE_SORT_PREFIX)
+            .await?
+        {
             let invoice = InvoicePayments::read(&item, "ByAccount entry")?;
             if invoice.document_type == DocumentType::Invoice && invoice.summary.open.is_positive()
             {
@@ -469,7 +439,7 @@ impl BillingStore {
         entity: &BillingEntityId,
         account_number: &str,
     ) -> Result<Option<AccountId>, StoreError> {
-        let item = self.get(payer_key(entity, account_number)).await?;
+        let item = self.get(keys::payer_key(entity, account_number)).await?;
         item.as_ref()
             .map(|item| {
                 Ok(AccountId::new(read_s(
@@ -491,7 +461,7 @@ impl BillingStore {
         account_number: &str,
         account: &AccountId,
     ) -> Result<(), StoreError> {
-        let mut item = key_item(payer_key(entity, account_number));
+        let mut item = key_item(keys::payer_key(entity, account_number));
         item.put(codec::RECORD_TYPE, s("payer_link"));
         item.put(codec::payment::ACCOUNT_ID, s(account.as_str()));
         self.put(item).await
@@ -548,7 +518,7 @@ impl BillingStore {
         {
             let mut items = Vec::new();
             let mut summaries = Vec::new();
-            let marker = statement_entry_key(&booking.statement_id, &booking.entry_id);
+            let marker = keys::statement_entry_key(&booking.statement_id, &booking.entry_id);
             let mut marker_item = key_item(marker);
             marker_item.put(codec::RECORD_TYPE, s("statement_entry"));
             marker_item.put(codec::payment::OUTCOME, s("booked"));
@@ -577,8 +547,7 @@ impl BillingStore {
                     )));
                 }
                 let id = payment_id(&booking.statement_id, &booking.entry_id, &part.invoice_id);
-                let mut payment =
-                    key_item((keys::invoice(&part.invoice_id).0, format!("PAYMENT#{id}")));
+                let mut payment = key_item(keys::payment(&part.invoice_id, &id));
                 payment.put(codec::RECORD_TYPE, s("payment"));
                 payment.put(codec::payment::PAYMENT_ID, s(&id));
                 payment.put(codec::payment::AMOUNT, s(part.amount.amount().to_string()));
@@ -787,7 +756,9 @@ impl BillingStore {
     /// The payments booked on an invoice, in booking order.
     pub async fn payments_of_invoice(&self, id: &InvoiceId) -> Result<Vec<Money>, StoreError> {
         let what = format!("payments of invoice {id}");
-        let items = self.query_prefix(keys::invoice(id).0, "PAYMENT#").await?;
+        let items = self
+            .query_prefix(keys::invoice(id).0, keys::PAYMENT_PREFIX)
+            .await?;
         items.iter().map(|item| read_amount(item, &what)).collect()
     }
 
@@ -807,12 +778,20 @@ impl BillingStore {
         entity: &BillingEntityId,
         entry: &ReviewEntry,
     ) -> Result<bool, StoreError> {
-        let mut marker = key_item(statement_entry_key(&entry.statement_id, &entry.entry_id));
+        let mut marker = key_item(keys::statement_entry_key(
+            &entry.statement_id,
+            &entry.entry_id,
+        ));
         marker.put(codec::RECORD_TYPE, s("statement_entry"));
         marker.put(codec::payment::OUTCOME, s("review"));
         let mut item = key_item((
-            review_partition(entity),
-            format!("{REVIEW_PREFIX}{}#{}", entry.statement_id, entry.entry_id),
+            keys::review_partition(entity),
+            format!(
+                "{}{}#{}",
+                keys::REVIEW_PREFIX,
+                entry.statement_id,
+                entry.entry_id
+            ),
         ));
         item.put(codec::RECORD_TYPE, s("payment_review"));
         item.put(codec::BODY, crate::attributes::body(entry, "review entry")?);
@@ -830,7 +809,7 @@ impl BillingStore {
         entity: &BillingEntityId,
     ) -> Result<Vec<ReviewEntry>, StoreError> {
         let items = self
-            .query_prefix(review_partition(entity), REVIEW_PREFIX)
+            .query_prefix(keys::review_partition(entity), keys::REVIEW_PREFIX)
             .await?;
         let mut entries = items
             .iter()
@@ -845,7 +824,7 @@ impl BillingStore {
         &self,
         statement_id: &str,
     ) -> Result<Option<StatementRecord>, StoreError> {
-        let item = self.get(statement_item_key(statement_id)).await?;
+        let item = self.get(keys::statement_item_key(statement_id)).await?;
         item.as_ref()
             .map(|item| crate::attributes::read_body(item, "statement record"))
             .transpose()
@@ -855,12 +834,15 @@ impl BillingStore {
     /// so an import that crashed half-way resumes where it stopped.
     pub async fn handled_entries(&self, statement_id: &str) -> Result<Vec<String>, StoreError> {
         let items = self
-            .query_prefix(statement_item_key(statement_id).0, STATEMENT_ENTRY_PREFIX)
+            .query_prefix(
+                keys::statement_item_key(statement_id).0,
+                keys::STATEMENT_ENTRY_PREFIX,
+            )
             .await?;
         Ok(items
             .iter()
             .filter_map(|item| read_optional_s(item, codec::SK))
-            .filter_map(|sk| sk.strip_prefix(STATEMENT_ENTRY_PREFIX))
+            .filter_map(|sk| sk.strip_prefix(keys::STATEMENT_ENTRY_PREFIX))
             .map(str::to_owned)
             .collect())
     }
@@ -868,7 +850,7 @@ impl BillingStore {
     /// Records that a statement was imported completely; the first record
     /// wins, a replay changes nothing.
     pub async fn record_statement(&self, record: &StatementRecord) -> Result<(), StoreError> {
-        let mut item = key_item(statement_item_key(&record.statement_id));
+        let mut item = key_item(keys::statement_item_key(&record.statement_id));
         item.put(codec::RECORD_TYPE, s("statement"));
         item.put(
             codec::BODY,
@@ -927,7 +909,9 @@ impl BillingStore {
     ) -> Result<Paged<PaymentRecord>, StoreError> {
         let partition = keys::invoice(id).0;
         let what = format!("payment of invoice {id}");
-        let (items, next) = self.prefix_page(&partition, "PAYMENT#", page).await?;
+        let (items, next) = self
+            .prefix_page(&partition, keys::PAYMENT_PREFIX, page)
+            .await?;
         let records = items
             .iter()
             .map(|item| {

@@ -243,7 +243,7 @@ impl BillingStore {
             };
             for part in &partition {
                 match read_optional_s(part, codec::SK) {
-                    Some(sk) if sk.starts_with("PAYMENT#") => {
+                    Some(sk) if sk.starts_with(keys::PAYMENT_PREFIX) => {
                         let booked = booked_payment(part, &what)?;
                         record.payments.push(RecordedPayment {
                             amount: booked.amount,
@@ -378,7 +378,10 @@ impl BillingStore {
         account: &AccountId,
     ) -> Result<Vec<DunningLetter>, StoreError> {
         let mut letters = Vec::new();
-        for item in self.account_entries(account, "LETTER#").await? {
+        for item in self
+            .account_entries(account, keys::LETTER_SORT_PREFIX)
+            .await?
+        {
             let what = format!(
                 "dunning letter {}",
                 read_optional_s(&item, codec::letter::LETTER_ID).unwrap_or("?")

@@ -84,7 +84,10 @@ impl BillingStore {
                     "{ACCOUNT_KEY} = :pk AND begins_with({ACCOUNT_SORT}, :p)"
                 ))
                 .expression_attribute_values(":pk", AttributeValue::S(partition.clone()))
-                .expression_attribute_values(":p", AttributeValue::S("INVOICE#".into()))
+                .expression_attribute_values(
+                    ":p",
+                    AttributeValue::S(keys::INVOICE_SORT_PREFIX.into()),
+                )
                 .named();
             let (items, next) = query_page(query, (ACCOUNT_KEY, &partition), &page).await?;
             for item in &items {

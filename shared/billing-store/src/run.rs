@@ -1042,7 +1042,7 @@ impl BillingStore {
                 "{ACCOUNT_KEY} = :account AND begins_with({ACCOUNT_SORT}, :prefix)"
             ))
             .expression_attribute_values(":account", s(keys::account_partition(account)))
-            .expression_attribute_values(":prefix", s("INVOICE#"))
+            .expression_attribute_values(":prefix", s(keys::INVOICE_SORT_PREFIX))
             .named()
             .scan_index_forward(false)
             .limit(1)

@@ -177,19 +177,6 @@ pub struct InvoiceFilter {
     pub issued_to: Option<NaiveDate>,
 }
 
-/// A page of invoices that stops at `to` (inclusive) on the sort key.
-fn invoice_range(filter: &InvoiceFilter) -> (String, String) {
-    let from = match filter.issued_from {
-        Some(day) => format!("INVOICE#{day}"),
-        None => "INVOICE#".to_owned(),
-    };
-    let to = match filter.issued_to {
-        Some(day) => format!("INVOICE#{day}#~"),
-        None => "INVOICE#~".to_owned(),
-    };
-    (from, to)
-}
-
 impl BillingStore {
     /// An account's invoices and credit notes, newest first; one Query on
     /// `ByAccount`.
@@ -233,7 +220,7 @@ impl BillingStore {
         partition: &str,
         filter: &InvoiceFilter,
     ) -> QueryFluentBuilder {
-        let (from, to) = invoice_range(filter);
+        let (from, to) = keys::invoice_sort_range(filter.issued_from, filter.issued_to);
         let mut query = self
             .query()
             .index_name(index)
