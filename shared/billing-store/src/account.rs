@@ -135,11 +135,10 @@ impl BillingStore {
     /// An account by id.
     pub async fn account(&self, id: &AccountId) -> Result<Option<VersionedAccount>, StoreError> {
         let what = format!("account {id}");
-        let output = self.get(keys::account(id)).await?;
-        output
-            .as_ref()
-            .map(|item| VersionedAccount::read(item, &what))
-            .transpose()
+        self.get_as(keys::account(id), |item| {
+            VersionedAccount::read(item, &what)
+        })
+        .await
     }
 }
 

@@ -312,10 +312,10 @@ impl BillingStore {
         kind: AttentionKind,
         subject: &str,
     ) -> Result<Option<crate::AttentionItem>, StoreError> {
-        let item = self.get(kind.key(entity, subject)).await?;
-        item.as_ref()
-            .map(|item| crate::AttentionItem::read(kind, item, "attention entry"))
-            .transpose()
+        self.get_as(kind.key(entity, subject), |item| {
+            crate::AttentionItem::read(kind, item, "attention entry")
+        })
+        .await
     }
 }
 

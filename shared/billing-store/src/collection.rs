@@ -447,10 +447,10 @@ impl BillingStore {
         batch_id: &str,
     ) -> Result<Option<CollectionBatch>, StoreError> {
         let what = format!("collection batch {batch_id}");
-        self.get(keys::collection_batch(batch_id))
-            .await?
-            .map(|item| CollectionBatch::read(&item, &what))
-            .transpose()
+        self.get_as(keys::collection_batch(batch_id), |item| {
+            CollectionBatch::read(item, &what)
+        })
+        .await
     }
 
     /// Claims `members` for the batch: each invoice not claimed by any

@@ -535,10 +535,10 @@ impl BillingStore {
         letter_id: &str,
     ) -> Result<Option<StoredLetter>, StoreError> {
         let what = format!("dunning letter {letter_id}");
-        let item = self.get(keys::letter_key(letter_id)).await?;
-        item.as_ref()
-            .map(|item| StoredLetter::read(item, &what))
-            .transpose()
+        self.get_as(keys::letter_key(letter_id), |item| {
+            StoredLetter::read(item, &what)
+        })
+        .await
     }
 
     /// Records the archived PDF of a letter (`letter_status` recorded →

@@ -123,6 +123,16 @@ impl BillingStore {
         Ok(output.item)
     }
 
+    /// One item by key, strongly consistent, as `read` makes it (`None`:
+    /// no such item): the one way a single stored item becomes its type.
+    async fn get_as<T>(
+        &self,
+        key: (String, String),
+        read: impl FnOnce(&attributes::Item) -> Result<T, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        self.get(key).await?.as_ref().map(read).transpose()
+    }
+
     /// Writes `item` whole, replacing what was there: for items whose last
     /// write wins (a seller's configuration, a payer link, a warning).
     async fn put(&self, item: attributes::Item) -> Result<(), StoreError> {

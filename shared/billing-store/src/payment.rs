@@ -344,10 +344,8 @@ impl BillingStore {
         id: &InvoiceId,
     ) -> Result<Option<InvoicePayments>, StoreError> {
         let what = format!("invoice {id}");
-        let item = self.get(keys::invoice(id)).await?;
-        item.as_ref()
-            .map(|item| InvoicePayments::read(item, &what))
-            .transpose()
+        self.get_as(keys::invoice(id), |item| InvoicePayments::read(item, &what))
+            .await
     }
 
     /// Invoices carrying `reference` as payment reference (index
@@ -824,10 +822,10 @@ impl BillingStore {
         &self,
         statement_id: &str,
     ) -> Result<Option<StatementRecord>, StoreError> {
-        let item = self.get(keys::statement_item_key(statement_id)).await?;
-        item.as_ref()
-            .map(|item| crate::attributes::read_body(item, "statement record"))
-            .transpose()
+        self.get_as(keys::statement_item_key(statement_id), |item| {
+            crate::attributes::read_body(item, "statement record")
+        })
+        .await
     }
 
     /// Entries of a statement handled already (booked or put for review),

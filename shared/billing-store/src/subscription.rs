@@ -35,11 +35,10 @@ impl BillingStore {
         id: &SubscriptionId,
     ) -> Result<Option<VersionedSubscription>, StoreError> {
         let what = format!("subscription {id}");
-        let output = self.get(keys::subscription(account, id)).await?;
-        output
-            .as_ref()
-            .map(|item| VersionedSubscription::read(item, &what))
-            .transpose()
+        self.get_as(keys::subscription(account, id), |item| {
+            VersionedSubscription::read(item, &what)
+        })
+        .await
     }
 
     /// Every contract of an account (one Query on its partition), e.g. to
