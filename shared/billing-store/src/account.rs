@@ -207,14 +207,7 @@ impl BillingStore {
             )
             .named();
         let (items, next) = query_page(query, (ACCOUNT_KEY, &partition), page).await?;
-        let accounts = items
-            .iter()
-            .map(|item| VersionedAccount::read(item, "account"))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Paged {
-            items: accounts,
-            next_cursor: next,
-        })
+        Paged::read(&items, next, |item| VersionedAccount::read(item, "account"))
     }
 
     /// The accounts of `entity` whose CRM id is `crm_id` (exact). The CRM

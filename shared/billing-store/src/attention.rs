@@ -193,12 +193,8 @@ impl BillingStore {
             Some(kind) => {
                 let partition = keys::attention_partition(entity);
                 let (items, next) = self.prefix_page(&partition, kind.prefix(), page).await?;
-                Ok(Paged {
-                    items: items
-                        .iter()
-                        .map(|item| AttentionItem::read(kind, item, "attention entry"))
-                        .collect::<Result<_, _>>()?,
-                    next_cursor: next,
+                Paged::read(&items, next, |item| {
+                    AttentionItem::read(kind, item, "attention entry")
                 })
             }
             None => {
@@ -263,14 +259,8 @@ impl BillingStore {
         let (items, next) = self
             .prefix_page(&partition, keys::REVIEW_PREFIX, page)
             .await?;
-        Ok(Paged {
-            items: items
-                .iter()
-                .map(|item| {
-                    AttentionItem::read(AttentionKind::UnmatchedPayment, item, "review entry")
-                })
-                .collect::<Result<_, _>>()?,
-            next_cursor: next,
+        Paged::read(&items, next, |item| {
+            AttentionItem::read(AttentionKind::UnmatchedPayment, item, "review entry")
         })
     }
 

@@ -83,6 +83,35 @@ pub(crate) fn read_u64(item: &Item, name: Attr, what: &str) -> Result<u64, Store
     }
 }
 
+/// An optional attribute holding one of a closed set of names (a status,
+/// a kind, a rule) read as its type: an unknown name is corrupt data, not
+/// a new value to pass on.
+pub(crate) fn read_optional_named<T>(
+    item: &Item,
+    name: Attr,
+    what: &str,
+    parse: fn(&str) -> Option<T>,
+) -> Result<Option<T>, StoreError> {
+    read_optional_s(item, name)
+        .map(|stored| {
+            parse(stored).ok_or_else(|| {
+                StoreError::corrupt(what, format!("unknown {} {stored}", name.name()))
+            })
+        })
+        .transpose()
+}
+
+/// [`read_optional_named`] of an attribute that must be there.
+pub(crate) fn read_named<T>(
+    item: &Item,
+    name: Attr,
+    what: &str,
+    parse: fn(&str) -> Option<T>,
+) -> Result<T, StoreError> {
+    read_optional_named(item, name, what, parse)?
+        .ok_or_else(|| StoreError::corrupt(what, format!("{} is missing", name.name())))
+}
+
 /// A timestamp as stored: RFC 3339, UTC, milliseconds.
 pub(crate) fn time(at: chrono::DateTime<chrono::Utc>) -> AttributeValue {
     s(at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
@@ -121,6 +150,29 @@ pub(crate) fn key_item(key: (String, String)) -> Item {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_named_value_is_read_as_its_type_and_an_unknown_one_is_corrupt() {
+        let parse = |stored: &str| (stored == "open").then_some(1u8);
+        let status = Attr::new("status");
+        let open: Item = HashMap::from([("status".to_owned(), s("open"))]);
+        let other: Item = HashMap::from([("status".to_owned(), s("reopened"))]);
+        let none: Item = HashMap::new();
+        assert_eq!(read_named(&open, status, "invoice", parse).unwrap(), 1);
+        assert_eq!(
+            read_optional_named(&none, status, "invoice", parse).unwrap(),
+            None
+        );
+        for (item, message) in [
+            (&other, "unknown status reopened"),
+            (&none, "status is missing"),
+        ] {
+            match read_named(item, status, "invoice", parse) {
+                Err(StoreError::Corrupt { reason, .. }) => assert_eq!(reason, message),
+                result => panic!("{result:?}"),
+            }
+        }
+    }
 
     #[test]
     fn a_body_over_the_item_limit_is_refused_before_sending() {

@@ -183,11 +183,7 @@ impl BillingStore {
             .scan_index_forward(false)
             .named();
         let (items, next_cursor) = query_page(query, (PK, &pk), page).await?;
-        let items = items
-            .iter()
-            .map(|item| read_body(item, &pk))
-            .collect::<Result<Vec<AuditEntry>, _>>()?;
-        Ok(Paged { items, next_cursor })
+        Paged::read(&items, next_cursor, |item| read_body(item, &pk))
     }
 }
 

@@ -713,13 +713,8 @@ impl BillingStore {
             .scan_index_forward(false)
             .named();
         let (items, next) = query_page(query, (ACCOUNT_KEY, &partition), page).await?;
-        let batches = items
-            .iter()
-            .map(|item| CollectionBatch::read(item, "collection batch"))
-            .collect::<Result<_, _>>()?;
-        Ok(Paged {
-            items: batches,
-            next_cursor: next,
+        Paged::read(&items, next, |item| {
+            CollectionBatch::read(item, "collection batch")
         })
     }
 

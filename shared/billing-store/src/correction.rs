@@ -1120,22 +1120,15 @@ impl BillingStore {
         let partition = keys::account_partition(account);
         let what = format!("credit of account {account}");
         let (items, next) = self.prefix_page(&partition, CREDIT_PREFIX, page).await?;
-        let records = items
-            .iter()
-            .map(|item| {
-                let sk = read_s(item, codec::SK, &what)?;
-                Ok(CreditRecord {
-                    credit_id: sk.strip_prefix(CREDIT_PREFIX).unwrap_or(sk).to_owned(),
-                    amount: read_amount(item, &what)?,
-                    value_date: read_optional_s(item, codec::credit::VALUE_DATE)
-                        .and_then(|d| d.parse().ok()),
-                    reason: read_optional_s(item, codec::credit::REASON).map(str::to_owned),
-                })
+        Paged::read(&items, next, |item| {
+            let sk = read_s(item, codec::SK, &what)?;
+            Ok(CreditRecord {
+                credit_id: sk.strip_prefix(CREDIT_PREFIX).unwrap_or(sk).to_owned(),
+                amount: read_amount(item, &what)?,
+                value_date: read_optional_s(item, codec::credit::VALUE_DATE)
+                    .and_then(|d| d.parse().ok()),
+                reason: read_optional_s(item, codec::credit::REASON).map(str::to_owned),
             })
-            .collect::<Result<_, StoreError>>()?;
-        Ok(Paged {
-            items: records,
-            next_cursor: next,
         })
     }
 }

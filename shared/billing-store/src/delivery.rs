@@ -194,12 +194,15 @@ pub struct DeliveryState {
 
 impl DeliveryState {
     pub(crate) fn read(item: &Item, what: &str) -> Result<Option<Self>, StoreError> {
-        let Some(status) = read_optional_s(item, codec::invoice::DELIVERY_STATUS) else {
+        let Some(status) = crate::attributes::read_optional_named(
+            item,
+            codec::invoice::DELIVERY_STATUS,
+            what,
+            DeliveryStatus::parse,
+        )?
+        else {
             return Ok(None);
         };
-        let status = DeliveryStatus::parse(status).ok_or_else(|| {
-            StoreError::corrupt(what, format!("unknown delivery_status {status}"))
-        })?;
         Ok(Some(Self {
             status,
             message_id: read_optional_s(item, codec::invoice::DELIVERY_MESSAGE_ID)
@@ -650,12 +653,14 @@ impl BillingStore {
         items
             .iter()
             .map(|item| {
-                let cause = read_s(item, codec::attention::CAUSE, &what)?;
                 Ok(Suppression {
                     address: read_s(item, codec::attention::ADDRESS, &what)?.to_owned(),
-                    cause: DeliveryStatus::parse(cause).ok_or_else(|| {
-                        StoreError::corrupt(&what, format!("unknown cause {cause}"))
-                    })?,
+                    cause: crate::attributes::read_named(
+                        item,
+                        codec::attention::CAUSE,
+                        &what,
+                        DeliveryStatus::parse,
+                    )?,
                     reason: read_s(item, codec::attention::REASON, &what)?.to_owned(),
                     invoice_id: read_s(item, codec::attention::INVOICE_ID, &what)?.to_owned(),
                     since: read_time(item, codec::attention::SINCE, &what)?,
@@ -677,7 +682,6 @@ impl BillingStore {
         let mut entries = items
             .iter()
             .map(|item| {
-                let status = read_s(item, codec::attention::STATUS, &what)?;
                 Ok(AttentionEntry {
                     invoice_id: read_s(item, codec::attention::INVOICE_ID, &what)?.to_owned(),
                     letter_id: read_optional_s(item, codec::attention::LETTER_ID)
@@ -685,9 +689,12 @@ impl BillingStore {
                     invoice_number: read_s(item, codec::attention::INVOICE_NUMBER, &what)?
                         .to_owned(),
                     account_id: read_s(item, codec::attention::ACCOUNT_ID, &what)?.to_owned(),
-                    status: DeliveryStatus::parse(status).ok_or_else(|| {
-                        StoreError::corrupt(&what, format!("unknown status {status}"))
-                    })?,
+                    status: crate::attributes::read_named(
+                        item,
+                        codec::attention::STATUS,
+                        &what,
+                        DeliveryStatus::parse,
+                    )?,
                     reason: read_s(item, codec::attention::REASON, &what)?.to_owned(),
                     since: read_time(item, codec::attention::SINCE, &what)?,
                 })

@@ -64,6 +64,19 @@ pub struct Paged<T> {
 }
 
 impl<T> Paged<T> {
+    /// A page of stored items, each read as `read` makes it: how every
+    /// list Query becomes its page.
+    pub(crate) fn read(
+        items: &[Item],
+        next_cursor: Option<String>,
+        read: impl FnMut(&Item) -> Result<T, StoreError>,
+    ) -> Result<Self, StoreError> {
+        Ok(Self {
+            items: items.iter().map(read).collect::<Result<_, _>>()?,
+            next_cursor,
+        })
+    }
+
     /// The same page with each item converted.
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Paged<U> {
         Paged {

@@ -329,12 +329,7 @@ pub(crate) fn read_amount(item: &Item, what: &str) -> Result<Money, StoreError> 
 /// The rule that booked a payment; an unknown name is corrupt data, not a
 /// new rule to pass on.
 pub(crate) fn read_rule(item: &Item, what: &str) -> Result<Option<MatchRule>, StoreError> {
-    read_optional_s(item, codec::payment::RULE)
-        .map(|stored| {
-            MatchRule::parse(stored)
-                .ok_or_else(|| StoreError::corrupt(what, format!("unknown rule {stored}")))
-        })
-        .transpose()
+    crate::attributes::read_optional_named(item, codec::payment::RULE, what, MatchRule::parse)
 }
 
 impl BillingStore {
@@ -910,29 +905,22 @@ impl BillingStore {
         let (items, next) = self
             .prefix_page(&partition, keys::PAYMENT_PREFIX, page)
             .await?;
-        let records = items
-            .iter()
-            .map(|item| {
-                Ok(PaymentRecord {
-                    payment_id: read_s(item, codec::payment::PAYMENT_ID, &what)?.to_owned(),
-                    amount: read_amount(item, &what)?,
-                    value_date: read_optional_s(item, codec::payment::VALUE_DATE)
-                        .and_then(|d| d.parse().ok()),
-                    rule: read_rule(item, &what)?,
-                    reason: read_optional_s(item, codec::payment::REASON).map(str::to_owned),
-                    statement_id: read_optional_s(item, codec::payment::STATEMENT_ID)
-                        .map(str::to_owned),
-                    booked_at: crate::attributes::read_optional_time(
-                        item,
-                        codec::payment::BOOKED_AT,
-                        &what,
-                    )?,
-                })
+        Paged::read(&items, next, |item| {
+            Ok(PaymentRecord {
+                payment_id: read_s(item, codec::payment::PAYMENT_ID, &what)?.to_owned(),
+                amount: read_amount(item, &what)?,
+                value_date: read_optional_s(item, codec::payment::VALUE_DATE)
+                    .and_then(|d| d.parse().ok()),
+                rule: read_rule(item, &what)?,
+                reason: read_optional_s(item, codec::payment::REASON).map(str::to_owned),
+                statement_id: read_optional_s(item, codec::payment::STATEMENT_ID)
+                    .map(str::to_owned),
+                booked_at: crate::attributes::read_optional_time(
+                    item,
+                    codec::payment::BOOKED_AT,
+                    &what,
+                )?,
             })
-            .collect::<Result<_, StoreError>>()?;
-        Ok(Paged {
-            items: records,
-            next_cursor: next,
         })
     }
 }

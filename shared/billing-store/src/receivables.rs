@@ -605,12 +605,12 @@ impl RecordedCredit {
             amount: read_amount(item, what)?,
             value_date: read_optional_s(item, codec::credit::VALUE_DATE)
                 .and_then(|d| d.parse().ok()),
-            kind: read_optional_s(item, codec::credit::KIND)
-                .map(|stored| {
-                    CreditKind::parse(stored)
-                        .ok_or_else(|| StoreError::corrupt(what, format!("unknown kind {stored}")))
-                })
-                .transpose()?,
+            kind: crate::attributes::read_optional_named(
+                item,
+                codec::credit::KIND,
+                what,
+                CreditKind::parse,
+            )?,
             booked_at: read_optional_time(item, codec::credit::BOOKED_AT, what)?,
             statement_id: read_optional_s(item, codec::credit::STATEMENT_ID).map(str::to_owned),
             entry_id: read_optional_s(item, codec::credit::ENTRY_ID).map(str::to_owned),

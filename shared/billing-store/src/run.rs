@@ -1093,16 +1093,9 @@ impl BillingStore {
             .scan_index_forward(false)
             .named();
         let (items, next) = query_page(query, (ACCOUNT_KEY, keys::RUNS_PARTITION), page).await?;
-        let runs = items
-            .iter()
-            .map(|item| {
-                let id = read_s(item, codec::run::RUN_ID, "run")?;
-                crate::run::read_run(Some(item), id)
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(Paged {
-            items: runs,
-            next_cursor: next,
+        Paged::read(&items, next, |item| {
+            let id = read_s(item, codec::run::RUN_ID, "run")?;
+            crate::run::read_run(Some(item), id)
         })
     }
 
@@ -1116,12 +1109,6 @@ impl BillingStore {
         let (items, next) = self
             .prefix_page(&partition, keys::RUN_FAILED_PREFIX, page)
             .await?;
-        Ok(Paged {
-            items: items
-                .iter()
-                .map(|item| read_body(item, "run failure"))
-                .collect::<Result<_, _>>()?,
-            next_cursor: next,
-        })
+        Paged::read(&items, next, |item| read_body(item, "run failure"))
     }
 }

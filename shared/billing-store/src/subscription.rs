@@ -76,12 +76,8 @@ impl BillingStore {
             .named();
         let (items, next) = query_page(query, (PK, &partition), page).await?;
         let what = format!("subscription of account {account}");
-        Ok(Paged {
-            items: items
-                .iter()
-                .map(|item| VersionedSubscription::read(item, &what))
-                .collect::<Result<_, _>>()?,
-            next_cursor: next,
+        Paged::read(&items, next, |item| {
+            VersionedSubscription::read(item, &what)
         })
     }
 }

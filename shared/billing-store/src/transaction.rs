@@ -515,6 +515,66 @@ mod tests {
         }
     }
 
+    /// `update_if`: a failed condition is `None` (the flow decides what it
+    /// means), any other failure a store error that says whether a retry
+    /// can help, and nothing is read as written that was not.
+    #[tokio::test]
+    async fn a_single_update_tells_a_lost_condition_from_a_failure() {
+        use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
+        use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
+
+        let update = |store: &BillingStore| {
+            store
+                .update_item()
+                .set_key(Some(key_item(("INVOICE#i".into(), "INVOICE".into()))))
+                .update_expression(format!("SET {VERSION} = :v"))
+                .condition_expression(format!("attribute_exists({PK})"))
+                .expression_attribute_values(":v", n(2))
+        };
+        let written =
+            mock!(Client::update_item).then_output(|| UpdateItemOutput::builder().build());
+        let store = mocked(&written);
+        assert!(store.update_if(update(&store)).await.unwrap().is_some());
+
+        let lost = mock!(Client::update_item).then_error(|| {
+            UpdateItemError::ConditionalCheckFailedException(
+                ConditionalCheckFailedException::builder()
+                    .meta(meta("ConditionalCheckFailedException"))
+                    .build(),
+            )
+        });
+        let store = mocked(&lost);
+        assert!(store.update_if(update(&store)).await.unwrap().is_none());
+
+        let missing = || {
+            UpdateItemError::ResourceNotFoundException(
+                ResourceNotFoundException::builder()
+                    .meta(meta("ResourceNotFoundException"))
+                    .build(),
+            )
+        };
+        let throttled = || {
+            UpdateItemError::ProvisionedThroughputExceededException(
+                ProvisionedThroughputExceededException::builder()
+                    .meta(meta("ProvisionedThroughputExceededException"))
+                    .build(),
+            )
+        };
+        let cases: [(fn() -> UpdateItemError, bool); 2] = [(missing, false), (throttled, true)];
+        for (error, transient) in cases {
+            let rule = mock!(Client::update_item).then_error(error);
+            let store = mocked(&rule);
+            match store.update_if(update(&store)).await {
+                Err(StoreError::Aws {
+                    operation: "UpdateItem",
+                    retryable,
+                    ..
+                }) => assert_eq!(retryable, transient),
+                other => panic!("not a store error: {other:?}"),
+            }
+        }
+    }
+
     /// A write as the flow modules write them: retried while only races
     /// failed, a failed condition on item 0 ends it.
     async fn write(store: &BillingStore, policy: Retry) -> Result<bool, StoreError> {

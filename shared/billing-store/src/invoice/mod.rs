@@ -187,10 +187,8 @@ impl BillingStore {
         let Some(item) = output.as_ref() else {
             return Ok(None);
         };
-        let stored = read_s(item, DOCUMENT_STATUS, &what)?;
-        let document_status = DocumentStatus::parse(stored).ok_or_else(|| {
-            StoreError::corrupt(&what, format!("unknown document_status {stored}"))
-        })?;
+        let document_status =
+            crate::attributes::read_named(item, DOCUMENT_STATUS, &what, DocumentStatus::parse)?;
         let documents = match read_optional_s(item, DOCUMENTS) {
             Some(text) => serde_json::from_str(text)
                 .map_err(|e| StoreError::corrupt(&what, format!("documents: {e}")))?,

@@ -13,7 +13,7 @@ use billing_domain::receivables::ReceivableInvoice;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::attributes::{Item, read_optional_s, read_s};
+use crate::attributes::{Item, read_named, read_optional_named, read_optional_s, read_s};
 use crate::codec::invoice::{
     COLLECTION_SINCE, DELIVERY_STATUS, DISPUTE, DOCUMENT_STATUS, DUNNING_BLOCK, DUNNING_LEVEL,
     ENTITY_KEY, ENTITY_SORT, OPEN_KEY, STATUS, TOTAL,
@@ -91,16 +91,25 @@ impl InvoiceOverview {
             account_id: payments.account_id,
             billing_entity_id: payments.billing_entity_id,
             document_type: payments.document_type,
-            status: read_status(item, STATUS, what, InvoiceStatus::parse)?
-                .ok_or_else(|| StoreError::corrupt(what, "status is missing"))?,
+            status: read_named(item, STATUS, what, InvoiceStatus::parse)?,
             issue_date: payments.issue_date,
             due_date: payments.due_date,
             total,
             open_amount: payments.summary.open,
             paid_in_full_on: payments.paid_in_full_on,
             dunning_level,
-            delivery_status: read_status(item, DELIVERY_STATUS, what, DeliveryStatus::parse)?,
-            document_status: read_status(item, DOCUMENT_STATUS, what, DocumentStatus::parse)?,
+            delivery_status: read_optional_named(
+                item,
+                DELIVERY_STATUS,
+                what,
+                DeliveryStatus::parse,
+            )?,
+            document_status: read_optional_named(
+                item,
+                DOCUMENT_STATUS,
+                what,
+                DocumentStatus::parse,
+            )?,
             dunning_blocked: item.has(DUNNING_BLOCK),
             disputed: item.has(DISPUTE),
             collection_since: read_optional_s(item, COLLECTION_SINCE)
@@ -148,23 +157,6 @@ fn untdid_code<S: serde::Serializer>(kind: &DocumentType, to: S) -> Result<S::Ok
     to.serialize_str(&kind.code().to_string())
 }
 
-/// An optional status attribute read as its type; an unknown value is
-/// corrupt data, not a new status to pass on.
-fn read_status<T>(
-    item: &Item,
-    name: Attr,
-    what: &str,
-    parse: fn(&str) -> Option<T>,
-) -> Result<Option<T>, StoreError> {
-    read_optional_s(item, name)
-        .map(|stored| {
-            parse(stored).ok_or_else(|| {
-                StoreError::corrupt(what, format!("unknown {} {stored}", name.name()))
-            })
-        })
-        .transpose()
-}
-
 /// Which invoices a list shows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InvoiceFilter {
@@ -189,10 +181,7 @@ impl BillingStore {
         let partition = keys::account_partition(account);
         let query = self.invoice_query("ByAccount", ACCOUNT_KEY, ACCOUNT_SORT, &partition, filter);
         let (items, next) = query_page(query, (ACCOUNT_KEY, &partition), page).await?;
-        Ok(Paged {
-            items: read_overviews(&items)?,
-            next_cursor: next,
-        })
+        Paged::read(&items, next, |item| InvoiceOverview::read(item, "invoice"))
     }
 
     /// A seller's invoices and credit notes, newest first; one Query on
@@ -206,10 +195,7 @@ impl BillingStore {
         let partition = keys::entity_invoices(entity);
         let query = self.invoice_query("ByEntity", ENTITY_KEY, ENTITY_SORT, &partition, filter);
         let (items, next) = query_page(query, (ENTITY_KEY, &partition), page).await?;
-        Ok(Paged {
-            items: read_overviews(&items)?,
-            next_cursor: next,
-        })
+        Paged::read(&items, next, |item| InvoiceOverview::read(item, "invoice"))
     }
 
     pub(crate) fn invoice_query(
