@@ -340,3 +340,68 @@ impl BillingStore {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use billing_domain::ids::AccountId;
+    use billing_domain::money::Currency;
+    use billing_domain::staff::StaffRole;
+    use chrono::{TimeZone, Utc};
+    use rust_decimal::Decimal;
+
+    use super::*;
+
+    /// The one record the staff API and the CLI write for a write-off:
+    /// who, why, and the status and open amount before and after.
+    #[test]
+    fn a_write_off_is_audited_with_what_was_open_before_and_nothing_after() {
+        let eur = |cents| Money::new(Decimal::new(cents, 2), Currency::EUR);
+        let day = |d| NaiveDate::from_ymd_opt(2026, 3, d).unwrap();
+        let invoice = InvoiceOverview {
+            invoice_id: InvoiceId::new("inv_1"),
+            invoice_number: "RE-2026-000001".to_owned(),
+            account_id: AccountId::new("acc_1"),
+            billing_entity_id: BillingEntityId::new("ent_1"),
+            document_type: DocumentType::Invoice,
+            status: InvoiceStatus::PartiallyPaid,
+            issue_date: day(1),
+            due_date: day(15),
+            total: eur(11900),
+            open_amount: eur(4250),
+            paid_in_full_on: None,
+            dunning_level: 2,
+            delivery_status: None,
+            document_status: None,
+            dunning_blocked: false,
+            disputed: false,
+            collection_since: None,
+            revision: 3,
+        };
+        let write_off = WriteOff {
+            on: day(31),
+            amount: invoice.open_amount,
+            reason: "insolvent".to_owned(),
+            by: "user-7".to_owned(),
+            recorded_at: Utc.with_ymd_and_hms(2026, 3, 31, 9, 0, 0).unwrap(),
+        };
+        let actor = Actor {
+            user: "user-7".to_owned(),
+            role: StaffRole::Billing,
+        };
+        let entry = write_off.audit_entry(&invoice, actor.clone());
+        assert_eq!(entry.actor, actor);
+        assert_eq!(entry.at, write_off.recorded_at);
+        assert_eq!(entry.action, "invoice.write_off");
+        assert_eq!(entry.invoice_id, Some(invoice.invoice_id.clone()));
+        assert_eq!(entry.account_id, invoice.account_id);
+        assert_eq!(entry.reason.as_deref(), Some("insolvent"));
+        assert_eq!(
+            entry.change,
+            serde_json::json!({
+                "before": {"status": "partially_paid", "open": "42.50"},
+                "after": {"status": "written_off", "open": "0",
+                          "written_off": "42.50", "on": "2026-03-31"},
+            })
+        );
+    }
+}
